@@ -1,0 +1,163 @@
+# VIC-C: vSphere Integrated Containers in C.
+#
+#   make            build every binary into bin/
+#   make run        install missing packages, build, start vic-webservice on the local target
+#   make test       install what tests need, build with ASan+UBSan, run every suite
+#   make bench      benchmarks, recorded in bench/results.md
+#
+# SAN=1 builds the sanitizer tree (build-san/, binaries in build-san/bin/); FUZZ=1 builds the
+# libFuzzer harnesses with clang (build-fuzz/).
+
+.DEFAULT_GOAL := build
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+.DELETE_ON_ERROR:
+SHELL := /bin/bash
+
+BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libjansson-dev \
+	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev
+TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
+	python3-pytest python3-requests curl
+BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps
+
+PKGS := libmicrohttpd jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wvla
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
+
+ifeq ($(FUZZ),1)
+CC := clang
+B := build-fuzz
+MODE_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-DVIC_FUZZING
+MODE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(SAN),1)
+B := build-san
+MODE_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+MODE_LDFLAGS := -fsanitize=address,undefined
+else
+B := build
+MODE_CFLAGS := -g -O2
+MODE_LDFLAGS :=
+endif
+
+ifeq ($(B),build)
+BIN := bin
+else
+BIN := $(B)/bin
+endif
+
+CFLAGS := $(BASE_CFLAGS) $(MODE_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(MODE_LDFLAGS)
+LDLIBS := $(PKG_LIBS) -lm
+
+GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+VERSION := v0.1.0-$(GIT_VERSION)
+
+# ---- lib/: shared code, a static library built with hidden visibility ----
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+LIBVIC := $(B)/libvic.a
+$(LIB_OBJS): CFLAGS += -fvisibility=hidden
+
+$(LIBVIC): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/obj/%.o: %.S
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# ---- components: module objects (everything but main.c) and their binaries ----
+COMPONENTS := lib webservice
+lib_OBJS :=
+
+webservice_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(filter-out webservice/main.c,$(wildcard webservice/*.c))) \
+	$(B)/obj/webservice/embed.o
+$(B)/obj/webservice/embed.o: webservice/openapi.json
+$(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
+$(B)/obj/webservice/version.o: .git/HEAD $(wildcard .git/index)
+
+BINARIES := $(BIN)/vic-webservice
+
+$(BIN)/vic-webservice: $(B)/obj/webservice/main.o $(webservice_OBJS) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- unit tests: <component>/tests/test_*.c with cmocka ----
+UNIT_SRCS := $(foreach c,$(COMPONENTS),$(wildcard $(c)/tests/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
+
+define unit_rule
+$(B)/$(1)/tests/%: $(1)/tests/%.c $$($(1)_OBJS) $$(LIBVIC)
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $$($(1)_OBJS) $$(LIBVIC) $$(LDLIBS) -lcmocka
+endef
+$(foreach c,$(COMPONENTS),$(eval $(call unit_rule,$(c))))
+
+# ---- fuzz harnesses: tests/fuzz/fuzz_*.c, built with FUZZ=1 ----
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(LIBVIC) $(webservice_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(webservice_OBJS) $(LIBVIC) $(LDLIBS)
+
+# ---- targets ----
+.PHONY: build all unit-bins fuzzers deps deps-test deps-bench run test bench clean format \
+	format-check
+
+build: $(BINARIES)
+all: build unit-bins
+unit-bins: $(UNIT_BINS)
+fuzzers: $(FUZZ_BINS)
+
+deps:
+	@mk/deps.sh $(BUILD_PKGS)
+
+deps-test:
+	@mk/deps.sh $(TEST_PKGS)
+
+deps-bench:
+	@mk/deps.sh $(BENCH_PKGS)
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p var
+	exec $(BIN)/vic-webservice --home ./var $(RUN_ARGS)
+
+test: deps-test
+	@$(MAKE) --no-print-directory SAN=1 all
+	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	@tests/run.sh
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory build
+	@bench/run.sh
+
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(C_FILES)
+format-check:
+	@clang-format --dry-run -Werror $(C_FILES)
+
+clean:
+	rm -rf build build-san build-fuzz bin
+
+-include $(shell find build build-san build-fuzz -name '*.d' 2>/dev/null)

@@ -1,0 +1,67 @@
+/*
+ * cleanup.h - scope-based release of resources with __attribute__((cleanup)).
+ *
+ * Declare locals initialised to NULL or -1 with one of these markers; they are released when
+ * the variable leaves scope. To hand ownership out, copy the pointer and set the local to NULL.
+ * Only header-light types live here; modules that own other handle types (sqlite statements,
+ * curl handles, xmlDoc, BIO) define their cleanup beside the code that uses them.
+ */
+#ifndef VIC_CLEANUP_H
+#define VIC_CLEANUP_H
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "mem.h"
+
+static inline void vic_cleanup_free_(void *p)
+{
+    free(*(void **)p);
+}
+
+static inline void vic_cleanup_close_(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+}
+
+static inline void vic_cleanup_file_(FILE **f)
+{
+    if (*f)
+        fclose(*f);
+}
+
+static inline void vic_cleanup_json_(json_t **j)
+{
+    json_decref(*j);
+}
+
+static inline void vic_cleanup_err_(vic_err **e)
+{
+    vic_err_free(e);
+}
+
+static inline void vic_cleanup_secret_(char **p)
+{
+    vic_free_secret(*p);
+}
+
+#define cleanup_free __attribute__((cleanup(vic_cleanup_free_)))
+#define cleanup_secret __attribute__((cleanup(vic_cleanup_secret_)))
+#define cleanup_close __attribute__((cleanup(vic_cleanup_close_)))
+#define cleanup_file __attribute__((cleanup(vic_cleanup_file_)))
+#define cleanup_json __attribute__((cleanup(vic_cleanup_json_)))
+#define cleanup_err __attribute__((cleanup(vic_cleanup_err_)))
+
+/* Returns the pointer and clears the variable: `*out = steal_ptr(p);`. */
+#define steal_ptr(p)                                                                          \
+    ({                                                                                        \
+        __typeof__(p) steal_tmp_ = (p);                                                       \
+        (p) = NULL;                                                                           \
+        steal_tmp_;                                                                           \
+    })
+
+#endif

@@ -1,0 +1,1063 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "json.h"
+#include "log.h"
+#include "mem.h"
+
+#define MAX_PARAMS 8
+#define DEFAULT_MAX_BODY (1024 * 1024)
+#define STREAM_BACKLOG_MAX (4 * 1024 * 1024)
+
+/* ------------------------------------------------------------------------------------------ */
+/* small name/value lists */
+
+typedef struct nv {
+    char *name;
+    char *value;
+} nv;
+
+typedef struct nv_list {
+    nv *items;
+    size_t n;
+    size_t cap;
+} nv_list;
+
+static void nv_add(nv_list *l, const char *name, const char *value)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->items = xrealloc(l->items, l->cap * sizeof(nv));
+    }
+    l->items[l->n].name = xstrdup(name);
+    l->items[l->n].value = xstrdup(value ? value : "");
+    l->n++;
+}
+
+static const char *nv_find(const nv_list *l, const char *name, int nocase)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if ((nocase ? strcasecmp : strcmp)(l->items[i].name, name) == 0)
+            return l->items[i].value;
+    return NULL;
+}
+
+static void nv_free(nv_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].name);
+        free(l->items[i].value);
+    }
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* requests */
+
+struct vic_http_req {
+    char *method;
+    char *path;
+    nv_list headers;
+    nv_list query;
+    nv_list params;
+    char *body;
+    size_t body_len;
+    json_t *json;
+    char remote[64];
+    int tls;
+    char principal[128];
+    char principal_kind[32];
+    const vic_http_route *route;
+};
+
+vic_http_req *vic_http_req_new(const char *method, const char *path)
+{
+    vic_http_req *req = xzalloc(sizeof(*req));
+    req->method = xstrdup(method);
+    req->path = xstrdup(path);
+    snprintf(req->remote, sizeof(req->remote), "-");
+    return req;
+}
+
+void vic_http_req_free(vic_http_req *req)
+{
+    if (req == NULL)
+        return;
+    free(req->method);
+    free(req->path);
+    nv_free(&req->headers);
+    nv_free(&req->query);
+    nv_free(&req->params);
+    if (req->body) {
+        /* Bodies can carry passwords: do not leave them in freed memory. */
+        explicit_bzero(req->body, req->body_len);
+        free(req->body);
+    }
+    json_decref(req->json);
+    free(req);
+}
+
+void vic_http_req_add_header(vic_http_req *req, const char *name, const char *value)
+{
+    nv_add(&req->headers, name, value);
+}
+
+void vic_http_req_add_query(vic_http_req *req, const char *name, const char *value)
+{
+    nv_add(&req->query, name, value);
+}
+
+void vic_http_req_set_body(vic_http_req *req, const char *body, size_t len)
+{
+    free(req->body);
+    req->body = xmalloc(len + 1);
+    if (len)
+        memcpy(req->body, body, len);
+    req->body[len] = '\0';
+    req->body_len = len;
+}
+
+void vic_http_req_set_remote(vic_http_req *req, const char *addr)
+{
+    snprintf(req->remote, sizeof(req->remote), "%s", addr ? addr : "-");
+}
+
+void vic_http_req_set_tls(vic_http_req *req, int tls)
+{
+    req->tls = tls;
+}
+
+const char *vic_http_req_method(const vic_http_req *req)
+{
+    return req->method;
+}
+
+const char *vic_http_req_path(const vic_http_req *req)
+{
+    return req->path;
+}
+
+const char *vic_http_req_param(const vic_http_req *req, const char *name)
+{
+    return nv_find(&req->params, name, 0);
+}
+
+const char *vic_http_req_query(const vic_http_req *req, const char *name)
+{
+    return nv_find(&req->query, name, 0);
+}
+
+const char *vic_http_req_header(const vic_http_req *req, const char *name)
+{
+    return nv_find(&req->headers, name, 1);
+}
+
+const char *vic_http_req_cookie(const vic_http_req *req, const char *name, char *buf, size_t cap)
+{
+    const char *h = vic_http_req_header(req, "Cookie");
+    size_t nlen = strlen(name);
+    while (h && *h) {
+        while (*h == ' ' || *h == ';')
+            h++;
+        const char *end = strchr(h, ';');
+        size_t len = end ? (size_t)(end - h) : strlen(h);
+        if (len > nlen && strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
+            size_t vlen = len - nlen - 1;
+            if (vlen + 1 > cap)
+                return NULL;
+            memcpy(buf, h + nlen + 1, vlen);
+            buf[vlen] = '\0';
+            return buf;
+        }
+        h = end;
+    }
+    return NULL;
+}
+
+const char *vic_http_req_body(const vic_http_req *req, size_t *len)
+{
+    if (len)
+        *len = req->body_len;
+    return req->body;
+}
+
+json_t *vic_http_req_json(const vic_http_req *req)
+{
+    return req->json;
+}
+
+const char *vic_http_req_remote(const vic_http_req *req)
+{
+    return req->remote;
+}
+
+int vic_http_req_is_tls(const vic_http_req *req)
+{
+    return req->tls;
+}
+
+void vic_http_req_set_principal(vic_http_req *req, const char *name, const char *kind)
+{
+    snprintf(req->principal, sizeof(req->principal), "%s", name ? name : "");
+    snprintf(req->principal_kind, sizeof(req->principal_kind), "%s", kind ? kind : "");
+}
+
+const char *vic_http_req_principal(const vic_http_req *req)
+{
+    return req->principal[0] ? req->principal : NULL;
+}
+
+const char *vic_http_req_principal_kind(const vic_http_req *req)
+{
+    return req->principal_kind[0] ? req->principal_kind : NULL;
+}
+
+const vic_http_route *vic_http_req_route(const vic_http_req *req)
+{
+    return req->route;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* streams */
+
+struct vic_http_stream {
+    pthread_mutex_t lock;
+    int refs;
+    vic_buf buf;
+    size_t off;
+    int closed;    /* producer finished, or the server is stopping */
+    int gone;      /* the client's response was torn down */
+    int suspended; /* the connection sleeps until data arrives */
+    struct MHD_Connection *conn;
+    vic_http_server *server;
+    vic_http_stream *next; /* in the server's list of open streams */
+};
+
+static vic_http_stream *stream_new(void)
+{
+    vic_http_stream *s = xzalloc(sizeof(*s));
+    pthread_mutex_init(&s->lock, NULL);
+    s->refs = 2; /* the producer's and the response's */
+    return s;
+}
+
+/* Wakes the connection if it sleeps; called with s->lock held. */
+static void stream_wake_locked(vic_http_stream *s)
+{
+    if (s->suspended && s->conn) {
+        s->suspended = 0;
+        MHD_resume_connection(s->conn);
+    }
+}
+
+int vic_http_stream_write(vic_http_stream *s, const void *data, size_t len, vic_err **err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->gone || s->closed)
+        rc = vic_err_set(err, VIC_EUNAVAIL, "stream closed");
+    else if (s->buf.len - s->off + len > STREAM_BACKLOG_MAX)
+        rc = vic_err_set(err, VIC_ELIMIT, "client is not reading the stream");
+    else {
+        vic_buf_append(&s->buf, data, len);
+        stream_wake_locked(s);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int vic_http_stream_event(vic_http_stream *s, const char *event, const char *id, const char *data,
+                          vic_err **err)
+{
+    vic_buf b = VIC_BUF_INIT;
+    if (event)
+        vic_buf_appendf(&b, "event: %s\n", event);
+    if (id)
+        vic_buf_appendf(&b, "id: %s\n", id);
+    const char *p = data ? data : "";
+    do {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        vic_buf_append(&b, "data: ", 6);
+        vic_buf_append(&b, p, n);
+        vic_buf_append(&b, "\n", 1);
+        p = nl ? nl + 1 : NULL;
+    } while (p && *p);
+    vic_buf_append(&b, "\n", 1);
+    int rc = vic_http_stream_write(s, b.data, b.len, err);
+    vic_buf_free(&b);
+    return rc;
+}
+
+void vic_http_stream_close(vic_http_stream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->closed = 1;
+    stream_wake_locked(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int vic_http_stream_alive(vic_http_stream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int alive = !s->gone && !s->closed;
+    pthread_mutex_unlock(&s->lock);
+    return alive;
+}
+
+void vic_http_stream_release(vic_http_stream *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    int left = --s->refs;
+    pthread_mutex_unlock(&s->lock);
+    if (left > 0)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    vic_buf_free(&s->buf);
+    free(s);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* responses */
+
+struct vic_http_resp {
+    int status;
+    char *content_type;
+    char *body;
+    size_t body_len;
+    nv_list headers;
+    vic_http_stream *stream; /* the response's reference, until handed to MHD */
+};
+
+vic_http_resp *vic_http_resp_new(void)
+{
+    vic_http_resp *r = xzalloc(sizeof(*r));
+    r->status = 204;
+    return r;
+}
+
+static void resp_clear_body(vic_http_resp *r)
+{
+    free(r->body);
+    free(r->content_type);
+    r->body = NULL;
+    r->content_type = NULL;
+    r->body_len = 0;
+}
+
+void vic_http_resp_free(vic_http_resp *r)
+{
+    if (r == NULL)
+        return;
+    resp_clear_body(r);
+    nv_free(&r->headers);
+    if (r->stream) {
+        pthread_mutex_lock(&r->stream->lock);
+        r->stream->gone = 1;
+        pthread_mutex_unlock(&r->stream->lock);
+        vic_http_stream_release(r->stream);
+    }
+    free(r);
+}
+
+void vic_http_resp_json(vic_http_resp *r, int status, json_t *body)
+{
+    resp_clear_body(r);
+    r->status = status;
+    if (body) {
+        r->body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (r->body == NULL)
+            r->body = xstrdup("null");
+        r->body_len = strlen(r->body);
+        r->content_type = xstrdup("application/json");
+        json_decref(body);
+    }
+}
+
+void vic_http_resp_text(vic_http_resp *r, int status, const char *content_type, const char *body,
+                        size_t len)
+{
+    resp_clear_body(r);
+    r->status = status;
+    r->content_type = xstrdup(content_type ? content_type : "text/plain; charset=utf-8");
+    r->body = xmalloc(len + 1);
+    if (len)
+        memcpy(r->body, body, len);
+    r->body[len] = '\0';
+    r->body_len = len;
+}
+
+void vic_http_resp_error(vic_http_resp *r, int status, const char *msg)
+{
+    vic_http_resp_json(r, status, json_pack("{s:s}", "message", msg ? msg : ""));
+}
+
+void vic_http_resp_header(vic_http_resp *r, const char *name, const char *value)
+{
+    nv_add(&r->headers, name, value);
+}
+
+int vic_http_resp_status(const vic_http_resp *r)
+{
+    return r->status;
+}
+
+const char *vic_http_resp_body(const vic_http_resp *r, size_t *len)
+{
+    if (len)
+        *len = r->body_len;
+    return r->body;
+}
+
+const char *vic_http_resp_content_type(const vic_http_resp *r)
+{
+    return r->content_type;
+}
+
+const char *vic_http_resp_get_header(const vic_http_resp *r, const char *name)
+{
+    return nv_find(&r->headers, name, 1);
+}
+
+vic_http_stream *vic_http_resp_stream(vic_http_resp *r, int status, const char *content_type)
+{
+    resp_clear_body(r);
+    r->status = status;
+    r->content_type = xstrdup(content_type);
+    if (r->stream) { /* a second call replaces the first stream */
+        vic_http_stream_close(r->stream);
+        vic_http_stream_release(r->stream);
+    }
+    r->stream = stream_new();
+    return r->stream;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* routing */
+
+typedef struct compiled_route {
+    const vic_http_route *route;
+    char **segs;
+    size_t n_segs;
+} compiled_route;
+
+struct vic_http_router {
+    compiled_route *routes;
+    size_t n;
+    vic_http_auth_fn auth;
+    void *payload;
+    size_t max_body;
+};
+
+static void free_segs(char **segs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(segs[i]);
+    free(segs);
+}
+
+int vic_http_router_new(vic_http_router **out, const vic_http_route *routes, size_t n_routes,
+                        vic_http_auth_fn auth, void *payload, size_t max_body, vic_err **err)
+{
+    *out = NULL;
+    vic_http_router *r = xzalloc(sizeof(*r));
+    r->routes = xcalloc(n_routes, sizeof(compiled_route));
+    r->auth = auth;
+    r->payload = payload;
+    r->max_body = max_body ? max_body : DEFAULT_MAX_BODY;
+    for (size_t i = 0; i < n_routes; i++) {
+        const vic_http_route *rt = &routes[i];
+        compiled_route *c = &r->routes[r->n++];
+        c->route = rt;
+        if (rt->pattern == NULL || rt->pattern[0] != '/' || rt->handler == NULL ||
+            rt->method == NULL) {
+            vic_http_router_free(r);
+            return vic_err_set(err, VIC_EINVAL, "route %zu: needs a method, a handler and a "
+                               "pattern starting with /", i);
+        }
+        if (!(rt->flags & VIC_ROUTE_PUBLIC) && auth == NULL) {
+            vic_http_router_free(r);
+            return vic_err_set(err, VIC_EINVAL, "route %s %s needs authentication but no auth "
+                               "callback was given", rt->method, rt->pattern);
+        }
+        const char *p = rt->pattern + 1;
+        while (*p) {
+            const char *slash = strchr(p, '/');
+            size_t len = slash ? (size_t)(slash - p) : strlen(p);
+            c->segs = xrealloc(c->segs, (c->n_segs + 1) * sizeof(char *));
+            c->segs[c->n_segs++] = xstrndup(p, len);
+            p += len;
+            if (*p == '/')
+                p++;
+        }
+    }
+    *out = r;
+    return 0;
+}
+
+void vic_http_router_free(vic_http_router *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        free_segs(r->routes[i].segs, r->routes[i].n_segs);
+    free(r->routes);
+    free(r);
+}
+
+/* Matches path against c; on success stores parameters in params (when given). */
+static int route_match(const compiled_route *c, const char *path, nv_list *params)
+{
+    if (path[0] != '/')
+        return 0;
+    const char *p = path + 1;
+    for (size_t i = 0; i < c->n_segs; i++) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        const char *seg = c->segs[i];
+        size_t slen = strlen(seg);
+        if (slen > 2 && seg[0] == '{' && seg[slen - 1] == '}') {
+            if (len == 0)
+                goto nomatch;
+            if (params) {
+                char *name = xstrndup(seg + 1, slen - 2);
+                char *value = xstrndup(p, len);
+                nv_add(params, name, value);
+                free(name);
+                free(value);
+            }
+        } else if (len != slen || memcmp(p, seg, len) != 0) {
+            goto nomatch;
+        }
+        p += len;
+        if (i + 1 < c->n_segs) {
+            if (*p != '/')
+                goto nomatch;
+            p++;
+        }
+    }
+    if (*p == '\0')
+        return 1;
+nomatch:
+    if (params)
+        nv_free(params);
+    return 0;
+}
+
+static int method_is(const char *have, const char *want)
+{
+    if (strcmp(have, want) == 0)
+        return 1;
+    return strcmp(have, "HEAD") == 0 && strcmp(want, "GET") == 0;
+}
+
+static int content_type_is_json(const char *ct)
+{
+    if (ct == NULL)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static void error_response(vic_http_req *req, vic_http_resp *resp, vic_err *e)
+{
+    int status = vic_err_http_status(e ? e->code : VIC_EINTERNAL);
+    const char *msg = e ? e->msg : "internal error";
+    if (status >= 500)
+        vic_log(VIC_LOG_ERROR, "event=request_failed method=%s path=%s code=%s msg=\"%s\"",
+                req->method, req->path, vic_err_code_name(e ? e->code : VIC_EINTERNAL), msg);
+    vic_http_resp_error(resp, status, msg);
+    if (status == 401 && vic_http_req_header(req, "X-Requested-With") == NULL)
+        vic_http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"vic\", charset=\"UTF-8\"");
+}
+
+void vic_http_dispatch(vic_http_router *r, vic_http_req *req, vic_http_resp *resp)
+{
+    vic_err *err cleanup_err = NULL;
+    const compiled_route *found = NULL;
+    vic_buf allow = VIC_BUF_INIT;
+
+    for (size_t i = 0; i < r->n && found == NULL; i++) {
+        const compiled_route *c = &r->routes[i];
+        if (!route_match(c, req->path, NULL))
+            continue;
+        if (method_is(req->method, c->route->method))
+            found = c;
+        else if (allow.data == NULL || strstr(allow.data, c->route->method) == NULL)
+            vic_buf_appendf(&allow, "%s%s", allow.len ? ", " : "", c->route->method);
+    }
+    if (found == NULL) {
+        if (allow.len) {
+            vic_err_set(&err, VIC_EMETHOD, "method %s is not allowed on %s (allowed: %s)",
+                        req->method, req->path, allow.data);
+            error_response(req, resp, err);
+            vic_http_resp_header(resp, "Allow", allow.data);
+        } else {
+            vic_err_set(&err, VIC_ENOTFOUND, "no such resource: %s", req->path);
+            error_response(req, resp, err);
+        }
+        vic_buf_free(&allow);
+        return;
+    }
+    vic_buf_free(&allow);
+    route_match(found, req->path, &req->params);
+    req->route = found->route;
+    unsigned flags = found->route->flags;
+
+    if (req->body_len > r->max_body) {
+        vic_err_set(&err, VIC_ETOOBIG, "request body of %zu bytes exceeds the limit of %zu",
+                    req->body_len, r->max_body);
+        error_response(req, resp, err);
+        return;
+    }
+    if (!(flags & VIC_ROUTE_PUBLIC) && r->auth(req, found->route, r->payload, &err) < 0) {
+        error_response(req, resp, err);
+        return;
+    }
+    if (flags & (VIC_ROUTE_JSON | VIC_ROUTE_JSON_OPTIONAL)) {
+        if (req->body_len == 0 && (flags & VIC_ROUTE_JSON_OPTIONAL)) {
+            /* no body: the handler sees json == NULL */
+        } else if (req->body_len == 0) {
+            vic_err_set(&err, VIC_EINVAL, "request body required (application/json)");
+            error_response(req, resp, err);
+            return;
+        } else if (!content_type_is_json(vic_http_req_header(req, "Content-Type"))) {
+            const char *ct = vic_http_req_header(req, "Content-Type");
+            vic_err_set(&err, VIC_EMEDIATYPE, "content type %s%s%s is not supported; send "
+                        "application/json", ct ? "\"" : "", ct ? ct : "(none)", ct ? "\"" : "");
+            error_response(req, resp, err);
+            return;
+        } else if (vic_json_parse(&req->json, req->body, req->body_len, r->max_body, &err) < 0) {
+            error_response(req, resp, err);
+            return;
+        }
+    }
+    if (found->route->handler(req, resp, r->payload, &err) < 0) {
+        if (resp->stream) {
+            vic_http_stream_close(resp->stream);
+            vic_http_stream_release(resp->stream);
+            resp->stream = NULL;
+        }
+        nv_free(&resp->headers);
+        error_response(req, resp, err);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the server (libmicrohttpd) */
+
+struct vic_http_server {
+    struct MHD_Daemon *d;
+    vic_http_router *router;
+    size_t max_body;
+    uint16_t port;
+    int tls;
+    MHD_socket quiesced_fd;
+    atomic_uint in_flight;
+    atomic_int stopping;
+    pthread_mutex_t lock;
+    vic_http_stream *streams;
+};
+
+typedef struct conn_state {
+    vic_buf body;
+    int too_big;
+    int answered;
+    int status;
+    struct timespec start;
+} conn_state;
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    vic_http_stream *s = cls;
+    pthread_mutex_lock(&s->lock);
+    if (s->off < s->buf.len) {
+        size_t n = s->buf.len - s->off;
+        if (n > max)
+            n = max;
+        memcpy(buf, s->buf.data + s->off, n);
+        s->off += n;
+        if (s->off == s->buf.len)
+            s->off = s->buf.len = 0;
+        pthread_mutex_unlock(&s->lock);
+        return (ssize_t)n;
+    }
+    if (s->closed) {
+        pthread_mutex_unlock(&s->lock);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    /* Nothing to send: sleep until a writer wakes the connection. */
+    s->suspended = 1;
+    MHD_suspend_connection(s->conn);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+static void stream_unlink(vic_http_stream *s)
+{
+    vic_http_server *srv = s->server;
+    if (srv == NULL)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    for (vic_http_stream **pp = &srv->streams; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+}
+
+static void stream_free_cb(void *cls)
+{
+    vic_http_stream *s = cls;
+    stream_unlink(s);
+    pthread_mutex_lock(&s->lock);
+    s->gone = 1;
+    s->conn = NULL;
+    pthread_mutex_unlock(&s->lock);
+    vic_http_stream_release(s);
+}
+
+static enum MHD_Result collect_nv(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    nv_add(cls, key, value);
+    return MHD_YES;
+}
+
+static void add_common_headers(struct MHD_Response *r, int tls)
+{
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'");
+    if (tls)
+        MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+}
+
+static enum MHD_Result queue_resp(vic_http_server *srv, struct MHD_Connection *conn,
+                                  vic_http_resp *resp, int close_conn)
+{
+    struct MHD_Response *r;
+    vic_http_stream *st = resp->stream;
+    if (st) {
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader, st,
+                                              stream_free_cb);
+        if (r == NULL)
+            return MHD_NO;
+        pthread_mutex_lock(&st->lock);
+        st->conn = conn;
+        st->server = srv;
+        pthread_mutex_unlock(&st->lock);
+        pthread_mutex_lock(&srv->lock);
+        st->next = srv->streams;
+        srv->streams = st;
+        int stopping = atomic_load(&srv->stopping);
+        pthread_mutex_unlock(&srv->lock);
+        if (stopping)
+            vic_http_stream_close(st);
+        resp->stream = NULL; /* MHD owns the response's reference now */
+        MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    } else {
+        r = MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (void *)"",
+                                            resp->body ? MHD_RESPMEM_MUST_FREE
+                                                       : MHD_RESPMEM_PERSISTENT);
+        if (r == NULL)
+            return MHD_NO;
+        resp->body = NULL;
+    }
+    if (resp->content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    add_common_headers(r, srv->tls);
+    for (size_t i = 0; i < resp->headers.n; i++)
+        MHD_add_response_header(r, resp->headers.items[i].name, resp->headers.items[i].value);
+    if (close_conn)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result queue_error(vic_http_server *srv, struct MHD_Connection *conn,
+                                   conn_state *cs, int status, const char *msg)
+{
+    vic_http_resp *resp = vic_http_resp_new();
+    vic_http_resp_error(resp, status, msg);
+    cs->status = status;
+    cs->answered = 1;
+    enum MHD_Result ret = queue_resp(srv, conn, resp, 1);
+    vic_http_resp_free(resp);
+    return ret;
+}
+
+static void remote_addr(struct MHD_Connection *conn, char *buf, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(buf, cap, "-");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                  (socklen_t)cap);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    vic_http_server *srv = cls;
+    conn_state *cs = *con_cls;
+
+    if (cs == NULL) {
+        cs = xzalloc(sizeof(*cs));
+        clock_gettime(CLOCK_MONOTONIC, &cs->start);
+        *con_cls = cs;
+        atomic_fetch_add(&srv->in_flight, 1);
+        if (atomic_load(&srv->stopping))
+            return queue_error(srv, conn, cs, 503, "server is shutting down");
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno == 0 && end != cl && n > srv->max_body) {
+                char msg[128];
+                snprintf(msg, sizeof(msg), "request body of %llu bytes exceeds the limit of %zu",
+                         n, srv->max_body);
+                return queue_error(srv, conn, cs, 413, msg);
+            }
+        }
+        return MHD_YES;
+    }
+    if (cs->answered) {
+        *upload_data_size = 0; /* discard the rest of a refused body */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (cs->body.len + *upload_data_size > srv->max_body) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "request body exceeds the limit of %zu bytes",
+                     srv->max_body);
+            vic_buf_free(&cs->body);
+            *upload_data_size = 0;
+            return queue_error(srv, conn, cs, 413, msg);
+        }
+        vic_buf_append(&cs->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    vic_http_req *req = vic_http_req_new(method, url);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_nv, &req->headers);
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_nv, &req->query);
+    remote_addr(conn, req->remote, sizeof(req->remote));
+    req->tls = srv->tls;
+    if (cs->body.len) {
+        req->body = cs->body.data;
+        req->body_len = cs->body.len;
+        cs->body.data = NULL;
+        cs->body.len = cs->body.cap = 0;
+    }
+    vic_http_resp *resp = vic_http_resp_new();
+    vic_http_dispatch(srv->router, req, resp);
+    cs->status = resp->status;
+    cs->answered = 1;
+    enum MHD_Result ret = queue_resp(srv, conn, resp, 0);
+    vic_log(resp->status >= 500 ? VIC_LOG_WARN : VIC_LOG_INFO,
+            "event=request method=%s path=%s status=%d user=%s remote=%s ms=%.2f", req->method,
+            req->path, resp->status, req->principal[0] ? req->principal : "-", req->remote,
+            ms_since(&cs->start));
+    vic_http_resp_free(resp);
+    vic_http_req_free(req);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    vic_http_server *srv = cls;
+    conn_state *cs = *con_cls;
+    if (cs == NULL)
+        return;
+    if (cs->body.data)
+        explicit_bzero(cs->body.data, cs->body.len);
+    vic_buf_free(&cs->body);
+    free(cs);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    vic_log(VIC_LOG_DEBUG, "event=mhd msg=\"%s\"", msg);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa, vic_err **err)
+{
+    char host[64];
+    const char *colon = strrchr(listen ? listen : "", ':');
+    if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
+        return vic_err_set(err, VIC_EINVAL, "listen address \"%s\" must be IPv4:PORT",
+                           listen ? listen : "");
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end != '\0' || port < 0 || port > 65535)
+        return vic_err_set(err, VIC_EINVAL, "listen address \"%s\": bad port", listen);
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return vic_err_set(err, VIC_EINVAL, "listen address \"%s\": \"%s\" is not an IPv4 "
+                           "address", listen, host);
+    return 0;
+}
+
+int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic_err **err)
+{
+    *out = NULL;
+    struct sockaddr_in sa;
+    int rc = parse_listen(cfg->listen, &sa, err);
+    if (rc < 0)
+        return rc;
+    if ((cfg->tls_cert_pem == NULL) != (cfg->tls_key_pem == NULL))
+        return vic_err_set(err, VIC_EINVAL, "TLS needs both a certificate and a key");
+
+    vic_http_server *srv = xzalloc(sizeof(*srv));
+    srv->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
+    srv->tls = cfg->tls_cert_pem != NULL;
+    srv->quiesced_fd = MHD_INVALID_SOCKET;
+    pthread_mutex_init(&srv->lock, NULL);
+    rc = vic_http_router_new(&srv->router, cfg->routes, cfg->n_routes, cfg->auth, cfg->payload,
+                             srv->max_body, err);
+    if (rc < 0) {
+        pthread_mutex_destroy(&srv->lock);
+        free(srv);
+        return rc;
+    }
+    unsigned threads = cfg->threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (srv->tls)
+        flags |= MHD_USE_TLS;
+
+    struct MHD_OptionItem opts[16];
+    size_t n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                        cfg->idle_timeout ? cfg->idle_timeout : 60, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 4096, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
+    if (threads > 1)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    if (srv->tls) {
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                            (void *)cfg->tls_cert_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                            (void *)cfg->tls_key_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                            (void *)"SECURE128:-VERS-ALL:+VERS-TLS1.3:"
+                                                    "+VERS-TLS1.2:%SERVER_PRECEDENCE"};
+    }
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+    srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
+    if (srv->d == NULL) {
+        vic_http_router_free(srv->router);
+        pthread_mutex_destroy(&srv->lock);
+        free(srv);
+        return vic_err_set(err, VIC_EIO, "cannot listen on %s (address in use, not local, or "
+                           "TLS material rejected)", cfg->listen);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : ntohs(sa.sin_port);
+    *out = srv;
+    return 0;
+}
+
+uint16_t vic_http_server_port(const vic_http_server *s)
+{
+    return s->port;
+}
+
+unsigned vic_http_server_stop(vic_http_server *srv, unsigned drain_ms)
+{
+    if (srv == NULL)
+        return 0;
+    atomic_store(&srv->stopping, 1);
+    srv->quiesced_fd = MHD_quiesce_daemon(srv->d);
+
+    /* End open streams so that their connections finish instead of holding the drain. */
+    pthread_mutex_lock(&srv->lock);
+    for (vic_http_stream *s = srv->streams; s; s = s->next)
+        vic_http_stream_close(s);
+    pthread_mutex_unlock(&srv->lock);
+
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (atomic_load(&srv->in_flight) > 0 && ms_since(&t0) < drain_ms)
+        usleep(5000);
+    unsigned cut = atomic_load(&srv->in_flight);
+    if (cut)
+        vic_log(VIC_LOG_WARN, "event=drain_timeout requests_cut=%u", cut);
+
+    MHD_stop_daemon(srv->d);
+    if (srv->quiesced_fd != MHD_INVALID_SOCKET)
+        close(srv->quiesced_fd);
+    vic_http_router_free(srv->router);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv);
+    return cut;
+}

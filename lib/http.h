@@ -1,0 +1,163 @@
+/*
+ * http.h - the HTTP server every VIC-C service is built on (libmicrohttpd underneath).
+ *
+ * A service describes its API as a table of routes (method, pattern with {params}, handler,
+ * flags). The server collects the request body (bounded), finds the route, asks the
+ * service's auth callback for non-public routes, parses JSON bodies, and calls the handler.
+ * Handlers do no socket I/O: they fill a vic_http_resp, or return an error which becomes
+ * `{"message": ...}` with the status from vic_err_http_status(). Because dispatch is separate
+ * from the network, handlers and routing are testable with vic_http_req_new() and
+ * vic_http_dispatch() alone.
+ *
+ * Long-lived responses (server-sent events, followed logs) use vic_http_stream: the handler
+ * asks for one, hands it to whatever produces data, and returns; the connection sleeps
+ * (suspended, no thread held) until data is written.
+ */
+#ifndef VIC_HTTP_H
+#define VIC_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct vic_http_req vic_http_req;
+typedef struct vic_http_resp vic_http_resp;
+typedef struct vic_http_router vic_http_router;
+typedef struct vic_http_server vic_http_server;
+typedef struct vic_http_stream vic_http_stream;
+
+typedef int (*vic_http_handler)(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                vic_err **err);
+
+enum vic_route_flags {
+    VIC_ROUTE_PUBLIC = 1 << 0, /* no authentication */
+    VIC_ROUTE_JSON = 1 << 1,   /* body required, application/json, parsed before the handler */
+    VIC_ROUTE_JSON_OPTIONAL = 1 << 2, /* like JSON, but an empty body is allowed */
+};
+
+typedef struct vic_http_route {
+    const char *method;  /* "GET", "POST", ...; HEAD is served by GET routes */
+    const char *pattern; /* "/container/target/{target}/vch/{vch-id}" */
+    vic_http_handler handler;
+    unsigned flags;
+    const char *summary; /* one line, for logs and API docs */
+} vic_http_route;
+
+/* Decides who is calling a non-public route; records the principal with
+ * vic_http_req_set_principal and returns 0, or fails (VIC_EAUTH, VIC_EFORBIDDEN, ...). */
+typedef int (*vic_http_auth_fn)(vic_http_req *req, const vic_http_route *route, void *payload,
+                                vic_err **err);
+
+typedef struct vic_http_config {
+    const char *listen;        /* "127.0.0.1:8443"; port 0 picks a free one */
+    const char *tls_cert_pem;  /* NULL serves plain HTTP */
+    const char *tls_key_pem;
+    size_t max_body;           /* bytes; 0 means 1 MiB */
+    unsigned threads;          /* 0 means one per online CPU */
+    unsigned idle_timeout;     /* seconds a connection may sit idle; 0 means 60 */
+    const vic_http_route *routes;
+    size_t n_routes;
+    vic_http_auth_fn auth;     /* required when any route is not public */
+    void *payload;             /* passed to handlers and auth */
+} vic_http_config;
+
+/* ---- server ---- */
+
+/* Binds and starts serving. The config's strings and routes must outlive the server. */
+int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic_err **err);
+
+/* The port actually bound (useful after listening on port 0). */
+uint16_t vic_http_server_port(const vic_http_server *s);
+
+/* Stops accepting, ends open streams, waits up to drain_ms for in-flight requests to finish,
+ * then stops and frees the server. Returns the number of requests cut off (0 when all
+ * drained). Safe on NULL. */
+unsigned vic_http_server_stop(vic_http_server *s, unsigned drain_ms);
+
+/* ---- routing without the network ---- */
+
+int vic_http_router_new(vic_http_router **out, const vic_http_route *routes, size_t n_routes,
+                        vic_http_auth_fn auth, void *payload, size_t max_body, vic_err **err);
+void vic_http_router_free(vic_http_router *r);
+
+/* Routes req and fills resp: always produces a response, errors included. */
+void vic_http_dispatch(vic_http_router *r, vic_http_req *req, vic_http_resp *resp);
+
+/* ---- requests ---- */
+
+/* A request built by hand (tests) or by the server. Body bytes are copied. */
+vic_http_req *vic_http_req_new(const char *method, const char *path);
+void vic_http_req_free(vic_http_req *req);
+void vic_http_req_add_header(vic_http_req *req, const char *name, const char *value);
+void vic_http_req_add_query(vic_http_req *req, const char *name, const char *value);
+void vic_http_req_set_body(vic_http_req *req, const char *body, size_t len);
+void vic_http_req_set_remote(vic_http_req *req, const char *addr);
+void vic_http_req_set_tls(vic_http_req *req, int tls);
+
+const char *vic_http_req_method(const vic_http_req *req);
+const char *vic_http_req_path(const vic_http_req *req);
+/* Path parameter from the route pattern, e.g. "vch-id"; NULL when absent. */
+const char *vic_http_req_param(const vic_http_req *req, const char *name);
+const char *vic_http_req_query(const vic_http_req *req, const char *name);
+/* Case-insensitive header lookup; NULL when absent. */
+const char *vic_http_req_header(const vic_http_req *req, const char *name);
+/* Value of cookie name from the Cookie header, copied into buf; NULL when absent. */
+const char *vic_http_req_cookie(const vic_http_req *req, const char *name, char *buf, size_t cap);
+const char *vic_http_req_body(const vic_http_req *req, size_t *len);
+/* Parsed body of JSON routes (borrowed), NULL for an empty optional body. */
+json_t *vic_http_req_json(const vic_http_req *req);
+const char *vic_http_req_remote(const vic_http_req *req);
+int vic_http_req_is_tls(const vic_http_req *req);
+/* Who is calling, as set by the auth callback: a name and a kind ("admin", "token", ...). */
+void vic_http_req_set_principal(vic_http_req *req, const char *name, const char *kind);
+const char *vic_http_req_principal(const vic_http_req *req);
+const char *vic_http_req_principal_kind(const vic_http_req *req);
+/* The route that matched (after dispatch), or NULL. */
+const vic_http_route *vic_http_req_route(const vic_http_req *req);
+
+/* ---- responses ---- */
+
+vic_http_resp *vic_http_resp_new(void);
+void vic_http_resp_free(vic_http_resp *resp);
+/* Takes ownership of body (may be NULL for an empty body). */
+void vic_http_resp_json(vic_http_resp *resp, int status, json_t *body);
+/* Copies body. */
+void vic_http_resp_text(vic_http_resp *resp, int status, const char *content_type,
+                        const char *body, size_t len);
+/* `{"message": msg}` with status; for handlers that answer an error without failing. */
+void vic_http_resp_error(vic_http_resp *resp, int status, const char *msg);
+/* Adds a header (copied); Set-Cookie may be added several times. */
+void vic_http_resp_header(vic_http_resp *resp, const char *name, const char *value);
+
+int vic_http_resp_status(const vic_http_resp *resp);
+const char *vic_http_resp_body(const vic_http_resp *resp, size_t *len);
+const char *vic_http_resp_content_type(const vic_http_resp *resp);
+/* First header of that name (case-insensitive), or NULL. */
+const char *vic_http_resp_get_header(const vic_http_resp *resp, const char *name);
+
+/* ---- streams ---- */
+
+/* Turns resp into a streamed response of content_type (e.g. "text/event-stream") and returns
+ * the stream. The caller owns one reference and must call vic_http_stream_release() when it
+ * stops producing. */
+vic_http_stream *vic_http_resp_stream(vic_http_resp *resp, int status, const char *content_type);
+
+/* Queues bytes for the client. VIC_EUNAVAIL once the client is gone or the stream closed;
+ * VIC_ELIMIT when the client reads too slowly and the backlog passes its bound. */
+int vic_http_stream_write(vic_http_stream *s, const void *data, size_t len, vic_err **err);
+
+/* Writes one server-sent event (event and id may be NULL; data may span lines). */
+int vic_http_stream_event(vic_http_stream *s, const char *event, const char *id, const char *data,
+                          vic_err **err);
+
+/* Ends the response after queued bytes are sent. */
+void vic_http_stream_close(vic_http_stream *s);
+
+/* Whether the client is still there and the stream open. */
+int vic_http_stream_alive(vic_http_stream *s);
+
+void vic_http_stream_release(vic_http_stream *s);
+
+#endif

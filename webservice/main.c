@@ -1,0 +1,257 @@
+/*
+ * vic-webservice: the admin web service (REST API, UI, validating proxy).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "webservice/service.h"
+
+#define DRAIN_MS 10000
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: vic-webservice [OPTIONS]\n"
+            "\n"
+            "Serves the VIC-C REST API and web UI for the local target and vSphere targets.\n"
+            "\n"
+            "Options:\n"
+            "  --listen ADDR:PORT   address to serve on (default 127.0.0.1:8443)\n"
+            "  --home DIR           state directory (default $VIC_HOME, else\n"
+            "                       ~/.local/share/vic)\n"
+            "  --no-tls             serve plain HTTP (local testing only)\n"
+            "  --max-body BYTES     largest request body accepted (default 1048576)\n"
+            "  --threads N          worker threads (default: one per CPU)\n"
+            "  --log-level LEVEL    debug, info, warn or error (default info)\n"
+            "  --log-file PATH      also append the log to PATH\n"
+            "  --version            print the version and exit\n"
+            "  -h, --help           show this help\n"
+            "\n"
+            "On first start it creates $VIC_HOME/vic.db, a TLS certificate in $VIC_HOME/tls\n"
+            "and the account 'admin', whose password is printed once (or taken from\n"
+            "VIC_ADMIN_PASSWORD). SIGTERM or SIGINT finish in-flight requests, then exit.\n");
+}
+
+static char *default_home(void)
+{
+    const char *env = getenv("VIC_HOME");
+    if (env && *env)
+        return xstrdup(env);
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg && *xdg)
+        return xasprintf("%s/vic", xdg);
+    const char *home = getenv("HOME");
+    return xasprintf("%s/.local/share/vic", home && *home ? home : ".");
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || v == 0 || v > max || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Only one service may own a home directory: its database and certificates are not meant
+ * to be shared between processes that each think they are alone. */
+static int lock_home(const char *home, int *fd_out)
+{
+    cleanup_free char *path = xasprintf("%s/webservice.lock", home);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "vic-webservice: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        fprintf(stderr, "vic-webservice: %s is in use by another vic-webservice%s%s%s\n", home,
+                *pid ? " (pid " : "", pid, *pid ? ")" : "");
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        fprintf(stderr, "vic-webservice: warning: cannot record pid in %s\n", path);
+    *fd_out = fd;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},   {"home", required_argument, NULL, 'H'},
+        {"no-tls", no_argument, NULL, 'n'},         {"max-body", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'},  {"log-level", required_argument, NULL, 'L'},
+        {"log-file", required_argument, NULL, 'f'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    ws_options opt = {.listen = "127.0.0.1:8443", .max_body = 1024 * 1024,
+                      .session_idle = 30 * 60, .session_absolute = 12 * 3600};
+    cleanup_free char *home = NULL;
+    const char *log_file = NULL;
+    int level = VIC_LOG_INFO;
+    unsigned long long v;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            opt.listen = optarg;
+            break;
+        case 'H':
+            free(home);
+            home = xstrdup(optarg);
+            break;
+        case 'n':
+            opt.no_tls = 1;
+            break;
+        case 'b':
+            if (parse_uint(optarg, 1ULL << 30, &v) < 0) {
+                fprintf(stderr, "vic-webservice: --max-body: \"%s\" is not a size between 1 "
+                                "and 1073741824 bytes\n", optarg);
+                return 2;
+            }
+            opt.max_body = (size_t)v;
+            break;
+        case 't':
+            if (parse_uint(optarg, 256, &v) < 0) {
+                fprintf(stderr, "vic-webservice: --threads: \"%s\" is not between 1 and 256\n",
+                        optarg);
+                return 2;
+            }
+            opt.threads = (unsigned)v;
+            break;
+        case 'L':
+            level = vic_log_level_parse(optarg);
+            if (level < 0) {
+                fprintf(stderr, "vic-webservice: --log-level: \"%s\" is not one of debug, "
+                                "info, warn, error\n", optarg);
+                return 2;
+            }
+            break;
+        case 'f':
+            log_file = optarg;
+            break;
+        case 'V':
+            printf("vic-webservice %s\n", ws_version());
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vic-webservice: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (home == NULL)
+        home = default_home();
+    opt.home = home;
+    vic_log_init("webservice", (vic_log_level)level);
+
+    vic_err *err cleanup_err = NULL;
+    if (log_file && vic_log_open_file(log_file, &err) < 0) {
+        fprintf(stderr, "vic-webservice: %s\n", err->msg);
+        return 1;
+    }
+
+    /* Signals are taken by sigwait below; every thread started later inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int lock_fd = -1;
+    char *password = NULL;
+    ws *w = NULL;
+    if (mkdir(home, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "vic-webservice: cannot create %s: %s\n", home, strerror(errno));
+        return 1;
+    }
+    if (lock_home(home, &lock_fd) < 0)
+        return 1;
+    if (ws_open(&w, &opt, &password, &err) < 0) {
+        fprintf(stderr, "vic-webservice: %s\n", err->msg);
+        close(lock_fd);
+        return 1;
+    }
+
+    vic_http_config cfg = {
+        .listen = opt.listen,
+        .tls_cert_pem = opt.no_tls ? NULL : w->tls_cert_pem,
+        .tls_key_pem = opt.no_tls ? NULL : w->tls_key_pem,
+        .max_body = opt.max_body,
+        .threads = opt.threads,
+        .routes = ws_routes,
+        .n_routes = ws_n_routes,
+        .auth = ws_authenticate,
+        .payload = w,
+    };
+    vic_http_server *srv = NULL;
+    if (vic_http_server_start(&srv, &cfg, &err) < 0) {
+        fprintf(stderr, "vic-webservice: %s\n", err->msg);
+        vic_free_secret(password);
+        ws_free(w);
+        close(lock_fd);
+        return 1;
+    }
+
+    const char *scheme = opt.no_tls ? "http" : "https";
+    char host[64];
+    snprintf(host, sizeof(host), "%.*s", (int)strcspn(opt.listen, ":"), opt.listen);
+    printf("vic-webservice %s\n", ws_version());
+    printf("  serving   %s://%s:%u/ (target: local)\n", scheme, host,
+           vic_http_server_port(srv));
+    printf("  home      %s\n", home);
+    if (password) {
+        printf("  login     user admin, password %s\n"
+               "            (shown once; set VIC_ADMIN_PASSWORD before the first start to "
+               "choose it)\n",
+               password);
+    } else {
+        printf("  login     user admin (password set at first start)\n");
+    }
+    if (!opt.no_tls)
+        printf("  try       curl --cacert %s %s://%s:%u/container/version\n", w->ca_path, scheme,
+               host, vic_http_server_port(srv));
+    fflush(stdout);
+    vic_free_secret(password);
+    vic_log(VIC_LOG_INFO, "event=listening addr=%s:%u tls=%d home=%s", host,
+            vic_http_server_port(srv), !opt.no_tls, home);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    vic_log(VIC_LOG_INFO, "event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    unsigned cut = vic_http_server_stop(srv, DRAIN_MS);
+    ws_free(w);
+    vic_log(VIC_LOG_INFO, "event=stopped requests_cut=%u", cut);
+    vic_log_close();
+    close(lock_fd);
+    return cut ? 1 : 0;
+}

@@ -1,0 +1,140 @@
+/*
+ * routes.c - the vic-webservice route table and its handlers.
+ *
+ * Every route the service answers is listed in ws_routes; webservice/openapi.json documents
+ * the same set, and a unit test holds the two in step.
+ */
+#include <string.h>
+
+#include "lib/cleanup.h"
+#include "lib/crypto.h"
+#include "lib/json.h"
+#include "lib/mem.h"
+#include "webservice/auth.h"
+#include "webservice/service.h"
+
+static int version_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req;
+    (void)payload;
+    (void)err;
+    const char *v = ws_version();
+    vic_http_resp_text(resp, 200, "text/plain; charset=utf-8", v, strlen(v));
+    return 0;
+}
+
+static int hello_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req;
+    (void)payload;
+    (void)err;
+    static const char msg[] = "Hello from vic-webservice. If your browser warned about this "
+                              "server's certificate, trust the CA in $VIC_HOME/tls/ca.pem.\n";
+    vic_http_resp_text(resp, 200, "text/plain; charset=utf-8", msg, sizeof(msg) - 1);
+    return 0;
+}
+
+static int openapi_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req;
+    (void)payload;
+    (void)err;
+    vic_http_resp_text(resp, 200, "application/json", vic_openapi_json,
+                       strlen(vic_openapi_json));
+    return 0;
+}
+
+static char *session_cookie(const ws *w, const char *value, long max_age)
+{
+    return xasprintf("%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Strict%s",
+                     WS_SESSION_COOKIE, value, max_age, w->opt.no_tls ? "" : "; Secure");
+}
+
+static json_t *session_json(const ws_session *s)
+{
+    return json_pack("{s:s, s:s, s:I}", "user", s->user, "csrf_token", s->csrf, "expires_at",
+                     (json_int_t)s->expires);
+}
+
+static const vic_schema_field login_fields[] = {
+    {.name = "username", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 64},
+    {.name = "password", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 1024},
+};
+static const vic_schema login_schema = VIC_SCHEMA(login_fields);
+
+static int login_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    ws *w = payload;
+    json_t *body = vic_http_req_json(req);
+    int rc = vic_json_validate(body, &login_schema, NULL, err);
+    if (rc < 0)
+        return rc;
+    const char *user = vic_json_str(body, "username");
+    const char *remote = vic_http_req_remote(req);
+    rc = ws_login_check(w, remote, user, vic_json_str(body, "password"), err);
+    if (rc == VIC_ELIMIT) {
+        char wait[16];
+        snprintf(wait, sizeof(wait), "%u", ws_throttle_wait(w, remote));
+        vic_http_resp_error(resp, 429, (*err)->msg);
+        vic_http_resp_header(resp, "Retry-After", wait);
+        vic_err_free(err);
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    cleanup_secret char *token = NULL;
+    ws_session s;
+    if ((rc = ws_session_create(w, user, remote, &token, &s, err)) < 0)
+        return rc;
+    cleanup_secret char *cookie = session_cookie(w, token, (long)w->opt.session_absolute);
+    vic_http_resp_header(resp, "Set-Cookie", cookie);
+    vic_http_resp_json(resp, 200, session_json(&s));
+    return 0;
+}
+
+static int logout_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    ws *w = payload;
+    char token[128];
+    if (vic_http_req_cookie(req, WS_SESSION_COOKIE, token, sizeof(token))) {
+        int rc = ws_session_delete(w, token, err);
+        if (rc < 0)
+            return rc;
+    }
+    cleanup_free char *cookie = session_cookie(w, "", 0);
+    vic_http_resp_header(resp, "Set-Cookie", cookie);
+    vic_http_resp_json(resp, 204, NULL);
+    return 0;
+}
+
+static int session_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    ws *w = payload;
+    char token[128];
+    const char *kind = vic_http_req_principal_kind(req);
+    if (kind && strcmp(kind, "session") == 0 &&
+        vic_http_req_cookie(req, WS_SESSION_COOKIE, token, sizeof(token))) {
+        ws_session s;
+        int rc = ws_session_lookup(w, token, &s, err);
+        if (rc < 0)
+            return rc;
+        vic_http_resp_json(resp, 200, session_json(&s));
+        return 0;
+    }
+    /* Basic or token callers have no session: say who they are, without a CSRF token. */
+    vic_http_resp_json(resp, 200,
+                       json_pack("{s:s, s:s}", "user", vic_http_req_principal(req), "auth",
+                                 kind ? kind : "unknown"));
+    return 0;
+}
+
+const vic_http_route ws_routes[] = {
+    {"GET", "/container/version", version_handler, VIC_ROUTE_PUBLIC, "server version"},
+    {"GET", "/container/hello", hello_handler, VIC_ROUTE_PUBLIC, "greeting"},
+    {"POST", "/container/login", login_handler, VIC_ROUTE_PUBLIC | VIC_ROUTE_JSON,
+     "open a session"},
+    {"POST", "/container/logout", logout_handler, VIC_ROUTE_JSON_OPTIONAL, "close the session"},
+    {"GET", "/container/session", session_handler, 0, "the caller and its CSRF token"},
+    {"GET", "/container/openapi.json", openapi_handler, 0, "this API's description"},
+};
+const size_t ws_n_routes = sizeof(ws_routes) / sizeof(ws_routes[0]);
