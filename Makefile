@@ -54,7 +54,7 @@ BIN := $(B)/bin
 endif
 
 CFLAGS := $(BASE_CFLAGS) $(MODE_CFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS := -pthread $(MODE_LDFLAGS)
+LDFLAGS := -pthread -Wl,--as-needed $(MODE_LDFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)

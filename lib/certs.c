@@ -23,13 +23,13 @@
 #include "mem.h"
 
 #define DEFAULT_BITS 2048
-#define MIN_BITS 2048
-#define MAX_BITS 8192
+#define MIN_BITS     2048
+#define MAX_BITS     8192
 #define DEFAULT_DAYS (365 * 2)
-#define MAX_DAYS 36500
-#define MAX_CN 64 /* ub-common-name in RFC 5280 */
-#define MAX_DNS 253
-#define SERIAL_BITS 159
+#define MAX_DAYS     36500
+#define MAX_CN       64 /* ub-common-name in RFC 5280 */
+#define MAX_DNS      253
+#define SERIAL_BITS  159
 
 struct vic_cert {
     X509 *x;
@@ -129,8 +129,8 @@ static int check_opts(const vic_cert_opts *o, int *bits, int *days, vic_err **er
                            MAX_CN);
     *bits = o->bits ? o->bits : DEFAULT_BITS;
     if (*bits < MIN_BITS || *bits > MAX_BITS)
-        return vic_err_set(err, VIC_EINVAL, "RSA key size %d is outside %d..%d", o->bits,
-                           MIN_BITS, MAX_BITS);
+        return vic_err_set(err, VIC_EINVAL, "RSA key size %d is outside %d..%d", o->bits, MIN_BITS,
+                           MAX_BITS);
     *days = o->days ? o->days : DEFAULT_DAYS;
     if (*days < 1 || *days > MAX_DAYS)
         return vic_err_set(err, VIC_EINVAL, "certificate validity of %d days is outside 1..%d",
@@ -247,11 +247,11 @@ static int add_sans(X509 *x, const vic_cert_opts *o, int add_cn, vic_err **err)
 static int set_name(X509_NAME *name, const vic_cert_opts *o, vic_err **err)
 {
     if (o->org && o->org[0] &&
-        X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)o->org, -1,
-                                   -1, 0) != 1)
+        X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)o->org, -1, -1,
+                                   0) != 1)
         return ssl_fail(err, VIC_EINVAL, "setting the organization");
-    if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)o->cn, -1,
-                                   -1, 0) != 1)
+    if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)o->cn, -1, -1,
+                                   0) != 1)
         return ssl_fail(err, VIC_EINVAL, "setting the common name");
     return 0;
 }
@@ -337,14 +337,12 @@ int vic_cert_ca_new(vic_cert **out, const vic_cert_opts *o, vic_err **err)
     return cert_new(out, KIND_CA, NULL, o, err);
 }
 
-int vic_cert_server_new(vic_cert **out, const vic_cert *ca, const vic_cert_opts *o,
-                        vic_err **err)
+int vic_cert_server_new(vic_cert **out, const vic_cert *ca, const vic_cert_opts *o, vic_err **err)
 {
     return cert_new(out, KIND_SERVER, ca, o, err);
 }
 
-int vic_cert_client_new(vic_cert **out, const vic_cert *ca, const vic_cert_opts *o,
-                        vic_err **err)
+int vic_cert_client_new(vic_cert **out, const vic_cert *ca, const vic_cert_opts *o, vic_err **err)
 {
     return cert_new(out, KIND_CLIENT, ca, o, err);
 }
@@ -431,8 +429,7 @@ void vic_cert_free(vic_cert *c)
 /* ---- files ---- */
 
 /* Writes data to path atomically with the given mode (see vic_cert_write_pem). */
-static int write_atomic(const char *path, const char *data, size_t len, mode_t mode,
-                        vic_err **err)
+static int write_atomic(const char *path, const char *data, size_t len, mode_t mode, vic_err **err)
 {
     cleanup_free char *tmp = xasprintf("%s.tmp.XXXXXX", path);
     cleanup_free char *dircopy = xstrdup(path);
@@ -523,14 +520,13 @@ static int open_pem(FILE **out, const char *path, const char *what, vic_err **er
 {
     FILE *f = fopen(path, "re");
     if (f == NULL)
-        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno,
-                           "opening %s %s", what, path);
+        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "opening %s %s",
+                           what, path);
     *out = f;
     return 0;
 }
 
-int vic_cert_load_pem(vic_cert **out, const char *cert_path, const char *key_path,
-                      vic_err **err)
+int vic_cert_load_pem(vic_cert **out, const char *cert_path, const char *key_path, vic_err **err)
 {
     if (out == NULL || cert_path == NULL)
         return vic_err_set(err, VIC_EINVAL, "load_pem needs out and a certificate path");

@@ -40,15 +40,13 @@ int vic_cert_ca_new(vic_cert **out, const vic_cert_opts *o, vic_err **err);
  * Errors: VIC_EINVAL for bad options, a malformed SAN, or a ca without a key;
  * VIC_EINTERNAL when OpenSSL fails.
  */
-int vic_cert_server_new(vic_cert **out, const vic_cert *ca, const vic_cert_opts *o,
-                        vic_err **err);
+int vic_cert_server_new(vic_cert **out, const vic_cert *ca, const vic_cert_opts *o, vic_err **err);
 
 /*
  * Like vic_cert_server_new, for a client certificate: extendedKeyUsage clientAuth. Only the
  * SANs given in o are added (the CN is not copied into them).
  */
-int vic_cert_client_new(vic_cert **out, const vic_cert *ca, const vic_cert_opts *o,
-                        vic_err **err);
+int vic_cert_client_new(vic_cert **out, const vic_cert *ca, const vic_cert_opts *o, vic_err **err);
 
 /*
  * Writes the certificate to cert_path (mode 0644) and, when key_path is not NULL, the private
@@ -66,8 +64,7 @@ int vic_cert_write_pem(const vic_cert *c, const char *cert_path, const char *key
  * *out is owned by the caller. Errors: VIC_ENOTFOUND when a file does not exist, VIC_EIO when
  * it cannot be read, VIC_EINVAL when it holds no valid PEM object or the key does not match.
  */
-int vic_cert_load_pem(vic_cert **out, const char *cert_path, const char *key_path,
-                      vic_err **err);
+int vic_cert_load_pem(vic_cert **out, const char *cert_path, const char *key_path, vic_err **err);
 
 /* The certificate as PEM. Caller frees with free(); NULL only when c is NULL. */
 char *vic_cert_pem(const vic_cert *c);

@@ -405,7 +405,9 @@ void vic_http_resp_text(vic_http_resp *r, int status, const char *content_type, 
 
 void vic_http_resp_error(vic_http_resp *r, int status, const char *msg)
 {
-    vic_http_resp_json(r, status, json_pack("{s:s}", "message", msg ? msg : ""));
+    json_t *body = json_object();
+    json_object_set_new(body, "message", vic_json_string_lossy(msg));
+    vic_http_resp_json(r, status, body);
 }
 
 void vic_http_resp_header(vic_http_resp *r, const char *name, const char *value)
@@ -578,6 +580,39 @@ static int content_type_is_json(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* A request line we will route: an upper-case method token, and a path that is valid UTF-8
+ * without control characters (handlers may echo parameters into JSON and logs). */
+static const char *request_line_problem(const vic_http_req *req)
+{
+    size_t mlen = strlen(req->method);
+    if (mlen == 0 || mlen > 16)
+        return "malformed request method";
+    for (const char *m = req->method; *m; m++)
+        if (*m < 'A' || *m > 'Z')
+            return "malformed request method";
+    const unsigned char *p = (const unsigned char *)req->path;
+    while (*p) {
+        unsigned c = *p;
+        size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+                                   : (c & 0xf8) == 0xf0 ? 3 : 4;
+        if (n == 4 || (n == 1 && c < 0xc2) || (n == 3 && c > 0xf4))
+            return "request path is not valid UTF-8";
+        if (c < 0x20 || c == 0x7f)
+            return "request path contains control characters";
+        unsigned cp = n ? c & (0x3f >> n) : c;
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return "request path is not valid UTF-8";
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return "request path is not valid UTF-8";
+        p += n + 1;
+    }
+    return NULL;
+}
+
 static void error_response(vic_http_req *req, vic_http_resp *resp, vic_err *e)
 {
     int status = vic_err_http_status(e ? e->code : VIC_EINTERNAL);
@@ -596,6 +631,11 @@ void vic_http_dispatch(vic_http_router *r, vic_http_req *req, vic_http_resp *res
     const compiled_route *found = NULL;
     vic_buf allow = VIC_BUF_INIT;
 
+    const char *bad = request_line_problem(req);
+    if (bad) {
+        vic_http_resp_error(resp, 400, bad);
+        return;
+    }
     for (size_t i = 0; i < r->n && found == NULL; i++) {
         const compiled_route *c = &r->routes[i];
         if (!route_match(c, req->path, NULL))
@@ -924,6 +964,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
 }
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {

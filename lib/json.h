@@ -61,6 +61,10 @@ size_t vic_json_check(json_t **problems, const json_t *value, const vic_schema *
 int vic_json_validate(const json_t *value, const vic_schema *schema, json_t **problems_out,
                       vic_err **err);
 
+/* A JSON string of s; bytes that are not valid UTF-8 (as in a path or header echoed into an
+ * error message) become '?', so this never fails. */
+json_t *vic_json_string_lossy(const char *s);
+
 /* Borrowed string member or NULL when absent or not a string. */
 const char *vic_json_str(const json_t *obj, const char *key);
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -170,6 +171,9 @@ int main(int argc, char **argv)
     }
     if (home == NULL)
         home = default_home();
+    /* Requests are short and small: one malloc arena per worker thread would mostly hold
+     * freed memory. Two arenas keep contention low on the pool threads. */
+    mallopt(M_ARENA_MAX, 2);
     opt.home = home;
     vic_log_init("webservice", (vic_log_level)level);
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs every suite against the sanitizer build (make test calls this after building it):
+# unit tests (cmocka, ASan+UBSan+LeakSanitizer), integration tests (pytest against the real
+# binaries), a short libFuzzer pass over each harness, and the format check.
+# Ends with one summary line; exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${VIC_TEST_OUT:-tests/out}
+FUZZ_SECONDS=${VIC_FUZZ_SECONDS:-15}
+mkdir -p "$OUT"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export VIC_BIN_DIR=${VIC_BIN_DIR:-$PWD/build-san/bin}
+
+declare -a failed=()
+unit_pass=0 unit_total=0
+
+section() { printf '\n== %s\n' "$*"; }
+
+section "unit tests (ASan + UBSan)"
+for t in $(find build-san -path '*/tests/test_*' -type f -perm -u+x | sort); do
+    name=${t#build-san/}
+    unit_total=$((unit_total + 1))
+    log="$OUT/unit-$(echo "$name" | tr / -).log"
+    if timeout 300 "$t" >"$log" 2>&1; then
+        unit_pass=$((unit_pass + 1))
+        printf '  ok    %s (%s)\n' "$name" "$(grep -o '[0-9]* test(s) run' "$log" | head -1)"
+    else
+        failed+=("unit:$name")
+        printf '  FAIL  %s (log: %s)\n' "$name" "$log"
+        grep -E 'FAILED|ERROR|LINE|Sanitizer|runtime error' "$log" | head -20 | sed 's/^/        /'
+    fi
+done
+
+section "integration tests (pytest)"
+integ="skipped"
+if [ -d tests/integration ]; then
+    if /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration \
+        --junitxml="$OUT/integration.xml" 2>&1 | tee "$OUT/integration.log" | tail -n 25; then
+        integ=$(grep -Eo '[0-9]+ passed' "$OUT/integration.log" | tail -1)
+    else
+        failed+=("integration")
+        integ="FAILED ($(grep -Eo '[0-9]+ (failed|error)' "$OUT/integration.log" | tail -1))"
+    fi
+fi
+
+section "fuzz smoke (${FUZZ_SECONDS}s per harness)"
+fuzz_pass=0 fuzz_total=0
+for f in $(find build-fuzz/fuzz -maxdepth 1 -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort); do
+    name=$(basename "$f")
+    fuzz_total=$((fuzz_total + 1))
+    corpus=$(mktemp -d)
+    [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+    log="$OUT/fuzz-$name.log"
+    if "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=1024 \
+        -artifact_prefix="$OUT/$name-" "$corpus" >"$log" 2>&1; then
+        fuzz_pass=$((fuzz_pass + 1))
+        printf '  ok    %s (%s)\n' "$name" "$(grep -Eo 'Done [0-9]+ runs' "$log" | tail -1)"
+    else
+        failed+=("fuzz:$name")
+        printf '  FAIL  %s (log: %s)\n' "$name" "$log"
+        grep -E 'ERROR|SUMMARY|artifact' "$log" | head -5 | sed 's/^/        /'
+    fi
+    rm -rf "$corpus"
+done
+
+section "format (clang-format)"
+fmt="ok"
+if ! make --no-print-directory format-check >"$OUT/format.log" 2>&1; then
+    fmt="FAILED"
+    failed+=("format")
+    head -20 "$OUT/format.log"
+fi
+
+echo
+if [ ${#failed[@]} -eq 0 ]; then
+    echo "TEST SUMMARY: PASS: unit $unit_pass/$unit_total suites, integration $integ, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
+    exit 0
+fi
+echo "TEST SUMMARY: FAIL (${failed[*]}): unit $unit_pass/$unit_total suites, integration $integ, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
+exit 1
