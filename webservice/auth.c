@@ -32,6 +32,10 @@ typedef struct throttle_entry {
 
 struct ws_auth {
     pthread_mutex_t lock;
+    /* One password hash at a time: concurrent requests with the same new credentials wait
+     * for the first verification and then hit the cache instead of each paying for it, and
+     * a flood of guesses costs at most one core. */
+    pthread_mutex_t verify_lock;
     unsigned char cache_key[32];
     cache_entry cache[CACHE_SLOTS];
     unsigned cache_next;
@@ -43,6 +47,7 @@ ws_auth *ws_auth_new(void)
 {
     ws_auth *a = xzalloc(sizeof(*a));
     pthread_mutex_init(&a->lock, NULL);
+    pthread_mutex_init(&a->verify_lock, NULL);
     vic_random_bytes(a->cache_key, sizeof(a->cache_key));
     /* Any well-formed hash with the real cost will do: no password ever matches it. */
     a->dummy_hash = xasprintf("pbkdf2-sha256$%u$AAAAAAAAAAAAAAAAAAAAAA==$"
@@ -57,6 +62,7 @@ void ws_auth_free(ws_auth *a)
         return;
     OPENSSL_cleanse(a, offsetof(ws_auth, dummy_hash));
     pthread_mutex_destroy(&a->lock);
+    pthread_mutex_destroy(&a->verify_lock);
     free(a->dummy_hash);
     free(a);
 }
@@ -234,21 +240,29 @@ int ws_login_check(ws *w, const char *remote, const char *user, const char *pass
     if (cache_hit(w->auth, mac, now))
         return 0;
 
+    pthread_mutex_lock(&w->auth->verify_lock);
+    if (cache_hit(w->auth, mac, now)) {
+        pthread_mutex_unlock(&w->auth->verify_lock);
+        return 0;
+    }
     user_args a = {.user = user};
-    int rc = vic_store_read(w->store, get_hash, &a, err);
-    if (rc < 0)
-        return rc;
-    int ok = vic_password_verify(password, a.found_hash ? a.found_hash : w->auth->dummy_hash, err);
+    int ok = vic_store_read(w->store, get_hash, &a, err);
+    if (ok == 0)
+        ok = vic_password_verify(password, a.found_hash ? a.found_hash : w->auth->dummy_hash,
+                                 err);
+    int known = a.found_hash != NULL;
     free(a.found_hash);
+    ok = ok < 0 ? ok : ok == 1 && known;
+    if (ok == 1)
+        cache_put(w->auth, mac, user, now);
+    pthread_mutex_unlock(&w->auth->verify_lock);
     if (ok < 0)
         return ok;
-    ok = ok && a.found_hash != NULL;
     throttle_record(w, remote, ok);
     if (!ok) {
         vic_log(VIC_LOG_WARN, "event=login_failed user=\"%s\" remote=%s", user, remote);
         return vic_err_set(err, VIC_EAUTH, "invalid username or password");
     }
-    cache_put(w->auth, mac, user, now);
     return 0;
 }
 
