@@ -51,9 +51,11 @@ int vic_cert_client_new(vic_cert **out, const vic_cert *ca, const vic_cert_opts 
 /*
  * Writes the certificate to cert_path (mode 0644) and, when key_path is not NULL, the private
  * key to key_path (mode 0600, PKCS#8). Each file is written atomically: a temporary file in
- * the same directory, fsync, rename, fsync of the directory. Errors: VIC_EINVAL when a key
- * file is asked for but c has no key; VIC_EIO on any file-system failure (nothing is left
- * half-written at either path).
+ * the same directory, fsync, rename, fsync of the directory, so neither path is ever seen
+ * half-written. The key is written first: if the certificate then fails, the new key is in
+ * place beside the old certificate, which vic_cert_load_pem reports as a mismatch.
+ * Errors: VIC_EINVAL when a key file is asked for but c has no key; VIC_EIO on any
+ * file-system failure.
  */
 int vic_cert_write_pem(const vic_cert *c, const char *cert_path, const char *key_path,
                        vic_err **err);

@@ -59,11 +59,11 @@
 #define VIC_GI_PREFIX "guestinfo.vice."
 
 /* Limits on decoded (outside) input. */
-#define VIC_GI_MAX_ARRAY 4096        /* elements in one array or map */
-#define VIC_GI_MAX_ELEMENTS 65536    /* array and map elements in one decode, all levels */
-#define VIC_GI_MAX_VALUE (256 * 1024) /* bytes in one value, after decryption */
-#define VIC_GI_MAX_DEPTH 16          /* nesting of struct fields */
-#define VIC_GI_MAX_MAP_KEY 256       /* bytes in one map key */
+#define VIC_GI_MAX_ARRAY    4096         /* elements in one array or map */
+#define VIC_GI_MAX_ELEMENTS 65536        /* array and map elements in one decode, all levels */
+#define VIC_GI_MAX_VALUE    (256 * 1024) /* bytes in one value, after decryption */
+#define VIC_GI_MAX_DEPTH    16           /* nesting of struct fields */
+#define VIC_GI_MAX_MAP_KEY  256          /* bytes in one map key */
 
 typedef enum vic_gi_type {
     VIC_GI_STRING,
@@ -83,13 +83,13 @@ typedef enum vic_gi_scope {
 } vic_gi_scope;
 
 /* Field flags. */
-#define VIC_GI_SECRET 0x1u   /* encrypt (leaf types, string arrays and string maps only) */
+#define VIC_GI_SECRET   0x1u /* encrypt (leaf types, string arrays and string maps only) */
 #define VIC_GI_REQUIRED 0x2u /* decode fails when the key is absent; encode when unset/empty */
 
 struct vic_gi_desc;
 
 typedef struct vic_gi_field {
-    const char *key;               /* the key segment, as in vic's `key:"..."` tag */
+    const char *key; /* the key segment, as in vic's `key:"..."` tag */
     vic_gi_type type;
     vic_gi_scope scope;
     unsigned flags;                /* VIC_GI_SECRET | VIC_GI_REQUIRED */
@@ -107,26 +107,45 @@ typedef struct vic_gi_desc {
 } vic_gi_desc;
 
 /* Field builders: T is the struct type, m/items/keys/values/n its members. */
-#define VIC_GI_FIELD_STRING(T, m, k, scope, flags)                                             \
-    {(k), VIC_GI_STRING, (scope), (flags), offsetof(T, m), NULL, 0, 0}
-#define VIC_GI_FIELD_INT64(T, m, k, scope, flags)                                              \
-    {(k), VIC_GI_INT64, (scope), (flags), offsetof(T, m), NULL, 0, 0}
-#define VIC_GI_FIELD_BOOL(T, m, k, scope, flags)                                               \
-    {(k), VIC_GI_BOOL, (scope), (flags), offsetof(T, m), NULL, 0, 0}
-#define VIC_GI_FIELD_STRUCT(T, m, k, scope, flags, sub)                                        \
-    {(k), VIC_GI_STRUCT, (scope), (flags), offsetof(T, m), (sub), 0, 0}
-#define VIC_GI_FIELD_STRING_ARRAY(T, items, n, k, scope, flags)                                \
-    {(k), VIC_GI_STRING_ARRAY, (scope), (flags), offsetof(T, items), NULL, offsetof(T, n), 0}
-#define VIC_GI_FIELD_STRUCT_ARRAY(T, items, n, k, scope, flags, sub)                           \
-    {(k), VIC_GI_STRUCT_ARRAY, (scope), (flags), offsetof(T, items), (sub), offsetof(T, n), 0}
-#define VIC_GI_FIELD_STRING_MAP(T, keys, values, n, k, scope, flags)                           \
-    {(k),           VIC_GI_STRING_MAP, (scope),          (flags), offsetof(T, values), NULL,   \
-     offsetof(T, n), offsetof(T, keys)}
-#define VIC_GI_FIELD_STRUCT_MAP(T, keys, values, n, k, scope, flags, sub)                      \
-    {(k),           VIC_GI_STRUCT_MAP, (scope),          (flags), offsetof(T, values), (sub),  \
-     offsetof(T, n), offsetof(T, keys)}
+#define VIC_GI_FIELD_STRING(T, m, k, scope, flags)                                                 \
+    {                                                                                              \
+        (k), VIC_GI_STRING, (scope), (flags), offsetof(T, m), NULL, 0, 0                           \
+    }
+#define VIC_GI_FIELD_INT64(T, m, k, scope, flags)                                                  \
+    {                                                                                              \
+        (k), VIC_GI_INT64, (scope), (flags), offsetof(T, m), NULL, 0, 0                            \
+    }
+#define VIC_GI_FIELD_BOOL(T, m, k, scope, flags)                                                   \
+    {                                                                                              \
+        (k), VIC_GI_BOOL, (scope), (flags), offsetof(T, m), NULL, 0, 0                             \
+    }
+#define VIC_GI_FIELD_STRUCT(T, m, k, scope, flags, sub)                                            \
+    {                                                                                              \
+        (k), VIC_GI_STRUCT, (scope), (flags), offsetof(T, m), (sub), 0, 0                          \
+    }
+#define VIC_GI_FIELD_STRING_ARRAY(T, items, n, k, scope, flags)                                    \
+    {                                                                                              \
+        (k), VIC_GI_STRING_ARRAY, (scope), (flags), offsetof(T, items), NULL, offsetof(T, n), 0    \
+    }
+#define VIC_GI_FIELD_STRUCT_ARRAY(T, items, n, k, scope, flags, sub)                               \
+    {                                                                                              \
+        (k), VIC_GI_STRUCT_ARRAY, (scope), (flags), offsetof(T, items), (sub), offsetof(T, n), 0   \
+    }
+#define VIC_GI_FIELD_STRING_MAP(T, keys, values, n, k, scope, flags)                               \
+    {                                                                                              \
+        (k), VIC_GI_STRING_MAP, (scope), (flags), offsetof(T, values), NULL, offsetof(T, n),       \
+            offsetof(T, keys)                                                                      \
+    }
+#define VIC_GI_FIELD_STRUCT_MAP(T, keys, values, n, k, scope, flags, sub)                          \
+    {                                                                                              \
+        (k), VIC_GI_STRUCT_MAP, (scope), (flags), offsetof(T, values), (sub), offsetof(T, n),      \
+            offsetof(T, keys)                                                                      \
+    }
 
-#define VIC_GI_DESC(T, fields) {#T, sizeof(T), (fields), sizeof(fields) / sizeof((fields)[0])}
+#define VIC_GI_DESC(T, fields)                                                                     \
+    {                                                                                              \
+#T, sizeof(T), (fields), sizeof(fields) / sizeof((fields)[0])                              \
+    }
 
 /* The 256-bit key that encrypts secret fields. Opaque; free with vic_gi_key_free(). */
 typedef struct vic_gi_key vic_gi_key;

@@ -53,7 +53,9 @@ for f in $(find build-fuzz/fuzz -maxdepth 1 -type f -name 'fuzz_*' -perm -u+x 2>
     corpus=$(mktemp -d)
     [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
     log="$OUT/fuzz-$name.log"
-    if "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=1024 \
+    dict=()
+    [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
+    if "$f" "${dict[@]}" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=1024 \
         -artifact_prefix="$OUT/$name-" "$corpus" >"$log" 2>&1; then
         fuzz_pass=$((fuzz_pass + 1))
         printf '  ok    %s (%s)\n' "$name" "$(grep -Eo 'Done [0-9]+ runs' "$log" | tail -1)"
