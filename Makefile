@@ -81,19 +81,34 @@ $(B)/obj/%.o: %.S
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-# ---- components: module objects (everything but main.c) and their binaries ----
-COMPONENTS := lib webservice
-lib_OBJS :=
+# ---- components ----
+# Each component directory holds module files (*.c, and *.c one level down, e.g.
+# hypervisor/local/) that form $(comp)_OBJS, plus files named main*.c that hold a binary's
+# main and are left out. $(comp)_LINK lists what the component's binaries and unit tests link
+# besides libvic.a: its own objects and those of the components it uses.
+COMPONENTS := lib webservice validating-proxy self-provision hypervisor tether portlayer \
+	personality vch-wizard vicadmin
 
-webservice_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(filter-out webservice/main.c,$(wildcard webservice/*.c))) \
-	$(B)/obj/webservice/embed.o
+define component_objs
+$(1)_OBJS := $$(patsubst %.c,$$(B)/obj/%.o,$$(filter-out $(1)/main%.c $(1)/*/main%.c $(1)/tests/%,\
+	$$(wildcard $(1)/*.c $(1)/*/*.c)))
+$(1)_LINK ?= $$($(1)_OBJS)
+endef
+$(foreach c,$(filter-out lib,$(COMPONENTS)),$(eval $(call component_objs,$(c))))
+lib_OBJS :=
+lib_LINK :=
+
+webservice_OBJS += $(B)/obj/webservice/embed.o
+webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS)
+self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
+
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
 $(B)/obj/webservice/version.o: .git/HEAD $(wildcard .git/index)
 
 BINARIES := $(BIN)/vic-webservice
 
-$(BIN)/vic-webservice: $(B)/obj/webservice/main.o $(webservice_OBJS) $(LIBVIC)
+$(BIN)/vic-webservice: $(B)/obj/webservice/main.o $(webservice_LINK) $(LIBVIC)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -103,10 +118,10 @@ UNIT_SRCS := $(foreach c,$(COMPONENTS),$(wildcard $(c)/tests/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
 
 define unit_rule
-$(B)/$(1)/tests/%: $(1)/tests/%.c $$($(1)_OBJS) $$(LIBVIC)
+$(B)/$(1)/tests/%: $(1)/tests/%.c $$($(1)_LINK) $$(LIBVIC)
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $$($(1)_OBJS) $$(LIBVIC) $$(LDLIBS) -lcmocka
+	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $$($(1)_LINK) $$(LIBVIC) $$(LDLIBS) -lcmocka
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call unit_rule,$(c))))
 
@@ -114,10 +129,11 @@ $(foreach c,$(COMPONENTS),$(eval $(call unit_rule,$(c))))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 
-$(B)/fuzz/%: tests/fuzz/%.c $(LIBVIC) $(webservice_OBJS)
+FUZZ_LINK = $(webservice_LINK)
+$(B)/fuzz/%: tests/fuzz/%.c $(LIBVIC) $(FUZZ_LINK)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(webservice_OBJS) $(LIBVIC) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(FUZZ_LINK) $(LIBVIC) $(LDLIBS)
 
 # ---- targets ----
 .PHONY: build all unit-bins fuzzers deps deps-test deps-bench run test bench clean format \
