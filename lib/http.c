@@ -18,8 +18,8 @@
 #include "log.h"
 #include "mem.h"
 
-#define MAX_PARAMS 8
-#define DEFAULT_MAX_BODY (1024 * 1024)
+#define MAX_PARAMS         8
+#define DEFAULT_MAX_BODY   (1024 * 1024)
 #define STREAM_BACKLOG_MAX (4 * 1024 * 1024)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -490,13 +490,17 @@ int vic_http_router_new(vic_http_router **out, const vic_http_route *routes, siz
         if (rt->pattern == NULL || rt->pattern[0] != '/' || rt->handler == NULL ||
             rt->method == NULL) {
             vic_http_router_free(r);
-            return vic_err_set(err, VIC_EINVAL, "route %zu: needs a method, a handler and a "
-                               "pattern starting with /", i);
+            return vic_err_set(err, VIC_EINVAL,
+                               "route %zu: needs a method, a handler and a "
+                               "pattern starting with /",
+                               i);
         }
         if (!(rt->flags & VIC_ROUTE_PUBLIC) && auth == NULL) {
             vic_http_router_free(r);
-            return vic_err_set(err, VIC_EINVAL, "route %s %s needs authentication but no auth "
-                               "callback was given", rt->method, rt->pattern);
+            return vic_err_set(err, VIC_EINVAL,
+                               "route %s %s needs authentication but no auth "
+                               "callback was given",
+                               rt->method, rt->pattern);
         }
         const char *p = rt->pattern + 1;
         while (*p) {
@@ -593,8 +597,11 @@ static const char *request_line_problem(const vic_http_req *req)
     const unsigned char *p = (const unsigned char *)req->path;
     while (*p) {
         unsigned c = *p;
-        size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-                                   : (c & 0xf8) == 0xf0 ? 3 : 4;
+        size_t n = c < 0x80             ? 0
+                   : (c & 0xe0) == 0xc0 ? 1
+                   : (c & 0xf0) == 0xe0 ? 2
+                   : (c & 0xf8) == 0xf0 ? 3
+                                        : 4;
         if (n == 4 || (n == 1 && c < 0xc2) || (n == 3 && c > 0xf4))
             return "request path is not valid UTF-8";
         if (c < 0x20 || c == 0x7f)
@@ -682,8 +689,10 @@ void vic_http_dispatch(vic_http_router *r, vic_http_req *req, vic_http_resp *res
             return;
         } else if (!content_type_is_json(vic_http_req_header(req, "Content-Type"))) {
             const char *ct = vic_http_req_header(req, "Content-Type");
-            vic_err_set(&err, VIC_EMEDIATYPE, "content type %s%s%s is not supported; send "
-                        "application/json", ct ? "\"" : "", ct ? ct : "(none)", ct ? "\"" : "");
+            vic_err_set(&err, VIC_EMEDIATYPE,
+                        "content type %s%s%s is not supported; send "
+                        "application/json",
+                        ct ? "\"" : "", ct ? ct : "(none)", ct ? "\"" : "");
             error_response(req, resp, err);
             return;
         } else if (vic_json_parse(&req->json, req->body, req->body_len, r->max_body, &err) < 0) {
@@ -876,8 +885,8 @@ static void remote_addr(struct MHD_Connection *conn, char *buf, size_t cap)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     vic_http_server *srv = cls;
@@ -890,16 +899,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->in_flight, 1);
         if (atomic_load(&srv->stopping))
             return queue_error(srv, conn, cs, 503, "server is shutting down");
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
             char *end = NULL;
             errno = 0;
             unsigned long long n = strtoull(cl, &end, 10);
             if (errno == 0 && end != cl && n > srv->max_body) {
                 char msg[128];
-                snprintf(msg, sizeof(msg), "request body of %llu bytes exceeds the limit of %zu",
-                         n, srv->max_body);
+                snprintf(msg, sizeof(msg), "request body of %llu bytes exceeds the limit of %zu", n,
+                         srv->max_body);
                 return queue_error(srv, conn, cs, 413, msg);
             }
         }
@@ -965,7 +974,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&srv->in_flight, 1);
 }
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
@@ -995,9 +1005,17 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, vic_err **er
     sa->sin_family = AF_INET;
     sa->sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return vic_err_set(err, VIC_EINVAL, "listen address \"%s\": \"%s\" is not an IPv4 "
-                           "address", listen, host);
+        return vic_err_set(err, VIC_EINVAL,
+                           "listen address \"%s\": \"%s\" is not an IPv4 "
+                           "address",
+                           listen, host);
     return 0;
+}
+
+int vic_http_listen_check(const char *listen, vic_err **err)
+{
+    struct sockaddr_in sa;
+    return parse_listen(listen, &sa, err);
 }
 
 int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic_err **err)
@@ -1027,27 +1045,25 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (srv->tls)
         flags |= MHD_USE_TLS;
 
     struct MHD_OptionItem opts[16];
     size_t n = 0;
+    /* The logger first, so that messages about the other options reach it too. */
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                         cfg->idle_timeout ? cfg->idle_timeout : 60, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 4096, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     if (threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
     if (srv->tls) {
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
-                                            (void *)cfg->tls_cert_pem};
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
-                                            (void *)cfg->tls_key_pem};
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem};
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                             (void *)"SECURE128:-VERS-ALL:+VERS-TLS1.3:"
                                                     "+VERS-TLS1.2:%SERVER_PRECEDENCE"};
@@ -1060,8 +1076,10 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
         vic_http_router_free(srv->router);
         pthread_mutex_destroy(&srv->lock);
         free(srv);
-        return vic_err_set(err, VIC_EIO, "cannot listen on %s (address in use, not local, or "
-                           "TLS material rejected)", cfg->listen);
+        return vic_err_set(err, VIC_EIO,
+                           "cannot listen on %s (address in use, not local, or "
+                           "TLS material rejected)",
+                           cfg->listen);
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : ntohs(sa.sin_port);
@@ -1080,6 +1098,10 @@ unsigned vic_http_server_stop(vic_http_server *srv, unsigned drain_ms)
         return 0;
     atomic_store(&srv->stopping, 1);
     srv->quiesced_fd = MHD_quiesce_daemon(srv->d);
+    /* Stop listening now, so that new clients are refused instead of waiting in the backlog
+     * for the drain; the descriptor itself may only be closed after MHD_stop_daemon. */
+    if (srv->quiesced_fd != MHD_INVALID_SOCKET)
+        shutdown(srv->quiesced_fd, SHUT_RDWR);
 
     /* End open streams so that their connections finish instead of holding the drain. */
     pthread_mutex_lock(&srv->lock);

@@ -68,6 +68,9 @@ typedef struct vic_http_config {
 /* Binds and starts serving. The config's strings and routes must outlive the server. */
 int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic_err **err);
 
+/* Checks an "IPv4:PORT" listen address without binding (for early command-line errors). */
+int vic_http_listen_check(const char *listen, vic_err **err);
+
 /* The port actually bound (useful after listening on port 0). */
 uint16_t vic_http_server_port(const vic_http_server *s);
 

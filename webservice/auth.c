@@ -13,8 +13,8 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#define CACHE_SLOTS 32
-#define CACHE_TTL 300
+#define CACHE_SLOTS    32
+#define CACHE_TTL      300
 #define THROTTLE_SLOTS 256
 
 typedef struct cache_entry {
@@ -80,8 +80,10 @@ static int insert_user(sqlite3 *db, void *payload, vic_err **err)
 {
     user_args *a = payload;
     sqlite3_stmt *st cleanup_stmt = NULL;
-    int rc = vic_store_prepare(db, &st, "INSERT INTO users(name, pw_hash, created) "
-                                        "VALUES(?, ?, strftime('%s','now'))", err);
+    int rc = vic_store_prepare(db, &st,
+                               "INSERT INTO users(name, pw_hash, created) "
+                               "VALUES(?, ?, strftime('%s','now'))",
+                               err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, a->user, -1, SQLITE_STATIC);
@@ -227,8 +229,7 @@ static void cache_put(ws_auth *a, const unsigned char mac[32], const char *user,
     pthread_mutex_unlock(&a->lock);
 }
 
-int ws_login_check(ws *w, const char *remote, const char *user, const char *password,
-                   vic_err **err)
+int ws_login_check(ws *w, const char *remote, const char *user, const char *password, vic_err **err)
 {
     unsigned wait = ws_throttle_wait(w, remote);
     if (wait)
@@ -248,8 +249,7 @@ int ws_login_check(ws *w, const char *remote, const char *user, const char *pass
     user_args a = {.user = user};
     int ok = vic_store_read(w->store, get_hash, &a, err);
     if (ok == 0)
-        ok = vic_password_verify(password, a.found_hash ? a.found_hash : w->auth->dummy_hash,
-                                 err);
+        ok = vic_password_verify(password, a.found_hash ? a.found_hash : w->auth->dummy_hash, err);
     int known = a.found_hash != NULL;
     free(a.found_hash);
     ok = ok < 0 ? ok : ok == 1 && known;
@@ -283,8 +283,10 @@ static int insert_session(sqlite3 *db, void *payload, vic_err **err)
 {
     session_args *a = payload;
     sqlite3_stmt *st cleanup_stmt = NULL;
-    int rc = vic_store_prepare(db, &st, "INSERT INTO sessions(id_hash, user, csrf, created, "
-                                        "last_seen, remote) VALUES(?, ?, ?, ?, ?, ?)", err);
+    int rc = vic_store_prepare(db, &st,
+                               "INSERT INTO sessions(id_hash, user, csrf, created, "
+                               "last_seen, remote) VALUES(?, ?, ?, ?, ?, ?)",
+                               err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, a->id_hash, -1, SQLITE_STATIC);
@@ -297,8 +299,10 @@ static int insert_session(sqlite3 *db, void *payload, vic_err **err)
         return vic_store_error(err, db, rc, "create session");
     /* Forget sessions that expired long ago, so the table does not grow without bound. */
     sqlite3_stmt *gc cleanup_stmt = NULL;
-    if ((rc = vic_store_prepare(db, &gc, "DELETE FROM sessions WHERE last_seen < ? OR "
-                                         "created < ?", err)) < 0)
+    if ((rc = vic_store_prepare(db, &gc,
+                                "DELETE FROM sessions WHERE last_seen < ? OR "
+                                "created < ?",
+                                err)) < 0)
         return rc;
     sqlite3_bind_int64(gc, 1, a->now - a->idle);
     sqlite3_bind_int64(gc, 2, a->now - a->absolute);
@@ -318,8 +322,12 @@ int ws_session_create(ws *w, const char *user, const char *remote, char **token_
     snprintf(info->user, sizeof(info->user), "%s", user);
     snprintf(info->csrf, sizeof(info->csrf), "%s", csrf);
     free(csrf);
-    session_args a = {.id_hash = id_hash, .user = user, .remote = remote, .info = info,
-                      .now = w->now(), .idle = w->opt.session_idle,
+    session_args a = {.id_hash = id_hash,
+                      .user = user,
+                      .remote = remote,
+                      .info = info,
+                      .now = w->now(),
+                      .idle = w->opt.session_idle,
                       .absolute = w->opt.session_absolute};
     info->expires = a.now + w->opt.session_idle;
     int rc = vic_store_write(w->store, insert_session, &a, err);
@@ -335,8 +343,10 @@ static int touch_session(sqlite3 *db, void *payload, vic_err **err)
 {
     session_args *a = payload;
     sqlite3_stmt *st cleanup_stmt = NULL;
-    int rc = vic_store_prepare(db, &st, "SELECT user, csrf, created, last_seen FROM sessions "
-                                        "WHERE id_hash = ?", err);
+    int rc = vic_store_prepare(db, &st,
+                               "SELECT user, csrf, created, last_seen FROM sessions "
+                               "WHERE id_hash = ?",
+                               err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, a->id_hash, -1, SQLITE_STATIC);
@@ -378,8 +388,11 @@ int ws_session_lookup(ws *w, const char *token, ws_session *info, vic_err **err)
     char id_hash[65];
     vic_sha256_hex(id_hash, token, strlen(token));
     memset(info, 0, sizeof(*info));
-    session_args a = {.id_hash = id_hash, .info = info, .now = w->now(),
-                      .idle = w->opt.session_idle, .absolute = w->opt.session_absolute};
+    session_args a = {.id_hash = id_hash,
+                      .info = info,
+                      .now = w->now(),
+                      .idle = w->opt.session_idle,
+                      .absolute = w->opt.session_absolute};
     int rc = vic_store_write(w->store, touch_session, &a, err);
     if (rc < 0)
         return rc;
@@ -454,8 +467,7 @@ static int auth_basic(ws *w, vic_http_req *req, const char *b64, vic_err **err)
     return rc;
 }
 
-int ws_authenticate(vic_http_req *req, const vic_http_route *route, void *payload,
-                    vic_err **err)
+int ws_authenticate(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
 {
     (void)route;
     ws *w = payload;
@@ -470,9 +482,11 @@ int ws_authenticate(vic_http_req *req, const vic_http_route *route, void *payloa
         if (strncasecmp(authz, "Basic ", 6) == 0)
             return auth_basic(w, req, authz + 6, err);
         if (strncasecmp(authz, "Bearer ", 7) == 0)
-            return vic_err_set(err, VIC_EAUTH, "delegation token not recognised by this "
+            return vic_err_set(err, VIC_EAUTH,
+                               "delegation token not recognised by this "
                                "service");
-        return vic_err_set(err, VIC_EAUTH, "unsupported Authorization scheme; use Basic or "
+        return vic_err_set(err, VIC_EAUTH,
+                           "unsupported Authorization scheme; use Basic or "
                            "Bearer");
     }
     char token[128];
@@ -485,12 +499,14 @@ int ws_authenticate(vic_http_req *req, const vic_http_route *route, void *payloa
         if (!is_safe_method(method)) {
             const char *csrf = vic_http_req_header(req, "X-CSRF-Token");
             if (csrf == NULL || !vic_ct_streq(csrf, s.csrf))
-                return vic_err_set(err, VIC_EFORBIDDEN, "missing or wrong X-CSRF-Token header "
+                return vic_err_set(err, VIC_EFORBIDDEN,
+                                   "missing or wrong X-CSRF-Token header "
                                    "(GET /container/session returns it)");
         }
         vic_http_req_set_principal(req, s.user, "session");
         return 0;
     }
-    return vic_err_set(err, VIC_EAUTH, "authentication required: HTTP Basic, a session cookie "
+    return vic_err_set(err, VIC_EAUTH,
+                       "authentication required: HTTP Basic, a session cookie "
                        "from POST /container/login, or a Bearer token");
 }

@@ -14,9 +14,9 @@
 
 #include "webservice/service.h"
 
-#define WS_SESSION_COOKIE "vic_session"
+#define WS_SESSION_COOKIE     "vic_session"
 #define WS_LOGIN_MAX_FAILURES 5
-#define WS_LOGIN_WINDOW 300 /* seconds over which failures are counted */
+#define WS_LOGIN_WINDOW       300 /* seconds over which failures are counted */
 
 ws_auth *ws_auth_new(void);
 void ws_auth_free(ws_auth *a);

@@ -25,26 +25,25 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: vic-webservice [OPTIONS]\n"
-            "\n"
-            "Serves the VIC-C REST API and web UI for the local target and vSphere targets.\n"
-            "\n"
-            "Options:\n"
-            "  --listen ADDR:PORT   address to serve on (default 127.0.0.1:8443)\n"
-            "  --home DIR           state directory (default $VIC_HOME, else\n"
-            "                       ~/.local/share/vic)\n"
-            "  --no-tls             serve plain HTTP (local testing only)\n"
-            "  --max-body BYTES     largest request body accepted (default 1048576)\n"
-            "  --threads N          worker threads (default: one per CPU)\n"
-            "  --log-level LEVEL    debug, info, warn or error (default info)\n"
-            "  --log-file PATH      also append the log to PATH\n"
-            "  --version            print the version and exit\n"
-            "  -h, --help           show this help\n"
-            "\n"
-            "On first start it creates $VIC_HOME/vic.db, a TLS certificate in $VIC_HOME/tls\n"
-            "and the account 'admin', whose password is printed once (or taken from\n"
-            "VIC_ADMIN_PASSWORD). SIGTERM or SIGINT finish in-flight requests, then exit.\n");
+    fprintf(f, "Usage: vic-webservice [OPTIONS]\n"
+               "\n"
+               "Serves the VIC-C REST API and web UI for the local target and vSphere targets.\n"
+               "\n"
+               "Options:\n"
+               "  --listen ADDR:PORT   address to serve on (default 127.0.0.1:8443)\n"
+               "  --home DIR           state directory (default $VIC_HOME, else\n"
+               "                       ~/.local/share/vic)\n"
+               "  --no-tls             serve plain HTTP (local testing only)\n"
+               "  --max-body BYTES     largest request body accepted (default 1048576)\n"
+               "  --threads N          worker threads (default: one per CPU)\n"
+               "  --log-level LEVEL    debug, info, warn or error (default info)\n"
+               "  --log-file PATH      also append the log to PATH\n"
+               "  --version            print the version and exit\n"
+               "  -h, --help           show this help\n"
+               "\n"
+               "On first start it creates $VIC_HOME/vic.db, a TLS certificate in $VIC_HOME/tls\n"
+               "and the account 'admin', whose password is printed once (or taken from\n"
+               "VIC_ADMIN_PASSWORD). SIGTERM or SIGINT finish in-flight requests, then exit.\n");
 }
 
 static char *default_home(void)
@@ -107,8 +106,10 @@ int main(int argc, char **argv)
         {"log-file", required_argument, NULL, 'f'}, {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    ws_options opt = {.listen = "127.0.0.1:8443", .max_body = 1024 * 1024,
-                      .session_idle = 30 * 60, .session_absolute = 12 * 3600};
+    ws_options opt = {.listen = "127.0.0.1:8443",
+                      .max_body = 1024 * 1024,
+                      .session_idle = 30 * 60,
+                      .session_absolute = 12 * 3600};
     cleanup_free char *home = NULL;
     const char *log_file = NULL;
     int level = VIC_LOG_INFO;
@@ -128,8 +129,10 @@ int main(int argc, char **argv)
             break;
         case 'b':
             if (parse_uint(optarg, 1ULL << 30, &v) < 0) {
-                fprintf(stderr, "vic-webservice: --max-body: \"%s\" is not a size between 1 "
-                                "and 1073741824 bytes\n", optarg);
+                fprintf(stderr,
+                        "vic-webservice: --max-body: \"%s\" is not a size between 1 "
+                        "and 1073741824 bytes\n",
+                        optarg);
                 return 2;
             }
             opt.max_body = (size_t)v;
@@ -145,8 +148,10 @@ int main(int argc, char **argv)
         case 'L':
             level = vic_log_level_parse(optarg);
             if (level < 0) {
-                fprintf(stderr, "vic-webservice: --log-level: \"%s\" is not one of debug, "
-                                "info, warn, error\n", optarg);
+                fprintf(stderr,
+                        "vic-webservice: --log-level: \"%s\" is not one of debug, "
+                        "info, warn, error\n",
+                        optarg);
                 return 2;
             }
             break;
@@ -178,6 +183,10 @@ int main(int argc, char **argv)
     vic_log_init("webservice", (vic_log_level)level);
 
     vic_err *err cleanup_err = NULL;
+    if (vic_http_listen_check(opt.listen, &err) < 0) {
+        fprintf(stderr, "vic-webservice: --listen: %s\n", err->msg);
+        return 2;
+    }
     if (log_file && vic_log_open_file(log_file, &err) < 0) {
         fprintf(stderr, "vic-webservice: %s\n", err->msg);
         return 1;
@@ -200,7 +209,7 @@ int main(int argc, char **argv)
     }
     if (lock_home(home, &lock_fd) < 0)
         return 1;
-    if (ws_open(&w, &opt, &password, &err) < 0) {
+    if (ws_open(&w, &opt, &err) < 0) {
         fprintf(stderr, "vic-webservice: %s\n", err->msg);
         close(lock_fd);
         return 1;
@@ -218,9 +227,9 @@ int main(int argc, char **argv)
         .payload = w,
     };
     vic_http_server *srv = NULL;
-    if (vic_http_server_start(&srv, &cfg, &err) < 0) {
+    if (vic_http_server_start(&srv, &cfg, &err) < 0 || ws_ensure_admin(w, &password, &err) < 0) {
         fprintf(stderr, "vic-webservice: %s\n", err->msg);
-        vic_free_secret(password);
+        vic_http_server_stop(srv, 0);
         ws_free(w);
         close(lock_fd);
         return 1;
@@ -230,8 +239,7 @@ int main(int argc, char **argv)
     char host[64];
     snprintf(host, sizeof(host), "%.*s", (int)strcspn(opt.listen, ":"), opt.listen);
     printf("vic-webservice %s\n", ws_version());
-    printf("  serving   %s://%s:%u/ (target: local)\n", scheme, host,
-           vic_http_server_port(srv));
+    printf("  serving   %s://%s:%u/ (target: local)\n", scheme, host, vic_http_server_port(srv));
     printf("  home      %s\n", home);
     if (password) {
         printf("  login     user admin, password %s\n"

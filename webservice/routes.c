@@ -39,15 +39,14 @@ static int openapi_handler(vic_http_req *req, vic_http_resp *resp, void *payload
     (void)req;
     (void)payload;
     (void)err;
-    vic_http_resp_text(resp, 200, "application/json", vic_openapi_json,
-                       strlen(vic_openapi_json));
+    vic_http_resp_text(resp, 200, "application/json", vic_openapi_json, strlen(vic_openapi_json));
     return 0;
 }
 
 static char *session_cookie(const ws *w, const char *value, long max_age)
 {
-    return xasprintf("%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Strict%s",
-                     WS_SESSION_COOKIE, value, max_age, w->opt.no_tls ? "" : "; Secure");
+    return xasprintf("%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Strict%s", WS_SESSION_COOKIE,
+                     value, max_age, w->opt.no_tls ? "" : "; Secure");
 }
 
 static json_t *session_json(const ws_session *s)

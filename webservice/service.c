@@ -49,8 +49,7 @@ static int read_file(char **out, const char *path, vic_err **err)
 {
     FILE *f cleanup_file = fopen(path, "re");
     if (f == NULL)
-        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s",
-                           path);
+        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s", path);
     vic_buf b = VIC_BUF_INIT;
     char chunk[4096];
     size_t n;
@@ -85,10 +84,13 @@ static int ensure_tls(ws *w, vic_err **err)
             host[colon - w->opt.listen] = '\0';
         }
         const char *sans[] = {"127.0.0.1", "localhost", host};
-        vic_cert_opts ca_opts = {.cn = "VIC-C web service CA", .org = "VIC-C", .bits = 2048,
-                                 .days = 3650};
-        vic_cert_opts srv_opts = {.cn = "vic-webservice", .org = "VIC-C", .bits = 2048,
-                                  .days = 825, .sans = sans,
+        vic_cert_opts ca_opts = {
+            .cn = "VIC-C web service CA", .org = "VIC-C", .bits = 2048, .days = 3650};
+        vic_cert_opts srv_opts = {.cn = "vic-webservice",
+                                  .org = "VIC-C",
+                                  .bits = 2048,
+                                  .days = 825,
+                                  .sans = sans,
                                   .n_sans = strcmp(host, "127.0.0.1") ? 3 : 2};
         vic_cert *ca = NULL, *srv = NULL;
         vic_log(VIC_LOG_INFO, "event=tls_generate dir=%s", dir);
@@ -118,8 +120,9 @@ static int ensure_tls(ws *w, vic_err **err)
     return 0;
 }
 
-static int ensure_admin(ws *w, char **created_password, vic_err **err)
+int ws_ensure_admin(ws *w, char **created_password, vic_err **err)
 {
+    *created_password = NULL;
     int users = 0;
     int rc = ws_user_count(w, &users, err);
     if (rc < 0 || users > 0)
@@ -128,7 +131,8 @@ static int ensure_admin(ws *w, char **created_password, vic_err **err)
     char *password = NULL;
     if (env && *env) {
         if (strlen(env) < 8)
-            return vic_err_set(err, VIC_EINVAL, "VIC_ADMIN_PASSWORD must be at least 8 "
+            return vic_err_set(err, VIC_EINVAL,
+                               "VIC_ADMIN_PASSWORD must be at least 8 "
                                "characters");
         password = xstrdup(env);
     } else {
@@ -144,10 +148,9 @@ static int ensure_admin(ws *w, char **created_password, vic_err **err)
     return rc;
 }
 
-int ws_open(ws **out, const ws_options *opt, char **created_password, vic_err **err)
+int ws_open(ws **out, const ws_options *opt, vic_err **err)
 {
     *out = NULL;
-    *created_password = NULL;
     ws *w = xzalloc(sizeof(*w));
     w->opt = *opt;
     w->now = real_now;
@@ -159,8 +162,6 @@ int ws_open(ws **out, const ws_options *opt, char **created_password, vic_err **
     }
     if (rc == 0 && !opt->no_tls)
         rc = ensure_tls(w, err);
-    if (rc == 0)
-        rc = ensure_admin(w, created_password, err);
     if (rc < 0) {
         ws_free(w);
         return rc;

@@ -14,8 +14,8 @@
 typedef struct ws_auth ws_auth;
 
 typedef struct ws_options {
-    const char *home;    /* $VIC_HOME */
-    const char *listen;  /* "127.0.0.1:8443" */
+    const char *home;   /* $VIC_HOME */
+    const char *listen; /* "127.0.0.1:8443" */
     int no_tls;
     size_t max_body;
     unsigned threads;
@@ -28,8 +28,8 @@ typedef struct ws {
     vic_store *store;
     ws_auth *auth;
     char *tls_cert_pem;
-    char *tls_key_pem; /* secret: cleansed on free */
-    char *ca_path;     /* CA a client should trust, or NULL without TLS */
+    char *tls_key_pem;   /* secret: cleansed on free */
+    char *ca_path;       /* CA a client should trust, or NULL without TLS */
     time_t (*now)(void); /* the clock, replaceable in tests */
 } ws;
 
@@ -37,11 +37,14 @@ typedef struct ws {
 extern const vic_migration ws_migrations[];
 extern const size_t ws_n_migrations;
 
-/* Opens $VIC_HOME (created 0700), its database and TLS material, and creates the admin
- * account on first start. When the account is created, *created_password receives the
- * generated password to show once (NULL when it came from VIC_ADMIN_PASSWORD or already
- * existed); the caller frees it with vic_free_secret(). */
-int ws_open(ws **out, const ws_options *opt, char **created_password, vic_err **err);
+/* Opens $VIC_HOME (created 0700), its database and TLS material. */
+int ws_open(ws **out, const ws_options *opt, vic_err **err);
+
+/* Creates the admin account when there is none. When it generates the password,
+ * *created_password receives it, to be shown once (NULL when it came from VIC_ADMIN_PASSWORD
+ * or the account existed); the caller frees it with vic_free_secret(). Call it once the
+ * service is reachable, so that a failed start never swallows a password nobody saw. */
+int ws_ensure_admin(ws *w, char **created_password, vic_err **err);
 void ws_free(ws *w);
 
 /* The route table (also the source of truth checked against openapi.json by a test). */
@@ -49,8 +52,7 @@ extern const vic_http_route ws_routes[];
 extern const size_t ws_n_routes;
 
 /* Authenticates a request for a non-public route (the vic_http_auth_fn). */
-int ws_authenticate(vic_http_req *req, const vic_http_route *route, void *payload,
-                    vic_err **err);
+int ws_authenticate(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err);
 
 /* The embedded OpenAPI document (NUL-terminated). */
 extern const char vic_openapi_json[];

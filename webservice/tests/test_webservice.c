@@ -56,8 +56,8 @@ static void test_openapi_documents_every_route(void **state)
                 int is_public = (ws_routes[i].flags & VIC_ROUTE_PUBLIC) != 0;
                 int doc_public = sec && json_array_size(sec) == 0;
                 if (is_public != doc_public)
-                    fail_msg("%s %s: openapi.json and the route disagree on authentication",
-                             method, path);
+                    fail_msg("%s %s: openapi.json and the route disagree on authentication", method,
+                             path);
             }
         }
     }
@@ -94,17 +94,20 @@ static int setup(void **state)
     snprintf(f->home, sizeof(f->home), "/tmp/vic-test-ws-XXXXXX");
     assert_non_null(mkdtemp(f->home));
     setenv("VIC_ADMIN_PASSWORD", "correct horse battery", 1);
-    ws_options opt = {.home = f->home, .listen = "127.0.0.1:0", .no_tls = 1,
-                      .session_idle = 600, .session_absolute = 3600};
+    ws_options opt = {.home = f->home,
+                      .listen = "127.0.0.1:0",
+                      .no_tls = 1,
+                      .session_idle = 600,
+                      .session_absolute = 3600};
     char *pw = NULL;
     vic_err *err cleanup_err = NULL;
-    if (ws_open(&f->w, &opt, &pw, &err) < 0)
+    if (ws_open(&f->w, &opt, &err) < 0 || ws_ensure_admin(f->w, &pw, &err) < 0)
         fail_msg("ws_open: %s", err->msg);
     assert_null(pw); /* the password came from the environment: nothing to show */
     f->w->now = fake_now;
-    assert_int_equal(vic_http_router_new(&f->router, ws_routes, ws_n_routes, ws_authenticate,
-                                         f->w, 4096, &err),
-                     0);
+    assert_int_equal(
+        vic_http_router_new(&f->router, ws_routes, ws_n_routes, ws_authenticate, f->w, 4096, &err),
+        0);
     *state = f;
     return 0;
 }
@@ -197,8 +200,9 @@ static void test_webservice_session_lifecycle(void **state)
 {
     fixture *f = *state;
     char msg[256];
-    vic_http_resp *r = call(f, "POST", "/container/login",
-                            "{\"username\":\"admin\",\"password\":\"correct horse battery\"}", NULL);
+    vic_http_resp *r =
+        call(f, "POST", "/container/login",
+             "{\"username\":\"admin\",\"password\":\"correct horse battery\"}", NULL);
     assert_int_equal(vic_http_resp_status(r), 200);
     char *cookie = cookie_of(r);
     json_t *j = json_loads(vic_http_resp_body(r, NULL), 0, NULL);
@@ -250,8 +254,9 @@ static void test_webservice_session_lifecycle(void **state)
 static void test_webservice_session_absolute_expiry(void **state)
 {
     fixture *f = *state;
-    vic_http_resp *r = call(f, "POST", "/container/login",
-                            "{\"username\":\"admin\",\"password\":\"correct horse battery\"}", NULL);
+    vic_http_resp *r =
+        call(f, "POST", "/container/login",
+             "{\"username\":\"admin\",\"password\":\"correct horse battery\"}", NULL);
     char *cookie = cookie_of(r);
     vic_http_resp_free(r);
     const char *hc[] = {"Cookie", cookie, NULL};
@@ -312,7 +317,7 @@ static void test_webservice_cross_site_refused(void **state)
     fixture *f = *state;
     char *cred = vic_base64_encode("admin:correct horse battery", 27);
     char *hdr = xasprintf("Basic %s", cred);
-    const char *h1[] = {"Authorization", hdr, "Origin", "https://evil.example", "Host",
+    const char *h1[] = {"Authorization",  hdr, "Origin", "https://evil.example", "Host",
                         "127.0.0.1:8443", NULL};
     vic_http_resp *r = call(f, "POST", "/container/logout", NULL, h1);
     assert_int_equal(vic_http_resp_status(r), 403);
@@ -321,7 +326,7 @@ static void test_webservice_cross_site_refused(void **state)
     r = call(f, "POST", "/container/logout", NULL, h2);
     assert_int_equal(vic_http_resp_status(r), 403);
     vic_http_resp_free(r);
-    const char *h3[] = {"Authorization", hdr, "Origin", "https://127.0.0.1:8443", "Host",
+    const char *h3[] = {"Authorization",  hdr, "Origin", "https://127.0.0.1:8443", "Host",
                         "127.0.0.1:8443", NULL};
     r = call(f, "POST", "/container/logout", NULL, h3);
     assert_int_equal(vic_http_resp_status(r), 204);
