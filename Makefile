@@ -20,7 +20,7 @@ SHELL := /bin/bash
 BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libjansson-dev \
 	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
-	python3-pytest python3-requests curl
+	python3-pytest python3-requests curl busybox-static
 BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps
 
 PKGS := libmicrohttpd jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive
@@ -90,8 +90,9 @@ COMPONENTS := lib webservice validating-proxy self-provision hypervisor tether p
 	personality vch-wizard vicadmin
 
 define component_objs
-$(1)_OBJS := $$(patsubst %.c,$$(B)/obj/%.o,$$(filter-out $(1)/main%.c $(1)/*/main%.c $(1)/tests/%,\
-	$$(wildcard $(1)/*.c $(1)/*/*.c)))
+$(1)_SRCS := $$(filter-out $(1)/tests/%,$$(wildcard $(1)/*.c $(1)/*/*.c))
+$(1)_SRCS := $$(foreach f,$$($(1)_SRCS),$$(if $$(filter main%,$$(notdir $$(f))),,$$(f)))
+$(1)_OBJS := $$(patsubst %.c,$$(B)/obj/%.o,$$($(1)_SRCS))
 $(1)_LINK ?= $$($(1)_OBJS)
 endef
 $(foreach c,$(filter-out lib,$(COMPONENTS)),$(eval $(call component_objs,$(c))))
@@ -101,12 +102,37 @@ lib_LINK :=
 webservice_OBJS += $(B)/obj/webservice/embed.o
 webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS)
 self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
+tether_LINK = $(tether_OBJS)
 
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
 $(B)/obj/webservice/version.o: .git/HEAD $(wildcard .git/index)
 
-BINARIES := $(BIN)/vic-webservice
+BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether
+
+$(BIN)/vic-vmx: $(B)/obj/hypervisor/local/main-vmx.o $(hypervisor_OBJS) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The tether runs inside whatever root disk a container's image provides, so it is linked
+# statically, from lib/ and libc (plus jansson and libcrypto) only, and never with the
+# sanitizers (they cannot be linked statically).
+TETHER_SRCS := $(wildcard tether/*.c) lib/err.c lib/mem.c lib/log.c lib/guestinfo.c \
+	lib/crypto.c lib/gichan.c lib/serial.c lib/execconfig.c
+TETHER_OBJS := $(TETHER_SRCS:%.c=$(B)/static/%.o)
+STATIC_CFLAGS := $(BASE_CFLAGS) -g -O2 $(EXTRA_CFLAGS)
+
+$(B)/static/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $< (static)")
+	$(Q)gcc $(STATIC_CFLAGS) -c -o $@ $<
+
+$(BIN)/tether: $(TETHER_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@ (static)")
+	$(Q)gcc -static -pthread -o $@ $^ -ljansson -lcrypto -lpthread 2>$(B)/static/link.log || \
+		{ cat $(B)/static/link.log; exit 1; }
 
 $(BIN)/vic-webservice: $(B)/obj/webservice/main.o $(webservice_LINK) $(LIBVIC)
 	@mkdir -p $(@D)

@@ -1,0 +1,259 @@
+/*
+ * hv.h - the hypervisor interface: everything above it speaks of datacenters, resource
+ * pools, datastores, networks and VMs with extraConfig, never of processes or SOAP.
+ *
+ * A driver implements hv_driver (a table of functions). Callers open a connection with
+ * hv_open(), which picks the driver from the target ("local" for the embedded host, anything
+ * else is a vSphere server), and then call the hv_* wrappers below; they never see which
+ * driver answers. Every call is synchronous and thread-safe on one connection.
+ *
+ * Objects are named two ways:
+ *   - inventory paths, as vSphere prints them: "/ha-datacenter/host/local/Resources/vch1"
+ *   - references (hv_ref): short stable strings a driver hands out ("vm-42", a local VM's
+ *     name); store them, compare them with strcmp, pass them back to the same target.
+ *
+ * Errors follow lib/err.h. Drivers map their failures onto these codes, so callers can act:
+ *   VIC_ENOTFOUND  no object at that path / reference
+ *   VIC_ECONFLICT  a name in use, or a stale change version on reconfigure
+ *   VIC_EINVAL     a malformed spec (the message names the field)
+ *   VIC_EAUTH      the target refused our credentials
+ *   VIC_EUPSTREAM  the target failed (the message carries its fault)
+ *   VIC_EUNSUPPORTED the driver cannot do this (e.g. enforce a limit) and says why
+ *
+ * Local target inventory (what "local" answers):
+ *   datacenter       /ha-datacenter
+ *   compute resource /ha-datacenter/host/local
+ *   root pool        /ha-datacenter/host/local/Resources
+ *   datastore        /ha-datacenter/datastore/datastore1   ($VIC_HOME/datastore1/)
+ *   networks         /ha-datacenter/network/VM Network, /ha-datacenter/network/bridge
+ *   VM folder        /ha-datacenter/vm
+ */
+#ifndef VIC_HV_H
+#define VIC_HV_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+
+typedef struct hv_conn hv_conn;
+
+#define HV_REF_MAX 128
+typedef struct hv_ref {
+    char id[HV_REF_MAX];
+} hv_ref;
+
+typedef enum hv_kind {
+    HV_DATACENTER,
+    HV_COMPUTE,   /* a cluster or a standalone host */
+    HV_POOL,      /* a resource pool (a compute resource's root pool included) */
+    HV_DATASTORE,
+    HV_NETWORK,   /* a standard or distributed port group */
+    HV_FOLDER,
+    HV_VM,
+} hv_kind;
+
+typedef struct hv_connect_opts {
+    const char *target;     /* "local", or "host[:port]" of a vCenter or ESX */
+    const char *home;       /* local: $VIC_HOME holding datastore1/ and the pool records */
+    const char *user;       /* vsphere: credentials, passed through from the API caller */
+    const char *password;
+    const char *thumbprint; /* vsphere: pinned SHA-1/SHA-256 of the server certificate */
+    const char *bin_dir;    /* local: where vic-vmx and tether live (default: beside us) */
+} hv_connect_opts;
+
+/* ---- resource pools ---- */
+
+typedef struct hv_alloc {
+    int64_t limit;       /* MHz or MB; -1 means unlimited */
+    int64_t reservation; /* MHz or MB */
+    char shares[16];     /* "low", "normal", "high", or a number; "" means normal */
+} hv_alloc;
+
+typedef struct hv_pool_spec {
+    hv_alloc cpu;    /* MHz */
+    hv_alloc memory; /* MB */
+} hv_pool_spec;
+
+typedef struct hv_pool_info {
+    hv_ref ref;
+    char path[512];
+    hv_pool_spec spec;
+    /* How the spec is applied on this host: "enforced (cgroup v2)", or "not enforced: ..."
+     * with the reason. vSphere drivers say "enforced". Never left empty. */
+    char cpu_enforcement[160];
+    char memory_enforcement[160];
+} hv_pool_info;
+
+/* ---- VMs ---- */
+
+typedef enum hv_power {
+    HV_POWERED_OFF = 0,
+    HV_POWERED_ON = 1,
+    HV_SUSPENDED = 2,
+} hv_power;
+
+typedef struct hv_disk {
+    const char *path;  /* datastore path "[datastore1] vm/disk" (local: a directory tree) */
+    int64_t size_mb;   /* for new disks; 0 for existing ones */
+    bool create;       /* create an empty disk of size_mb */
+} hv_disk;
+
+typedef struct hv_nic {
+    const char *network; /* inventory path or name of a port group */
+} hv_nic;
+
+typedef struct hv_vm_spec {
+    const char *name;      /* unique in the datastore; letters, digits, "-", "_", "." */
+    const char *folder;    /* VM folder path; NULL for the datacenter's vm folder */
+    const char *pool;      /* resource pool path (required) */
+    const char *datastore; /* where the VM's folder goes, "datastore1" */
+    int cpus;              /* >= 1 */
+    int64_t memory_mb;     /* >= 1 */
+    const hv_disk *disks;  /* the first disk is the root disk */
+    size_t n_disks;
+    const char *iso;       /* datastore path of a CD-ROM image, or NULL */
+    const hv_nic *nics;
+    size_t n_nics;
+    bool serial_log;       /* a serial port writing to the VM folder's output.log */
+    const json_t *extra_config; /* object of string values, or NULL */
+} hv_vm_spec;
+
+typedef struct hv_vm_info {
+    hv_ref ref;
+    char name[256];
+    char pool[512];            /* the pool's path */
+    hv_power power;
+    char change_version[64];   /* pass to hv_vm_reconfigure to detect concurrent writers */
+    char guest_ip[64];         /* "" when unknown */
+    int64_t boot_time;         /* Unix seconds of the last power on, 0 when off */
+    json_t *extra_config;      /* object of strings, owned: free with hv_vm_info_clear */
+} hv_vm_info;
+
+void hv_vm_info_clear(hv_vm_info *info);
+
+/* A change to a VM: extraConfig keys to set (string values) or remove (JSON null). */
+typedef struct hv_vm_change {
+    const json_t *extra_config;
+} hv_vm_change;
+
+/* ---- events ---- */
+
+typedef struct hv_event {
+    int64_t seq;          /* increasing; pass the last one seen to hv_events_wait */
+    int64_t time_ns;
+    char type[32];        /* "poweredOn", "poweredOff", "created", "reconfigured", "destroyed" */
+    hv_ref vm;
+    char detail[256];     /* e.g. "guest exited", "monitor lost" */
+} hv_event;
+
+/* ---- the driver table ---- */
+
+typedef struct hv_driver {
+    const char *name;
+    int (*connect)(hv_conn **out, const hv_connect_opts *opts, vic_err **err);
+    void (*disconnect)(hv_conn *c);
+    int (*find)(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, vic_err **err);
+    int (*list)(hv_conn *c, hv_kind kind, const char *parent, json_t **out, vic_err **err);
+    int (*pool_create)(hv_conn *c, const char *parent, const char *name,
+                       const hv_pool_spec *spec, hv_ref *out, vic_err **err);
+    int (*pool_update)(hv_conn *c, const hv_ref *pool, const hv_pool_spec *spec, vic_err **err);
+    int (*pool_destroy)(hv_conn *c, const hv_ref *pool, vic_err **err);
+    int (*pool_get)(hv_conn *c, const hv_ref *pool, hv_pool_info *out, vic_err **err);
+    int (*vm_create)(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_err **err);
+    int (*vm_reconfigure)(hv_conn *c, const hv_ref *vm, const char *change_version,
+                          const hv_vm_change *change, char *new_version, size_t cap,
+                          vic_err **err);
+    int (*vm_power_on)(hv_conn *c, const hv_ref *vm, vic_err **err);
+    int (*vm_power_off)(hv_conn *c, const hv_ref *vm, unsigned grace_ms, vic_err **err);
+    int (*vm_destroy)(hv_conn *c, const hv_ref *vm, vic_err **err);
+    int (*vm_get)(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err **err);
+    int (*vm_list)(hv_conn *c, const char *pool, const char *key_prefix, json_t **out,
+                   vic_err **err);
+    int (*ds_upload)(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);
+    int (*ds_download)(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);
+    int (*ds_mkdir)(hv_conn *c, const char *ds_path, vic_err **err);
+    int (*ds_delete)(hv_conn *c, const char *ds_path, vic_err **err);
+    int (*ds_local_path)(hv_conn *c, const char *ds_path, char **out, vic_err **err);
+    int (*events_wait)(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event *out,
+                       size_t cap, size_t *n, vic_err **err);
+} hv_driver;
+
+struct hv_conn {
+    const hv_driver *driver;
+};
+
+/* ---- the calls ---- */
+
+/* Connects to opts->target with the driver it names. *out must be closed with hv_close. */
+int hv_open(hv_conn **out, const hv_connect_opts *opts, vic_err **err);
+void hv_close(hv_conn *c);
+const char *hv_driver_name(const hv_conn *c);
+
+/* Resolves an inventory path (kind says what is expected there). */
+int hv_find(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, vic_err **err);
+
+/* Children of kind under parent (a path; NULL for the whole target), as a JSON array of
+ * {"name", "path", "ref"} objects (datastores add "capacity_mb", "free_mb"). New reference. */
+int hv_list(hv_conn *c, hv_kind kind, const char *parent, json_t **out, vic_err **err);
+
+/* Creates pool `name` under the pool at path `parent`. VIC_ECONFLICT when it exists. */
+int hv_pool_create(hv_conn *c, const char *parent, const char *name, const hv_pool_spec *spec,
+                   hv_ref *out, vic_err **err);
+int hv_pool_update(hv_conn *c, const hv_ref *pool, const hv_pool_spec *spec, vic_err **err);
+/* Refuses (VIC_ECONFLICT) while the pool holds VMs or child pools. */
+int hv_pool_destroy(hv_conn *c, const hv_ref *pool, vic_err **err);
+int hv_pool_get(hv_conn *c, const hv_ref *pool, hv_pool_info *out, vic_err **err);
+
+/* Creates and registers a VM (powered off). VIC_ECONFLICT when the name is taken: two
+ * concurrent creates of one name never both succeed. */
+int hv_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_err **err);
+
+/* Applies change atomically if the VM's change version still equals change_version (NULL
+ * skips the check); VIC_ECONFLICT otherwise, and nothing is applied. The VM's new change
+ * version is written to new_version (may be NULL). */
+int hv_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change_version,
+                      const hv_vm_change *change, char *new_version, size_t cap, vic_err **err);
+
+/* Powers on and returns once the guest runs (its PID 1 started), or fails with the reason
+ * (e.g. a missing root disk). VIC_ECONFLICT when already on. */
+int hv_vm_power_on(hv_conn *c, const hv_ref *vm, vic_err **err);
+
+/* Powers off: asks the guest to stop (ACPI / SIGTERM to its PID 1) and forces it after
+ * grace_ms; 0 forces at once. Returns once the VM is off. Off already is not an error. */
+int hv_vm_power_off(hv_conn *c, const hv_ref *vm, unsigned grace_ms, vic_err **err);
+
+/* Deletes a powered-off VM and its folder. VIC_ECONFLICT when powered on. */
+int hv_vm_destroy(hv_conn *c, const hv_ref *vm, vic_err **err);
+
+/* Power state, change version, guest IP and extraConfig. Clear out with hv_vm_info_clear(). */
+int hv_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err **err);
+
+/* VMs in the pool at path `pool` (NULL: all), as a JSON array of {"ref", "name", "power",
+ * "change_version", "extra_config"} where extra_config holds only keys starting with
+ * key_prefix (NULL: none). New reference. */
+int hv_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out,
+               vic_err **err);
+
+/* Datastore files, addressed "[datastore1] folder/file". Paths never escape the datastore. */
+int hv_ds_upload(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);
+int hv_ds_download(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);
+int hv_ds_mkdir(hv_conn *c, const char *ds_path, vic_err **err);
+/* Removes a file or a directory tree. */
+int hv_ds_delete(hv_conn *c, const char *ds_path, vic_err **err);
+/* Local only: the host path of a datastore path (VIC_EUNSUPPORTED elsewhere). */
+int hv_ds_local_path(hv_conn *c, const char *ds_path, char **out, vic_err **err);
+
+/* Waits up to timeout_ms for events with seq > after_seq; fills up to cap of them in order.
+ * *n == 0 after a timeout. after_seq -1 starts from the events recorded from now on. */
+int hv_events_wait(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event *out, size_t cap,
+                   size_t *n, vic_err **err);
+
+const char *hv_power_name(hv_power p);
+
+/* Drivers. */
+extern const hv_driver hv_local_driver;
+
+#endif

@@ -1,0 +1,1168 @@
+/*
+ * local.c - the embedded host: this machine acts as a small ESX host (hv.h's "local" target).
+ *
+ * $VIC_HOME/datastore1/<vm>/<vm>.vmx   a VM: its configuration, extraConfig included
+ * $VIC_HOME/datastore1/<vm>/output.log  its serial port
+ * $VIC_HOME/datastore1/<vm>/monitor.*   the monitor (vic-vmx) while powered on
+ * $VIC_HOME/pools/<a>/<b>/pool.json     resource pool Resources/a/b (the root: pools/)
+ * $VIC_HOME/events.log                  one line per event
+ *
+ * Nothing is cached: every call reads the files, so any number of processes (the web
+ * service, appliances, monitors) share the host, and nothing is lost when one of them dies.
+ * A VM is powered on exactly while its monitor holds monitor.lock (the kernel drops the lock
+ * when the monitor dies, however it dies).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hypervisor/local/cgroup.h"
+#include "hypervisor/local/local.h"
+#include "hypervisor/local/vmx.h"
+#include "lib/cleanup.h"
+#include "lib/crypto.h"
+#include "lib/mem.h"
+
+typedef struct local_conn {
+    hv_conn base;
+    char *home;
+    char *ds_root;
+    char *pools;
+    char *bin_dir;
+    cg_host cg;
+} local_conn;
+
+#define L(c) ((local_conn *)(c))
+
+static int mkdir_if_missing(const char *path, mode_t mode, vic_err **err)
+{
+    if (mkdir(path, mode) < 0 && errno != EEXIST)
+        return vic_err_sys(err, VIC_EIO, errno, "create %s", path);
+    return 0;
+}
+
+static int rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) < 0 ? -errno : 0;
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -errno;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *sub = xasprintf("%s/%s", path, e->d_name);
+        int r = rm_rf(sub);
+        free(sub);
+        if (r < 0)
+            rc = r;
+    }
+    closedir(d);
+    if (rmdir(path) < 0)
+        rc = -errno;
+    return rc;
+}
+
+/* ---- pools ---- */
+
+static json_t *alloc_json(const hv_alloc *a)
+{
+    return json_pack("{s:I, s:I, s:s}", "limit", (json_int_t)a->limit, "reservation",
+                     (json_int_t)a->reservation, "shares", a->shares[0] ? a->shares : "normal");
+}
+
+static void alloc_from_json(hv_alloc *a, const json_t *j)
+{
+    json_t *l = json_object_get(j, "limit");
+    a->limit = json_is_integer(l) ? json_integer_value(l) : -1;
+    a->reservation = json_integer_value(json_object_get(j, "reservation"));
+    const char *s = json_string_value(json_object_get(j, "shares"));
+    snprintf(a->shares, sizeof(a->shares), "%s", s ? s : "normal");
+}
+
+static int check_alloc(const hv_alloc *a, const char *what, vic_err **err)
+{
+    if (a->limit < -1 || a->limit == 0)
+        return vic_err_set(err, VIC_EINVAL, "%s.limit: must be positive, or -1 for unlimited",
+                           what);
+    if (a->reservation < 0 || (a->limit > 0 && a->reservation > a->limit))
+        return vic_err_set(err, VIC_EINVAL, "%s.reservation: must be between 0 and the limit",
+                           what);
+    const char *s = a->shares;
+    if (s[0] && strcmp(s, "low") && strcmp(s, "normal") && strcmp(s, "high") &&
+        strspn(s, "0123456789") != strlen(s))
+        return vic_err_set(err, VIC_EINVAL, "%s.shares: must be low, normal, high or a number",
+                           what);
+    return 0;
+}
+
+static char *pool_dir(local_conn *lc, const char *rel)
+{
+    return *rel ? xasprintf("%s/%s", lc->pools, rel) : xstrdup(lc->pools);
+}
+
+static int write_json_atomic(const char *path, json_t *j, vic_err **err)
+{
+    cleanup_free char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) < 0) {
+        unlink(tmp);
+        return vic_err_set(err, VIC_EIO, "write %s", tmp);
+    }
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return vic_err_sys(err, VIC_EIO, e, "rename %s", tmp);
+    }
+    return 0;
+}
+
+static json_t *pool_record(const hv_pool_spec *spec, const hv_pool_info *info)
+{
+    return json_pack("{s:o, s:o, s:s, s:s}", "cpu", alloc_json(&spec->cpu), "memory",
+                     alloc_json(&spec->memory), "cpu_enforcement", info->cpu_enforcement,
+                     "memory_enforcement", info->memory_enforcement);
+}
+
+static int read_pool(local_conn *lc, const char *rel, hv_pool_info *out, vic_err **err)
+{
+    cleanup_free char *dir = pool_dir(lc, rel);
+    cleanup_free char *file = xasprintf("%s/pool.json", dir);
+    json_error_t je;
+    json_t *j cleanup_json = json_load_file(file, 0, &je);
+    if (j == NULL)
+        return vic_err_set(err, VIC_ENOTFOUND, "resource pool %s%s%s not found",
+                           LOCAL_ROOT_POOL, *rel ? "/" : "", rel);
+    memset(out, 0, sizeof(*out));
+    snprintf(out->ref.id, sizeof(out->ref.id), "pool:%s", rel);
+    snprintf(out->path, sizeof(out->path), "%s%s%s", LOCAL_ROOT_POOL, *rel ? "/" : "", rel);
+    alloc_from_json(&out->spec.cpu, json_object_get(j, "cpu"));
+    alloc_from_json(&out->spec.memory, json_object_get(j, "memory"));
+    snprintf(out->cpu_enforcement, sizeof(out->cpu_enforcement), "%s",
+             json_string_value(json_object_get(j, "cpu_enforcement")) ?: "unknown");
+    snprintf(out->memory_enforcement, sizeof(out->memory_enforcement), "%s",
+             json_string_value(json_object_get(j, "memory_enforcement")) ?: "unknown");
+    return 0;
+}
+
+static int ref_pool_rel(const hv_ref *ref, const char **rel, vic_err **err)
+{
+    if (strncmp(ref->id, "pool:", 5) != 0)
+        return vic_err_set(err, VIC_EINVAL, "\"%s\" is not a resource pool reference", ref->id);
+    *rel = ref->id + 5;
+    return 0;
+}
+
+static int local_pool_create(hv_conn *c, const char *parent, const char *name,
+                             const hv_pool_spec *spec, hv_ref *out, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *prel = NULL;
+    int rc = local_pool_rel(parent, &prel, err);
+    if (rc < 0)
+        return rc;
+    if (!local_name_valid(name))
+        return vic_err_set(err, VIC_EINVAL, "pool name \"%s\": use letters, digits, '-', '_' "
+                           "and '.' (at most 80)", name ? name : "");
+    if ((rc = check_alloc(&spec->cpu, "cpu", err)) < 0 ||
+        (rc = check_alloc(&spec->memory, "memory", err)) < 0)
+        return rc;
+    hv_pool_info parent_info;
+    if ((rc = read_pool(lc, prel, &parent_info, err)) < 0)
+        return rc;
+    cleanup_free char *pdir = pool_dir(lc, prel);
+    cleanup_free char *rel = *prel ? xasprintf("%s/%s", prel, name) : xstrdup(name);
+    cleanup_free char *dir = xasprintf("%s/%s", pdir, name);
+    char rnd[9];
+    vic_random_bytes(rnd, 4);
+    cleanup_free char *tmp = xasprintf("%s/.tmp-%s-%ld-%02x%02x%02x%02x", pdir, name,
+                                       (long)getpid(), (unsigned char)rnd[0],
+                                       (unsigned char)rnd[1], (unsigned char)rnd[2],
+                                       (unsigned char)rnd[3]);
+    if (access(dir, F_OK) == 0)
+        return vic_err_set(err, VIC_ECONFLICT, "resource pool %s/%s exists", parent, name);
+    hv_pool_info info = {0};
+    cg_pool_apply(&lc->cg, rel, spec, &info);
+    if ((rc = mkdir_if_missing(tmp, 0755, err)) < 0)
+        return rc;
+    cleanup_free char *rec_path = xasprintf("%s/pool.json", tmp);
+    json_t *rec cleanup_json = pool_record(spec, &info);
+    if ((rc = write_json_atomic(rec_path, rec, err)) < 0) {
+        rm_rf(tmp);
+        return rc;
+    }
+    /* The record appears whole or not at all; of two creates, one rename wins. */
+    if (rename(tmp, dir) < 0) {
+        int e = errno;
+        rm_rf(tmp);
+        if (e == EEXIST || e == ENOTEMPTY)
+            return vic_err_set(err, VIC_ECONFLICT, "resource pool %s/%s exists", parent, name);
+        return vic_err_sys(err, VIC_EIO, e, "create pool %s", dir);
+    }
+    snprintf(out->id, sizeof(out->id), "pool:%s", rel);
+    return 0;
+}
+
+static int local_pool_update(hv_conn *c, const hv_ref *pool, const hv_pool_spec *spec,
+                             vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *rel = NULL;
+    hv_pool_info info;
+    int rc = ref_pool_rel(pool, &rel, err);
+    if (rc == 0)
+        rc = read_pool(lc, rel, &info, err);
+    if (rc == 0 && (rc = check_alloc(&spec->cpu, "cpu", err)) == 0)
+        rc = check_alloc(&spec->memory, "memory", err);
+    if (rc < 0)
+        return rc;
+    cg_pool_apply(&lc->cg, rel, spec, &info);
+    cleanup_free char *dir = pool_dir(lc, rel);
+    cleanup_free char *path = xasprintf("%s/pool.json", dir);
+    json_t *rec cleanup_json = pool_record(spec, &info);
+    return write_json_atomic(path, rec, err);
+}
+
+static int count_vms_in_pool(local_conn *lc, const char *pool_path, int *out, vic_err **err);
+
+static int local_pool_destroy(hv_conn *c, const hv_ref *pool, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *rel = NULL;
+    hv_pool_info info;
+    int rc = ref_pool_rel(pool, &rel, err);
+    if (rc == 0)
+        rc = read_pool(lc, rel, &info, err);
+    if (rc < 0)
+        return rc;
+    if (*rel == '\0')
+        return vic_err_set(err, VIC_EINVAL, "the root resource pool cannot be destroyed");
+    cleanup_free char *dir = pool_dir(lc, rel);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+            continue;
+        closedir(d);
+        return vic_err_set(err, VIC_ECONFLICT, "resource pool %s holds pool %s", info.path,
+                           e->d_name);
+    }
+    if (d)
+        closedir(d);
+    int vms = 0;
+    if ((rc = count_vms_in_pool(lc, info.path, &vms, err)) < 0)
+        return rc;
+    if (vms > 0)
+        return vic_err_set(err, VIC_ECONFLICT, "resource pool %s holds %d VM%s", info.path, vms,
+                           vms == 1 ? "" : "s");
+    rc = rm_rf(dir);
+    if (rc < 0)
+        return vic_err_sys(err, VIC_EIO, -rc, "remove pool %s", dir);
+    cg_pool_remove(&lc->cg, rel);
+    return 0;
+}
+
+static int local_pool_get(hv_conn *c, const hv_ref *pool, hv_pool_info *out, vic_err **err)
+{
+    const char *rel = NULL;
+    int rc = ref_pool_rel(pool, &rel, err);
+    return rc < 0 ? rc : read_pool(L(c), rel, out, err);
+}
+
+/* ---- inventory ---- */
+
+static const char *strip(const char *path, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(path, prefix, n) == 0 ? path + n : NULL;
+}
+
+static char *vm_dir(local_conn *lc, const char *name)
+{
+    return xasprintf("%s/%s", lc->ds_root, name);
+}
+
+static char *vmx_path(local_conn *lc, const char *name)
+{
+    return xasprintf("%s/%s/%s.vmx", lc->ds_root, name, name);
+}
+
+static int local_find(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *rest;
+    memset(out, 0, sizeof(*out));
+    switch (kind) {
+    case HV_DATACENTER:
+        if (strcmp(path, LOCAL_DC) == 0 || strcmp(path, LOCAL_DC + 1) == 0) {
+            snprintf(out->id, sizeof(out->id), "datacenter");
+            return 0;
+        }
+        return vic_err_set(err, VIC_ENOTFOUND, "datacenter \"%s\" not found; available: %s",
+                           path, LOCAL_DC);
+    case HV_COMPUTE:
+        if (strcmp(path, LOCAL_COMPUTE) == 0 || strcmp(path, "local") == 0) {
+            snprintf(out->id, sizeof(out->id), "compute");
+            return 0;
+        }
+        return vic_err_set(err, VIC_ENOTFOUND, "compute resource \"%s\" not found; available: "
+                           "%s", path, LOCAL_COMPUTE);
+    case HV_POOL: {
+        const char *rel = NULL;
+        hv_pool_info info;
+        int rc = local_pool_rel(path, &rel, err);
+        if (rc == 0)
+            rc = read_pool(lc, rel, &info, err);
+        if (rc == 0)
+            *out = info.ref;
+        return rc;
+    }
+    case HV_DATASTORE:
+        if (strcmp(path, LOCAL_DATASTORE) == 0 || strcmp(path, "[" LOCAL_DATASTORE "]") == 0 ||
+            strcmp(path, LOCAL_DC "/datastore/" LOCAL_DATASTORE) == 0) {
+            snprintf(out->id, sizeof(out->id), LOCAL_DATASTORE);
+            return 0;
+        }
+        return vic_err_set(err, VIC_ENOTFOUND, "datastore \"%s\" not found; available: "
+                           LOCAL_DATASTORE, path);
+    case HV_NETWORK:
+        rest = strip(path, LOCAL_DC "/network/");
+        rest = rest ? rest : path;
+        if (strcmp(rest, "VM Network") == 0 || strcmp(rest, "bridge") == 0) {
+            snprintf(out->id, sizeof(out->id), "network:%s", rest);
+            return 0;
+        }
+        return vic_err_set(err, VIC_ENOTFOUND, "network \"%s\" not found; available: VM "
+                           "Network, bridge", path);
+    case HV_FOLDER:
+        if (strcmp(path, LOCAL_DC "/vm") == 0) {
+            snprintf(out->id, sizeof(out->id), "folder:vm");
+            return 0;
+        }
+        return vic_err_set(err, VIC_ENOTFOUND, "folder \"%s\" not found; available: %s/vm",
+                           path, LOCAL_DC);
+    case HV_VM: {
+        rest = strip(path, LOCAL_DC "/vm/");
+        rest = rest ? rest : path;
+        if (!local_name_valid(rest))
+            return vic_err_set(err, VIC_ENOTFOUND, "VM \"%s\" not found", path);
+        cleanup_free char *vmx = vmx_path(lc, rest);
+        if (access(vmx, F_OK) != 0)
+            return vic_err_set(err, VIC_ENOTFOUND, "VM \"%s\" not found", path);
+        snprintf(out->id, sizeof(out->id), "vm:%s", rest);
+        return 0;
+    }
+    }
+    return vic_err_set(err, VIC_EINVAL, "unknown object kind %d", (int)kind);
+}
+
+static json_t *item(const char *name, const char *path, const char *ref)
+{
+    return json_pack("{s:s, s:s, s:s}", "name", name, "path", path, "ref", ref);
+}
+
+static void list_pools(local_conn *lc, const char *rel, json_t *arr)
+{
+    cleanup_free char *dir = pool_dir(lc, rel);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+            continue;
+        cleanup_free char *sub = *rel ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
+        hv_pool_info info;
+        if (read_pool(lc, sub, &info, NULL) == 0)
+            json_array_append_new(arr, item(e->d_name, info.path, info.ref.id));
+    }
+    if (d)
+        closedir(d);
+}
+
+static int local_list(hv_conn *c, hv_kind kind, const char *parent, json_t **out, vic_err **err)
+{
+    local_conn *lc = L(c);
+    json_t *arr = json_array();
+    switch (kind) {
+    case HV_DATACENTER:
+        json_array_append_new(arr, item("ha-datacenter", LOCAL_DC, "datacenter"));
+        break;
+    case HV_COMPUTE:
+        json_array_append_new(arr, item("local", LOCAL_COMPUTE, "compute"));
+        break;
+    case HV_POOL: {
+        const char *rel = "";
+        if (parent && strcmp(parent, LOCAL_COMPUTE) == 0) {
+            json_array_append_new(arr, item("Resources", LOCAL_ROOT_POOL, "pool:"));
+            break;
+        }
+        if (parent && local_pool_rel(parent, &rel, err) < 0) {
+            json_decref(arr);
+            return VIC_ENOTFOUND;
+        }
+        list_pools(lc, rel, arr);
+        break;
+    }
+    case HV_DATASTORE: {
+        struct statvfs sv;
+        json_t *ds = item(LOCAL_DATASTORE, LOCAL_DC "/datastore/" LOCAL_DATASTORE,
+                          LOCAL_DATASTORE);
+        if (statvfs(lc->ds_root, &sv) == 0) {
+            json_object_set_new(ds, "capacity_mb",
+                                json_integer((json_int_t)(sv.f_blocks * sv.f_frsize >> 20)));
+            json_object_set_new(ds, "free_mb",
+                                json_integer((json_int_t)(sv.f_bavail * sv.f_frsize >> 20)));
+        }
+        json_array_append_new(arr, ds);
+        break;
+    }
+    case HV_NETWORK:
+        json_array_append_new(arr, item("VM Network", LOCAL_DC "/network/VM Network",
+                                        "network:VM Network"));
+        json_array_append_new(arr, item("bridge", LOCAL_DC "/network/bridge", "network:bridge"));
+        break;
+    case HV_FOLDER:
+        json_array_append_new(arr, item("vm", LOCAL_DC "/vm", "folder:vm"));
+        break;
+    case HV_VM: {
+        json_t *vms = NULL;
+        int rc = c->driver->vm_list(c, parent, NULL, &vms, err);
+        if (rc < 0) {
+            json_decref(arr);
+            return rc;
+        }
+        size_t i;
+        json_t *v;
+        json_array_foreach(vms, i, v)
+        {
+            const char *name = json_string_value(json_object_get(v, "name"));
+            cleanup_free char *p = xasprintf(LOCAL_DC "/vm/%s", name);
+            json_array_append_new(arr, item(name, p, json_string_value(json_object_get(v, "ref"))));
+        }
+        json_decref(vms);
+        break;
+    }
+    }
+    *out = arr;
+    return 0;
+}
+
+/* ---- VMs ---- */
+
+static int ref_vm_name(const hv_ref *ref, const char **name, vic_err **err)
+{
+    if (strncmp(ref->id, "vm:", 3) != 0 || !local_name_valid(ref->id + 3))
+        return vic_err_set(err, VIC_EINVAL, "\"%s\" is not a VM reference", ref->id);
+    *name = ref->id + 3;
+    return 0;
+}
+
+/* 1 while a monitor holds the VM's monitor.lock. */
+static int vm_running(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/monitor.lock", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_err **err)
+{
+    local_conn *lc = L(c);
+    if (!local_name_valid(spec->name))
+        return vic_err_set(err, VIC_EINVAL, "name: \"%s\" is not a valid VM name (letters, "
+                           "digits, '-', '_', '.'; at most 80)", spec->name ? spec->name : "");
+    if (spec->cpus < 1 || spec->cpus > 128)
+        return vic_err_set(err, VIC_EINVAL, "cpus: must be between 1 and 128");
+    if (spec->memory_mb < 1)
+        return vic_err_set(err, VIC_EINVAL, "memory_mb: must be positive");
+    if (spec->datastore && strcmp(spec->datastore, LOCAL_DATASTORE) &&
+        strcmp(spec->datastore, "[" LOCAL_DATASTORE "]"))
+        return vic_err_set(err, VIC_ENOTFOUND, "datastore: \"%s\" not found; available: "
+                           LOCAL_DATASTORE, spec->datastore);
+    const char *prel = NULL;
+    hv_pool_info pool;
+    int rc = local_pool_rel(spec->pool, &prel, err);
+    if (rc == 0)
+        rc = read_pool(lc, prel, &pool, err);
+    if (rc < 0)
+        return vic_err_wrap(err, "pool");
+    json_t *kv cleanup_json = json_object();
+    json_object_set_new(kv, "config.version", json_string("8"));
+    json_object_set_new(kv, "virtualHW.version", json_string("14"));
+    json_object_set_new(kv, "guestOS", json_string("other3xlinux-64"));
+    json_object_set_new(kv, "displayName", json_string(spec->name));
+    json_object_set_new(kv, "numvcpus", json_sprintf("%d", spec->cpus));
+    json_object_set_new(kv, "memsize", json_sprintf("%lld", (long long)spec->memory_mb));
+    json_object_set_new(kv, VMX_POOL, json_string(pool.path));
+    json_object_set_new(kv, VMX_VERSION, json_string("1"));
+    json_object_set_new(kv, "vic.created", json_sprintf("%lld", (long long)time(NULL)));
+    for (size_t i = 0; i < spec->n_disks; i++) {
+        cleanup_free char *host = NULL;
+        if ((rc = local_ds_path(lc->ds_root, spec->disks[i].path, &host, err)) < 0)
+            return vic_err_wrap(err, "disks[%zu]", i);
+        char key[64];
+        snprintf(key, sizeof(key), "scsi0:%zu.fileName", i);
+        json_object_set_new(kv, key, json_string(spec->disks[i].path));
+        if (spec->disks[i].create) {
+            snprintf(key, sizeof(key), "scsi0:%zu.create", i);
+            json_object_set_new(kv, key, json_string("TRUE"));
+        }
+    }
+    if (spec->iso) {
+        cleanup_free char *host = NULL;
+        if ((rc = local_ds_path(lc->ds_root, spec->iso, &host, err)) < 0)
+            return vic_err_wrap(err, "iso");
+        json_object_set_new(kv, "ide1:0.fileName", json_string(spec->iso));
+    }
+    for (size_t i = 0; i < spec->n_nics; i++) {
+        hv_ref net;
+        if ((rc = local_find(c, HV_NETWORK, spec->nics[i].network, &net, err)) < 0)
+            return vic_err_wrap(err, "nics[%zu]", i);
+        char key[64];
+        snprintf(key, sizeof(key), "ethernet%zu.networkName", i);
+        json_object_set_new(kv, key, json_string(net.id + strlen("network:")));
+    }
+    if (spec->serial_log)
+        json_object_set_new(kv, VMX_SERIAL, json_string("output.log"));
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)spec->extra_config, k, v)
+    {
+        if (local_key_reserved(k) || !vmx_key_valid(k) || !json_is_string(v))
+            return vic_err_set(err, VIC_EINVAL, "extra_config: key \"%s\" cannot be set%s", k,
+                               json_is_string(v) ? "" : " (value must be a string)");
+        json_object_set(kv, k, v);
+    }
+
+    /* Build the folder aside and rename it into place: a VM appears whole, and of two
+     * creates with one name exactly one rename succeeds. */
+    cleanup_free char *dir = vm_dir(lc, spec->name);
+    if (access(dir, F_OK) == 0)
+        return vic_err_set(err, VIC_ECONFLICT, "a VM named %s exists", spec->name);
+    char rnd[4];
+    vic_random_bytes(rnd, sizeof(rnd));
+    cleanup_free char *tmp = xasprintf("%s/.tmp-%s-%ld-%02x%02x%02x%02x", lc->ds_root, spec->name,
+                                       (long)getpid(), (unsigned char)rnd[0],
+                                       (unsigned char)rnd[1], (unsigned char)rnd[2],
+                                       (unsigned char)rnd[3]);
+    if ((rc = mkdir_if_missing(tmp, 0755, err)) < 0)
+        return rc;
+    cleanup_free char *tmp_vmx = xasprintf("%s/%s.vmx", tmp, spec->name);
+    cleanup_free char *tmp_lock = xasprintf("%s/vm.lock", tmp);
+    int lfd = open(tmp_lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (lfd >= 0)
+        close(lfd);
+    rc = vmx_write(tmp_vmx, kv, err);
+    for (size_t i = 0; rc == 0 && i < spec->n_disks; i++) {
+        if (!spec->disks[i].create)
+            continue;
+        /* A new disk is a directory inside the VM folder: "[datastore1] NAME/disk". */
+        char *host = NULL;
+        rc = local_ds_path(lc->ds_root, spec->disks[i].path, &host, err);
+        if (rc == 0) {
+            const char *inside = strstr(host, dir) == host ? host + strlen(dir) : NULL;
+            if (inside == NULL || *inside != '/')
+                rc = vic_err_set(err, VIC_EINVAL, "disks[%zu]: a new disk must be inside the "
+                                 "VM's folder (\"[" LOCAL_DATASTORE "] %s/...\")", i, spec->name);
+            else {
+                char *p = xasprintf("%s%s", tmp, inside);
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                    rc = vic_err_sys(err, VIC_EIO, errno, "create disk %s", p);
+                free(p);
+            }
+        }
+        free(host);
+    }
+    if (rc == 0 && rename(tmp, dir) < 0) {
+        int e = errno;
+        rc = e == EEXIST || e == ENOTEMPTY
+                 ? vic_err_set(err, VIC_ECONFLICT, "a VM named %s exists", spec->name)
+                 : vic_err_sys(err, VIC_EIO, e, "create %s", dir);
+    }
+    if (rc < 0) {
+        rm_rf(tmp);
+        return rc;
+    }
+    snprintf(out->id, sizeof(out->id), "vm:%s", spec->name);
+    local_event(lc->home, "created", spec->name, pool.path);
+    return 0;
+}
+
+static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change_version,
+                                const hv_vm_change *change, char *new_version, size_t cap,
+                                vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL;
+    int rc = ref_vm_name(vm, &name, err);
+    if (rc < 0)
+        return rc;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)change->extra_config, k, v)
+    {
+        if (local_key_reserved(k) || !vmx_key_valid(k) || !(json_is_string(v) || json_is_null(v)))
+            return vic_err_set(err, VIC_EINVAL, "extra_config: key \"%s\" cannot be changed", k);
+    }
+    cleanup_free char *dir = vm_dir(lc, name);
+    cleanup_free char *path = vmx_path(lc, name);
+    int lock = local_vm_lock(dir, err);
+    if (lock < 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name);
+    json_t *kv cleanup_json = NULL;
+    rc = vmx_read(&kv, path, err);
+    const char *cur = rc == 0 ? json_string_value(json_object_get(kv, VMX_VERSION)) : NULL;
+    if (rc == 0 && change_version && (cur == NULL || strcmp(cur, change_version) != 0))
+        rc = vic_err_set(err, VIC_ECONFLICT, "VM %s was changed by someone else (version %s, "
+                         "expected %s)", name, cur ? cur : "?", change_version);
+    if (rc == 0) {
+        json_object_foreach((json_t *)change->extra_config, k, v)
+        {
+            if (json_is_null(v))
+                json_object_del(kv, k);
+            else
+                json_object_set(kv, k, v);
+        }
+        long long next = (cur ? atoll(cur) : 0) + 1;
+        json_object_set_new(kv, VMX_VERSION, json_sprintf("%lld", next));
+        rc = vmx_write(path, kv, err);
+        if (rc == 0 && new_version)
+            snprintf(new_version, cap, "%lld", next);
+    }
+    close(lock);
+    if (rc == 0)
+        local_event(lc->home, "reconfigured", name, NULL);
+    return rc;
+}
+
+static int local_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL;
+    int rc = ref_vm_name(vm, &name, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *dir = vm_dir(lc, name);
+    cleanup_free char *path = vmx_path(lc, name);
+    json_t *kv = NULL;
+    if ((rc = vmx_read(&kv, path, err)) < 0)
+        return rc == VIC_ENOTFOUND ? vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name)
+                                   : rc;
+    memset(out, 0, sizeof(*out));
+    out->ref = *vm;
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    snprintf(out->pool, sizeof(out->pool), "%s",
+             json_string_value(json_object_get(kv, VMX_POOL)) ?: "");
+    snprintf(out->change_version, sizeof(out->change_version), "%s",
+             json_string_value(json_object_get(kv, VMX_VERSION)) ?: "0");
+    out->power = vm_running(dir) ? HV_POWERED_ON : HV_POWERED_OFF;
+    if (out->power == HV_POWERED_ON) {
+        cleanup_free char *pidf = xasprintf("%s/monitor.pid", dir);
+        struct stat st;
+        if (stat(pidf, &st) == 0)
+            out->boot_time = st.st_mtime;
+    }
+    /* extraConfig: everything that is not hardware or bookkeeping */
+    json_t *extra = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(kv, k, v)
+    {
+        if (!local_key_reserved(k))
+            json_object_set(extra, k, v);
+    }
+    json_decref(kv);
+    out->extra_config = extra;
+    return 0;
+}
+
+static int local_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out,
+                         vic_err **err)
+{
+    local_conn *lc = L(c);
+    *out = NULL;
+    DIR *d = opendir(lc->ds_root);
+    if (d == NULL)
+        return vic_err_sys(err, VIC_EIO, errno, "read %s", lc->ds_root);
+    json_t *arr = json_array();
+    struct dirent *e;
+    size_t plen = key_prefix ? strlen(key_prefix) : 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !local_name_valid(e->d_name))
+            continue;
+        cleanup_free char *path = vmx_path(lc, e->d_name);
+        json_t *kv cleanup_json = NULL;
+        if (vmx_read(&kv, path, NULL) < 0)
+            continue; /* not a VM folder, or being removed */
+        const char *vpool = json_string_value(json_object_get(kv, VMX_POOL));
+        if (pool && (vpool == NULL || strcmp(vpool, pool) != 0))
+            continue;
+        cleanup_free char *dir = vm_dir(lc, e->d_name);
+        json_t *extra = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach(kv, k, v)
+        {
+            if (key_prefix && strncmp(k, key_prefix, plen) == 0 && !local_key_reserved(k))
+                json_object_set(extra, k, v);
+        }
+        char ref[HV_REF_MAX];
+        snprintf(ref, sizeof(ref), "vm:%.100s", e->d_name);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o}", "ref", ref, "name", e->d_name,
+                           "power", vm_running(dir) ? "poweredOn" : "poweredOff",
+                           "change_version",
+                           json_string_value(json_object_get(kv, VMX_VERSION)) ?: "0", "pool",
+                           vpool, "extra_config", extra));
+    }
+    closedir(d);
+    *out = arr;
+    return 0;
+}
+
+static int count_vms_in_pool(local_conn *lc, const char *pool_path, int *out, vic_err **err)
+{
+    json_t *arr = NULL;
+    int rc = local_vm_list(&lc->base, pool_path, NULL, &arr, err);
+    *out = rc == 0 ? (int)json_array_size(arr) : 0;
+    json_decref(arr);
+    return rc;
+}
+
+/* Starts the monitor, detached from us (its own session, reparented to init), and waits for
+ * its word on a pipe: "ok" once the guest runs, or the reason it could not start it. */
+static int local_vm_power_on(hv_conn *c, const hv_ref *vm, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL;
+    int rc = ref_vm_name(vm, &name, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *dir = vm_dir(lc, name);
+    cleanup_free char *path = vmx_path(lc, name);
+    if (access(path, F_OK) != 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name);
+    if (vm_running(dir))
+        return vic_err_set(err, VIC_ECONFLICT, "VM %s is already powered on", name);
+    cleanup_free char *monitor = xasprintf("%s/vic-vmx", lc->bin_dir);
+    if (access(monitor, X_OK) != 0)
+        return vic_err_sys(err, VIC_EINTERNAL, errno, "monitor %s", monitor);
+    cleanup_free char *home_arg = xstrdup(lc->home);
+    cleanup_free char *bin_arg = xstrdup(lc->bin_dir);
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "pipe");
+    char *argv[] = {monitor, "--home", home_arg, "--bin-dir", bin_arg, "--vm", (char *)name,
+                    "--ready-fd", "3", NULL};
+    pid_t child = fork();
+    if (child < 0) {
+        int e = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        return vic_err_sys(err, VIC_EIO, e, "fork");
+    }
+    if (child == 0) {
+        /* Only async-signal-safe calls from here to exec: the caller may be threaded. */
+        setsid();
+        pid_t grandchild = fork();
+        if (grandchild != 0)
+            _exit(grandchild < 0 ? 1 : 0);
+        if (dup2(pfd[1], 3) < 0)
+            _exit(1);
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+        }
+        closefrom(4);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(monitor, argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    char msg[1024];
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(pfd[0], msg + got, sizeof(msg) - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (got == sizeof(msg) - 1)
+            break;
+    }
+    close(pfd[0]);
+    msg[got] = '\0';
+    if (strncmp(msg, "ok", 2) == 0)
+        return 0;
+    if (got == 0)
+        return vic_err_set(err, VIC_EINTERNAL, "VM %s: the monitor exited without starting "
+                           "the guest (see %s/monitor.log)", name, dir);
+    msg[strcspn(msg, "\n")] = '\0';
+    return vic_err_set(err, strncmp(msg, "conflict", 8) == 0 ? VIC_ECONFLICT : VIC_EINVAL,
+                       "VM %s: %s", name, strncmp(msg, "error ", 6) == 0 ? msg + 6 : msg);
+}
+
+static int read_monitor_pid(const char *dir, pid_t *out)
+{
+    char path[1024], buf[32] = "";
+    snprintf(path, sizeof(path), "%s/monitor.pid", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    long pid = strtol(buf, NULL, 10);
+    if (pid <= 1)
+        return -1;
+    *out = (pid_t)pid;
+    return 0;
+}
+
+static int local_vm_power_off(hv_conn *c, const hv_ref *vm, unsigned grace_ms, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL;
+    int rc = ref_vm_name(vm, &name, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *dir = vm_dir(lc, name);
+    cleanup_free char *path = vmx_path(lc, name);
+    if (access(path, F_OK) != 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name);
+    pid_t pid = 0;
+    if (!vm_running(dir))
+        return 0;
+    if (read_monitor_pid(dir, &pid) == 0 && vm_running(dir)) {
+        /* The grace period travels with the signal; the monitor escalates to SIGKILL. */
+        union sigval sv = {.sival_int = (int)grace_ms};
+        sigqueue(pid, SIGTERM, sv);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (!vm_running(dir))
+            return 0;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > (long)grace_ms + 5000 && pid > 1) {
+            /* The monitor is stuck: end it; its guest dies with it (parent-death signal). */
+            kill(pid, SIGKILL);
+            pid = 0;
+        }
+        if (ms > (long)grace_ms + 10000)
+            return vic_err_set(err, VIC_ETIMEOUT, "VM %s did not power off", name);
+        struct timespec nap = {0, 2 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+static int local_vm_destroy(hv_conn *c, const hv_ref *vm, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL;
+    int rc = ref_vm_name(vm, &name, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *dir = vm_dir(lc, name);
+    cleanup_free char *path = vmx_path(lc, name);
+    if (access(path, F_OK) != 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name);
+    int lock = local_vm_lock(dir, err);
+    if (lock < 0)
+        return lock;
+    if (vm_running(dir)) {
+        close(lock);
+        return vic_err_set(err, VIC_ECONFLICT, "VM %s is powered on; power it off first", name);
+    }
+    /* Unregister first (the .vmx goes), then the folder: a crash in between leaves a folder
+     * that is no longer a VM and that the next destroy or a datastore cleanup removes. */
+    char rnd[4];
+    vic_random_bytes(rnd, sizeof(rnd));
+    cleanup_free char *trash = xasprintf("%s/.trash-%s-%02x%02x%02x%02x", lc->ds_root, name,
+                                         (unsigned char)rnd[0], (unsigned char)rnd[1],
+                                         (unsigned char)rnd[2], (unsigned char)rnd[3]);
+    if (rename(dir, trash) < 0) {
+        int e = errno;
+        close(lock);
+        return vic_err_sys(err, VIC_EIO, e, "remove VM %s", name);
+    }
+    close(lock);
+    rc = rm_rf(trash);
+    local_event(lc->home, "destroyed", name, NULL);
+    if (rc < 0)
+        return vic_err_sys(err, VIC_EIO, -rc, "VM %s unregistered, but its files remain in %s",
+                           name, trash);
+    return 0;
+}
+
+/* ---- datastore files ---- */
+
+static int copy_file(const char *from, const char *to, vic_err **err)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "open %s",
+                           from);
+    cleanup_free char *tmp = xasprintf("%s.tmp.%ld", to, (long)getpid());
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return vic_err_sys(err, VIC_EIO, e, "create %s", to);
+    }
+    char buf[65536];
+    int rc = 0;
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = vic_err_sys(err, VIC_EIO, errno, "read %s", from);
+            break;
+        }
+        if (r == 0)
+            break;
+        for (ssize_t off = 0; off < r;) {
+            ssize_t w = write(out, buf + off, (size_t)(r - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                rc = vic_err_sys(err, VIC_EIO, errno, "write %s", to);
+                break;
+            }
+            off += w;
+        }
+        if (rc < 0)
+            break;
+    }
+    close(in);
+    if (rc == 0 && fsync(out) < 0)
+        rc = vic_err_sys(err, VIC_EIO, errno, "fsync %s", to);
+    close(out);
+    if (rc == 0 && rename(tmp, to) < 0)
+        rc = vic_err_sys(err, VIC_EIO, errno, "rename %s", to);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+static int local_ds_upload(hv_conn *c, const char *ds_path, const char *local_file,
+                           vic_err **err)
+{
+    cleanup_free char *host = NULL;
+    int rc = local_ds_path(L(c)->ds_root, ds_path, &host, err);
+    return rc < 0 ? rc : copy_file(local_file, host, err);
+}
+
+static int local_ds_download(hv_conn *c, const char *ds_path, const char *local_file,
+                             vic_err **err)
+{
+    cleanup_free char *host = NULL;
+    int rc = local_ds_path(L(c)->ds_root, ds_path, &host, err);
+    return rc < 0 ? rc : copy_file(host, local_file, err);
+}
+
+static int local_ds_mkdir(hv_conn *c, const char *ds_path, vic_err **err)
+{
+    cleanup_free char *host = NULL;
+    int rc = local_ds_path(L(c)->ds_root, ds_path, &host, err);
+    return rc < 0 ? rc : mkdir_if_missing(host, 0755, err);
+}
+
+static int local_ds_delete(hv_conn *c, const char *ds_path, vic_err **err)
+{
+    cleanup_free char *host = NULL;
+    int rc = local_ds_path(L(c)->ds_root, ds_path, &host, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(host, L(c)->ds_root) == 0)
+        return vic_err_set(err, VIC_EINVAL, "refusing to delete the datastore root");
+    rc = rm_rf(host);
+    return rc < 0 ? vic_err_sys(err, VIC_EIO, -rc, "delete %s", ds_path) : 0;
+}
+
+static int local_ds_local_path(hv_conn *c, const char *ds_path, char **out, vic_err **err)
+{
+    return local_ds_path(L(c)->ds_root, ds_path, out, err);
+}
+
+/* ---- events ---- */
+
+static int local_events_wait(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event *out,
+                             size_t cap, size_t *n, vic_err **err)
+{
+    local_conn *lc = L(c);
+    cleanup_free char *path = xasprintf("%s/events.log", lc->home);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    *n = 0;
+    for (;;) {
+        FILE *f = fopen(path, "re");
+        if (f) {
+            if (after_seq < 0) {
+                fseek(f, 0, SEEK_END);
+                after_seq = ftell(f) - 1;
+            } else if (fseek(f, (long)after_seq, SEEK_SET) == 0) {
+                int ch; /* skip the event already seen */
+                while ((ch = fgetc(f)) != EOF && ch != '\n')
+                    ;
+            }
+            char line[600];
+            long pos = ftell(f);
+            while (*n < cap && fgets(line, sizeof(line), f)) {
+                size_t len = strlen(line);
+                if (len == 0 || line[len - 1] != '\n')
+                    break; /* a line still being written */
+                hv_event *ev = &out[*n];
+                memset(ev, 0, sizeof(*ev));
+                char vm[HV_REF_MAX - 3] = "";
+                long long t = 0;
+                int used = 0;
+                if (sscanf(line, "%lld %31s %124s %n", &t, ev->type, vm, &used) >= 3) {
+                    ev->seq = pos;
+                    ev->time_ns = t;
+                    snprintf(ev->vm.id, sizeof(ev->vm.id), "vm:%.120s", vm);
+                    line[len - 1] = '\0';
+                    snprintf(ev->detail, sizeof(ev->detail), "%s", line + used);
+                    (*n)++;
+                }
+                pos = ftell(f);
+            }
+            fclose(f);
+        } else if (after_seq < 0) {
+            after_seq = 0;
+        }
+        if (*n > 0)
+            return 0;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms >= (long)timeout_ms)
+            return 0;
+        struct timespec nap = {0, 20 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    (void)err;
+}
+
+/* ---- connection ---- */
+
+static void local_disconnect(hv_conn *c)
+{
+    local_conn *lc = L(c);
+    free(lc->home);
+    free(lc->ds_root);
+    free(lc->pools);
+    free(lc->bin_dir);
+    free(lc);
+}
+
+static char *self_dir(void)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return xstrdup(".");
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    return xstrdup(buf);
+}
+
+static int local_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **err)
+{
+    *out = NULL;
+    if (opts->home == NULL || *opts->home == '\0')
+        return vic_err_set(err, VIC_EINVAL, "the local target needs a home directory");
+    char real[PATH_MAX];
+    if (mkdir(opts->home, 0700) < 0 && errno != EEXIST)
+        return vic_err_sys(err, VIC_EIO, errno, "create %s", opts->home);
+    if (realpath(opts->home, real) == NULL)
+        return vic_err_sys(err, VIC_EIO, errno, "resolve %s", opts->home);
+    local_conn *lc = xzalloc(sizeof(*lc));
+    lc->base.driver = &hv_local_driver;
+    lc->home = xstrdup(real);
+    lc->ds_root = xasprintf("%s/" LOCAL_DATASTORE, real);
+    lc->pools = xasprintf("%s/pools", real);
+    lc->bin_dir = opts->bin_dir ? xstrdup(opts->bin_dir) : self_dir();
+    int rc = mkdir_if_missing(lc->ds_root, 0755, err);
+    if (rc == 0)
+        rc = mkdir_if_missing(lc->pools, 0755, err);
+    char tag[65];
+    vic_sha256_hex(tag, real, strlen(real));
+    tag[12] = '\0';
+    cg_detect(&lc->cg, tag);
+    cleanup_free char *root = xasprintf("%s/pool.json", lc->pools);
+    if (rc == 0 && access(root, F_OK) != 0) {
+        hv_pool_spec spec = {.cpu = {.limit = -1}, .memory = {.limit = -1}};
+        hv_pool_info info = {0};
+        cg_pool_apply(&lc->cg, "", &spec, &info);
+        json_t *rec cleanup_json = pool_record(&spec, &info);
+        rc = write_json_atomic(root, rec, err);
+    }
+    if (rc < 0) {
+        local_disconnect(&lc->base);
+        return rc;
+    }
+    *out = &lc->base;
+    return 0;
+}
+
+const hv_driver hv_local_driver = {
+    .name = "local",
+    .connect = local_connect,
+    .disconnect = local_disconnect,
+    .find = local_find,
+    .list = local_list,
+    .pool_create = local_pool_create,
+    .pool_update = local_pool_update,
+    .pool_destroy = local_pool_destroy,
+    .pool_get = local_pool_get,
+    .vm_create = local_vm_create,
+    .vm_reconfigure = local_vm_reconfigure,
+    .vm_power_on = local_vm_power_on,
+    .vm_power_off = local_vm_power_off,
+    .vm_destroy = local_vm_destroy,
+    .vm_get = local_vm_get,
+    .vm_list = local_vm_list,
+    .ds_upload = local_ds_upload,
+    .ds_download = local_ds_download,
+    .ds_mkdir = local_ds_mkdir,
+    .ds_delete = local_ds_delete,
+    .ds_local_path = local_ds_local_path,
+    .events_wait = local_events_wait,
+};

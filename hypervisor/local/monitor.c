@@ -1,0 +1,605 @@
+#include "hypervisor/local/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hypervisor/local/cgroup.h"
+#include "hypervisor/local/local.h"
+#include "hypervisor/local/vmx.h"
+#include "lib/cleanup.h"
+#include "lib/crypto.h"
+#include "lib/gichan.h"
+#include "lib/guestinfo.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+
+typedef struct monitor {
+    const monitor_opts *o;
+    char *dir;
+    char *vmx;
+    char *ds_root;
+    char *rootfs;
+    char *tether;
+    char pool_rel[512];
+    cg_host cg;
+    int in_cgroup;
+    pid_t guest;
+    int gi_fd;
+    double tokens; /* guest write budget */
+    struct timespec last_refill;
+} monitor;
+
+static void report(const monitor_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void report(const monitor_opts *o, const char *fmt, ...)
+{
+    if (o->ready_fd < 0)
+        return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        ssize_t w = write(o->ready_fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf));
+        (void)w;
+    }
+}
+
+/* ---- the root disk's ownership: guest root is host uid GUEST_ID_BASE ---- */
+
+static int shift_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)flag, (void)ftw;
+    uid_t uid = st->st_uid < GUEST_ID_COUNT ? st->st_uid + GUEST_ID_BASE : st->st_uid;
+    gid_t gid = st->st_gid < GUEST_ID_COUNT ? st->st_gid + GUEST_ID_BASE : st->st_gid;
+    if ((uid != st->st_uid || gid != st->st_gid) && lchown(path, uid, gid) < 0)
+        return -1;
+    if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)))
+        chmod(path, st->st_mode & 07777); /* lchown cleared set-id bits: keep them */
+    return 0;
+}
+
+/* Shifts the root disk's owners into the guests' id range once, and records it. */
+static int shift_rootfs(monitor *m, json_t *kv, vic_err **err)
+{
+    const char *done = json_string_value(json_object_get(kv, VMX_IDSHIFT));
+    char want[32];
+    snprintf(want, sizeof(want), "%d", GUEST_ID_BASE);
+    if (done && strcmp(done, want) == 0)
+        return 0;
+    if (nftw(m->rootfs, shift_one, 64, FTW_PHYS | FTW_MOUNT) < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "take ownership of the root disk");
+    int lock = local_vm_lock(m->dir, err);
+    if (lock < 0)
+        return lock;
+    json_t *cur cleanup_json = NULL;
+    int rc = vmx_read(&cur, m->vmx, err);
+    if (rc == 0) {
+        json_object_set_new(cur, VMX_IDSHIFT, json_string(want));
+        rc = vmx_write(m->vmx, cur, err);
+    }
+    close(lock);
+    return rc;
+}
+
+/* ---- the guest ---- */
+
+static void child_fail(int errfd, const char *what) __attribute__((noreturn));
+
+static void child_fail(int errfd, const char *what)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf), "%s: %s", what, strerror(errno));
+    if (n > 0) {
+        ssize_t w = write(errfd, buf, (size_t)n);
+        (void)w;
+    }
+    _exit(127);
+}
+
+static int touch(const char *path, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/* In the child, inside the new namespaces: build the guest's filesystem and become its PID 1.
+ * Runs between clone and exec in a single-threaded process. */
+static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int serial_fd)
+{
+    char c;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (read(sync_fd, &c, 1) != 1)
+        _exit(127); /* the monitor died before mapping our ids */
+    /* Reach the root disk while our file-system identity is still the host's (the VM's
+     * folder may be private to it), then become the guest's root (ids shifted on the host)
+     * and build the rest relative to it: files created on the guest's own file systems must
+     * belong to ids mapped in its namespace. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        child_fail(errfd, "make mounts private");
+    if (mount(m->rootfs, m->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        child_fail(errfd, "bind the root disk");
+    if (chdir(m->rootfs) < 0)
+        child_fail(errfd, "enter the root disk");
+    /* The tether, from the host's path (owned by the host: the guest cannot change it). */
+    mkdir(".tether", 0755);
+    if (access(".tether/tether", F_OK) != 0 && touch(".tether/tether", 0755) < 0)
+        child_fail(errfd, "create /.tether/tether");
+    if (mount(m->tether, ".tether/tether", NULL, MS_BIND, NULL) < 0)
+        child_fail(errfd, "bind the tether");
+    if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        child_fail(errfd, "become guest root");
+    mkdir("dev", 0755);
+    if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=256k") < 0)
+        child_fail(errfd, "mount /dev");
+    static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    char p[256];
+    for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+        char host[64];
+        snprintf(host, sizeof(host), "/dev/%s", devs[i]);
+        snprintf(p, sizeof(p), "dev/%s", devs[i]);
+        if (touch(p, 0666) < 0 || mount(host, p, NULL, MS_BIND, NULL) < 0)
+            child_fail(errfd, host);
+    }
+    mkdir("dev/pts", 0755);
+    mkdir("dev/shm", 01777);
+    static const char *const links[][2] = {{"/proc/self/fd", "dev/fd"},
+                                           {"/proc/self/fd/0", "dev/stdin"},
+                                           {"/proc/self/fd/1", "dev/stdout"},
+                                           {"/proc/self/fd/2", "dev/stderr"},
+                                           {"pts/ptmx", "dev/ptmx"}};
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+        if (symlink(links[i][0], links[i][1]) < 0)
+            child_fail(errfd, "populate /dev");
+    if (mount(NULL, ".tether/tether", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0)
+        child_fail(errfd, "make the tether read-only");
+    if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        child_fail(errfd, "switch to the root disk");
+    if (dup2(gi_fd, 3) < 0 || dup2(serial_fd, 4) < 0)
+        child_fail(errfd, "pass channels");
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
+        child_fail(errfd, "open /dev/null");
+    /* keep errfd (close-on-exec) so that a failing exec can still say why */
+    for (int fd = 5; fd < 1024; fd++)
+        if (fd != errfd)
+            close(fd);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    char *argv[] = {"tether", NULL};
+    char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    execve("/.tether/tether", argv, envp);
+    child_fail(errfd, "start the tether");
+}
+
+static int write_id_map(pid_t pid, const char *file, vic_err **err)
+{
+    char path[64], map[64];
+    snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
+    int n = snprintf(map, sizeof(map), "0 %d %d\n", GUEST_ID_BASE, GUEST_ID_COUNT);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, map, (size_t)n) != n) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return vic_err_sys(err, VIC_EIO, e, "write %s", path);
+    }
+    close(fd);
+    return 0;
+}
+
+static int start_guest(monitor *m, int serial_fd, vic_err **err)
+{
+    int sync_p[2], err_p[2], gi[2];
+    if (pipe2(sync_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gi) < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "create guest channels");
+    long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+                 CLONE_NEWNET | SIGCHLD;
+    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+    if (pid < 0) {
+        int e = errno;
+        close(sync_p[0]), close(sync_p[1]), close(err_p[0]), close(err_p[1]);
+        close(gi[0]), close(gi[1]);
+        return vic_err_sys(err, VIC_EUNSUPPORTED, e, "create the guest's namespaces");
+    }
+    if (pid == 0) {
+        close(sync_p[1]);
+        close(err_p[0]);
+        close(gi[0]);
+        /* gi[1] and serial_fd are close-on-exec: guest_start dups them to 3 and 4 */
+        guest_start(m, sync_p[0], err_p[1], gi[1], serial_fd);
+    }
+    close(sync_p[0]);
+    close(err_p[1]);
+    close(gi[1]);
+    m->guest = pid;
+    m->gi_fd = gi[0];
+    int rc = write_id_map(pid, "uid_map", err);
+    if (rc == 0)
+        rc = write_id_map(pid, "gid_map", err);
+    if (rc == 0 && m->pool_rel[0] != '\1')
+        m->in_cgroup = cg_vm_enter(&m->cg, m->pool_rel, m->o->vm, pid) == 0;
+    if (rc == 0 && write(sync_p[1], "g", 1) != 1)
+        rc = vic_err_sys(err, VIC_EIO, errno, "start the guest");
+    close(sync_p[1]);
+    char why[512];
+    ssize_t n = 0;
+    if (rc == 0) {
+        do
+            n = read(err_p[0], why, sizeof(why) - 1);
+        while (n < 0 && errno == EINTR);
+        if (n > 0) {
+            why[n] = '\0';
+            rc = vic_err_set(err, VIC_EINVAL, "%s", why);
+        }
+    }
+    close(err_p[0]);
+    if (rc < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        m->guest = 0;
+    }
+    return rc;
+}
+
+/* ---- guestinfo requests ---- */
+
+static int take_token(monitor *m)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double dt = (double)(now.tv_sec - m->last_refill.tv_sec) +
+                (double)(now.tv_nsec - m->last_refill.tv_nsec) / 1e9;
+    m->last_refill = now;
+    m->tokens += dt * MONITOR_SET_RATE;
+    if (m->tokens > MONITOR_SET_BURST)
+        m->tokens = MONITOR_SET_BURST;
+    if (m->tokens < 1)
+        return 0;
+    m->tokens -= 1;
+    return 1;
+}
+
+static void answer(monitor *m, int ok, const char *payload, size_t len)
+{
+    vic_err *err cleanup_err = NULL;
+    if (vic_gichan_reply(m->gi_fd, ok, payload, len, &err) < 0)
+        vic_log(VIC_LOG_WARN, "event=guestinfo_reply_failed vm=%s msg=\"%s\"", m->o->vm,
+                err->msg);
+}
+
+static int guest_visible(const char *key)
+{
+    return strncmp(key, "guestinfo.", 10) == 0;
+}
+
+static void handle_set(monitor *m, const char *key, const char *value)
+{
+    char msg[256];
+    if (vic_gi_key_is_readonly(key)) {
+        snprintf(msg, sizeof(msg), "key %.200s is not writable by the guest", key);
+        answer(m, 0, msg, strlen(msg));
+        vic_log(VIC_LOG_WARN, "event=guestinfo_write_refused vm=%s key=\"%.200s\"", m->o->vm,
+                key);
+        return;
+    }
+    if (strlen(value) > MONITOR_VALUE_MAX) {
+        snprintf(msg, sizeof(msg), "value larger than %d bytes", MONITOR_VALUE_MAX);
+        answer(m, 0, msg, strlen(msg));
+        return;
+    }
+    if (!take_token(m)) {
+        answer(m, 0, "rate limited: too many writes", 29);
+        return;
+    }
+    vic_err *err cleanup_err = NULL;
+    int lock = local_vm_lock(m->dir, &err);
+    json_t *kv cleanup_json = NULL;
+    int rc = lock < 0 ? lock : vmx_read(&kv, m->vmx, &err);
+    if (rc == 0) {
+        json_t *js = json_string(value);
+        if (js == NULL) {
+            rc = vic_err_set(&err, VIC_EINVAL, "value is not UTF-8");
+        } else {
+            json_object_set_new(kv, key, js);
+            cleanup_free char *text = NULL;
+            rc = vmx_format(&text, kv, &err);
+            if (rc == 0 && strlen(text) > MONITOR_CONFIG_MAX)
+                rc = vic_err_set(&err, VIC_ETOOBIG, "configuration would exceed %d bytes",
+                                 MONITOR_CONFIG_MAX);
+            if (rc == 0)
+                rc = vmx_write(m->vmx, kv, &err);
+        }
+    }
+    if (lock >= 0)
+        close(lock);
+    if (rc < 0)
+        answer(m, 0, err->msg, strlen(err->msg));
+    else
+        answer(m, 1, "", 0);
+}
+
+static void handle_request(monitor *m, const char *frame, size_t len)
+{
+    vic_err *err cleanup_err = NULL;
+    char op;
+    const char *key, *value;
+    if (vic_gichan_parse(frame, len, &op, &key, &value, &err) < 0) {
+        answer(m, 0, err->msg, strlen(err->msg));
+        return;
+    }
+    if (op == 'S') {
+        handle_set(m, key, value);
+        return;
+    }
+    if (!guest_visible(key)) {
+        answer(m, 0, "not found (only guestinfo.* keys are visible to the guest)", 58);
+        return;
+    }
+    json_t *kv cleanup_json = NULL;
+    if (vmx_read(&kv, m->vmx, &err) < 0) {
+        answer(m, 0, err->msg, strlen(err->msg));
+        return;
+    }
+    if (op == 'G') {
+        const char *v = json_string_value(json_object_get(kv, key));
+        if (v)
+            answer(m, 1, v, strlen(v));
+        else
+            answer(m, 0, "not found", 9);
+        return;
+    }
+    vic_buf b = VIC_BUF_INIT; /* 'L' */
+    size_t plen = strlen(key);
+    const char *k;
+    json_t *v;
+    json_object_foreach(kv, k, v)
+    {
+        if (strncmp(k, key, plen) != 0)
+            continue;
+        vic_buf_append(&b, k, strlen(k) + 1);
+        vic_buf_append(&b, json_string_value(v), strlen(json_string_value(v)) + 1);
+    }
+    if (b.len + 1 > VIC_GICHAN_MAX)
+        answer(m, 0, "too many keys for one reply", 27);
+    else
+        answer(m, 1, b.data ? b.data : "", b.len);
+    vic_buf_free(&b);
+}
+
+/* ---- the run ---- */
+
+static long ms_until(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static int run_guest(monitor *m, int *status)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    int killing = 0;
+    struct timespec deadline = {0, 0};
+    for (;;) {
+        struct pollfd pf[2] = {{sfd, POLLIN, 0}, {m->gi_fd, POLLIN, 0}};
+        long timeout = killing == 1 ? ms_until(&deadline) : -1;
+        if (timeout == 0 || (killing == 1 && timeout < 0)) {
+            kill(m->guest, SIGKILL);
+            killing = 2;
+            continue;
+        }
+        int n = poll(pf, m->gi_fd >= 0 ? 2 : 1, (int)timeout);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (pf[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGCHLD) {
+                    int st = 0;
+                    if (waitpid(m->guest, &st, WNOHANG) == m->guest) {
+                        *status = st;
+                        close(sfd);
+                        return 0;
+                    }
+                } else if (killing == 0) {
+                    /* power off: TERM to the guest's init, KILL after the grace period */
+                    unsigned grace = si.ssi_code == SI_QUEUE ? (unsigned)si.ssi_int : 10000;
+                    vic_log(VIC_LOG_INFO, "event=power_off vm=%s grace_ms=%u", m->o->vm, grace);
+                    kill(m->guest, grace ? SIGTERM : SIGKILL);
+                    clock_gettime(CLOCK_MONOTONIC, &deadline);
+                    deadline.tv_sec += grace / 1000;
+                    deadline.tv_nsec += (long)(grace % 1000) * 1000000;
+                    if (deadline.tv_nsec >= 1000000000) {
+                        deadline.tv_sec++;
+                        deadline.tv_nsec -= 1000000000;
+                    }
+                    killing = grace ? 1 : 2;
+                }
+            }
+        }
+        if (m->gi_fd >= 0 && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            char *frame = NULL;
+            size_t len = 0;
+            vic_err *err cleanup_err = NULL;
+            if (vic_gichan_recv(m->gi_fd, &frame, &len, &err) < 0) {
+                if (err->code != VIC_EUNAVAIL)
+                    vic_log(VIC_LOG_WARN, "event=guestinfo_channel_closed vm=%s msg=\"%s\"",
+                            m->o->vm, err->msg);
+                close(m->gi_fd); /* a broken or hostile channel is closed, the VM runs on */
+                m->gi_fd = -1;
+            } else {
+                handle_request(m, frame, len);
+            }
+            free(frame);
+        }
+    }
+}
+
+int monitor_run(const monitor_opts *o)
+{
+    monitor mon = {.o = o, .gi_fd = -1, .tokens = MONITOR_SET_BURST};
+    monitor *m = &mon;
+    clock_gettime(CLOCK_MONOTONIC, &m->last_refill);
+    vic_err *err cleanup_err = NULL;
+    int rc = 0, exit_code = 1;
+    char real[4096];
+    if (realpath(o->home, real) == NULL) {
+        report(o, "error home %s: %s\n", o->home, strerror(errno));
+        return 1;
+    }
+    m->ds_root = xasprintf("%s/" LOCAL_DATASTORE, real);
+    m->dir = xasprintf("%s/%s", m->ds_root, o->vm);
+    m->vmx = xasprintf("%s/%s.vmx", m->dir, o->vm);
+    m->tether = xasprintf("%s/tether", o->bin_dir);
+    cleanup_free char *logp = xasprintf("%s/monitor.log", m->dir);
+    cleanup_free char *lockp = xasprintf("%s/monitor.lock", m->dir);
+    cleanup_free char *pidp = xasprintf("%s/monitor.pid", m->dir);
+    cleanup_free char *serialp = xasprintf("%s/output.log", m->dir);
+    int serial_fd = -1;
+    json_t *kv cleanup_json = NULL;
+
+    int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock < 0) {
+        report(o, "error VM %s not found\n", o->vm);
+        goto out;
+    }
+    if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+        report(o, "conflict already powered on\n");
+        goto out;
+    }
+    if (vic_log_open_file(logp, &err) == 0) {
+        int lfd = open(logp, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (lfd >= 0) {
+            dup2(lfd, 2);
+            close(lfd);
+        }
+    }
+    vic_err_free(&err);
+    if ((rc = vmx_read(&kv, m->vmx, &err)) < 0) {
+        report(o, "error %s\n", err->msg);
+        goto out;
+    }
+    const char *disk = json_string_value(json_object_get(kv, VMX_ROOT_DISK));
+    struct stat st;
+    if (disk == NULL) {
+        report(o, "error the VM has no root disk\n");
+        goto out;
+    }
+    if (local_ds_path(m->ds_root, disk, &m->rootfs, &err) < 0) {
+        report(o, "error root disk: %s\n", err->msg);
+        goto out;
+    }
+    if (stat(m->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        report(o, "error root disk %s not found\n", disk);
+        goto out;
+    }
+    if (access(m->tether, X_OK) < 0) {
+        report(o, "error tether %s: %s\n", m->tether, strerror(errno));
+        goto out;
+    }
+    const char *pool = json_string_value(json_object_get(kv, VMX_POOL));
+    const char *rel = NULL;
+    if (pool && local_pool_rel(pool, &rel, NULL) == 0)
+        snprintf(m->pool_rel, sizeof(m->pool_rel), "%s", rel);
+    else
+        m->pool_rel[0] = '\1'; /* no pool: no cgroup */
+    char tag[65];
+    vic_sha256_hex(tag, real, strlen(real));
+    tag[12] = '\0';
+    cg_detect(&m->cg, tag);
+    if (shift_rootfs(m, kv, &err) < 0) {
+        report(o, "error %s\n", err->msg);
+        goto out;
+    }
+    serial_fd = open(serialp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (serial_fd < 0) {
+        report(o, "error serial port %s: %s\n", serialp, strerror(errno));
+        goto out;
+    }
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+
+    if (start_guest(m, serial_fd, &err) < 0) {
+        report(o, "error %s\n", err->msg);
+        goto out;
+    }
+    close(serial_fd);
+    serial_fd = -1;
+    char pidbuf[32];
+    int n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+    int pfd = open(pidp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (pfd >= 0) {
+        if (write(pfd, pidbuf, (size_t)n) != n)
+            vic_log(VIC_LOG_WARN, "event=pidfile_write_failed vm=%s", o->vm);
+        close(pfd);
+    }
+    local_event(real, "poweredOn", o->vm, NULL);
+    vic_log(VIC_LOG_INFO, "event=powered_on vm=%s guest_pid=%ld cgroup=%s", o->vm,
+            (long)m->guest, m->in_cgroup ? "yes" : "no");
+    report(o, "ok %ld\n", (long)getpid());
+    if (o->ready_fd >= 0)
+        close(o->ready_fd);
+
+    int status = 0;
+    run_guest(m, &status);
+    char detail[64];
+    if (WIFEXITED(status))
+        snprintf(detail, sizeof(detail), "guest exited with status %d", WEXITSTATUS(status));
+    else
+        snprintf(detail, sizeof(detail), "guest killed by signal %d", WTERMSIG(status));
+    if (m->in_cgroup)
+        cg_vm_remove(&m->cg, m->pool_rel, o->vm);
+    unlink(pidp);
+    local_event(real, "poweredOff", o->vm, detail);
+    vic_log(VIC_LOG_INFO, "event=powered_off vm=%s detail=\"%s\"", o->vm, detail);
+    exit_code = 0;
+out:
+    if (serial_fd >= 0)
+        close(serial_fd);
+    if (m->gi_fd >= 0)
+        close(m->gi_fd);
+    if (lock >= 0)
+        close(lock); /* the VM reads as off from here on */
+    free(m->ds_root);
+    free(m->dir);
+    free(m->vmx);
+    free(m->tether);
+    free(m->rootfs);
+    vic_log_close();
+    return exit_code;
+}

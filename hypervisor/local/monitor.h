@@ -1,0 +1,36 @@
+/*
+ * monitor.h - vic-vmx, the process that owns a powered-on local VM (the "vmx").
+ *
+ * Started detached by power on, it holds the VM's monitor.lock for as long as the VM is on,
+ * creates the guest (a namespace sandbox whose PID 1 is the tether), answers the guest's
+ * guestinfo requests, and powers the VM off when the guest's PID 1 exits or when asked to
+ * (SIGTERM carrying a grace period in milliseconds; SIGKILL to the guest after it).
+ *
+ * The guest: new user (guest ids 0..65535 are host ids 100000..), mount, pid, uts, ipc and
+ * network namespaces; pivot_root into the VM's root disk; a minimal /dev (null, zero, full,
+ * random, urandom, tty bound from the host); the tether bound read-only at /.tether/tether.
+ * No host mount is reachable from inside. The guest dies with its monitor (parent-death
+ * signal), so a killed monitor never leaves a guest running.
+ */
+#ifndef VIC_LOCAL_MONITOR_H
+#define VIC_LOCAL_MONITOR_H
+
+#include "lib/err.h"
+
+typedef struct monitor_opts {
+    const char *home;
+    const char *bin_dir;
+    const char *vm;
+    int ready_fd; /* receives "ok" or "error <why>", then is closed; -1 for none */
+} monitor_opts;
+
+/* Runs the VM until it powers off; returns the process exit code. */
+int monitor_run(const monitor_opts *o);
+
+/* Guest writes per second allowed before the monitor answers "rate limited". */
+#define MONITOR_SET_RATE 100
+#define MONITOR_SET_BURST 200
+#define MONITOR_VALUE_MAX (64 * 1024)
+#define MONITOR_CONFIG_MAX (1024 * 1024)
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * The local host end to end: real monitors (vic-vmx) and tethers, a busybox root disk, in a
+ * temporary $VIC_HOME. Needs root (namespaces, cgroups); VIC_BIN_DIR names the binaries
+ * (default build-san/bin) and VIC_ROOTFS_SCRIPT the fixture script.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hypervisor/hv.h"
+#include "lib/cleanup.h"
+#include "lib/execconfig.h"
+#include "lib/mem.h"
+#include "lib/serial.h"
+
+static char home[128];
+static char fixture[160];
+static char bin_dir[512];
+static hv_conn *conn;
+
+#define POOL "/ha-datacenter/host/local/Resources"
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd = xvasprintf(fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    if (rc != 0)
+        fail_msg("command failed (%d): %s", rc, cmd);
+    free(cmd);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(home, sizeof(home), "/tmp/vic-test-local-XXXXXX");
+    if (mkdtemp(home) == NULL)
+        return -1;
+    snprintf(fixture, sizeof(fixture), "%s/busybox", home);
+    const char *script = getenv("VIC_ROOTFS_SCRIPT");
+    sh("%s %s >/dev/null", script ? script : "tests/fixtures/busybox-rootfs.sh", fixture);
+    const char *bins = getenv("VIC_BIN_DIR");
+    if (realpath(bins ? bins : "build-san/bin", bin_dir) == NULL)
+        return -1;
+    hv_connect_opts o = {.target = "local", .home = home, .bin_dir = bin_dir};
+    vic_err *err cleanup_err = NULL;
+    if (hv_open(&conn, &o, &err) < 0) {
+        fprintf(stderr, "hv_open: %s\n", err->msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    hv_close(conn);
+    sh("rm -rf %s", home);
+    return 0;
+}
+
+/* Creates a VM whose root disk is a copy of the busybox fixture and whose only session runs
+ * argv; returns its reference. */
+static hv_ref make_vm(const char *name, const char *const *argv, size_t argc, const char *user)
+{
+    char disk[256];
+    snprintf(disk, sizeof(disk), "[datastore1] %s/rootfs", name);
+    hv_disk d = {.path = disk, .create = true};
+    vic_exec_config cfg = {0};
+    vic_exec_session s = {0};
+    char *ids[] = {(char *)name};
+    s.id = (char *)name;
+    s.cmd.path = (char *)argv[0];
+    s.cmd.args = (char **)argv;
+    s.cmd.n_args = argc;
+    char *env[] = {"PATH=/bin:/usr/bin:/sbin:/usr/sbin", "GREETING=hello"};
+    s.cmd.env = env;
+    s.cmd.n_env = 2;
+    s.user = (char *)user;
+    cfg.id = (char *)name;
+    cfg.hostname = (char *)name;
+    cfg.session_ids = ids;
+    cfg.sessions = &s;
+    cfg.n_sessions = 1;
+    json_t *extra cleanup_json = json_object();
+    vic_err *err cleanup_err = NULL;
+    if (vic_gi_encode(extra, &vic_exec_config_desc, &cfg, "", NULL, &err) < 0)
+        fail_msg("encode: %s", err->msg);
+    hv_vm_spec spec = {.name = name, .pool = POOL, .datastore = "datastore1", .cpus = 1,
+                       .memory_mb = 64, .disks = &d, .n_disks = 1, .serial_log = true,
+                       .extra_config = extra};
+    hv_ref ref;
+    if (hv_vm_create(conn, &spec, &ref, &err) < 0)
+        fail_msg("create %s: %s", name, err->msg);
+    sh("cp -a %s/. %s/datastore1/%s/rootfs/", fixture, home, name);
+    return ref;
+}
+
+static hv_power power_of(const hv_ref *vm)
+{
+    hv_vm_info info;
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_get(conn, vm, &info, &err) < 0)
+        fail_msg("get: %s", err->msg);
+    hv_power p = info.power;
+    hv_vm_info_clear(&info);
+    return p;
+}
+
+static void wait_off(const hv_ref *vm, int max_ms)
+{
+    for (int i = 0; i < max_ms / 5; i++) {
+        if (power_of(vm) == HV_POWERED_OFF)
+            return;
+        usleep(5000);
+    }
+    fail_msg("%s still powered on after %d ms", vm->id, max_ms);
+}
+
+static char *key_of(const hv_ref *vm, const char *key)
+{
+    hv_vm_info info;
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_get(conn, vm, &info, &err) < 0)
+        fail_msg("get: %s", err->msg);
+    const char *v = json_string_value(json_object_get(info.extra_config, key));
+    char *out = v ? xstrdup(v) : NULL;
+    hv_vm_info_clear(&info);
+    return out;
+}
+
+/* The session's output on one stream, from the serial log. */
+static char *serial_stream(const char *name, int stream)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/datastore1/%s/output.log", home, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return xstrdup("");
+    vic_buf all = VIC_BUF_INIT, out = VIC_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        vic_buf_append(&all, chunk, n);
+    fclose(f);
+    vic_buf_append(&out, "", 0);
+    size_t off = 0;
+    vic_serial_record r;
+    while (all.data && vic_serial_next(all.data, all.len, &off, &r, NULL) == 1)
+        if (r.stream == stream)
+            vic_buf_append(&out, r.data, r.len);
+    vic_buf_free(&all);
+    return vic_buf_steal(&out);
+}
+
+static void test_local_session_output_and_exit_code(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sh", "-c", "echo hi; echo oops >&2; echo $GREETING $(hostname); exit 3"};
+    hv_ref vm = make_vm("exit3", argv, 3, NULL);
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(power_of(&vm), HV_POWERED_OFF);
+    if (hv_vm_power_on(conn, &vm, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    wait_off(&vm, 10000);
+    char *out = serial_stream("exit3", VIC_STREAM_STDOUT);
+    char *errs = serial_stream("exit3", VIC_STREAM_STDERR);
+    assert_string_equal(out, "hi\nhello exit3\n");
+    assert_string_equal(errs, "oops\n");
+    free(out);
+    free(errs);
+    char *status = key_of(&vm, "guestinfo.vice..sessions|exit3.status");
+    char *started = key_of(&vm, "guestinfo.vice..sessions|exit3.started");
+    assert_non_null(status);
+    assert_string_equal(status, "3");
+    assert_string_equal(started, "true");
+    free(status);
+    free(started);
+}
+
+static void test_local_missing_executable_reported(void **state)
+{
+    (void)state;
+    const char *argv[] = {"nosuch"};
+    hv_ref vm = make_vm("nosuch", argv, 1, NULL);
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_power_on(conn, &vm, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    wait_off(&vm, 10000);
+    char *started = key_of(&vm, "guestinfo.vice..sessions|nosuch.started");
+    assert_non_null(started);
+    assert_string_equal(started, "exec: \"nosuch\": executable file not found in $PATH");
+    free(started);
+    char *status = key_of(&vm, "guestinfo.vice..sessions|nosuch.status");
+    assert_string_equal(status, "127");
+    free(status);
+}
+
+static void test_local_power_off_from_outside(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sleep", "600"};
+    hv_ref vm = make_vm("sleeper", argv, 2, "app");
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_power_on(conn, &vm, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    assert_int_equal(power_of(&vm), HV_POWERED_ON);
+    assert_int_equal(hv_vm_power_on(conn, &vm, &err), VIC_ECONFLICT);
+    vic_err_free(&err);
+    assert_int_equal(hv_vm_destroy(conn, &vm, &err), VIC_ECONFLICT);
+    vic_err_free(&err);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (hv_vm_power_off(conn, &vm, 2000, &err) < 0)
+        fail_msg("power off: %s", err->msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms < 2000 + 1000); /* sleep dies on TERM; at worst KILL after the grace */
+    assert_int_equal(power_of(&vm), HV_POWERED_OFF);
+    char *status = key_of(&vm, "guestinfo.vice..sessions|sleeper.status");
+    assert_string_equal(status, "143"); /* 128 + SIGTERM */
+    free(status);
+    assert_int_equal(hv_vm_destroy(conn, &vm, &err), 0);
+    assert_int_equal(hv_vm_get(conn, &vm, &(hv_vm_info){0}, &err), VIC_ENOTFOUND);
+}
+
+static pid_t monitor_pid(const char *name)
+{
+    char path[512], buf[32] = "";
+    snprintf(path, sizeof(path), "%s/datastore1/%s/monitor.pid", home, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    if (fgets(buf, sizeof(buf), f) == NULL)
+        buf[0] = '\0';
+    fclose(f);
+    return (pid_t)atol(buf);
+}
+
+static void test_local_killed_monitor_reads_off(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sleep", "600"};
+    hv_ref vm = make_vm("orphan", argv, 2, NULL);
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_power_on(conn, &vm, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    pid_t mon = monitor_pid("orphan");
+    assert_true(mon > 1);
+    assert_int_equal(kill(mon, SIGKILL), 0);
+    wait_off(&vm, 2000);
+    /* and its guest died with it: no process of the guest's uid range runs the sleep */
+    usleep(100000);
+    sh("! pgrep -u %d -f 'sleep 600' >/dev/null", 100000);
+}
+
+static void test_local_bad_input(void **state)
+{
+    (void)state;
+    vic_err *err cleanup_err = NULL;
+    hv_ref ref;
+    hv_vm_spec spec = {.name = "../evil", .pool = POOL, .cpus = 1, .memory_mb = 64};
+    assert_int_equal(hv_vm_create(conn, &spec, &ref, &err), VIC_EINVAL);
+    vic_err_free(&err);
+    spec.name = "a/b";
+    assert_int_equal(hv_vm_create(conn, &spec, &ref, &err), VIC_EINVAL);
+    vic_err_free(&err);
+    spec.name = "ok1";
+    spec.pool = "/elsewhere/Resources";
+    assert_int_equal(hv_vm_create(conn, &spec, &ref, &err), VIC_ENOTFOUND);
+    vic_err_free(&err);
+    /* a missing root disk is refused at power on, with the reason */
+    hv_disk d = {.path = "[datastore1] nowhere/rootfs"};
+    spec.pool = POOL;
+    spec.disks = &d;
+    spec.n_disks = 1;
+    assert_int_equal(hv_vm_create(conn, &spec, &ref, &err), 0);
+    assert_int_equal(hv_vm_power_on(conn, &ref, &err), VIC_EINVAL);
+    assert_non_null(strstr(err->msg, "root disk [datastore1] nowhere/rootfs not found"));
+    assert_int_equal(power_of(&ref), HV_POWERED_OFF);
+    vic_err_free(&err);
+    /* datastore paths never escape */
+    char *p = NULL;
+    assert_int_equal(hv_ds_local_path(conn, "[datastore1] ../etc", &p, &err), VIC_EINVAL);
+    vic_err_free(&err);
+    assert_int_equal(hv_ds_local_path(conn, "[other] x", &p, &err), VIC_ENOTFOUND);
+    vic_err_free(&err);
+    /* a malformed .vmx is reported with its line */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/datastore1/ok1/ok1.vmx", home);
+    FILE *f = fopen(path, "a");
+    fputs("broken line without quotes = x\n", f);
+    fclose(f);
+    hv_vm_info info;
+    assert_int_equal(hv_vm_get(conn, &ref, &info, &err), VIC_EINVAL);
+    assert_non_null(strstr(err->msg, "ok1.vmx: line "));
+}
+
+static void test_local_reconfigure_conflict(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/true"};
+    hv_ref vm = make_vm("reconf", argv, 1, NULL);
+    vic_err *err cleanup_err = NULL;
+    hv_vm_info info;
+    assert_int_equal(hv_vm_get(conn, &vm, &info, &err), 0);
+    char v0[64];
+    snprintf(v0, sizeof(v0), "%s", info.change_version);
+    hv_vm_info_clear(&info);
+    json_t *a cleanup_json = json_pack("{s:s}", "guestinfo.vice./notes", "first");
+    json_t *b cleanup_json = json_pack("{s:s}", "guestinfo.vice./notes", "second");
+    hv_vm_change ca = {.extra_config = a}, cb = {.extra_config = b};
+    char v1[64];
+    assert_int_equal(hv_vm_reconfigure(conn, &vm, v0, &ca, v1, sizeof(v1), &err), 0);
+    assert_string_not_equal(v0, v1);
+    assert_int_equal(hv_vm_reconfigure(conn, &vm, v0, &cb, NULL, 0, &err), VIC_ECONFLICT);
+    vic_err_free(&err);
+    char *notes = key_of(&vm, "guestinfo.vice./notes");
+    assert_string_equal(notes, "first");
+    free(notes);
+    json_t *hw cleanup_json = json_pack("{s:s}", "numvcpus", "64");
+    hv_vm_change ch = {.extra_config = hw};
+    assert_int_equal(hv_vm_reconfigure(conn, &vm, NULL, &ch, NULL, 0, &err), VIC_EINVAL);
+}
+
+static void test_local_pools(void **state)
+{
+    (void)state;
+    vic_err *err cleanup_err = NULL;
+    hv_pool_spec spec = {.cpu = {.limit = 1000}, .memory = {.limit = 256}};
+    hv_ref p;
+    assert_int_equal(hv_pool_create(conn, POOL, "vch1", &spec, &p, &err), 0);
+    assert_int_equal(hv_pool_create(conn, POOL, "vch1", &spec, &p, &err), VIC_ECONFLICT);
+    vic_err_free(&err);
+    hv_pool_info info;
+    assert_int_equal(hv_pool_get(conn, &p, &info, &err), 0);
+    assert_string_equal(info.path, POOL "/vch1");
+    assert_int_equal(info.spec.memory.limit, 256);
+    /* enforced or not, the pool says which, never nothing */
+    assert_true(strncmp(info.cpu_enforcement, "enforced", 8) == 0 ||
+                strncmp(info.cpu_enforcement, "not enforced: ", 14) == 0);
+    assert_true(strlen(info.memory_enforcement) > 8);
+    hv_pool_spec bad = {.cpu = {.limit = 0}, .memory = {.limit = -1}};
+    hv_ref q;
+    assert_int_equal(hv_pool_create(conn, POOL, "vch2", &bad, &q, &err), VIC_EINVAL);
+    vic_err_free(&err);
+    hv_ref found;
+    assert_int_equal(hv_find(conn, HV_POOL, POOL "/vch1", &found, &err), 0);
+    assert_string_equal(found.id, p.id);
+    assert_int_equal(hv_pool_destroy(conn, &p, &err), 0);
+    assert_int_equal(hv_find(conn, HV_POOL, POOL "/vch1", &found, &err), VIC_ENOTFOUND);
+}
+
+typedef struct racer {
+    int ok;
+    int conflict;
+} racer;
+
+static void *create_same(void *p)
+{
+    racer *r = p;
+    hv_vm_spec spec = {.name = "racer", .pool = POOL, .cpus = 1, .memory_mb = 8};
+    hv_ref ref;
+    vic_err *err = NULL;
+    int rc = hv_vm_create(conn, &spec, &ref, &err);
+    __atomic_add_fetch(rc == 0 ? &r->ok : &r->conflict, 1, __ATOMIC_SEQ_CST);
+    vic_err_free(&err);
+    return NULL;
+}
+
+static void test_local_concurrent_create_one_wins(void **state)
+{
+    (void)state;
+    racer r = {0, 0};
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++)
+        pthread_create(&th[i], NULL, create_same, &r);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(r.ok, 1);
+    assert_int_equal(r.conflict, 7);
+}
+
+int main(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "test_local: needs root (namespaces, cgroups); skipped\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_local_session_output_and_exit_code),
+        cmocka_unit_test(test_local_missing_executable_reported),
+        cmocka_unit_test(test_local_power_off_from_outside),
+        cmocka_unit_test(test_local_killed_monitor_reads_off),
+        cmocka_unit_test(test_local_bad_input),
+        cmocka_unit_test(test_local_reconfigure_conflict),
+        cmocka_unit_test(test_local_pools),
+        cmocka_unit_test(test_local_concurrent_create_one_wins),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

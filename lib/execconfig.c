@@ -1,0 +1,52 @@
+#include "execconfig.h"
+
+#include "mem.h"
+
+static const vic_gi_field cmd_fields[] = {
+    VIC_GI_FIELD_STRING(vic_exec_cmd, path, "Path", VIC_GI_READONLY, VIC_GI_REQUIRED),
+    VIC_GI_FIELD_STRING_ARRAY(vic_exec_cmd, args, n_args, "Args", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING_ARRAY(vic_exec_cmd, env, n_env, "Env", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_cmd, dir, "Dir", VIC_GI_READONLY, 0),
+};
+static const vic_gi_desc cmd_desc = VIC_GI_DESC(vic_exec_cmd, cmd_fields);
+
+static const vic_gi_field session_fields[] = {
+    VIC_GI_FIELD_STRING(vic_exec_session, id, "common/id", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_session, name, "common/name", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRUCT(vic_exec_session, cmd, "cmd", VIC_GI_READONLY, 0, &cmd_desc),
+    VIC_GI_FIELD_STRING(vic_exec_session, user, "user", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_session, group, "group", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_BOOL(vic_exec_session, tty, "tty", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_BOOL(vic_exec_session, attach, "attach", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_BOOL(vic_exec_session, openstdin, "openstdin", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_session, stop_signal, "stopSignal", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_session, started, "started", VIC_GI_READWRITE, 0),
+    VIC_GI_FIELD_INT64(vic_exec_session, exit_status, "status", VIC_GI_READWRITE, 0),
+    VIC_GI_FIELD_INT64(vic_exec_session, started_at, "detail/starttime", VIC_GI_READWRITE, 0),
+    VIC_GI_FIELD_INT64(vic_exec_session, stopped_at, "detail/stoptime", VIC_GI_READWRITE, 0),
+};
+const vic_gi_desc vic_exec_session_desc = VIC_GI_DESC(vic_exec_session, session_fields);
+
+static const vic_gi_field mount_fields[] = {
+    VIC_GI_FIELD_STRING(vic_exec_mount, source, "source", VIC_GI_READONLY, VIC_GI_REQUIRED),
+    VIC_GI_FIELD_STRING(vic_exec_mount, target, "target", VIC_GI_READONLY, VIC_GI_REQUIRED),
+    VIC_GI_FIELD_STRING(vic_exec_mount, mode, "mode", VIC_GI_READONLY, 0),
+};
+static const vic_gi_desc mount_desc = VIC_GI_DESC(vic_exec_mount, mount_fields);
+
+static const vic_gi_field config_fields[] = {
+    VIC_GI_FIELD_STRING(vic_exec_config, id, "common/id", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_config, name, "common/name", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_config, hostname, "hostname", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_INT64(vic_exec_config, debug, "diagnostics/debug", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRUCT_MAP(vic_exec_config, session_ids, sessions, n_sessions, "sessions",
+                            VIC_GI_READONLY, 0, &vic_exec_session_desc),
+    VIC_GI_FIELD_STRUCT_ARRAY(vic_exec_config, mounts, n_mounts, "mounts", VIC_GI_READONLY, 0,
+                              &mount_desc),
+};
+const vic_gi_desc vic_exec_config_desc = VIC_GI_DESC(vic_exec_config, config_fields);
+
+char *vic_exec_session_prefix(const char *id)
+{
+    return xasprintf(VIC_GI_PREFIX "/sessions|%s", id);
+}

@@ -1,0 +1,77 @@
+/*
+ * execconfig.h - a containerVM's configuration as the tether reads it from guestinfo: VIC's
+ * ExecutorConfig (lib/config/executor in vmware/vic), the subset VIC-C uses, with VIC's keys.
+ *
+ * The port layer (or a test) encodes it into the VM's extraConfig with vic_gi_encode; the
+ * tether lists the guest-visible keys and decodes them; the tether writes back only the
+ * read-write fields (started, status, start and stop times) of each session.
+ *
+ * Keys, for a session "top" (read-only under guestinfo.vice./, read-write under
+ * guestinfo.vice..):
+ *   guestinfo.vice./common/id                  container id
+ *   guestinfo.vice./hostname                   the guest's hostname
+ *   guestinfo.vice./sessions|top/cmd/Path      what to run
+ *   guestinfo.vice./sessions|top/cmd/Args~     its argv, "|"-joined
+ *   guestinfo.vice..sessions|top.started       "true", or why it could not start
+ *   guestinfo.vice..sessions|top.status        exit code
+ */
+#ifndef VIC_EXECCONFIG_H
+#define VIC_EXECCONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guestinfo.h"
+
+typedef struct vic_exec_cmd {
+    char *path;
+    char **args; /* argv, args[0] included */
+    size_t n_args;
+    char **env; /* "NAME=value" */
+    size_t n_env;
+    char *dir;
+} vic_exec_cmd;
+
+typedef struct vic_exec_mount {
+    char *source; /* a path inside the guest's root disk, or a special fs: "tmpfs" */
+    char *target;
+    char *mode; /* "rw" or "ro" */
+} vic_exec_mount;
+
+typedef struct vic_exec_session {
+    char *id;
+    char *name;
+    vic_exec_cmd cmd;
+    char *user; /* name or uid; empty means root */
+    char *group;
+    bool tty;
+    bool attach;
+    bool openstdin;
+    char *stop_signal; /* "TERM" by default */
+    /* written by the tether */
+    char *started;        /* "true" once running, or the error that stopped it */
+    int64_t exit_status;  /* valid once stopped_at is set */
+    int64_t started_at;   /* Unix time in nanoseconds */
+    int64_t stopped_at;
+} vic_exec_session;
+
+typedef struct vic_exec_config {
+    char *id;
+    char *name;
+    char *hostname;
+    int64_t debug;
+    char **session_ids;
+    vic_exec_session *sessions;
+    size_t n_sessions;
+    vic_exec_mount *mounts;
+    size_t n_mounts;
+} vic_exec_config;
+
+extern const vic_gi_desc vic_exec_config_desc;
+extern const vic_gi_desc vic_exec_session_desc;
+
+/* The key prefix of one session's fields ("guestinfo.vice./sessions|ID"); caller frees. */
+char *vic_exec_session_prefix(const char *id);
+
+#endif

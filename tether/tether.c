@@ -1,0 +1,479 @@
+#include "tether/tether.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/execconfig.h"
+#include "lib/gichan.h"
+#include "lib/mem.h"
+#include "lib/serial.h"
+
+static void tlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Tether diagnostics go to the serial log on their own stream. */
+static void tlog(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof(buf) - 2)
+        n = (int)sizeof(buf) - 2;
+    buf[n++] = '\n';
+    vic_serial_write(TETHER_SERIAL_FD, VIC_STREAM_TETHER, buf, (size_t)n, NULL);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int tether_lookup_path(const char *cmd, char *const *env, size_t n_env, char *out, size_t cap,
+                       char *msg, size_t msg_cap)
+{
+    struct stat st;
+    if (cmd == NULL || *cmd == '\0') {
+        snprintf(msg, msg_cap, "exec: no command given");
+        return -1;
+    }
+    if (strchr(cmd, '/')) {
+        if (stat(cmd, &st) == 0 && S_ISREG(st.st_mode) && access(cmd, X_OK) == 0) {
+            snprintf(out, cap, "%s", cmd);
+            return 0;
+        }
+        snprintf(msg, msg_cap, "exec: \"%s\": stat %s: %s", cmd, cmd,
+                 errno == ENOENT || errno == 0 ? "no such file or directory"
+                                               : "permission denied");
+        return -1;
+    }
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (size_t i = 0; i < n_env; i++)
+        if (strncmp(env[i], "PATH=", 5) == 0)
+            path = env[i] + 5;
+    const char *p = path;
+    while (*p) {
+        size_t n = strcspn(p, ":");
+        snprintf(out, cap, "%.*s/%s", (int)(n ? n : 1), n ? p : ".", cmd);
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return 0;
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    snprintf(msg, msg_cap, "exec: \"%s\": executable file not found in $PATH", cmd);
+    return -1;
+}
+
+/* Finds the entry of a passwd or group file whose name (field 0) or id (field 2) is want. */
+static int find_entry(const char *file, const char *want, char *line, size_t cap,
+                      char **fields, int nfields)
+{
+    FILE *f = fopen(file, "re");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, (int)cap, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        int n = 0;
+        char *s = line;
+        for (; n < nfields; n++) {
+            fields[n] = s;
+            char *colon = strchr(s, ':');
+            if (colon == NULL) {
+                n++;
+                break;
+            }
+            *colon = '\0';
+            s = colon + 1;
+        }
+        if (n < 3)
+            continue;
+        if (strcmp(fields[0], want) == 0 || strcmp(fields[2], want) == 0) {
+            fclose(f);
+            return n;
+        }
+    }
+    fclose(f);
+    return -1;
+}
+
+static int all_digits(const char *s)
+{
+    return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+int tether_lookup_user(const char *user, const char *group, const char *passwd_file,
+                       const char *group_file, unsigned *uid, unsigned *gid, char *home,
+                       size_t home_cap, char *msg, size_t msg_cap)
+{
+    char line[1024];
+    char *f[7];
+    *uid = 0;
+    *gid = 0;
+    snprintf(home, home_cap, "/root");
+    if (user && *user) {
+        int n = find_entry(passwd_file, user, line, sizeof(line), f, 7);
+        if (n >= 4) {
+            *uid = (unsigned)strtoul(f[2], NULL, 10);
+            *gid = (unsigned)strtoul(f[3], NULL, 10);
+            if (n >= 6)
+                snprintf(home, home_cap, "%s", f[5]);
+        } else if (all_digits(user)) {
+            *uid = (unsigned)strtoul(user, NULL, 10);
+            snprintf(home, home_cap, "/");
+        } else {
+            snprintf(msg, msg_cap, "unable to find user %s: no matching entries in passwd file",
+                     user);
+            return -1;
+        }
+    }
+    if (group && *group) {
+        if (find_entry(group_file, group, line, sizeof(line), f, 4) >= 3)
+            *gid = (unsigned)strtoul(f[2], NULL, 10);
+        else if (all_digits(group))
+            *gid = (unsigned)strtoul(group, NULL, 10);
+        else {
+            snprintf(msg, msg_cap, "unable to find group %s: no matching entries in group file",
+                     group);
+            return -1;
+        }
+    }
+    if (*uid >= 65536 || *gid >= 65536) {
+        snprintf(msg, msg_cap, "user %s: ids above 65535 are not mapped in this VM",
+                 user ? user : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- preparing the guest ---- */
+
+static void mount_fs(const char *src, const char *target, const char *type, unsigned long flags,
+                     const char *data)
+{
+    mkdir(target, 0755);
+    if (mount(src, target, type, flags, data) < 0 && errno != EBUSY)
+        tlog("tether: mount %s on %s: %s", type, target, strerror(errno));
+}
+
+static void prepare_guest(const vic_exec_config *cfg)
+{
+    mount_fs("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    mount_fs("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+    mount_fs("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+             "newinstance,ptmxmode=0666,mode=0620");
+    mount_fs("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+    if (mkdir("/tmp", 01777) == 0)
+        chmod("/tmp", 01777);
+    const char *host = cfg->hostname && *cfg->hostname ? cfg->hostname : cfg->id;
+    char name[64];
+    snprintf(name, sizeof(name), "%.12s", host && *host ? host : "localhost");
+    if (sethostname(name, strlen(name)) < 0)
+        tlog("tether: sethostname: %s", strerror(errno));
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s >= 0) {
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+            ifr.ifr_flags |= IFF_UP;
+            if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+                tlog("tether: bring up lo: %s", strerror(errno));
+        }
+        close(s);
+    }
+}
+
+/* ---- reporting back through guestinfo ---- */
+
+/* Writes the session's read-write keys (started, status, times) to guestinfo. */
+static void publish(const vic_exec_session *s)
+{
+    vic_err *err cleanup_err = NULL;
+    json_t *kv cleanup_json = json_object();
+    cleanup_free char *prefix = vic_exec_session_prefix(s->id);
+    if (vic_gi_encode(kv, &vic_exec_session_desc, s, prefix, NULL, &err) < 0) {
+        tlog("tether: encode session state: %s", err->msg);
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(kv, k, v)
+    {
+        if (vic_gi_key_is_readonly(k))
+            continue;
+        if (vic_gichan_set(TETHER_GI_FD, k, json_string_value(v), &err) < 0) {
+            tlog("tether: report %s: %s", k, err->msg);
+            vic_err_free(&err);
+        }
+    }
+}
+
+/* ---- running the session ---- */
+
+typedef struct running {
+    pid_t pid;
+    int out_fd;
+    int err_fd;
+} running;
+
+/* Forks and execs the session; on failure fills why and returns -1 (nothing runs). */
+static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
+{
+    char path[4096];
+    if (tether_lookup_path(s->cmd.path, s->cmd.env, s->cmd.n_env, path, sizeof(path), why, cap) <
+        0)
+        return -1;
+    unsigned uid, gid;
+    char home[512];
+    if (tether_lookup_user(s->user, s->group, "/etc/passwd", "/etc/group", &uid, &gid, home,
+                           sizeof(home), why, cap) < 0)
+        return -1;
+    const char *dir = s->cmd.dir && *s->cmd.dir ? s->cmd.dir : "/";
+    int outp[2], errp[2], execp[2];
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0) {
+        snprintf(why, cap, "tether: pipe: %s", strerror(errno));
+        return -1;
+    }
+    /* argv: the configured args (args[0] included), or just the path */
+    size_t argc = s->cmd.n_args ? s->cmd.n_args : 1;
+    char **argv = xcalloc(argc + 1, sizeof(char *));
+    for (size_t i = 0; i < s->cmd.n_args; i++)
+        argv[i] = s->cmd.args[i];
+    if (s->cmd.n_args == 0)
+        argv[0] = s->cmd.path;
+    int has_home = 0, has_path = 0;
+    for (size_t i = 0; i < s->cmd.n_env; i++) {
+        has_home |= strncmp(s->cmd.env[i], "HOME=", 5) == 0;
+        has_path |= strncmp(s->cmd.env[i], "PATH=", 5) == 0;
+    }
+    char **envp = xcalloc(s->cmd.n_env + 3, sizeof(char *));
+    size_t ne = 0;
+    for (size_t i = 0; i < s->cmd.n_env; i++)
+        envp[ne++] = s->cmd.env[i];
+    char home_env[600], path_env[] =
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    snprintf(home_env, sizeof(home_env), "HOME=%s", home);
+    if (!has_home)
+        envp[ne++] = home_env;
+    if (!has_path)
+        envp[ne++] = path_env;
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(outp[1], 1);
+        dup2(errp[1], 2);
+        setsid();
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        const char *what = "chdir";
+        if (chdir(dir) == 0) {
+            what = "set groups";
+            if (setgroups(0, NULL) == 0 || errno == EPERM) {
+                what = "set user";
+                if (setgid(gid) == 0 && setuid(uid) == 0) {
+                    what = "exec";
+                    execve(path, argv, envp);
+                }
+            }
+        }
+        char buf[600];
+        int n = snprintf(buf, sizeof(buf), "%s %s: %s", what,
+                         strcmp(what, "chdir") == 0 ? dir : path, strerror(errno));
+        ssize_t w = write(execp[1], buf, (size_t)(n > 0 ? n : 0));
+        (void)w;
+        _exit(127);
+    }
+    free(argv);
+    free(envp);
+    close(outp[1]);
+    close(errp[1]);
+    close(execp[1]);
+    if (pid < 0) {
+        snprintf(why, cap, "tether: fork: %s", strerror(errno));
+        close(outp[0]);
+        close(errp[0]);
+        close(execp[0]);
+        return -1;
+    }
+    ssize_t n;
+    do
+        n = read(execp[0], why, cap - 1);
+    while (n < 0 && errno == EINTR);
+    close(execp[0]);
+    if (n > 0) { /* the exec failed: the child said why and exits 127 */
+        why[n] = '\0';
+        waitpid(pid, NULL, 0);
+        close(outp[0]);
+        close(errp[0]);
+        return -1;
+    }
+    r->pid = pid;
+    r->out_fd = outp[0];
+    r->err_fd = errp[0];
+    return 0;
+}
+
+static void pump(int *fd, int stream)
+{
+    char buf[16384];
+    ssize_t n = read(*fd, buf, sizeof(buf));
+    if (n > 0) {
+        vic_serial_write(TETHER_SERIAL_FD, stream, buf, (size_t)n, NULL);
+        return;
+    }
+    if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+/* Supervises the running session until it exits; returns its wait status. */
+static int supervise(running *r)
+{
+    sigset_t set;
+    sigfillset(&set);
+    sigdelset(&set, SIGSEGV);
+    sigdelset(&set, SIGBUS);
+    sigdelset(&set, SIGILL);
+    sigdelset(&set, SIGFPE);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    int status = 0, exited = 0;
+    struct timespec drain_end = {0, 0};
+    while (!exited || r->out_fd >= 0 || r->err_fd >= 0) {
+        struct pollfd pf[3] = {{sfd, POLLIN, 0}, {r->out_fd, POLLIN, 0}, {r->err_fd, POLLIN, 0}};
+        int timeout = -1;
+        if (exited) {
+            /* the session is gone: take what its descendants still write, briefly */
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long ms = (drain_end.tv_sec - now.tv_sec) * 1000 +
+                      (drain_end.tv_nsec - now.tv_nsec) / 1000000;
+            if (ms <= 0)
+                break;
+            timeout = (int)ms;
+        }
+        int n = poll(pf, 3, timeout);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n == 0)
+            break;
+        if (pf[1].revents)
+            pump(&r->out_fd, VIC_STREAM_STDOUT);
+        if (pf[2].revents)
+            pump(&r->err_fd, VIC_STREAM_STDERR);
+        if (pf[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof(si)) != sizeof(si))
+                continue;
+            if (si.ssi_signo == SIGCHLD) {
+                int st;
+                pid_t p;
+                while ((p = waitpid(-1, &st, WNOHANG)) > 0) { /* init reaps every orphan */
+                    if (p == r->pid && !exited) {
+                        exited = 1;
+                        status = st;
+                        clock_gettime(CLOCK_MONOTONIC, &drain_end);
+                        drain_end.tv_nsec += 200 * 1000000L;
+                        if (drain_end.tv_nsec >= 1000000000L) {
+                            drain_end.tv_sec++;
+                            drain_end.tv_nsec -= 1000000000L;
+                        }
+                    }
+                }
+            } else if (!exited) {
+                kill(r->pid, (int)si.ssi_signo); /* forward to the session */
+            }
+        }
+    }
+    if (r->out_fd >= 0)
+        close(r->out_fd);
+    if (r->err_fd >= 0)
+        close(r->err_fd);
+    close(sfd);
+    return status;
+}
+
+static const vic_exec_session *main_session(const vic_exec_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_sessions; i++)
+        if (cfg->id && strcmp(cfg->session_ids[i], cfg->id) == 0)
+            return &cfg->sessions[i];
+    return cfg->n_sessions ? &cfg->sessions[0] : NULL;
+}
+
+int tether_main(void)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    vic_err *err cleanup_err = NULL;
+    json_t *kv cleanup_json = NULL;
+    if (vic_gichan_list(TETHER_GI_FD, VIC_GI_PREFIX, &kv, &err) < 0) {
+        tlog("tether: read configuration: %s", err->msg);
+        return 125;
+    }
+    vic_exec_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    if (vic_gi_decode(&cfg, &vic_exec_config_desc, kv, "", NULL, &err) < 0) {
+        tlog("tether: configuration: %s", err->msg);
+        vic_gi_free(&vic_exec_config_desc, &cfg);
+        return 125;
+    }
+    prepare_guest(&cfg);
+    const vic_exec_session *s0 = main_session(&cfg);
+    if (s0 == NULL) {
+        tlog("tether: no session to run");
+        vic_gi_free(&vic_exec_config_desc, &cfg);
+        return 125;
+    }
+    vic_exec_session *s = (vic_exec_session *)s0;
+    if (s->id == NULL)
+        s->id = xstrdup(cfg.session_ids[s - cfg.sessions]);
+    running r = {0, -1, -1};
+    char why[600] = "";
+    int code;
+    free(s->started);
+    s->started_at = now_ns();
+    if (spawn(s, &r, why, sizeof(why)) < 0) {
+        tlog("tether: %s", why);
+        s->started = xstrdup(why);
+        s->exit_status = strstr(why, "not found") || strstr(why, "no such file") ? 127 : 126;
+        s->stopped_at = now_ns();
+        publish(s);
+        code = (int)s->exit_status;
+    } else {
+        s->started = xstrdup("true");
+        publish(s);
+        int st = supervise(&r);
+        code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        s->exit_status = code;
+        s->stopped_at = now_ns();
+        publish(s);
+    }
+    vic_gi_free(&vic_exec_config_desc, &cfg);
+    return code;
+}

@@ -1,0 +1,35 @@
+/*
+ * tether.h - PID 1 of a containerVM.
+ *
+ * The tether reads its configuration from guestinfo (lib/execconfig.h) over the channel its
+ * VM gives it, prepares the guest (hostname, /proc, /sys, /dev/pts, /dev/shm, /tmp, the
+ * loopback interface), runs the session, reports `started` (or why it could not start) and
+ * the start time, forwards signals to the session, reaps every orphan (it is init), copies
+ * the session's output to the serial log (lib/serial.h framing), and when the session ends
+ * writes its exit status and stop time and exits, which powers the VM off.
+ *
+ * File descriptors on entry: 3 is the guestinfo channel (lib/gichan.h), 4 the serial port.
+ */
+#ifndef VIC_TETHER_H
+#define VIC_TETHER_H
+
+#include <stddef.h>
+
+#define TETHER_GI_FD 3
+#define TETHER_SERIAL_FD 4
+
+/* Runs the VM's main session; returns the tether's exit code (the session's). */
+int tether_main(void);
+
+/* Resolves cmd against PATH (from env, "NAME=value" entries) as execvp would, into out.
+ * Returns 0, or -1 with a Docker-style message in msg. Exposed for unit tests. */
+int tether_lookup_path(const char *cmd, char *const *env, size_t n_env, char *out, size_t cap,
+                       char *msg, size_t msg_cap);
+
+/* Looks user ("name" or "uid", optionally ":group") up in passwd/group files. Returns 0, or
+ * -1 with a Docker-style message. Exposed for unit tests (with other file paths). */
+int tether_lookup_user(const char *user, const char *group, const char *passwd_file,
+                       const char *group_file, unsigned *uid, unsigned *gid, char *home,
+                       size_t home_cap, char *msg, size_t msg_cap);
+
+#endif
