@@ -12,6 +12,7 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "webservice/tokens.h"
 
 #define CACHE_SLOTS    32
 #define CACHE_TTL      300
@@ -469,8 +470,8 @@ static int auth_basic(ws *w, vic_http_req *req, const char *b64, vic_err **err)
 
 int ws_authenticate(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
 {
-    (void)route;
     ws *w = payload;
+    int bearer_route = (route->flags & WS_ROUTE_BEARER) != 0;
     const char *method = vic_http_req_method(req);
     if (!is_safe_method(method)) {
         int rc = check_cross_site(req, err);
@@ -479,16 +480,32 @@ int ws_authenticate(vic_http_req *req, const vic_http_route *route, void *payloa
     }
     const char *authz = vic_http_req_header(req, "Authorization");
     if (authz) {
+        if (strncasecmp(authz, "Bearer ", 7) == 0) {
+            /* A delegation token opens the token-holder routes and nothing else; refused
+             * before any verification, so probing an admin route costs a token nothing. */
+            if (!bearer_route)
+                return vic_err_set(err, VIC_EFORBIDDEN,
+                                   "a delegation token may not call %s %s; it needs the admin "
+                                   "account",
+                                   method, route->pattern);
+            return ws_bearer_authenticate(w, req, authz + 7, err);
+        }
+        if (bearer_route)
+            return vic_err_set(err, VIC_EAUTH,
+                               "%s %s is for delegation token holders: send Authorization: "
+                               "Bearer <token>",
+                               method, route->pattern);
         if (strncasecmp(authz, "Basic ", 6) == 0)
             return auth_basic(w, req, authz + 6, err);
-        if (strncasecmp(authz, "Bearer ", 7) == 0)
-            return vic_err_set(err, VIC_EAUTH,
-                               "delegation token not recognised by this "
-                               "service");
         return vic_err_set(err, VIC_EAUTH,
                            "unsupported Authorization scheme; use Basic or "
                            "Bearer");
     }
+    if (bearer_route)
+        return vic_err_set(err, VIC_EAUTH,
+                           "%s %s is for delegation token holders: send Authorization: Bearer "
+                           "<token>",
+                           method, route->pattern);
     char token[128];
     if (vic_http_req_cookie(req, WS_SESSION_COOKIE, token, sizeof(token))) {
         ws_session s;

@@ -12,6 +12,7 @@
 #include "lib/mem.h"
 #include "webservice/auth.h"
 #include "webservice/service.h"
+#include "webservice/tokens.h"
 
 static int version_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
@@ -135,5 +136,23 @@ const vic_http_route ws_routes[] = {
     {"POST", "/container/logout", logout_handler, VIC_ROUTE_JSON_OPTIONAL, "close the session"},
     {"GET", "/container/session", session_handler, 0, "the caller and its CSRF token"},
     {"GET", "/container/openapi.json", openapi_handler, 0, "this API's description"},
+    {"POST", "/container/tokens", ws_tokens_issue, VIC_ROUTE_JSON, "issue a delegation token"},
+    {"GET", "/container/tokens", ws_tokens_list, 0, "list delegation tokens"},
+    {"DELETE", "/container/tokens/{jti}", ws_tokens_revoke, 0,
+     "revoke a token and its descendants"},
+    {"GET", "/container/tokens/{jti}/audit", ws_tokens_audit, 0, "a token tree's audit log"},
+    {"POST", "/container/tokens/{jti}/delegate", ws_tokens_delegate,
+     WS_ROUTE_BEARER | VIC_ROUTE_JSON_OPTIONAL, "narrower child token (token holder)"},
+    {"GET", "/container/token-keys", ws_token_keys_list, 0, "token signing keys"},
+    {"POST", "/container/token-keys", ws_token_keys_rotate, VIC_ROUTE_JSON_OPTIONAL,
+     "rotate the token signing key"},
+    {"POST", "/container/self-provision", ws_self_provision, WS_ROUTE_BEARER | VIC_ROUTE_JSON,
+     "request a VCH with a token"},
+    {"GET", "/container/self-provision/limits", ws_self_provision_limits, WS_ROUTE_BEARER,
+     "what the token allows"},
+    {"GET", "/container/self-provision/vchs", ws_self_provision_vchs, WS_ROUTE_BEARER,
+     "VCHs created with the token"},
+    {"DELETE", "/container/self-provision/vchs/{id}", ws_self_provision_delete, WS_ROUTE_BEARER,
+     "delete a VCH created with the token"},
 };
 const size_t ws_n_routes = sizeof(ws_routes) / sizeof(ws_routes[0]);

@@ -25,6 +25,7 @@ const vic_migration ws_migrations[] = {
         "  created INTEGER NOT NULL,"
         "  last_seen INTEGER NOT NULL,"
         "  remote TEXT);"},
+    {2, VP_SCHEMA_SQL SP_SCHEMA_SQL},
 };
 const size_t ws_n_migrations = sizeof(ws_migrations) / sizeof(ws_migrations[0]);
 
@@ -162,6 +163,18 @@ int ws_open(ws **out, const ws_options *opt, vic_err **err)
     }
     if (rc == 0 && !opt->no_tls)
         rc = ensure_tls(w, err);
+    if (rc == 0) {
+        cleanup_free char *key_dir = xasprintf("%s/tokens", opt->home);
+        vp_options vo = {.key_dir = key_dir,
+                         .issuer = WS_TOKEN_ISSUER,
+                         .audience = WS_TOKEN_AUDIENCE,
+                         .store = w->store};
+        rc = vp_open(&w->tokens, &vo, w->now(), err);
+    }
+    if (rc == 0) {
+        w->inventory = sp_inventory_local();
+        w->provision = sp_new(w->store, w->tokens, w->inventory);
+    }
     if (rc < 0) {
         ws_free(w);
         return rc;
@@ -174,6 +187,8 @@ void ws_free(ws *w)
 {
     if (w == NULL)
         return;
+    sp_free(w->provision);
+    vp_free(w->tokens);
     vic_store_free(w->store);
     ws_auth_free(w->auth);
     free(w->tls_cert_pem);

@@ -10,8 +10,20 @@
 #include "lib/err.h"
 #include "lib/http.h"
 #include "lib/store.h"
+#include "self-provision/inventory.h"
+#include "self-provision/provision.h"
+#include "validating-proxy/token.h"
 
 typedef struct ws_auth ws_auth;
+
+/* A route flag of this service (above the bits lib/http.h uses): the route serves holders of
+ * a delegation token (Authorization: Bearer), and only them. Every other non-public route
+ * refuses a Bearer token with 403. */
+#define WS_ROUTE_BEARER (1u << 16)
+
+/* The audience of the delegation tokens this service issues and accepts. */
+#define WS_TOKEN_AUDIENCE "vic-self-provision"
+#define WS_TOKEN_ISSUER   "vic-webservice"
 
 typedef struct ws_options {
     const char *home;   /* $VIC_HOME */
@@ -28,9 +40,12 @@ typedef struct ws {
     vic_store *store;
     ws_auth *auth;
     char *tls_cert_pem;
-    char *tls_key_pem;   /* secret: cleansed on free */
-    char *ca_path;       /* CA a client should trust, or NULL without TLS */
-    time_t (*now)(void); /* the clock, replaceable in tests */
+    char *tls_key_pem;             /* secret: cleansed on free */
+    char *ca_path;                 /* CA a client should trust, or NULL without TLS */
+    time_t (*now)(void);           /* the clock, replaceable in tests */
+    vp *tokens;                    /* delegation tokens (validating-proxy/) */
+    sp *provision;                 /* token redemption (self-provision/) */
+    const sp_inventory *inventory; /* what the targets hold; the local target until hv.h */
 } ws;
 
 /* The schema migrations of vic.db. */
