@@ -155,7 +155,7 @@ $(foreach c,$(COMPONENTS),$(eval $(call unit_rule,$(c))))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 
-FUZZ_LINK = $(webservice_LINK)
+FUZZ_LINK = $(webservice_LINK) $(hypervisor_OBJS)
 $(B)/fuzz/%: tests/fuzz/%.c $(LIBVIC) $(FUZZ_LINK)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")

@@ -1,5 +1,7 @@
 #include "execconfig.h"
 
+#include <string.h>
+
 #include "mem.h"
 
 static const vic_gi_field cmd_fields[] = {
@@ -49,4 +51,29 @@ const vic_gi_desc vic_exec_config_desc = VIC_GI_DESC(vic_exec_config, config_fie
 char *vic_exec_session_prefix(const char *id)
 {
     return xasprintf(VIC_GI_PREFIX "/sessions|%s", id);
+}
+
+vic_exec_state vic_exec_state_of(int powered_on, const vic_exec_session *s, int64_t *exit_code,
+                                 const char **error)
+{
+    int started = s->started && strcmp(s->started, "true") == 0;
+    *exit_code = 0;
+    *error = NULL;
+    if (powered_on)
+        return started ? VIC_STATE_RUNNING : VIC_STATE_STARTING;
+    if (s->started && !started) {
+        *error = s->started;
+        *exit_code = s->exit_status;
+        return VIC_STATE_CREATED;
+    }
+    if (!started)
+        return VIC_STATE_CREATED;
+    *exit_code = s->stopped_at ? s->exit_status : 137;
+    return VIC_STATE_EXITED;
+}
+
+const char *vic_exec_state_name(vic_exec_state st)
+{
+    static const char *const names[] = {"created", "starting", "running", "exited"};
+    return (unsigned)st < 4 ? names[st] : "unknown";
 }

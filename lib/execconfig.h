@@ -71,6 +71,22 @@ typedef struct vic_exec_config {
 extern const vic_gi_desc vic_exec_config_desc;
 extern const vic_gi_desc vic_exec_session_desc;
 
+typedef enum vic_exec_state {
+    VIC_STATE_CREATED,  /* never started, or failed to start (error says why) */
+    VIC_STATE_STARTING, /* powered on, the tether has not reported yet */
+    VIC_STATE_RUNNING,  /* powered on and started */
+    VIC_STATE_EXITED,   /* powered off after a start: exit_status holds the code */
+} vic_exec_state;
+
+/* A container's state, derived from its VM's power state and its session's guestinfo (never
+ * stored): a session started and then powered off without a reported status (the VM was
+ * killed) reads as exited with code 137, as Docker reports a killed container. */
+vic_exec_state vic_exec_state_of(int powered_on, const vic_exec_session *s, int64_t *exit_code,
+                                 const char **error);
+
+/* "created", "starting", "running", "exited". */
+const char *vic_exec_state_name(vic_exec_state st);
+
 /* The key prefix of one session's fields ("guestinfo.vice./sessions|ID"); caller frees. */
 char *vic_exec_session_prefix(const char *id);
 

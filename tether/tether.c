@@ -430,6 +430,9 @@ int tether_main(void)
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, NULL);
+    /* The channel and the serial port are the tether's: sessions do not inherit them. */
+    fcntl(TETHER_GI_FD, F_SETFD, FD_CLOEXEC);
+    fcntl(TETHER_SERIAL_FD, F_SETFD, FD_CLOEXEC);
     vic_err *err cleanup_err = NULL;
     json_t *kv cleanup_json = NULL;
     if (vic_gichan_list(TETHER_GI_FD, VIC_GI_PREFIX, &kv, &err) < 0) {

@@ -314,7 +314,7 @@ static int local_find(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, v
     memset(out, 0, sizeof(*out));
     switch (kind) {
     case HV_DATACENTER:
-        if (strcmp(path, LOCAL_DC) == 0 || strcmp(path, LOCAL_DC + 1) == 0) {
+        if (strcmp(path, LOCAL_DC) == 0 || strcmp(path, &LOCAL_DC[1]) == 0) {
             snprintf(out->id, sizeof(out->id), "datacenter");
             return 0;
         }

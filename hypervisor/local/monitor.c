@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "hypervisor/local/cgroup.h"
+#include "hypervisor/local/giserve.h"
 #include "hypervisor/local/local.h"
 #include "hypervisor/local/vmx.h"
 #include "lib/cleanup.h"
@@ -43,8 +44,7 @@ typedef struct monitor {
     int in_cgroup;
     pid_t guest;
     int gi_fd;
-    double tokens; /* guest write budget */
-    struct timespec last_refill;
+    giserve gi;
 } monitor;
 
 static void report(const monitor_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -268,127 +268,19 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
 
 /* ---- guestinfo requests ---- */
 
-static int take_token(monitor *m)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double dt = (double)(now.tv_sec - m->last_refill.tv_sec) +
-                (double)(now.tv_nsec - m->last_refill.tv_nsec) / 1e9;
-    m->last_refill = now;
-    m->tokens += dt * MONITOR_SET_RATE;
-    if (m->tokens > MONITOR_SET_BURST)
-        m->tokens = MONITOR_SET_BURST;
-    if (m->tokens < 1)
-        return 0;
-    m->tokens -= 1;
-    return 1;
-}
-
-static void answer(monitor *m, int ok, const char *payload, size_t len)
-{
-    vic_err *err cleanup_err = NULL;
-    if (vic_gichan_reply(m->gi_fd, ok, payload, len, &err) < 0)
-        vic_log(VIC_LOG_WARN, "event=guestinfo_reply_failed vm=%s msg=\"%s\"", m->o->vm,
-                err->msg);
-}
-
-static int guest_visible(const char *key)
-{
-    return strncmp(key, "guestinfo.", 10) == 0;
-}
-
-static void handle_set(monitor *m, const char *key, const char *value)
-{
-    char msg[256];
-    if (vic_gi_key_is_readonly(key)) {
-        snprintf(msg, sizeof(msg), "key %.200s is not writable by the guest", key);
-        answer(m, 0, msg, strlen(msg));
-        vic_log(VIC_LOG_WARN, "event=guestinfo_write_refused vm=%s key=\"%.200s\"", m->o->vm,
-                key);
-        return;
-    }
-    if (strlen(value) > MONITOR_VALUE_MAX) {
-        snprintf(msg, sizeof(msg), "value larger than %d bytes", MONITOR_VALUE_MAX);
-        answer(m, 0, msg, strlen(msg));
-        return;
-    }
-    if (!take_token(m)) {
-        answer(m, 0, "rate limited: too many writes", 29);
-        return;
-    }
-    vic_err *err cleanup_err = NULL;
-    int lock = local_vm_lock(m->dir, &err);
-    json_t *kv cleanup_json = NULL;
-    int rc = lock < 0 ? lock : vmx_read(&kv, m->vmx, &err);
-    if (rc == 0) {
-        json_t *js = json_string(value);
-        if (js == NULL) {
-            rc = vic_err_set(&err, VIC_EINVAL, "value is not UTF-8");
-        } else {
-            json_object_set_new(kv, key, js);
-            cleanup_free char *text = NULL;
-            rc = vmx_format(&text, kv, &err);
-            if (rc == 0 && strlen(text) > MONITOR_CONFIG_MAX)
-                rc = vic_err_set(&err, VIC_ETOOBIG, "configuration would exceed %d bytes",
-                                 MONITOR_CONFIG_MAX);
-            if (rc == 0)
-                rc = vmx_write(m->vmx, kv, &err);
-        }
-    }
-    if (lock >= 0)
-        close(lock);
-    if (rc < 0)
-        answer(m, 0, err->msg, strlen(err->msg));
-    else
-        answer(m, 1, "", 0);
-}
-
 static void handle_request(monitor *m, const char *frame, size_t len)
 {
+    vic_buf reply = VIC_BUF_INIT;
+    int ok = 0;
+    giserve_handle(&m->gi, frame, len, &ok, &reply);
     vic_err *err cleanup_err = NULL;
-    char op;
-    const char *key, *value;
-    if (vic_gichan_parse(frame, len, &op, &key, &value, &err) < 0) {
-        answer(m, 0, err->msg, strlen(err->msg));
-        return;
-    }
-    if (op == 'S') {
-        handle_set(m, key, value);
-        return;
-    }
-    if (!guest_visible(key)) {
-        answer(m, 0, "not found (only guestinfo.* keys are visible to the guest)", 58);
-        return;
-    }
-    json_t *kv cleanup_json = NULL;
-    if (vmx_read(&kv, m->vmx, &err) < 0) {
-        answer(m, 0, err->msg, strlen(err->msg));
-        return;
-    }
-    if (op == 'G') {
-        const char *v = json_string_value(json_object_get(kv, key));
-        if (v)
-            answer(m, 1, v, strlen(v));
-        else
-            answer(m, 0, "not found", 9);
-        return;
-    }
-    vic_buf b = VIC_BUF_INIT; /* 'L' */
-    size_t plen = strlen(key);
-    const char *k;
-    json_t *v;
-    json_object_foreach(kv, k, v)
-    {
-        if (strncmp(k, key, plen) != 0)
-            continue;
-        vic_buf_append(&b, k, strlen(k) + 1);
-        vic_buf_append(&b, json_string_value(v), strlen(json_string_value(v)) + 1);
-    }
-    if (b.len + 1 > VIC_GICHAN_MAX)
-        answer(m, 0, "too many keys for one reply", 27);
-    else
-        answer(m, 1, b.data ? b.data : "", b.len);
-    vic_buf_free(&b);
+    if (!ok)
+        vic_log(VIC_LOG_WARN, "event=guestinfo_refused vm=%s msg=\"%.*s\"", m->o->vm,
+                (int)(reply.len > 200 ? 200 : reply.len), reply.data ? reply.data : "");
+    if (vic_gichan_reply(m->gi_fd, ok, reply.data, reply.len, &err) < 0)
+        vic_log(VIC_LOG_WARN, "event=guestinfo_reply_failed vm=%s msg=\"%s\"", m->o->vm,
+                err->msg);
+    vic_buf_free(&reply);
 }
 
 /* ---- the run ---- */
@@ -467,9 +359,8 @@ static int run_guest(monitor *m, int *status)
 
 int monitor_run(const monitor_opts *o)
 {
-    monitor mon = {.o = o, .gi_fd = -1, .tokens = MONITOR_SET_BURST};
+    monitor mon = {.o = o, .gi_fd = -1};
     monitor *m = &mon;
-    clock_gettime(CLOCK_MONOTONIC, &m->last_refill);
     vic_err *err cleanup_err = NULL;
     int rc = 0, exit_code = 1;
     char real[4096];
@@ -481,6 +372,7 @@ int monitor_run(const monitor_opts *o)
     m->dir = xasprintf("%s/%s", m->ds_root, o->vm);
     m->vmx = xasprintf("%s/%s.vmx", m->dir, o->vm);
     m->tether = xasprintf("%s/tether", o->bin_dir);
+    giserve_init(&m->gi, m->dir, m->vmx);
     cleanup_free char *logp = xasprintf("%s/monitor.log", m->dir);
     cleanup_free char *lockp = xasprintf("%s/monitor.lock", m->dir);
     cleanup_free char *pidp = xasprintf("%s/monitor.pid", m->dir);

@@ -27,10 +27,4 @@ typedef struct monitor_opts {
 /* Runs the VM until it powers off; returns the process exit code. */
 int monitor_run(const monitor_opts *o);
 
-/* Guest writes per second allowed before the monitor answers "rate limited". */
-#define MONITOR_SET_RATE 100
-#define MONITOR_SET_BURST 200
-#define MONITOR_VALUE_MAX (64 * 1024)
-#define MONITOR_CONFIG_MAX (1024 * 1024)
-
 #endif

@@ -398,6 +398,88 @@ static void test_local_concurrent_create_one_wins(void **state)
     assert_int_equal(r.conflict, 7);
 }
 
+#define MANY 50
+
+typedef struct many_arg {
+    hv_ref *vms;
+    int from, to;
+    int failures;
+} many_arg;
+
+static void *power_some(void *p)
+{
+    many_arg *a = p;
+    for (int i = a->from; i < a->to; i++) {
+        vic_err *err = NULL;
+        if (hv_vm_power_on(conn, &a->vms[i], &err) < 0) {
+            fprintf(stderr, "power on %s: %s\n", a->vms[i].id, err->msg);
+            a->failures++;
+        }
+        vic_err_free(&err);
+    }
+    return NULL;
+}
+
+static int count_lines(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    int n = 0;
+    char line[1024];
+    while (f && fgets(line, sizeof(line), f))
+        n++;
+    if (f)
+        pclose(f);
+    return n;
+}
+
+static void test_local_fifty_concurrent_vms_leave_nothing(void **state)
+{
+    (void)state;
+    int mounts_before = count_lines("cat /proc/self/mountinfo");
+    hv_ref vms[MANY];
+    for (int i = 0; i < MANY; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "many%02d", i);
+        const char *argv[] = {"/bin/sh", "-c", "echo up $(hostname); sleep 0.2"};
+        vms[i] = make_vm(name, argv, 3, NULL);
+    }
+    pthread_t th[5];
+    many_arg args[5];
+    for (int t = 0; t < 5; t++) {
+        args[t] = (many_arg){vms, t * MANY / 5, (t + 1) * MANY / 5, 0};
+        pthread_create(&th[t], NULL, power_some, &args[t]);
+    }
+    for (int t = 0; t < 5; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(args[t].failures, 0);
+    }
+    for (int i = 0; i < MANY; i++)
+        wait_off(&vms[i], 30000);
+    for (int i = 0; i < MANY; i++) {
+        char key[64], want[96];
+        snprintf(key, sizeof(key), "guestinfo.vice..sessions|many%02d.status", i);
+        char *status = key_of(&vms[i], key);
+        if (status == NULL || strcmp(status, "0") != 0)
+            fail_msg("%s: status %s", vms[i].id, status ? status : "(none)");
+        free(status);
+        snprintf(key, sizeof(key), "many%02d", i);
+        snprintf(want, sizeof(want), "up %s\n", key);
+        char *out = serial_stream(key, VIC_STREAM_STDOUT);
+        assert_string_equal(out, want);
+        free(out);
+    }
+    /* nothing left behind: no guest process, no monitor, no mount */
+    usleep(100000);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "ps -eo uid=,args= | awk '$1 >= %d && $1 < %d'", 100000, 165536);
+    assert_int_equal(count_lines(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "ps -eo args= | grep '^[^ ]*vic-vmx --home %s'", home);
+    assert_int_equal(count_lines(cmd), 0);
+    assert_int_equal(count_lines("cat /proc/self/mountinfo"), mounts_before);
+    snprintf(cmd, sizeof(cmd), "grep '%s' /proc/self/mountinfo", home);
+    assert_int_equal(count_lines(cmd), 0);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -413,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_local_reconfigure_conflict),
         cmocka_unit_test(test_local_pools),
         cmocka_unit_test(test_local_concurrent_create_one_wins),
+        cmocka_unit_test(test_local_fifty_concurrent_vms_leave_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
