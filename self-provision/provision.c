@@ -421,9 +421,10 @@ static void check_name(check *c, json_t *spec)
     const char *prefix = vp_restr_str(c->r, "name_prefix");
     const char *name = json_string_value(json_object_get(spec, "name"));
     if (name == NULL) {
-        unsigned char rnd[3];
+        unsigned char rnd[5];
         vic_random_bytes(rnd, sizeof(rnd));
-        char *gen = xasprintf("%svch-%02x%02x%02x", prefix ? prefix : "", rnd[0], rnd[1], rnd[2]);
+        char *gen = xasprintf("%svch-%02x%02x%02x%02x%02x", prefix ? prefix : "", rnd[0], rnd[1],
+                              rnd[2], rnd[3], rnd[4]);
         json_object_set_new(spec, "name", json_string(gen));
         free(gen);
         return;

@@ -25,9 +25,16 @@
 #define MAX_KEYS     64
 #define MAX_KEY_FILE 16384
 
+#define CTX_POOL 8
+
 typedef struct vp_key {
     char kid[VP_KID_LEN + 1];
     EVP_PKEY *pkey; /* public part used for verification */
+    /* Verification contexts ready for EVP_PKEY_verify: setting one up costs as much as a
+     * third of the verification itself, so they are kept and reused (under pool_lock). */
+    pthread_mutex_t pool_lock;
+    EVP_PKEY_CTX *pool[CTX_POOL];
+    size_t n_pool;
 } vp_key;
 
 struct vp_keyring {
@@ -37,6 +44,7 @@ struct vp_keyring {
     size_t n;
     char active[VP_KID_LEN + 1];
     char *active_pem; /* private key PEM of the active key (secret) */
+    EVP_MD *sha256;   /* fetched once */
 };
 
 static void cleanup_bio_(BIO **b)
@@ -50,6 +58,16 @@ static void cleanup_pkey_(EVP_PKEY **p)
     EVP_PKEY_free(*p);
 }
 #define cleanup_pkey __attribute__((cleanup(cleanup_pkey_)))
+
+static void key_release(vp_key *key)
+{
+    for (size_t i = 0; i < key->n_pool; i++)
+        EVP_PKEY_CTX_free(key->pool[i]);
+    key->n_pool = 0;
+    pthread_mutex_destroy(&key->pool_lock);
+    EVP_PKEY_free(key->pkey);
+    key->pkey = NULL;
+}
 
 static int ssl_fail(vic_err **err, int code, const char *what)
 {
@@ -181,9 +199,11 @@ static int add_key(vp_keyring *k, const char *kid, EVP_PKEY *pkey, vic_err **err
         return vic_err_set(err, VIC_ELIMIT, "more than %d token keys in %s: prune old keys",
                            MAX_KEYS, k->dir);
     }
-    snprintf(k->keys[k->n].kid, sizeof(k->keys[k->n].kid), "%s", kid);
-    k->keys[k->n].pkey = pkey;
-    k->n++;
+    vp_key *key = &k->keys[k->n++];
+    memset(key, 0, sizeof(*key));
+    snprintf(key->kid, sizeof(key->kid), "%s", kid);
+    key->pkey = pkey;
+    pthread_mutex_init(&key->pool_lock, NULL);
     return 0;
 }
 
@@ -320,7 +340,8 @@ int vp_keyring_open(vp_keyring **out, const char *dir, vic_err **err)
     vp_keyring *k = xzalloc(sizeof(*k));
     k->dir = xstrdup(dir);
     pthread_rwlock_init(&k->lock, NULL);
-    int rc = load_all(k, err);
+    k->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    int rc = k->sha256 ? load_all(k, err) : ssl_fail(err, VIC_EINTERNAL, "fetch SHA-256");
     if (rc < 0) {
         vp_keyring_free(k);
         return vic_err_wrap(err, "token keys in %s", dir);
@@ -334,7 +355,8 @@ void vp_keyring_free(vp_keyring *k)
     if (k == NULL)
         return;
     for (size_t i = 0; i < k->n; i++)
-        EVP_PKEY_free(k->keys[i].pkey);
+        key_release(&k->keys[i]);
+    EVP_MD_free(k->sha256);
     vic_free_secret(k->active_pem);
     pthread_rwlock_destroy(&k->lock);
     free(k->dir);
@@ -426,30 +448,47 @@ int vp_keyring_verify(vp_keyring *k, const char *kid, const void *msg, size_t ms
     der[0] = 0x30;
     der[1] = (unsigned char)n;
     unsigned char md[32];
-    if (!EVP_Digest(msg, msg_len, md, NULL, EVP_sha256(), NULL))
+    if (!EVP_Digest(msg, msg_len, md, NULL, k->sha256, NULL))
         return ssl_fail(err, VIC_EINTERNAL, "SHA-256");
 
     pthread_rwlock_rdlock(&k->lock);
-    EVP_PKEY *pkey = NULL;
-    for (size_t i = 0; i < k->n && pkey == NULL; i++)
+    vp_key *key = NULL;
+    for (size_t i = 0; i < k->n && key == NULL; i++)
         if (strcmp(k->keys[i].kid, kid) == 0)
-            pkey = k->keys[i].pkey;
-    int rc = 0;
-    if (pkey == NULL) {
-        rc = vic_err_set(err, VIC_EAUTH,
-                         "invalid token: signed by a key this service does not "
-                         "know");
-    } else {
-        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
-        int ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
-                 EVP_PKEY_verify(ctx, der, n + 2, md, sizeof(md)) == 1;
+            key = &k->keys[i];
+    if (key == NULL) {
+        pthread_rwlock_unlock(&k->lock);
+        return vic_err_set(err, VIC_EAUTH,
+                           "invalid token: signed by a key this service does not "
+                           "know");
+    }
+    EVP_PKEY_CTX *ctx = NULL;
+    pthread_mutex_lock(&key->pool_lock);
+    if (key->n_pool)
+        ctx = key->pool[--key->n_pool];
+    pthread_mutex_unlock(&key->pool_lock);
+    if (ctx == NULL) {
+        ctx = EVP_PKEY_CTX_new(key->pkey, NULL);
+        if (ctx && EVP_PKEY_verify_init(ctx) != 1) {
+            EVP_PKEY_CTX_free(ctx);
+            ctx = NULL;
+        }
+    }
+    int ok = ctx && EVP_PKEY_verify(ctx, der, n + 2, md, sizeof(md)) == 1;
+    ERR_clear_error();
+    if (ctx) {
+        pthread_mutex_lock(&key->pool_lock);
+        if (key->n_pool < CTX_POOL) {
+            key->pool[key->n_pool++] = ctx;
+            ctx = NULL;
+        }
+        pthread_mutex_unlock(&key->pool_lock);
         EVP_PKEY_CTX_free(ctx);
-        ERR_clear_error();
-        if (!ok)
-            rc = vic_err_set(err, VIC_EAUTH, "invalid token: signature does not verify");
     }
     pthread_rwlock_unlock(&k->lock);
-    return rc;
+    if (!ok)
+        return vic_err_set(err, VIC_EAUTH, "invalid token: signature does not verify");
+    return 0;
 }
 
 int vp_keyring_prune(vp_keyring *k, vp_keyring_retire_fn fn, void *payload, vic_err **err)
@@ -466,8 +505,17 @@ int vp_keyring_prune(vp_keyring *k, vp_keyring_retire_fn fn, void *payload, vic_
         cleanup_free char *key = xasprintf("%s/%s.key", k->dir, k->keys[i].kid);
         unlink(pub);
         unlink(key);
-        EVP_PKEY_free(k->keys[i].pkey);
-        k->keys[i] = k->keys[k->n - 1];
+        key_release(&k->keys[i]);
+        /* the mutex moves with the struct: re-create it in its new place */
+        if (i != k->n - 1) {
+            vp_key *last = &k->keys[k->n - 1];
+            memcpy(k->keys[i].kid, last->kid, sizeof(last->kid));
+            k->keys[i].pkey = last->pkey;
+            memcpy(k->keys[i].pool, last->pool, sizeof(last->pool));
+            k->keys[i].n_pool = last->n_pool;
+            pthread_mutex_init(&k->keys[i].pool_lock, NULL);
+            pthread_mutex_destroy(&last->pool_lock);
+        }
         k->n--;
         dropped++;
     }

@@ -21,6 +21,11 @@
 struct vp {
     vp_keyring *keys;
     vic_store *store;
+    /* CHAIN_SQL prepared once for verification; used only inside store callbacks, which the
+     * store serialises, and finalised before the store closes (vp_free comes first). */
+    sqlite3 *chain_db;
+    sqlite3_stmt *chain_st;
+    sqlite3_stmt *by_hash_st;
     char *issuer;
     char *audience;
 };
@@ -31,7 +36,8 @@ struct vp_token {
     char *aud;
     char *parent;
     time_t iat, nbf, exp;
-    json_t *restrictions;
+    json_t *restrictions;    /* parsed on first use from restrictions_text */
+    char *restrictions_text; /* as recorded at issue */
     long long uses_allowed;
     long long uses_consumed;
 };
@@ -85,49 +91,65 @@ static void fmt_time(char buf[32], time_t t)
 
 /* ---- the chain in the database ---- */
 
+#define LINK_COLUMNS                                                                               \
+    "SELECT jti, parent, kid, sub, aud, iat, nbf, exp, depth, revoked_at, uses_allowed, "          \
+    "uses_consumed, restrictions FROM tokens "
+#define CHAIN_SQL   LINK_COLUMNS "WHERE jti = ?1"
+#define BY_HASH_SQL LINK_COLUMNS "WHERE payload_sha256 = ?1"
+
+/* Reads a token and its ancestors, nearest first: the token with `first` bound to key, each
+ * ancestor with the CHAIN_SQL statement `up`, one primary-key lookup per level (both left
+ * reset). Stops at a root, at an unknown parent (check_chain then finds the chain broken) or
+ * past MAX_CHAIN levels. */
+static int run_chain(sqlite3 *db, sqlite3_stmt *first, const char *key, sqlite3_stmt *up,
+                     chain *out, vic_err **err)
+{
+    out->n = 0;
+    const char *next = key;
+    sqlite3_stmt *st = first;
+    while (next && out->n < MAX_CHAIN + 1) {
+        sqlite3_bind_text(st, 1, next, -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            chain_link *l = &out->rows[out->n++];
+            memset(l, 0, sizeof(*l));
+            l->jti = col_dup(st, 0);
+            l->parent = col_dup(st, 1);
+            l->kid = col_dup(st, 2);
+            l->sub = col_dup(st, 3);
+            l->aud = col_dup(st, 4);
+            l->iat = sqlite3_column_int64(st, 5);
+            l->nbf = sqlite3_column_int64(st, 6);
+            l->exp = sqlite3_column_int64(st, 7);
+            l->depth = sqlite3_column_int(st, 8);
+            l->revoked = sqlite3_column_type(st, 9) != SQLITE_NULL;
+            l->revoked_at = sqlite3_column_int64(st, 9);
+            l->uses_allowed =
+                sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 10);
+            l->uses_consumed = sqlite3_column_int64(st, 11);
+            l->restrictions = col_dup(st, 12);
+            next = l->parent;
+        } else {
+            next = NULL;
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            chain_clear(out);
+            return vic_store_error(err, db, rc, "read token chain");
+        }
+        st = up;
+    }
+    return 0;
+}
+
 static int load_chain(sqlite3 *db, const char *jti, chain *out, vic_err **err)
 {
     sqlite3_stmt *st cleanup_stmt = NULL;
-    int rc = vic_store_prepare(
-        db, &st,
-        "WITH RECURSIVE ch(jti, n) AS (SELECT ?1, 0 UNION ALL "
-        "  SELECT t.parent, ch.n + 1 FROM tokens t JOIN ch ON t.jti = ch.jti "
-        "  WHERE t.parent IS NOT NULL AND ch.n < ?2) "
-        "SELECT t.jti, t.parent, t.kid, t.sub, t.aud, t.iat, t.nbf, t.exp, t.depth, "
-        "  t.revoked_at, t.uses_allowed, t.uses_consumed, t.restrictions "
-        "FROM ch JOIN tokens t ON t.jti = ch.jti ORDER BY ch.n",
-        err);
+    int rc = vic_store_prepare(db, &st, CHAIN_SQL, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, jti, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, MAX_CHAIN);
-    out->n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == MAX_CHAIN + 1)
-            break;
-        chain_link *l = &out->rows[out->n++];
-        memset(l, 0, sizeof(*l));
-        l->jti = col_dup(st, 0);
-        l->parent = col_dup(st, 1);
-        l->kid = col_dup(st, 2);
-        l->sub = col_dup(st, 3);
-        l->aud = col_dup(st, 4);
-        l->iat = sqlite3_column_int64(st, 5);
-        l->nbf = sqlite3_column_int64(st, 6);
-        l->exp = sqlite3_column_int64(st, 7);
-        l->depth = sqlite3_column_int(st, 8);
-        l->revoked = sqlite3_column_type(st, 9) != SQLITE_NULL;
-        l->revoked_at = sqlite3_column_int64(st, 9);
-        l->uses_allowed =
-            sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 10);
-        l->uses_consumed = sqlite3_column_int64(st, 11);
-        l->restrictions = col_dup(st, 12);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        chain_clear(out);
-        return vic_store_error(err, db, rc, "read token chain");
-    }
-    return 0;
+    return run_chain(db, st, jti, st, out, err);
 }
 
 /* A token is good while it and every ancestor are unrevoked and unexpired, and the chain
@@ -226,6 +248,8 @@ void vp_free(vp *v)
 {
     if (v == NULL)
         return;
+    sqlite3_finalize(v->chain_st);
+    sqlite3_finalize(v->by_hash_st);
     vp_keyring_free(v->keys);
     free(v->issuer);
     free(v->audience);
@@ -304,6 +328,7 @@ typedef struct insert_args {
     const char *aud;
     time_t iat, exp;
     const char *restrictions;
+    const char *payload_sha256;
     long long uses_allowed;
     const vp_ctx *c;
     const char *event;
@@ -329,8 +354,8 @@ static int insert_token(sqlite3 *db, void *payload, vic_err **err)
     sqlite3_stmt *st cleanup_stmt = NULL;
     rc = vic_store_prepare(db, &st,
                            "INSERT INTO tokens(jti, parent, depth, kid, sub, aud, iat, nbf, exp, "
-                           "restrictions, uses_allowed, issued_by) "
-                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "restrictions, uses_allowed, issued_by, payload_sha256) "
+                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            err);
     if (rc < 0)
         return rc;
@@ -348,6 +373,7 @@ static int insert_token(sqlite3 *db, void *payload, vic_err **err)
     if (a->uses_allowed >= 0)
         sqlite3_bind_int64(st, 11, a->uses_allowed);
     sqlite3_bind_text(st, 12, a->c->actor ? a->c->actor : "-", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, a->payload_sha256, -1, SQLITE_STATIC);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
         return vic_store_error(err, db, rc, "record token");
     return vp_db_audit(db, a->event, a->jti, a->c, a->detail, err);
@@ -377,6 +403,9 @@ static int mint(vp_issued *out, vp *v, const vp_token *parent, const char *sub, 
         parent ? xasprintf("child of %s for %s until %s: %s", parent->jti, sub, until, restr_text)
                : xasprintf("for %s until %s: %s", sub, until, restr_text);
     long long uses = vp_restr_int(restr, "uses");
+    char payload_hash[65];
+    const char *p1 = strchr(token, '.'), *p2 = strrchr(token, '.');
+    vic_sha256_hex(payload_hash, p1 + 1, (size_t)(p2 - p1 - 1));
     insert_args a = {.jti = jti,
                      .parent = parent ? parent->jti : NULL,
                      .depth = 0,
@@ -387,6 +416,7 @@ static int mint(vp_issued *out, vp *v, const vp_token *parent, const char *sub, 
                      .exp = exp,
                      .restrictions = restr_text,
                      .uses_allowed = uses,
+                     .payload_sha256 = payload_hash,
                      .c = c,
                      .event = parent ? "delegate" : "issue",
                      .detail = detail};
@@ -432,7 +462,7 @@ int vp_delegate(vp_issued *out, vp *v, const vp_token *parent, const vp_issue_op
                 const vp_ctx *c, vic_err **err)
 {
     memset(out, 0, sizeof(*out));
-    long long depth = vp_restr_int(parent->restrictions, "delegation_depth");
+    long long depth = vp_restr_int(vp_token_restrictions(parent), "delegation_depth");
     if (depth < 1)
         return vic_err_set(err, VIC_EFORBIDDEN,
                            "this token may not be delegated "
@@ -448,8 +478,8 @@ int vp_delegate(vp_issued *out, vp *v, const vp_token *parent, const vp_issue_op
         return rc;
     long long left = parent->uses_allowed < 0 ? -1 : parent->uses_allowed - parent->uses_consumed;
     json_t *restr cleanup_json = NULL;
-    if ((rc = vp_restrictions_normalize(&restr, o->restrictions, parent->restrictions, left, err)) <
-        0)
+    if ((rc = vp_restrictions_normalize(&restr, o->restrictions, vp_token_restrictions(parent),
+                                        left, err)) < 0)
         return rc;
     time_t exp = o->ttl ? c->now + o->ttl : parent->exp;
     if (exp > parent->exp)
@@ -601,20 +631,48 @@ static vp_token *token_from_link(const chain_link *l, json_t *restrictions)
     t->nbf = l->nbf;
     t->exp = l->exp;
     t->restrictions = restrictions;
+    if (restrictions == NULL)
+        t->restrictions_text = xstrdup(l->restrictions ? l->restrictions : "{}");
     t->uses_allowed = l->uses_allowed;
     t->uses_consumed = l->uses_consumed;
     return t;
 }
 
 typedef struct chain_args {
-    const char *jti;
+    vp *v;
+    const char *jti;  /* look the token up by jti, */
+    const char *hash; /* or by the SHA-256 of its payload */
     chain ch;
 } chain_args;
 
+static int cached_stmt(sqlite3 *db, sqlite3_stmt **st, const char *sql, vic_err **err)
+{
+    if (*st)
+        return 0;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return vic_store_error(err, db, sqlite3_errcode(db), "prepare statement");
+    return 0;
+}
+
+/* Statements are prepared once and kept (CHAIN_SQL walks up on every verification); they are
+ * used only inside store callbacks, which the store serialises. */
 static int read_chain(sqlite3 *db, void *payload, vic_err **err)
 {
     chain_args *a = payload;
-    return load_chain(db, a->jti, &a->ch, err);
+    vp *v = a->v;
+    if (v->chain_db != db) {
+        sqlite3_finalize(v->chain_st);
+        sqlite3_finalize(v->by_hash_st);
+        v->chain_st = v->by_hash_st = NULL;
+        v->chain_db = db;
+    }
+    int rc = cached_stmt(db, &v->chain_st, CHAIN_SQL, err);
+    if (rc == 0 && a->hash)
+        rc = cached_stmt(db, &v->by_hash_st, BY_HASH_SQL, err);
+    if (rc < 0)
+        return rc;
+    return run_chain(db, a->hash ? v->by_hash_st : v->chain_st, a->hash ? a->hash : a->jti,
+                     v->chain_st, &a->ch, err);
 }
 
 /* The claims after the signature verified: everything the service relies on must be there
@@ -665,7 +723,7 @@ static int check_claims(vp_token **out, vp *v, const json_t *claims, const char 
         return vic_err_set(err, VIC_EAUTH, "token expired at %s", when);
     }
 
-    chain_args a = {.jti = jti};
+    chain_args a = {.v = v, .jti = jti};
     if ((rc = vic_store_read(v->store, read_chain, &a, err)) < 0)
         return rc;
     const chain_link *l = a.ch.n ? &a.ch.rows[0] : NULL;
@@ -675,15 +733,38 @@ static int check_claims(vp_token **out, vp *v, const json_t *claims, const char 
         rc = vic_err_set(err, VIC_EAUTH, "invalid token: its claims differ from those issued");
     if (rc == 0)
         rc = check_chain(&a.ch, now, err);
-    if (rc == 0) {
-        json_t *restr = NULL;
-        if (vic_json_parse(&restr, l->restrictions, strlen(l->restrictions), 1 << 20, err) < 0)
-            rc = vic_err_wrap(err, "stored restrictions of %s", l->jti);
-        else
-            *out = token_from_link(l, restr);
-    }
+    if (rc == 0) /* the signed restrictions are the ones recorded at issue */
+        *out = token_from_link(l, json_incref(json_object_get(claims, "restrictions")));
     chain_clear(&a.ch);
     return rc;
+}
+
+/* The header this service writes, byte for byte: {"alg":"ES256","kid":"<16 hex>","typ":"JWT"}.
+ * Recognising it spares a JSON parse on every request; anything else takes the full path
+ * (check_header), which applies the same rules. 0 with kid filled, or -1. */
+static int fast_header(const char *seg, size_t len, char kid[VP_KID_LEN + 1])
+{
+    static const char head[] = "{\"alg\":\"ES256\",\"kid\":\"";
+    static const char tail[] = "\",\"typ\":\"JWT\"}";
+    const size_t want = sizeof(head) - 1 + VP_KID_LEN + sizeof(tail) - 1;
+    if (len != (want * 4 + 2) / 3)
+        return -1;
+    unsigned char *raw = NULL;
+    size_t n = 0;
+    if (b64url_decode(&raw, &n, seg, len) < 0)
+        return -1;
+    int ok = n == want && memcmp(raw, head, sizeof(head) - 1) == 0 &&
+             memcmp(raw + sizeof(head) - 1 + VP_KID_LEN, tail, sizeof(tail) - 1) == 0;
+    for (size_t i = 0; ok && i < VP_KID_LEN; i++) {
+        char ch = (char)raw[sizeof(head) - 1 + i];
+        ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+    }
+    if (ok) {
+        memcpy(kid, raw + sizeof(head) - 1, VP_KID_LEN);
+        kid[VP_KID_LEN] = '\0';
+    }
+    free(raw);
+    return ok ? 0 : -1;
 }
 
 static int verify_inner(vp_token **out, vp *v, const char *token, const vp_ctx *c,
@@ -714,13 +795,16 @@ static int verify_inner(vp_token **out, vp *v, const char *token, const vp_ctx *
                            "invalid token: a JWS has three segments, this has "
                            "%zu",
                            dots + 1);
-    json_t *header cleanup_json = NULL;
-    int rc = decode_json(&header, token, (size_t)(dot1 - token), "header", err);
     char kid[VP_KID_LEN + 1];
-    if (rc == 0)
-        rc = check_header(header, kid, err);
-    if (rc < 0)
-        return rc;
+    int rc = fast_header(token, (size_t)(dot1 - token), kid);
+    if (rc < 0) {
+        json_t *header cleanup_json = NULL;
+        rc = decode_json(&header, token, (size_t)(dot1 - token), "header", err);
+        if (rc == 0)
+            rc = check_header(header, kid, err);
+        if (rc < 0)
+            return rc;
+    }
     cleanup_free unsigned char *sig = NULL;
     size_t sig_len = 0;
     const char *sig_text = dot2 + 1;
@@ -729,9 +813,30 @@ static int verify_inner(vp_token **out, vp *v, const char *token, const vp_ctx *
     if ((rc = vp_keyring_verify(v->keys, kid, token, (size_t)(dot2 - token), sig, sig_len, err)) <
         0)
         return rc;
+    /* A payload this service signed is recorded under its hash with the claims it holds:
+     * finding it spares parsing them. Anything else gets the full claim checks below, which
+     * name what is wrong. */
+    char payload_hash[65];
+    vic_sha256_hex(payload_hash, dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    chain_args a = {.v = v, .hash = payload_hash};
+    if ((rc = vic_store_read(v->store, read_chain, &a, err)) < 0)
+        return rc;
+    if (a.ch.n > 0) {
+        const chain_link *l = &a.ch.rows[0];
+        *verified_jti = xstrdup(l->jti);
+        if (strcmp(l->kid, kid) != 0)
+            rc = vic_err_set(err, VIC_EAUTH, "invalid token: its claims differ from those issued");
+        else
+            rc = check_chain(&a.ch, c->now, err);
+        if (rc == 0)
+            *out = token_from_link(l, NULL);
+        chain_clear(&a.ch);
+        return rc;
+    }
     json_t *claims cleanup_json = NULL;
     if ((rc = decode_json(&claims, dot1 + 1, (size_t)(dot2 - dot1 - 1), "payload", err)) < 0)
         return rc;
+
     const char *jti = json_string_value(json_object_get(claims, "jti"));
     if (jti && strlen(jti) <= MAX_JTI)
         *verified_jti = xstrdup(jti);
@@ -790,6 +895,7 @@ void vp_token_free(vp_token *t)
     free(t->aud);
     free(t->parent);
     json_decref(t->restrictions);
+    free(t->restrictions_text);
     free(t);
 }
 
@@ -815,6 +921,13 @@ time_t vp_token_exp(const vp_token *t)
 
 const json_t *vp_token_restrictions(const vp_token *t)
 {
+    if (t->restrictions == NULL) {
+        /* parsed on first use: authentication alone never needs them */
+        vp_token *mut = (vp_token *)t;
+        mut->restrictions = json_loads(t->restrictions_text, 0, NULL);
+        if (mut->restrictions == NULL)
+            mut->restrictions = json_object();
+    }
     return t->restrictions;
 }
 

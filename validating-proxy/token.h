@@ -41,6 +41,7 @@
     "  nbf INTEGER NOT NULL,"                                                                      \
     "  exp INTEGER NOT NULL,"                                                                      \
     "  restrictions TEXT NOT NULL,"                                                                \
+    "  payload_sha256 TEXT NOT NULL UNIQUE,"                                                       \
     "  uses_allowed INTEGER,"                                                                      \
     "  uses_consumed INTEGER NOT NULL DEFAULT 0,"                                                  \
     "  issued_by TEXT NOT NULL,"                                                                   \
