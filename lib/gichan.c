@@ -134,6 +134,56 @@ int vic_gichan_set(int fd, const char *key, const char *value, vic_err **err)
     return rc;
 }
 
+int vic_gichan_set_many(int fd, const json_t *kv, vic_err **err)
+{
+    vic_buf b = VIC_BUF_INIT;
+    vic_buf_append(&b, "M", 1);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)kv, k, v)
+    {
+        const char *s = json_string_value(v);
+        vic_buf_append(&b, k, strlen(k) + 1);
+        vic_buf_append(&b, s ? s : "", strlen(s ? s : "") + 1);
+    }
+    if (b.len == 1) {
+        vic_buf_free(&b);
+        return 0;
+    }
+    int rc = vic_gichan_send(fd, b.data, b.len, err);
+    vic_buf_free(&b);
+    char *resp = NULL;
+    size_t rlen = 0;
+    if (rc == 0)
+        rc = vic_gichan_recv(fd, &resp, &rlen, err);
+    if (rc == 0 && (rlen == 0 || resp[0] != '+')) {
+        const char *msg = rlen > 1 ? resp + 1 : "malformed reply";
+        rc = vic_err_set(err, strncmp(msg, "rate limited", 12) == 0 ? VIC_ELIMIT : VIC_EFORBIDDEN,
+                         "guestinfo set: %s", msg);
+    }
+    free(resp);
+    return rc;
+}
+
+int vic_gichan_next_pair(const char **pos, const char *end, const char **key, const char **value)
+{
+    const char *p = *pos;
+    if (p >= end)
+        return 0;
+    const char *k = p;
+    const char *kend = memchr(k, '\0', (size_t)(end - k));
+    if (kend == NULL || kend == k || (size_t)(kend - k) > VIC_GICHAN_KEY_MAX)
+        return -1;
+    const char *v = kend + 1;
+    const char *vend = v < end ? memchr(v, '\0', (size_t)(end - v)) : NULL;
+    if (vend == NULL)
+        return -1;
+    *key = k;
+    *value = v;
+    *pos = vend + 1;
+    return 1;
+}
+
 int vic_gichan_list(int fd, const char *prefix, json_t **out, vic_err **err)
 {
     char *reply = NULL;
@@ -171,7 +221,7 @@ int vic_gichan_parse(const char *frame, size_t len, char *op, const char **key,
 {
     if (len < 3)
         return vic_err_set(err, VIC_EINVAL, "request too short");
-    if (frame[0] != 'G' && frame[0] != 'S' && frame[0] != 'L')
+    if (frame[0] != 'G' && frame[0] != 'S' && frame[0] != 'L' && frame[0] != 'M')
         return vic_err_set(err, VIC_EINVAL, "unknown request 0x%02x", (unsigned char)frame[0]);
     const char *k = frame + 1;
     size_t klen = strnlen(k, len - 1);
@@ -181,6 +231,19 @@ int vic_gichan_parse(const char *frame, size_t len, char *op, const char **key,
         return vic_err_set(err, VIC_EINVAL, "key longer than %d bytes", VIC_GICHAN_KEY_MAX);
     const char *v = k + klen + 1;
     size_t vlen = len - 1 - klen - 1;
+    if (frame[0] == 'M') {
+        /* pairs: the whole frame after the op must be key NUL value NUL ... */
+        const char *pos = frame + 1, *end = frame + len, *pk, *pv;
+        int r;
+        while ((r = vic_gichan_next_pair(&pos, end, &pk, &pv)) == 1)
+            ;
+        if (r < 0)
+            return vic_err_set(err, VIC_EINVAL, "malformed key/value pairs");
+        *op = 'M';
+        *key = k;
+        *value = frame + 1;
+        return 0;
+    }
     if (memchr(v, '\0', vlen) != NULL)
         return vic_err_set(err, VIC_EINVAL, "value contains a NUL byte");
     *op = frame[0];

@@ -5,12 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef VIC_GI_NO_SECRETS
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#endif
 
 #include "cleanup.h"
+#ifndef VIC_GI_NO_SECRETS
 #include "crypto.h"
+#endif
 #include "mem.h"
 
 #define GUESTINFO     "guestinfo."
@@ -29,11 +33,16 @@ struct vic_gi_key {
 
 int vic_gi_key_new(vic_gi_key **out, vic_err **err)
 {
+#ifdef VIC_GI_NO_SECRETS
+    *out = NULL;
+    return vic_err_set(err, VIC_EUNSUPPORTED, "guestinfo secrets are not built into this binary");
+#else
     (void)err;
     vic_gi_key *k = xmalloc(sizeof(*k));
     vic_random_bytes(k->k, sizeof(k->k));
     *out = k;
     return 0;
+#endif
 }
 
 static int hexval(char c)
@@ -83,7 +92,7 @@ void vic_gi_key_free(vic_gi_key *k)
 {
     if (k == NULL)
         return;
-    OPENSSL_cleanse(k, sizeof(*k));
+    explicit_bzero(k, sizeof(*k));
     free(k);
 }
 
@@ -248,6 +257,25 @@ static int check_value(const char *key, const char *v, size_t n, vic_err **err)
     return 0;
 }
 
+#ifdef VIC_GI_NO_SECRETS
+/* Guest-side builds (the tether, the VM monitor) never hold the key and are linked without
+ * OpenSSL: a secret field is refused with a clear error. */
+static int encrypt_value(char **out, const vic_gi_key *k, const char *name, const char *plain,
+                         vic_err **err)
+{
+    (void)out, (void)k, (void)plain;
+    return vic_err_set(err, VIC_EUNSUPPORTED, "guestinfo key %s is secret: not supported in "
+                       "this binary", name);
+}
+
+static int decrypt_value(char **out, const vic_gi_key *k, const char *name, const char *val,
+                         vic_err **err)
+{
+    (void)out, (void)k, (void)val;
+    return vic_err_set(err, VIC_EAUTH, "guestinfo key %s is secret: not supported in this "
+                       "binary", name);
+}
+#else
 /* "vicgcm1:" + base64(nonce | ciphertext | tag), authenticated with the key name. */
 static int encrypt_value(char **out, const vic_gi_key *k, const char *name, const char *plain,
                          vic_err **err)
@@ -318,7 +346,7 @@ static int decrypt_value(char **out, const vic_gi_key *k, const char *name, cons
     free(blob);
     ERR_clear_error();
     if (!ok) {
-        OPENSSL_cleanse(plain, plen);
+        explicit_bzero(plain, plen);
         free(plain);
         return vic_err_set(err, VIC_EAUTH,
                            "guestinfo key %s: cannot decrypt (wrong key or tampered value)", name);
@@ -327,6 +355,8 @@ static int decrypt_value(char **out, const vic_gi_key *k, const char *name, cons
     *out = (char *)plain;
     return 0;
 }
+
+#endif
 
 /* ---- encode ---- */
 
@@ -539,7 +569,7 @@ static int enc_field(enc *e, const vic_gi_desc *d, const vic_gi_field *f, const 
             cleanup_free char *tilde = append_to_prefix(name, "", "~");
             rc = put(e, tilde, joined.data ? joined.data : "");
             if ((f->flags & VIC_GI_SECRET) && joined.data)
-                OPENSSL_cleanse(joined.data, joined.len);
+                explicit_bzero(joined.data, joined.len);
             vic_buf_free(&joined);
             if (rc < 0)
                 return rc;
@@ -620,6 +650,8 @@ static int get(dec *c, const char *name, char **out)
     char *plain = NULL;
     if ((rc = decrypt_value(&plain, c->key, name, s, c->err)) < 0)
         return rc;
+    if (plain == NULL)
+        return vic_err_set(c->err, VIC_EINTERNAL, "guestinfo key %s: nothing decrypted", name);
     if ((rc = check_value(name, plain, strlen(plain), c->err)) < 0) {
         vic_free_secret(plain);
         return rc;

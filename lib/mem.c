@@ -1,6 +1,5 @@
 #include "mem.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +77,7 @@ void vic_free_secret(char *s)
 {
     if (s == NULL)
         return;
-    OPENSSL_cleanse(s, strlen(s));
+    explicit_bzero(s, strlen(s));
     free(s);
 }
 

@@ -178,8 +178,11 @@ static void mount_fs(const char *src, const char *target, const char *type, unsi
 
 static void prepare_guest(const vic_exec_config *cfg)
 {
-    mount_fs("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-    mount_fs("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+    /* The VM may have mounted /proc and /sys for us (the local host must, before pivot_root) */
+    if (access("/proc/self/stat", F_OK) != 0)
+        mount_fs("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    if (access("/sys/kernel", F_OK) != 0)
+        mount_fs("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
     mount_fs("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
              "newinstance,ptmxmode=0666,mode=0620");
     mount_fs("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
@@ -206,7 +209,8 @@ static void prepare_guest(const vic_exec_config *cfg)
 
 /* ---- reporting back through guestinfo ---- */
 
-/* Writes the session's read-write keys (started, status, times) to guestinfo. */
+/* Writes the session's read-write keys (started, status, times) to guestinfo, in one
+ * request: the VM's configuration is rewritten (and synced) once per report. */
 static void publish(const vic_exec_session *s)
 {
     vic_err *err cleanup_err = NULL;
@@ -216,17 +220,16 @@ static void publish(const vic_exec_session *s)
         tlog("tether: encode session state: %s", err->msg);
         return;
     }
+    json_t *rw cleanup_json = json_object();
     const char *k;
     json_t *v;
     json_object_foreach(kv, k, v)
     {
-        if (vic_gi_key_is_readonly(k))
-            continue;
-        if (vic_gichan_set(TETHER_GI_FD, k, json_string_value(v), &err) < 0) {
-            tlog("tether: report %s: %s", k, err->msg);
-            vic_err_free(&err);
-        }
+        if (!vic_gi_key_is_readonly(k))
+            json_object_set(rw, k, v);
     }
+    if (vic_gichan_set_many(TETHER_GI_FD, rw, &err) < 0)
+        tlog("tether: report session state: %s", err->msg);
 }
 
 /* ---- running the session ---- */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,14 @@ static int has_word(const char *file, const char *word)
         if (strcmp(t, word) == 0)
             return 1;
     return 0;
+}
+
+void cg_tag(char out[17], const char *home)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a: a name, not a secret */
+    for (const unsigned char *p = (const unsigned char *)home; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 void cg_detect(cg_host *h, const char *tag)

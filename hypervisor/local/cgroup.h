@@ -21,6 +21,9 @@ typedef struct cg_host {
     double mhz_per_cpu;   /* to turn MHz limits into CPU time */
 } cg_host;
 
+/* A short name for the subtree of one $VIC_HOME (a hash of its real path). */
+void cg_tag(char out[17], const char *home);
+
 /* Finds a writable cgroup tree; tag names our subtree (one per $VIC_HOME). Never fails:
  * what cannot be used is recorded in the reasons. */
 void cg_detect(cg_host *h, const char *tag);

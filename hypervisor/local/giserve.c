@@ -47,32 +47,52 @@ static void refuse(int *ok, vic_buf *reply, const char *fmt, ...)
     free(msg);
 }
 
-static void handle_set(giserve *s, const char *key, const char *value, int *ok, vic_buf *reply)
+/* Checks one write; on refusal fills reply and returns 0. */
+static int check_write(const char *key, const char *value, json_t *changes, int *ok,
+                       vic_buf *reply)
 {
     if (vic_gi_key_is_readonly(key)) {
         refuse(ok, reply, "key %.200s is not writable by the guest", key);
-        return;
+        return 0;
     }
     if (strlen(value) > GISERVE_VALUE_MAX) {
         refuse(ok, reply, "value larger than %d bytes", GISERVE_VALUE_MAX);
-        return;
+        return 0;
+    }
+    json_t *js = json_string(value);
+    if (js == NULL) {
+        refuse(ok, reply, "value of %.200s is not UTF-8", key);
+        return 0;
+    }
+    json_object_set_new(changes, key, js);
+    return 1;
+}
+
+/* Applies writes: every key is checked first, then all are written in one replacement of
+ * the .vmx, or none. */
+static void handle_set(giserve *s, char op, const char *key, const char *value, size_t len,
+                       int *ok, vic_buf *reply)
+{
+    json_t *changes cleanup_json = json_object();
+    if (op == 'S') {
+        if (!check_write(key, value, changes, ok, reply))
+            return;
+    } else {
+        const char *pos = value, *end = value + len, *k, *v;
+        while (vic_gichan_next_pair(&pos, end, &k, &v) == 1)
+            if (!check_write(k, v, changes, ok, reply))
+                return;
     }
     if (!take_token(s)) {
         refuse(ok, reply, "rate limited: more than %d writes per second", GISERVE_SET_RATE);
         return;
     }
     vic_err *err cleanup_err = NULL;
-    json_t *js = json_string(value);
-    if (js == NULL) {
-        refuse(ok, reply, "value is not UTF-8");
-        return;
-    }
     int lock = local_vm_lock(s->vm_dir, &err);
     json_t *kv cleanup_json = NULL;
     int rc = lock < 0 ? lock : vmx_read(&kv, s->vmx_path, &err);
     if (rc == 0) {
-        json_object_set_new(kv, key, js);
-        js = NULL;
+        json_object_update(kv, changes);
         cleanup_free char *text = NULL;
         rc = vmx_format(&text, kv, &err);
         if (rc == 0 && strlen(text) > GISERVE_CONFIG_MAX)
@@ -81,7 +101,6 @@ static void handle_set(giserve *s, const char *key, const char *value, int *ok, 
         if (rc == 0)
             rc = vmx_write(s->vmx_path, kv, &err);
     }
-    json_decref(js);
     if (lock >= 0)
         close(lock);
     if (rc < 0)
@@ -100,8 +119,8 @@ void giserve_handle(giserve *s, const char *frame, size_t len, int *ok, vic_buf 
         refuse(ok, reply, "%s", err->msg);
         return;
     }
-    if (op == 'S') {
-        handle_set(s, key, value, ok, reply);
+    if (op == 'S' || op == 'M') {
+        handle_set(s, op, key, value, (size_t)(frame + len - value), ok, reply);
         return;
     }
     if (strncmp(key, "guestinfo.", 10) != 0) {

@@ -1118,13 +1118,18 @@ static int local_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **e
     lc->home = xstrdup(real);
     lc->ds_root = xasprintf("%s/" LOCAL_DATASTORE, real);
     lc->pools = xasprintf("%s/pools", real);
-    lc->bin_dir = opts->bin_dir ? xstrdup(opts->bin_dir) : self_dir();
+    char bin_real[PATH_MAX];
+    if (opts->bin_dir && realpath(opts->bin_dir, bin_real) == NULL) {
+        int e = errno;
+        local_disconnect(&lc->base);
+        return vic_err_sys(err, VIC_EINVAL, e, "binary directory %s", opts->bin_dir);
+    }
+    lc->bin_dir = opts->bin_dir ? xstrdup(bin_real) : self_dir();
     int rc = mkdir_if_missing(lc->ds_root, 0755, err);
     if (rc == 0)
         rc = mkdir_if_missing(lc->pools, 0755, err);
-    char tag[65];
-    vic_sha256_hex(tag, real, strlen(real));
-    tag[12] = '\0';
+    char tag[17];
+    cg_tag(tag, real);
     cg_detect(&lc->cg, tag);
     cleanup_free char *root = xasprintf("%s/pool.json", lc->pools);
     if (rc == 0 && access(root, F_OK) != 0) {

@@ -175,6 +175,14 @@ static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int seria
             child_fail(errfd, "populate /dev");
     if (mount(NULL, ".tether/tether", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0)
         child_fail(errfd, "make the tether read-only");
+    /* /proc and /sys of the guest's own namespaces, mounted while the host's are still in
+     * view: the kernel lets a user namespace mount them only then. */
+    mkdir("proc", 0555);
+    mkdir("sys", 0555);
+    if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        child_fail(errfd, "mount /proc");
+    if (mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
+        child_fail(errfd, "mount /sys");
     if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
         child_fail(errfd, "switch to the root disk");
     if (dup2(gi_fd, 3) < 0 || dup2(serial_fd, 4) < 0)
@@ -183,9 +191,9 @@ static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int seria
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
         child_fail(errfd, "open /dev/null");
     /* keep errfd (close-on-exec) so that a failing exec can still say why */
-    for (int fd = 5; fd < 1024; fd++)
-        if (fd != errfd)
-            close(fd);
+    if (errfd > 5)
+        close_range(5, (unsigned)errfd - 1, 0);
+    close_range((unsigned)(errfd >= 5 ? errfd + 1 : 5), ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -371,7 +379,8 @@ int monitor_run(const monitor_opts *o)
     m->ds_root = xasprintf("%s/" LOCAL_DATASTORE, real);
     m->dir = xasprintf("%s/%s", m->ds_root, o->vm);
     m->vmx = xasprintf("%s/%s.vmx", m->dir, o->vm);
-    m->tether = xasprintf("%s/tether", o->bin_dir);
+    char bin_real[4096];
+    m->tether = xasprintf("%s/tether", realpath(o->bin_dir, bin_real) ? bin_real : o->bin_dir);
     giserve_init(&m->gi, m->dir, m->vmx);
     cleanup_free char *logp = xasprintf("%s/monitor.log", m->dir);
     cleanup_free char *lockp = xasprintf("%s/monitor.lock", m->dir);
@@ -425,9 +434,8 @@ int monitor_run(const monitor_opts *o)
         snprintf(m->pool_rel, sizeof(m->pool_rel), "%s", rel);
     else
         m->pool_rel[0] = '\1'; /* no pool: no cgroup */
-    char tag[65];
-    vic_sha256_hex(tag, real, strlen(real));
-    tag[12] = '\0';
+    char tag[17];
+    cg_tag(tag, real);
     cg_detect(&m->cg, tag);
     if (shift_rootfs(m, kv, &err) < 0) {
         report(o, "error %s\n", err->msg);
