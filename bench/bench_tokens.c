@@ -87,8 +87,7 @@ static int op_load(void *p)
 static int op_sig(void *p)
 {
     ctx *x = p;
-    return vp_keyring_verify(vp_keys(x->v), x->kid, x->token, x->msg_len, x->sig, x->sig_len,
-                             NULL);
+    return vp_keyring_verify(vp_keys(x->v), x->kid, x->token, x->msg_len, x->sig, x->sig_len, NULL);
 }
 
 static int op_libjwt(void *p)
@@ -154,15 +153,15 @@ int main(int argc, char **argv)
     vic_err *err = NULL;
     if (vic_store_open(&store, db, migs, 1, &err) < 0)
         die("store", err);
-    vp_options o = {.key_dir = keys, .issuer = "bench", .audience = "vic-self-provision",
-                    .store = store};
+    vp_options o = {
+        .key_dir = keys, .issuer = "bench", .audience = "vic-self-provision", .store = store};
     ctx x = {.c = {.now = time(NULL), .actor = "bench", .remote = "-", .quiet = 1}};
     if (vp_open(&x.v, &o, x.c.now, &err) < 0)
         die("open", err);
     x.s = sp_new(store, x.v, sp_inventory_local());
 
-    json_t *r = json_pack("{s:n, s:n, s:n, s:i}", "uses", "max_vchs", "memory_mb",
-                          "delegation_depth", 4);
+    json_t *r =
+        json_pack("{s:n, s:n, s:n, s:i}", "uses", "max_vchs", "memory_mb", "delegation_depth", 4);
     vp_issue_opts io = {.sub = "bench", .ttl = 3600, .restrictions = r};
     vp_issued root = {0}, child = {0}, grand = {0};
     if (vp_issue(&root, x.v, &io, &x.c, &err) < 0)

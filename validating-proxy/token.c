@@ -921,14 +921,24 @@ time_t vp_token_exp(const vp_token *t)
 
 const json_t *vp_token_restrictions(const vp_token *t)
 {
-    if (t->restrictions == NULL) {
-        /* parsed on first use: authentication alone never needs them */
+    json_t *r = __atomic_load_n(&t->restrictions, __ATOMIC_ACQUIRE);
+    if (r == NULL) {
+        /* parsed on first use (authentication alone never needs them); threads sharing t
+         * may race here, so the first parse to be published wins and the others drop theirs */
+        json_t *parsed = json_loads(t->restrictions_text, 0, NULL);
+        if (parsed == NULL)
+            parsed = json_object();
         vp_token *mut = (vp_token *)t;
-        mut->restrictions = json_loads(t->restrictions_text, 0, NULL);
-        if (mut->restrictions == NULL)
-            mut->restrictions = json_object();
+        json_t *expected = NULL;
+        if (__atomic_compare_exchange_n(&mut->restrictions, &expected, parsed, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            r = parsed;
+        } else {
+            json_decref(parsed);
+            r = expected;
+        }
     }
-    return t->restrictions;
+    return r;
 }
 
 long long vp_token_uses_consumed(const vp_token *t)

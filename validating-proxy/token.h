@@ -147,7 +147,8 @@ int vp_token_load(vp_token **out, vp *v, const char *jti, time_t now, vic_err **
 
 void vp_token_free(vp_token *t);
 
-/* Accessors; strings are borrowed from t. parent is NULL for a root. */
+/* Accessors; strings are borrowed from t. parent is NULL for a root. A vp_token may be read
+ * from several threads (the restrictions are parsed once, on first use). */
 const char *vp_token_jti(const vp_token *t);
 const char *vp_token_sub(const vp_token *t);
 const char *vp_token_parent(const vp_token *t);
