@@ -133,7 +133,7 @@ endif
 # statically, from lib/ and libc (plus jansson and libcrypto) only, and never with the
 # sanitizers (they cannot be linked statically).
 TETHER_SRCS := $(wildcard tether/*.c) lib/err.c lib/mem.c lib/log.c lib/guestinfo.c \
-	lib/gichan.c lib/serial.c lib/execconfig.c
+	lib/gichan.c lib/serial.c lib/execconfig.c lib/attach.c
 TETHER_OBJS := $(TETHER_SRCS:%.c=$(B)/static/%.o)
 STATIC_CFLAGS := $(BASE_CFLAGS) -g -O2 -DVIC_GI_NO_SECRETS $(EXTRA_CFLAGS)
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/attach.h"
 #include "lib/cleanup.h"
 #include "lib/execconfig.h"
 #include "lib/gichan.h"
@@ -236,9 +237,103 @@ static void publish(const vic_exec_session *s)
 
 typedef struct running {
     pid_t pid;
-    int out_fd;
-    int err_fd;
+    int out_fd;   /* stdout, or the terminal's master side */
+    int err_fd;   /* stderr; -1 with a terminal */
+    int in_fd;    /* what feeds the session's stdin (a pipe, or the master); -1 for none */
+    int tty;
+    int attach_fd; /* the interactive channel, -1 when the VM has none or it broke */
+    vic_buf attach_in;
+    int spawned;       /* stdin that arrives before the session runs waits here */
+    vic_buf early_in;
+    int early_close;
+    struct winsize size; /* the holder's last terminal size */
 } running;
+
+static void attach_out(running *r, int type, const void *data, size_t len)
+{
+    if (r->attach_fd < 0)
+        return;
+    if (vic_attach_send(r->attach_fd, type, data, len, NULL) < 0) {
+        close(r->attach_fd);
+        r->attach_fd = -1;
+    }
+}
+
+static void set_size(running *r, const vic_attach_frame *f)
+{
+    if (f->len != 4)
+        return;
+    const unsigned char *d = (const unsigned char *)f->data;
+    r->size.ws_row = (unsigned short)(d[0] << 8 | d[1]);
+    r->size.ws_col = (unsigned short)(d[2] << 8 | d[3]);
+    if (r->tty && r->spawned)
+        ioctl(r->out_fd, TIOCSWINSZ, &r->size);
+}
+
+/* Reads from the attach channel and acts on whole frames. Returns the type of the last READY
+ * seen (so a waiting session can start), or -1 when the channel closed. */
+static int attach_in(running *r, int *ready)
+{
+    char chunk[16384];
+    ssize_t n = read(r->attach_fd, chunk, sizeof(chunk));
+    if (n <= 0) {
+        if (n < 0 && errno == EINTR)
+            return 0;
+        close(r->attach_fd);
+        r->attach_fd = -1;
+        return -1;
+    }
+    vic_buf_append(&r->attach_in, chunk, (size_t)n);
+    size_t off = 0;
+    vic_attach_frame f;
+    int rc;
+    while ((rc = vic_attach_next(r->attach_in.data, r->attach_in.len, &off, &f)) == 1) {
+        switch (f.type) {
+        case VIC_ATTACH_STDIN:
+            if (!r->spawned) {
+                vic_buf_append(&r->early_in, f.data, f.len);
+                break;
+            }
+            if (r->in_fd >= 0 && write(r->in_fd, f.data, f.len) < 0 && errno != EAGAIN) {
+                if (!r->tty)
+                    close(r->in_fd);
+                r->in_fd = -1;
+            }
+            break;
+        case VIC_ATTACH_CLOSE:
+            if (!r->spawned) {
+                r->early_close = 1;
+                break;
+            }
+            if (r->in_fd >= 0 && r->tty) {
+                ssize_t w = write(r->in_fd, "\x04", 1); /* end of input on a terminal */
+                (void)w;
+            } else if (r->in_fd >= 0) {
+                close(r->in_fd);
+            }
+            r->in_fd = -1;
+            break;
+        case VIC_ATTACH_RESIZE:
+            set_size(r, &f);
+            break;
+        case VIC_ATTACH_READY:
+            *ready = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc < 0) { /* a holder that speaks nonsense loses the channel */
+        tlog("tether: malformed attach frame; channel closed");
+        close(r->attach_fd);
+        r->attach_fd = -1;
+        vic_buf_free(&r->attach_in);
+        return -1;
+    }
+    memmove(r->attach_in.data, r->attach_in.data + off, r->attach_in.len - off);
+    r->attach_in.len -= off;
+    return 0;
+}
 
 /* Forks and execs the session; on failure fills why and returns -1 (nothing runs). */
 static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
@@ -253,8 +348,29 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
                            sizeof(home), why, cap) < 0)
         return -1;
     const char *dir = s->cmd.dir && *s->cmd.dir ? s->cmd.dir : "/";
-    int outp[2], errp[2], execp[2];
-    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0) {
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1}, execp[2];
+    int master = -1;
+    char slave[128] = "";
+    if (s->tty) {
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        const char *name = master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0
+                               ? ptsname(master)
+                               : NULL;
+        if (name == NULL) {
+            snprintf(why, cap, "tether: allocate a terminal: %s", strerror(errno));
+            if (master >= 0)
+                close(master);
+            return -1;
+        }
+        snprintf(slave, sizeof(slave), "%s", name);
+        if (r->size.ws_row && r->size.ws_col)
+            ioctl(master, TIOCSWINSZ, &r->size); /* the size the holder sent before the start */
+    } else if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+               (s->openstdin && pipe2(inp, O_CLOEXEC) < 0)) {
+        snprintf(why, cap, "tether: pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(execp, O_CLOEXEC) < 0) {
         snprintf(why, cap, "tether: pipe: %s", strerror(errno));
         return -1;
     }
@@ -265,12 +381,13 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
         argv[i] = s->cmd.args[i];
     if (s->cmd.n_args == 0)
         argv[0] = s->cmd.path;
-    int has_home = 0, has_path = 0;
+    int has_home = 0, has_path = 0, has_term = 0;
     for (size_t i = 0; i < s->cmd.n_env; i++) {
         has_home |= strncmp(s->cmd.env[i], "HOME=", 5) == 0;
         has_path |= strncmp(s->cmd.env[i], "PATH=", 5) == 0;
+        has_term |= strncmp(s->cmd.env[i], "TERM=", 5) == 0;
     }
-    char **envp = xcalloc(s->cmd.n_env + 3, sizeof(char *));
+    char **envp = xcalloc(s->cmd.n_env + 4, sizeof(char *));
     size_t ne = 0;
     for (size_t i = 0; i < s->cmd.n_env; i++)
         envp[ne++] = s->cmd.env[i];
@@ -281,14 +398,26 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
         envp[ne++] = home_env;
     if (!has_path)
         envp[ne++] = path_env;
+    if (s->tty && !has_term)
+        envp[ne++] = "TERM=xterm";
 
     pid_t pid = fork();
     if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(outp[1], 1);
-        dup2(errp[1], 2);
         setsid();
+        if (s->tty) {
+            int sl = open(slave, O_RDWR);
+            if (sl >= 0) {
+                ioctl(sl, TIOCSCTTY, 0);
+                dup2(sl, 0);
+                dup2(sl, 1);
+                dup2(sl, 2);
+            }
+        } else {
+            int in = inp[0] >= 0 ? inp[0] : open("/dev/null", O_RDONLY);
+            dup2(in, 0);
+            dup2(outp[1], 1);
+            dup2(errp[1], 2);
+        }
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -312,13 +441,15 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
     }
     free(argv);
     free(envp);
-    close(outp[1]);
-    close(errp[1]);
+    if (outp[1] >= 0)
+        close(outp[1]);
+    if (errp[1] >= 0)
+        close(errp[1]);
+    if (inp[0] >= 0)
+        close(inp[0]);
     close(execp[1]);
     if (pid < 0) {
         snprintf(why, cap, "tether: fork: %s", strerror(errno));
-        close(outp[0]);
-        close(errp[0]);
         close(execp[0]);
         return -1;
     }
@@ -330,27 +461,74 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
     if (n > 0) { /* the exec failed: the child said why and exits 127 */
         why[n] = '\0';
         waitpid(pid, NULL, 0);
-        close(outp[0]);
-        close(errp[0]);
+        if (master >= 0)
+            close(master);
+        if (outp[0] >= 0)
+            close(outp[0]);
+        if (errp[0] >= 0)
+            close(errp[0]);
+        if (inp[1] >= 0)
+            close(inp[1]);
         return -1;
     }
+    /* stdin never blocks the tether: what a session does not read in time is dropped */
+    if (master >= 0)
+        fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+    if (inp[1] >= 0)
+        fcntl(inp[1], F_SETFL, fcntl(inp[1], F_GETFL) | O_NONBLOCK);
     r->pid = pid;
-    r->out_fd = outp[0];
-    r->err_fd = errp[0];
+    r->tty = s->tty;
+    r->out_fd = s->tty ? master : outp[0];
+    r->err_fd = s->tty ? -1 : errp[0];
+    r->in_fd = s->tty ? (s->openstdin ? master : -1) : inp[1];
+    r->spawned = 1;
+    if (r->in_fd >= 0 && r->early_in.len) {
+        ssize_t w = write(r->in_fd, r->early_in.data, r->early_in.len);
+        (void)w; /* a pipe holds 64 KiB: enough for what a holder types before the start */
+    }
+    vic_buf_free(&r->early_in);
+    if (r->early_close && r->in_fd >= 0) {
+        if (r->tty) {
+            ssize_t w = write(r->in_fd, "\x04", 1);
+            (void)w;
+        } else {
+            close(r->in_fd);
+        }
+        r->in_fd = -1;
+    }
     return 0;
 }
 
-static void pump(int *fd, int stream)
+static void pump(running *r, int *fd, int stream)
 {
     char buf[16384];
     ssize_t n = read(*fd, buf, sizeof(buf));
     if (n > 0) {
         vic_serial_write(TETHER_SERIAL_FD, stream, buf, (size_t)n, NULL);
+        attach_out(r, stream == VIC_STREAM_STDERR ? VIC_ATTACH_STDERR : VIC_ATTACH_STDOUT, buf,
+                   (size_t)n);
         return;
     }
+    /* EOF, or EIO from a terminal whose last user closed it */
     if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        if (r->tty && *fd == r->in_fd)
+            r->in_fd = -1;
         close(*fd);
         *fd = -1;
+    }
+}
+
+/* With attach set, the session waits for its holder (VIC's run block): output written
+ * before anyone listens would otherwise reach only the log. */
+static void wait_for_holder(running *r)
+{
+    int ready = 0;
+    while (!ready && r->attach_fd >= 0) {
+        struct pollfd pf = {r->attach_fd, POLLIN, 0};
+        if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+            break;
+        if (attach_in(r, &ready) < 0)
+            break;
     }
 }
 
@@ -364,10 +542,13 @@ static int supervise(running *r)
     sigdelset(&set, SIGILL);
     sigdelset(&set, SIGFPE);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-    int status = 0, exited = 0;
+    int status = 0, exited = 0, ready = 0;
     struct timespec drain_end = {0, 0};
     while (!exited || r->out_fd >= 0 || r->err_fd >= 0) {
-        struct pollfd pf[3] = {{sfd, POLLIN, 0}, {r->out_fd, POLLIN, 0}, {r->err_fd, POLLIN, 0}};
+        struct pollfd pf[4] = {{sfd, POLLIN, 0},
+                               {r->out_fd, POLLIN, 0},
+                               {r->err_fd, POLLIN, 0},
+                               {r->attach_fd, POLLIN, 0}};
         int timeout = -1;
         if (exited) {
             /* the session is gone: take what its descendants still write, briefly */
@@ -379,15 +560,17 @@ static int supervise(running *r)
                 break;
             timeout = (int)ms;
         }
-        int n = poll(pf, 3, timeout);
+        int n = poll(pf, 4, timeout);
         if (n < 0 && errno != EINTR)
             break;
         if (n == 0)
             break;
-        if (pf[1].revents)
-            pump(&r->out_fd, VIC_STREAM_STDOUT);
-        if (pf[2].revents)
-            pump(&r->err_fd, VIC_STREAM_STDERR);
+        if (pf[1].revents && r->out_fd >= 0)
+            pump(r, &r->out_fd, VIC_STREAM_STDOUT);
+        if (pf[2].revents && r->err_fd >= 0)
+            pump(r, &r->err_fd, VIC_STREAM_STDERR);
+        if (pf[3].revents && r->attach_fd >= 0)
+            attach_in(r, &ready);
         if (pf[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -412,6 +595,8 @@ static int supervise(running *r)
             }
         }
     }
+    if (r->in_fd >= 0 && r->in_fd != r->out_fd)
+        close(r->in_fd);
     if (r->out_fd >= 0)
         close(r->out_fd);
     if (r->err_fd >= 0)
@@ -459,7 +644,13 @@ int tether_main(void)
     vic_exec_session *s = (vic_exec_session *)s0;
     if (s->id == NULL)
         s->id = xstrdup(cfg.session_ids[s - cfg.sessions]);
-    running r = {0, -1, -1};
+    running r = {.out_fd = -1, .err_fd = -1, .in_fd = -1, .attach_fd = -1};
+    if (fcntl(TETHER_ATTACH_FD, F_GETFD) >= 0) {
+        r.attach_fd = TETHER_ATTACH_FD;
+        fcntl(TETHER_ATTACH_FD, F_SETFD, FD_CLOEXEC);
+    }
+    if (s->attach)
+        wait_for_holder(&r);
     char why[600] = "";
     int code;
     free(s->started);
@@ -480,6 +671,13 @@ int tether_main(void)
         s->stopped_at = now_ns();
         publish(s);
     }
+    char status[16];
+    int n = snprintf(status, sizeof(status), "%d", code);
+    attach_out(&r, VIC_ATTACH_EXIT, status, (size_t)n);
+    vic_buf_free(&r.attach_in);
+    vic_buf_free(&r.early_in);
+    if (r.attach_fd >= 0)
+        close(r.attach_fd);
     vic_gi_free(&vic_exec_config_desc, &cfg);
     return code;
 }

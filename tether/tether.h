@@ -8,7 +8,8 @@
  * the session's output to the serial log (lib/serial.h framing), and when the session ends
  * writes its exit status and stop time and exits, which powers the VM off.
  *
- * File descriptors on entry: 3 is the guestinfo channel (lib/gichan.h), 4 the serial port.
+ * File descriptors on entry: 3 is the guestinfo channel (lib/gichan.h), 4 the serial port,
+ * 5 (optional) the interactive channel (lib/attach.h): stdin, terminal size, live output.
  */
 #ifndef VIC_TETHER_H
 #define VIC_TETHER_H
@@ -17,6 +18,7 @@
 
 #define TETHER_GI_FD 3
 #define TETHER_SERIAL_FD 4
+#define TETHER_ATTACH_FD 5 /* the interactive channel (lib/attach.h), when the VM has one */
 
 /* Runs the VM's main session; returns the tether's exit code (the session's). */
 int tether_main(void);

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,6 +46,11 @@ typedef struct monitor {
     pid_t guest;
     int gi_fd;
     giserve gi;
+    int attach_fd;  /* our end of the guest's interactive channel */
+    int listen_fd;  /* attach.sock, where a holder connects */
+    int client_fd;  /* the current holder, -1 for none */
+    int alive_fd;   /* write end of the guest's sync pipe, kept open while we run */
+    vic_buf to_client;
 } monitor;
 
 static void report(const monitor_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -127,7 +133,8 @@ static int touch(const char *path, mode_t mode)
 
 /* In the child, inside the new namespaces: build the guest's filesystem and become its PID 1.
  * Runs between clone and exec in a single-threaded process. */
-static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int serial_fd)
+static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int serial_fd,
+                        int attach_fd)
 {
     char c;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -151,6 +158,12 @@ static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int seria
         child_fail(errfd, "bind the tether");
     if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
         child_fail(errfd, "become guest root");
+    /* Changing credentials cleared the parent-death signal: set it again, then make sure
+     * the monitor did not die in between (it holds the sync pipe open while it lives). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    struct pollfd alive = {sync_fd, POLLIN, 0};
+    if (poll(&alive, 1, 0) > 0)
+        _exit(127);
     mkdir("dev", 0755);
     if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=256k") < 0)
         child_fail(errfd, "mount /dev");
@@ -185,15 +198,15 @@ static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int seria
         child_fail(errfd, "mount /sys");
     if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
         child_fail(errfd, "switch to the root disk");
-    if (dup2(gi_fd, 3) < 0 || dup2(serial_fd, 4) < 0)
+    if (dup2(gi_fd, 3) < 0 || dup2(serial_fd, 4) < 0 || dup2(attach_fd, 5) < 0)
         child_fail(errfd, "pass channels");
     int devnull = open("/dev/null", O_RDWR);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
         child_fail(errfd, "open /dev/null");
     /* keep errfd (close-on-exec) so that a failing exec can still say why */
-    if (errfd > 5)
-        close_range(5, (unsigned)errfd - 1, 0);
-    close_range((unsigned)(errfd >= 5 ? errfd + 1 : 5), ~0U, 0);
+    if (errfd > 6)
+        close_range(6, (unsigned)errfd - 1, 0);
+    close_range((unsigned)(errfd >= 6 ? errfd + 1 : 6), ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -221,9 +234,10 @@ static int write_id_map(pid_t pid, const char *file, vic_err **err)
 
 static int start_guest(monitor *m, int serial_fd, vic_err **err)
 {
-    int sync_p[2], err_p[2], gi[2];
+    int sync_p[2], err_p[2], gi[2], at[2];
     if (pipe2(sync_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gi) < 0)
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gi) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, at) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "create guest channels");
     long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
                  CLONE_NEWNET | SIGCHLD;
@@ -231,21 +245,24 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
     if (pid < 0) {
         int e = errno;
         close(sync_p[0]), close(sync_p[1]), close(err_p[0]), close(err_p[1]);
-        close(gi[0]), close(gi[1]);
+        close(gi[0]), close(gi[1]), close(at[0]), close(at[1]);
         return vic_err_sys(err, VIC_EUNSUPPORTED, e, "create the guest's namespaces");
     }
     if (pid == 0) {
         close(sync_p[1]);
         close(err_p[0]);
         close(gi[0]);
-        /* gi[1] and serial_fd are close-on-exec: guest_start dups them to 3 and 4 */
-        guest_start(m, sync_p[0], err_p[1], gi[1], serial_fd);
+        close(at[0]);
+        /* the channels are close-on-exec: guest_start dups them to 3, 4 and 5 */
+        guest_start(m, sync_p[0], err_p[1], gi[1], serial_fd, at[1]);
     }
     close(sync_p[0]);
     close(err_p[1]);
     close(gi[1]);
+    close(at[1]);
     m->guest = pid;
     m->gi_fd = gi[0];
+    m->attach_fd = at[0];
     int rc = write_id_map(pid, "uid_map", err);
     if (rc == 0)
         rc = write_id_map(pid, "gid_map", err);
@@ -253,7 +270,7 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
         m->in_cgroup = cg_vm_enter(&m->cg, m->pool_rel, m->o->vm, pid) == 0;
     if (rc == 0 && write(sync_p[1], "g", 1) != 1)
         rc = vic_err_sys(err, VIC_EIO, errno, "start the guest");
-    close(sync_p[1]);
+    m->alive_fd = sync_p[1]; /* open for as long as we live: the guest checks it once */
     char why[512];
     ssize_t n = 0;
     if (rc == 0) {
@@ -270,6 +287,8 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         m->guest = 0;
+        close(sync_p[1]);
+        m->alive_fd = -1;
     }
     return rc;
 }
@@ -289,6 +308,120 @@ static void handle_request(monitor *m, const char *frame, size_t len)
         vic_log(VIC_LOG_WARN, "event=guestinfo_reply_failed vm=%s msg=\"%s\"", m->o->vm,
                 err->msg);
     vic_buf_free(&reply);
+}
+
+/* ---- the interactive channel ---- */
+
+#define ATTACH_BACKLOG (1024 * 1024) /* output held for a slow holder before dropping it */
+
+/* Listens on VMDIR/attach.sock (0600). The path goes through /proc/self/fd so that a long
+ * $VIC_HOME never exceeds the 108 bytes of a socket address. */
+static void attach_listen(monitor *m)
+{
+    int dfd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/attach.sock", dfd);
+    unlinkat(dfd, "attach.sock", 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    mode_t old = umask(0177);
+    if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)) {
+        vic_log(VIC_LOG_WARN, "event=attach_unavailable vm=%s msg=\"%s\"", m->o->vm,
+                strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    umask(old);
+    close(dfd);
+    m->listen_fd = fd;
+}
+
+static void drop_client(monitor *m)
+{
+    if (m->client_fd >= 0)
+        close(m->client_fd);
+    m->client_fd = -1;
+    m->to_client.len = 0;
+}
+
+static void flush_client(monitor *m, int blocking)
+{
+    if (blocking && m->client_fd >= 0) { /* a holder that stopped reading gets a second */
+        struct timeval tv = {1, 0};
+        int fl = fcntl(m->client_fd, F_GETFL);
+        fcntl(m->client_fd, F_SETFL, fl & ~O_NONBLOCK);
+        setsockopt(m->client_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
+    while (m->client_fd >= 0 && m->to_client.len > 0) {
+        ssize_t w = send(m->client_fd, m->to_client.data, m->to_client.len,
+                         MSG_NOSIGNAL | (blocking ? 0 : MSG_DONTWAIT));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (w < 0) {
+            drop_client(m);
+            return;
+        }
+        memmove(m->to_client.data, m->to_client.data + w, m->to_client.len - (size_t)w);
+        m->to_client.len -= (size_t)w;
+    }
+}
+
+/* Guest output for the holder; without one it is dropped (the serial log has it all). */
+static void relay_from_guest(monitor *m)
+{
+    char buf[65536];
+    ssize_t n = read(m->attach_fd, buf, sizeof(buf));
+    if (n <= 0) {
+        if (n < 0 && errno == EINTR)
+            return;
+        close(m->attach_fd);
+        m->attach_fd = -1;
+        return;
+    }
+    if (m->client_fd < 0)
+        return;
+    if (m->to_client.len + (size_t)n > ATTACH_BACKLOG) {
+        vic_log(VIC_LOG_WARN, "event=attach_dropped vm=%s reason=\"holder too slow\"", m->o->vm);
+        drop_client(m);
+        return;
+    }
+    vic_buf_append(&m->to_client, buf, (size_t)n);
+    flush_client(m, 0);
+}
+
+static void relay_to_guest(monitor *m)
+{
+    char buf[65536];
+    ssize_t n = read(m->client_fd, buf, sizeof(buf));
+    if (n <= 0) {
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            return;
+        drop_client(m);
+        return;
+    }
+    for (ssize_t off = 0; off < n && m->attach_fd >= 0;) {
+        ssize_t w = write(m->attach_fd, buf + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            close(m->attach_fd);
+            m->attach_fd = -1;
+            break;
+        }
+        off += w;
+    }
+}
+
+static void accept_client(monitor *m)
+{
+    int c = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0)
+        return;
+    drop_client(m); /* whoever connects last holds the channel */
+    m->client_fd = c;
 }
 
 /* ---- the run ---- */
@@ -311,16 +444,28 @@ static int run_guest(monitor *m, int *status)
     int killing = 0;
     struct timespec deadline = {0, 0};
     for (;;) {
-        struct pollfd pf[2] = {{sfd, POLLIN, 0}, {m->gi_fd, POLLIN, 0}};
+        struct pollfd pf[5] = {{sfd, POLLIN, 0},
+                               {m->gi_fd, POLLIN, 0},
+                               {m->attach_fd, POLLIN, 0},
+                               {m->listen_fd, POLLIN, 0},
+                               {m->client_fd, POLLIN | (m->to_client.len ? POLLOUT : 0), 0}};
         long timeout = killing == 1 ? ms_until(&deadline) : -1;
         if (timeout == 0 || (killing == 1 && timeout < 0)) {
             kill(m->guest, SIGKILL);
             killing = 2;
             continue;
         }
-        int n = poll(pf, m->gi_fd >= 0 ? 2 : 1, (int)timeout);
+        int n = poll(pf, 5, (int)timeout);
         if (n < 0 && errno == EINTR)
             continue;
+        if (pf[2].revents && m->attach_fd >= 0)
+            relay_from_guest(m);
+        if (pf[3].revents && m->listen_fd >= 0)
+            accept_client(m);
+        if ((pf[4].revents & POLLOUT) && m->client_fd >= 0)
+            flush_client(m, 0);
+        if ((pf[4].revents & (POLLIN | POLLHUP | POLLERR)) && m->client_fd >= 0)
+            relay_to_guest(m);
         if (pf[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -329,6 +474,10 @@ static int run_guest(monitor *m, int *status)
                     if (waitpid(m->guest, &st, WNOHANG) == m->guest) {
                         *status = st;
                         close(sfd);
+                        /* hand the holder the guest's last words (the exit frame) */
+                        while (m->attach_fd >= 0)
+                            relay_from_guest(m);
+                        flush_client(m, 1);
                         return 0;
                     }
                 } else if (killing == 0) {
@@ -367,7 +516,8 @@ static int run_guest(monitor *m, int *status)
 
 int monitor_run(const monitor_opts *o)
 {
-    monitor mon = {.o = o, .gi_fd = -1};
+    monitor mon = {.o = o, .gi_fd = -1, .attach_fd = -1, .listen_fd = -1, .client_fd = -1,
+                   .alive_fd = -1};
     monitor *m = &mon;
     vic_err *err cleanup_err = NULL;
     int rc = 0, exit_code = 1;
@@ -471,6 +621,7 @@ int monitor_run(const monitor_opts *o)
     local_event(real, "poweredOn", o->vm, NULL);
     vic_log(VIC_LOG_INFO, "event=powered_on vm=%s guest_pid=%ld cgroup=%s", o->vm,
             (long)m->guest, m->in_cgroup ? "yes" : "no");
+    attach_listen(m);
     report(o, "ok %ld\n", (long)getpid());
     if (o->ready_fd >= 0)
         close(o->ready_fd);
@@ -493,6 +644,17 @@ out:
         close(serial_fd);
     if (m->gi_fd >= 0)
         close(m->gi_fd);
+    if (m->attach_fd >= 0)
+        close(m->attach_fd);
+    drop_client(m);
+    vic_buf_free(&m->to_client);
+    if (m->alive_fd >= 0)
+        close(m->alive_fd);
+    if (m->listen_fd >= 0) {
+        close(m->listen_fd);
+        cleanup_free char *sock = xasprintf("%s/attach.sock", m->dir);
+        unlink(sock);
+    }
     if (lock >= 0)
         close(lock); /* the VM reads as off from here on */
     free(m->ds_root);

@@ -22,6 +22,10 @@
 #include <unistd.h>
 
 #include "hypervisor/hv.h"
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "lib/attach.h"
 #include "lib/cleanup.h"
 #include "lib/execconfig.h"
 #include "lib/mem.h"
@@ -78,7 +82,16 @@ static int group_teardown(void **state)
 
 /* Creates a VM whose root disk is a copy of the busybox fixture and whose only session runs
  * argv; returns its reference. */
+static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc,
+                         const char *user, bool tty, bool interactive);
+
 static hv_ref make_vm(const char *name, const char *const *argv, size_t argc, const char *user)
+{
+    return make_vm_ex(name, argv, argc, user, false, false);
+}
+
+static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc,
+                         const char *user, bool tty, bool interactive)
 {
     char disk[256];
     snprintf(disk, sizeof(disk), "[datastore1] %s/rootfs", name);
@@ -94,6 +107,9 @@ static hv_ref make_vm(const char *name, const char *const *argv, size_t argc, co
     s.cmd.env = env;
     s.cmd.n_env = 2;
     s.user = (char *)user;
+    s.tty = tty;
+    s.attach = interactive;
+    s.openstdin = interactive;
     cfg.id = (char *)name;
     cfg.hostname = (char *)name;
     cfg.session_ids = ids;
@@ -398,6 +414,102 @@ static void test_local_concurrent_create_one_wins(void **state)
     assert_int_equal(r.conflict, 7);
 }
 
+static int attach_connect(const char *name)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%.40s/datastore1/%.40s/attach.sock", home, name);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        fail_msg("connect %s: %s", sa.sun_path, strerror(errno));
+    return fd;
+}
+
+/* Reads frames until the exit frame; collects output per type. */
+static int attach_collect(int fd, vic_buf *out, vic_buf *errs)
+{
+    vic_buf in = VIC_BUF_INIT;
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n <= 0)
+            break;
+        vic_buf_append(&in, chunk, (size_t)n);
+        size_t off = 0;
+        vic_attach_frame f;
+        while (vic_attach_next(in.data, in.len, &off, &f) == 1) {
+            if (f.type == VIC_ATTACH_STDOUT)
+                vic_buf_append(out, f.data, f.len);
+            else if (f.type == VIC_ATTACH_STDERR)
+                vic_buf_append(errs, f.data, f.len);
+            else if (f.type == VIC_ATTACH_EXIT) {
+                char st[16];
+                snprintf(st, sizeof(st), "%.*s", (int)f.len, f.data);
+                vic_buf_free(&in);
+                return atoi(st);
+            }
+        }
+        memmove(in.data, in.data + off, in.len - off);
+        in.len -= off;
+    }
+    vic_buf_free(&in);
+    return -1;
+}
+
+static void test_local_attach_stdin_and_output(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sh", "-c", "read line; echo got:$line; echo warn >&2; exit 5"};
+    hv_ref vm = make_vm_ex("attached", argv, 3, NULL, false, true);
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_power_on(conn, &vm, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    int fd = attach_connect("attached");
+    vic_err *e2 cleanup_err = NULL;
+    assert_int_equal(vic_attach_send(fd, VIC_ATTACH_READY, "", 0, &e2), 0);
+    assert_int_equal(vic_attach_send(fd, VIC_ATTACH_STDIN, "hello\n", 6, &e2), 0);
+    vic_buf out = VIC_BUF_INIT, errs = VIC_BUF_INIT;
+    assert_int_equal(attach_collect(fd, &out, &errs), 5);
+    vic_buf_append(&out, "", 0);
+    vic_buf_append(&errs, "", 0);
+    assert_string_equal(out.data, "got:hello\n");
+    assert_string_equal(errs.data, "warn\n");
+    vic_buf_free(&out);
+    vic_buf_free(&errs);
+    close(fd);
+    wait_off(&vm, 5000);
+    char *logged = serial_stream("attached", VIC_STREAM_STDOUT);
+    assert_string_equal(logged, "got:hello\n"); /* the log has it too */
+    free(logged);
+}
+
+static void test_local_attach_tty_resize(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sh", "-c", "read go; stty size; tty"};
+    hv_ref vm = make_vm_ex("ttyvm", argv, 3, NULL, true, true);
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_power_on(conn, &vm, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    int fd = attach_connect("ttyvm");
+    unsigned char size[4] = {0, 30, 0, 100};
+    assert_int_equal(vic_attach_send(fd, VIC_ATTACH_READY, "", 0, &err), 0);
+    assert_int_equal(vic_attach_send(fd, VIC_ATTACH_RESIZE, size, 4, &err), 0);
+    assert_int_equal(vic_attach_send(fd, VIC_ATTACH_STDIN, "go\r", 3, &err), 0);
+    vic_buf out = VIC_BUF_INIT, errs = VIC_BUF_INIT;
+    assert_int_equal(attach_collect(fd, &out, &errs), 0);
+    vic_buf_append(&out, "", 0);
+    if (strstr(out.data, "30 100") == NULL || strstr(out.data, "/dev/pts/") == NULL) {
+        wait_off(&vm, 5000);
+        char *log = serial_stream("ttyvm", VIC_STREAM_STDOUT);
+        char *tlog = serial_stream("ttyvm", VIC_STREAM_TETHER);
+        fail_msg("terminal output: [%s]; serial log: [%s]; tether: [%s]", out.data, log, tlog);
+    }
+    vic_buf_free(&out);
+    vic_buf_free(&errs);
+    close(fd);
+    wait_off(&vm, 5000);
+}
+
 #define MANY 50
 
 typedef struct many_arg {
@@ -495,6 +607,8 @@ int main(void)
         cmocka_unit_test(test_local_reconfigure_conflict),
         cmocka_unit_test(test_local_pools),
         cmocka_unit_test(test_local_concurrent_create_one_wins),
+        cmocka_unit_test(test_local_attach_stdin_and_output),
+        cmocka_unit_test(test_local_attach_tty_resize),
         cmocka_unit_test(test_local_fifty_concurrent_vms_leave_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
