@@ -62,8 +62,14 @@ static hv_ref make_vm(hv_conn *c, const char *home, const char *fixture, const c
     vic_err *err = NULL;
     if (vic_gi_encode(extra, &vic_exec_config_desc, &cfg, "", NULL, &err) < 0)
         die("encode", err);
-    hv_vm_spec spec = {.name = name, .pool = POOL, .cpus = 1, .memory_mb = 64, .disks = &d,
-                       .n_disks = 1, .serial_log = true, .extra_config = extra};
+    hv_vm_spec spec = {.name = name,
+                       .pool = POOL,
+                       .cpus = 1,
+                       .memory_mb = 64,
+                       .disks = &d,
+                       .n_disks = 1,
+                       .serial_log = true,
+                       .extra_config = extra};
     hv_ref ref;
     if (hv_vm_create(c, &spec, &ref, &err) < 0)
         die("create", err);

@@ -46,10 +46,10 @@ const char *hv_driver_name(const hv_conn *c)
     return c->driver->name;
 }
 
-#define CALL(fn, ...)                                                                             \
-    (c->driver->fn ? c->driver->fn(__VA_ARGS__)                                                   \
-                   : vic_err_set(err, VIC_EUNSUPPORTED, "%s: not supported by the %s driver",     \
-                                 #fn, c->driver->name))
+#define CALL(fn, ...)                                                                              \
+    (c->driver->fn ? c->driver->fn(__VA_ARGS__)                                                    \
+                   : vic_err_set(err, VIC_EUNSUPPORTED, "%s: not supported by the %s driver", #fn, \
+                                 c->driver->name))
 
 int hv_find(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, vic_err **err)
 {
@@ -114,8 +114,7 @@ int hv_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err **err)
     return CALL(vm_get, c, vm, out, err);
 }
 
-int hv_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out,
-               vic_err **err)
+int hv_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out, vic_err **err)
 {
     return CALL(vm_list, c, pool, key_prefix, out, err);
 }

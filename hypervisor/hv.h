@@ -47,18 +47,18 @@ typedef struct hv_ref {
 
 typedef enum hv_kind {
     HV_DATACENTER,
-    HV_COMPUTE,   /* a cluster or a standalone host */
-    HV_POOL,      /* a resource pool (a compute resource's root pool included) */
+    HV_COMPUTE, /* a cluster or a standalone host */
+    HV_POOL,    /* a resource pool (a compute resource's root pool included) */
     HV_DATASTORE,
-    HV_NETWORK,   /* a standard or distributed port group */
+    HV_NETWORK, /* a standard or distributed port group */
     HV_FOLDER,
     HV_VM,
 } hv_kind;
 
 typedef struct hv_connect_opts {
-    const char *target;     /* "local", or "host[:port]" of a vCenter or ESX */
-    const char *home;       /* local: $VIC_HOME holding datastore1/ and the pool records */
-    const char *user;       /* vsphere: credentials, passed through from the API caller */
+    const char *target; /* "local", or "host[:port]" of a vCenter or ESX */
+    const char *home;   /* local: $VIC_HOME holding datastore1/ and the pool records */
+    const char *user;   /* vsphere: credentials, passed through from the API caller */
     const char *password;
     const char *thumbprint; /* vsphere: pinned SHA-1/SHA-256 of the server certificate */
     const char *bin_dir;    /* local: where vic-vmx and tether live (default: beside us) */
@@ -96,9 +96,9 @@ typedef enum hv_power {
 } hv_power;
 
 typedef struct hv_disk {
-    const char *path;  /* datastore path "[datastore1] vm/disk" (local: a directory tree) */
-    int64_t size_mb;   /* for new disks; 0 for existing ones */
-    bool create;       /* create an empty disk of size_mb */
+    const char *path; /* datastore path "[datastore1] vm/disk" (local: a directory tree) */
+    int64_t size_mb;  /* for new disks; 0 for existing ones */
+    bool create;      /* create an empty disk of size_mb */
 } hv_disk;
 
 typedef struct hv_nic {
@@ -114,22 +114,22 @@ typedef struct hv_vm_spec {
     int64_t memory_mb;     /* >= 1 */
     const hv_disk *disks;  /* the first disk is the root disk */
     size_t n_disks;
-    const char *iso;       /* datastore path of a CD-ROM image, or NULL */
+    const char *iso; /* datastore path of a CD-ROM image, or NULL */
     const hv_nic *nics;
     size_t n_nics;
-    bool serial_log;       /* a serial port writing to the VM folder's output.log */
+    bool serial_log;            /* a serial port writing to the VM folder's output.log */
     const json_t *extra_config; /* object of string values, or NULL */
 } hv_vm_spec;
 
 typedef struct hv_vm_info {
     hv_ref ref;
     char name[256];
-    char pool[512];            /* the pool's path */
+    char pool[512]; /* the pool's path */
     hv_power power;
-    char change_version[64];   /* pass to hv_vm_reconfigure to detect concurrent writers */
-    char guest_ip[64];         /* "" when unknown */
-    int64_t boot_time;         /* Unix seconds of the last power on, 0 when off */
-    json_t *extra_config;      /* object of strings, owned: free with hv_vm_info_clear */
+    char change_version[64]; /* pass to hv_vm_reconfigure to detect concurrent writers */
+    char guest_ip[64];       /* "" when unknown */
+    int64_t boot_time;       /* Unix seconds of the last power on, 0 when off */
+    json_t *extra_config;    /* object of strings, owned: free with hv_vm_info_clear */
 } hv_vm_info;
 
 void hv_vm_info_clear(hv_vm_info *info);
@@ -142,11 +142,11 @@ typedef struct hv_vm_change {
 /* ---- events ---- */
 
 typedef struct hv_event {
-    int64_t seq;          /* increasing; pass the last one seen to hv_events_wait */
+    int64_t seq; /* increasing; pass the last one seen to hv_events_wait */
     int64_t time_ns;
-    char type[32];        /* "poweredOn", "poweredOff", "created", "reconfigured", "destroyed" */
+    char type[32]; /* "poweredOn", "poweredOff", "created", "reconfigured", "destroyed" */
     hv_ref vm;
-    char detail[256];     /* e.g. "guest exited", "monitor lost" */
+    char detail[256]; /* e.g. "guest exited", "monitor lost" */
 } hv_event;
 
 /* ---- the driver table ---- */
@@ -157,15 +157,14 @@ typedef struct hv_driver {
     void (*disconnect)(hv_conn *c);
     int (*find)(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, vic_err **err);
     int (*list)(hv_conn *c, hv_kind kind, const char *parent, json_t **out, vic_err **err);
-    int (*pool_create)(hv_conn *c, const char *parent, const char *name,
-                       const hv_pool_spec *spec, hv_ref *out, vic_err **err);
+    int (*pool_create)(hv_conn *c, const char *parent, const char *name, const hv_pool_spec *spec,
+                       hv_ref *out, vic_err **err);
     int (*pool_update)(hv_conn *c, const hv_ref *pool, const hv_pool_spec *spec, vic_err **err);
     int (*pool_destroy)(hv_conn *c, const hv_ref *pool, vic_err **err);
     int (*pool_get)(hv_conn *c, const hv_ref *pool, hv_pool_info *out, vic_err **err);
     int (*vm_create)(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_err **err);
     int (*vm_reconfigure)(hv_conn *c, const hv_ref *vm, const char *change_version,
-                          const hv_vm_change *change, char *new_version, size_t cap,
-                          vic_err **err);
+                          const hv_vm_change *change, char *new_version, size_t cap, vic_err **err);
     int (*vm_power_on)(hv_conn *c, const hv_ref *vm, vic_err **err);
     int (*vm_power_off)(hv_conn *c, const hv_ref *vm, unsigned grace_ms, vic_err **err);
     int (*vm_destroy)(hv_conn *c, const hv_ref *vm, vic_err **err);
@@ -234,8 +233,7 @@ int hv_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err **err);
 /* VMs in the pool at path `pool` (NULL: all), as a JSON array of {"ref", "name", "power",
  * "change_version", "extra_config"} where extra_config holds only keys starting with
  * key_prefix (NULL: none). New reference. */
-int hv_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out,
-               vic_err **err);
+int hv_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out, vic_err **err);
 
 /* Datastore files, addressed "[datastore1] folder/file". Paths never escape the datastore. */
 int hv_ds_upload(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);

@@ -25,7 +25,7 @@ enum vic_attach_type {
 };
 
 #define VIC_ATTACH_HEADER 5
-#define VIC_ATTACH_MAX 65536
+#define VIC_ATTACH_MAX    65536
 
 /* Writes one frame (blocking until written). */
 int vic_attach_send(int fd, int type, const void *data, size_t len, vic_err **err);

@@ -49,19 +49,19 @@ static inline void vic_cleanup_secret_(char **p)
     vic_free_secret(*p);
 }
 
-#define cleanup_free __attribute__((cleanup(vic_cleanup_free_)))
+#define cleanup_free   __attribute__((cleanup(vic_cleanup_free_)))
 #define cleanup_secret __attribute__((cleanup(vic_cleanup_secret_)))
-#define cleanup_close __attribute__((cleanup(vic_cleanup_close_)))
-#define cleanup_file __attribute__((cleanup(vic_cleanup_file_)))
-#define cleanup_json __attribute__((cleanup(vic_cleanup_json_)))
-#define cleanup_err __attribute__((cleanup(vic_cleanup_err_)))
+#define cleanup_close  __attribute__((cleanup(vic_cleanup_close_)))
+#define cleanup_file   __attribute__((cleanup(vic_cleanup_file_)))
+#define cleanup_json   __attribute__((cleanup(vic_cleanup_json_)))
+#define cleanup_err    __attribute__((cleanup(vic_cleanup_err_)))
 
 /* Returns the pointer and clears the variable: `*out = steal_ptr(p);`. */
-#define steal_ptr(p)                                                                          \
-    ({                                                                                        \
-        __typeof__(p) steal_tmp_ = (p);                                                       \
-        (p) = NULL;                                                                           \
-        steal_tmp_;                                                                           \
+#define steal_ptr(p)                                                                               \
+    ({                                                                                             \
+        __typeof__(p) steal_tmp_ = (p);                                                            \
+        (p) = NULL;                                                                                \
+        steal_tmp_;                                                                                \
     })
 
 #endif

@@ -68,8 +68,10 @@ int vic_base64_decode(unsigned char **out, size_t *out_len, const char *in, vic_
     *out = NULL;
     size_t len = strlen(in);
     if (len % 4 != 0)
-        return vic_err_set(err, VIC_EINVAL, "base64 text of %zu characters is not a multiple "
-                           "of 4", len);
+        return vic_err_set(err, VIC_EINVAL,
+                           "base64 text of %zu characters is not a multiple "
+                           "of 4",
+                           len);
     unsigned char *buf = xmalloc(len / 4 * 3 + 1);
     int n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)len);
     if (n < 0) {

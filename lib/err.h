@@ -16,28 +16,28 @@
 
 typedef enum vic_code {
     VIC_OK = 0,
-    VIC_EINVAL = -1,      /* bad input from the caller (400) */
-    VIC_EAUTH = -2,       /* missing or wrong credentials (401) */
-    VIC_EFORBIDDEN = -3,  /* authenticated but not allowed (403) */
-    VIC_ENOTFOUND = -4,   /* no such object (404) */
-    VIC_EMETHOD = -5,     /* method not allowed on this resource (405) */
-    VIC_ECONFLICT = -6,   /* exists already, or a stale write (409) */
-    VIC_ETOOBIG = -7,     /* request or input over a size limit (413) */
-    VIC_EMEDIATYPE = -8,  /* wrong content type (415) */
-    VIC_ELIMIT = -9,      /* rate limited or over a quota (429) */
-    VIC_EINTERNAL = -10,  /* a bug or an unexpected state (500) */
-    VIC_EIO = -11,        /* local I/O failure (500) */
-    VIC_ECORRUPT = -12,   /* stored state unreadable or of an unknown version (500) */
+    VIC_EINVAL = -1,        /* bad input from the caller (400) */
+    VIC_EAUTH = -2,         /* missing or wrong credentials (401) */
+    VIC_EFORBIDDEN = -3,    /* authenticated but not allowed (403) */
+    VIC_ENOTFOUND = -4,     /* no such object (404) */
+    VIC_EMETHOD = -5,       /* method not allowed on this resource (405) */
+    VIC_ECONFLICT = -6,     /* exists already, or a stale write (409) */
+    VIC_ETOOBIG = -7,       /* request or input over a size limit (413) */
+    VIC_EMEDIATYPE = -8,    /* wrong content type (415) */
+    VIC_ELIMIT = -9,        /* rate limited or over a quota (429) */
+    VIC_EINTERNAL = -10,    /* a bug or an unexpected state (500) */
+    VIC_EIO = -11,          /* local I/O failure (500) */
+    VIC_ECORRUPT = -12,     /* stored state unreadable or of an unknown version (500) */
     VIC_EUNSUPPORTED = -13, /* recognised but not implemented here (501) */
-    VIC_EUPSTREAM = -14,  /* a server we called failed (502) */
-    VIC_EUNAVAIL = -15,   /* shutting down or not ready (503) */
-    VIC_ETIMEOUT = -16,   /* gave up waiting (504) */
+    VIC_EUPSTREAM = -14,    /* a server we called failed (502) */
+    VIC_EUNAVAIL = -15,     /* shutting down or not ready (503) */
+    VIC_ETIMEOUT = -16,     /* gave up waiting (504) */
 } vic_code;
 
 typedef struct vic_err {
-    int code;   /* a vic_code */
-    int sys;    /* errno that caused it, or 0 */
-    char *msg;  /* owned, never NULL */
+    int code;  /* a vic_code */
+    int sys;   /* errno that caused it, or 0 */
+    char *msg; /* owned, never NULL */
 } vic_err;
 
 /* Sets *err (replacing any earlier error) and returns code. */

@@ -50,9 +50,9 @@ typedef struct vic_exec_session {
     bool openstdin;
     char *stop_signal; /* "TERM" by default */
     /* written by the tether */
-    char *started;        /* "true" once running, or the error that stopped it */
-    int64_t exit_status;  /* valid once stopped_at is set */
-    int64_t started_at;   /* Unix time in nanoseconds */
+    char *started;       /* "true" once running, or the error that stopped it */
+    int64_t exit_status; /* valid once stopped_at is set */
+    int64_t started_at;  /* Unix time in nanoseconds */
     int64_t stopped_at;
 } vic_exec_session;
 

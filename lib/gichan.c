@@ -106,7 +106,7 @@ static int call(int fd, char op, const char *key, const char *value, char **repl
     }
     if (resp[0] == '-') {
         const char *msg = resp + 1;
-        int code = strncmp(msg, "not found", 9) == 0      ? VIC_ENOTFOUND
+        int code = strncmp(msg, "not found", 9) == 0       ? VIC_ENOTFOUND
                    : strncmp(msg, "rate limited", 12) == 0 ? VIC_ELIMIT
                                                            : VIC_EFORBIDDEN;
         rc = vic_err_set(err, code, "guestinfo %s %s: %s", op == 'S' ? "set" : "get", key, msg);
@@ -216,8 +216,8 @@ int vic_gichan_list(int fd, const char *prefix, json_t **out, vic_err **err)
     return 0;
 }
 
-int vic_gichan_parse(const char *frame, size_t len, char *op, const char **key,
-                     const char **value, vic_err **err)
+int vic_gichan_parse(const char *frame, size_t len, char *op, const char **key, const char **value,
+                     vic_err **err)
 {
     if (len < 3)
         return vic_err_set(err, VIC_EINVAL, "request too short");

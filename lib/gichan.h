@@ -19,7 +19,7 @@
 
 #include "err.h"
 
-#define VIC_GICHAN_MAX (1024 * 1024)
+#define VIC_GICHAN_MAX     (1024 * 1024)
 #define VIC_GICHAN_KEY_MAX 1024
 
 /* Sends one frame. */
@@ -41,8 +41,8 @@ int vic_gichan_list(int fd, const char *prefix, json_t **out, vic_err **err);
 /* Server side: splits a request frame. key and value point into frame (value may be "").
  * For 'M', key is the first key and value the rest of the frame: walk it with
  * vic_gichan_next_pair. */
-int vic_gichan_parse(const char *frame, size_t len, char *op, const char **key,
-                     const char **value, vic_err **err);
+int vic_gichan_parse(const char *frame, size_t len, char *op, const char **key, const char **value,
+                     vic_err **err);
 
 /* Server side: the next key/value pair of an 'M' frame's pairs [*pos, end). Returns 1 and
  * advances *pos, 0 at the end, -1 for a malformed pair. */

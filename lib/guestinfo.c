@@ -264,16 +264,20 @@ static int encrypt_value(char **out, const vic_gi_key *k, const char *name, cons
                          vic_err **err)
 {
     (void)out, (void)k, (void)plain;
-    return vic_err_set(err, VIC_EUNSUPPORTED, "guestinfo key %s is secret: not supported in "
-                       "this binary", name);
+    return vic_err_set(err, VIC_EUNSUPPORTED,
+                       "guestinfo key %s is secret: not supported in "
+                       "this binary",
+                       name);
 }
 
 static int decrypt_value(char **out, const vic_gi_key *k, const char *name, const char *val,
                          vic_err **err)
 {
     (void)out, (void)k, (void)val;
-    return vic_err_set(err, VIC_EAUTH, "guestinfo key %s is secret: not supported in this "
-                       "binary", name);
+    return vic_err_set(err, VIC_EAUTH,
+                       "guestinfo key %s is secret: not supported in this "
+                       "binary",
+                       name);
 }
 #else
 /* "vicgcm1:" + base64(nonce | ciphertext | tag), authenticated with the key name. */

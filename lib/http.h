@@ -51,16 +51,16 @@ typedef int (*vic_http_auth_fn)(vic_http_req *req, const vic_http_route *route, 
                                 vic_err **err);
 
 typedef struct vic_http_config {
-    const char *listen;        /* "127.0.0.1:8443"; port 0 picks a free one */
-    const char *tls_cert_pem;  /* NULL serves plain HTTP */
+    const char *listen;       /* "127.0.0.1:8443"; port 0 picks a free one */
+    const char *tls_cert_pem; /* NULL serves plain HTTP */
     const char *tls_key_pem;
-    size_t max_body;           /* bytes; 0 means 1 MiB */
-    unsigned threads;          /* 0 means one per online CPU */
-    unsigned idle_timeout;     /* seconds a connection may sit idle; 0 means 60 */
+    size_t max_body;       /* bytes; 0 means 1 MiB */
+    unsigned threads;      /* 0 means one per online CPU */
+    unsigned idle_timeout; /* seconds a connection may sit idle; 0 means 60 */
     const vic_http_route *routes;
     size_t n_routes;
-    vic_http_auth_fn auth;     /* required when any route is not public */
-    void *payload;             /* passed to handlers and auth */
+    vic_http_auth_fn auth; /* required when any route is not public */
+    void *payload;         /* passed to handlers and auth */
 } vic_http_config;
 
 /* ---- server ---- */
@@ -127,8 +127,8 @@ void vic_http_resp_free(vic_http_resp *resp);
 /* Takes ownership of body (may be NULL for an empty body). */
 void vic_http_resp_json(vic_http_resp *resp, int status, json_t *body);
 /* Copies body. */
-void vic_http_resp_text(vic_http_resp *resp, int status, const char *content_type,
-                        const char *body, size_t len);
+void vic_http_resp_text(vic_http_resp *resp, int status, const char *content_type, const char *body,
+                        size_t len);
 /* `{"message": msg}` with status; for handlers that answer an error without failing. */
 void vic_http_resp_error(vic_http_resp *resp, int status, const char *msg);
 /* Adds a header (copied); Set-Cookie may be added several times. */

@@ -98,8 +98,8 @@ static size_t check_bounds(json_t **problems, const json_t *v, const vic_schema_
     if (type == VIC_JSON_STRING) {
         size_t len = json_string_length(v);
         if (f->min > 0 && len < (size_t)f->min) {
-            add_problem(problems, path, f->min == 1 ? "must not be empty"
-                                                    : "must be at least %lld characters",
+            add_problem(problems, path,
+                        f->min == 1 ? "must not be empty" : "must be at least %lld characters",
                         f->min);
             n++;
         }
@@ -124,7 +124,8 @@ static size_t check_bounds(json_t **problems, const json_t *v, const vic_schema_
         }
     } else if (type == VIC_JSON_INT || type == VIC_JSON_NUMBER) {
         double d = json_number_value(v);
-        if ((f->min != 0 || f->max != 0) && (d < (double)f->min || (f->max && d > (double)f->max))) {
+        if ((f->min != 0 || f->max != 0) &&
+            (d < (double)f->min || (f->max && d > (double)f->max))) {
             if (f->max)
                 add_problem(problems, path, "must be between %lld and %lld", f->min, f->max);
             else if (f->min == 1 && type == VIC_JSON_INT)

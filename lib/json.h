@@ -49,7 +49,10 @@ struct vic_schema {
     int allow_unknown; /* 0: unknown fields are errors */
 };
 
-#define VIC_SCHEMA(arr) {(arr), sizeof(arr) / sizeof((arr)[0]), 0}
+#define VIC_SCHEMA(arr)                                                                            \
+    {                                                                                              \
+        (arr), sizeof(arr) / sizeof((arr)[0]), 0                                                   \
+    }
 
 /* Appends one problem per line ("path: message") to *problems (an array of strings, created
  * when NULL) and returns how many were found under this value. */

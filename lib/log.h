@@ -38,10 +38,10 @@ void vic_log_close(void);
 void vic_log_write_(vic_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define vic_log(level, ...)                                                                   \
-    do {                                                                                      \
-        if ((int)(level) >= vic_log_threshold_)                                               \
-            vic_log_write_((level), __VA_ARGS__);                                             \
+#define vic_log(level, ...)                                                                        \
+    do {                                                                                           \
+        if ((int)(level) >= vic_log_threshold_)                                                    \
+            vic_log_write_((level), __VA_ARGS__);                                                  \
     } while (0)
 
 #endif

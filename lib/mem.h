@@ -29,7 +29,10 @@ typedef struct vic_buf {
     size_t cap;
 } vic_buf;
 
-#define VIC_BUF_INIT {NULL, 0, 0}
+#define VIC_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void vic_buf_append(vic_buf *b, const void *data, size_t len);
 void vic_buf_appendf(vic_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -56,8 +56,8 @@ int vic_serial_next(const char *buf, size_t len, size_t *off, vic_serial_record 
             return 0;
         uint32_t n = get_be32(b + o + 4);
         int stream = b[o + 1];
-        if (b[o] != 'V' || stream < VIC_STREAM_STDOUT || stream > VIC_STREAM_TETHER ||
-            b[o + 2] || b[o + 3] || n > VIC_SERIAL_MAX_DATA) {
+        if (b[o] != 'V' || stream < VIC_STREAM_STDOUT || stream > VIC_STREAM_TETHER || b[o + 2] ||
+            b[o + 3] || n > VIC_SERIAL_MAX_DATA) {
             (*off)++;
             if (skipped)
                 (*skipped)++;

@@ -25,7 +25,7 @@ enum vic_stream {
     VIC_STREAM_TETHER = 3,
 };
 
-#define VIC_SERIAL_HEADER 16
+#define VIC_SERIAL_HEADER   16
 #define VIC_SERIAL_MAX_DATA 65536
 
 /* Writes data as one or more records (each a single write(2) on an O_APPEND file). */

@@ -125,8 +125,8 @@ static int migrate(vic_store *s, const vic_migration *migs, size_t n_migs, vic_e
 
 static int open_checked(vic_store *s, const vic_migration *migs, size_t n_migs, vic_err **err)
 {
-    int rc = sqlite3_open_v2(s->path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         return vic_store_error(err, s->db, rc, "open");
     sqlite3_busy_timeout(s->db, 5000);
@@ -150,8 +150,9 @@ static int open_checked(vic_store *s, const vic_migration *migs, size_t n_migs, 
                            s->version, n_migs);
     if ((rc = quick_check(s, err)) < 0)
         return rc;
-    if ((rc = exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                          "PRAGMA foreign_keys = ON;",
+    if ((rc = exec(s->db,
+                   "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                   "PRAGMA foreign_keys = ON;",
                    "configure", err)) < 0)
         return rc;
     return migrate(s, migs, n_migs, err);

@@ -64,8 +64,7 @@ int tether_lookup_path(const char *cmd, char *const *env, size_t n_env, char *ou
             return 0;
         }
         snprintf(msg, msg_cap, "exec: \"%s\": stat %s: %s", cmd, cmd,
-                 errno == ENOENT || errno == 0 ? "no such file or directory"
-                                               : "permission denied");
+                 errno == ENOENT || errno == 0 ? "no such file or directory" : "permission denied");
         return -1;
     }
     const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -87,8 +86,8 @@ int tether_lookup_path(const char *cmd, char *const *env, size_t n_env, char *ou
 }
 
 /* Finds the entry of a passwd or group file whose name (field 0) or id (field 2) is want. */
-static int find_entry(const char *file, const char *want, char *line, size_t cap,
-                      char **fields, int nfields)
+static int find_entry(const char *file, const char *want, char *line, size_t cap, char **fields,
+                      int nfields)
 {
     FILE *f = fopen(file, "re");
     if (f == NULL)
@@ -237,13 +236,13 @@ static void publish(const vic_exec_session *s)
 
 typedef struct running {
     pid_t pid;
-    int out_fd;   /* stdout, or the terminal's master side */
-    int err_fd;   /* stderr; -1 with a terminal */
-    int in_fd;    /* what feeds the session's stdin (a pipe, or the master); -1 for none */
+    int out_fd; /* stdout, or the terminal's master side */
+    int err_fd; /* stderr; -1 with a terminal */
+    int in_fd;  /* what feeds the session's stdin (a pipe, or the master); -1 for none */
     int tty;
     int attach_fd; /* the interactive channel, -1 when the VM has none or it broke */
     vic_buf attach_in;
-    int spawned;       /* stdin that arrives before the session runs waits here */
+    int spawned; /* stdin that arrives before the session runs waits here */
     vic_buf early_in;
     int early_close;
     struct winsize size; /* the holder's last terminal size */
@@ -339,8 +338,7 @@ static int attach_in(running *r, int *ready)
 static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
 {
     char path[4096];
-    if (tether_lookup_path(s->cmd.path, s->cmd.env, s->cmd.n_env, path, sizeof(path), why, cap) <
-        0)
+    if (tether_lookup_path(s->cmd.path, s->cmd.env, s->cmd.n_env, path, sizeof(path), why, cap) < 0)
         return -1;
     unsigned uid, gid;
     char home[512];
@@ -353,9 +351,8 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
     char slave[128] = "";
     if (s->tty) {
         master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        const char *name = master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0
-                               ? ptsname(master)
-                               : NULL;
+        const char *name =
+            master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 ? ptsname(master) : NULL;
         if (name == NULL) {
             snprintf(why, cap, "tether: allocate a terminal: %s", strerror(errno));
             if (master >= 0)
@@ -391,8 +388,8 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
     size_t ne = 0;
     for (size_t i = 0; i < s->cmd.n_env; i++)
         envp[ne++] = s->cmd.env[i];
-    char home_env[600], path_env[] =
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    char home_env[600],
+        path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     snprintf(home_env, sizeof(home_env), "HOME=%s", home);
     if (!has_home)
         envp[ne++] = home_env;

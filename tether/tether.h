@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#define TETHER_GI_FD 3
+#define TETHER_GI_FD     3
 #define TETHER_SERIAL_FD 4
 #define TETHER_ATTACH_FD 5 /* the interactive channel (lib/attach.h), when the VM has one */
 

@@ -104,8 +104,8 @@ void cg_detect(cg_host *h, const char *tag)
     snprintf(cpu, sizeof(cpu), "/sys/fs/cgroup/cpu/vic-c-%s", tag);
     snprintf(mem, sizeof(mem), "/sys/fs/cgroup/memory/vic-c-%s", tag);
     int ec = access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", F_OK) == 0 ? mkdir_p(cpu) : -ENOENT;
-    int em = access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0 ? mkdir_p(mem)
-                                                                              : -ENOENT;
+    int em =
+        access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0 ? mkdir_p(mem) : -ENOENT;
     if (ec == 0)
         snprintf(h->cpu_base, sizeof(h->cpu_base), "%s", cpu);
     else
@@ -142,8 +142,7 @@ static int cpu_shares(const char *s, int v2)
     return v < 2 ? 2 : v;
 }
 
-void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec,
-                   hv_pool_info *info)
+void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec, hv_pool_info *info)
 {
     char dir[1024], file[1100], val[64];
     int v2 = h->version == 2;
@@ -181,8 +180,7 @@ void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec,
             if (e == 0)
                 e = write_file(file, val);
         }
-        resv = spec->cpu.reservation > 0 ? "; reservation not enforced (no cgroup equivalent)"
-                                         : "";
+        resv = spec->cpu.reservation > 0 ? "; reservation not enforced (no cgroup equivalent)" : "";
         if (e < 0)
             snprintf(info->cpu_enforcement, sizeof(info->cpu_enforcement),
                      "not enforced: cannot write %.80s: %.40s", file, strerror(-e));
@@ -214,8 +212,8 @@ void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec,
         snprintf(info->memory_enforcement, sizeof(info->memory_enforcement),
                  "not enforced: cannot write %.80s: %.40s", file, strerror(-e));
     else
-        snprintf(info->memory_enforcement, sizeof(info->memory_enforcement), "enforced (%s%s)",
-                 how, spec->memory.reservation > 0 && !v2 ? "; reservation as a soft limit" : "");
+        snprintf(info->memory_enforcement, sizeof(info->memory_enforcement), "enforced (%s%s)", how,
+                 spec->memory.reservation > 0 && !v2 ? "; reservation as a soft limit" : "");
 }
 
 void cg_pool_remove(const cg_host *h, const char *rel)

@@ -18,7 +18,7 @@ typedef struct cg_host {
     char mem_base[512];   /* our subtree of the memory controller */
     char cpu_reason[160]; /* why cpu limits are not enforced, "" when they are */
     char mem_reason[160];
-    double mhz_per_cpu;   /* to turn MHz limits into CPU time */
+    double mhz_per_cpu; /* to turn MHz limits into CPU time */
 } cg_host;
 
 /* A short name for the subtree of one $VIC_HOME (a hash of its real path). */
@@ -30,8 +30,7 @@ void cg_detect(cg_host *h, const char *tag);
 
 /* Creates or updates the pool's cgroup (rel: the pool path below the root pool, "" for the
  * root) and fills the enforcement strings of info. */
-void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec,
-                   hv_pool_info *info);
+void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec, hv_pool_info *info);
 
 void cg_pool_remove(const cg_host *h, const char *rel);
 

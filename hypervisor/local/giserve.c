@@ -34,7 +34,8 @@ static int take_token(giserve *s)
     return 1;
 }
 
-static void refuse(int *ok, vic_buf *reply, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void refuse(int *ok, vic_buf *reply, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void refuse(int *ok, vic_buf *reply, const char *fmt, ...)
 {
@@ -48,8 +49,7 @@ static void refuse(int *ok, vic_buf *reply, const char *fmt, ...)
 }
 
 /* Checks one write; on refusal fills reply and returns 0. */
-static int check_write(const char *key, const char *value, json_t *changes, int *ok,
-                       vic_buf *reply)
+static int check_write(const char *key, const char *value, json_t *changes, int *ok, vic_buf *reply)
 {
     if (vic_gi_key_is_readonly(key)) {
         refuse(ok, reply, "key %.200s is not writable by the guest", key);
@@ -70,8 +70,8 @@ static int check_write(const char *key, const char *value, json_t *changes, int 
 
 /* Applies writes: every key is checked first, then all are written in one replacement of
  * the .vmx, or none. */
-static void handle_set(giserve *s, char op, const char *key, const char *value, size_t len,
-                       int *ok, vic_buf *reply)
+static void handle_set(giserve *s, char op, const char *key, const char *value, size_t len, int *ok,
+                       vic_buf *reply)
 {
     json_t *changes cleanup_json = json_object();
     if (op == 'S') {

@@ -12,13 +12,13 @@
 
 #include "lib/mem.h"
 
-#define GISERVE_SET_RATE 100   /* guest writes per second, sustained */
-#define GISERVE_SET_BURST 200  /* and in a burst */
-#define GISERVE_VALUE_MAX (64 * 1024)
+#define GISERVE_SET_RATE   100 /* guest writes per second, sustained */
+#define GISERVE_SET_BURST  200 /* and in a burst */
+#define GISERVE_VALUE_MAX  (64 * 1024)
 #define GISERVE_CONFIG_MAX (1024 * 1024)
 
 typedef struct giserve {
-    const char *vm_dir;   /* holds vm.lock */
+    const char *vm_dir; /* holds vm.lock */
     const char *vmx_path;
     double tokens;
     struct timespec last_refill;

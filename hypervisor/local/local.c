@@ -151,8 +151,8 @@ static int read_pool(local_conn *lc, const char *rel, hv_pool_info *out, vic_err
     json_error_t je;
     json_t *j cleanup_json = json_load_file(file, 0, &je);
     if (j == NULL)
-        return vic_err_set(err, VIC_ENOTFOUND, "resource pool %s%s%s not found",
-                           LOCAL_ROOT_POOL, *rel ? "/" : "", rel);
+        return vic_err_set(err, VIC_ENOTFOUND, "resource pool %s%s%s not found", LOCAL_ROOT_POOL,
+                           *rel ? "/" : "", rel);
     memset(out, 0, sizeof(*out));
     snprintf(out->ref.id, sizeof(out->ref.id), "pool:%s", rel);
     snprintf(out->path, sizeof(out->path), "%s%s%s", LOCAL_ROOT_POOL, *rel ? "/" : "", rel);
@@ -182,8 +182,10 @@ static int local_pool_create(hv_conn *c, const char *parent, const char *name,
     if (rc < 0)
         return rc;
     if (!local_name_valid(name))
-        return vic_err_set(err, VIC_EINVAL, "pool name \"%s\": use letters, digits, '-', '_' "
-                           "and '.' (at most 80)", name ? name : "");
+        return vic_err_set(err, VIC_EINVAL,
+                           "pool name \"%s\": use letters, digits, '-', '_' "
+                           "and '.' (at most 80)",
+                           name ? name : "");
     if ((rc = check_alloc(&spec->cpu, "cpu", err)) < 0 ||
         (rc = check_alloc(&spec->memory, "memory", err)) < 0)
         return rc;
@@ -196,9 +198,8 @@ static int local_pool_create(hv_conn *c, const char *parent, const char *name,
     char rnd[9];
     vic_random_bytes(rnd, 4);
     cleanup_free char *tmp = xasprintf("%s/.tmp-%s-%ld-%02x%02x%02x%02x", pdir, name,
-                                       (long)getpid(), (unsigned char)rnd[0],
-                                       (unsigned char)rnd[1], (unsigned char)rnd[2],
-                                       (unsigned char)rnd[3]);
+                                       (long)getpid(), (unsigned char)rnd[0], (unsigned char)rnd[1],
+                                       (unsigned char)rnd[2], (unsigned char)rnd[3]);
     if (access(dir, F_OK) == 0)
         return vic_err_set(err, VIC_ECONFLICT, "resource pool %s/%s exists", parent, name);
     hv_pool_info info = {0};
@@ -318,15 +319,17 @@ static int local_find(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, v
             snprintf(out->id, sizeof(out->id), "datacenter");
             return 0;
         }
-        return vic_err_set(err, VIC_ENOTFOUND, "datacenter \"%s\" not found; available: %s",
-                           path, LOCAL_DC);
+        return vic_err_set(err, VIC_ENOTFOUND, "datacenter \"%s\" not found; available: %s", path,
+                           LOCAL_DC);
     case HV_COMPUTE:
         if (strcmp(path, LOCAL_COMPUTE) == 0 || strcmp(path, "local") == 0) {
             snprintf(out->id, sizeof(out->id), "compute");
             return 0;
         }
-        return vic_err_set(err, VIC_ENOTFOUND, "compute resource \"%s\" not found; available: "
-                           "%s", path, LOCAL_COMPUTE);
+        return vic_err_set(err, VIC_ENOTFOUND,
+                           "compute resource \"%s\" not found; available: "
+                           "%s",
+                           path, LOCAL_COMPUTE);
     case HV_POOL: {
         const char *rel = NULL;
         hv_pool_info info;
@@ -343,8 +346,8 @@ static int local_find(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, v
             snprintf(out->id, sizeof(out->id), LOCAL_DATASTORE);
             return 0;
         }
-        return vic_err_set(err, VIC_ENOTFOUND, "datastore \"%s\" not found; available: "
-                           LOCAL_DATASTORE, path);
+        return vic_err_set(err, VIC_ENOTFOUND,
+                           "datastore \"%s\" not found; available: " LOCAL_DATASTORE, path);
     case HV_NETWORK:
         rest = strip(path, LOCAL_DC "/network/");
         rest = rest ? rest : path;
@@ -352,15 +355,17 @@ static int local_find(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, v
             snprintf(out->id, sizeof(out->id), "network:%s", rest);
             return 0;
         }
-        return vic_err_set(err, VIC_ENOTFOUND, "network \"%s\" not found; available: VM "
-                           "Network, bridge", path);
+        return vic_err_set(err, VIC_ENOTFOUND,
+                           "network \"%s\" not found; available: VM "
+                           "Network, bridge",
+                           path);
     case HV_FOLDER:
         if (strcmp(path, LOCAL_DC "/vm") == 0) {
             snprintf(out->id, sizeof(out->id), "folder:vm");
             return 0;
         }
-        return vic_err_set(err, VIC_ENOTFOUND, "folder \"%s\" not found; available: %s/vm",
-                           path, LOCAL_DC);
+        return vic_err_set(err, VIC_ENOTFOUND, "folder \"%s\" not found; available: %s/vm", path,
+                           LOCAL_DC);
     case HV_VM: {
         rest = strip(path, LOCAL_DC "/vm/");
         rest = rest ? rest : path;
@@ -424,8 +429,7 @@ static int local_list(hv_conn *c, hv_kind kind, const char *parent, json_t **out
     }
     case HV_DATASTORE: {
         struct statvfs sv;
-        json_t *ds = item(LOCAL_DATASTORE, LOCAL_DC "/datastore/" LOCAL_DATASTORE,
-                          LOCAL_DATASTORE);
+        json_t *ds = item(LOCAL_DATASTORE, LOCAL_DC "/datastore/" LOCAL_DATASTORE, LOCAL_DATASTORE);
         if (statvfs(lc->ds_root, &sv) == 0) {
             json_object_set_new(ds, "capacity_mb",
                                 json_integer((json_int_t)(sv.f_blocks * sv.f_frsize >> 20)));
@@ -436,8 +440,8 @@ static int local_list(hv_conn *c, hv_kind kind, const char *parent, json_t **out
         break;
     }
     case HV_NETWORK:
-        json_array_append_new(arr, item("VM Network", LOCAL_DC "/network/VM Network",
-                                        "network:VM Network"));
+        json_array_append_new(
+            arr, item("VM Network", LOCAL_DC "/network/VM Network", "network:VM Network"));
         json_array_append_new(arr, item("bridge", LOCAL_DC "/network/bridge", "network:bridge"));
         break;
     case HV_FOLDER:
@@ -493,16 +497,19 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
 {
     local_conn *lc = L(c);
     if (!local_name_valid(spec->name))
-        return vic_err_set(err, VIC_EINVAL, "name: \"%s\" is not a valid VM name (letters, "
-                           "digits, '-', '_', '.'; at most 80)", spec->name ? spec->name : "");
+        return vic_err_set(err, VIC_EINVAL,
+                           "name: \"%s\" is not a valid VM name (letters, "
+                           "digits, '-', '_', '.'; at most 80)",
+                           spec->name ? spec->name : "");
     if (spec->cpus < 1 || spec->cpus > 128)
         return vic_err_set(err, VIC_EINVAL, "cpus: must be between 1 and 128");
     if (spec->memory_mb < 1)
         return vic_err_set(err, VIC_EINVAL, "memory_mb: must be positive");
     if (spec->datastore && strcmp(spec->datastore, LOCAL_DATASTORE) &&
         strcmp(spec->datastore, "[" LOCAL_DATASTORE "]"))
-        return vic_err_set(err, VIC_ENOTFOUND, "datastore: \"%s\" not found; available: "
-                           LOCAL_DATASTORE, spec->datastore);
+        return vic_err_set(err, VIC_ENOTFOUND,
+                           "datastore: \"%s\" not found; available: " LOCAL_DATASTORE,
+                           spec->datastore);
     const char *prel = NULL;
     hv_pool_info pool;
     int rc = local_pool_rel(spec->pool, &prel, err);
@@ -566,9 +573,8 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     char rnd[4];
     vic_random_bytes(rnd, sizeof(rnd));
     cleanup_free char *tmp = xasprintf("%s/.tmp-%s-%ld-%02x%02x%02x%02x", lc->ds_root, spec->name,
-                                       (long)getpid(), (unsigned char)rnd[0],
-                                       (unsigned char)rnd[1], (unsigned char)rnd[2],
-                                       (unsigned char)rnd[3]);
+                                       (long)getpid(), (unsigned char)rnd[0], (unsigned char)rnd[1],
+                                       (unsigned char)rnd[2], (unsigned char)rnd[3]);
     if ((rc = mkdir_if_missing(tmp, 0755, err)) < 0)
         return rc;
     cleanup_free char *tmp_vmx = xasprintf("%s/%s.vmx", tmp, spec->name);
@@ -586,8 +592,10 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
         if (rc == 0) {
             const char *inside = strstr(host, dir) == host ? host + strlen(dir) : NULL;
             if (inside == NULL || *inside != '/')
-                rc = vic_err_set(err, VIC_EINVAL, "disks[%zu]: a new disk must be inside the "
-                                 "VM's folder (\"[" LOCAL_DATASTORE "] %s/...\")", i, spec->name);
+                rc = vic_err_set(err, VIC_EINVAL,
+                                 "disks[%zu]: a new disk must be inside the "
+                                 "VM's folder (\"[" LOCAL_DATASTORE "] %s/...\")",
+                                 i, spec->name);
             else {
                 char *p = xasprintf("%s%s", tmp, inside);
                 if (mkdir(p, 0755) < 0 && errno != EEXIST)
@@ -637,8 +645,10 @@ static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change
     rc = vmx_read(&kv, path, err);
     const char *cur = rc == 0 ? json_string_value(json_object_get(kv, VMX_VERSION)) : NULL;
     if (rc == 0 && change_version && (cur == NULL || strcmp(cur, change_version) != 0))
-        rc = vic_err_set(err, VIC_ECONFLICT, "VM %s was changed by someone else (version %s, "
-                         "expected %s)", name, cur ? cur : "?", change_version);
+        rc = vic_err_set(err, VIC_ECONFLICT,
+                         "VM %s was changed by someone else (version %s, "
+                         "expected %s)",
+                         name, cur ? cur : "?", change_version);
     if (rc == 0) {
         json_object_foreach((json_t *)change->extra_config, k, v)
         {
@@ -670,8 +680,7 @@ static int local_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err *
     cleanup_free char *path = vmx_path(lc, name);
     json_t *kv = NULL;
     if ((rc = vmx_read(&kv, path, err)) < 0)
-        return rc == VIC_ENOTFOUND ? vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name)
-                                   : rc;
+        return rc == VIC_ENOTFOUND ? vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name) : rc;
     memset(out, 0, sizeof(*out));
     out->ref = *vm;
     snprintf(out->name, sizeof(out->name), "%s", name);
@@ -734,8 +743,7 @@ static int local_vm_list(hv_conn *c, const char *pool, const char *key_prefix, j
         snprintf(ref, sizeof(ref), "vm:%.100s", e->d_name);
         json_array_append_new(
             arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o}", "ref", ref, "name", e->d_name,
-                           "power", vm_running(dir) ? "poweredOn" : "poweredOff",
-                           "change_version",
+                           "power", vm_running(dir) ? "poweredOn" : "poweredOff", "change_version",
                            json_string_value(json_object_get(kv, VMX_VERSION)) ?: "0", "pool",
                            vpool, "extra_config", extra));
     }
@@ -776,8 +784,8 @@ static int local_vm_power_on(hv_conn *c, const hv_ref *vm, vic_err **err)
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "pipe");
-    char *argv[] = {monitor, "--home", home_arg, "--bin-dir", bin_arg, "--vm", (char *)name,
-                    "--ready-fd", "3", NULL};
+    char *argv[] = {monitor, "--home",     home_arg,     "--bin-dir", bin_arg,
+                    "--vm",  (char *)name, "--ready-fd", "3",         NULL};
     pid_t child = fork();
     if (child < 0) {
         int e = errno;
@@ -826,8 +834,10 @@ static int local_vm_power_on(hv_conn *c, const hv_ref *vm, vic_err **err)
     if (strncmp(msg, "ok", 2) == 0)
         return 0;
     if (got == 0)
-        return vic_err_set(err, VIC_EINTERNAL, "VM %s: the monitor exited without starting "
-                           "the guest (see %s/monitor.log)", name, dir);
+        return vic_err_set(err, VIC_EINTERNAL,
+                           "VM %s: the monitor exited without starting "
+                           "the guest (see %s/monitor.log)",
+                           name, dir);
     msg[strcspn(msg, "\n")] = '\0';
     return vic_err_set(err, strncmp(msg, "conflict", 8) == 0 ? VIC_ECONFLICT : VIC_EINVAL,
                        "VM %s: %s", name, strncmp(msg, "error ", 6) == 0 ? msg + 6 : msg);
@@ -912,9 +922,9 @@ static int local_vm_destroy(hv_conn *c, const hv_ref *vm, vic_err **err)
      * that is no longer a VM and that the next destroy or a datastore cleanup removes. */
     char rnd[4];
     vic_random_bytes(rnd, sizeof(rnd));
-    cleanup_free char *trash = xasprintf("%s/.trash-%s-%02x%02x%02x%02x", lc->ds_root, name,
-                                         (unsigned char)rnd[0], (unsigned char)rnd[1],
-                                         (unsigned char)rnd[2], (unsigned char)rnd[3]);
+    cleanup_free char *trash =
+        xasprintf("%s/.trash-%s-%02x%02x%02x%02x", lc->ds_root, name, (unsigned char)rnd[0],
+                  (unsigned char)rnd[1], (unsigned char)rnd[2], (unsigned char)rnd[3]);
     if (rename(dir, trash) < 0) {
         int e = errno;
         close(lock);
@@ -935,8 +945,7 @@ static int copy_file(const char *from, const char *to, vic_err **err)
 {
     int in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "open %s",
-                           from);
+        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "open %s", from);
     cleanup_free char *tmp = xasprintf("%s.tmp.%ld", to, (long)getpid());
     int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out < 0) {
@@ -980,16 +989,14 @@ static int copy_file(const char *from, const char *to, vic_err **err)
     return rc;
 }
 
-static int local_ds_upload(hv_conn *c, const char *ds_path, const char *local_file,
-                           vic_err **err)
+static int local_ds_upload(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err)
 {
     cleanup_free char *host = NULL;
     int rc = local_ds_path(L(c)->ds_root, ds_path, &host, err);
     return rc < 0 ? rc : copy_file(local_file, host, err);
 }
 
-static int local_ds_download(hv_conn *c, const char *ds_path, const char *local_file,
-                             vic_err **err)
+static int local_ds_download(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err)
 {
     cleanup_free char *host = NULL;
     int rc = local_ds_path(L(c)->ds_root, ds_path, &host, err);

@@ -11,19 +11,19 @@
 #include "lib/err.h"
 
 #define LOCAL_DATASTORE "datastore1"
-#define LOCAL_DC "/ha-datacenter"
-#define LOCAL_COMPUTE LOCAL_DC "/host/local"
+#define LOCAL_DC        "/ha-datacenter"
+#define LOCAL_COMPUTE   LOCAL_DC "/host/local"
 #define LOCAL_ROOT_POOL LOCAL_COMPUTE "/Resources"
 
 /* Keys of the .vmx that describe hardware and our bookkeeping, not extraConfig. */
-#define VMX_POOL "vic.pool"
-#define VMX_VERSION "vic.changeVersion"
+#define VMX_POOL      "vic.pool"
+#define VMX_VERSION   "vic.changeVersion"
 #define VMX_ROOT_DISK "scsi0:0.fileName"
-#define VMX_SERIAL "serial0.fileName"
-#define VMX_IDSHIFT "vic.rootDisk.idShift"
+#define VMX_SERIAL    "serial0.fileName"
+#define VMX_IDSHIFT   "vic.rootDisk.idShift"
 
 /* Host ids that guests run as: guest uid/gid 0..65535 map to GUEST_ID_BASE.. on the host. */
-#define GUEST_ID_BASE 100000
+#define GUEST_ID_BASE  100000
 #define GUEST_ID_COUNT 65536
 
 /* 1 when key is a hardware or bookkeeping key rather than extraConfig. */

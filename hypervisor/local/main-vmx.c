@@ -12,9 +12,9 @@
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"home", required_argument, NULL, 'H'},     {"bin-dir", required_argument, NULL, 'b'},
-        {"vm", required_argument, NULL, 'v'},       {"ready-fd", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"home", required_argument, NULL, 'H'}, {"bin-dir", required_argument, NULL, 'b'},
+        {"vm", required_argument, NULL, 'v'},   {"ready-fd", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
     monitor_opts o = {.ready_fd = -1};
     int c;

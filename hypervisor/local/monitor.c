@@ -46,14 +46,15 @@ typedef struct monitor {
     pid_t guest;
     int gi_fd;
     giserve gi;
-    int attach_fd;  /* our end of the guest's interactive channel */
-    int listen_fd;  /* attach.sock, where a holder connects */
-    int client_fd;  /* the current holder, -1 for none */
-    int alive_fd;   /* write end of the guest's sync pipe, kept open while we run */
+    int attach_fd; /* our end of the guest's interactive channel */
+    int listen_fd; /* attach.sock, where a holder connects */
+    int client_fd; /* the current holder, -1 for none */
+    int alive_fd;  /* write end of the guest's sync pipe, kept open while we run */
     vic_buf to_client;
 } monitor;
 
-static void report(const monitor_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(const monitor_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void report(const monitor_opts *o, const char *fmt, ...)
 {
@@ -133,8 +134,7 @@ static int touch(const char *path, mode_t mode)
 
 /* In the child, inside the new namespaces: build the guest's filesystem and become its PID 1.
  * Runs between clone and exec in a single-threaded process. */
-static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int serial_fd,
-                        int attach_fd)
+static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int serial_fd, int attach_fd)
 {
     char c;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -305,8 +305,7 @@ static void handle_request(monitor *m, const char *frame, size_t len)
         vic_log(VIC_LOG_WARN, "event=guestinfo_refused vm=%s msg=\"%.*s\"", m->o->vm,
                 (int)(reply.len > 200 ? 200 : reply.len), reply.data ? reply.data : "");
     if (vic_gichan_reply(m->gi_fd, ok, reply.data, reply.len, &err) < 0)
-        vic_log(VIC_LOG_WARN, "event=guestinfo_reply_failed vm=%s msg=\"%s\"", m->o->vm,
-                err->msg);
+        vic_log(VIC_LOG_WARN, "event=guestinfo_reply_failed vm=%s msg=\"%s\"", m->o->vm, err->msg);
     vic_buf_free(&reply);
 }
 
@@ -516,8 +515,8 @@ static int run_guest(monitor *m, int *status)
 
 int monitor_run(const monitor_opts *o)
 {
-    monitor mon = {.o = o, .gi_fd = -1, .attach_fd = -1, .listen_fd = -1, .client_fd = -1,
-                   .alive_fd = -1};
+    monitor mon = {
+        .o = o, .gi_fd = -1, .attach_fd = -1, .listen_fd = -1, .client_fd = -1, .alive_fd = -1};
     monitor *m = &mon;
     vic_err *err cleanup_err = NULL;
     int rc = 0, exit_code = 1;
@@ -619,8 +618,8 @@ int monitor_run(const monitor_opts *o)
         close(pfd);
     }
     local_event(real, "poweredOn", o->vm, NULL);
-    vic_log(VIC_LOG_INFO, "event=powered_on vm=%s guest_pid=%ld cgroup=%s", o->vm,
-            (long)m->guest, m->in_cgroup ? "yes" : "no");
+    vic_log(VIC_LOG_INFO, "event=powered_on vm=%s guest_pid=%ld cgroup=%s", o->vm, (long)m->guest,
+            m->in_cgroup ? "yes" : "no");
     attach_listen(m);
     report(o, "ok %ld\n", (long)getpid());
     if (o->ready_fd >= 0)

@@ -13,10 +13,10 @@
 
 int local_key_reserved(const char *key)
 {
-    static const char *const prefixes[] = {"vic.",    "scsi",  "ide",       "ethernet", "serial",
-                                           "sched.",  "config.", "virtualHW.", NULL};
-    static const char *const exact[] = {".encoding", "displayName", "numvcpus", "memsize",
-                                        "guestOS", NULL};
+    static const char *const prefixes[] = {"vic.",   "scsi",    "ide",        "ethernet", "serial",
+                                           "sched.", "config.", "virtualHW.", NULL};
+    static const char *const exact[] = {".encoding", "displayName", "numvcpus",
+                                        "memsize",   "guestOS",     NULL};
     for (const char *const *p = exact; *p; p++)
         if (strcmp(key, *p) == 0)
             return 1;
@@ -71,8 +71,9 @@ int local_ds_path(const char *ds_root, const char *ds_path, char **out, vic_err 
             return vic_err_set(err, VIC_EINVAL, "datastore path \"%s\": missing ']'", ds_path);
         size_t n = (size_t)(close_b - p - 1);
         if (n != strlen(LOCAL_DATASTORE) || strncmp(p + 1, LOCAL_DATASTORE, n) != 0)
-            return vic_err_set(err, VIC_ENOTFOUND, "datastore \"%.*s\" not found; available: "
-                               LOCAL_DATASTORE, (int)n, p + 1);
+            return vic_err_set(err, VIC_ENOTFOUND,
+                               "datastore \"%.*s\" not found; available: " LOCAL_DATASTORE, (int)n,
+                               p + 1);
         p = close_b + 1;
         while (*p == ' ')
             p++;
@@ -85,8 +86,7 @@ int local_ds_path(const char *ds_root, const char *ds_path, char **out, vic_err 
         const char *e = strchr(s, '/');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-            return vic_err_set(err, VIC_EINVAL, "datastore path \"%s\" is not allowed",
-                               ds_path);
+            return vic_err_set(err, VIC_EINVAL, "datastore path \"%s\" is not allowed", ds_path);
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)s[i] < ' ')
                 return vic_err_set(err, VIC_EINVAL, "datastore path \"%s\" is not allowed",
@@ -105,8 +105,7 @@ int local_vm_lock(const char *vm_dir, vic_err **err)
     snprintf(path, sizeof(path), "%s/vm.lock", vm_dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
-        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "lock %s",
-                           path);
+        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "lock %s", path);
     while (flock(fd, LOCK_EX) < 0) {
         if (errno != EINTR) {
             int e = errno;
@@ -122,7 +121,8 @@ int local_pool_rel(const char *pool_path, const char **out, vic_err **err)
     size_t n = strlen(LOCAL_ROOT_POOL);
     if (pool_path == NULL || strncmp(pool_path, LOCAL_ROOT_POOL, n) != 0 ||
         (pool_path[n] != '\0' && pool_path[n] != '/'))
-        return vic_err_set(err, VIC_ENOTFOUND, "resource pool \"%s\" not found; pools on the "
+        return vic_err_set(err, VIC_ENOTFOUND,
+                           "resource pool \"%s\" not found; pools on the "
                            "local target are under " LOCAL_ROOT_POOL,
                            pool_path ? pool_path : "");
     *out = pool_path[n] == '/' ? pool_path + n + 1 : pool_path + n;

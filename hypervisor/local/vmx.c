@@ -77,8 +77,8 @@ static int parse_line(json_t *kv, const char *line, size_t len, size_t lineno, v
             int lo = i + 2 < len ? hexval(line[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 vic_buf_free(&v);
-                return vic_err_set(err, VIC_EINVAL, "line %zu: bad escape in value of %s",
-                                   lineno, key);
+                return vic_err_set(err, VIC_EINVAL, "line %zu: bad escape in value of %s", lineno,
+                                   key);
             }
             char d = (char)(hi * 16 + lo);
             vic_buf_append(&v, &d, 1);
@@ -97,8 +97,8 @@ static int parse_line(json_t *kv, const char *line, size_t len, size_t lineno, v
         i++;
     if (!closed || i != len) {
         vic_buf_free(&v);
-        return vic_err_set(err, VIC_EINVAL, "line %zu: value of %s is not a closed quote",
-                           lineno, key);
+        return vic_err_set(err, VIC_EINVAL, "line %zu: value of %s is not a closed quote", lineno,
+                           key);
     }
     json_t *js = json_stringn(v.data, v.len);
     vic_buf_free(&v);
@@ -189,8 +189,7 @@ int vmx_read(json_t **out, const char *path, vic_err **err)
     *out = NULL;
     int fd cleanup_close = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s",
-                           path);
+        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s", path);
     vic_buf b = VIC_BUF_INIT;
     char chunk[16384];
     for (;;) {

@@ -16,7 +16,7 @@
 #include "lib/err.h"
 
 #define VMX_MAX_FILE (4 * 1024 * 1024)
-#define VMX_MAX_KEY 1024
+#define VMX_MAX_KEY  1024
 
 /* Parses buf into a JSON object of strings (new reference). VIC_EINVAL names the line. */
 int vmx_parse(json_t **out, const char *buf, size_t len, vic_err **err);

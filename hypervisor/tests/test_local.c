@@ -82,16 +82,16 @@ static int group_teardown(void **state)
 
 /* Creates a VM whose root disk is a copy of the busybox fixture and whose only session runs
  * argv; returns its reference. */
-static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc,
-                         const char *user, bool tty, bool interactive);
+static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc, const char *user,
+                         bool tty, bool interactive);
 
 static hv_ref make_vm(const char *name, const char *const *argv, size_t argc, const char *user)
 {
     return make_vm_ex(name, argv, argc, user, false, false);
 }
 
-static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc,
-                         const char *user, bool tty, bool interactive)
+static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc, const char *user,
+                         bool tty, bool interactive)
 {
     char disk[256];
     snprintf(disk, sizeof(disk), "[datastore1] %s/rootfs", name);
@@ -119,8 +119,14 @@ static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc,
     vic_err *err cleanup_err = NULL;
     if (vic_gi_encode(extra, &vic_exec_config_desc, &cfg, "", NULL, &err) < 0)
         fail_msg("encode: %s", err->msg);
-    hv_vm_spec spec = {.name = name, .pool = POOL, .datastore = "datastore1", .cpus = 1,
-                       .memory_mb = 64, .disks = &d, .n_disks = 1, .serial_log = true,
+    hv_vm_spec spec = {.name = name,
+                       .pool = POOL,
+                       .datastore = "datastore1",
+                       .cpus = 1,
+                       .memory_mb = 64,
+                       .disks = &d,
+                       .n_disks = 1,
+                       .serial_log = true,
                        .extra_config = extra};
     hv_ref ref;
     if (hv_vm_create(conn, &spec, &ref, &err) < 0)
@@ -189,7 +195,8 @@ static char *serial_stream(const char *name, int stream)
 static void test_local_session_output_and_exit_code(void **state)
 {
     (void)state;
-    const char *argv[] = {"/bin/sh", "-c", "echo hi; echo oops >&2; echo $GREETING $(hostname); exit 3"};
+    const char *argv[] = {"/bin/sh", "-c",
+                          "echo hi; echo oops >&2; echo $GREETING $(hostname); exit 3"};
     hv_ref vm = make_vm("exit3", argv, 3, NULL);
     vic_err *err cleanup_err = NULL;
     assert_int_equal(power_of(&vm), HV_POWERED_OFF);

@@ -126,10 +126,9 @@ static int gsetup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/vic-test-gi-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->vmx, sizeof(f->vmx), "%s/vm.vmx", f->dir);
-    json_t *kv cleanup_json = json_pack("{s:s, s:s, s:s, s:s}", "numvcpus", "1",
-                                        "guestinfo.vice./common/id", "abc",
-                                        "guestinfo.vice..sessions|abc.started", "",
-                                        "common/notes", "hidden from the guest");
+    json_t *kv cleanup_json = json_pack(
+        "{s:s, s:s, s:s, s:s}", "numvcpus", "1", "guestinfo.vice./common/id", "abc",
+        "guestinfo.vice..sessions|abc.started", "", "common/notes", "hidden from the guest");
     vic_err *err cleanup_err = NULL;
     assert_int_equal(vmx_write(f->vmx, kv, &err), 0);
     giserve_init(&f->s, f->dir, f->vmx);
@@ -177,8 +176,8 @@ static void test_giserve_reads_and_writes(void **state)
     json_t *kv cleanup_json = NULL;
     vic_err *err cleanup_err = NULL;
     assert_int_equal(vmx_read(&kv, f->vmx, &err), 0);
-    assert_string_equal(json_string_value(json_object_get(kv, "guestinfo.vice..sessions|abc.started")),
-                        "true");
+    assert_string_equal(
+        json_string_value(json_object_get(kv, "guestinfo.vice..sessions|abc.started")), "true");
 }
 
 static void test_giserve_refusals_change_nothing(void **state)

@@ -189,11 +189,9 @@ static void test_execconfig_keys_match_vic(void **state)
     json_t *kv cleanup_json = json_object();
     vic_err *err cleanup_err = NULL;
     assert_int_equal(vic_gi_encode(kv, &vic_exec_config_desc, &c, "", NULL, &err), 0);
-    assert_string_equal(json_string_value(json_object_get(kv, "guestinfo.vice./common/id")),
-                        "abc");
+    assert_string_equal(json_string_value(json_object_get(kv, "guestinfo.vice./common/id")), "abc");
     assert_string_equal(
-        json_string_value(json_object_get(kv, "guestinfo.vice./sessions|top/cmd/Path")),
-        "/bin/sh");
+        json_string_value(json_object_get(kv, "guestinfo.vice./sessions|top/cmd/Path")), "/bin/sh");
     assert_string_equal(
         json_string_value(json_object_get(kv, "guestinfo.vice..sessions|top.started")), "true");
     assert_int_equal(vic_gi_key_is_readonly("guestinfo.vice..sessions|top.started"), 0);

@@ -29,9 +29,9 @@ static int item(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err *
     if (strcmp(id, "missing") == 0)
         return vic_err_set(err, VIC_ENOTFOUND, "item %s not found", id);
     const char *q = vic_http_req_query(req, "q");
-    vic_http_resp_json(resp, 200,
-                       json_pack("{s:s, s:s, s:s?}", "id", id, "sub", vic_http_req_param(req, "sub"),
-                                 "q", q));
+    vic_http_resp_json(
+        resp, 200,
+        json_pack("{s:s, s:s, s:s?}", "id", id, "sub", vic_http_req_param(req, "sub"), "q", q));
     return 0;
 }
 
@@ -163,8 +163,9 @@ static void test_http_dispatch_errors(void **state)
         {"POST", "/echo", "text/plain", "{}", 415, "\"text/plain\" is not supported"},
         {"POST", "/echo", NULL, "{}", 415, "(none)"},
         {"POST", "/echo", "application/json", "{\"a\":", 400, "invalid JSON at line 1"},
-        {"POST", "/echo", "application/json", "{\"a\":\"0123456789012345678901234567890123456"
-                                              "78901234567890123456789\"}",
+        {"POST", "/echo", "application/json",
+         "{\"a\":\"0123456789012345678901234567890123456"
+         "78901234567890123456789\"}",
          413, "exceeds the limit of 64"},
         {"GET", "/items/missing", NULL, NULL, 404, "item missing not found"},
     };
@@ -275,8 +276,12 @@ static void do_fetch(fetch *f, uint16_t port, const char *method, const char *pa
 
 static vic_http_server *start(size_t max_body)
 {
-    vic_http_config cfg = {.listen = "127.0.0.1:0", .max_body = max_body, .threads = 2,
-                           .routes = routes, .n_routes = N_ROUTES, .auth = auth};
+    vic_http_config cfg = {.listen = "127.0.0.1:0",
+                           .max_body = max_body,
+                           .threads = 2,
+                           .routes = routes,
+                           .n_routes = N_ROUTES,
+                           .auth = auth};
     vic_http_server *s = NULL;
     vic_err *err cleanup_err = NULL;
     if (vic_http_server_start(&s, &cfg, &err) < 0)
@@ -363,8 +368,8 @@ static void test_http_server_bad_listen(void **state)
     (void)state;
     vic_err *err cleanup_err = NULL;
     vic_http_server *s = NULL;
-    vic_http_config cfg = {.listen = "localhost:80", .routes = routes, .n_routes = N_ROUTES,
-                           .auth = auth};
+    vic_http_config cfg = {
+        .listen = "localhost:80", .routes = routes, .n_routes = N_ROUTES, .auth = auth};
     assert_int_equal(vic_http_server_start(&s, &cfg, &err), VIC_EINVAL);
     vic_err_free(&err);
     cfg.listen = "127.0.0.1:99999";

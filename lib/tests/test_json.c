@@ -25,7 +25,10 @@ static const vic_schema store_schema = VIC_SCHEMA(store_fields);
 static const vic_schema_field top_fields[] = {
     {.name = "name", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 80},
     {.name = "compute", .type = VIC_JSON_OBJECT, .object = &compute_schema},
-    {.name = "stores", .type = VIC_JSON_ARRAY, .items = VIC_JSON_OBJECT, .object = &store_schema,
+    {.name = "stores",
+     .type = VIC_JSON_ARRAY,
+     .items = VIC_JSON_OBJECT,
+     .object = &store_schema,
      .max = 2},
     {.name = "debug", .type = VIC_JSON_INT, .min = 0, .max = 3},
 };

@@ -53,8 +53,10 @@ static int put(sqlite3 *db, void *payload, vic_err **err)
 {
     put_args *a = payload;
     sqlite3_stmt *st cleanup_stmt = NULL;
-    int rc = vic_store_prepare(db, &st, "INSERT INTO kv(k, v) VALUES(?, ?) "
-                                        "ON CONFLICT(k) DO UPDATE SET v = v + excluded.v", err);
+    int rc = vic_store_prepare(db, &st,
+                               "INSERT INTO kv(k, v) VALUES(?, ?) "
+                               "ON CONFLICT(k) DO UPDATE SET v = v + excluded.v",
+                               err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, a->k, -1, SQLITE_STATIC);
@@ -161,9 +163,9 @@ static void test_store_refuses_foreign_database(void **state)
     fixture *f = *state;
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x); PRAGMA user_version = 3;", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE TABLE t(x); PRAGMA user_version = 3;", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     vic_store *s = NULL;
     vic_err *err cleanup_err = NULL;

@@ -16,8 +16,8 @@ static int ok(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **e
     if (id && strcmp(id, "fail") == 0)
         return vic_err_set(err, VIC_ECONFLICT, "conflict on %s", id);
     vic_http_req_cookie(req, "vic_session", buf, sizeof(buf));
-    vic_http_resp_json(resp, 200, json_pack("{s:s?, s:O?}", "id", id, "body",
-                                            vic_http_req_json(req)));
+    vic_http_resp_json(resp, 200,
+                       json_pack("{s:s?, s:O?}", "id", id, "body", vic_http_req_json(req)));
     return 0;
 }
 
