@@ -171,6 +171,13 @@ $(B)/bench/hv_bench: bench/hv_bench.c $(hypervisor_OBJS) $(LIBVIC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/bench/bench_tokens: bench/bench_tokens.c $(self-provision_LINK) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+BENCH_BINS := $(B)/bench/hv_bench $(B)/bench/bench_tokens
+
 # ---- fuzz harnesses: tests/fuzz/fuzz_*.c, built with FUZZ=1 ----
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
@@ -210,7 +217,7 @@ test: deps-test
 	@tests/run.sh
 
 bench: deps-bench
-	@$(MAKE) --no-print-directory build $(B)/bench/hv_bench
+	@$(MAKE) --no-print-directory build $(BENCH_BINS)
 	@bench/run.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

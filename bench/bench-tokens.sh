@@ -6,29 +6,21 @@
 # key per call) for reference, and redemption throughput (spec check, use consumed, VCH
 # recorded, audit row: one sqlite write transaction each). Single thread, like openssl speed.
 #
-# bench/bench_tokens.c is compiled here against the objects of `make build` with the repo's
-# flags (-O2), so no Makefile rule is needed.
+# bench/bench_tokens.c is built by `make bench` (build/bench/bench_tokens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${BENCH_TOKEN_SECONDS:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [ ! -f build/libvic.a ] || ! ls build/obj/validating-proxy/*.o >/dev/null 2>&1; then
-    make --no-print-directory build >&2
-fi
-PKGS="libmicrohttpd jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive"
-# shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -I. -g -O2 \
-    $(pkg-config --cflags $PKGS) -o "$work/bench_tokens" bench/bench_tokens.c \
-    build/obj/validating-proxy/*.o build/obj/self-provision/*.o build/libvic.a \
-    $(pkg-config --libs $PKGS) -lm
+BIN=${BENCH_BUILD:-build}/bench/bench_tokens
+[ -x "$BIN" ] || make --no-print-directory "$BIN" >&2
 
 echo "bench: openssl speed -seconds $SECONDS_PER ecdsap256" >&2
 ossl=$(openssl speed -seconds "$SECONDS_PER" ecdsap256 2>/dev/null |
     awk '/256 bits ecdsa \(nistp256\)/{print $NF}')
 echo "bench: bench_tokens $SECONDS_PER" >&2
-"$work/bench_tokens" "$SECONDS_PER" >"$work/out"
+"$BIN" "$SECONDS_PER" >"$work/out"
 get() { awk -F= -v k="$1" '$1==k{print $2}' "$work/out"; }
 d1=$(get verify_depth1) d3=$(get verify_depth3) sig=$(get sig_only) jwt=$(get libjwt_decode)
 red=$(get redeem)

@@ -628,7 +628,11 @@ static void error_response(vic_http_req *req, vic_http_resp *resp, vic_err *e)
         vic_log(VIC_LOG_ERROR, "event=request_failed method=%s path=%s code=%s msg=\"%s\"",
                 req->method, req->path, vic_err_code_name(e ? e->code : VIC_EINTERNAL), msg);
     vic_http_resp_error(resp, status, msg);
-    if (status == 401 && vic_http_req_header(req, "X-Requested-With") == NULL)
+    const char *authz = vic_http_req_header(req, "Authorization");
+    if (status == 401 && authz && strncasecmp(authz, "Bearer ", 7) == 0)
+        vic_http_resp_header(resp, "WWW-Authenticate",
+                             "Bearer realm=\"vic\", error=\"invalid_token\"");
+    else if (status == 401 && vic_http_req_header(req, "X-Requested-With") == NULL)
         vic_http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"vic\", charset=\"UTF-8\"");
 }
 

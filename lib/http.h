@@ -35,6 +35,8 @@ enum vic_route_flags {
     VIC_ROUTE_PUBLIC = 1 << 0, /* no authentication */
     VIC_ROUTE_JSON = 1 << 1,   /* body required, application/json, parsed before the handler */
     VIC_ROUTE_JSON_OPTIONAL = 1 << 2, /* like JSON, but an empty body is allowed */
+    /* bits 16 and up are the service's own (e.g. which credentials a route takes) */
+    VIC_ROUTE_SERVICE_FLAGS = 0xffff0000u,
 };
 
 typedef struct vic_http_route {

@@ -166,6 +166,30 @@ int tether_lookup_user(const char *user, const char *group, const char *passwd_f
     return 0;
 }
 
+/* "TERM", "SIGTERM", "15": the signal a stop sends to the session (SIGTERM by default). */
+static int parse_signal(const char *name)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+                {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH},
+                {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"PWR", SIGPWR}};
+    if (name == NULL || *name == '\0')
+        return SIGTERM;
+    if (strncmp(name, "SIG", 3) == 0)
+        name += 3;
+    char *end = NULL;
+    long n = strtol(name, &end, 10);
+    if (end != name && *end == '\0' && n > 0 && n < 65)
+        return (int)n;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (strcmp(name, sigs[i].name) == 0)
+            return sigs[i].sig;
+    tlog("tether: unknown stop signal %s; using TERM", name);
+    return SIGTERM;
+}
+
 /* ---- preparing the guest ---- */
 
 static void mount_fs(const char *src, const char *target, const char *type, unsigned long flags,
@@ -188,6 +212,24 @@ static void prepare_guest(const vic_exec_config *cfg)
     mount_fs("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
     if (mkdir("/tmp", 01777) == 0)
         chmod("/tmp", 01777);
+    for (size_t i = 0; i < cfg->n_mounts; i++) {
+        const vic_exec_mount *mt = &cfg->mounts[i];
+        int ro = mt->mode && strcmp(mt->mode, "ro") == 0;
+        if (mt->target == NULL || mt->target[0] != '/' || strstr(mt->target, "..")) {
+            tlog("tether: mount %zu: target must be an absolute path without \"..\"", i);
+            continue;
+        }
+        if (strcmp(mt->source, "tmpfs") == 0) {
+            mount_fs("tmpfs", mt->target, "tmpfs", MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0),
+                     "mode=1777");
+            continue;
+        }
+        /* a directory of the guest's own disks (volumes arrive as disks mounted there) */
+        mkdir(mt->target, 0755);
+        if (mount(mt->source, mt->target, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+            (ro && mount(NULL, mt->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0))
+            tlog("tether: mount %s on %s: %s", mt->source, mt->target, strerror(errno));
+    }
     const char *host = cfg->hostname && *cfg->hostname ? cfg->hostname : cfg->id;
     char name[64];
     snprintf(name, sizeof(name), "%.12s", host && *host ? host : "localhost");
@@ -246,6 +288,7 @@ typedef struct running {
     vic_buf early_in;
     int early_close;
     struct winsize size; /* the holder's last terminal size */
+    int stop_signal;
 } running;
 
 static void attach_out(running *r, int type, const void *data, size_t len)
@@ -588,7 +631,9 @@ static int supervise(running *r)
                     }
                 }
             } else if (!exited) {
-                kill(r->pid, (int)si.ssi_signo); /* forward to the session */
+                /* a power off asks with SIGTERM: the session gets its own stop signal */
+                int sig = (int)si.ssi_signo == SIGTERM ? r->stop_signal : (int)si.ssi_signo;
+                kill(r->pid, sig); /* forward to the session */
             }
         }
     }
@@ -646,6 +691,7 @@ int tether_main(void)
         r.attach_fd = TETHER_ATTACH_FD;
         fcntl(TETHER_ATTACH_FD, F_SETFD, FD_CLOEXEC);
     }
+    r.stop_signal = parse_signal(s->stop_signal);
     if (s->attach)
         wait_for_holder(&r);
     char why[600] = "";

@@ -36,6 +36,10 @@ static char fixture[160];
 static char bin_dir[512];
 static hv_conn *conn;
 
+/* Extras for the next make_vm_ex: a stop signal and a tmpfs mount. */
+static const char *next_stop_signal;
+static const char *next_tmpfs;
+
 #define POOL "/ha-datacenter/host/local/Resources"
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -110,6 +114,14 @@ static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc,
     s.tty = tty;
     s.attach = interactive;
     s.openstdin = interactive;
+    s.stop_signal = (char *)next_stop_signal;
+    vic_exec_mount mt = {.source = "tmpfs", .target = (char *)next_tmpfs, .mode = "rw"};
+    if (next_tmpfs) {
+        cfg.mounts = &mt;
+        cfg.n_mounts = 1;
+    }
+    next_stop_signal = NULL;
+    next_tmpfs = NULL;
     cfg.id = (char *)name;
     cfg.hostname = (char *)name;
     cfg.session_ids = ids;
@@ -216,6 +228,25 @@ static void test_local_session_output_and_exit_code(void **state)
     assert_string_equal(started, "true");
     free(status);
     free(started);
+    /* the events tell the same story */
+    hv_event ev[256];
+    size_t n = 0;
+    assert_int_equal(hv_events_wait(conn, 0, 100, ev, 256, &n, &err), 0);
+    int on = 0, off = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ev[i].vm.id, "vm:exit3") != 0)
+            continue;
+        on |= strcmp(ev[i].type, "poweredOn") == 0;
+        off |= strcmp(ev[i].type, "poweredOff") == 0 &&
+               strcmp(ev[i].detail, "guest exited with status 3") == 0;
+        if (i > 0)
+            assert_true(ev[i].seq > ev[i - 1].seq);
+    }
+    assert_true(on);
+    assert_true(off);
+    size_t more = 0;
+    assert_int_equal(hv_events_wait(conn, ev[n - 1].seq, 50, ev, 256, &more, &err), 0);
+    assert_int_equal(more, 0); /* nothing new: a timeout, not an error */
 }
 
 static void test_local_missing_executable_reported(void **state)
@@ -421,6 +452,29 @@ static void test_local_concurrent_create_one_wins(void **state)
     assert_int_equal(r.conflict, 7);
 }
 
+static void test_local_stop_signal_and_mounts(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sh", "-c",
+                          "grep -q ' /scratch tmpfs ' /proc/mounts && echo scratch-ok; "
+                          "trap 'echo got INT; exit 7' INT; while true; do sleep 0.05; done"};
+    next_stop_signal = "SIGINT";
+    next_tmpfs = "/scratch";
+    hv_ref vm = make_vm("stopper", argv, 3, NULL);
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_power_on(conn, &vm, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    usleep(300000);
+    if (hv_vm_power_off(conn, &vm, 5000, &err) < 0)
+        fail_msg("power off: %s", err->msg);
+    char *status = key_of(&vm, "guestinfo.vice..sessions|stopper.status");
+    assert_string_equal(status, "7"); /* the trap ran: INT, not TERM, reached the session */
+    free(status);
+    char *out = serial_stream("stopper", VIC_STREAM_STDOUT);
+    assert_string_equal(out, "scratch-ok\ngot INT\n");
+    free(out);
+}
+
 static int attach_connect(const char *name)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -614,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_local_reconfigure_conflict),
         cmocka_unit_test(test_local_pools),
         cmocka_unit_test(test_local_concurrent_create_one_wins),
+        cmocka_unit_test(test_local_stop_signal_and_mounts),
         cmocka_unit_test(test_local_attach_stdin_and_output),
         cmocka_unit_test(test_local_attach_tty_resize),
         cmocka_unit_test(test_local_fifty_concurrent_vms_leave_nothing),
