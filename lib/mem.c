@@ -50,9 +50,12 @@ char *xstrdup(const char *s)
 
 char *xstrndup(const char *s, size_t n)
 {
-    char *p = strndup(s, n);
-    if (p == NULL)
-        oom();
+    /* memchr, not strndup: s need not be NUL-terminated within or after its n bytes */
+    const char *nul = memchr(s, '\0', n);
+    size_t len = nul ? (size_t)(nul - s) : n;
+    char *p = xmalloc(len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
     return p;
 }
 

@@ -42,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static vic_http_router *router;
     if (router == NULL && vic_http_router_new(&router, routes, 4, auth, NULL, 4096, NULL) < 0)
         abort();
+    if (size == 0)
+        return 0;
     char *in = xstrndup((const char *)data, size); /* stops at a NUL: fine for the fuzzer */
     char *line_end = strchr(in, '\n');
     if (line_end)
