@@ -19,6 +19,8 @@ trap cleanup EXIT
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
+anon_kb() { awk '/^RssAnon/{print $2}' "/proc/$1/status"; }
+pss_kb() { awk '/^Pss:/{print $2}' "/proc/$1/smaps_rollup"; }
 hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
 tree_rss_kb() { # a process and its children
     local total=0 p
@@ -51,6 +53,8 @@ ws_pid=$!
 url="https://127.0.0.1:$port"
 for _ in $(seq 100); do curl -skf "$url/container/version" >/dev/null && break; sleep 0.1; done
 idle_rss=$(rss_kb "$ws_pid")
+idle_anon=$(anon_kb "$ws_pid")
+idle_pss=$(pss_kb "$ws_pid")
 basic="Authorization: Basic $(printf 'admin:%s' "$VIC_ADMIN_PASSWORD" | base64)"
 
 echo "bench: vic-webservice version" >&2
@@ -105,6 +109,9 @@ cat <<TABLE
 | memory (RSS) | MB |
 |---|---:|
 | vic-webservice idle after start | $(mb "$idle_rss") |
+| of which private (RssAnon): heap, stacks, connection pools | $(mb "$idle_anon") |
+| of which shared library pages (libcrypto, GnuTLS, libc, sqlite...) | $(mb "$((idle_rss - idle_anon))") |
+| vic-webservice idle, proportional (PSS) | $(mb "$idle_pss") |
 | vic-webservice after the runs | $(mb "$load_rss") |
 | vic-webservice peak (VmHWM) | $(mb "$peak_rss") |
 | nginx master + 2 workers after its run | $(mb "$ng_rss") |
