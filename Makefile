@@ -115,7 +115,7 @@ BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether
 # tests run it under ASan and UBSan.
 VMX_SRCS := hypervisor/local/main-vmx.c hypervisor/local/monitor.c hypervisor/local/giserve.c \
 	hypervisor/local/cgroup.c hypervisor/local/vmx.c hypervisor/local/util.c lib/err.c \
-	lib/mem.c lib/log.c lib/guestinfo.c lib/gichan.c
+	lib/mem.c lib/log.c lib/guestinfo.c lib/gichan.c lib/file.c
 ifeq ($(B),build)
 $(BIN)/vic-vmx: $(VMX_SRCS:%.c=$(B)/static/%.o)
 	@mkdir -p $(@D)

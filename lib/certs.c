@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "cleanup.h"
+#include "file.h"
 #include "mem.h"
 
 #define DEFAULT_BITS 2048
@@ -428,64 +429,6 @@ void vic_cert_free(vic_cert *c)
 
 /* ---- files ---- */
 
-/* Writes data to path atomically with the given mode (see vic_cert_write_pem). */
-static int write_atomic(const char *path, const char *data, size_t len, mode_t mode, vic_err **err)
-{
-    cleanup_free char *tmp = xasprintf("%s.tmp.XXXXXX", path);
-    cleanup_free char *dircopy = xstrdup(path);
-    const char *dir = dirname(dircopy);
-    int rc = 0;
-
-    /* mkostemp creates the file 0600, so the key is never readable by others, even briefly. */
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return vic_err_sys(err, VIC_EIO, errno, "creating a temporary file for %s", path);
-    if (fchmod(fd, mode) != 0) {
-        rc = vic_err_sys(err, VIC_EIO, errno, "chmod %s", tmp);
-        goto fail;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = vic_err_sys(err, VIC_EIO, n < 0 ? errno : EIO, "writing %s", tmp);
-            goto fail;
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) != 0) {
-        rc = vic_err_sys(err, VIC_EIO, errno, "fsync %s", tmp);
-        goto fail;
-    }
-    int fd2 = fd;
-    fd = -1;
-    if (close(fd2) != 0) {
-        rc = vic_err_sys(err, VIC_EIO, errno, "closing %s", tmp);
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = vic_err_sys(err, VIC_EIO, errno, "renaming %s to %s", tmp, path);
-        goto fail;
-    }
-    /* Make the rename itself durable. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        int sync_rc = fsync(dfd);
-        int sync_errno = errno;
-        close(dfd);
-        if (sync_rc != 0)
-            return vic_err_sys(err, VIC_EIO, sync_errno, "fsync directory %s", dir);
-    }
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    return rc;
-}
-
 int vic_cert_write_pem(const vic_cert *c, const char *cert_path, const char *key_path,
                        vic_err **err)
 {
@@ -497,13 +440,13 @@ int vic_cert_write_pem(const vic_cert *c, const char *cert_path, const char *key
     int rc;
     if (key_path != NULL) {
         char *key = vic_cert_key_pem(c);
-        rc = write_atomic(key_path, key, strlen(key), 0600, err);
+        rc = vic_file_write_atomic(key_path, key, strlen(key), 0600, err);
         vic_free_secret(key);
         if (rc < 0)
             return rc;
     }
     cleanup_free char *pem = vic_cert_pem(c);
-    return write_atomic(cert_path, pem, strlen(pem), 0644, err);
+    return vic_file_write_atomic(cert_path, pem, strlen(pem), 0644, err);
 }
 
 /* Refuses to prompt for a passphrase: encrypted keys simply fail to load. */

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "lib/cleanup.h"
+#include "lib/file.h"
 #include "lib/crypto.h"
 #include "lib/mem.h"
 
@@ -111,78 +112,20 @@ static int valid_kid(const char *s, size_t len)
     return 1;
 }
 
-/* Writes data to dir/name atomically (temporary file, fsync, rename, fsync of the directory),
- * mode 0600. */
+/* Writes dir/name atomically, mode 0600. */
 static int write_atomic(const char *dir, const char *name, const char *data, size_t len,
                         vic_err **err)
 {
     cleanup_free char *path = xasprintf("%s/%s", dir, name);
-    cleanup_free char *tmp = xasprintf("%s/.%s.tmp.%ld", dir, name, (long)getpid());
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return vic_err_sys(err, VIC_EIO, errno, "create %s", tmp);
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return vic_err_sys(err, VIC_EIO, e, "write %s", tmp);
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return vic_err_sys(err, VIC_EIO, e, "sync %s", tmp);
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return vic_err_sys(err, VIC_EIO, e, "rename %s to %s", tmp, path);
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        int e = errno;
-        if (dfd >= 0)
-            close(dfd);
-        return vic_err_sys(err, VIC_EIO, e, "fsync directory %s", dir);
-    }
-    close(dfd);
-    return 0;
+    return vic_file_write_atomic(path, data, len, 0600, err);
 }
 
 static int read_small(char **out, const char *path, vic_err **err)
 {
-    int fd cleanup_close = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s", path);
-    char *buf = xmalloc(MAX_KEY_FILE + 1);
-    size_t off = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + off, MAX_KEY_FILE - off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            vic_free_secret(buf);
-            return vic_err_sys(err, VIC_EIO, e, "read %s", path);
-        }
-        if (r == 0)
-            break;
-        off += (size_t)r;
-        if (off == MAX_KEY_FILE) {
-            vic_free_secret(buf);
-            return vic_err_set(err, VIC_ECORRUPT, "%s is larger than a key file can be", path);
-        }
-    }
-    buf[off] = '\0';
-    *out = buf;
-    return 0;
+    int rc = vic_file_read(out, NULL, path, MAX_KEY_FILE, err);
+    if (rc == VIC_ETOOBIG)
+        return vic_err_set(err, VIC_ECORRUPT, "%s is larger than a key file can be", path);
+    return rc;
 }
 
 /* Adds a parsed public key under kid (takes ownership of pkey). */

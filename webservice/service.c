@@ -9,6 +9,7 @@
 #include "lib/certs.h"
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "webservice/auth.h"
@@ -43,24 +44,6 @@ static int mkdir_private(const char *path, vic_err **err)
     struct stat st;
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return vic_err_set(err, VIC_EIO, "%s exists and is not a directory", path);
-    return 0;
-}
-
-static int read_file(char **out, const char *path, vic_err **err)
-{
-    FILE *f cleanup_file = fopen(path, "re");
-    if (f == NULL)
-        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s", path);
-    vic_buf b = VIC_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        vic_buf_append(&b, chunk, n);
-    if (ferror(f)) {
-        vic_buf_free(&b);
-        return vic_err_sys(err, VIC_EIO, errno, "read %s", path);
-    }
-    *out = vic_buf_steal(&b);
     return 0;
 }
 
@@ -113,9 +96,9 @@ static int ensure_tls(ws *w, vic_err **err)
     vic_cert_free(check);
     if (rc < 0)
         return vic_err_wrap(err, "TLS material in %s", dir);
-    if ((rc = read_file(&w->tls_cert_pem, srv_cert, err)) < 0)
+    if ((rc = vic_file_read(&w->tls_cert_pem, NULL, srv_cert, 1 << 20, err)) < 0)
         return rc;
-    if ((rc = read_file(&w->tls_key_pem, srv_key, err)) < 0)
+    if ((rc = vic_file_read(&w->tls_key_pem, NULL, srv_key, 1 << 20, err)) < 0)
         return rc;
     w->ca_path = access(ca_cert, R_OK) == 0 ? steal_ptr(ca_cert) : xstrdup(srv_cert);
     return 0;

@@ -32,6 +32,7 @@
 #include "hypervisor/local/vmx.h"
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
+#include "lib/file.h"
 #include "lib/mem.h"
 
 typedef struct local_conn {
@@ -119,22 +120,10 @@ static char *pool_dir(local_conn *lc, const char *rel)
 
 static int write_json_atomic(const char *path, json_t *j, vic_err **err)
 {
-    cleanup_free char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) < 0) {
-        unlink(tmp);
-        return vic_err_set(err, VIC_EIO, "write %s", tmp);
-    }
-    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return vic_err_sys(err, VIC_EIO, e, "rename %s", tmp);
-    }
-    return 0;
+    cleanup_free char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (text == NULL)
+        return vic_err_set(err, VIC_EINTERNAL, "encode %s", path);
+    return vic_file_write_atomic(path, text, strlen(text), 0644, err);
 }
 
 static json_t *pool_record(const hv_pool_spec *spec, const hv_pool_info *info)
@@ -480,6 +469,21 @@ static int ref_vm_name(const hv_ref *ref, const char **name, vic_err **err)
     return 0;
 }
 
+/* Resolves a VM reference to its name, folder and .vmx path; VIC_ENOTFOUND when no such VM
+ * is registered. dir and path are the caller's to free. */
+static int vm_locate(local_conn *lc, const hv_ref *vm, const char **name, char **dir, char **path,
+                     vic_err **err)
+{
+    int rc = ref_vm_name(vm, name, err);
+    if (rc < 0)
+        return rc;
+    *dir = vm_dir(lc, *name);
+    *path = vmx_path(lc, *name);
+    if (access(*path, F_OK) != 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", *name);
+    return 0;
+}
+
 /* 1 while a monitor holds the VM's monitor.lock. */
 static int vm_running(const char *dir)
 {
@@ -767,13 +771,11 @@ static int local_vm_power_on(hv_conn *c, const hv_ref *vm, vic_err **err)
 {
     local_conn *lc = L(c);
     const char *name = NULL;
-    int rc = ref_vm_name(vm, &name, err);
+    cleanup_free char *dir = NULL;
+    cleanup_free char *path = NULL;
+    int rc = vm_locate(lc, vm, &name, &dir, &path, err);
     if (rc < 0)
         return rc;
-    cleanup_free char *dir = vm_dir(lc, name);
-    cleanup_free char *path = vmx_path(lc, name);
-    if (access(path, F_OK) != 0)
-        return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name);
     if (vm_running(dir))
         return vic_err_set(err, VIC_ECONFLICT, "VM %s is already powered on", name);
     cleanup_free char *monitor = xasprintf("%s/vic-vmx", lc->bin_dir);
@@ -866,13 +868,11 @@ static int local_vm_power_off(hv_conn *c, const hv_ref *vm, unsigned grace_ms, v
 {
     local_conn *lc = L(c);
     const char *name = NULL;
-    int rc = ref_vm_name(vm, &name, err);
+    cleanup_free char *dir = NULL;
+    cleanup_free char *path = NULL;
+    int rc = vm_locate(lc, vm, &name, &dir, &path, err);
     if (rc < 0)
         return rc;
-    cleanup_free char *dir = vm_dir(lc, name);
-    cleanup_free char *path = vmx_path(lc, name);
-    if (access(path, F_OK) != 0)
-        return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name);
     pid_t pid = 0;
     if (!vm_running(dir))
         return 0;
@@ -904,13 +904,11 @@ static int local_vm_destroy(hv_conn *c, const hv_ref *vm, vic_err **err)
 {
     local_conn *lc = L(c);
     const char *name = NULL;
-    int rc = ref_vm_name(vm, &name, err);
+    cleanup_free char *dir = NULL;
+    cleanup_free char *path = NULL;
+    int rc = vm_locate(lc, vm, &name, &dir, &path, err);
     if (rc < 0)
         return rc;
-    cleanup_free char *dir = vm_dir(lc, name);
-    cleanup_free char *path = vmx_path(lc, name);
-    if (access(path, F_OK) != 0)
-        return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name);
     int lock = local_vm_lock(dir, err);
     if (lock < 0)
         return lock;

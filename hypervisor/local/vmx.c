@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/file.h"
 #include "lib/mem.h"
 
 int vmx_key_valid(const char *key)
@@ -187,30 +188,12 @@ int vmx_format(char **out, const json_t *kv, vic_err **err)
 int vmx_read(json_t **out, const char *path, vic_err **err)
 {
     *out = NULL;
-    int fd cleanup_close = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s", path);
-    vic_buf b = VIC_BUF_INIT;
-    char chunk[16384];
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof(chunk));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            vic_buf_free(&b);
-            return vic_err_sys(err, VIC_EIO, errno, "read %s", path);
-        }
-        if (r == 0)
-            break;
-        if (b.len + (size_t)r > VMX_MAX_FILE) {
-            vic_buf_free(&b);
-            return vic_err_set(err, VIC_ETOOBIG, "%s exceeds %d bytes", path, VMX_MAX_FILE);
-        }
-        vic_buf_append(&b, chunk, (size_t)r);
-    }
-    int rc = vmx_parse(out, b.data ? b.data : "", b.len, err);
-    vic_buf_free(&b);
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    int rc = vic_file_read(&text, &len, path, VMX_MAX_FILE, err);
     if (rc < 0)
+        return rc;
+    if ((rc = vmx_parse(out, text, len, err)) < 0)
         return vic_err_wrap(err, "%s", path);
     return 0;
 }
@@ -221,35 +204,5 @@ int vmx_write(const char *path, const json_t *kv, vic_err **err)
     int rc = vmx_format(&text, kv, err);
     if (rc < 0)
         return rc;
-    cleanup_free char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return vic_err_sys(err, VIC_EIO, errno, "create %s", tmp);
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            rc = vic_err_sys(err, VIC_EIO, errno, "write %s", tmp);
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (rc == 0 && fsync(fd) < 0)
-        rc = vic_err_sys(err, VIC_EIO, errno, "fsync %s", tmp);
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = vic_err_sys(err, VIC_EIO, errno, "rename %s", tmp);
-    if (rc < 0) {
-        unlink(tmp);
-        return rc;
-    }
-    cleanup_free char *dir = xstrdup(path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return vic_file_write_atomic(path, text, strlen(text), 0644, err);
 }

@@ -1,0 +1,112 @@
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "mem.h"
+
+int vic_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                          vic_err **err)
+{
+    cleanup_free char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+    cleanup_free char *dircopy = xstrdup(path);
+    const char *dir = dirname(dircopy);
+    int rc = 0;
+
+    /* mkostemp creates the file 0600: a key is never readable by others, even briefly */
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "create a temporary file for %s", path);
+    if (fchmod(fd, mode) != 0) {
+        rc = vic_err_sys(err, VIC_EIO, errno, "chmod %s", tmp);
+        goto fail;
+    }
+    const char *p = data;
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, p + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = vic_err_sys(err, VIC_EIO, n < 0 ? errno : EIO, "write %s", tmp);
+            goto fail;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        rc = vic_err_sys(err, VIC_EIO, errno, "fsync %s", tmp);
+        goto fail;
+    }
+    int fd2 = fd;
+    fd = -1;
+    if (close(fd2) != 0) {
+        rc = vic_err_sys(err, VIC_EIO, errno, "close %s", tmp);
+        goto fail;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = vic_err_sys(err, VIC_EIO, errno, "rename %s to %s", tmp, path);
+        goto fail;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { /* make the rename itself durable */
+        int sync_rc = fsync(dfd);
+        int sync_errno = errno;
+        close(dfd);
+        if (sync_rc != 0)
+            return vic_err_sys(err, VIC_EIO, sync_errno, "fsync directory %s", dir);
+    }
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return rc;
+}
+
+int vic_file_read(char **out, size_t *len, const char *path, size_t max, vic_err **err)
+{
+    *out = NULL;
+    int fd cleanup_close = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s",
+                           path);
+    size_t cap = 4096, off = 0;
+    char *buf = xmalloc(cap + 1);
+    for (;;) {
+        if (off == cap) {
+            if (cap >= max) {
+                vic_free_secret(buf);
+                return vic_err_set(err, VIC_ETOOBIG, "%s is larger than %zu bytes", path, max);
+            }
+            size_t ncap = cap * 2 > max ? max : cap * 2;
+            char *nb = xmalloc(ncap + 1);
+            memcpy(nb, buf, off);
+            explicit_bzero(buf, off);
+            free(buf);
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + off, cap - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            buf[off] = '\0';
+            vic_free_secret(buf);
+            return vic_err_sys(err, VIC_EIO, e, "read %s", path);
+        }
+        if (r == 0)
+            break;
+        off += (size_t)r;
+    }
+    buf[off] = '\0';
+    *out = buf;
+    if (len)
+        *len = off;
+    return 0;
+}

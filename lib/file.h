@@ -1,0 +1,23 @@
+/*
+ * file.h - whole-file reads with a size bound, and atomic replacement of a file.
+ */
+#ifndef VIC_FILE_H
+#define VIC_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Replaces path with data: a temporary file in the same directory (created 0600, then given
+ * mode), fsync, rename over path, fsync of the directory. Readers see the old or the new
+ * content, never a mix, and the new content survives a crash once this returns. */
+int vic_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                          vic_err **err);
+
+/* Reads all of path (not following a final symlink) into *out, NUL-terminated; *len may be
+ * NULL. VIC_ENOTFOUND when absent; VIC_ETOOBIG past max bytes. The buffer is wiped before it
+ * is freed on failure, so this suits key files; the caller frees *out. */
+int vic_file_read(char **out, size_t *len, const char *path, size_t max, vic_err **err);
+
+#endif
