@@ -103,6 +103,7 @@ webservice_OBJS += $(B)/obj/webservice/embed.o
 webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS)
 self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
 tether_LINK = $(tether_OBJS)
+portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
 
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
@@ -182,7 +183,7 @@ BENCH_BINS := $(B)/bench/hv_bench $(B)/bench/bench_tokens
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 
-FUZZ_LINK = $(webservice_LINK) $(hypervisor_OBJS)
+FUZZ_LINK = $(webservice_LINK) $(portlayer_OBJS) $(hypervisor_OBJS)
 $(B)/fuzz/%: tests/fuzz/%.c $(LIBVIC) $(FUZZ_LINK)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")

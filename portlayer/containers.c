@@ -1,0 +1,676 @@
+#include "portlayer/containers.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/crypto.h"
+#include "lib/file.h"
+#include "lib/mem.h"
+#include "lib/serial.h"
+
+#define KEY_ID    VIC_GI_PREFIX "/common/id"
+#define KEY_NAME  VIC_GI_PREFIX "/common/name"
+#define KEY_IMAGE VIC_GI_PREFIX "/repo"
+#define LOG_MAX   (256u * 1024 * 1024)
+
+struct pl {
+    hv_conn *hv;
+    char *pool;
+    char *datastore;
+    unsigned grace_ms;
+};
+
+struct pl_handle {
+    hv_ref vm;
+    char change_version[64];
+    json_t *orig; /* the guestinfo.vice. keys as read */
+    vic_exec_config cfg;
+    int power; /* -1 unchanged, 0 off, 1 on */
+};
+
+int pl_open(pl **out, const pl_opts *o, vic_err **err)
+{
+    *out = NULL;
+    hv_ref ref;
+    int rc = hv_find(o->hv, HV_POOL, o->pool, &ref, err);
+    if (rc < 0)
+        return vic_err_wrap(err, "port layer pool");
+    pl *p = xzalloc(sizeof(*p));
+    p->hv = o->hv;
+    p->pool = xstrdup(o->pool);
+    p->datastore = xstrdup(o->datastore ? o->datastore : "datastore1");
+    p->grace_ms = o->stop_grace_ms ? o->stop_grace_ms : 10000;
+    *out = p;
+    return 0;
+}
+
+void pl_free(pl *p)
+{
+    if (p == NULL)
+        return;
+    free(p->pool);
+    free(p->datastore);
+    free(p);
+}
+
+/* ---- names and lookup ---- */
+
+static int name_valid(const char *n)
+{
+    size_t len = strlen(n);
+    if (len < 1 || len > 64)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = n[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+            return 0;
+    }
+    return 1;
+}
+
+static void random_name(char *out, size_t cap)
+{
+    static const char *const adj[] = {"brave", "calm",   "eager", "fond",  "keen",
+                                      "lucid", "nimble", "quiet", "sharp", "vivid"};
+    static const char *const noun[] = {"babbage",  "curie",   "dijkstra", "hopper", "knuth",
+                                       "lovelace", "ritchie", "shannon",  "turing", "wirth"};
+    unsigned char r[3];
+    vic_random_bytes(r, sizeof(r));
+    snprintf(out, cap, "%s_%s%u", adj[r[0] % 10], noun[r[1] % 10], r[2] % 100);
+}
+
+/* The pool's containers: their VM reference and guestinfo.vice. keys. New reference. */
+static int list_vms(pl *p, json_t **out, vic_err **err)
+{
+    return hv_vm_list(p->hv, p->pool, VIC_GI_PREFIX, out, err);
+}
+
+static const char *vm_key(const json_t *vm, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(vm, "extra_config"), key));
+}
+
+/* Finds ref (id, unique id prefix, or name) among vms; returns the VM's JSON (borrowed). */
+static const json_t *match(const json_t *vms, const char *ref, vic_err **err)
+{
+    size_t i, rlen = strlen(ref);
+    json_t *vm;
+    const json_t *prefix_hit = NULL;
+    int prefix_hits = 0;
+    json_array_foreach(vms, i, vm)
+    {
+        const char *id = vm_key(vm, KEY_ID), *name = vm_key(vm, KEY_NAME);
+        if (id == NULL)
+            continue; /* a VM of the pool that is not a container (the appliance) */
+        if (strcmp(id, ref) == 0 || (name && strcmp(name, ref) == 0))
+            return vm;
+        if (rlen >= 1 && strncmp(id, ref, rlen) == 0) {
+            prefix_hit = vm;
+            prefix_hits++;
+        }
+    }
+    if (prefix_hits == 1)
+        return prefix_hit;
+    if (prefix_hits > 1)
+        vic_err_set(err, VIC_EINVAL, "multiple containers match \"%s\": give more of the id", ref);
+    else
+        vic_err_set(err, VIC_ENOTFOUND, "No such container: %s", ref);
+    return NULL;
+}
+
+static int locate(pl *p, const char *ref, hv_ref *vm, char id_out[65], vic_err **err)
+{
+    json_t *vms cleanup_json = NULL;
+    int rc = list_vms(p, &vms, err);
+    if (rc < 0)
+        return rc;
+    const json_t *hit = match(vms, ref, err);
+    if (hit == NULL)
+        return err && *err ? (*err)->code : VIC_ENOTFOUND;
+    snprintf(vm->id, sizeof(vm->id), "%s", json_string_value(json_object_get(hit, "ref")));
+    if (id_out)
+        snprintf(id_out, 65, "%s", vm_key(hit, KEY_ID));
+    return 0;
+}
+
+int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err)
+{
+    hv_ref vm;
+    return locate(p, ref, &vm, id_out, err);
+}
+
+/* ---- create ---- */
+
+static int check_spec(const pl_create_spec *s, vic_err **err)
+{
+    if (s->name && !name_valid(s->name))
+        return vic_err_set(err, VIC_EINVAL,
+                           "Invalid container name (%s), only "
+                           "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                           s->name);
+    if (s->n_cmd == 0 || s->cmd[0] == NULL || s->cmd[0][0] == '\0')
+        return vic_err_set(err, VIC_EINVAL, "No command specified");
+    for (size_t i = 0; i < s->n_cmd; i++)
+        if (strchr(s->cmd[i], '|'))
+            return vic_err_set(err, VIC_EINVAL,
+                               "cmd[%zu]: the character '|' cannot be "
+                               "carried in a container's command (VIC's guestinfo limit)",
+                               i);
+    for (size_t i = 0; i < s->n_env; i++)
+        if (strchr(s->env[i], '=') == NULL || s->env[i][0] == '=' || strchr(s->env[i], '|'))
+            return vic_err_set(err, VIC_EINVAL,
+                               "env[%zu]: \"%s\" is not NAME=value (or "
+                               "carries '|')",
+                               i, s->env[i]);
+    if (s->cpus < 0 || s->cpus > 64 || s->memory_mb < 0)
+        return vic_err_set(err, VIC_EINVAL, "cpus and memory must be positive");
+    if (s->rootfs == NULL)
+        return vic_err_set(err, VIC_EINVAL, "no image to build the root disk from");
+    return 0;
+}
+
+int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err **err)
+{
+    int rc = check_spec(s, err);
+    if (rc < 0)
+        return rc;
+    char name[80];
+    if (s->name)
+        snprintf(name, sizeof(name), "%s", s->name);
+    else
+        random_name(name, sizeof(name));
+    char id[65];
+    unsigned char raw[32];
+    vic_random_bytes(raw, sizeof(raw));
+    for (int i = 0; i < 32; i++)
+        snprintf(id + 2 * i, 3, "%02x", raw[i]);
+
+    json_t *vms cleanup_json = NULL;
+    if ((rc = list_vms(p, &vms, err)) < 0)
+        return rc;
+    size_t i;
+    json_t *v;
+    json_array_foreach(vms, i, v)
+    {
+        const char *other = vm_key(v, KEY_NAME);
+        if (other && strcmp(other, name) == 0)
+            return vic_err_set(err, VIC_ECONFLICT,
+                               "Conflict. The container name \"/%s\" is "
+                               "already in use by container \"%s\".",
+                               name, vm_key(v, KEY_ID));
+    }
+
+    char *ids[] = {id};
+    vic_exec_session sess = {0};
+    sess.id = id;
+    sess.name = name;
+    sess.cmd.path = (char *)s->cmd[0];
+    sess.cmd.args = (char **)s->cmd;
+    sess.cmd.n_args = s->n_cmd;
+    sess.cmd.env = (char **)s->env;
+    sess.cmd.n_env = s->n_env;
+    sess.cmd.dir = (char *)s->workdir;
+    sess.user = (char *)s->user;
+    sess.tty = s->tty;
+    sess.attach = s->interactive;
+    sess.openstdin = s->interactive;
+    sess.stop_signal = (char *)s->stop_signal;
+    vic_exec_config cfg = {.id = id,
+                           .name = name,
+                           .hostname = (char *)s->hostname,
+                           .session_ids = ids,
+                           .sessions = &sess,
+                           .n_sessions = 1};
+    char host[13];
+    snprintf(host, sizeof(host), "%.12s", id);
+    if (cfg.hostname == NULL)
+        cfg.hostname = host;
+    json_t *extra cleanup_json = json_object();
+    if ((rc = vic_gi_encode(extra, &vic_exec_config_desc, &cfg, "", NULL, err)) < 0)
+        return rc;
+    if (s->image)
+        json_object_set_new(extra, KEY_IMAGE, json_string(s->image));
+
+    char vm_name[100], disk[160];
+    snprintf(vm_name, sizeof(vm_name), "%s-%.12s", name, id);
+    snprintf(disk, sizeof(disk), "[%s] %s/rootfs", p->datastore, vm_name);
+    hv_disk d = {.path = disk, .create = true};
+    hv_vm_spec spec = {.name = vm_name,
+                       .pool = p->pool,
+                       .datastore = p->datastore,
+                       .cpus = s->cpus ? s->cpus : 1,
+                       .memory_mb = s->memory_mb ? s->memory_mb : 512,
+                       .disks = &d,
+                       .n_disks = 1,
+                       .serial_log = true,
+                       .extra_config = extra};
+    hv_ref vm;
+    if ((rc = hv_vm_create(p->hv, &spec, &vm, err)) < 0)
+        return rc;
+    /* Fill the root disk; a container that cannot get one does not exist. */
+    cleanup_free char *dir = NULL;
+    rc = hv_ds_local_path(p->hv, disk, &dir, err);
+    if (rc == 0)
+        rc = s->rootfs(dir, s->rootfs_payload, err);
+    if (rc < 0) {
+        vic_err *undo = NULL;
+        hv_vm_destroy(p->hv, &vm, &undo);
+        vic_err_free(&undo);
+        return vic_err_wrap(err, "create container %s", name);
+    }
+    snprintf(id_out, 65, "%s", id);
+    return 0;
+}
+
+/* ---- state ---- */
+
+static void rfc3339(char *out, size_t cap, int64_t ns)
+{
+    if (ns <= 0) {
+        snprintf(out, cap, "0001-01-01T00:00:00Z");
+        return;
+    }
+    time_t t = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)(ns % 1000000000));
+}
+
+static json_t *str_array(char **items, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(items[i]));
+    return a;
+}
+
+/* The inspect object of a VM from the pool listing (power and extraConfig). */
+static json_t *describe(const json_t *vm, vic_err **err)
+{
+    json_t *extra = json_object_get(vm, "extra_config");
+    vic_exec_config cfg = {0};
+    if (vic_gi_decode(&cfg, &vic_exec_config_desc, extra, "", NULL, err) < 0) {
+        vic_gi_free(&vic_exec_config_desc, &cfg);
+        return NULL;
+    }
+    vic_exec_session none = {0};
+    const vic_exec_session *s = &none;
+    for (size_t i = 0; i < cfg.n_sessions; i++)
+        if (cfg.id && strcmp(cfg.session_ids[i], cfg.id) == 0)
+            s = &cfg.sessions[i];
+    const char *power = json_string_value(json_object_get(vm, "power"));
+    int on = power && strcmp(power, "poweredOn") == 0;
+    int64_t code = 0;
+    const char *error = NULL;
+    vic_exec_state st = vic_exec_state_of(on, s, &code, &error);
+    char started[40], finished[40];
+    rfc3339(started, sizeof(started), s->started_at);
+    rfc3339(finished, sizeof(finished), st == VIC_STATE_EXITED ? s->stopped_at : 0);
+    json_t *out = json_pack(
+        "{s:s, s:s, s:s?, s:s, s:b, s:I, s:s, s:s, s:s, "
+        "s:{s:o, s:o, s:s?, s:s?, s:b, s:s?, s:b}, s:{s:s, s:s, s:s}}",
+        "id", cfg.id ? cfg.id : "", "name", cfg.name ? cfg.name : "", "image",
+        vm_key(vm, KEY_IMAGE), "state", vic_exec_state_name(st), "running",
+        st == VIC_STATE_RUNNING || st == VIC_STATE_STARTING, "exit_code", (json_int_t)code, "error",
+        error ? error : "", "started_at", started, "finished_at", finished, "config", "cmd",
+        str_array(s->cmd.args, s->cmd.n_args), "env", str_array(s->cmd.env, s->cmd.n_env),
+        "workdir", s->cmd.dir, "user", s->user, "tty", s->tty, "hostname", cfg.hostname,
+        "interactive", s->openstdin, "vm", "name", json_string_value(json_object_get(vm, "name")),
+        "power", power ? power : "", "change_version",
+        json_string_value(json_object_get(vm, "change_version")));
+    vic_gi_free(&vic_exec_config_desc, &cfg);
+    if (out == NULL)
+        vic_err_set(err, VIC_EINTERNAL, "describe container");
+    return out;
+}
+
+int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    json_t *vms cleanup_json = NULL;
+    int rc = list_vms(p, &vms, err);
+    if (rc < 0)
+        return rc;
+    const json_t *hit = match(vms, ref, err);
+    if (hit == NULL)
+        return (*err)->code;
+    *out = describe(hit, err);
+    return *out ? 0 : VIC_EINTERNAL;
+}
+
+int pl_container_list(pl *p, bool all, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    json_t *vms cleanup_json = NULL;
+    int rc = list_vms(p, &vms, err);
+    if (rc < 0)
+        return rc;
+    json_t *arr = json_array();
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm)
+    {
+        if (vm_key(vm, KEY_ID) == NULL)
+            continue;
+        vic_err *e = NULL;
+        json_t *c = describe(vm, &e);
+        vic_err_free(&e); /* a container whose guestinfo is damaged is skipped, not fatal */
+        if (c && (all || json_is_true(json_object_get(c, "running"))))
+            json_array_append_new(arr, c);
+        else
+            json_decref(c);
+    }
+    *out = arr;
+    return 0;
+}
+
+/* ---- power ---- */
+
+/* After power on: waits for the tether to report the session started (or why not). */
+static int wait_started(pl *p, const hv_ref *vm, const char *id, vic_err **err)
+{
+    char key[200];
+    snprintf(key, sizeof(key), VIC_GI_PREFIX ".sessions|%s.started", id);
+    for (int i = 0; i < 3000; i++) {
+        hv_vm_info info;
+        int rc = hv_vm_get(p->hv, vm, &info, err);
+        if (rc < 0)
+            return rc;
+        const char *started = json_string_value(json_object_get(info.extra_config, key));
+        hv_power power = info.power;
+        char why[512] = "";
+        if (started && strcmp(started, "true") != 0)
+            snprintf(why, sizeof(why), "%s", started);
+        int done = started != NULL;
+        hv_vm_info_clear(&info);
+        if (why[0])
+            return vic_err_set(err, VIC_EINVAL, "failed to start container: %s", why);
+        if (done)
+            return 0;
+        if (power == HV_POWERED_OFF)
+            return vic_err_set(err, VIC_EINTERNAL,
+                               "container %.12s powered off before its "
+                               "session started",
+                               id);
+        struct timespec nap = {0, 10 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    return vic_err_set(err, VIC_ETIMEOUT, "container %.12s did not report its start", id);
+}
+
+int pl_container_start(pl *p, const char *ref, vic_err **err)
+{
+    pl_handle *h = NULL;
+    int rc = pl_handle_get(p, ref, &h, err);
+    if (rc < 0)
+        return rc;
+    hv_vm_info info;
+    if ((rc = hv_vm_get(p->hv, &h->vm, &info, err)) < 0) {
+        pl_handle_free(h);
+        return rc;
+    }
+    int running = info.power == HV_POWERED_ON;
+    hv_vm_info_clear(&info);
+    if (running) { /* started already: nothing to do (Docker answers 304) */
+        pl_handle_free(h);
+        return 0;
+    }
+    /* a new run: forget what the previous one reported */
+    for (size_t i = 0; i < h->cfg.n_sessions; i++) {
+        vic_exec_session *s = &h->cfg.sessions[i];
+        free(s->started);
+        s->started = NULL;
+        s->exit_status = s->started_at = s->stopped_at = 0;
+    }
+    pl_handle_set_power(h, true);
+    rc = pl_handle_commit(p, h, err);
+    if (rc == 0 && !(h->cfg.n_sessions && h->cfg.sessions[0].attach))
+        rc = wait_started(p, &h->vm, h->cfg.id, err);
+    pl_handle_free(h);
+    return rc;
+}
+
+int pl_container_stop(pl *p, const char *ref, int grace_ms, vic_err **err)
+{
+    hv_ref vm;
+    int rc = locate(p, ref, &vm, NULL, err);
+    if (rc < 0)
+        return rc;
+    return hv_vm_power_off(p->hv, &vm, grace_ms < 0 ? p->grace_ms : (unsigned)grace_ms, err);
+}
+
+int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit_code,
+                      vic_err **err)
+{
+    hv_ref vm;
+    int rc = locate(p, ref, &vm, NULL, err);
+    if (rc < 0)
+        return rc;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        hv_vm_info info;
+        if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
+            return rc;
+        hv_power power = info.power;
+        hv_vm_info_clear(&info);
+        if (power == HV_POWERED_OFF)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms >= (long)timeout_ms)
+            return vic_err_set(err, VIC_ETIMEOUT, "container %s still running", ref);
+        struct timespec nap = {0, 10 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    json_t *c cleanup_json = NULL;
+    if ((rc = pl_container_inspect(p, ref, &c, err)) < 0)
+        return rc;
+    *exit_code = json_integer_value(json_object_get(c, "exit_code"));
+    return 0;
+}
+
+int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err)
+{
+    hv_ref vm;
+    char id[65];
+    int rc = locate(p, ref, &vm, id, err);
+    if (rc < 0)
+        return rc;
+    hv_vm_info info;
+    if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
+        return rc;
+    hv_power power = info.power;
+    hv_vm_info_clear(&info);
+    if (power == HV_POWERED_ON) {
+        if (!force)
+            return vic_err_set(err, VIC_ECONFLICT,
+                               "You cannot remove a running container %s. "
+                               "Stop the container before attempting removal or force remove",
+                               id);
+        if ((rc = hv_vm_power_off(p->hv, &vm, 0, err)) < 0)
+            return rc;
+    }
+    return hv_vm_destroy(p->hv, &vm, err);
+}
+
+int pl_container_rename(pl *p, const char *ref, const char *name, vic_err **err)
+{
+    if (!name_valid(name))
+        return vic_err_set(err, VIC_EINVAL,
+                           "Invalid container name (%s), only "
+                           "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                           name);
+    char other[65];
+    vic_err *e = NULL;
+    if (pl_container_find(p, name, other, &e) == 0)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "Conflict. The container name \"/%s\" is already "
+                           "in use by container \"%s\".",
+                           name, other);
+    vic_err_free(&e);
+    pl_handle *h = NULL;
+    int rc = pl_handle_get(p, ref, &h, err);
+    if (rc < 0)
+        return rc;
+    free(h->cfg.name);
+    h->cfg.name = xstrdup(name);
+    for (size_t i = 0; i < h->cfg.n_sessions; i++) {
+        free(h->cfg.sessions[i].name);
+        h->cfg.sessions[i].name = xstrdup(name);
+    }
+    rc = pl_handle_commit(p, h, err);
+    pl_handle_free(h);
+    return rc;
+}
+
+/* ---- handles ---- */
+
+int pl_handle_get(pl *p, const char *ref, pl_handle **out, vic_err **err)
+{
+    *out = NULL;
+    hv_ref vm;
+    int rc = locate(p, ref, &vm, NULL, err);
+    if (rc < 0)
+        return rc;
+    hv_vm_info info;
+    if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
+        return rc;
+    pl_handle *h = xzalloc(sizeof(*h));
+    h->vm = vm;
+    h->power = -1;
+    snprintf(h->change_version, sizeof(h->change_version), "%s", info.change_version);
+    h->orig = json_object();
+    const char *k;
+    json_t *v;
+    size_t plen = strlen(VIC_GI_PREFIX);
+    json_object_foreach(info.extra_config, k, v)
+    {
+        if (strncmp(k, VIC_GI_PREFIX, plen) == 0)
+            json_object_set(h->orig, k, v);
+    }
+    hv_vm_info_clear(&info);
+    rc = vic_gi_decode(&h->cfg, &vic_exec_config_desc, h->orig, "", NULL, err);
+    if (rc < 0) {
+        pl_handle_free(h);
+        return vic_err_wrap(err, "container %s", ref);
+    }
+    *out = h;
+    return 0;
+}
+
+void pl_handle_free(pl_handle *h)
+{
+    if (h == NULL)
+        return;
+    vic_gi_free(&vic_exec_config_desc, &h->cfg);
+    json_decref(h->orig);
+    free(h);
+}
+
+vic_exec_config *pl_handle_config(pl_handle *h)
+{
+    return &h->cfg;
+}
+
+void pl_handle_set_power(pl_handle *h, bool on)
+{
+    h->power = on ? 1 : 0;
+}
+
+int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
+{
+    json_t *now cleanup_json = json_object();
+    int rc = vic_gi_encode(now, &vic_exec_config_desc, &h->cfg, "", NULL, err);
+    if (rc < 0)
+        return rc;
+    /* the change: keys that differ, and configuration keys that went away */
+    json_t *change cleanup_json = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(now, k, v)
+    {
+        if (!json_equal(v, json_object_get(h->orig, k)))
+            json_object_set(change, k, v);
+    }
+    json_object_foreach(h->orig, k, v)
+    {
+        if (json_object_get(now, k) == NULL && strcmp(k, KEY_IMAGE) != 0)
+            json_object_set_new(change, k, json_null());
+    }
+    if (json_object_size(change) > 0) {
+        hv_vm_change c = {.extra_config = change};
+        char next[64];
+        if ((rc = hv_vm_reconfigure(p->hv, &h->vm, h->change_version, &c, next, sizeof(next),
+                                    err)) < 0)
+            return rc;
+        snprintf(h->change_version, sizeof(h->change_version), "%s", next);
+        json_object_update(h->orig, change);
+    }
+    if (h->power == 1) {
+        rc = hv_vm_power_on(p->hv, &h->vm, err);
+        if (rc == VIC_ECONFLICT) { /* already running: starting it is done */
+            vic_err_free(err);
+            rc = 0;
+        }
+    } else if (h->power == 0) {
+        rc = hv_vm_power_off(p->hv, &h->vm, p->grace_ms, err);
+    }
+    return rc;
+}
+
+/* ---- logs ---- */
+
+typedef struct rec {
+    int stream;
+    int64_t t;
+    size_t off, len;
+} rec;
+
+int pl_container_logs(pl *p, const char *ref, const pl_log_opts *o, pl_log_fn fn, void *payload,
+                      vic_err **err)
+{
+    hv_ref vm;
+    int rc = locate(p, ref, &vm, NULL, err);
+    if (rc < 0)
+        return rc;
+    char ds[200];
+    snprintf(ds, sizeof(ds), "[%s] %s/output.log", p->datastore, vm.id + 3);
+    cleanup_free char *path = NULL;
+    if ((rc = hv_ds_local_path(p->hv, ds, &path, err)) < 0)
+        return rc;
+    cleanup_free char *buf = NULL;
+    size_t len = 0;
+    rc = vic_file_read(&buf, &len, path, LOG_MAX, err);
+    if (rc == VIC_ENOTFOUND) { /* never started: no log yet */
+        vic_err_free(err);
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    /* select first (a tail counts selected records), then deliver in order */
+    size_t n = 0, cap = 64, off = 0;
+    rec *recs = xmalloc(cap * sizeof(rec));
+    vic_serial_record r;
+    while (vic_serial_next(buf, len, &off, &r, NULL) == 1) {
+        if ((r.stream == VIC_STREAM_STDOUT && !o->out) ||
+            (r.stream == VIC_STREAM_STDERR && !o->err) || r.stream == VIC_STREAM_TETHER ||
+            r.time_ns < o->since_ns)
+            continue;
+        if (n == cap)
+            recs = xrealloc(recs, (cap *= 2) * sizeof(rec));
+        recs[n++] = (rec){r.stream, r.time_ns, (size_t)(r.data - buf), r.len};
+    }
+    size_t first = o->tail >= 0 && (size_t)o->tail < n ? n - (size_t)o->tail : 0;
+    for (size_t i = first; i < n && rc == 0; i++)
+        rc = fn(recs[i].stream, recs[i].t, buf + recs[i].off, recs[i].len, payload);
+    free(recs);
+    return rc;
+}

@@ -1,0 +1,127 @@
+/*
+ * containers.h - the port layer's containers: each a VM (hypervisor/hv.h) whose guestinfo
+ * carries VIC's executor configuration (lib/execconfig.h) and whose PID 1 is the tether.
+ *
+ * The inventory is the only truth: nothing about a container is stored by the port layer.
+ * Its state is derived from the VM's power state and the session's guestinfo keys, so a
+ * restarted port layer finds every container again, with the same id, by listing the VMs of
+ * its pool.
+ *
+ * Changes use handles (VIC's handle/commit): pl_handle_get() snapshots a container's
+ * configuration and change version, the pl_handle_* calls edit the snapshot, and
+ * pl_handle_commit() applies them in one reconfigure guarded by the change version (so of
+ * two concurrent commits on one snapshot exactly one wins; the other gets VIC_ECONFLICT and
+ * changes nothing), then the requested power state.
+ */
+#ifndef VIC_PL_CONTAINERS_H
+#define VIC_PL_CONTAINERS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "hypervisor/hv.h"
+#include "lib/err.h"
+#include "lib/execconfig.h"
+
+typedef struct pl pl;
+typedef struct pl_handle pl_handle;
+
+typedef struct pl_opts {
+    hv_conn *hv;            /* borrowed; outlives the port layer */
+    const char *pool;       /* the VCH's resource pool path */
+    const char *datastore;  /* where containerVM folders go ("datastore1") */
+    unsigned stop_grace_ms; /* default grace of a stop (10 s) */
+} pl_opts;
+
+int pl_open(pl **out, const pl_opts *o, vic_err **err);
+void pl_free(pl *p);
+
+/* Fills dir (an empty directory, the container's root disk) from an image; payload is the
+ * caller's. */
+typedef int (*pl_rootfs_fn)(const char *dir, void *payload, vic_err **err);
+
+typedef struct pl_create_spec {
+    const char *name;       /* optional; a random one is chosen when NULL */
+    const char *image;      /* the image reference, recorded for inspect */
+    const char *const *cmd; /* argv of the session (cmd[0] is the path) */
+    size_t n_cmd;
+    const char *const *env; /* "NAME=value" */
+    size_t n_env;
+    const char *workdir;
+    const char *user;
+    const char *hostname;
+    const char *stop_signal;
+    bool tty;
+    bool interactive;    /* keep stdin open and wait for an attach before starting */
+    int cpus;            /* 0: 1 */
+    int64_t memory_mb;   /* 0: 512 */
+    pl_rootfs_fn rootfs; /* builds the root disk */
+    void *rootfs_payload;
+} pl_create_spec;
+
+/* Creates a container (a powered-off VM) and writes its 64-hex-digit id into id_out.
+ * VIC_ECONFLICT when the name is in use, VIC_EINVAL for a bad spec (the field named). */
+int pl_container_create(pl *p, const pl_create_spec *spec, char id_out[65], vic_err **err);
+
+/* Finds a container by full id, unique id prefix, or name. VIC_ENOTFOUND, or VIC_EINVAL for
+ * an ambiguous prefix. */
+int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
+
+/* The container as JSON: id, name, image, state ("created", "running", "exited"...),
+ * exit_code, error, started_at / finished_at (RFC 3339), config {cmd, env, workdir, user,
+ * tty, hostname}, vm {name, power, change_version}. New reference. */
+int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
+
+/* Every container of the pool, as an array of inspect objects; all == false keeps only the
+ * running ones. */
+int pl_container_list(pl *p, bool all, json_t **out, vic_err **err);
+
+int pl_container_start(pl *p, const char *ref, vic_err **err);
+
+/* Asks the session to stop (its stop signal) and powers off after grace_ms (-1: default). */
+int pl_container_stop(pl *p, const char *ref, int grace_ms, vic_err **err);
+
+/* Waits up to timeout_ms for the container to be off; *exit_code gets its status.
+ * VIC_ETIMEOUT when it still runs. */
+int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit_code,
+                      vic_err **err);
+
+/* Removes a container: VIC_ECONFLICT while it runs unless force (then it is powered off). */
+int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err);
+
+/* Renames (VIC_ECONFLICT when the new name is taken). */
+int pl_container_rename(pl *p, const char *ref, const char *name, vic_err **err);
+
+/* ---- handles ---- */
+
+/* Snapshots the container's configuration and change version. */
+int pl_handle_get(pl *p, const char *ref, pl_handle **out, vic_err **err);
+void pl_handle_free(pl_handle *h);
+
+/* The snapshot's configuration, to edit in place (owned by the handle; strings set in it
+ * must come from malloc: the handle frees them). */
+vic_exec_config *pl_handle_config(pl_handle *h);
+
+/* Asks commit to power the VM on (true) or off (false) after applying the changes. */
+void pl_handle_set_power(pl_handle *h, bool on);
+
+/* Applies the handle: one reconfigure guarded by the snapshot's change version, then the
+ * power change. The handle stays valid (and stale) afterwards. */
+int pl_handle_commit(pl *p, pl_handle *h, vic_err **err);
+
+/* ---- logs ---- */
+
+typedef struct pl_log_opts {
+    bool out;         /* stdout */
+    bool err;         /* stderr */
+    int64_t since_ns; /* only records written at or after this time; 0: all */
+    long tail;        /* only the last tail records; -1: all */
+} pl_log_opts;
+
+/* Calls fn for each selected record of the container's serial log, oldest first. */
+typedef int (*pl_log_fn)(int stream, int64_t time_ns, const char *data, size_t len, void *payload);
+
+int pl_container_logs(pl *p, const char *ref, const pl_log_opts *o, pl_log_fn fn, void *payload,
+                      vic_err **err);
+
+#endif

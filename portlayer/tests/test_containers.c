@@ -1,0 +1,295 @@
+/*
+ * The port layer's containers over the real local host: VMs, monitors and tethers, with a
+ * busybox root disk. Needs root; VIC_BIN_DIR names the binaries (default build-san/bin).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/mem.h"
+#include "lib/serial.h"
+#include "portlayer/containers.h"
+
+#define ROOT_POOL "/ha-datacenter/host/local/Resources"
+#define POOL      ROOT_POOL "/vch-test"
+
+static char home[128], fixture[160], bin_dir[512];
+static hv_conn *conn;
+static pl *port;
+
+static int copy_busybox(const char *dir, void *payload, vic_err **err)
+{
+    (void)payload;
+    char *cmd = xasprintf("cp -a %s/. %s/", fixture, dir);
+    int rc = system(cmd);
+    free(cmd);
+    return rc == 0 ? 0 : vic_err_set(err, VIC_EIO, "copy the root disk");
+}
+
+static int failing_rootfs(const char *dir, void *payload, vic_err **err)
+{
+    (void)dir, (void)payload;
+    return vic_err_set(err, VIC_EUPSTREAM, "image layer sha256:abc missing");
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(home, sizeof(home), "/tmp/vic-test-pl-XXXXXX");
+    if (mkdtemp(home) == NULL)
+        return -1;
+    snprintf(fixture, sizeof(fixture), "%s/busybox", home);
+    char *cmd = xasprintf("tests/fixtures/busybox-rootfs.sh %s >/dev/null", fixture);
+    int rc = system(cmd);
+    free(cmd);
+    if (rc != 0)
+        return -1;
+    const char *bins = getenv("VIC_BIN_DIR");
+    if (realpath(bins ? bins : "build-san/bin", bin_dir) == NULL)
+        return -1;
+    hv_connect_opts o = {.target = "local", .home = home, .bin_dir = bin_dir};
+    vic_err *err cleanup_err = NULL;
+    hv_pool_spec spec = {.cpu = {.limit = -1}, .memory = {.limit = -1}};
+    hv_ref pool;
+    pl_opts po = {.pool = POOL, .stop_grace_ms = 2000};
+    if (hv_open(&conn, &o, &err) < 0 ||
+        hv_pool_create(conn, ROOT_POOL, "vch-test", &spec, &pool, &err) < 0 ||
+        (po.hv = conn, pl_open(&port, &po, &err) < 0)) {
+        fprintf(stderr, "setup: %s\n", err->msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pl_free(port);
+    hv_close(conn);
+    char *cmd = xasprintf("rm -rf %s", home);
+    int rc = system(cmd);
+    free(cmd);
+    return rc;
+}
+
+static void create(const char *name, const char *const *cmd, size_t n, char id[65])
+{
+    const char *env[] = {"PATH=/bin:/usr/bin", "WHO=world"};
+    pl_create_spec s = {.name = name,
+                        .image = "busybox:latest",
+                        .cmd = cmd,
+                        .n_cmd = n,
+                        .env = env,
+                        .n_env = 2,
+                        .rootfs = copy_busybox};
+    vic_err *err cleanup_err = NULL;
+    if (pl_container_create(port, &s, id, &err) < 0)
+        fail_msg("create %s: %s", name, err->msg);
+}
+
+static const char *state_of(const char *ref, json_t **keep)
+{
+    vic_err *err cleanup_err = NULL;
+    if (pl_container_inspect(port, ref, keep, &err) < 0)
+        fail_msg("inspect %s: %s", ref, err->msg);
+    return json_string_value(json_object_get(*keep, "state"));
+}
+
+typedef struct collected {
+    vic_buf out;
+    int records;
+} collected;
+
+static int collect(int stream, int64_t t, const char *data, size_t len, void *payload)
+{
+    (void)stream, (void)t;
+    collected *c = payload;
+    vic_buf_append(&c->out, data, len);
+    c->records++;
+    return 0;
+}
+
+static void test_containers_lifecycle(void **state)
+{
+    (void)state;
+    const char *cmd[] = {"/bin/sh", "-c", "echo hello $WHO; echo two; echo three; exit 4"};
+    char id[65];
+    create("web1", cmd, 3, id);
+    json_t *c = NULL;
+    assert_string_equal(state_of("web1", &c), "created");
+    assert_string_equal(json_string_value(json_object_get(c, "image")), "busybox:latest");
+    json_decref(c);
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(pl_container_start(port, id, &err), 0);
+    int64_t code = -1;
+    assert_int_equal(pl_container_wait(port, id, 10000, &code, &err), 0);
+    assert_int_equal(code, 4);
+    assert_string_equal(state_of(id, &c), "exited");
+    assert_int_equal(json_integer_value(json_object_get(c, "exit_code")), 4);
+    json_decref(c);
+    /* logs: everything, then the tail */
+    collected all = {VIC_BUF_INIT, 0}, tail = {VIC_BUF_INIT, 0};
+    pl_log_opts o = {.out = true, .err = true, .tail = -1};
+    assert_int_equal(pl_container_logs(port, "web1", &o, collect, &all, &err), 0);
+    vic_buf_append(&all.out, "", 0);
+    assert_string_equal(all.out.data, "hello world\ntwo\nthree\n");
+    o.tail = 1;
+    assert_int_equal(pl_container_logs(port, "web1", &o, collect, &tail, &err), 0);
+    assert_int_equal(tail.records, 1);
+    vic_buf_free(&all.out);
+    vic_buf_free(&tail.out);
+    /* a short id prefix finds it; removal makes it gone */
+    char found[65];
+    char prefix[8];
+    snprintf(prefix, sizeof(prefix), "%.6s", id);
+    assert_int_equal(pl_container_find(port, prefix, found, &err), 0);
+    assert_string_equal(found, id);
+    assert_int_equal(pl_container_remove(port, "web1", false, &err), 0);
+    assert_int_equal(pl_container_find(port, id, found, &err), VIC_ENOTFOUND);
+    assert_non_null(strstr(err->msg, "No such container"));
+}
+
+static void test_containers_survive_a_new_port_layer(void **state)
+{
+    (void)state;
+    const char *cmd[] = {"/bin/sleep", "30"};
+    char id[65];
+    create("sleepy", cmd, 2, id);
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(pl_container_start(port, "sleepy", &err), 0);
+    /* a second port layer (a restart) rediscovers it from the inventory alone */
+    pl *again = NULL;
+    pl_opts po = {.hv = conn, .pool = POOL};
+    assert_int_equal(pl_open(&again, &po, &err), 0);
+    json_t *list cleanup_json = NULL;
+    assert_int_equal(pl_container_list(again, false, &list, &err), 0);
+    int seen = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(list, i, c)
+    {
+        if (strcmp(json_string_value(json_object_get(c, "id")), id) == 0) {
+            seen = 1;
+            assert_string_equal(json_string_value(json_object_get(c, "state")), "running");
+        }
+    }
+    assert_true(seen);
+    assert_int_equal(pl_container_remove(again, id, false, &err), VIC_ECONFLICT);
+    vic_err_free(&err);
+    assert_int_equal(pl_container_remove(again, id, true, &err), 0);
+    pl_free(again);
+}
+
+static void test_containers_bad_input(void **state)
+{
+    (void)state;
+    const char *cmd[] = {"/bin/true"};
+    pl_create_spec s = {.name = "bad name!", .cmd = cmd, .n_cmd = 1, .rootfs = copy_busybox};
+    char id[65];
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(pl_container_create(port, &s, id, &err), VIC_EINVAL);
+    assert_non_null(strstr(err->msg, "Invalid container name"));
+    vic_err_free(&err);
+    s.name = "ok";
+    s.n_cmd = 0;
+    assert_int_equal(pl_container_create(port, &s, id, &err), VIC_EINVAL);
+    vic_err_free(&err);
+    /* a root disk that cannot be built leaves no VM behind */
+    s.n_cmd = 1;
+    s.name = "noimage";
+    s.rootfs = failing_rootfs;
+    assert_int_equal(pl_container_create(port, &s, id, &err), VIC_EUPSTREAM);
+    vic_err_free(&err);
+    json_t *vms cleanup_json = NULL;
+    assert_int_equal(hv_vm_list(conn, POOL, NULL, &vms, &err), 0);
+    size_t i;
+    json_t *v;
+    json_array_foreach(vms, i, v)
+    {
+        assert_null(strstr(json_string_value(json_object_get(v, "name")), "noimage"));
+    }
+    /* a command that cannot run fails the start, with Docker's words */
+    const char *nosuch[] = {"nosuch"};
+    s.rootfs = copy_busybox;
+    s.cmd = nosuch;
+    s.name = "broken";
+    assert_int_equal(pl_container_create(port, &s, id, &err), 0);
+    assert_int_equal(pl_container_start(port, "broken", &err), VIC_EINVAL);
+    assert_string_equal(err->msg, "failed to start container: exec: \"nosuch\": executable file "
+                                  "not found in $PATH");
+    vic_err_free(&err);
+    json_t *b cleanup_json = NULL;
+    assert_int_equal(pl_container_inspect(port, "broken", &b, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(b, "state")), "created");
+    assert_int_equal(json_integer_value(json_object_get(b, "exit_code")), 127);
+    s.cmd = cmd;
+    /* names are unique */
+    s.rootfs = copy_busybox;
+    s.name = "twin";
+    assert_int_equal(pl_container_create(port, &s, id, &err), 0);
+    assert_int_equal(pl_container_create(port, &s, id, &err), VIC_ECONFLICT);
+    assert_non_null(strstr(err->msg, "is already in use"));
+}
+
+typedef struct racer {
+    const char *ref;
+    int ok, conflict;
+} racer;
+
+static pl_handle *handles[2];
+
+static void test_containers_concurrent_commits_one_wins(void **state)
+{
+    (void)state;
+    const char *cmd[] = {"/bin/true"};
+    char id[65];
+    create("contested", cmd, 1, id);
+    vic_err *err cleanup_err = NULL;
+    /* two handles on the same snapshot: both rename; exactly one commit may land */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pl_handle_get(port, id, &handles[i], &err), 0);
+    vic_exec_config *a = pl_handle_config(handles[0]), *b = pl_handle_config(handles[1]);
+    free(a->hostname);
+    a->hostname = xstrdup("first");
+    free(b->hostname);
+    b->hostname = xstrdup("second");
+    int r0 = pl_handle_commit(port, handles[0], &err);
+    vic_err_free(&err);
+    int r1 = pl_handle_commit(port, handles[1], &err);
+    assert_int_equal(r0, 0);
+    assert_int_equal(r1, VIC_ECONFLICT);
+    pl_handle_free(handles[0]);
+    pl_handle_free(handles[1]);
+    json_t *c cleanup_json = NULL;
+    vic_err_free(&err);
+    assert_int_equal(pl_container_inspect(port, id, &c, &err), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(c, "config"), "hostname")), "first");
+    assert_int_equal(pl_container_rename(port, id, "renamed", &err), 0);
+    char found[65];
+    assert_int_equal(pl_container_find(port, "renamed", found, &err), 0);
+    assert_string_equal(found, id);
+}
+
+int main(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "test_containers: needs root (namespaces, cgroups); skipped\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_containers_lifecycle),
+        cmocka_unit_test(test_containers_survive_a_new_port_layer),
+        cmocka_unit_test(test_containers_bad_input),
+        cmocka_unit_test(test_containers_concurrent_commits_one_wins),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
