@@ -100,16 +100,23 @@ lib_OBJS :=
 lib_LINK :=
 
 webservice_OBJS += $(B)/obj/webservice/embed.o
+portlayer_OBJS += $(B)/obj/portlayer/embed.o
 webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS)
 self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
 tether_LINK = $(tether_OBJS)
 portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
 
 $(B)/obj/webservice/embed.o: webservice/openapi.json
+$(B)/obj/portlayer/embed.o: portlayer/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
 $(B)/obj/webservice/version.o: .git/HEAD $(wildcard .git/index)
 
-BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether
+BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server
+
+$(BIN)/port-layer-server: $(B)/obj/portlayer/main.o $(portlayer_LINK) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The VM monitor stays resident beside every running VM, so release builds link it
 # statically (smaller RSS, faster power on); the sanitizer tree keeps it dynamic so that the

@@ -1129,3 +1129,71 @@ unsigned vic_http_server_stop(vic_http_server *srv, unsigned drain_ms)
     free(srv);
     return cut;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* the API description */
+
+static int is_http_method(const char *m)
+{
+    static const char *const methods[] = {"get",     "put",  "post",  "delete",
+                                          "options", "head", "patch", "trace"};
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strcmp(m, methods[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int vic_http_routes_check_openapi(const vic_http_route *routes, size_t n, const char *openapi,
+                                  vic_err **err)
+{
+    json_error_t je;
+    json_t *doc cleanup_json = json_loads(openapi, 0, &je);
+    if (doc == NULL)
+        return vic_err_set(err, VIC_EINVAL, "OpenAPI document: line %d: %s", je.line, je.text);
+    json_t *paths = json_object_get(doc, "paths");
+    vic_buf problems = VIC_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        char m[16];
+        snprintf(m, sizeof(m), "%s", routes[i].method);
+        for (char *c = m; *c; c++)
+            *c = (char)(*c - 'A' + 'a');
+        json_t *op = json_object_get(json_object_get(paths, routes[i].pattern), m);
+        if (op == NULL) {
+            vic_buf_appendf(&problems, "%sroute %s %s is not documented", problems.len ? "; " : "",
+                            routes[i].method, routes[i].pattern);
+            continue;
+        }
+        json_t *sec = json_object_get(op, "security");
+        int doc_public = sec && json_array_size(sec) == 0;
+        if (doc_public != ((routes[i].flags & VIC_ROUTE_PUBLIC) != 0))
+            vic_buf_appendf(&problems,
+                            "%s%s %s: the document and the route disagree on "
+                            "authentication",
+                            problems.len ? "; " : "", routes[i].method, routes[i].pattern);
+        if (json_object_get(op, "responses") == NULL)
+            vic_buf_appendf(&problems, "%s%s %s: no responses documented", problems.len ? "; " : "",
+                            routes[i].method, routes[i].pattern);
+    }
+    const char *path, *method;
+    json_t *ops, *op;
+    json_object_foreach(paths, path, ops)
+    {
+        json_object_foreach(ops, method, op)
+        {
+            if (!is_http_method(method))
+                continue; /* path-level parameters, summary... */
+            int served = 0;
+            for (size_t i = 0; i < n && !served; i++)
+                served = strcmp(routes[i].pattern, path) == 0 &&
+                         strcasecmp(routes[i].method, method) == 0;
+            if (!served)
+                vic_buf_appendf(&problems, "%sthe document describes %s %s, which no route serves",
+                                problems.len ? "; " : "", method, path);
+        }
+    }
+    if (problems.len == 0)
+        return 0;
+    int rc = vic_err_set(err, VIC_EINVAL, "%s", problems.data);
+    vic_buf_free(&problems);
+    return rc;
+}

@@ -90,6 +90,12 @@ void vic_http_router_free(vic_http_router *r);
 /* Routes req and fills resp: always produces a response, errors included. */
 void vic_http_dispatch(vic_http_router *r, vic_http_req *req, vic_http_resp *resp);
 
+/* Checks that an OpenAPI document describes exactly these routes: every route documented
+ * under its pattern and method, every documented operation served, public routes (and only
+ * they) with an empty "security" list. VIC_EINVAL lists every mismatch. */
+int vic_http_routes_check_openapi(const vic_http_route *routes, size_t n, const char *openapi,
+                                  vic_err **err);
+
 /* ---- requests ---- */
 
 /* A request built by hand (tests) or by the server. Body bytes are copied. */

@@ -1,0 +1,150 @@
+/*
+ * port-layer-server: the port layer's API for a VCH (see server.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/cleanup.h"
+#include "lib/file.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "portlayer/server.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: port-layer-server --token-file FILE [OPTIONS]\n"
+               "\n"
+               "Serves a VCH's containers (VMs of its resource pool) to its Docker personality.\n"
+               "\n"
+               "Options:\n"
+               "  --listen ADDR:PORT   where to serve (default 127.0.0.1:2377)\n"
+               "  --token-file FILE    the shared secret callers present as a Bearer token\n"
+               "  --target TARGET      the hypervisor (default local)\n"
+               "  --home DIR           the local target's state ($VIC_HOME; default ./var)\n"
+               "  --bin-dir DIR        where vic-vmx and tether live (default: beside this)\n"
+               "  --pool PATH          the VCH's resource pool\n"
+               "                       (default /ha-datacenter/host/local/Resources)\n"
+               "  --log-level LEVEL    debug, info, warn or error (default info)\n"
+               "  -h, --help           show this help\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"token-file", required_argument, NULL, 't'},
+        {"target", required_argument, NULL, 'T'},
+        {"home", required_argument, NULL, 'H'},
+        {"bin-dir", required_argument, NULL, 'b'},
+        {"pool", required_argument, NULL, 'p'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *listen = "127.0.0.1:2377", *token_file = NULL, *target = "local";
+    const char *home = getenv("VIC_HOME") ? getenv("VIC_HOME") : "./var", *bin_dir = NULL;
+    const char *pool = "/ha-datacenter/host/local/Resources";
+    int level = VIC_LOG_INFO, c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 't':
+            token_file = optarg;
+            break;
+        case 'T':
+            target = optarg;
+            break;
+        case 'H':
+            home = optarg;
+            break;
+        case 'b':
+            bin_dir = optarg;
+            break;
+        case 'p':
+            pool = optarg;
+            break;
+        case 'L':
+            if ((level = vic_log_level_parse(optarg)) < 0) {
+                fprintf(stderr,
+                        "port-layer-server: --log-level: \"%s\" is not one of debug, "
+                        "info, warn, error\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (token_file == NULL) {
+        fprintf(stderr, "port-layer-server: --token-file is required\n");
+        usage(stderr);
+        return 2;
+    }
+    vic_log_init("portlayer", (vic_log_level)level);
+    vic_err *err cleanup_err = NULL;
+    cleanup_secret char *token = NULL;
+    if (vic_file_read(&token, NULL, token_file, 4096, &err) < 0) {
+        fprintf(stderr, "port-layer-server: %s\n", err->msg);
+        return 1;
+    }
+    token[strcspn(token, "\r\n")] = '\0';
+    if (strlen(token) < 16) {
+        fprintf(stderr, "port-layer-server: the token in %s is shorter than 16 characters\n",
+                token_file);
+        return 1;
+    }
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    hv_connect_opts ho = {.target = target, .home = home, .bin_dir = bin_dir};
+    hv_conn *hv = NULL;
+    pl *port = NULL;
+    pl_opts po = {.pool = pool};
+    if (hv_open(&hv, &ho, &err) < 0 || (po.hv = hv, pl_open(&port, &po, &err) < 0)) {
+        fprintf(stderr, "port-layer-server: %s\n", err->msg);
+        hv_close(hv);
+        return 1;
+    }
+    pl_server_ctx ctx = {.port = port, .token = token};
+    vic_http_config cfg = {.listen = listen,
+                           .routes = pl_routes,
+                           .n_routes = pl_n_routes,
+                           .auth = pl_server_auth,
+                           .payload = &ctx};
+    vic_http_server *srv = NULL;
+    if (vic_http_server_start(&srv, &cfg, &err) < 0) {
+        fprintf(stderr, "port-layer-server: %s\n", err->msg);
+        pl_free(port);
+        hv_close(hv);
+        return 1;
+    }
+    vic_log(VIC_LOG_INFO, "event=listening addr=%s port=%u pool=\"%s\"", listen,
+            vic_http_server_port(srv), pool);
+    printf("port-layer-server serving http://%.*s:%u/ (pool %s)\n", (int)strcspn(listen, ":"),
+           listen, vic_http_server_port(srv), pool);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    unsigned cut = vic_http_server_stop(srv, 10000);
+    pl_free(port);
+    hv_close(hv);
+    vic_log_close();
+    return cut ? 1 : 0;
+}

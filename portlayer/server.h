@@ -1,0 +1,28 @@
+/*
+ * server.h - port-layer-server's API: the port layer's containers (and, with an image store,
+ * its images) as JSON over HTTP, for the Docker personality of the same VCH. Every route but
+ * GET /version needs `Authorization: Bearer <the VCH's port layer token>`.
+ */
+#ifndef VIC_PL_SERVER_H
+#define VIC_PL_SERVER_H
+
+#include "lib/http.h"
+#include "portlayer/containers.h"
+
+typedef struct pl_server_ctx {
+    pl *port;
+    const char *token; /* the shared secret callers present */
+    /* builds a root disk for an image reference; NULL until an image store is attached */
+    int (*rootfs_for)(const char *image, const char *dir, void *payload, vic_err **err);
+    void *rootfs_payload;
+} pl_server_ctx;
+
+extern const vic_http_route pl_routes[];
+extern const size_t pl_n_routes;
+
+/* The vic_http_auth_fn of the routes above (payload: a pl_server_ctx). */
+int pl_server_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err);
+
+extern const char pl_openapi_json[];
+
+#endif
