@@ -73,8 +73,7 @@ int vic_file_read(char **out, size_t *len, const char *path, size_t max, vic_err
     *out = NULL;
     int fd cleanup_close = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s",
-                           path);
+        return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "read %s", path);
     size_t cap = 4096, off = 0;
     char *buf = xmalloc(cap + 1);
     for (;;) {
