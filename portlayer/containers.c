@@ -1,6 +1,7 @@
 #include "portlayer/containers.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,11 @@
 #define KEY_ID    VIC_GI_PREFIX "/common/id"
 #define KEY_NAME  VIC_GI_PREFIX "/common/name"
 #define KEY_IMAGE VIC_GI_PREFIX "/repo"
-#define LOG_MAX   (256u * 1024 * 1024)
+/* Present while a create fills the root disk: "PID UNIXTIME" of the creating process. A VM
+ * still carrying it is not a container yet; once its creator is gone it is garbage. */
+#define KEY_CREATING      VIC_GI_PREFIX "/vicc/creating"
+#define CREATE_STALE_SECS 3600
+#define LOG_MAX           (256u * 1024 * 1024)
 
 struct pl {
     hv_conn *hv;
@@ -33,6 +38,40 @@ struct pl_handle {
     int power; /* -1 unchanged, 0 off, 1 on */
 };
 
+static const char *vm_key(const json_t *vm, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(vm, "extra_config"), key));
+}
+
+/* Removes VMs whose create died before the container was whole (see KEY_CREATING). */
+static void sweep_creates(pl *p)
+{
+    json_t *vms cleanup_json = NULL;
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_list(p->hv, p->pool, VIC_GI_PREFIX, &vms, &err) < 0)
+        return;
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm)
+    {
+        const char *creating = vm_key(vm, KEY_CREATING);
+        long pid = 0;
+        long long since = 0;
+        if (creating == NULL || sscanf(creating, "%ld %lld", &pid, &since) != 2)
+            continue;
+        int gone = (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH) ||
+                   time(NULL) - since > CREATE_STALE_SECS;
+        if (!gone)
+            continue;
+        hv_ref ref;
+        snprintf(ref.id, sizeof(ref.id), "%s", json_string_value(json_object_get(vm, "ref")));
+        vic_err *e = NULL;
+        if (hv_vm_power_off(p->hv, &ref, 0, &e) == 0)
+            hv_vm_destroy(p->hv, &ref, &e);
+        vic_err_free(&e);
+    }
+}
+
 int pl_open(pl **out, const pl_opts *o, vic_err **err)
 {
     *out = NULL;
@@ -45,6 +84,7 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     p->pool = xstrdup(o->pool);
     p->datastore = xstrdup(o->datastore ? o->datastore : "datastore1");
     p->grace_ms = o->stop_grace_ms ? o->stop_grace_ms : 10000;
+    sweep_creates(p);
     *out = p;
     return 0;
 }
@@ -91,11 +131,6 @@ static int list_vms(pl *p, json_t **out, vic_err **err)
     return hv_vm_list(p->hv, p->pool, VIC_GI_PREFIX, out, err);
 }
 
-static const char *vm_key(const json_t *vm, const char *key)
-{
-    return json_string_value(json_object_get(json_object_get(vm, "extra_config"), key));
-}
-
 /* Finds ref (id, unique id prefix, or name) among vms; returns the VM's JSON (borrowed). */
 static const json_t *match(const json_t *vms, const char *ref, vic_err **err)
 {
@@ -106,8 +141,8 @@ static const json_t *match(const json_t *vms, const char *ref, vic_err **err)
     json_array_foreach(vms, i, vm)
     {
         const char *id = vm_key(vm, KEY_ID), *name = vm_key(vm, KEY_NAME);
-        if (id == NULL)
-            continue; /* a VM of the pool that is not a container (the appliance) */
+        if (id == NULL || vm_key(vm, KEY_CREATING))
+            continue; /* not a container (the appliance), or not one yet */
         if (strcmp(id, ref) == 0 || (name && strcmp(name, ref) == 0))
             return vm;
         if (rlen >= 1 && strncmp(id, ref, rlen) == 0) {
@@ -236,6 +271,8 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
         return rc;
     if (s->image)
         json_object_set_new(extra, KEY_IMAGE, json_string(s->image));
+    json_object_set_new(extra, KEY_CREATING,
+                        json_sprintf("%ld %lld", (long)getpid(), (long long)time(NULL)));
 
     char vm_name[100], disk[160];
     snprintf(vm_name, sizeof(vm_name), "%s-%.12s", name, id);
@@ -258,6 +295,11 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     rc = hv_ds_local_path(p->hv, disk, &dir, err);
     if (rc == 0)
         rc = s->rootfs(dir, s->rootfs_payload, err);
+    if (rc == 0) { /* complete: from here on it is a container */
+        json_t *done cleanup_json = json_pack("{s:n}", KEY_CREATING);
+        hv_vm_change c = {.extra_config = done};
+        rc = hv_vm_reconfigure(p->hv, &vm, NULL, &c, NULL, 0, err);
+    }
     if (rc < 0) {
         vic_err *undo = NULL;
         hv_vm_destroy(p->hv, &vm, &undo);
@@ -357,7 +399,7 @@ int pl_container_list(pl *p, bool all, json_t **out, vic_err **err)
     json_t *vm;
     json_array_foreach(vms, i, vm)
     {
-        if (vm_key(vm, KEY_ID) == NULL)
+        if (vm_key(vm, KEY_ID) == NULL || vm_key(vm, KEY_CREATING))
             continue;
         vic_err *e = NULL;
         json_t *c = describe(vm, &e);

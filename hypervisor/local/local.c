@@ -1095,6 +1095,34 @@ static void local_disconnect(hv_conn *c)
     free(lc);
 }
 
+/* Leftovers of processes that died mid-operation: ".tmp-NAME-PID-RAND" folders whose creator
+ * is gone (a create that never reached its rename) and ".trash-*" folders (a destroy that
+ * unregistered its VM but did not finish deleting). Nothing else is touched. */
+static void sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        int remove = strncmp(e->d_name, ".trash-", 7) == 0;
+        if (strncmp(e->d_name, ".tmp-", 5) == 0) {
+            /* the pid is the second-to-last dash-separated field */
+            const char *last = strrchr(e->d_name, '-');
+            const char *p = last;
+            while (p && p > e->d_name && p[-1] != '-')
+                p--;
+            long pid = p && p < last ? strtol(p, NULL, 10) : 0;
+            remove = pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+        }
+        if (remove) {
+            char *path = xasprintf("%s/%s", dir, e->d_name);
+            rm_rf(path);
+            free(path);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 static char *self_dir(void)
 {
     char buf[PATH_MAX];
@@ -1136,6 +1164,10 @@ static int local_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **e
     char tag[17];
     cg_tag(tag, real);
     cg_detect(&lc->cg, tag);
+    if (rc == 0) {
+        sweep(lc->ds_root);
+        sweep(lc->pools);
+    }
     cleanup_free char *root = xasprintf("%s/pool.json", lc->pools);
     if (rc == 0 && access(root, F_OK) != 0) {
         hv_pool_spec spec = {.cpu = {.limit = -1}, .memory = {.limit = -1}};

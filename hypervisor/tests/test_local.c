@@ -653,6 +653,26 @@ static void test_local_fifty_concurrent_vms_leave_nothing(void **state)
     assert_int_equal(count_lines(cmd), 0);
 }
 
+static void test_local_reconnect_sweeps_leftovers(void **state)
+{
+    (void)state;
+    /* a create that died before its rename, a destroy that died before deleting, and a
+     * folder of a create still running (our own pid) that must be left alone */
+    sh("mkdir -p %s/datastore1/.tmp-ghost-999999-0a0b0c0d/x %s/datastore1/.trash-old-01020304 "
+       "%s/datastore1/.tmp-live-%ld-01020304 %s/pools/.tmp-pool-999999-01020304",
+       home, home, home, (long)getpid(), home);
+    hv_connect_opts o = {.target = "local", .home = home, .bin_dir = bin_dir};
+    hv_conn *again = NULL;
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(hv_open(&again, &o, &err), 0);
+    hv_close(again);
+    sh("test ! -e %s/datastore1/.tmp-ghost-999999-0a0b0c0d", home);
+    sh("test ! -e %s/datastore1/.trash-old-01020304", home);
+    sh("test ! -e %s/pools/.tmp-pool-999999-01020304", home);
+    sh("test -d %s/datastore1/.tmp-live-%ld-01020304 && rmdir %s/datastore1/.tmp-live-%ld-01020304",
+       home, (long)getpid(), home, (long)getpid());
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -668,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_local_reconfigure_conflict),
         cmocka_unit_test(test_local_pools),
         cmocka_unit_test(test_local_concurrent_create_one_wins),
+        cmocka_unit_test(test_local_reconnect_sweeps_leftovers),
         cmocka_unit_test(test_local_stop_signal_and_mounts),
         cmocka_unit_test(test_local_attach_stdin_and_output),
         cmocka_unit_test(test_local_attach_tty_resize),

@@ -279,6 +279,30 @@ static void test_containers_concurrent_commits_one_wins(void **state)
     assert_string_equal(found, id);
 }
 
+static void test_containers_half_created_are_swept(void **state)
+{
+    (void)state;
+    /* what a port layer killed while filling a root disk leaves: a VM still marked as being
+     * created by a process that no longer exists */
+    json_t *extra cleanup_json = json_pack("{s:s, s:s, s:s}", "guestinfo.vice./common/id",
+                                           "deadbeef", "guestinfo.vice./common/name", "halfway",
+                                           "guestinfo.vice./vicc/creating", "999999 1700000000");
+    hv_vm_spec spec = {
+        .name = "halfway-deadbeef", .pool = POOL, .cpus = 1, .memory_mb = 8, .extra_config = extra};
+    hv_ref vm;
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(hv_vm_create(conn, &spec, &vm, &err), 0);
+    char found[65];
+    assert_int_equal(pl_container_find(port, "halfway", found, &err), VIC_ENOTFOUND);
+    vic_err_free(&err);
+    pl *again = NULL;
+    pl_opts po = {.hv = conn, .pool = POOL};
+    assert_int_equal(pl_open(&again, &po, &err), 0);
+    pl_free(again);
+    hv_vm_info info;
+    assert_int_equal(hv_vm_get(conn, &vm, &info, &err), VIC_ENOTFOUND);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -290,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_containers_survive_a_new_port_layer),
         cmocka_unit_test(test_containers_bad_input),
         cmocka_unit_test(test_containers_concurrent_commits_one_wins),
+        cmocka_unit_test(test_containers_half_created_are_swept),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
