@@ -111,7 +111,15 @@ $(B)/obj/portlayer/embed.o: portlayer/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
 $(B)/obj/webservice/version.o: .git/HEAD $(wildcard .git/index)
 
-BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server
+BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \
+	$(BIN)/docker-engine-server
+
+$(BIN)/docker-engine-server: $(B)/obj/personality/main.o $(personality_LINK) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/obj/personality/main.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
+$(B)/obj/personality/main.o: .git/HEAD $(wildcard .git/index)
 
 $(BIN)/port-layer-server: $(B)/obj/portlayer/main.o $(portlayer_LINK) $(LIBVIC)
 	@mkdir -p $(@D)

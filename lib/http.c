@@ -131,6 +131,12 @@ void vic_http_req_set_body(vic_http_req *req, const char *body, size_t len)
     req->body_len = len;
 }
 
+void vic_http_req_set_path(vic_http_req *req, const char *path)
+{
+    free(req->path);
+    req->path = xstrdup(path);
+}
+
 void vic_http_req_set_remote(vic_http_req *req, const char *addr)
 {
     snprintf(req->remote, sizeof(req->remote), "%s", addr ? addr : "-");
@@ -465,7 +471,13 @@ struct vic_http_router {
     vic_http_auth_fn auth;
     void *payload;
     size_t max_body;
+    vic_http_prepare_fn prepare;
 };
+
+void vic_http_router_set_prepare(vic_http_router *r, vic_http_prepare_fn fn)
+{
+    r->prepare = fn;
+}
 
 static void free_segs(char **segs, size_t n)
 {
@@ -645,6 +657,10 @@ void vic_http_dispatch(vic_http_router *r, vic_http_req *req, vic_http_resp *res
     const char *bad = request_line_problem(req);
     if (bad) {
         vic_http_resp_error(resp, 400, bad);
+        return;
+    }
+    if (r->prepare && r->prepare(req, r->payload, &err) < 0) {
+        error_response(req, resp, err);
         return;
     }
     for (size_t i = 0; i < r->n && found == NULL; i++) {
@@ -1039,6 +1055,8 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
     pthread_mutex_init(&srv->lock, NULL);
     rc = vic_http_router_new(&srv->router, cfg->routes, cfg->n_routes, cfg->auth, cfg->payload,
                              srv->max_body, err);
+    if (rc == 0)
+        vic_http_router_set_prepare(srv->router, cfg->prepare);
     if (rc < 0) {
         pthread_mutex_destroy(&srv->lock);
         free(srv);

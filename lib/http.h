@@ -52,6 +52,10 @@ typedef struct vic_http_route {
 typedef int (*vic_http_auth_fn)(vic_http_req *req, const vic_http_route *route, void *payload,
                                 vic_err **err);
 
+/* Called before routing (e.g. to strip an API version prefix from the path); a failure
+ * answers the request with the error. */
+typedef int (*vic_http_prepare_fn)(vic_http_req *req, void *payload, vic_err **err);
+
 typedef struct vic_http_config {
     const char *listen;       /* "127.0.0.1:8443"; port 0 picks a free one */
     const char *tls_cert_pem; /* NULL serves plain HTTP */
@@ -61,8 +65,9 @@ typedef struct vic_http_config {
     unsigned idle_timeout; /* seconds a connection may sit idle; 0 means 60 */
     const vic_http_route *routes;
     size_t n_routes;
-    vic_http_auth_fn auth; /* required when any route is not public */
-    void *payload;         /* passed to handlers and auth */
+    vic_http_auth_fn auth;       /* required when any route is not public */
+    void *payload;               /* passed to handlers and auth */
+    vic_http_prepare_fn prepare; /* optional hook before routing */
 } vic_http_config;
 
 /* ---- server ---- */
@@ -87,6 +92,9 @@ int vic_http_router_new(vic_http_router **out, const vic_http_route *routes, siz
                         vic_http_auth_fn auth, void *payload, size_t max_body, vic_err **err);
 void vic_http_router_free(vic_http_router *r);
 
+/* Installs a hook run on every request before routing. */
+void vic_http_router_set_prepare(vic_http_router *r, vic_http_prepare_fn fn);
+
 /* Routes req and fills resp: always produces a response, errors included. */
 void vic_http_dispatch(vic_http_router *r, vic_http_req *req, vic_http_resp *resp);
 
@@ -106,6 +114,9 @@ void vic_http_req_add_query(vic_http_req *req, const char *name, const char *val
 void vic_http_req_set_body(vic_http_req *req, const char *body, size_t len);
 void vic_http_req_set_remote(vic_http_req *req, const char *addr);
 void vic_http_req_set_tls(vic_http_req *req, int tls);
+
+/* Replaces the path routing sees (from a prepare hook). */
+void vic_http_req_set_path(vic_http_req *req, const char *path);
 
 const char *vic_http_req_method(const vic_http_req *req);
 const char *vic_http_req_path(const vic_http_req *req);

@@ -1,0 +1,144 @@
+#include "httpc.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "json.h"
+#include "mem.h"
+
+#define MAX_ANSWER (64 * 1024 * 1024)
+
+struct vic_httpc {
+    char *base;
+    char *auth_header;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int vic_httpc_new(vic_httpc **out, const char *base_url, const char *bearer, vic_err **err)
+{
+    *out = NULL;
+    if (base_url == NULL || (strncmp(base_url, "http://", 7) && strncmp(base_url, "https://", 8)))
+        return vic_err_set(err, VIC_EINVAL, "\"%s\" is not an http(s) URL",
+                           base_url ? base_url : "");
+    pthread_once(&curl_once, curl_init_once);
+    vic_httpc *c = xzalloc(sizeof(*c));
+    c->base = xstrdup(base_url);
+    size_t n = strlen(c->base);
+    if (n && c->base[n - 1] == '/')
+        c->base[n - 1] = '\0';
+    if (bearer)
+        c->auth_header = xasprintf("Authorization: Bearer %s", bearer);
+    *out = c;
+    return 0;
+}
+
+void vic_httpc_free(vic_httpc *c)
+{
+    if (c == NULL)
+        return;
+    free(c->base);
+    vic_free_secret(c->auth_header);
+    free(c);
+}
+
+int vic_httpc_status_code(long status)
+{
+    switch (status) {
+    case 400:
+        return VIC_EINVAL;
+    case 401:
+        return VIC_EAUTH;
+    case 403:
+        return VIC_EFORBIDDEN;
+    case 404:
+        return VIC_ENOTFOUND;
+    case 405:
+        return VIC_EMETHOD;
+    case 409:
+        return VIC_ECONFLICT;
+    case 413:
+        return VIC_ETOOBIG;
+    case 415:
+        return VIC_EMEDIATYPE;
+    case 429:
+        return VIC_ELIMIT;
+    case 501:
+        return VIC_EUNSUPPORTED;
+    case 503:
+        return VIC_EUNAVAIL;
+    case 504:
+        return VIC_ETIMEOUT;
+    default:
+        return status >= 500 ? VIC_EUPSTREAM : VIC_EINTERNAL;
+    }
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+    vic_buf *b = ud;
+    if (b->len + size * n > MAX_ANSWER)
+        return 0; /* stops the transfer: an answer this large is not one of ours */
+    vic_buf_append(b, p, size * n);
+    return size * n;
+}
+
+int vic_httpc_json(vic_httpc *c, const char *method, const char *path, const json_t *body,
+                   unsigned timeout_ms, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return vic_err_set(err, VIC_EINTERNAL, "curl_easy_init failed");
+    cleanup_free char *url = xasprintf("%s%s", c->base, path);
+    cleanup_free char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct curl_slist *hdrs = NULL;
+    if (c->auth_header)
+        hdrs = curl_slist_append(hdrs, c->auth_header);
+    if (payload)
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    vic_buf answer = VIC_BUF_INIT;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms ? timeout_ms : 30000));
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (payload)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
+    else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    int rc = 0;
+    if (cc != CURLE_OK) {
+        rc = vic_err_set(err, cc == CURLE_OPERATION_TIMEDOUT ? VIC_ETIMEOUT : VIC_EUPSTREAM,
+                         "%s %s: %s", method, url, curl_easy_strerror(cc));
+    } else if (status < 200 || status > 299) {
+        json_t *e = answer.len ? json_loadb(answer.data, answer.len, 0, NULL) : NULL;
+        const char *msg = vic_json_str(e, "message");
+        rc = vic_err_set(err, vic_httpc_status_code(status), "%s",
+                         msg ? msg : (answer.len ? answer.data : "no message"));
+        json_decref(e);
+    } else if (answer.len) {
+        json_error_t je;
+        *out = json_loadb(answer.data, answer.len, JSON_DECODE_ANY, &je);
+        if (*out == NULL)
+            rc = vic_err_set(err, VIC_EUPSTREAM, "%s %s: malformed answer: %s", method, url,
+                             je.text);
+    }
+    vic_buf_free(&answer);
+    return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * httpc.h - a small JSON-over-HTTP client (libcurl) for calls between VIC-C's own services,
+ * e.g. the Docker personality to its port layer. Errors answered as {"message": ...} come
+ * back as a vic_err with the code for the HTTP status and the server's message.
+ */
+#ifndef VIC_HTTPC_H
+#define VIC_HTTPC_H
+
+#include <jansson.h>
+
+#include "err.h"
+
+typedef struct vic_httpc vic_httpc;
+
+/* base_url: "http://127.0.0.1:2377"; bearer: a token sent with every call, or NULL. */
+int vic_httpc_new(vic_httpc **out, const char *base_url, const char *bearer, vic_err **err);
+void vic_httpc_free(vic_httpc *c);
+
+/* Calls method path (with its query string) with body (NULL for none); *out receives the
+ * decoded JSON answer of a 2xx (NULL for an empty one; caller decrefs). timeout_ms bounds
+ * the whole call (0: 30 s). Thread-safe. */
+int vic_httpc_json(vic_httpc *c, const char *method, const char *path, const json_t *body,
+                   unsigned timeout_ms, json_t **out, vic_err **err);
+
+/* The vic_code for an HTTP status (the inverse of vic_err_http_status). */
+int vic_httpc_status_code(long status);
+
+#endif

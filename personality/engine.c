@@ -1,0 +1,533 @@
+/*
+ * engine.c - the Docker Engine API routes (see engine.h).
+ */
+#include "personality/engine.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/json.h"
+#include "lib/mem.h"
+
+int engine_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
+{
+    (void)route, (void)payload, (void)err;
+    vic_http_req_set_principal(req, "docker", "client");
+    return 0;
+}
+
+static int version_cmp(const char *a, const char *b)
+{
+    int am = 0, an = 0, bm = 0, bn = 0;
+    sscanf(a, "%d.%d", &am, &an);
+    sscanf(b, "%d.%d", &bm, &bn);
+    return am != bm ? am - bm : an - bn;
+}
+
+int engine_prepare(vic_http_req *req, void *payload, vic_err **err)
+{
+    (void)payload;
+    const char *p = vic_http_req_path(req);
+    if (p[0] != '/' || p[1] != 'v' || p[2] < '0' || p[2] > '9')
+        return 0;
+    const char *slash = strchr(p + 1, '/');
+    char v[16];
+    size_t n = slash ? (size_t)(slash - p - 2) : strlen(p + 2);
+    if (n == 0 || n >= sizeof(v))
+        return vic_err_set(err, VIC_EINVAL, "malformed API version in %s", p);
+    memcpy(v, p + 2, n);
+    v[n] = '\0';
+    if (strspn(v, "0123456789.") != n)
+        return vic_err_set(err, VIC_EINVAL, "malformed API version %s", v);
+    if (version_cmp(v, VIC_API_MAX) > 0)
+        return vic_err_set(err, VIC_EINVAL,
+                           "client version %s is too new. Maximum supported "
+                           "API version is " VIC_API_MAX,
+                           v);
+    if (version_cmp(v, VIC_API_MIN) < 0)
+        return vic_err_set(err, VIC_EINVAL,
+                           "client version %s is too old. Minimum supported "
+                           "API version is " VIC_API_MIN ", please upgrade your client to a "
+                           "newer version",
+                           v);
+    cleanup_free char *rest = xstrdup(slash ? slash : "/");
+    vic_http_req_set_path(req, rest);
+    return 0;
+}
+
+/* ---- system ---- */
+
+static void api_headers(vic_http_resp *resp)
+{
+    vic_http_resp_header(resp, "Api-Version", VIC_API_MAX);
+    vic_http_resp_header(resp, "OSType", "linux");
+    vic_http_resp_header(resp, "Docker-Experimental", "false");
+    vic_http_resp_header(resp, "Server", "VIC-C docker-engine-server");
+}
+
+static int ping_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req, (void)payload, (void)err;
+    vic_http_resp_text(resp, 200, "text/plain; charset=utf-8", "OK", 2);
+    api_headers(resp);
+    return 0;
+}
+
+static int version_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req, (void)err;
+    engine_ctx *c = payload;
+    struct utsname u;
+    uname(&u);
+    json_t *engine = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "Name", "Engine", "Version",
+                               c->version, "Details", "ApiVersion", VIC_API_MAX, "MinAPIVersion",
+                               VIC_API_MIN, "Os", "linux", "Arch", "amd64");
+    vic_http_resp_json(resp, 200,
+                       json_pack("{s:{s:s}, s:[o], s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                                 "Platform", "Name", "VIC-C", "Components", engine, "Version",
+                                 c->version, "ApiVersion", VIC_API_MAX, "MinAPIVersion",
+                                 VIC_API_MIN, "GitCommit", c->version, "GoVersion", "n/a (C)", "Os",
+                                 "linux", "Arch", "amd64", "KernelVersion", u.release, "BuildTime",
+                                 ""));
+    api_headers(resp);
+    return 0;
+}
+
+static int containers_of(engine_ctx *c, int all, json_t **out, vic_err **err)
+{
+    return vic_httpc_json(c->pl, "GET", all ? "/containers?all=1" : "/containers", NULL, 0, out,
+                          err);
+}
+
+static int info_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req;
+    engine_ctx *c = payload;
+    json_t *list cleanup_json = NULL;
+    int rc = containers_of(c, 1, &list, err);
+    if (rc < 0)
+        return vic_err_wrap(err, "port layer");
+    size_t i, running = 0, stopped = 0;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        if (json_is_true(json_object_get(x, "running")))
+            running++;
+        else
+            stopped++;
+    }
+    struct utsname u;
+    uname(&u);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    long long mem = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
+    char now[40];
+    time_t t = time(NULL);
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    json_t *info = json_pack(
+        "{s:s, s:I, s:I, s:i, s:I, s:i, s:s, s:[[s,s],[s,s]], s:b, s:b, s:s, s:s, s:s, s:s, "
+        "s:s, s:s, s:I, s:I, s:s, s:s, s:[], s:b, s:{s:s}, s:s, s:s, s:[]}",
+        "ID", c->vch_name, "Containers", (json_int_t)json_array_size(list), "ContainersRunning",
+        (json_int_t)running, "ContainersPaused", 0, "ContainersStopped", (json_int_t)stopped,
+        "Images", 0, "Driver", "vSphere Integrated Containers C Backend Engine", "DriverStatus",
+        "VCH", c->vch_name, "Containers", "VMs on the local host", "MemoryLimit", 1, "SwapLimit", 0,
+        "KernelVersion", u.release, "OperatingSystem", "VIC-C containerVMs", "OSType", "linux",
+        "Architecture", u.machine, "SystemTime", now, "LoggingDriver", "serial log", "NCPU",
+        (json_int_t)ncpu, "MemTotal", (json_int_t)mem, "Name", c->vch_name, "ServerVersion",
+        c->version, "Labels", "ExperimentalBuild", 0, "Swarm", "LocalNodeState", "inactive",
+        "CgroupDriver", "none", "IndexServerAddress", "https://index.docker.io/v1/",
+        "SecurityOptions");
+    vic_http_resp_json(resp, 200, info);
+    api_headers(resp);
+    return 0;
+}
+
+/* ---- containers ---- */
+
+static int64_t parse_time(const char *rfc3339)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (rfc3339 == NULL || strptime(rfc3339, "%Y-%m-%dT%H:%M:%S", &tm) == NULL || tm.tm_year < 71)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+static void ago(char *out, size_t cap, int64_t since)
+{
+    int64_t d = time(NULL) - since;
+    if (d < 1)
+        snprintf(out, cap, "Less than a second");
+    else if (d < 60)
+        snprintf(out, cap, "%lld second%s", (long long)d, d == 1 ? "" : "s");
+    else if (d < 3600)
+        snprintf(out, cap, "%lld minute%s", (long long)(d / 60), d / 60 == 1 ? "" : "s");
+    else if (d < 86400)
+        snprintf(out, cap, "%lld hour%s", (long long)(d / 3600), d / 3600 == 1 ? "" : "s");
+    else
+        snprintf(out, cap, "%lld days", (long long)(d / 86400));
+}
+
+static json_t *docker_summary(const json_t *c)
+{
+    const char *state = vic_json_str(c, "state");
+    int64_t started = parse_time(vic_json_str(c, "started_at"));
+    int64_t finished = parse_time(vic_json_str(c, "finished_at"));
+    char status[96], span[48];
+    if (state && (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0)) {
+        ago(span, sizeof(span), started);
+        snprintf(status, sizeof(status), "Up %s", span);
+    } else if (state && strcmp(state, "exited") == 0) {
+        ago(span, sizeof(span), finished);
+        snprintf(status, sizeof(status), "Exited (%lld) %s ago",
+                 (long long)json_integer_value(json_object_get(c, "exit_code")), span);
+    } else {
+        snprintf(status, sizeof(status), "Created");
+    }
+    vic_buf cmd = VIC_BUF_INIT;
+    vic_buf_append(&cmd, "", 0);
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(json_object_get(c, "config"), "cmd"), i, a)
+    {
+        vic_buf_appendf(&cmd, "%s%s", i ? " " : "", json_string_value(a));
+    }
+    cleanup_free char *name = xasprintf("/%s", vic_json_str(c, "name"));
+    json_t *out = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:{}, s:s, s:s, s:{s:s}, "
+                            "s:{s:{}}, s:[]}",
+                            "Id", vic_json_str(c, "id"), "Names", name, "Image",
+                            vic_json_str(c, "image") ?: "", "ImageID", "", "Command", cmd.data,
+                            "Created", (json_int_t)started, "Ports", "Labels", "State",
+                            state ? state : "unknown", "Status", status, "HostConfig",
+                            "NetworkMode", "default", "NetworkSettings", "Networks", "Mounts");
+    vic_buf_free(&cmd);
+    return out;
+}
+
+static int list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    const char *all = vic_http_req_query(req, "all");
+    json_t *list cleanup_json = NULL;
+    int rc = containers_of(c, all && strcmp(all, "0") && strcmp(all, "false"), &list, err);
+    if (rc < 0)
+        return rc;
+    json_t *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        json_array_append_new(out, docker_summary(x));
+    }
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+static json_t *strings_of(const json_t *a)
+{
+    return json_is_array(a) ? json_deep_copy(a) : json_array();
+}
+
+static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    json_t *b = vic_http_req_json(req);
+    if (!json_is_object(b))
+        return vic_err_set(err, VIC_EINVAL, "the container config must be a JSON object");
+    const char *image = vic_json_str(b, "Image");
+    if (image == NULL || *image == '\0')
+        return vic_err_set(err, VIC_EINVAL,
+                           "No image specified: a VCH runs an image pulled "
+                           "from a registry");
+    /* the command: Entrypoint + Cmd (image defaults come with the image store) */
+    json_t *cmd cleanup_json = strings_of(json_object_get(b, "Entrypoint"));
+    json_array_extend(cmd, json_object_get(b, "Cmd") ? json_object_get(b, "Cmd") : json_array());
+    if (json_array_size(cmd) == 0)
+        return vic_err_set(err, VIC_EINVAL, "No command specified");
+    json_t *host = json_object_get(b, "HostConfig");
+    if (json_is_true(json_object_get(host, "Privileged")))
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "--privileged is not supported: each "
+                           "container of a VCH is its own VM");
+    json_t *pc cleanup_json = json_pack("{s:s, s:O, s:o, s:b, s:b}", "image", image, "cmd", cmd,
+                                        "env", strings_of(json_object_get(b, "Env")), "tty",
+                                        json_is_true(json_object_get(b, "Tty")), "interactive",
+                                        json_is_true(json_object_get(b, "OpenStdin")));
+    const char *name = vic_http_req_query(req, "name");
+    if (name && *name)
+        json_object_set_new(pc, "name", json_string(name[0] == '/' ? name + 1 : name));
+    static const char *const strs[][2] = {{"WorkingDir", "workdir"},
+                                          {"User", "user"},
+                                          {"Hostname", "hostname"},
+                                          {"StopSignal", "stop_signal"}};
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = vic_json_str(b, strs[i][0]);
+        if (v && *v)
+            json_object_set_new(pc, strs[i][1], json_string(v));
+    }
+    json_int_t mem = json_integer_value(json_object_get(host, "Memory"));
+    if (mem > 0)
+        json_object_set_new(pc, "memory_mb", json_integer(mem / (1024 * 1024) ?: 4));
+    json_t *created cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "POST", "/containers", pc, 120000, &created, err);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 201,
+                       json_pack("{s:s, s:[]}", "Id", vic_json_str(created, "id"), "Warnings"));
+    return 0;
+}
+
+/* The port layer path of the container the request names, or NULL (with err set) when the
+ * name cannot be a container's: ids are hex, names [a-zA-Z0-9][a-zA-Z0-9_.-]. */
+static char *pl_path(vic_http_req *req, const char *suffix, vic_err **err)
+{
+    const char *id = vic_http_req_param(req, "id");
+    if (id == NULL || *id == '\0' || strlen(id) > 128 ||
+        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+            strlen(id)) {
+        vic_err_set(err, VIC_ENOTFOUND, "No such container: %s", id ? id : "");
+        return NULL;
+    }
+    return xasprintf("/containers/%s%s", id, suffix);
+}
+
+static int simple(vic_http_req *req, vic_http_resp *resp, engine_ctx *c, const char *method,
+                  const char *suffix, int status, vic_err **err)
+{
+    cleanup_free char *path = pl_path(req, suffix, err);
+    if (path == NULL)
+        return VIC_ENOTFOUND;
+    json_t *out cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, method, path, NULL, 120000, &out, err);
+    if (rc == 0)
+        vic_http_resp_json(resp, status, NULL);
+    return rc;
+}
+
+static int start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    return simple(req, resp, payload, "POST", "/start", 204, err);
+}
+
+static int stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    const char *t = vic_http_req_query(req, "t");
+    cleanup_free char *suffix = t ? xasprintf("/stop?t=%ld", strtol(t, NULL, 10)) : NULL;
+    return simple(req, resp, payload, "POST", suffix ? suffix : "/stop", 204, err);
+}
+
+static int remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    const char *f = vic_http_req_query(req, "force");
+    int force = f && strcmp(f, "0") && strcmp(f, "false");
+    return simple(req, resp, payload, "DELETE", force ? "?force=1" : "", 204, err);
+}
+
+static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    cleanup_free char *path = pl_path(req, "", err);
+    if (path == NULL)
+        return VIC_ENOTFOUND;
+    json_t *x cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, err);
+    if (rc < 0)
+        return rc;
+    const char *state = vic_json_str(x, "state");
+    json_t *cfg = json_object_get(x, "config");
+    json_t *cmd = json_object_get(cfg, "cmd");
+    cleanup_free char *name = xasprintf("/%s", vic_json_str(x, "name"));
+    json_t *out = json_pack(
+        "{s:s, s:s, s:s, s:O, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:I, s:s, s:s, s:s}, s:s, s:s, "
+        "s:i, s:{s:s, s:O, s:O, s:s, s:b, s:s, s:s}, s:{}, s:{s:{}}}",
+        "Id", vic_json_str(x, "id"), "Created", vic_json_str(x, "started_at"), "Path",
+        json_string_value(json_array_get(cmd, 0)) ?: "", "Args", cmd ? cmd : json_array(), "State",
+        "Status", state ? state : "unknown", "Running", json_is_true(json_object_get(x, "running")),
+        "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "ExitCode",
+        (json_int_t)json_integer_value(json_object_get(x, "exit_code")), "Error",
+        vic_json_str(x, "error") ?: "", "StartedAt", vic_json_str(x, "started_at"), "FinishedAt",
+        vic_json_str(x, "finished_at"), "Image", vic_json_str(x, "image") ?: "", "Name", name,
+        "RestartCount", 0, "Config", "Image", vic_json_str(x, "image") ?: "", "Cmd",
+        cmd ? cmd : json_array(), "Env", json_object_get(cfg, "env") ?: json_array(), "WorkingDir",
+        vic_json_str(cfg, "workdir") ?: "", "Tty", json_is_true(json_object_get(cfg, "tty")),
+        "Hostname", vic_json_str(cfg, "hostname") ?: "", "User", vic_json_str(cfg, "user") ?: "",
+        "HostConfig", "NetworkSettings", "Networks");
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+/* Waiting may take as long as the container runs: a thread of its own waits on the port
+ * layer and answers through a stream, so no server thread blocks. */
+typedef struct waiter {
+    engine_ctx *c;
+    char *path;
+    vic_http_stream *s;
+} waiter;
+
+static void *wait_thread(void *p)
+{
+    waiter *w = p;
+    json_t *out = NULL;
+    vic_err *err = NULL;
+    int rc;
+    do { /* the port layer bounds each wait; go on while the client is there */
+        vic_err_free(&err);
+        rc = vic_httpc_json(w->c->pl, "POST", w->path, NULL, 70000, &out, &err);
+    } while (rc == VIC_ETIMEOUT && vic_http_stream_alive(w->s));
+    char *body = rc == 0
+                     ? xasprintf("{\"StatusCode\":%lld,\"Error\":null}\n",
+                                 (long long)json_integer_value(json_object_get(out, "exit_code")))
+                     : xasprintf("{\"StatusCode\":-1,\"Error\":{\"Message\":\"%s\"}}\n",
+                                 err ? "wait failed" : "");
+    vic_http_stream_write(w->s, body, strlen(body), NULL);
+    vic_http_stream_close(w->s);
+    vic_http_stream_release(w->s);
+    free(body);
+    json_decref(out);
+    vic_err_free(&err);
+    free(w->path);
+    free(w);
+    return NULL;
+}
+
+static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    /* look the container up first: an unknown one is a 404, not a stream */
+    cleanup_free char *path = pl_path(req, "", err);
+    if (path == NULL)
+        return VIC_ENOTFOUND;
+    json_t *x cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, err);
+    if (rc < 0)
+        return rc;
+    waiter *w = xzalloc(sizeof(*w));
+    w->c = c;
+    w->path = pl_path(req, "/wait?timeout=60", NULL);
+    w->s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    if (pthread_create(&th, NULL, wait_thread, w) != 0) {
+        vic_http_stream_close(w->s);
+        vic_http_stream_release(w->s);
+        free(w->path);
+        free(w);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start a waiter");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
+static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    const char *q_out = vic_http_req_query(req, "stdout"),
+               *q_err = vic_http_req_query(req, "stderr");
+    const char *tail = vic_http_req_query(req, "tail"), *since = vic_http_req_query(req, "since");
+    const char *ts = vic_http_req_query(req, "timestamps");
+    int want_out = q_out && strcmp(q_out, "0") && strcmp(q_out, "false");
+    int want_err = q_err && strcmp(q_err, "0") && strcmp(q_err, "false");
+    int stamps = ts && strcmp(ts, "0") && strcmp(ts, "false");
+    if (!want_out && !want_err)
+        return vic_err_set(err, VIC_EINVAL, "you must choose at least one stream");
+    cleanup_free char *suffix =
+        xasprintf("/logs?stdout=%d&stderr=%d&tail=%ld&since=%ld", want_out, want_err,
+                  tail && strcmp(tail, "all") ? strtol(tail, NULL, 10) : -1L,
+                  since ? strtol(since, NULL, 10) : 0L);
+    cleanup_free char *path = pl_path(req, suffix, err);
+    cleanup_free char *inspect = pl_path(req, "", NULL);
+    if (path == NULL)
+        return VIC_ENOTFOUND;
+    json_t *x cleanup_json = NULL, *recs cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "GET", inspect, NULL, 0, &x, err);
+    if (rc == 0)
+        rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &recs, err);
+    if (rc < 0)
+        return rc;
+    int tty = json_is_true(json_object_get(json_object_get(x, "config"), "tty"));
+    vic_buf out = VIC_BUF_INIT;
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r)
+    {
+        const char *data = vic_json_str(r, "data");
+        if (data == NULL)
+            continue; /* binary output is not rendered here */
+        vic_buf line = VIC_BUF_INIT;
+        if (stamps) {
+            int64_t ns = json_integer_value(json_object_get(r, "time_ns"));
+            time_t t = (time_t)(ns / 1000000000);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            vic_buf_appendf(&line, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ ", tm.tm_year + 1900,
+                            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                            (long long)(ns % 1000000000));
+        }
+        vic_buf_append(&line, data, strlen(data));
+        if (!tty) { /* Docker's multiplexed stream: 8-byte header per frame */
+            const char *stream = vic_json_str(r, "stream");
+            unsigned char h[8] = {stream && strcmp(stream, "stderr") == 0 ? 2 : 1,
+                                  0,
+                                  0,
+                                  0,
+                                  (unsigned char)(line.len >> 24),
+                                  (unsigned char)(line.len >> 16),
+                                  (unsigned char)(line.len >> 8),
+                                  (unsigned char)line.len};
+            vic_buf_append(&out, h, 8);
+        }
+        vic_buf_append(&out, line.data, line.len);
+        vic_buf_free(&line);
+    }
+    vic_http_resp_text(resp, 200,
+                       tty ? "application/vnd.docker.raw-stream"
+                           : "application/vnd.docker.multiplexed-stream",
+                       out.data ? out.data : "", out.len);
+    vic_buf_free(&out);
+    return 0;
+}
+
+/* ---- what a VCH does not do ---- */
+
+static int build_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req, (void)resp, (void)payload;
+    return vic_err_set(err, VIC_EUNSUPPORTED,
+                       "docker build is not supported by a VCH: build on "
+                       "a Docker host, push the image to a registry, and run it here");
+}
+
+static int images_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req, (void)payload, (void)err;
+    vic_http_resp_json(resp, 200, json_array()); /* the image store is not attached yet */
+    return 0;
+}
+
+static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req, (void)resp, (void)payload;
+    return vic_err_set(err, VIC_EUNSUPPORTED, "image pull is not available on this VCH yet");
+}
+
+const vic_http_route engine_routes[] = {
+    {"GET", "/_ping", ping_handler, 0, "liveness and API version"},
+    {"GET", "/version", version_handler, 0, "versions"},
+    {"GET", "/info", info_handler, 0, "the VCH"},
+    {"GET", "/containers/json", list_handler, 0, "list containers"},
+    {"POST", "/containers/create", create_handler, VIC_ROUTE_JSON, "create a container"},
+    {"GET", "/containers/{id}/json", inspect_handler, 0, "inspect a container"},
+    {"POST", "/containers/{id}/start", start_handler, VIC_ROUTE_JSON_OPTIONAL, "start"},
+    {"POST", "/containers/{id}/stop", stop_handler, 0, "stop"},
+    {"POST", "/containers/{id}/wait", wait_handler, 0, "wait"},
+    {"DELETE", "/containers/{id}", remove_handler, 0, "remove"},
+    {"GET", "/containers/{id}/logs", logs_handler, 0, "logs"},
+    {"GET", "/images/json", images_handler, 0, "list images"},
+    {"POST", "/images/create", pull_handler, 0, "pull an image"},
+    {"POST", "/build", build_handler, 0, "not supported"},
+};
+const size_t engine_n_routes = sizeof(engine_routes) / sizeof(engine_routes[0]);

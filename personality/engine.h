@@ -1,0 +1,31 @@
+/*
+ * engine.h - docker-engine-server: the Docker Engine API a VCH offers the docker CLI, built
+ * on the VCH's port layer (reached over its HTTP API). Requests may name an API version
+ * (/v1.41/...): between VIC_API_MIN and VIC_API_MAX they are served, newer ones are refused
+ * with Docker's message. What a VCH cannot do answers 501 with the reason.
+ */
+#ifndef VIC_ENGINE_H
+#define VIC_ENGINE_H
+
+#include "lib/http.h"
+#include "lib/httpc.h"
+
+#define VIC_API_MIN "1.19"
+#define VIC_API_MAX "1.41"
+
+typedef struct engine_ctx {
+    vic_httpc *pl;        /* the port layer */
+    const char *vch_name; /* shown by docker info */
+    const char *version;  /* the server version */
+} engine_ctx;
+
+extern const vic_http_route engine_routes[];
+extern const size_t engine_n_routes;
+
+/* Strips and checks the /vX.Y prefix (a vic_http_prepare_fn; payload: engine_ctx). */
+int engine_prepare(vic_http_req *req, void *payload, vic_err **err);
+
+/* TLS client verification happens in the transport; the API itself has no other login. */
+int engine_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err);
+
+#endif

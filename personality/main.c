@@ -1,0 +1,142 @@
+/*
+ * docker-engine-server: the Docker Engine API of a VCH (see engine.h).
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/cleanup.h"
+#include "lib/file.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "personality/engine.h"
+
+#ifndef VIC_VERSION
+#define VIC_VERSION "v0.1.0-dev"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: docker-engine-server --port-layer URL --token-file FILE [OPTIONS]\n"
+               "\n"
+               "Serves the Docker Engine API of a VCH to the docker CLI.\n"
+               "\n"
+               "Options:\n"
+               "  --listen ADDR:PORT   where to serve (default 127.0.0.1:2375)\n"
+               "  --port-layer URL     the VCH's port layer (http://127.0.0.1:2377)\n"
+               "  --token-file FILE    the port layer's token\n"
+               "  --name NAME          the VCH's name, shown by docker info\n"
+               "  --tls-cert FILE --tls-key FILE   serve TLS (port 2376 by convention)\n"
+               "  --log-level LEVEL    debug, info, warn or error (default info)\n"
+               "  -h, --help           show this help\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"port-layer", required_argument, NULL, 'p'},
+        {"token-file", required_argument, NULL, 't'},
+        {"name", required_argument, NULL, 'n'},
+        {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *listen = "127.0.0.1:2375", *pl_url = "http://127.0.0.1:2377", *token_file = NULL;
+    const char *name = "virtual-container-host", *cert_file = NULL, *key_file = NULL;
+    int level = VIC_LOG_INFO, c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 'p':
+            pl_url = optarg;
+            break;
+        case 't':
+            token_file = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'c':
+            cert_file = optarg;
+            break;
+        case 'k':
+            key_file = optarg;
+            break;
+        case 'L':
+            if ((level = vic_log_level_parse(optarg)) < 0) {
+                fprintf(stderr,
+                        "docker-engine-server: --log-level: \"%s\" is not one of "
+                        "debug, info, warn, error\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (token_file == NULL || (cert_file == NULL) != (key_file == NULL)) {
+        fprintf(stderr, "docker-engine-server: --token-file is required, and --tls-cert and "
+                        "--tls-key go together\n");
+        usage(stderr);
+        return 2;
+    }
+    vic_log_init("docker", (vic_log_level)level);
+    vic_err *err cleanup_err = NULL;
+    cleanup_secret char *token = NULL;
+    cleanup_free char *cert = NULL;
+    cleanup_secret char *key = NULL;
+    if (vic_file_read(&token, NULL, token_file, 4096, &err) < 0 ||
+        (cert_file && vic_file_read(&cert, NULL, cert_file, 1 << 20, &err) < 0) ||
+        (key_file && vic_file_read(&key, NULL, key_file, 1 << 20, &err) < 0)) {
+        fprintf(stderr, "docker-engine-server: %s\n", err->msg);
+        return 1;
+    }
+    token[strcspn(token, "\r\n")] = '\0';
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    engine_ctx ctx = {.vch_name = name, .version = VIC_VERSION};
+    if (vic_httpc_new(&ctx.pl, pl_url, token, &err) < 0) {
+        fprintf(stderr, "docker-engine-server: --port-layer: %s\n", err->msg);
+        return 2;
+    }
+    vic_http_config cfg = {.listen = listen,
+                           .tls_cert_pem = cert,
+                           .tls_key_pem = key,
+                           .routes = engine_routes,
+                           .n_routes = engine_n_routes,
+                           .auth = engine_auth,
+                           .payload = &ctx,
+                           .prepare = engine_prepare};
+    vic_http_server *srv = NULL;
+    if (vic_http_server_start(&srv, &cfg, &err) < 0) {
+        fprintf(stderr, "docker-engine-server: %s\n", err->msg);
+        vic_httpc_free(ctx.pl);
+        return 1;
+    }
+    printf("docker-engine-server serving %s://%.*s:%u/ (VCH %s)\n", cert ? "https" : "http",
+           (int)strcspn(listen, ":"), listen, vic_http_server_port(srv), name);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    unsigned cut = vic_http_server_stop(srv, 10000);
+    vic_httpc_free(ctx.pl);
+    vic_log_close();
+    return cut ? 1 : 0;
+}
