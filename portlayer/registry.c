@@ -163,7 +163,7 @@ int pl_ref_parse(pl_ref **out, const char *s, vic_err **err)
     }
     if (r->domain == NULL)
         r->domain = xstrdup(PL_DOCKER_HUB_DOMAIN);
-    if (!*path || strlen(path) + strlen(r->domain) > 255) {
+    if (!*path) {
         rc = vic_err_set(err, VIC_EINVAL, "invalid reference \"%.200s\": bad repository name", s);
         goto fail;
     }
@@ -185,6 +185,10 @@ int pl_ref_parse(pl_ref **out, const char *s, vic_err **err)
         r->repository = xasprintf("library/%s", path);
     else
         r->repository = xstrdup(path);
+    if (strlen(r->domain) + 1 + strlen(r->repository) > 255) {
+        rc = vic_err_set(err, VIC_EINVAL, "invalid reference \"%.200s\": name over 255 bytes", s);
+        goto fail;
+    }
     if (r->tag == NULL && r->digest == NULL)
         r->tag = xstrdup(PL_DEFAULT_TAG);
     *out = r;
