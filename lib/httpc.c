@@ -142,3 +142,85 @@ int vic_httpc_json(vic_httpc *c, const char *method, const char *path, const jso
     vic_buf_free(&answer);
     return rc;
 }
+
+typedef struct lines {
+    vic_buf pending;
+    vic_buf error_body; /* kept whole when the answer is not a 2xx */
+    CURL *h;
+    vic_httpc_line_fn fn;
+    void *payload;
+    int stopped;
+} lines;
+
+static size_t on_lines(char *p, size_t size, size_t n, void *ud)
+{
+    lines *l = ud;
+    long status = 0;
+    curl_easy_getinfo(l->h, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299)
+        return collect(p, size, n, &l->error_body);
+    vic_buf_append(&l->pending, p, size * n);
+    char *start = l->pending.data, *nl;
+    while ((nl = memchr(start, '\n', l->pending.len - (size_t)(start - l->pending.data)))) {
+        if (nl > start && l->fn(start, (size_t)(nl - start), l->payload) != 0) {
+            l->stopped = 1;
+            return 0;
+        }
+        start = nl + 1;
+    }
+    size_t rest = l->pending.len - (size_t)(start - l->pending.data);
+    memmove(l->pending.data, start, rest);
+    l->pending.len = rest;
+    if (rest > MAX_ANSWER)
+        return 0;
+    return size * n;
+}
+
+int vic_httpc_lines(vic_httpc *c, const char *method, const char *path, unsigned timeout_ms,
+                    vic_httpc_line_fn fn, void *payload, vic_err **err)
+{
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return vic_err_set(err, VIC_EINTERNAL, "curl_easy_init failed");
+    cleanup_free char *url = xasprintf("%s%s", c->base, path);
+    struct curl_slist *hdrs = NULL;
+    if (c->auth_header)
+        hdrs = curl_slist_append(hdrs, c->auth_header);
+    lines l = {VIC_BUF_INIT, VIC_BUF_INIT, h, fn, payload, 0};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_lines);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &l);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms ? timeout_ms : 30000));
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (strcmp(method, "POST") == 0)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    int rc = 0;
+    if (status >= 200 && status <= 299 && l.pending.len && !l.stopped)
+        fn(l.pending.data, l.pending.len, payload); /* a last line without its newline */
+    if (l.stopped)
+        rc = 0;
+    else if (cc != CURLE_OK && (status < 200 || status > 299) && l.error_body.len == 0)
+        rc = vic_err_set(err, cc == CURLE_OPERATION_TIMEDOUT ? VIC_ETIMEOUT : VIC_EUPSTREAM,
+                         "%s %s: %s", method, url, curl_easy_strerror(cc));
+    else if (status < 200 || status > 299) {
+        json_t *e =
+            l.error_body.len ? json_loadb(l.error_body.data, l.error_body.len, 0, NULL) : NULL;
+        const char *msg = vic_json_str(e, "message");
+        rc = vic_err_set(err, vic_httpc_status_code(status), "%s",
+                         msg ? msg : (l.error_body.len ? l.error_body.data : "no message"));
+        json_decref(e);
+    } else if (cc != CURLE_OK) {
+        rc = vic_err_set(err, VIC_EUPSTREAM, "%s %s: %s", method, url, curl_easy_strerror(cc));
+    }
+    vic_buf_free(&l.pending);
+    vic_buf_free(&l.error_body);
+    return rc;
+}

@@ -22,6 +22,12 @@ void vic_httpc_free(vic_httpc *c);
 int vic_httpc_json(vic_httpc *c, const char *method, const char *path, const json_t *body,
                    unsigned timeout_ms, json_t **out, vic_err **err);
 
+/* Calls method path and hands each line of a streamed 2xx answer (JSON lines) to fn as it
+ * arrives (fn returns 0 to go on). Errors as vic_httpc_json. */
+typedef int (*vic_httpc_line_fn)(const char *line, size_t len, void *payload);
+int vic_httpc_lines(vic_httpc *c, const char *method, const char *path, unsigned timeout_ms,
+                    vic_httpc_line_fn fn, void *payload, vic_err **err);
+
 /* The vic_code for an HTTP status (the inverse of vic_err_http_status). */
 int vic_httpc_status_code(long status);
 

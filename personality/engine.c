@@ -30,12 +30,25 @@ static int version_cmp(const char *a, const char *b)
     return am != bm ? am - bm : an - bn;
 }
 
+/* Image names carry slashes ("127.0.0.1:5000/busybox:latest"), which a route pattern cannot
+ * match: DELETE /images/NAME becomes /images/rmi with the name as an argument. */
+static int engine_prepare_names(vic_http_req *req)
+{
+    const char *p = vic_http_req_path(req);
+    if (strcmp(vic_http_req_method(req), "DELETE") == 0 && strncmp(p, "/images/", 8) == 0 &&
+        p[8] != '\0') {
+        vic_http_req_add_query(req, "name", p + 8);
+        vic_http_req_set_path(req, "/images/rmi");
+    }
+    return 0;
+}
+
 int engine_prepare(vic_http_req *req, void *payload, vic_err **err)
 {
     (void)payload;
     const char *p = vic_http_req_path(req);
     if (p[0] != '/' || p[1] != 'v' || p[2] < '0' || p[2] > '9')
-        return 0;
+        return engine_prepare_names(req);
     const char *slash = strchr(p + 1, '/');
     char v[16];
     size_t n = slash ? (size_t)(slash - p - 2) : strlen(p + 2);
@@ -58,7 +71,7 @@ int engine_prepare(vic_http_req *req, void *payload, vic_err **err)
                            v);
     cleanup_free char *rest = xstrdup(slash ? slash : "/");
     vic_http_req_set_path(req, rest);
-    return 0;
+    return engine_prepare_names(req);
 }
 
 /* ---- system ---- */
@@ -244,20 +257,20 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         return vic_err_set(err, VIC_EINVAL,
                            "No image specified: a VCH runs an image pulled "
                            "from a registry");
-    /* the command: Entrypoint + Cmd (image defaults come with the image store) */
-    json_t *cmd cleanup_json = strings_of(json_object_get(b, "Entrypoint"));
-    json_array_extend(cmd, json_object_get(b, "Cmd") ? json_object_get(b, "Cmd") : json_array());
-    if (json_array_size(cmd) == 0)
-        return vic_err_set(err, VIC_EINVAL, "No command specified");
+    /* Entrypoint and Cmd go as given; the port layer completes them from the image */
     json_t *host = json_object_get(b, "HostConfig");
     if (json_is_true(json_object_get(host, "Privileged")))
         return vic_err_set(err, VIC_EUNSUPPORTED,
                            "--privileged is not supported: each "
                            "container of a VCH is its own VM");
-    json_t *pc cleanup_json = json_pack("{s:s, s:O, s:o, s:b, s:b}", "image", image, "cmd", cmd,
-                                        "env", strings_of(json_object_get(b, "Env")), "tty",
+    json_t *pc cleanup_json = json_pack("{s:s, s:o, s:b, s:b}", "image", image, "env",
+                                        strings_of(json_object_get(b, "Env")), "tty",
                                         json_is_true(json_object_get(b, "Tty")), "interactive",
                                         json_is_true(json_object_get(b, "OpenStdin")));
+    if (json_is_array(json_object_get(b, "Entrypoint")))
+        json_object_set(pc, "entrypoint", json_object_get(b, "Entrypoint"));
+    if (json_is_array(json_object_get(b, "Cmd")))
+        json_object_set(pc, "cmd", json_object_get(b, "Cmd"));
     const char *name = vic_http_req_query(req, "name");
     if (name && *name)
         json_object_set_new(pc, "name", json_string(name[0] == '/' ? name + 1 : name));
@@ -503,15 +516,114 @@ static int build_handler(vic_http_req *req, vic_http_resp *resp, void *payload, 
 
 static int images_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
-    (void)req, (void)payload, (void)err;
-    vic_http_resp_json(resp, 200, json_array()); /* the image store is not attached yet */
+    (void)req;
+    engine_ctx *c = payload;
+    json_t *list cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "GET", "/images", NULL, 0, &list, err);
+    if (rc == VIC_ENOTFOUND || rc == VIC_EUNAVAIL) { /* a port layer without an image store */
+        vic_err_free(err);
+        vic_http_resp_json(resp, 200, json_array());
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, json_incref(list));
+    return 0;
+}
+
+/* A pull streams Docker's progress lines as the port layer produces them, from a thread of
+ * its own. */
+typedef struct puller {
+    engine_ctx *c;
+    char *path;
+    vic_http_stream *s;
+} puller;
+
+static int relay_line(const char *line, size_t len, void *payload)
+{
+    puller *p = payload;
+    if (vic_http_stream_write(p->s, line, len, NULL) < 0 ||
+        vic_http_stream_write(p->s, "\n", 1, NULL) < 0)
+        return -1; /* the client left */
+    return 0;
+}
+
+static void *pull_thread(void *arg)
+{
+    puller *p = arg;
+    vic_err *err = NULL;
+    if (vic_httpc_lines(p->c->pl, "POST", p->path, 30 * 60 * 1000, relay_line, p, &err) < 0) {
+        json_t *line =
+            json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg);
+        char *text = json_dumps(line, JSON_COMPACT);
+        relay_line(text, strlen(text), p);
+        free(text);
+        json_decref(line);
+    }
+    vic_err_free(&err);
+    vic_http_stream_close(p->s);
+    vic_http_stream_release(p->s);
+    free(p->path);
+    free(p);
+    return NULL;
+}
+
+static char *url_escape(const char *s)
+{
+    vic_buf b = VIC_BUF_INIT;
+    vic_buf_append(&b, "", 0);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("-._~", *c))
+            vic_buf_append(&b, c, 1);
+        else
+            vic_buf_appendf(&b, "%%%02X", *c);
+    }
+    return vic_buf_steal(&b);
+}
+
+static int rmi_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    const char *name = vic_http_req_query(req, "name");
+    const char *force = vic_http_req_query(req, "force");
+    cleanup_free char *esc = url_escape(name ? name : "");
+    cleanup_free char *path = xasprintf("/images?ref=%s&force=%d", esc,
+                                        force && strcmp(force, "0") && strcmp(force, "false"));
+    json_t *out = NULL;
+    int rc = vic_httpc_json(c->pl, "DELETE", path, NULL, 0, &out, err);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, out ? out : json_array());
     return 0;
 }
 
 static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
-    (void)req, (void)resp, (void)payload;
-    return vic_err_set(err, VIC_EUNSUPPORTED, "image pull is not available on this VCH yet");
+    engine_ctx *c = payload;
+    const char *from = vic_http_req_query(req, "fromImage"), *tag = vic_http_req_query(req, "tag");
+    if (vic_http_req_query(req, "fromSrc"))
+        return vic_err_set(err, VIC_EUNSUPPORTED, "docker import is not supported by a VCH");
+    if (from == NULL || *from == '\0')
+        return vic_err_set(err, VIC_EINVAL, "fromImage: is required");
+    cleanup_free char *ref =
+        tag && *tag ? xasprintf("%s%s%s", from, strncmp(tag, "sha256:", 7) ? ":" : "@", tag)
+                    : xstrdup(from);
+    cleanup_free char *esc = url_escape(ref);
+    puller *p = xzalloc(sizeof(*p));
+    p->c = c;
+    p->path = xasprintf("/images/pull?ref=%s", esc);
+    p->s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    if (pthread_create(&th, NULL, pull_thread, p) != 0) {
+        vic_http_stream_close(p->s);
+        vic_http_stream_release(p->s);
+        free(p->path);
+        free(p);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start a pull");
+    }
+    pthread_detach(th);
+    return 0;
 }
 
 const vic_http_route engine_routes[] = {
@@ -528,6 +640,7 @@ const vic_http_route engine_routes[] = {
     {"GET", "/containers/{id}/logs", logs_handler, 0, "logs"},
     {"GET", "/images/json", images_handler, 0, "list images"},
     {"POST", "/images/create", pull_handler, 0, "pull an image"},
+    {"DELETE", "/images/rmi", rmi_handler, 0, "remove an image (see engine_prepare)"},
     {"POST", "/build", build_handler, 0, "not supported"},
 };
 const size_t engine_n_routes = sizeof(engine_routes) / sizeof(engine_routes[0]);

@@ -30,6 +30,7 @@ static void usage(FILE *f)
                "  --bin-dir DIR        where vic-vmx and tether live (default: beside this)\n"
                "  --pool PATH          the VCH's resource pool\n"
                "                       (default /ha-datacenter/host/local/Resources)\n"
+               "  --images DIR         the image store (default: the datastore's images/)\n"
                "  --log-level LEVEL    debug, info, warn or error (default info)\n"
                "  -h, --help           show this help\n");
 }
@@ -49,7 +50,7 @@ int main(int argc, char **argv)
     };
     const char *listen = "127.0.0.1:2377", *token_file = NULL, *target = "local";
     const char *home = getenv("VIC_HOME") ? getenv("VIC_HOME") : "./var", *bin_dir = NULL;
-    const char *pool = "/ha-datacenter/host/local/Resources";
+    const char *pool = "/ha-datacenter/host/local/Resources", *images_dir = NULL;
     int level = VIC_LOG_INFO, c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -70,6 +71,9 @@ int main(int argc, char **argv)
             break;
         case 'p':
             pool = optarg;
+            break;
+        case 'i':
+            images_dir = optarg;
             break;
         case 'L':
             if ((level = vic_log_level_parse(optarg)) < 0) {
@@ -123,6 +127,23 @@ int main(int argc, char **argv)
         return 1;
     }
     pl_server_ctx ctx = {.port = port, .token = token};
+    pl_registry_options ropts = PL_REGISTRY_OPTIONS_INIT;
+    ctx.registry = ropts;
+    cleanup_free char *store_dir = NULL;
+    if (images_dir == NULL && hv_ds_local_path(hv, "[datastore1] images", &store_dir, &err) < 0) {
+        fprintf(stderr, "port-layer-server: image store: %s\n", err->msg);
+        pl_free(port);
+        hv_close(hv);
+        return 1;
+    }
+    if (pl_imagestore_open(&ctx.images, images_dir ? images_dir : store_dir, &err) < 0) {
+        fprintf(stderr, "port-layer-server: image store: %s\n", err->msg);
+        pl_free(port);
+        hv_close(hv);
+        return 1;
+    }
+    ctx.rootfs_for = pl_server_rootfs_from_store;
+    ctx.rootfs_payload = &ctx;
     vic_http_config cfg = {.listen = listen,
                            .routes = pl_routes,
                            .n_routes = pl_n_routes,
@@ -131,6 +152,7 @@ int main(int argc, char **argv)
     vic_http_server *srv = NULL;
     if (vic_http_server_start(&srv, &cfg, &err) < 0) {
         fprintf(stderr, "port-layer-server: %s\n", err->msg);
+        pl_imagestore_free(ctx.images);
         pl_free(port);
         hv_close(hv);
         return 1;
@@ -143,6 +165,7 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     unsigned cut = vic_http_server_stop(srv, 10000);
+    pl_imagestore_free(ctx.images);
     pl_free(port);
     hv_close(hv);
     vic_log_close();

@@ -4,6 +4,7 @@
  */
 #include "portlayer/server.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,12 +46,8 @@ static int openapi_handler(vic_http_req *req, vic_http_resp *resp, void *payload
 static const vic_schema_field create_fields[] = {
     {.name = "name", .type = VIC_JSON_STRING, .min = 1, .max = 64},
     {.name = "image", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 512},
-    {.name = "cmd",
-     .type = VIC_JSON_ARRAY,
-     .items = VIC_JSON_STRING,
-     .required = 1,
-     .min = 1,
-     .max = 4096},
+    {.name = "cmd", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 4096},
+    {.name = "entrypoint", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 4096},
     {.name = "env", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 4096},
     {.name = "workdir", .type = VIC_JSON_STRING, .max = 4096},
     {.name = "user", .type = VIC_JSON_STRING, .max = 256},
@@ -95,9 +92,50 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     }
     if (c->rootfs_for == NULL)
         return vic_err_set(err, VIC_EUNAVAIL, "this port layer has no image store attached");
+    /* Docker's rules: the image's entrypoint unless one is given, then the given command, or
+     * the image's when neither was given; the image's environment under the given one. */
+    json_t *image_cfg cleanup_json = NULL;
+    if (c->images) {
+        json_t *rec = NULL;
+        const char *image = vic_json_str(body, "image");
+        if ((rc = pl_imagestore_inspect(&rec, c->images, image, err)) < 0)
+            return rc == VIC_ENOTFOUND ? vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", image)
+                                       : rc;
+        image_cfg = json_incref(json_object_get(rec, "config"));
+        json_decref(rec);
+    }
+    json_t *given_ep = json_object_get(body, "entrypoint"),
+           *given_cmd = json_object_get(body, "cmd");
+    json_t *argv cleanup_json = json_array();
+    json_t *ep = given_ep ? given_ep : json_object_get(image_cfg, "entrypoint");
+    if (json_is_array(ep))
+        json_array_extend(argv, ep);
+    json_t *cm = given_cmd ? given_cmd : (given_ep ? NULL : json_object_get(image_cfg, "cmd"));
+    if (json_is_array(cm))
+        json_array_extend(argv, cm);
+    json_t *envs cleanup_json = json_array();
+    size_t ei;
+    json_t *e;
+    json_array_foreach(json_object_get(image_cfg, "env"), ei, e)
+    {
+        const char *kv = json_string_value(e);
+        size_t klen = kv ? strcspn(kv, "=") : 0;
+        int overridden = 0;
+        size_t gi;
+        json_t *g;
+        json_array_foreach(json_object_get(body, "env"), gi, g)
+        {
+            const char *gv = json_string_value(g);
+            overridden |= gv && strncmp(gv, kv, klen) == 0 && gv[klen] == '=';
+        }
+        if (kv && !overridden)
+            json_array_append(envs, e);
+    }
+    if (json_is_array(json_object_get(body, "env")))
+        json_array_extend(envs, json_object_get(body, "env"));
     size_t n_cmd, n_env;
-    cleanup_free const char **cmd = strings(json_object_get(body, "cmd"), &n_cmd);
-    cleanup_free const char **env = strings(json_object_get(body, "env"), &n_env);
+    cleanup_free const char **cmd = strings(argv, &n_cmd);
+    cleanup_free const char **env = strings(envs, &n_env);
     rootfs_call call = {c, vic_json_str(body, "image")};
     pl_create_spec s = {
         .name = vic_json_str(body, "name"),
@@ -106,10 +144,10 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .n_cmd = n_cmd,
         .env = env,
         .n_env = n_env,
-        .workdir = vic_json_str(body, "workdir"),
-        .user = vic_json_str(body, "user"),
+        .workdir = vic_json_str(body, "workdir") ?: vic_json_str(image_cfg, "working_dir"),
+        .user = vic_json_str(body, "user") ?: vic_json_str(image_cfg, "user"),
         .hostname = vic_json_str(body, "hostname"),
-        .stop_signal = vic_json_str(body, "stop_signal"),
+        .stop_signal = vic_json_str(body, "stop_signal") ?: vic_json_str(image_cfg, "stop_signal"),
         .tty = json_is_true(json_object_get(body, "tty")),
         .interactive = json_is_true(json_object_get(body, "interactive")),
         .cpus = (int)json_integer_value(json_object_get(body, "cpus")),
@@ -268,6 +306,197 @@ static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return 0;
 }
 
+/* ---- images ---- */
+
+int pl_server_rootfs_from_store(const char *image, const char *dir, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int rc = pl_imagestore_build_rootfs(c->images, image, dir, err);
+    if (rc == VIC_ENOTFOUND)
+        return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", image);
+    return rc;
+}
+
+static int need_images(pl_server_ctx *c, vic_err **err)
+{
+    return c->images ? 0 : vic_err_set(err, VIC_EUNAVAIL, "this port layer has no image store");
+}
+
+static int images_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req;
+    pl_server_ctx *c = payload;
+    json_t *list = NULL;
+    int rc = need_images(c, err);
+    if (rc == 0)
+        rc = pl_imagestore_list(&list, c->images, err);
+    if (rc < 0)
+        return rc;
+    /* Docker's image summaries */
+    json_t *out = json_array();
+    size_t i;
+    json_t *im;
+    json_array_foreach(list, i, im)
+    {
+        json_t *tags = json_object_get(im, "repo_tags"),
+               *digests = json_object_get(im, "repo_digests");
+        json_array_append_new(
+            out,
+            json_pack("{s:O, s:s, s:O, s:O, s:I, s:I, s:I, s:{}, s:i}", "Id",
+                      json_object_get(im, "id"), "ParentId", "", "RepoTags",
+                      tags ? tags : json_array(), "RepoDigests", digests ? digests : json_array(),
+                      "Created", json_integer_value(json_object_get(im, "added")), "Size",
+                      json_integer_value(json_object_get(im, "size")), "VirtualSize",
+                      json_integer_value(json_object_get(im, "size")), "Labels", "Containers", -1));
+    }
+    json_decref(list);
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+static int image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                 vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const char *ref = vic_http_req_query(req, "ref");
+    json_t *out = NULL;
+    int rc = need_images(c, err);
+    if (rc == 0 && ref == NULL)
+        rc = vic_err_set(err, VIC_EINVAL, "ref: is required");
+    if (rc == 0)
+        rc = pl_imagestore_inspect(&out, c->images, ref, err);
+    if (rc == VIC_ENOTFOUND)
+        return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", ref);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+static int image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const char *ref = vic_http_req_query(req, "ref"), *force = vic_http_req_query(req, "force");
+    json_t *out = NULL;
+    int rc = need_images(c, err);
+    if (rc == 0 && ref == NULL)
+        rc = vic_err_set(err, VIC_EINVAL, "ref: is required");
+    if (rc == 0)
+        rc = pl_imagestore_remove(&out, c->images, ref,
+                                  force && strcmp(force, "0") && strcmp(force, "false"), err);
+    if (rc == VIC_ENOTFOUND)
+        return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", ref);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+typedef struct pull_job {
+    pl_server_ctx *c;
+    char *ref;
+    vic_http_stream *s;
+    int downloaded; /* any layer fetched, rather than all already there */
+} pull_job;
+
+static void emit(vic_http_stream *s, json_t *line)
+{
+    char *text = json_dumps(line, JSON_COMPACT);
+    if (text) {
+        vic_http_stream_write(s, text, strlen(text), NULL);
+        vic_http_stream_write(s, "\n", 1, NULL);
+        free(text);
+    }
+    json_decref(line);
+}
+
+/* Docker's pull progress lines, from the registry client's callbacks. */
+static void on_progress(const pl_progress *p, void *payload)
+{
+    pull_job *j = payload;
+    if (p->state == PL_PROGRESS_DOWNLOADING || p->state == PL_PROGRESS_DOWNLOADED)
+        j->downloaded = 1;
+    if (p->state == PL_PROGRESS_DOWNLOADING)
+        emit(j->s,
+             json_pack("{s:s, s:{s:I, s:I}, s:s}", "status", "Downloading", "progressDetail",
+                       "current", (json_int_t)p->done, "total", (json_int_t)p->total, "id", p->id));
+    else
+        emit(j->s, json_pack("{s:s, s:{}, s:s}", "status", pl_progress_state_name(p->state),
+                             "progressDetail", "id", p->id));
+}
+
+static void *pull_thread(void *arg)
+{
+    pull_job *j = arg;
+    vic_err *err = NULL;
+    pl_ref *ref = NULL;
+    pl_registry *reg = NULL;
+    json_t *image = NULL;
+    int rc = pl_ref_parse(&ref, j->ref, &err);
+    if (rc == 0) {
+        emit(j->s, json_pack("{s:s+, s:s}", "status", "Pulling from ", ref->repository, "id",
+                             ref->tag ? ref->tag : ref->digest));
+        rc = pl_registry_new(&reg, &j->c->registry, &err);
+    }
+    if (rc == 0)
+        rc = pl_registry_pull(&image, reg, j->c->images, j->ref, on_progress, j, &err);
+    if (rc == 0) {
+        json_t *digests = json_object_get(image, "repo_digests");
+        const char *rd = json_string_value(json_array_get(digests, 0));
+        const char *at = rd ? strchr(rd, '@') : NULL;
+        if (at)
+            emit(j->s, json_pack("{s:s+}", "status", "Digest: ", at + 1));
+        char *name = pl_ref_string(ref);
+        emit(j->s, json_pack("{s:s+}", "status",
+                             j->downloaded ? "Status: Downloaded newer image for "
+                                           : "Status: Image is up to date for ",
+                             name));
+        free(name);
+    } else {
+        emit(j->s,
+             json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg));
+    }
+    json_decref(image);
+    pl_registry_free(reg);
+    pl_ref_free(ref);
+    vic_err_free(&err);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    free(j->ref);
+    free(j);
+    return NULL;
+}
+
+static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const char *ref = vic_http_req_query(req, "ref");
+    int rc = need_images(c, err);
+    if (rc < 0)
+        return rc;
+    if (ref == NULL || *ref == '\0')
+        return vic_err_set(err, VIC_EINVAL, "ref: is required");
+    pl_ref *parsed = NULL;
+    if ((rc = pl_ref_parse(&parsed, ref, err)) < 0)
+        return rc;
+    pl_ref_free(parsed);
+    pull_job *j = xzalloc(sizeof(*j));
+    j->c = c;
+    j->ref = xstrdup(ref);
+    j->s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    if (pthread_create(&th, NULL, pull_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        free(j->ref);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start a pull");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
 const vic_http_route pl_routes[] = {
     {"GET", "/version", version_handler, VIC_ROUTE_PUBLIC, "the API version"},
     {"GET", "/openapi.json", openapi_handler, 0, "this API's description"},
@@ -280,5 +509,9 @@ const vic_http_route pl_routes[] = {
     {"POST", "/containers/{id}/wait", wait_handler, 0, "wait for a container to stop"},
     {"POST", "/containers/{id}/rename", rename_handler, 0, "rename a container"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "a container's output"},
+    {"GET", "/images", images_handler, 0, "list images"},
+    {"GET", "/images/inspect", image_inspect_handler, 0, "inspect an image"},
+    {"DELETE", "/images", image_remove_handler, 0, "remove an image"},
+    {"POST", "/images/pull", pull_handler, 0, "pull an image (progress as JSON lines)"},
 };
 const size_t pl_n_routes = sizeof(pl_routes) / sizeof(pl_routes[0]);

@@ -8,6 +8,8 @@
 
 #include "lib/http.h"
 #include "portlayer/containers.h"
+#include "portlayer/imagestore.h"
+#include "portlayer/registry.h"
 
 typedef struct pl_server_ctx {
     pl *port;
@@ -15,7 +17,12 @@ typedef struct pl_server_ctx {
     /* builds a root disk for an image reference; NULL until an image store is attached */
     int (*rootfs_for)(const char *image, const char *dir, void *payload, vic_err **err);
     void *rootfs_payload;
+    pl_imagestore *images;        /* NULL: no image routes */
+    pl_registry_options registry; /* for pulls */
 } pl_server_ctx;
+
+/* A rootfs_for that builds from ctx->images (payload: the pl_server_ctx). */
+int pl_server_rootfs_from_store(const char *image, const char *dir, void *payload, vic_err **err);
 
 extern const vic_http_route pl_routes[];
 extern const size_t pl_n_routes;

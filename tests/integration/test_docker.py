@@ -46,6 +46,27 @@ def stop(proc, log):
     assert not any(m in text for m in SANITIZER_MARKERS), text
 
 
+REPO_ROOT = BIN_DIR.parents[1] if BIN_DIR.name == "bin" else BIN_DIR
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
+                       "registry-busybox.sh")
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A docker-registry on a free loopback port, seeded with busybox (tests/fixtures)."""
+    if not (shutil.which("docker-registry") and shutil.which("skopeo")):
+        pytest.skip("docker-registry and skopeo are needed (make deps-test installs them)")
+    work = tmp_path_factory.mktemp("registry")
+    addr = "127.0.0.1:%d" % free_port()
+    env = dict(os.environ, REGISTRY_ADDR=addr)
+    r = subprocess.run(["bash", FIXTURE, str(work)], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    yield addr
+    subprocess.run(["bash", FIXTURE, str(work), "stop"], capture_output=True, env=env,
+                   timeout=60)
+
+
 @pytest.fixture(scope="module")
 def vch(tmp_path_factory):
     if os.geteuid() != 0:
@@ -138,3 +159,71 @@ def test_port_layer_refuses_callers_without_its_token(vch):
                      headers={"Authorization": "Bearer wrong"}, timeout=10)
     assert r.status_code == 401
     assert requests.get(vch["pl_url"] + "/version", timeout=10).status_code == 200
+
+
+def test_pull_run_logs_and_remove(vch, registry):
+    image = registry + "/busybox:latest"
+    r = docker(vch, "pull", image)
+    assert r.returncode == 0, r.stderr
+    assert "Pull complete" in r.stdout and "Downloaded newer image" in r.stdout, r.stdout
+    r = docker(vch, "pull", image)
+    assert "Image is up to date" in r.stdout, r.stdout
+    r = docker(vch, "images", "--format", "{{.Repository}}:{{.Tag}}")
+    assert r.returncode == 0, r.stderr
+    assert image in r.stdout.split()
+
+    r = docker(vch, "run", "-d", "--name", "hello", "-e", "WHO=vm", image,
+               "sh", "-c", "echo hello $WHO; echo oops >&2; exit 3")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    assert len(cid) == 64
+    r = docker(vch, "wait", "hello")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "3"
+    r = docker(vch, "logs", "hello")
+    assert r.stdout == "hello vm\n" and r.stderr == "oops\n", (r.stdout, r.stderr)
+    r = docker(vch, "ps", "-a", "--format", "{{.Names}} {{.Status}}")
+    assert r.stdout.startswith("hello Exited (3)"), r.stdout
+    r = docker(vch, "inspect", "--format", "{{.State.ExitCode}} {{.Config.Image}}", cid[:12])
+    assert r.stdout.split() == ["3", image], r.stdout
+
+    # the image's own command when none is given; a running container cannot be removed
+    r = docker(vch, "run", "-d", "--name", "sleeper", image, "sleep", "60")
+    assert r.returncode == 0, r.stderr
+    r = docker(vch, "rm", "sleeper")
+    assert r.returncode != 0 and "running container" in r.stderr
+    r = docker(vch, "stop", "-t", "1", "sleeper")
+    assert r.returncode == 0, r.stderr
+    for name in ("sleeper", "hello"):
+        r = docker(vch, "rm", name)
+        assert r.returncode == 0, r.stderr
+    r = docker(vch, "ps", "-a", "--format", "{{.Names}}")
+    assert r.stdout.strip() == ""
+    r = docker(vch, "rmi", image)
+    assert r.returncode == 0, r.stderr
+    r = docker(vch, "images", "-q")
+    assert r.stdout.strip() == ""
+
+
+def test_run_without_a_command_uses_the_images(vch, registry):
+    image = registry + "/busybox:latest"
+    r = docker(vch, "run", "-d", "--name", "defaults", image)
+    assert r.returncode == 0, r.stderr
+    r = docker(vch, "inspect", "--format", "{{json .Config.Cmd}}", "defaults")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() not in ("", "null", "[]"), r.stdout  # the image's command
+    r = docker(vch, "wait", "defaults")
+    assert r.returncode == 0, r.stderr
+    docker(vch, "rm", "-f", "defaults")
+
+
+def test_run_with_a_missing_command_says_so(vch, registry):
+    r = docker(vch, "run", "-d", registry + "/busybox:latest", "nosuchcommand")
+    assert r.returncode != 0
+    assert 'exec: "nosuchcommand": executable file not found in $PATH' in r.stderr, r.stderr
+
+
+def test_pull_of_an_unknown_image_fails_cleanly(vch, registry):
+    r = docker(vch, "pull", registry + "/nosuch:latest")
+    assert r.returncode != 0
+    assert "nosuch" in r.stderr, r.stderr
