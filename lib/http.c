@@ -1120,10 +1120,6 @@ unsigned vic_http_server_stop(vic_http_server *srv, unsigned drain_ms)
         return 0;
     atomic_store(&srv->stopping, 1);
     srv->quiesced_fd = MHD_quiesce_daemon(srv->d);
-    /* Stop listening now, so that new clients are refused instead of waiting in the backlog
-     * for the drain; the descriptor itself may only be closed after MHD_stop_daemon. */
-    if (srv->quiesced_fd != MHD_INVALID_SOCKET)
-        shutdown(srv->quiesced_fd, SHUT_RDWR);
 
     /* End open streams so that their connections finish instead of holding the drain. */
     pthread_mutex_lock(&srv->lock);
@@ -1133,8 +1129,18 @@ unsigned vic_http_server_stop(vic_http_server *srv, unsigned drain_ms)
 
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (atomic_load(&srv->in_flight) > 0 && ms_since(&t0) < drain_ms)
+    int shut = 0;
+    while (atomic_load(&srv->in_flight) > 0 && ms_since(&t0) < drain_ms) {
+        /* A long drain stops listening, so that new clients are refused instead of waiting
+         * in the backlog. Not at once: each worker thread must first take the socket out of
+         * its epoll set (libmicrohttpd aborts when it finds it already gone). The descriptor
+         * itself may only be closed after MHD_stop_daemon. */
+        if (!shut && ms_since(&t0) >= 100 && srv->quiesced_fd != MHD_INVALID_SOCKET) {
+            shutdown(srv->quiesced_fd, SHUT_RDWR);
+            shut = 1;
+        }
         usleep(5000);
+    }
     unsigned cut = atomic_load(&srv->in_flight);
     if (cut)
         vic_log(VIC_LOG_WARN, "event=drain_timeout requests_cut=%u", cut);
