@@ -392,11 +392,16 @@ static void *wait_thread(void *p)
         vic_err_free(&err);
         rc = vic_httpc_json(w->c->pl, "POST", w->path, NULL, 70000, &out, &err);
     } while (rc == VIC_ETIMEOUT && vic_http_stream_alive(w->s));
-    char *body = rc == 0
-                     ? xasprintf("{\"StatusCode\":%lld,\"Error\":null}\n",
-                                 (long long)json_integer_value(json_object_get(out, "exit_code")))
-                     : xasprintf("{\"StatusCode\":-1,\"Error\":{\"Message\":\"%s\"}}\n",
-                                 err ? "wait failed" : "");
+    json_t *answer =
+        rc == 0
+            ? json_pack("{s:I, s:n}", "StatusCode",
+                        (json_int_t)json_integer_value(json_object_get(out, "exit_code")), "Error")
+            : json_pack("{s:i, s:{s:s}}", "StatusCode", -1, "Error", "Message",
+                        err ? err->msg : "wait failed");
+    char *text = json_dumps(answer, JSON_COMPACT);
+    json_decref(answer);
+    char *body = xasprintf("%s\n", text ? text : "{}");
+    free(text);
     vic_http_stream_write(w->s, body, strlen(body), NULL);
     vic_http_stream_close(w->s);
     vic_http_stream_release(w->s);
