@@ -228,6 +228,7 @@ run: deps
 	exec $(BIN)/vic-webservice --home ./var $(RUN_ARGS)
 
 test: deps-test
+	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory SAN=1 all
 	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
 	@tests/run.sh

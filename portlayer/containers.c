@@ -352,7 +352,7 @@ static json_t *describe(const json_t *vm, vic_err **err)
     int64_t code = 0;
     const char *error = NULL;
     vic_exec_state st = vic_exec_state_of(on, s, &code, &error);
-    char started[40], finished[40];
+    char started[96], finished[96];
     rfc3339(started, sizeof(started), s->started_at);
     rfc3339(finished, sizeof(finished), st == VIC_STATE_EXITED ? s->stopped_at : 0);
     json_t *out = json_pack(
