@@ -12,6 +12,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/service.h"
 #include "personality/engine.h"
 
 #ifndef VIC_VERSION
@@ -98,19 +99,14 @@ int main(int argc, char **argv)
     cleanup_secret char *token = NULL;
     cleanup_free char *cert = NULL;
     cleanup_secret char *key = NULL;
-    if (vic_file_read(&token, NULL, token_file, 4096, &err) < 0 ||
+    if (vic_service_token(&token, token_file, 16, &err) < 0 ||
         (cert_file && vic_file_read(&cert, NULL, cert_file, 1 << 20, &err) < 0) ||
         (key_file && vic_file_read(&key, NULL, key_file, 1 << 20, &err) < 0)) {
         fprintf(stderr, "docker-engine-server: %s\n", err->msg);
         return 1;
     }
-    token[strcspn(token, "\r\n")] = '\0';
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    vic_service_signals(&sigs);
     engine_ctx ctx = {.vch_name = name, .version = VIC_VERSION};
     if (vic_httpc_new(&ctx.pl, pl_url, token, &err) < 0) {
         fprintf(stderr, "docker-engine-server: --port-layer: %s\n", err->msg);
@@ -133,10 +129,8 @@ int main(int argc, char **argv)
     printf("docker-engine-server serving %s://%.*s:%u/ (VCH %s)\n", cert ? "https" : "http",
            (int)strcspn(listen, ":"), listen, vic_http_server_port(srv), name);
     fflush(stdout);
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    unsigned cut = vic_http_server_stop(srv, 10000);
+    int code = vic_service_wait(srv, &sigs);
     vic_httpc_free(ctx.pl);
     vic_log_close();
-    return cut ? 1 : 0;
+    return code;
 }

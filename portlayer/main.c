@@ -14,6 +14,7 @@
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/service.h"
 #include "portlayer/server.h"
 
 static void usage(FILE *f)
@@ -100,22 +101,12 @@ int main(int argc, char **argv)
     vic_log_init("portlayer", (vic_log_level)level);
     vic_err *err cleanup_err = NULL;
     cleanup_secret char *token = NULL;
-    if (vic_file_read(&token, NULL, token_file, 4096, &err) < 0) {
+    if (vic_service_token(&token, token_file, 16, &err) < 0) {
         fprintf(stderr, "port-layer-server: %s\n", err->msg);
         return 1;
     }
-    token[strcspn(token, "\r\n")] = '\0';
-    if (strlen(token) < 16) {
-        fprintf(stderr, "port-layer-server: the token in %s is shorter than 16 characters\n",
-                token_file);
-        return 1;
-    }
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    vic_service_signals(&sigs);
 
     hv_connect_opts ho = {.target = target, .home = home, .bin_dir = bin_dir};
     hv_conn *hv = NULL;
@@ -162,12 +153,10 @@ int main(int argc, char **argv)
     printf("port-layer-server serving http://%.*s:%u/ (pool %s)\n", (int)strcspn(listen, ":"),
            listen, vic_http_server_port(srv), pool);
     fflush(stdout);
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    unsigned cut = vic_http_server_stop(srv, 10000);
+    int code = vic_service_wait(srv, &sigs);
     pl_imagestore_free(ctx.images);
     pl_free(port);
     hv_close(hv);
     vic_log_close();
-    return cut ? 1 : 0;
+    return code;
 }

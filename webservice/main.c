@@ -19,9 +19,8 @@
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/service.h"
 #include "webservice/service.h"
-
-#define DRAIN_MS 10000
 
 static void usage(FILE *f)
 {
@@ -192,13 +191,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* Signals are taken by sigwait below; every thread started later inherits the mask. */
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    vic_service_signals(&sigs);
 
     int lock_fd = -1;
     char *password = NULL;
@@ -257,13 +251,9 @@ int main(int argc, char **argv)
     vic_log(VIC_LOG_INFO, "event=listening addr=%s:%u tls=%d home=%s", host,
             vic_http_server_port(srv), !opt.no_tls, home);
 
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    vic_log(VIC_LOG_INFO, "event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
-    unsigned cut = vic_http_server_stop(srv, DRAIN_MS);
+    int code = vic_service_wait(srv, &sigs);
     ws_free(w);
-    vic_log(VIC_LOG_INFO, "event=stopped requests_cut=%u", cut);
     vic_log_close();
     close(lock_fd);
-    return cut ? 1 : 0;
+    return code;
 }

@@ -1,0 +1,28 @@
+/*
+ * service.h - the life of a VIC-C server process around its vic_http_server: signals taken
+ * by one waiting thread, a drain on SIGTERM or SIGINT, and the shared-secret file of
+ * service-to-service calls.
+ */
+#ifndef VIC_SERVICE_H
+#define VIC_SERVICE_H
+
+#include <signal.h>
+
+#include "err.h"
+#include "http.h"
+
+#define VIC_SERVICE_DRAIN_MS 10000
+
+/* Blocks SIGTERM and SIGINT (every thread started afterwards inherits the mask, so only
+ * vic_service_wait takes them) and ignores SIGPIPE. Call before starting any thread. */
+void vic_service_signals(sigset_t *out);
+
+/* Waits for SIGTERM or SIGINT, then stops srv, letting requests in flight finish for up to
+ * VIC_SERVICE_DRAIN_MS. Returns the process exit code: 0 when everything drained. */
+int vic_service_wait(vic_http_server *srv, const sigset_t *sigs);
+
+/* Reads a token file: its first line, which must hold at least min characters. The caller
+ * frees *out with vic_free_secret. */
+int vic_service_token(char **out, const char *path, size_t min, vic_err **err);
+
+#endif
