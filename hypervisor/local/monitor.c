@@ -207,9 +207,12 @@ static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int seria
     if (errfd > 6)
         close_range(6, (unsigned)errfd - 1, 0);
     close_range((unsigned)(errfd >= 6 ? errfd + 1 : 6), ~0U, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* The tether is the namespace's init: a signal it has no handler for would be dropped,
+     * so a power off racing its start would be lost. Blocked signals stay pending across
+     * exec, and the tether takes them from a signalfd. */
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
     char *argv[] = {"tether", NULL};
     char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
     execve("/.tether/tether", argv, envp);
