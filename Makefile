@@ -105,14 +105,23 @@ webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_O
 self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
 tether_LINK = $(tether_OBJS)
 portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
+vch-wizard_LINK = $(vch-wizard_OBJS) $(self-provision_OBJS) $(validating-proxy_OBJS) \
+	$(hypervisor_OBJS)
 
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/portlayer/embed.o: portlayer/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
+$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
+$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o: .git/HEAD $(wildcard .git/index)
 $(B)/obj/webservice/version.o: .git/HEAD $(wildcard .git/index)
 
 BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \
-	$(BIN)/docker-engine-server
+	$(BIN)/docker-engine-server $(BIN)/vic-machine
+
+$(BIN)/vic-machine: $(B)/obj/vch-wizard/main-machine.o $(vch-wizard_LINK) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/docker-engine-server: $(B)/obj/personality/main.o $(personality_LINK) $(LIBVIC)
 	@mkdir -p $(@D)

@@ -13,6 +13,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -129,7 +130,7 @@ static int check_opts(const vic_cert_opts *o, int *bits, int *days, vic_err **er
         return vic_err_set(err, VIC_EINVAL, "certificate common name is longer than %d bytes",
                            MAX_CN);
     *bits = o->bits ? o->bits : DEFAULT_BITS;
-    if (*bits < MIN_BITS || *bits > MAX_BITS)
+    if (!o->ec && (*bits < MIN_BITS || *bits > MAX_BITS))
         return vic_err_set(err, VIC_EINVAL, "RSA key size %d is outside %d..%d", o->bits, MIN_BITS,
                            MAX_BITS);
     *days = o->days ? o->days : DEFAULT_DAYS;
@@ -163,6 +164,15 @@ static int gen_rsa(EVP_PKEY **out, int bits, vic_err **err)
         EVP_PKEY_free(key);
         return ssl_fail(err, VIC_EINTERNAL, "generating an RSA key");
     }
+    *out = key;
+    return 0;
+}
+
+static int gen_ec(EVP_PKEY **out, vic_err **err)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    if (key == NULL)
+        return ssl_fail(err, VIC_EINTERNAL, "generating an EC P-256 key");
     *out = key;
     return 0;
 }
@@ -275,7 +285,7 @@ static int cert_new(vic_cert **out, cert_kind kind, const vic_cert *ca, const vi
 
     ERR_clear_error();
     EVP_PKEY *key = NULL;
-    if ((rc = gen_rsa(&key, bits, err)) < 0)
+    if ((rc = o->ec ? gen_ec(&key, err) : gen_rsa(&key, bits, err)) < 0)
         return rc;
     vic_cert *c = xzalloc(sizeof(*c));
     c->key = key;

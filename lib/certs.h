@@ -2,9 +2,9 @@
  * certs.h - X.509 certificates for VIC-C: a CA, server and client certificates signed by it,
  * PEM files on disk, fingerprints and chain checks (OpenSSL 3).
  *
- * Keys are RSA; signatures are SHA-256; serial numbers are random 159-bit integers;
- * notBefore is one hour in the past to tolerate clock skew between host and guests.
- * Every OpenSSL failure becomes a vic_err whose message carries OpenSSL's own error text.
+ * Keys are RSA, or ECDSA P-256 when asked for; signatures are SHA-256; serial numbers are random
+ * 159-bit integers; notBefore is one hour in the past to tolerate clock skew between host and
+ * guests. Every OpenSSL failure becomes a vic_err whose message carries OpenSSL's own error text.
  */
 #ifndef VIC_CERTS_H
 #define VIC_CERTS_H
@@ -20,6 +20,7 @@ typedef struct vic_cert_opts {
     const char *cn;          /* common name, required (at most 64 bytes) */
     const char *org;         /* organization, optional */
     int bits;                /* RSA key size: 0 means 2048; 2048..8192 */
+    int ec;                  /* 1: an ECDSA P-256 key instead (bits ignored; fast to make) */
     int days;                /* validity in days: 0 means 730; at most 36500 */
     const char *const *sans; /* subjectAltNames: each an IPv4/IPv6 address or a DNS name */
     size_t n_sans;

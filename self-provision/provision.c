@@ -366,7 +366,9 @@ static void check_datastore(check *c, const json_t *known, const char *name, con
                             const char *restr_key, const char *what)
 {
     if (!in_array(known, name)) {
-        bad(c, "%s: datastore %s does not exist on %s", path, name, c->target);
+        cleanup_free char *avail = join_list(known);
+        bad(c, "%s: datastore %s does not exist on %s (available: %s)", path, name, c->target,
+            avail);
         return;
     }
     if (!vp_restr_allows(c->r, restr_key, name)) {
@@ -379,7 +381,8 @@ static void check_datastore(check *c, const json_t *known, const char *name, con
 static void check_network(check *c, const json_t *known, const char *name, const char *path)
 {
     if (!in_array(known, name)) {
-        bad(c, "%s: network %s does not exist on %s", path, name, c->target);
+        cleanup_free char *avail = join_list(known);
+        bad(c, "%s: network %s does not exist on %s (available: %s)", path, name, c->target, avail);
         return;
     }
     if (!vp_restr_allows(c->r, "networks", name)) {

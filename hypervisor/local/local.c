@@ -944,8 +944,11 @@ static int copy_file(const char *from, const char *to, vic_err **err)
     int in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return vic_err_sys(err, errno == ENOENT ? VIC_ENOTFOUND : VIC_EIO, errno, "open %s", from);
+    /* the copy keeps the source's permission bits: a private key stays private */
+    struct stat st;
+    mode_t mode = fstat(in, &st) == 0 ? (st.st_mode & 0777) : 0600;
     cleanup_free char *tmp = xasprintf("%s.tmp.%ld", to, (long)getpid());
-    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (out < 0) {
         int e = errno;
         close(in);

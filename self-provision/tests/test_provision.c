@@ -242,7 +242,8 @@ static void test_spec_image_datastores(void **state)
           "(allowed: ds2)",
           NULL);
     check(&fake, r, "{\"storage\":{\"image_stores\":[\"[ds9] x\"]}}", NULL, VIC_EINVAL,
-          "storage.image_stores[0]: datastore ds9 does not exist on vc", NULL);
+          "storage.image_stores[0]: datastore ds9 does not exist on vc (available: ds1, ds2)",
+          NULL);
 }
 
 static void test_spec_volume_datastores(void **state)

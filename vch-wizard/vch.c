@@ -1,0 +1,1495 @@
+#include "vch-wizard/vch.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/certs.h"
+#include "lib/cleanup.h"
+#include "lib/crypto.h"
+#include "lib/file.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "self-provision/provision.h"
+
+#ifndef VIC_VERSION
+#define VIC_VERSION "v0.1.0"
+#endif
+
+/* Read-only configuration of the appliance (vic-init reads these). */
+#define K_CFG         "guestinfo.vice./vch/"
+#define K_NAME        K_CFG "name"
+#define K_ADDRESS     K_CFG "address"
+#define K_POOL        K_CFG "pool"
+#define K_HOME        K_CFG "home"
+#define K_BIN_DIR     K_CFG "bin_dir"
+#define K_IMAGE_DIR   K_CFG "image_dir"
+#define K_TLS         K_CFG "tls"
+#define K_DEBUG       K_CFG "debug"
+#define K_SPEC        K_CFG "spec"
+#define K_VERSION     K_CFG "version"
+#define K_CREATED     K_CFG "created"
+#define K_CREATED_BY  K_CFG "created_by"
+/* What vic-init reports. */
+#define K_INIT        "guestinfo.vice..init."
+#define K_READY       K_INIT "ready"
+#define K_DOCKER_HOST K_INIT "docker_host"
+#define K_STATUS      K_INIT "status|"
+/* Hidden from the guest: the lifecycle's own marks. */
+#define K_TASK     "vch.task"
+#define K_CREATING "vch.creating"
+#define K_DELETING "vch.deleting"
+
+#define APPLIANCE_IMAGE "[datastore1] vic/appliance.iso"
+#define APPLIANCE_MAGIC "vic-local-appliance 1\n"
+#define READY_TIMEOUT_MS 60000
+
+struct vch_engine {
+    char *home;
+    char *bin_dir;
+    char *target;
+    hv_conn *hv;
+    vic_store *tasks;
+};
+
+int vch_engine_open(vch_engine **out, const vch_engine_opts *o, vic_err **err)
+{
+    *out = NULL;
+    const char *target = o->target ? o->target : "local";
+    if (strcmp(target, "local") != 0)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "target %s: only the local target is supported by this build", target);
+    vch_engine *e = xzalloc(sizeof(*e));
+    e->home = realpath(o->home, NULL);
+    if (e->home == NULL) {
+        free(e);
+        return vic_err_sys(err, VIC_ENOTFOUND, errno, "home %s", o->home);
+    }
+    e->bin_dir = xstrdup(o->bin_dir);
+    e->target = xstrdup(target);
+    hv_connect_opts co = {.target = target, .home = e->home, .bin_dir = o->bin_dir};
+    int rc = hv_open(&e->hv, &co, err);
+    if (rc == 0)
+        rc = vch_tasks_open(&e->tasks, e->home, err);
+    if (rc < 0) {
+        vch_engine_close(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+void vch_engine_close(vch_engine *e)
+{
+    if (e == NULL)
+        return;
+    if (e->hv)
+        hv_close(e->hv);
+    vic_store_free(e->tasks);
+    free(e->home);
+    free(e->bin_dir);
+    free(e->target);
+    free(e);
+}
+
+vic_store *vch_engine_tasks(vch_engine *e)
+{
+    return e->tasks;
+}
+
+const char *vch_engine_target(const vch_engine *e)
+{
+    return e->target;
+}
+
+/* ---- helpers ---- */
+
+static const char *str_at(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static const char *appliance_key(const json_t *vm, const char *key)
+{
+    return str_at(json_object_get(vm, "extra_config"), key);
+}
+
+static char *cert_dir(const vch_engine *e, const char *name)
+{
+    return xasprintf("%s/vch/%s", e->home, name);
+}
+
+static char *root_pool(void)
+{
+    return xstrdup("/ha-datacenter/host/local/Resources");
+}
+
+/* Every appliance VM on the target, with all its keys: [{ref, name, power, extra_config}]. */
+static int appliances(vch_engine *e, json_t **out, vic_err **err)
+{
+    json_t *vms cleanup_json = NULL;
+    int rc = hv_vm_list(e->hv, NULL, "", &vms, err);
+    if (rc < 0)
+        return rc;
+    *out = json_array();
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm)
+    {
+        if (appliance_key(vm, K_ADDRESS) && appliance_key(vm, K_NAME))
+            json_array_append(*out, vm);
+    }
+    return 0;
+}
+
+/* The appliance of VCH id ("vm:NAME") or name. */
+static int find_vch(vch_engine *e, const char *id, json_t **out, vic_err **err)
+{
+    json_t *all cleanup_json = NULL;
+    int rc = appliances(e, &all, err);
+    if (rc < 0)
+        return rc;
+    size_t i;
+    json_t *vm;
+    json_array_foreach(all, i, vm)
+    {
+        if (strcmp(str_at(vm, "ref"), id) == 0 || strcmp(appliance_key(vm, K_NAME), id) == 0) {
+            *out = json_incref(vm);
+            return 0;
+        }
+    }
+    return vic_err_set(err, VIC_ENOTFOUND, "VCH %s not found on %s", id, e->target);
+}
+
+static void ref_of(const json_t *vm, hv_ref *ref)
+{
+    snprintf(ref->id, sizeof(ref->id), "%s", str_at(vm, "ref"));
+}
+
+/* "172.16.0.0/12" into a network and prefix length; 0 when malformed. */
+static int parse_cidr(const char *s, uint32_t *net, int *len)
+{
+    char buf[64];
+    if (s == NULL || strlen(s) >= sizeof(buf))
+        return 0;
+    snprintf(buf, sizeof(buf), "%s", s);
+    char *slash = strchr(buf, '/');
+    if (slash == NULL)
+        return 0;
+    *slash = '\0';
+    char *end = NULL;
+    long l = strtol(slash + 1, &end, 10);
+    struct in_addr a;
+    if (*end || l < 1 || l > 32 || inet_pton(AF_INET, buf, &a) != 1)
+        return 0;
+    uint32_t mask = l == 32 ? 0xffffffffu : ~(0xffffffffu >> l);
+    *net = ntohl(a.s_addr) & mask;
+    *len = (int)l;
+    return 1;
+}
+
+static int cidr_overlap(uint32_t a, int al, uint32_t b, int bl)
+{
+    int l = al < bl ? al : bl;
+    uint32_t mask = l == 32 ? 0xffffffffu : ~(0xffffffffu >> l);
+    return (a & mask) == (b & mask);
+}
+
+/* The image store's datastore path: "datastore1" -> "[datastore1] vic-images/NAME";
+ * "ds://datastore1/dir" or "datastore1/dir" -> "[datastore1] dir". */
+static char *store_path(const char *url, const char *dflt)
+{
+    const char *s = url;
+    if (strncmp(s, "ds://", 5) == 0)
+        s += 5;
+    if (*s == '[')
+        return xstrdup(s);
+    size_t n = strcspn(s, "/");
+    if (s[n] == '/' && s[n + 1])
+        return xasprintf("[%.*s] %s", (int)n, s, s + n + 1);
+    return xasprintf("[%.*s] %s", (int)n, s, dflt);
+}
+
+static char *image_store(const json_t *spec)
+{
+    const char *name = str_at(spec, "name");
+    const json_t *stores = json_object_get(json_object_get(spec, "storage"), "image_stores");
+    const char *first = json_string_value(json_array_get(stores, 0));
+    cleanup_free char *dflt = xasprintf("vic-images/%s", name);
+    return store_path(first ? first : "datastore1", dflt);
+}
+
+static char *volume_store(const json_t *spec, const json_t *vs)
+{
+    cleanup_free char *dflt = xasprintf("vic-volumes/%s/%s", str_at(spec, "name"),
+                                        str_at(vs, "label") ? str_at(vs, "label") : "default");
+    return store_path(str_at(vs, "datastore"), dflt);
+}
+
+static int no_tls(const json_t *spec)
+{
+    return json_is_true(json_object_get(json_object_get(spec, "auth"), "no_tls"));
+}
+
+static long long size_value(const json_t *v)
+{
+    if (json_is_integer(v))
+        return (long long)json_integer_value(v);
+    return json_is_integer(json_object_get(v, "value"))
+               ? (long long)json_integer_value(json_object_get(v, "value"))
+               : -1;
+}
+
+static void alloc_of(const json_t *r, hv_alloc *a)
+{
+    a->limit = -1;
+    a->reservation = 0;
+    const json_t *l = json_object_get(r, "limit");
+    if (l)
+        a->limit = size_value(l);
+    const json_t *res = json_object_get(r, "reservation");
+    if (res)
+        a->reservation = size_value(res);
+    const json_t *sh = json_object_get(r, "shares");
+    const char *level = str_at(sh, "level");
+    if (level)
+        snprintf(a->shares, sizeof(a->shares), "%s", level);
+    else if (json_is_integer(json_object_get(sh, "number")))
+        snprintf(a->shares, sizeof(a->shares), "%lld",
+                 (long long)json_integer_value(json_object_get(sh, "number")));
+}
+
+static void pool_spec_of(const json_t *spec, hv_pool_spec *ps)
+{
+    memset(ps, 0, sizeof(*ps));
+    const json_t *compute = json_object_get(spec, "compute");
+    alloc_of(json_object_get(compute, "cpu"), &ps->cpu);
+    alloc_of(json_object_get(compute, "memory"), &ps->memory);
+}
+
+static char *pool_path(const json_t *spec)
+{
+    const char *parent = str_at(json_object_get(json_object_get(spec, "compute"), "resource"),
+                                "name");
+    cleanup_free char *root = root_pool();
+    return xasprintf("%s/%s", parent ? parent : root, str_at(spec, "name"));
+}
+
+/* ---- validation ---- */
+
+typedef struct problems {
+    json_t *list;
+} problems;
+
+__attribute__((format(printf, 2, 3))) static void problem(problems *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = xvasprintf(fmt, ap);
+    va_end(ap);
+    json_array_append_new(p->list, vic_json_string_lossy(s));
+    free(s);
+}
+
+static int join_problems(const json_t *list, int code, vic_err **err)
+{
+    vic_buf b = VIC_BUF_INIT;
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        vic_buf_appendf(&b, "%s%s", i ? "; " : "", json_string_value(e));
+    }
+    int rc = vic_err_set(err, code, "%s", b.data ? b.data : "invalid");
+    vic_buf_free(&b);
+    return rc;
+}
+
+/* Checks against the VCHs that exist: name and bridge range. */
+static void check_against(vch_engine *e, const json_t *spec, const json_t *apps, problems *p,
+                          int *conflict)
+{
+    const char *name = str_at(spec, "name");
+    const json_t *bridge = json_object_get(json_object_get(spec, "network"), "bridge");
+    uint32_t net = 0;
+    int len = 0;
+    int have_range = parse_cidr(str_at(bridge, "ip_range"), &net, &len);
+    size_t i;
+    json_t *vm;
+    json_array_foreach(apps, i, vm)
+    {
+        const char *other = appliance_key(vm, K_NAME);
+        if (strcmp(other, name) == 0) {
+            problem(p, "name: a VCH named %s already exists on %s; choose another name", name,
+                    e->target);
+            *conflict = 1;
+            continue;
+        }
+        json_t *ospec cleanup_json = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
+        const char *orange =
+            str_at(json_object_get(json_object_get(ospec, "network"), "bridge"), "ip_range");
+        uint32_t onet = 0;
+        int olen = 0;
+        if (have_range && parse_cidr(orange, &onet, &olen) && cidr_overlap(net, len, onet, olen))
+            problem(p,
+                    "network.bridge.ip_range: %s overlaps VCH %s's bridge range %s; choose a "
+                    "range outside it",
+                    str_at(bridge, "ip_range"), other, orange);
+    }
+    hv_ref ref;
+    vic_err *ignore cleanup_err = NULL;
+    cleanup_free char *vm_path = xasprintf("/ha-datacenter/vm/%s", name);
+    if (!*conflict && hv_find(e->hv, HV_VM, vm_path, &ref, &ignore) == 0) {
+        problem(p, "name: a VM named %s already exists on %s; choose another name", name,
+                e->target);
+        *conflict = 1;
+    }
+    vic_err_free(&ignore);
+    cleanup_free char *pp = pool_path(spec);
+    if (!*conflict && hv_find(e->hv, HV_POOL, pp, &ref, &ignore) == 0) {
+        problem(p, "name: a resource pool %s already exists; choose another name", pp);
+        *conflict = 1;
+    }
+}
+
+int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **problems_out,
+                 json_t **warnings, vic_err **err)
+{
+    *out = NULL;
+    if (problems_out)
+        *problems_out = NULL;
+    if (warnings)
+        *warnings = json_array();
+    json_t *r cleanup_json = json_object();
+    json_t *sp_problems = NULL;
+    json_t *norm = NULL;
+    if (!json_is_object(spec)) {
+        json_t *l = json_pack("[s]", "(body): must be a JSON object");
+        if (problems_out)
+            *problems_out = json_incref(l);
+        int rc = join_problems(l, VIC_EINVAL, err);
+        json_decref(l);
+        return rc;
+    }
+    vic_err *sperr = NULL;
+    json_t *in cleanup_json = json_deep_copy(spec);
+    int rc = sp_check_spec(&norm, &sp_problems, sp_inventory_local(), r, in, e->target, &sperr);
+    problems p = {.list = sp_problems ? sp_problems : json_array()};
+    vic_err_free(&sperr);
+    const char *range =
+        str_at(json_object_get(json_object_get(in, "network"), "bridge"), "ip_range");
+    uint32_t rn;
+    int rl;
+    if (range && !parse_cidr(range, &rn, &rl))
+        problem(&p, "network.bridge.ip_range: %s is not a CIDR range such as 172.16.0.0/12",
+                range);
+    int conflict = 0;
+    if (rc == 0) {
+        json_t *net = json_object_get(norm, "network");
+        json_t *br = json_object_get(net, "bridge");
+        if (str_at(br, "ip_range") == NULL)
+            json_object_set_new(br, "ip_range", json_string("172.16.0.0/12"));
+        const json_t *server = json_object_get(json_object_get(norm, "auth"), "server");
+        if (json_object_get(server, "certificate") || json_object_get(server, "private_key"))
+            problem(&p, "auth.server.certificate: supplied certificates are not supported yet; "
+                        "use auth.server.generate");
+        const json_t *cas =
+            json_object_get(json_object_get(json_object_get(norm, "auth"), "client"),
+                            "certificate_authorities");
+        if (json_array_size(cas))
+            problem(&p, "auth.client.certificate_authorities: supplied client CAs are not "
+                        "supported yet; the VCH generates its own CA");
+        json_t *apps cleanup_json = NULL;
+        vic_err *le = NULL;
+        if (appliances(e, &apps, &le) == 0)
+            check_against(e, norm, apps, &p, &conflict);
+        else
+            problem(&p, "target: %s", le->msg);
+        vic_err_free(&le);
+        if (warnings) {
+            hv_ref root;
+            hv_pool_info info;
+            cleanup_free char *rp = root_pool();
+            vic_err *we = NULL;
+            json_t *cpu = json_object_get(json_object_get(norm, "compute"), "cpu");
+            json_t *mem = json_object_get(json_object_get(norm, "compute"), "memory");
+            if (hv_find(e->hv, HV_POOL, rp, &root, &we) == 0 &&
+                hv_pool_get(e->hv, &root, &info, &we) == 0) {
+                if (json_object_get(cpu, "limit") && strncmp(info.cpu_enforcement, "enforced", 8))
+                    json_array_append_new(
+                        *warnings, json_sprintf("compute.cpu.limit: not enforced on this host (%s)",
+                                                info.cpu_enforcement));
+                if (json_object_get(mem, "limit") &&
+                    strncmp(info.memory_enforcement, "enforced", 8))
+                    json_array_append_new(
+                        *warnings,
+                        json_sprintf("compute.memory.limit: not enforced on this host (%s)",
+                                     info.memory_enforcement));
+            }
+            vic_err_free(&we);
+        }
+    }
+    if (json_array_size(p.list)) {
+        json_decref(norm);
+        rc = join_problems(p.list, conflict && json_array_size(p.list) == 1 ? VIC_ECONFLICT
+                                                                           : VIC_EINVAL,
+                           err);
+        if (problems_out)
+            *problems_out = p.list;
+        else
+            json_decref(p.list);
+        return rc;
+    }
+    json_decref(p.list);
+    *out = norm;
+    return 0;
+}
+
+/* ---- create ---- */
+
+typedef struct begin_args {
+    vch_engine *e;
+    vch_task *t;
+} begin_args;
+
+static int addr_free_here(const char *addr)
+{
+    /* something else may listen there already: try the VCH's ports */
+    static const int ports[] = {2375, 2376, 2377};
+    for (size_t i = 0; i < 3; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return 1;
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ports[i])};
+        inet_pton(AF_INET, addr, &sa.sin_addr);
+        int ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EADDRINUSE;
+        close(fd);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int reserve(sqlite3 *db, void *payload, vic_err **err)
+{
+    begin_args *a = payload;
+    json_t *used cleanup_json = json_array();
+    int rc = vch_task_addresses(db, used, err);
+    if (rc < 0)
+        return rc;
+    json_t *apps cleanup_json = NULL;
+    if ((rc = appliances(a->e, &apps, err)) < 0)
+        return rc;
+    size_t i;
+    json_t *vm;
+    json_array_foreach(apps, i, vm)
+    {
+        json_array_append_new(used, json_string(appliance_key(vm, K_ADDRESS)));
+        if (strcmp(appliance_key(vm, K_NAME), a->t->name) == 0)
+            return vic_err_set(err, VIC_ECONFLICT,
+                               "name: a VCH named %s already exists on %s; choose another name",
+                               a->t->name, a->e->target);
+    }
+    for (int n = 2; n < 65000 && a->t->address[0] == '\0'; n++) {
+        char cand[32];
+        snprintf(cand, sizeof(cand), "127.77.%d.%d", n / 250, n % 250 + 2);
+        int taken = 0;
+        json_t *u;
+        json_array_foreach(used, i, u)
+        {
+            taken |= strcmp(json_string_value(u), cand) == 0;
+        }
+        if (!taken && addr_free_here(cand))
+            snprintf(a->t->address, sizeof(a->t->address), "%s", cand);
+    }
+    if (a->t->address[0] == '\0')
+        return vic_err_set(err, VIC_ELIMIT, "no loopback address left for a VCH");
+    rc = vch_task_insert(db, a->t, err);
+    if (rc == VIC_ECONFLICT)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "name: VCH %s is being created or deleted on %s right now", a->t->name,
+                           a->e->target);
+    return rc;
+}
+
+static void new_task_id(char out[40])
+{
+    unsigned char rnd[12];
+    vic_random_bytes(rnd, sizeof(rnd));
+    int n = snprintf(out, 40, "task-");
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        n += snprintf(out + n, (size_t)(40 - n), "%02x", rnd[i]);
+}
+
+int vch_create_begin(vch_engine *e, const json_t *spec, const char *created_by, vch_task *task,
+                     json_t **problems_out, vic_err **err)
+{
+    memset(task, 0, sizeof(*task));
+    json_t *norm = NULL;
+    int rc = vch_validate(e, spec, &norm, problems_out, NULL, err);
+    if (rc < 0)
+        return rc;
+    new_task_id(task->id);
+    snprintf(task->kind, sizeof(task->kind), "create");
+    snprintf(task->state, sizeof(task->state), "running");
+    snprintf(task->target, sizeof(task->target), "%s", e->target);
+    snprintf(task->name, sizeof(task->name), "%s", str_at(norm, "name"));
+    snprintf(task->vch_id, sizeof(task->vch_id), "vm:%s", task->name);
+    snprintf(task->created_by, sizeof(task->created_by), "%s", created_by ? created_by : "admin");
+    task->spec = norm;
+    task->created = task->updated = time(NULL);
+    begin_args a = {e, task};
+    if ((rc = vic_store_write(e->tasks, reserve, &a, err)) < 0) {
+        if (problems_out && *problems_out == NULL)
+            *problems_out = json_pack("[s]", (*err)->msg);
+        vch_task_clear(task);
+        return rc;
+    }
+    vch_task_event(e->tasks, task->id, "validate", "done", "the specification is valid", NULL);
+    return 0;
+}
+
+typedef struct run_ctx {
+    vch_engine *e;
+    vch_task *t;
+    vch_progress_fn fn;
+    void *payload;
+} run_ctx;
+
+static void note(run_ctx *r, const char *step, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void note(run_ctx *r, const char *step, const char *status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    vic_err *err = NULL;
+    if (vch_task_event(r->e->tasks, r->t->id, step, status, msg, &err) < 0)
+        vic_log(VIC_LOG_WARN, "event=task_event_failed task=%s msg=\"%s\"", r->t->id, err->msg);
+    vic_err_free(&err);
+    if (r->fn)
+        r->fn(step, status, msg, r->payload);
+    free(msg);
+    /* A test hook: die right after a step, as a kill -9 would, to prove recovery. */
+    const char *crash = getenv("VIC_CRASH_AFTER_STEP");
+    if (crash && strcmp(status, "done") == 0 && strcmp(crash, step) == 0)
+        raise(SIGKILL);
+}
+
+static int step_certificates(run_ctx *r, vic_err **err)
+{
+    const json_t *spec = r->t->spec;
+    if (no_tls(spec))
+        return 0;
+    cleanup_free char *dir = cert_dir(r->e, r->t->name);
+    cleanup_free char *parent = xasprintf("%s/vch", r->e->home);
+    mkdir(parent, 0700);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return vic_err_sys(err, VIC_EIO, errno, "create %s", dir);
+    const json_t *gen = json_object_get(
+        json_object_get(json_object_get(spec, "auth"), "server"), "generate");
+    const char *cname = str_at(gen, "cname") ? str_at(gen, "cname") : r->t->name;
+    const char *org = str_at(gen, "organization");
+    int bits = json_is_integer(json_object_get(gen, "size"))
+                   ? (int)json_integer_value(json_object_get(gen, "size"))
+                   : 2048;
+    vic_cert *ca = NULL, *server = NULL, *client = NULL;
+    /* ECDSA P-256 unless a key size was asked for: RSA keys take a second each to make */
+    int ec = !json_is_integer(json_object_get(gen, "size"));
+    vic_cert_opts cao = {.cn = "VIC-C VCH CA", .org = org, .bits = bits, .ec = ec};
+    int dns_ok = strspn(cname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+                 strlen(cname);
+    const char *sans[] = {r->t->address, dns_ok ? cname : "localhost"};
+    vic_cert_opts so = {
+        .cn = cname, .org = org, .bits = bits, .ec = ec, .sans = sans, .n_sans = 2};
+    vic_cert_opts co = {.cn = "client", .org = org, .bits = bits, .ec = ec};
+    cleanup_free char *ca_pem = xasprintf("%s/ca.pem", dir);
+    cleanup_free char *ca_key = xasprintf("%s/ca-key.pem", dir);
+    cleanup_free char *s_pem = xasprintf("%s/server-cert.pem", dir);
+    cleanup_free char *s_key = xasprintf("%s/server-key.pem", dir);
+    cleanup_free char *c_pem = xasprintf("%s/cert.pem", dir);
+    cleanup_free char *c_key = xasprintf("%s/key.pem", dir);
+    int rc = vic_cert_ca_new(&ca, &cao, err);
+    if (rc == 0)
+        rc = vic_cert_server_new(&server, ca, &so, err);
+    if (rc == 0)
+        rc = vic_cert_client_new(&client, ca, &co, err);
+    if (rc == 0)
+        rc = vic_cert_write_pem(ca, ca_pem, ca_key, err);
+    if (rc == 0)
+        rc = vic_cert_write_pem(server, s_pem, s_key, err);
+    if (rc == 0)
+        rc = vic_cert_write_pem(client, c_pem, c_key, err);
+    vic_cert_free(ca);
+    vic_cert_free(server);
+    vic_cert_free(client);
+    return rc;
+}
+
+static int step_pool(run_ctx *r, vic_err **err)
+{
+    hv_pool_spec ps;
+    pool_spec_of(r->t->spec, &ps);
+    const char *parent = str_at(json_object_get(json_object_get(r->t->spec, "compute"),
+                                                "resource"),
+                                "name");
+    cleanup_free char *root = root_pool();
+    hv_ref ref;
+    int rc = hv_pool_create(r->e->hv, parent ? parent : root, r->t->name, &ps, &ref, err);
+    if (rc == VIC_ECONFLICT) { /* ours: validation refused a name whose pool existed */
+        vic_err_free(err);
+        return 0;
+    }
+    return rc;
+}
+
+static int step_image(run_ctx *r, vic_err **err)
+{
+    cleanup_free char *tmp = xasprintf("%s/.appliance-image.%ld", r->e->home, (long)getpid());
+    int rc = vic_file_write_atomic(tmp, APPLIANCE_MAGIC, strlen(APPLIANCE_MAGIC), 0644, err);
+    if (rc == 0)
+        rc = hv_ds_mkdir(r->e->hv, "[datastore1] vic", err);
+    if (rc == 0)
+        rc = hv_ds_upload(r->e->hv, APPLIANCE_IMAGE, tmp, err);
+    unlink(tmp);
+    return rc;
+}
+
+/* Creates a datastore folder and its missing parents. */
+static int ds_mkdir_p(hv_conn *hv, const char *ds_path, vic_err **err)
+{
+    const char *rel = strchr(ds_path, ']');
+    rel = rel ? rel + 1 : ds_path;
+    while (*rel == ' ')
+        rel++;
+    for (const char *p = strchr(rel, '/'); p; p = strchr(p + 1, '/')) {
+        cleanup_free char *parent = xstrndup(ds_path, (size_t)(p - ds_path));
+        int rc = hv_ds_mkdir(hv, parent, err);
+        if (rc < 0)
+            return rc;
+    }
+    return hv_ds_mkdir(hv, ds_path, err);
+}
+
+static int step_vm(run_ctx *r, vic_err **err)
+{
+    const json_t *spec = r->t->spec;
+    cleanup_free char *pool = pool_path(spec);
+    cleanup_free char *images = image_store(spec);
+    cleanup_free char *image_dir = NULL;
+    int rc = ds_mkdir_p(r->e->hv, images, err);
+    if (rc == 0)
+        rc = hv_ds_local_path(r->e->hv, images, &image_dir, err);
+    if (rc < 0)
+        return vic_err_wrap(err, "image store %s", images);
+    json_t *ec cleanup_json = json_object();
+    cleanup_free char *spec_s = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+    const json_t *debug = json_object_get(spec, "debug");
+    json_object_set_new(ec, K_NAME, json_string(r->t->name));
+    json_object_set_new(ec, K_ADDRESS, json_string(r->t->address));
+    json_object_set_new(ec, K_POOL, json_string(pool));
+    json_object_set_new(ec, K_HOME, json_string(r->e->home));
+    json_object_set_new(ec, K_BIN_DIR, json_string(r->e->bin_dir));
+    json_object_set_new(ec, K_IMAGE_DIR, json_string(image_dir));
+    json_object_set_new(ec, K_TLS, json_string(no_tls(spec) ? "false" : "true"));
+    json_object_set_new(ec, K_DEBUG,
+                        json_sprintf("%lld", debug ? (long long)json_integer_value(debug) : 0LL));
+    json_object_set_new(ec, K_SPEC, json_string(spec_s));
+    json_object_set_new(ec, K_VERSION, json_string(VIC_VERSION));
+    json_object_set_new(ec, K_CREATED, json_sprintf("%lld", (long long)time(NULL)));
+    json_object_set_new(ec, K_CREATED_BY, json_string(r->t->created_by));
+    json_object_set_new(ec, K_TASK, json_string(r->t->id));
+    json_object_set_new(ec, K_CREATING, json_string(r->t->id));
+    const json_t *ep = json_object_get(spec, "endpoint");
+    long long mem = size_value(json_object_get(ep, "memory"));
+    json_int_t cpus = json_integer_value(json_object_get(json_object_get(ep, "cpu"), "sockets"));
+    hv_vm_spec vs = {.name = r->t->name,
+                     .pool = pool,
+                     .datastore = "datastore1",
+                     .cpus = cpus > 0 ? (int)cpus : 1,
+                     .memory_mb = mem > 0 ? mem : 2048,
+                     .iso = APPLIANCE_IMAGE,
+                     .serial_log = true,
+                     .extra_config = ec};
+    hv_ref ref;
+    rc = hv_vm_create(r->e->hv, &vs, &ref, err);
+    if (rc == VIC_ECONFLICT) {
+        /* a VM of this name that this very task made (a resumed step) is fine */
+        vic_err *ge = NULL;
+        hv_vm_info info = {0};
+        snprintf(ref.id, sizeof(ref.id), "vm:%s", r->t->name);
+        if (hv_vm_get(r->e->hv, &ref, &info, &ge) == 0 &&
+            str_at(info.extra_config, K_TASK) &&
+            strcmp(str_at(info.extra_config, K_TASK), r->t->id) == 0) {
+            vic_err_free(err);
+            rc = 0;
+        }
+        hv_vm_info_clear(&info);
+        vic_err_free(&ge);
+    }
+    if (rc < 0 || no_tls(spec))
+        return rc;
+    /* the appliance's server certificate, in its folder */
+    cleanup_free char *dir = cert_dir(r->e, r->t->name);
+    static const char *const files[] = {"server-cert.pem", "server-key.pem", "ca.pem"};
+    for (size_t i = 0; i < 3 && rc == 0; i++) {
+        cleanup_free char *from = xasprintf("%s/%s", dir, files[i]);
+        cleanup_free char *to = xasprintf("[datastore1] %s/%s", r->t->name, files[i]);
+        rc = hv_ds_upload(r->e->hv, to, from, err);
+    }
+    return rc;
+}
+
+static int step_volumes(run_ctx *r, vic_err **err)
+{
+    const json_t *vss = json_object_get(json_object_get(r->t->spec, "storage"), "volume_stores");
+    size_t i;
+    json_t *vs;
+    json_array_foreach(vss, i, vs)
+    {
+        cleanup_free char *path = volume_store(r->t->spec, vs);
+        int rc = ds_mkdir_p(r->e->hv, path, err);
+        if (rc < 0)
+            return vic_err_wrap(err, "volume store %s", str_at(vs, "label"));
+    }
+    return 0;
+}
+
+static int step_power_on(run_ctx *r, vic_err **err)
+{
+    hv_ref ref;
+    snprintf(ref.id, sizeof(ref.id), "vm:%s", r->t->name);
+    int rc = hv_vm_power_on(r->e->hv, &ref, err);
+    if (rc == VIC_ECONFLICT) { /* already on */
+        vic_err_free(err);
+        return 0;
+    }
+    return rc;
+}
+
+static int step_endpoint(run_ctx *r, vic_err **err)
+{
+    hv_ref ref;
+    snprintf(ref.id, sizeof(ref.id), "vm:%s", r->t->name);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        hv_vm_info info = {0};
+        int rc = hv_vm_get(r->e->hv, &ref, &info, err);
+        if (rc < 0)
+            return rc;
+        const char *ready = str_at(info.extra_config, K_READY);
+        int ok = ready && strcmp(ready, "true") == 0;
+        hv_power power = info.power;
+        cleanup_free char *why = NULL;
+        const char *k;
+        json_t *v;
+        json_object_foreach(info.extra_config, k, v)
+        {
+            if (strncmp(k, K_STATUS, strlen(K_STATUS)) == 0 && json_string_value(v) &&
+                strncmp(json_string_value(v), "failed", 6) == 0 && why == NULL)
+                why = xasprintf("%s: %s", k + strlen(K_STATUS), json_string_value(v));
+        }
+        hv_vm_info_clear(&info);
+        if (ok)
+            return 0;
+        if (why)
+            return vic_err_set(err, VIC_EUNAVAIL, "appliance component %s", why);
+        if (power != HV_POWERED_ON)
+            return vic_err_set(err, VIC_EUNAVAIL,
+                               "the appliance powered off before its endpoint was ready (see "
+                               "its serial log, datastore1/%s/output.log)",
+                               r->t->name);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > READY_TIMEOUT_MS)
+            return vic_err_set(err, VIC_ETIMEOUT,
+                               "the appliance's components did not report ready within %d s",
+                               READY_TIMEOUT_MS / 1000);
+        struct timespec nap = {0, 20 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+static size_t sink(char *p, size_t sz, size_t n, void *ud)
+{
+    vic_buf *b = ud;
+    if (b->len < 65536)
+        vic_buf_append(b, p, sz * n);
+    return sz * n;
+}
+
+static int step_docker(run_ctx *r, vic_err **err)
+{
+    int tls = !no_tls(r->t->spec);
+    cleanup_free char *url =
+        xasprintf("%s://%s:%d/info", tls ? "https" : "http", r->t->address, tls ? 2376 : 2375);
+    cleanup_free char *dir = cert_dir(r->e, r->t->name);
+    cleanup_free char *ca = xasprintf("%s/ca.pem", dir);
+    cleanup_free char *cert = xasprintf("%s/cert.pem", dir);
+    cleanup_free char *key = xasprintf("%s/key.pem", dir);
+    CURL *c = curl_easy_init();
+    vic_buf body = VIC_BUF_INIT;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    if (tls) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+        curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+    }
+    CURLcode cc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    json_t *info cleanup_json = body.data ? json_loads(body.data, 0, NULL) : NULL;
+    vic_buf_free(&body);
+    if (cc != CURLE_OK)
+        return vic_err_set(err, VIC_EUNAVAIL, "docker endpoint %s: %s", url,
+                           curl_easy_strerror(cc));
+    if (status != 200 || !json_is_object(info))
+        return vic_err_set(err, VIC_EUNAVAIL, "docker endpoint %s answered %ld", url, status);
+    return 0;
+}
+
+typedef struct step {
+    const char *name;
+    const char *doing;
+    int (*run)(run_ctx *r, vic_err **err);
+} step;
+
+static const step create_steps[] = {
+    {"certificates", "generating the CA, server and client certificates", step_certificates},
+    {"resource_pool", "creating the resource pool", step_pool},
+    {"appliance_image", "preparing the appliance image", step_image},
+    {"appliance_vm", "creating the appliance VM", step_vm},
+    {"volume_stores", "creating the volume stores", step_volumes},
+    {"power_on", "powering on the appliance", step_power_on},
+    {"endpoint", "waiting for the appliance's components", step_endpoint},
+    {"docker_api", "checking the docker endpoint", step_docker},
+};
+
+/* Removes what a create made; tolerant of pieces never made or already gone. */
+static void roll_back(vch_engine *e, const vch_task *t)
+{
+    hv_ref ref;
+    snprintf(ref.id, sizeof(ref.id), "vm:%s", t->name);
+    hv_vm_info info = {0};
+    vic_err *err = NULL;
+    if (hv_vm_get(e->hv, &ref, &info, &err) == 0) {
+        const char *owner = str_at(info.extra_config, K_TASK);
+        if (owner && strcmp(owner, t->id) == 0) {
+            vic_err_free(&err);
+            hv_vm_power_off(e->hv, &ref, 0, &err);
+            vic_err_free(&err);
+            if (hv_vm_destroy(e->hv, &ref, &err) < 0)
+                vic_log(VIC_LOG_WARN, "event=rollback_vm_failed vch=%s msg=\"%s\"", t->name,
+                        err->msg);
+        }
+    }
+    hv_vm_info_clear(&info);
+    vic_err_free(&err);
+    if (t->spec) {
+        cleanup_free char *pp = pool_path(t->spec);
+        hv_ref pool;
+        if (hv_find(e->hv, HV_POOL, pp, &pool, &err) == 0 && hv_pool_destroy(e->hv, &pool, &err) < 0)
+            vic_log(VIC_LOG_WARN, "event=rollback_pool_failed vch=%s msg=\"%s\"", t->name,
+                    err->msg);
+        vic_err_free(&err);
+        cleanup_free char *images = image_store(t->spec);
+        hv_ds_delete(e->hv, images, &err);
+        vic_err_free(&err);
+    }
+    cleanup_free char *dir = cert_dir(e, t->name);
+    static const char *const files[] = {"ca.pem", "ca-key.pem",     "server-cert.pem",
+                                        "server-key.pem", "cert.pem", "key.pem", "env"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        cleanup_free char *f = xasprintf("%s/%s", dir, files[i]);
+        unlink(f);
+    }
+    rmdir(dir);
+}
+
+static int write_env(vch_engine *e, const vch_task *t)
+{
+    cleanup_free char *text = NULL;
+    vic_err *err = NULL;
+    int rc = vch_env(e, t->vch_id, &text, &err);
+    if (rc == 0 && !no_tls(t->spec)) {
+        cleanup_free char *dir = cert_dir(e, t->name);
+        cleanup_free char *path = xasprintf("%s/env", dir);
+        rc = vic_file_write_atomic(path, text, strlen(text), 0644, &err);
+    }
+    vic_err_free(&err);
+    return rc;
+}
+
+static int finish_create(vch_engine *e, const vch_task *t, vic_err **err)
+{
+    hv_ref ref;
+    snprintf(ref.id, sizeof(ref.id), "vm:%s", t->name);
+    json_t *ec cleanup_json = json_pack("{s:n}", K_CREATING);
+    hv_vm_change ch = {.extra_config = ec};
+    int rc = hv_vm_reconfigure(e->hv, &ref, NULL, &ch, NULL, 0, err);
+    if (rc == 0)
+        write_env(e, t);
+    return rc;
+}
+
+int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void *payload,
+                   vic_err **err)
+{
+    vch_task t;
+    int rc = vch_task_get(e->tasks, task_id, &t, err);
+    if (rc < 0)
+        return rc;
+    run_ctx r = {e, &t, fn, payload};
+    for (size_t i = 0; i < sizeof(create_steps) / sizeof(create_steps[0]) && rc == 0; i++) {
+        note(&r, create_steps[i].name, "started", "%s", create_steps[i].doing);
+        rc = create_steps[i].run(&r, err);
+        if (rc == 0)
+            note(&r, create_steps[i].name, "done", "%s: done", create_steps[i].doing);
+        else
+            note(&r, create_steps[i].name, "failed", "%s", (*err)->msg);
+    }
+    if (rc == 0)
+        rc = finish_create(e, &t, err);
+    if (rc < 0) {
+        note(&r, "rollback", "started", "removing what the create made");
+        roll_back(e, &t);
+        note(&r, "rollback", "done", "nothing of VCH %s is left", t.name);
+        cleanup_free char *msg = xasprintf("%s (rolled back)", (*err)->msg);
+        vch_task_finish(e->tasks, t.id, "failed", msg, NULL);
+    } else {
+        cleanup_free char *msg = xasprintf("VCH %s is ready", t.name);
+        vch_task_finish(e->tasks, t.id, "succeeded", NULL, NULL);
+        if (fn)
+            fn("done", "succeeded", msg, payload);
+    }
+    vch_task_clear(&t);
+    return rc;
+}
+
+/* ---- delete ---- */
+
+typedef struct delete_begin_args {
+    vch_engine *e;
+    vch_task *t;
+} delete_begin_args;
+
+static int record_delete(sqlite3 *db, void *payload, vic_err **err)
+{
+    delete_begin_args *a = payload;
+    return vch_task_insert(db, a->t, err);
+}
+
+static int pool_vms(vch_engine *e, const char *pool, json_t **out, vic_err **err)
+{
+    return hv_vm_list(e->hv, pool, "guestinfo.vice./common/", out, err);
+}
+
+int vch_delete_begin(vch_engine *e, const char *id, const vch_delete_opts *o, vch_task *task,
+                     vic_err **err)
+{
+    memset(task, 0, sizeof(*task));
+    json_t *vm cleanup_json = NULL;
+    int rc = find_vch(e, id, &vm, err);
+    if (rc < 0)
+        return rc;
+    const char *name = appliance_key(vm, K_NAME);
+    const char *pool = appliance_key(vm, K_POOL);
+    json_t *vms cleanup_json = NULL;
+    if ((rc = pool_vms(e, pool, &vms, err)) < 0)
+        return rc;
+    size_t i, running = 0;
+    json_t *c;
+    json_array_foreach(vms, i, c)
+    {
+        if (strcmp(str_at(c, "ref"), str_at(vm, "ref")) != 0 &&
+            strcmp(str_at(c, "power") ?: "", "poweredOn") == 0)
+            running++;
+    }
+    if (running && !o->containers_all)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "VCH %s has %zu running container%s; stop them first or delete with "
+                           "containers: all",
+                           name, running, running == 1 ? "" : "s");
+    new_task_id(task->id);
+    snprintf(task->kind, sizeof(task->kind), "delete");
+    snprintf(task->state, sizeof(task->state), "running");
+    snprintf(task->target, sizeof(task->target), "%s", e->target);
+    snprintf(task->name, sizeof(task->name), "%s", name);
+    snprintf(task->vch_id, sizeof(task->vch_id), "%s", str_at(vm, "ref"));
+    snprintf(task->created_by, sizeof(task->created_by), "admin");
+    task->spec = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
+    task->extra = json_pack("{s:s, s:s}", "containers", o->containers_all ? "all" : "off",
+                            "volume_stores", o->volume_stores_all ? "all" : "none");
+    delete_begin_args a = {e, task};
+    if ((rc = vic_store_write(e->tasks, record_delete, &a, err)) < 0) {
+        vch_task_clear(task);
+        return rc;
+    }
+    hv_ref ref;
+    ref_of(vm, &ref);
+    json_t *ec cleanup_json = json_pack("{s:s}", K_DELETING, task->id);
+    hv_vm_change ch = {.extra_config = ec};
+    vic_err *ignore = NULL;
+    hv_vm_reconfigure(e->hv, &ref, NULL, &ch, NULL, 0, &ignore);
+    vic_err_free(&ignore);
+    return 0;
+}
+
+static int tolerate_gone(int rc, vic_err **err)
+{
+    if (rc == VIC_ENOTFOUND) {
+        vic_err_free(err);
+        return 0;
+    }
+    return rc;
+}
+
+static int del_containers(run_ctx *r, vic_err **err)
+{
+    cleanup_free char *pool = pool_path(r->t->spec);
+    json_t *vms cleanup_json = NULL;
+    int rc = pool_vms(r->e, pool, &vms, err);
+    if (rc == VIC_ENOTFOUND || (rc < 0 && strstr((*err)->msg, "not found"))) {
+        vic_err_free(err);
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    size_t i, n = 0;
+    json_t *vm;
+    json_array_foreach(vms, i, vm)
+    {
+        if (strcmp(str_at(vm, "ref"), r->t->vch_id) == 0)
+            continue;
+        hv_ref ref;
+        ref_of(vm, &ref);
+        if ((rc = tolerate_gone(hv_vm_power_off(r->e->hv, &ref, 10000, err), err)) < 0)
+            return rc;
+        if ((rc = tolerate_gone(hv_vm_destroy(r->e->hv, &ref, err), err)) < 0)
+            return rc;
+        n++;
+    }
+    if (n)
+        note(r, "containers", "progress", "removed %zu containerVM%s", n, n == 1 ? "" : "s");
+    return 0;
+}
+
+static int del_appliance(run_ctx *r, vic_err **err)
+{
+    hv_ref ref;
+    snprintf(ref.id, sizeof(ref.id), "%s", r->t->vch_id);
+    int rc = tolerate_gone(hv_vm_power_off(r->e->hv, &ref, 10000, err), err);
+    if (rc == 0)
+        rc = tolerate_gone(hv_vm_destroy(r->e->hv, &ref, err), err);
+    return rc;
+}
+
+static int del_pool(run_ctx *r, vic_err **err)
+{
+    cleanup_free char *pp = pool_path(r->t->spec);
+    hv_ref pool;
+    int rc = hv_find(r->e->hv, HV_POOL, pp, &pool, err);
+    if (rc == 0)
+        rc = hv_pool_destroy(r->e->hv, &pool, err);
+    return tolerate_gone(rc, err);
+}
+
+static int del_stores(run_ctx *r, vic_err **err)
+{
+    cleanup_free char *images = image_store(r->t->spec);
+    int rc = tolerate_gone(hv_ds_delete(r->e->hv, images, err), err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(str_at(r->t->extra, "volume_stores") ?: "none", "all") != 0)
+        return 0;
+    const json_t *vss = json_object_get(json_object_get(r->t->spec, "storage"), "volume_stores");
+    size_t i;
+    json_t *vs;
+    json_array_foreach(vss, i, vs)
+    {
+        cleanup_free char *path = volume_store(r->t->spec, vs);
+        if ((rc = tolerate_gone(hv_ds_delete(r->e->hv, path, err), err)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int del_certs(run_ctx *r, vic_err **err)
+{
+    (void)err;
+    roll_back(r->e, r->t); /* the certificate directory, and anything a create left */
+    return 0;
+}
+
+static const step delete_steps[] = {
+    {"containers", "removing the containerVMs", del_containers},
+    {"appliance_vm", "removing the appliance VM", del_appliance},
+    {"resource_pool", "removing the resource pool", del_pool},
+    {"stores", "removing the image store and chosen volume stores", del_stores},
+    {"certificates", "removing the certificates", del_certs},
+};
+
+int vch_delete_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void *payload,
+                   vic_err **err)
+{
+    vch_task t;
+    int rc = vch_task_get(e->tasks, task_id, &t, err);
+    if (rc < 0)
+        return rc;
+    run_ctx r = {e, &t, fn, payload};
+    for (size_t i = 0; i < sizeof(delete_steps) / sizeof(delete_steps[0]) && rc == 0; i++) {
+        note(&r, delete_steps[i].name, "started", "%s", delete_steps[i].doing);
+        rc = delete_steps[i].run(&r, err);
+        if (rc == 0)
+            note(&r, delete_steps[i].name, "done", "%s: done", delete_steps[i].doing);
+        else
+            note(&r, delete_steps[i].name, "failed", "%s", (*err)->msg);
+    }
+    if (rc < 0) {
+        vch_task_finish(e->tasks, t.id, "failed", (*err)->msg, NULL);
+    } else {
+        vch_task_finish(e->tasks, t.id, "succeeded", NULL, NULL);
+        if (fn) {
+            cleanup_free char *msg = xasprintf("VCH %s is deleted", t.name);
+            fn("done", "succeeded", msg, payload);
+        }
+    }
+    vch_task_clear(&t);
+    return rc;
+}
+
+/* ---- converge ---- */
+
+int vch_converge(vch_engine *e, int *n_fixed, vic_err **err)
+{
+    *n_fixed = 0;
+    json_t *ids cleanup_json = NULL;
+    int rc = vch_tasks_running(e->tasks, &ids, err);
+    if (rc < 0)
+        return rc;
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        vch_task t;
+        vic_err *te = NULL;
+        if (vch_task_get(e->tasks, json_string_value(id), &t, &te) < 0) {
+            vic_err_free(&te);
+            continue;
+        }
+        if (vch_task_owner_alive(&t)) {
+            vch_task_clear(&t);
+            continue;
+        }
+        vch_task_adopt(e->tasks, t.id, NULL);
+        vic_log(VIC_LOG_INFO, "event=converge task=%s kind=%s vch=%s step=%s", t.id, t.kind,
+                t.name, t.step);
+        if (strcmp(t.kind, "create") == 0) {
+            run_ctx r = {e, &t, NULL, NULL};
+            note(&r, "rollback", "started",
+                 "the process running this create stopped during step %s; rolling back",
+                 t.step[0] ? t.step : "validate");
+            roll_back(e, &t);
+            note(&r, "rollback", "done", "nothing of VCH %s is left", t.name);
+            cleanup_free char *msg =
+                xasprintf("interrupted during step %s; rolled back", t.step[0] ? t.step : "validate");
+            vch_task_finish(e->tasks, t.id, "failed", msg, NULL);
+        } else {
+            vic_err *de = NULL;
+            run_ctx r = {e, &t, NULL, NULL};
+            note(&r, "resume", "started",
+                 "the process running this delete stopped during step %s; finishing it", t.step);
+            if (vch_delete_run(e, t.id, NULL, NULL, &de) < 0)
+                vic_log(VIC_LOG_WARN, "event=converge_delete_failed vch=%s msg=\"%s\"", t.name,
+                        de->msg);
+            vic_err_free(&de);
+        }
+        (*n_fixed)++;
+        vch_task_clear(&t);
+    }
+    return 0;
+}
+
+/* ---- inspect and list ---- */
+
+static const char *vch_state(const json_t *vm, vch_engine *e)
+{
+    const char *creating = appliance_key(vm, K_CREATING);
+    const char *deleting = appliance_key(vm, K_DELETING);
+    const char *task_id = deleting ? deleting : creating;
+    if (task_id) {
+        vch_task t;
+        vic_err *err = NULL;
+        const char *s = deleting ? "deleting" : "creating";
+        if (vch_task_get(e->tasks, task_id, &t, &err) == 0) {
+            if (strcmp(t.state, "running") != 0)
+                s = deleting ? "delete failed" : "create failed";
+            vch_task_clear(&t);
+        }
+        vic_err_free(&err);
+        return s;
+    }
+    const char *power = str_at(vm, "power");
+    if (power == NULL || strcmp(power, "poweredOn") != 0)
+        return "stopped";
+    const char *ready = appliance_key(vm, K_READY);
+    return ready && strcmp(ready, "true") == 0 ? "running" : "starting";
+}
+
+static char *docker_host_of(const json_t *vm)
+{
+    const char *tls = appliance_key(vm, K_TLS);
+    int plain = tls && strcmp(tls, "false") == 0;
+    return xasprintf("%s:%d", appliance_key(vm, K_ADDRESS), plain ? 2375 : 2376);
+}
+
+static json_t *components_of(const json_t *vm)
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(vm, "extra_config"), k, v)
+    {
+        if (strncmp(k, K_STATUS, strlen(K_STATUS)) == 0)
+            json_object_set(out, k + strlen(K_STATUS), v);
+    }
+    return out;
+}
+
+static size_t count_containers(vch_engine *e, const json_t *vm)
+{
+    json_t *vms cleanup_json = NULL;
+    vic_err *err = NULL;
+    size_t n = 0;
+    if (pool_vms(e, appliance_key(vm, K_POOL), &vms, &err) == 0) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(vms, i, c)
+        {
+            n += json_object_get(json_object_get(c, "extra_config"), "guestinfo.vice./common/id") !=
+                 NULL;
+        }
+    }
+    vic_err_free(&err);
+    return n;
+}
+
+static json_t *summary(vch_engine *e, const json_t *vm)
+{
+    cleanup_free char *dh = docker_host_of(vm);
+    const char *created = appliance_key(vm, K_CREATED);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I}", "id", str_at(vm, "ref"),
+                     "name", appliance_key(vm, K_NAME), "target", e->target, "state",
+                     vch_state(vm, e), "power_state", str_at(vm, "power") ?: "unknown",
+                     "docker_host", dh, "version", appliance_key(vm, K_VERSION) ?: "unknown",
+                     "containers", (json_int_t)count_containers(e, vm), "created_by",
+                     appliance_key(vm, K_CREATED_BY) ?: "admin", "created",
+                     (json_int_t)(created ? atoll(created) : 0));
+}
+
+int vch_list(vch_engine *e, json_t **out, vic_err **err)
+{
+    json_t *apps cleanup_json = NULL;
+    int rc = appliances(e, &apps, err);
+    if (rc < 0)
+        return rc;
+    *out = json_array();
+    size_t i;
+    json_t *vm;
+    json_array_foreach(apps, i, vm)
+    {
+        json_array_append_new(*out, summary(e, vm));
+    }
+    return 0;
+}
+
+int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
+{
+    json_t *vm cleanup_json = NULL;
+    int rc = find_vch(e, id, &vm, err);
+    if (rc < 0)
+        return rc;
+    json_t *model = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
+    if (model == NULL)
+        model = json_object();
+    json_t *s cleanup_json = summary(e, vm);
+    const char *version = appliance_key(vm, K_VERSION) ?: "unknown";
+    json_object_set_new(model, "id", json_string(str_at(vm, "ref")));
+    json_object_set_new(model, "version", json_string(version));
+    json_t *runtime = json_pack(
+        "{s:O, s:O, s:s++, s:O, s:o, s:s, s:s, s:O, s:O, s:s}", "power_state",
+        json_object_get(s, "power_state"), "state", json_object_get(s, "state"), "docker_host",
+        "tcp://", json_string_value(json_object_get(s, "docker_host")), "", "address",
+        json_object_get(json_object_get(vm, "extra_config"), K_ADDRESS), "components",
+        components_of(vm), "version", version, "upgrade_status",
+        strcmp(version, VIC_VERSION) == 0 ? "up to date" : "upgrade available", "containers",
+        json_object_get(s, "containers"), "created_by", json_object_get(s, "created_by"),
+        "pool", appliance_key(vm, K_POOL) ?: "");
+    json_object_set_new(model, "runtime", runtime);
+    *out = model;
+    return 0;
+}
+
+int vch_certificate(vch_engine *e, const char *id, char **pem, vic_err **err)
+{
+    json_t *vm cleanup_json = NULL;
+    int rc = find_vch(e, id, &vm, err);
+    if (rc < 0)
+        return rc;
+    const char *tls = appliance_key(vm, K_TLS);
+    if (tls && strcmp(tls, "false") == 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "VCH %s was created without TLS",
+                           appliance_key(vm, K_NAME));
+    cleanup_free char *dir = cert_dir(e, appliance_key(vm, K_NAME));
+    cleanup_free char *path = xasprintf("%s/ca.pem", dir);
+    size_t len = 0;
+    return vic_file_read(pem, &len, path, 1 << 20, err);
+}
+
+int vch_log(vch_engine *e, const char *id, char **text, vic_err **err)
+{
+    json_t *vm cleanup_json = NULL;
+    const char *name = id;
+    int rc = find_vch(e, id, &vm, err);
+    if (rc == 0)
+        name = appliance_key(vm, K_NAME);
+    else
+        vic_err_free(err);
+    vch_task t;
+    if ((rc = vch_task_latest(e->tasks, e->target, name, "create", &t, err)) < 0)
+        return rc;
+    json_t *events cleanup_json = NULL;
+    char state[16];
+    rc = vch_task_events(e->tasks, t.id, 0, &events, state, err);
+    vic_buf b = VIC_BUF_INIT;
+    vic_buf_appendf(&b, "task %s (%s) for VCH %s: %s\n", t.id, t.kind, t.name, t.state);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        time_t sec = (time_t)(json_integer_value(json_object_get(ev, "time_ms")) / 1000);
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        char ts[32];
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        vic_buf_appendf(&b, "%s %-16s %-9s %s\n", ts, str_at(ev, "step"), str_at(ev, "status"),
+                        str_at(ev, "message"));
+    }
+    vch_task_clear(&t);
+    *text = vic_buf_steal(&b);
+    return rc;
+}
+
+int vch_env(vch_engine *e, const char *id, char **text, vic_err **err)
+{
+    json_t *vm cleanup_json = NULL;
+    int rc = find_vch(e, id, &vm, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *dh = docker_host_of(vm);
+    const char *tls = appliance_key(vm, K_TLS);
+    if (tls && strcmp(tls, "false") == 0) {
+        *text = xasprintf("DOCKER_HOST=tcp://%s\n", dh);
+        return 0;
+    }
+    cleanup_free char *dir = cert_dir(e, appliance_key(vm, K_NAME));
+    *text = xasprintf("DOCKER_HOST=tcp://%s\nDOCKER_TLS_VERIFY=1\nDOCKER_CERT_PATH=%s\n", dh, dir);
+    return 0;
+}
+
+/* ---- reconfigure ---- */
+
+static const char *const mutable_fields[] = {"compute", "debug", "syslog_addr", "registry", NULL};
+
+int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t **out,
+                  vic_err **err)
+{
+    *out = NULL;
+    if (!json_is_object(changes))
+        return vic_err_set(err, VIC_EINVAL, "(body): must be a JSON object");
+    json_t *vm cleanup_json = NULL;
+    int rc = find_vch(e, id, &vm, err);
+    if (rc < 0)
+        return rc;
+    json_t *spec cleanup_json = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
+    json_t *problems_l cleanup_json = json_array();
+    problems p = {.list = problems_l};
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)changes, k, v)
+    {
+        int ok = 0;
+        for (const char *const *m = mutable_fields; *m; m++)
+            ok |= strcmp(k, *m) == 0;
+        if (strcmp(k, "id") == 0 || strcmp(k, "version") == 0 || strcmp(k, "runtime") == 0)
+            continue; /* read-only parts of an inspected model sent back: ignored */
+        if (strcmp(k, "name") == 0 && json_equal(v, json_object_get(spec, "name")))
+            continue;
+        if (!ok) {
+            problem(&p, "%s: cannot be changed on a live VCH (changeable: compute, debug, "
+                        "syslog_addr, registry)",
+                    k);
+            continue;
+        }
+        if (strcmp(k, "compute") == 0) {
+            json_t *res = json_object_get(v, "resource");
+            if (res && !json_equal(res, json_object_get(json_object_get(spec, "compute"),
+                                                        "resource")))
+                problem(&p, "compute.resource: cannot be changed on a live VCH");
+            json_t *merged = json_deep_copy(json_object_get(spec, "compute"));
+            if (merged == NULL)
+                merged = json_object();
+            json_object_update(merged, v);
+            json_object_set_new(spec, "compute", merged);
+        } else {
+            json_object_set(spec, k, v);
+        }
+    }
+    if (json_array_size(p.list))
+        return join_problems(p.list, VIC_EINVAL, err);
+    /* the result must still be a valid spec */
+    json_t *norm cleanup_json = NULL;
+    json_t *r cleanup_json = json_object();
+    json_t *sp_problems cleanup_json = NULL;
+    if ((rc = sp_check_spec(&norm, &sp_problems, sp_inventory_local(), r, spec, e->target, err)) <
+        0)
+        return rc;
+    hv_pool_spec ps;
+    pool_spec_of(norm, &ps);
+    hv_ref pool;
+    if ((rc = hv_find(e->hv, HV_POOL, appliance_key(vm, K_POOL), &pool, err)) < 0 ||
+        (rc = hv_pool_update(e->hv, &pool, &ps, err)) < 0)
+        return rc;
+    /* keep what validation does not own (the bridge range default etc.) */
+    json_object_set(spec, "compute", json_object_get(norm, "compute"));
+    cleanup_free char *spec_s = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+    const json_t *debug = json_object_get(spec, "debug");
+    json_t *ec cleanup_json =
+        json_pack("{s:s, s:o}", K_SPEC, spec_s, K_DEBUG,
+                  json_sprintf("%lld", debug ? (long long)json_integer_value(debug) : 0LL));
+    hv_ref ref;
+    ref_of(vm, &ref);
+    hv_vm_change ch = {.extra_config = ec};
+    if ((rc = hv_vm_reconfigure(e->hv, &ref, str_at(vm, "change_version"), &ch, NULL, 0, err)) <
+        0)
+        return rc;
+    return vch_inspect(e, id, out, err);
+}
