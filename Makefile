@@ -101,7 +101,8 @@ lib_LINK :=
 
 webservice_OBJS += $(B)/obj/webservice/embed.o
 portlayer_OBJS += $(B)/obj/portlayer/embed.o
-webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS)
+webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS) \
+	$(vch-wizard_OBJS) $(hypervisor_OBJS)
 self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
 tether_LINK = $(tether_OBJS)
 portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
@@ -207,7 +208,7 @@ BENCH_BINS := $(B)/bench/hv_bench $(B)/bench/bench_tokens
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 
-FUZZ_LINK = $(webservice_LINK) $(portlayer_OBJS) $(hypervisor_OBJS)
+FUZZ_LINK = $(webservice_LINK) $(portlayer_OBJS)
 $(B)/fuzz/%: tests/fuzz/%.c $(LIBVIC) $(FUZZ_LINK)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")

@@ -822,8 +822,8 @@ int sp_redeem(json_t **out, json_t **problems, sp *s, const vp_token *t, const j
                  rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
         rc = vic_store_write(s->store, redeem_tx, &a, err);
         if (rc == 0) {
-            *out = json_pack("{s:s, s:s, s:s, s:s}", "id", a.id, "name", a.name, "target", a.target,
-                             "state", "requested");
+            *out = json_pack("{s:s, s:s, s:s, s:s, s:O}", "id", a.id, "name", a.name, "target",
+                             a.target, "state", "requested", "spec", checked);
             return 0;
         }
     }

@@ -237,8 +237,9 @@ static int cmd_create(int argc, char **argv, common *c)
         case 'v': {
             json_t *vs = volume_store_arg(optarg);
             if (vs == NULL) {
-                fprintf(stderr, "vic-machine create: --volume-store %s: expected "
-                                "DATASTORE/PATH:LABEL\n",
+                fprintf(stderr,
+                        "vic-machine create: --volume-store %s: expected "
+                        "DATASTORE/PATH:LABEL\n",
                         optarg);
                 return EXIT_USAGE;
             }
@@ -266,19 +267,17 @@ static int cmd_create(int argc, char **argv, common *c)
                 fprintf(stderr, "vic-machine create: %s: not a size\n", optarg);
                 return EXIT_USAGE;
             }
-            json_object_set_new(
-                obj(obj(spec, "compute"), o == 'c' || o == 'C' ? "cpu" : "memory"),
-                o == 'c' || o == 'm' ? "limit" : "reservation",
-                json_pack("{s:I, s:s}", "value", (json_int_t)v, "units",
-                          o == 'c' || o == 'C' ? "MHz" : "MiB"));
+            json_object_set_new(obj(obj(spec, "compute"), o == 'c' || o == 'C' ? "cpu" : "memory"),
+                                o == 'c' || o == 'm' ? "limit" : "reservation",
+                                json_pack("{s:I, s:s}", "value", (json_int_t)v, "units",
+                                          o == 'c' || o == 'C' ? "MHz" : "MiB"));
             break;
         case 'e':
         case 'd':
         case 'k':
             v = strtoll(optarg, NULL, 10);
             if (o == 'e')
-                json_object_set_new(obj(obj(spec, "endpoint"), "cpu"), "sockets",
-                                    json_integer(v));
+                json_object_set_new(obj(obj(spec, "endpoint"), "cpu"), "sockets", json_integer(v));
             else if (o == 'd')
                 json_object_set_new(spec, "debug", json_integer(v));
             else
@@ -406,7 +405,8 @@ static int cmd_create(int argc, char **argv, common *c)
 static void usage_simple(FILE *f, const char *cmd, const char *args, const char *what,
                          const char *extra)
 {
-    fprintf(f, "Usage: vic-machine %s %s\n\n%s\n\nOptions:\n%s  --name NAME | --id ID   the VCH\n%s",
+    fprintf(f,
+            "Usage: vic-machine %s %s\n\n%s\n\nOptions:\n%s  --name NAME | --id ID   the VCH\n%s",
             cmd, args, what, extra, common_help);
 }
 
@@ -414,13 +414,13 @@ static void usage_simple(FILE *f, const char *cmd, const char *args, const char 
 typedef int (*opt_fn)(int o, const char *arg, void *payload);
 
 static int parse_common(int argc, char **argv, common *c, const struct option *extra,
-                        size_t n_extra, opt_fn fn, void *payload, const char *cmd,
-                        const char *args, const char *what, const char *extra_help)
+                        size_t n_extra, opt_fn fn, void *payload, const char *cmd, const char *args,
+                        const char *what, const char *extra_help)
 {
     struct option opts[32];
     static const struct option base[] = {
-        {"name", required_argument, 0, 'n'},  {"id", required_argument, 0, 'i'},
-        {"target", required_argument, 0, 'X'}, {"home", required_argument, 0, 'H'},
+        {"name", required_argument, 0, 'n'},    {"id", required_argument, 0, 'i'},
+        {"target", required_argument, 0, 'X'},  {"home", required_argument, 0, 'H'},
         {"bin-dir", required_argument, 0, 'B'}, {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
     };
@@ -650,9 +650,9 @@ static int configure_opt(int o, const char *arg, void *payload)
         v = parse_size(arg, o == 'm' || o == 'M');
         if (v < 0)
             return -1;
-        json_object_set_new(obj(obj(a->changes, "compute"), o == 'c' || o == 'C' ? "cpu" : "memory"),
-                            o == 'c' || o == 'm' ? "limit" : "reservation",
-                            json_integer(v));
+        json_object_set_new(
+            obj(obj(a->changes, "compute"), o == 'c' || o == 'C' ? "cpu" : "memory"),
+            o == 'c' || o == 'm' ? "limit" : "reservation", json_integer(v));
         return 0;
     case 'd':
         json_object_set_new(a->changes, "debug", json_integer(strtoll(arg, NULL, 10)));

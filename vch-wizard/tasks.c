@@ -236,7 +236,7 @@ static json_t *load_json_col(sqlite3_stmt *st, int col)
 }
 
 #define TASK_COLS                                                                                  \
-    "id, kind, state, target, vch_name, vch_id, step, address, created_by, owner_pid, "           \
+    "id, kind, state, target, vch_name, vch_id, step, address, created_by, owner_pid, "            \
     "owner_start, spec, extra, error, created, updated"
 
 static void read_task(sqlite3_stmt *st, vch_task *t)
@@ -350,8 +350,8 @@ static int read_events(sqlite3 *db, void *payload, vic_err **err)
     return rc == SQLITE_DONE ? 0 : vic_store_error(err, db, rc, "read task events");
 }
 
-int vch_task_events(vic_store *s, const char *id, long long after, json_t **events,
-                    char state[16], vic_err **err)
+int vch_task_events(vic_store *s, const char *id, long long after, json_t **events, char state[16],
+                    vic_err **err)
 {
     events_args a = {id, after, json_array(), state};
     int rc = vic_store_read(s, read_events, &a, err);

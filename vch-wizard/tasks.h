@@ -67,8 +67,8 @@ int vch_task_adopt(vic_store *s, const char *task, vic_err **err);
 int vch_task_get(vic_store *s, const char *id, vch_task *out, vic_err **err);
 
 /* Events with seq > after: [{seq, time, step, status, message}], and the task's state. */
-int vch_task_events(vic_store *s, const char *id, long long after, json_t **events,
-                    char state[16], vic_err **err);
+int vch_task_events(vic_store *s, const char *id, long long after, json_t **events, char state[16],
+                    vic_err **err);
 
 /* Running tasks: an array of task ids (new reference). */
 int vch_tasks_running(vic_store *s, json_t **out, vic_err **err);

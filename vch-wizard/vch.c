@@ -27,19 +27,19 @@
 #endif
 
 /* Read-only configuration of the appliance (vic-init reads these). */
-#define K_CFG         "guestinfo.vice./vch/"
-#define K_NAME        K_CFG "name"
-#define K_ADDRESS     K_CFG "address"
-#define K_POOL        K_CFG "pool"
-#define K_HOME        K_CFG "home"
-#define K_BIN_DIR     K_CFG "bin_dir"
-#define K_IMAGE_DIR   K_CFG "image_dir"
-#define K_TLS         K_CFG "tls"
-#define K_DEBUG       K_CFG "debug"
-#define K_SPEC        K_CFG "spec"
-#define K_VERSION     K_CFG "version"
-#define K_CREATED     K_CFG "created"
-#define K_CREATED_BY  K_CFG "created_by"
+#define K_CFG        "guestinfo.vice./vch/"
+#define K_NAME       K_CFG "name"
+#define K_ADDRESS    K_CFG "address"
+#define K_POOL       K_CFG "pool"
+#define K_HOME       K_CFG "home"
+#define K_BIN_DIR    K_CFG "bin_dir"
+#define K_IMAGE_DIR  K_CFG "image_dir"
+#define K_TLS        K_CFG "tls"
+#define K_DEBUG      K_CFG "debug"
+#define K_SPEC       K_CFG "spec"
+#define K_VERSION    K_CFG "version"
+#define K_CREATED    K_CFG "created"
+#define K_CREATED_BY K_CFG "created_by"
 /* What vic-init reports. */
 #define K_INIT        "guestinfo.vice..init."
 #define K_READY       K_INIT "ready"
@@ -50,8 +50,8 @@
 #define K_CREATING "vch.creating"
 #define K_DELETING "vch.deleting"
 
-#define APPLIANCE_IMAGE "[datastore1] vic/appliance.iso"
-#define APPLIANCE_MAGIC "vic-local-appliance 1\n"
+#define APPLIANCE_IMAGE  "[datastore1] vic/appliance.iso"
+#define APPLIANCE_MAGIC  "vic-local-appliance 1\n"
 #define READY_TIMEOUT_MS 60000
 
 struct vch_engine {
@@ -279,8 +279,8 @@ static void pool_spec_of(const json_t *spec, hv_pool_spec *ps)
 
 static char *pool_path(const json_t *spec)
 {
-    const char *parent = str_at(json_object_get(json_object_get(spec, "compute"), "resource"),
-                                "name");
+    const char *parent =
+        str_at(json_object_get(json_object_get(spec, "compute"), "resource"), "name");
     cleanup_free char *root = root_pool();
     return xasprintf("%s/%s", parent ? parent : root, str_at(spec, "name"));
 }
@@ -391,8 +391,7 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
     uint32_t rn;
     int rl;
     if (range && !parse_cidr(range, &rn, &rl))
-        problem(&p, "network.bridge.ip_range: %s is not a CIDR range such as 172.16.0.0/12",
-                range);
+        problem(&p, "network.bridge.ip_range: %s is not a CIDR range such as 172.16.0.0/12", range);
     int conflict = 0;
     if (rc == 0) {
         json_t *net = json_object_get(norm, "network");
@@ -403,9 +402,8 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
         if (json_object_get(server, "certificate") || json_object_get(server, "private_key"))
             problem(&p, "auth.server.certificate: supplied certificates are not supported yet; "
                         "use auth.server.generate");
-        const json_t *cas =
-            json_object_get(json_object_get(json_object_get(norm, "auth"), "client"),
-                            "certificate_authorities");
+        const json_t *cas = json_object_get(
+            json_object_get(json_object_get(norm, "auth"), "client"), "certificate_authorities");
         if (json_array_size(cas))
             problem(&p, "auth.client.certificate_authorities: supplied client CAs are not "
                         "supported yet; the VCH generates its own CA");
@@ -441,9 +439,8 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
     }
     if (json_array_size(p.list)) {
         json_decref(norm);
-        rc = join_problems(p.list, conflict && json_array_size(p.list) == 1 ? VIC_ECONFLICT
-                                                                           : VIC_EINVAL,
-                           err);
+        rc = join_problems(
+            p.list, conflict && json_array_size(p.list) == 1 ? VIC_ECONFLICT : VIC_EINVAL, err);
         if (problems_out)
             *problems_out = p.list;
         else
@@ -598,8 +595,8 @@ static int step_certificates(run_ctx *r, vic_err **err)
     mkdir(parent, 0700);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return vic_err_sys(err, VIC_EIO, errno, "create %s", dir);
-    const json_t *gen = json_object_get(
-        json_object_get(json_object_get(spec, "auth"), "server"), "generate");
+    const json_t *gen =
+        json_object_get(json_object_get(json_object_get(spec, "auth"), "server"), "generate");
     const char *cname = str_at(gen, "cname") ? str_at(gen, "cname") : r->t->name;
     const char *org = str_at(gen, "organization");
     int bits = json_is_integer(json_object_get(gen, "size"))
@@ -609,11 +606,11 @@ static int step_certificates(run_ctx *r, vic_err **err)
     /* ECDSA P-256 unless a key size was asked for: RSA keys take a second each to make */
     int ec = !json_is_integer(json_object_get(gen, "size"));
     vic_cert_opts cao = {.cn = "VIC-C VCH CA", .org = org, .bits = bits, .ec = ec};
-    int dns_ok = strspn(cname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
-                 strlen(cname);
+    int dns_ok =
+        strspn(cname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+        strlen(cname);
     const char *sans[] = {r->t->address, dns_ok ? cname : "localhost"};
-    vic_cert_opts so = {
-        .cn = cname, .org = org, .bits = bits, .ec = ec, .sans = sans, .n_sans = 2};
+    vic_cert_opts so = {.cn = cname, .org = org, .bits = bits, .ec = ec, .sans = sans, .n_sans = 2};
     vic_cert_opts co = {.cn = "client", .org = org, .bits = bits, .ec = ec};
     cleanup_free char *ca_pem = xasprintf("%s/ca.pem", dir);
     cleanup_free char *ca_key = xasprintf("%s/ca-key.pem", dir);
@@ -642,9 +639,8 @@ static int step_pool(run_ctx *r, vic_err **err)
 {
     hv_pool_spec ps;
     pool_spec_of(r->t->spec, &ps);
-    const char *parent = str_at(json_object_get(json_object_get(r->t->spec, "compute"),
-                                                "resource"),
-                                "name");
+    const char *parent =
+        str_at(json_object_get(json_object_get(r->t->spec, "compute"), "resource"), "name");
     cleanup_free char *root = root_pool();
     hv_ref ref;
     int rc = hv_pool_create(r->e->hv, parent ? parent : root, r->t->name, &ps, &ref, err);
@@ -730,8 +726,7 @@ static int step_vm(run_ctx *r, vic_err **err)
         vic_err *ge = NULL;
         hv_vm_info info = {0};
         snprintf(ref.id, sizeof(ref.id), "vm:%s", r->t->name);
-        if (hv_vm_get(r->e->hv, &ref, &info, &ge) == 0 &&
-            str_at(info.extra_config, K_TASK) &&
+        if (hv_vm_get(r->e->hv, &ref, &info, &ge) == 0 && str_at(info.extra_config, K_TASK) &&
             strcmp(str_at(info.extra_config, K_TASK), r->t->id) == 0) {
             vic_err_free(err);
             rc = 0;
@@ -906,7 +901,8 @@ static void roll_back(vch_engine *e, const vch_task *t)
     if (t->spec) {
         cleanup_free char *pp = pool_path(t->spec);
         hv_ref pool;
-        if (hv_find(e->hv, HV_POOL, pp, &pool, &err) == 0 && hv_pool_destroy(e->hv, &pool, &err) < 0)
+        if (hv_find(e->hv, HV_POOL, pp, &pool, &err) == 0 &&
+            hv_pool_destroy(e->hv, &pool, &err) < 0)
             vic_log(VIC_LOG_WARN, "event=rollback_pool_failed vch=%s msg=\"%s\"", t->name,
                     err->msg);
         vic_err_free(&err);
@@ -915,8 +911,8 @@ static void roll_back(vch_engine *e, const vch_task *t)
         vic_err_free(&err);
     }
     cleanup_free char *dir = cert_dir(e, t->name);
-    static const char *const files[] = {"ca.pem", "ca-key.pem",     "server-cert.pem",
-                                        "server-key.pem", "cert.pem", "key.pem", "env"};
+    static const char *const files[] = {
+        "ca.pem", "ca-key.pem", "server-cert.pem", "server-key.pem", "cert.pem", "key.pem", "env"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         cleanup_free char *f = xasprintf("%s/%s", dir, files[i]);
         unlink(f);
@@ -1200,8 +1196,8 @@ int vch_converge(vch_engine *e, int *n_fixed, vic_err **err)
             continue;
         }
         vch_task_adopt(e->tasks, t.id, NULL);
-        vic_log(VIC_LOG_INFO, "event=converge task=%s kind=%s vch=%s step=%s", t.id, t.kind,
-                t.name, t.step);
+        vic_log(VIC_LOG_INFO, "event=converge task=%s kind=%s vch=%s step=%s", t.id, t.kind, t.name,
+                t.step);
         if (strcmp(t.kind, "create") == 0) {
             run_ctx r = {e, &t, NULL, NULL};
             note(&r, "rollback", "started",
@@ -1209,8 +1205,8 @@ int vch_converge(vch_engine *e, int *n_fixed, vic_err **err)
                  t.step[0] ? t.step : "validate");
             roll_back(e, &t);
             note(&r, "rollback", "done", "nothing of VCH %s is left", t.name);
-            cleanup_free char *msg =
-                xasprintf("interrupted during step %s; rolled back", t.step[0] ? t.step : "validate");
+            cleanup_free char *msg = xasprintf("interrupted during step %s; rolled back",
+                                               t.step[0] ? t.step : "validate");
             vch_task_finish(e->tasks, t.id, "failed", msg, NULL);
         } else {
             vic_err *de = NULL;
@@ -1334,15 +1330,15 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
     const char *version = appliance_key(vm, K_VERSION) ?: "unknown";
     json_object_set_new(model, "id", json_string(str_at(vm, "ref")));
     json_object_set_new(model, "version", json_string(version));
-    json_t *runtime = json_pack(
-        "{s:O, s:O, s:s++, s:O, s:o, s:s, s:s, s:O, s:O, s:s}", "power_state",
-        json_object_get(s, "power_state"), "state", json_object_get(s, "state"), "docker_host",
-        "tcp://", json_string_value(json_object_get(s, "docker_host")), "", "address",
-        json_object_get(json_object_get(vm, "extra_config"), K_ADDRESS), "components",
-        components_of(vm), "version", version, "upgrade_status",
-        strcmp(version, VIC_VERSION) == 0 ? "up to date" : "upgrade available", "containers",
-        json_object_get(s, "containers"), "created_by", json_object_get(s, "created_by"),
-        "pool", appliance_key(vm, K_POOL) ?: "");
+    json_t *runtime =
+        json_pack("{s:O, s:O, s:s++, s:O, s:o, s:s, s:s, s:O, s:O, s:s}", "power_state",
+                  json_object_get(s, "power_state"), "state", json_object_get(s, "state"),
+                  "docker_host", "tcp://", json_string_value(json_object_get(s, "docker_host")), "",
+                  "address", json_object_get(json_object_get(vm, "extra_config"), K_ADDRESS),
+                  "components", components_of(vm), "version", version, "upgrade_status",
+                  strcmp(version, VIC_VERSION) == 0 ? "up to date" : "upgrade available",
+                  "containers", json_object_get(s, "containers"), "created_by",
+                  json_object_get(s, "created_by"), "pool", appliance_key(vm, K_POOL) ?: "");
     json_object_set_new(model, "runtime", runtime);
     *out = model;
     return 0;
@@ -1419,8 +1415,7 @@ int vch_env(vch_engine *e, const char *id, char **text, vic_err **err)
 
 static const char *const mutable_fields[] = {"compute", "debug", "syslog_addr", "registry", NULL};
 
-int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t **out,
-                  vic_err **err)
+int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t **out, vic_err **err)
 {
     *out = NULL;
     if (!json_is_object(changes))
@@ -1444,15 +1439,16 @@ int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t *
         if (strcmp(k, "name") == 0 && json_equal(v, json_object_get(spec, "name")))
             continue;
         if (!ok) {
-            problem(&p, "%s: cannot be changed on a live VCH (changeable: compute, debug, "
-                        "syslog_addr, registry)",
+            problem(&p,
+                    "%s: cannot be changed on a live VCH (changeable: compute, debug, "
+                    "syslog_addr, registry)",
                     k);
             continue;
         }
         if (strcmp(k, "compute") == 0) {
             json_t *res = json_object_get(v, "resource");
-            if (res && !json_equal(res, json_object_get(json_object_get(spec, "compute"),
-                                                        "resource")))
+            if (res &&
+                !json_equal(res, json_object_get(json_object_get(spec, "compute"), "resource")))
                 problem(&p, "compute.resource: cannot be changed on a live VCH");
             json_t *merged = json_deep_copy(json_object_get(spec, "compute"));
             if (merged == NULL)
@@ -1488,8 +1484,7 @@ int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t *
     hv_ref ref;
     ref_of(vm, &ref);
     hv_vm_change ch = {.extra_config = ec};
-    if ((rc = hv_vm_reconfigure(e->hv, &ref, str_at(vm, "change_version"), &ch, NULL, 0, err)) <
-        0)
+    if ((rc = hv_vm_reconfigure(e->hv, &ref, str_at(vm, "change_version"), &ch, NULL, 0, err)) < 0)
         return rc;
     return vch_inspect(e, id, out, err);
 }

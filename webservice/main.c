@@ -21,6 +21,7 @@
 #include "lib/mem.h"
 #include "lib/service.h"
 #include "webservice/service.h"
+#include "webservice/vchs.h"
 
 static void usage(FILE *f)
 {
@@ -94,6 +95,20 @@ static int lock_home(const char *home, int *fd_out)
         fprintf(stderr, "vic-webservice: warning: cannot record pid in %s\n", path);
     *fd_out = fd;
     return 0;
+}
+
+/* The directory of this executable: vic-init and the appliance's servers live beside it. */
+static char *self_dir(void)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return xstrdup(".");
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    return xstrdup(buf);
 }
 
 int main(int argc, char **argv)
@@ -179,6 +194,8 @@ int main(int argc, char **argv)
      * freed memory. Two arenas keep contention low on the pool threads. */
     mallopt(M_ARENA_MAX, 2);
     opt.home = home;
+    cleanup_free char *bin_dir = self_dir();
+    opt.bin_dir = bin_dir;
     vic_log_init("webservice", (vic_log_level)level);
 
     vic_err *err cleanup_err = NULL;
@@ -248,11 +265,13 @@ int main(int argc, char **argv)
                host, vic_http_server_port(srv));
     fflush(stdout);
     vic_free_secret(password);
+    ws_vch_start(w);
     vic_log(VIC_LOG_INFO, "event=listening addr=%s:%u tls=%d home=%s", host,
             vic_http_server_port(srv), !opt.no_tls, home);
 
     int code = vic_service_wait(srv, &sigs);
-    ws_free(w);
+    if (ws_vch_stop(w) == 0)
+        ws_free(w); /* else a task thread still uses it: the process ends with it */
     vic_log_close();
     close(lock_fd);
     return code;

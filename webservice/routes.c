@@ -13,6 +13,7 @@
 #include "webservice/auth.h"
 #include "webservice/service.h"
 #include "webservice/tokens.h"
+#include "webservice/vchs.h"
 
 static int version_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
@@ -154,5 +155,19 @@ const vic_http_route ws_routes[] = {
      "VCHs created with the token"},
     {"DELETE", "/container/self-provision/vchs/{id}", ws_self_provision_delete, WS_ROUTE_BEARER,
      "delete a VCH created with the token"},
+    {"GET", "/container/target/{t}/vch", ws_vch_list, 0, "list VCHs"},
+    {"POST", "/container/target/{t}/vch", ws_vch_create, VIC_ROUTE_JSON,
+     "create a VCH (202 and a task; ?wait=1: 201 when ready)"},
+    {"GET", "/container/target/{t}/vch/{id}", ws_vch_inspect, 0, "inspect a VCH"},
+    {"PUT", "/container/target/{t}/vch/{id}", ws_vch_configure, VIC_ROUTE_JSON,
+     "reconfigure a VCH"},
+    {"DELETE", "/container/target/{t}/vch/{id}", ws_vch_delete, VIC_ROUTE_JSON_OPTIONAL,
+     "delete a VCH"},
+    {"GET", "/container/target/{t}/vch/{id}/certificate", ws_vch_certificate, 0,
+     "the VCH's CA certificate"},
+    {"GET", "/container/target/{t}/vch/{id}/log", ws_vch_log, 0, "the VCH's creation log"},
+    {"GET", "/container/tasks/{id}", ws_task_get, 0, "a lifecycle task"},
+    {"GET", "/container/tasks/{id}/events", ws_task_events, 0,
+     "a task's progress as server-sent events"},
 };
 const size_t ws_n_routes = sizeof(ws_routes) / sizeof(ws_routes[0]);

@@ -1,4 +1,5 @@
 #include "webservice/service.h"
+#include "webservice/vchs.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -155,6 +156,10 @@ int ws_open(ws **out, const ws_options *opt, vic_err **err)
         rc = vp_open(&w->tokens, &vo, w->now(), err);
     }
     if (rc == 0) {
+        vch_engine_opts eo = {.home = opt->home, .bin_dir = opt->bin_dir, .target = "local"};
+        rc = vch_engine_open(&w->vch, &eo, err);
+    }
+    if (rc == 0) {
         w->inventory = sp_inventory_local();
         w->provision = sp_new(w->store, w->tokens, w->inventory);
     }
@@ -171,6 +176,8 @@ void ws_free(ws *w)
     if (w == NULL)
         return;
     sp_free(w->provision);
+    ws_vch_wait_idle();
+    vch_engine_close(w->vch);
     vp_free(w->tokens);
     vic_store_free(w->store);
     ws_auth_free(w->auth);

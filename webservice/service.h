@@ -13,6 +13,7 @@
 #include "self-provision/inventory.h"
 #include "self-provision/provision.h"
 #include "validating-proxy/token.h"
+#include "vch-wizard/vch.h"
 
 typedef struct ws_auth ws_auth;
 
@@ -33,6 +34,7 @@ typedef struct ws_options {
     unsigned threads;
     unsigned session_idle;     /* seconds */
     unsigned session_absolute; /* seconds */
+    const char *bin_dir;       /* where vic-init and the appliance's servers are */
 } ws_options;
 
 typedef struct ws {
@@ -46,6 +48,7 @@ typedef struct ws {
     vp *tokens;                    /* delegation tokens (validating-proxy/) */
     sp *provision;                 /* token redemption (self-provision/) */
     const sp_inventory *inventory; /* what the targets hold; the local target until hv.h */
+    vch_engine *vch;               /* the VCH lifecycle (vch-wizard/) */
 } ws;
 
 /* The schema migrations of vic.db. */

@@ -6,6 +6,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "webservice/vchs.h"
 
 static void cleanup_token_(vp_token **t)
 {
@@ -233,9 +234,30 @@ int ws_self_provision(vic_http_req *req, vic_http_resp *resp, void *payload, vic
         return rc;
     vic_log(VIC_LOG_INFO, "event=vch_requested id=%s token=%s",
             json_string_value(json_object_get(out, "id")), vp_token_jti(t));
-    json_object_set_new(out, "message",
-                        json_string("VCH recorded as requested; deployment awaits the VCH "
-                                    "lifecycle engine"));
+    /* the same create as the admin's, with the spec as the token's limits shaped it */
+    json_t *task = NULL;
+    json_t *create_problems cleanup_json = NULL;
+    rc = ws_vch_start_create(w, json_object_get(out, "spec"), vp_token_jti(t), &task,
+                             &create_problems, err);
+    if (rc < 0) {
+        vic_err *ignore = NULL;
+        sp_delete(w->provision, t, json_string_value(json_object_get(out, "id")), &c, &ignore);
+        vic_err_free(&ignore);
+        json_decref(out);
+        if (create_problems) {
+            json_t *body =
+                json_pack("{s:s, s:O}", "message", (*err)->msg, "problems", create_problems);
+            vic_http_resp_json(resp, vic_err_http_status(rc), body);
+            vic_err_free(err);
+            return 0;
+        }
+        return rc;
+    }
+    json_object_del(out, "spec");
+    json_object_update_missing(out, task);
+    json_object_set_new(out, "vch_id", json_incref(json_object_get(task, "id")));
+    json_decref(task);
+    json_object_set_new(out, "message", json_string("VCH creation started; follow the task"));
     cleanup_free char *loc = xasprintf("/container/self-provision/vchs/%s",
                                        json_string_value(json_object_get(out, "id")));
     vic_http_resp_header(resp, "Location", loc);
@@ -267,6 +289,21 @@ int ws_self_provision_vchs(vic_http_req *req, vic_http_resp *resp, void *payload
     json_t *out = NULL;
     if ((rc = sp_list(&out, w->provision, t, err)) < 0)
         return rc;
+    /* the live state of each, from the inventory (a VCH still being created has none yet) */
+    size_t i;
+    json_t *v;
+    json_array_foreach(out, i, v)
+    {
+        json_t *model = NULL;
+        vic_err *ignore = NULL;
+        const char *name = json_string_value(json_object_get(v, "name"));
+        if (name && vch_inspect(w->vch, name, &model, &ignore) == 0) {
+            json_object_set(v, "runtime", json_object_get(model, "runtime"));
+            json_object_set(v, "vch_id", json_object_get(model, "id"));
+        }
+        json_decref(model);
+        vic_err_free(&ignore);
+    }
     vic_http_resp_json(resp, 200, json_pack("{s:o}", "vchs", out));
     return 0;
 }
@@ -279,7 +316,35 @@ int ws_self_provision_delete(vic_http_req *req, vic_http_resp *resp, void *paylo
     if (rc < 0)
         return rc;
     vp_ctx c = ctx_of(w, req);
-    if ((rc = sp_delete(w->provision, t, vic_http_req_param(req, "id"), &c, err)) < 0)
+    /* which VCH: only one this token's tree created (sp_list shows no other) */
+    json_t *mine cleanup_json = NULL;
+    if ((rc = sp_list(&mine, w->provision, t, err)) < 0)
+        return rc;
+    const char *id = vic_http_req_param(req, "id");
+    cleanup_free char *name = NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(mine, i, v)
+    {
+        if (strcmp(json_string_value(json_object_get(v, "id")), id) == 0)
+            name = xstrdup(json_string_value(json_object_get(v, "name")));
+    }
+    if (name == NULL)
+        return vic_err_set(err, VIC_ENOTFOUND, "VCH %s not found", id);
+    vch_task task;
+    vch_delete_opts o = {.containers_all = 1, .volume_stores_all = 1};
+    vic_err *derr = NULL;
+    rc = vch_delete_begin(w->vch, name, &o, &task, &derr);
+    if (rc == 0) {
+        rc = vch_delete_run(w->vch, task.id, NULL, NULL, &derr);
+        vch_task_clear(&task);
+    }
+    if (rc < 0 && rc != VIC_ENOTFOUND) {
+        *err = derr;
+        return rc;
+    }
+    vic_err_free(&derr);
+    if ((rc = sp_delete(w->provision, t, id, &c, err)) < 0)
         return rc;
     vic_http_resp_json(resp, 204, NULL);
     return 0;
