@@ -58,6 +58,9 @@ LDFLAGS := -pthread -Wl,--as-needed $(MODE_LDFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# What the version stamp depends on; in a linked worktree .git is a file, so ask git.
+GIT_DIR := $(shell git rev-parse --git-dir 2>/dev/null)
+GIT_STAMP := $(wildcard $(GIT_DIR)/HEAD $(GIT_DIR)/index)
 VERSION := v0.1.0-$(GIT_VERSION)
 
 # ---- lib/: shared code, a static library built with hidden visibility ----
@@ -109,7 +112,7 @@ portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/portlayer/embed.o: portlayer/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/webservice/version.o: .git/HEAD $(wildcard .git/index)
+$(B)/obj/webservice/version.o: $(GIT_STAMP)
 
 BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \
 	$(BIN)/docker-engine-server
@@ -119,7 +122,7 @@ $(BIN)/docker-engine-server: $(B)/obj/personality/main.o $(personality_LINK) $(L
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/obj/personality/main.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/personality/main.o: .git/HEAD $(wildcard .git/index)
+$(B)/obj/personality/main.o: $(GIT_STAMP)
 
 $(BIN)/port-layer-server: $(B)/obj/portlayer/main.o $(portlayer_LINK) $(LIBVIC)
 	@mkdir -p $(@D)
