@@ -106,7 +106,11 @@ webservice_OBJS += $(B)/obj/webservice/embed.o
 portlayer_OBJS += $(B)/obj/portlayer/embed.o
 webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS)
 self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
-tether_LINK = $(tether_OBJS)
+# vic-init (tether/vic-init/) is a dynamic binary of its own: keep it out of the tether's
+# objects; the tether's unit tests link both.
+VIC_INIT_OBJS := $(filter $(B)/obj/tether/vic-init/%,$(tether_OBJS))
+tether_OBJS := $(filter-out $(B)/obj/tether/vic-init/%,$(tether_OBJS))
+tether_LINK = $(tether_OBJS) $(VIC_INIT_OBJS)
 portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
 
 $(B)/obj/webservice/embed.o: webservice/openapi.json
@@ -115,7 +119,14 @@ $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
 $(B)/obj/webservice/version.o: $(GIT_STAMP)
 
 BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \
-	$(BIN)/docker-engine-server
+	$(BIN)/docker-engine-server $(BIN)/vic-init
+
+# The appliance's PID 1 runs on the host (the local target) or in the appliance VM, not in a
+# container's root disk: a dynamic binary, unlike the tether.
+$(BIN)/vic-init: $(B)/obj/tether/vic-init/main-init.o $(VIC_INIT_OBJS) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/docker-engine-server: $(B)/obj/personality/main.o $(personality_LINK) $(LIBVIC)
 	@mkdir -p $(@D)
