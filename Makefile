@@ -111,6 +111,7 @@ self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
 VIC_INIT_OBJS := $(filter $(B)/obj/tether/vic-init/%,$(tether_OBJS))
 tether_OBJS := $(filter-out $(B)/obj/tether/vic-init/%,$(tether_OBJS))
 tether_LINK = $(tether_OBJS) $(VIC_INIT_OBJS)
+.SECONDARY: $(tether_OBJS) # only unit tests use them: keep make from deleting them
 portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
 
 $(B)/obj/webservice/embed.o: webservice/openapi.json
