@@ -58,6 +58,9 @@ LDFLAGS := -pthread -Wl,--as-needed $(MODE_LDFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# What the version stamp depends on; in a linked worktree .git is a file, so ask git.
+GIT_DIR := $(shell git rev-parse --git-dir 2>/dev/null)
+GIT_STAMP := $(wildcard $(GIT_DIR)/HEAD $(GIT_DIR)/index)
 VERSION := v0.1.0-$(GIT_VERSION)
 
 # ---- lib/: shared code, a static library built with hidden visibility ----
@@ -104,7 +107,12 @@ portlayer_OBJS += $(B)/obj/portlayer/embed.o
 webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS) \
 	$(vch-wizard_OBJS) $(hypervisor_OBJS)
 self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
-tether_LINK = $(tether_OBJS)
+# vic-init (tether/vic-init/) is a dynamic binary of its own: keep it out of the tether's
+# objects; the tether's unit tests link both.
+VIC_INIT_OBJS := $(filter $(B)/obj/tether/vic-init/%,$(tether_OBJS))
+tether_OBJS := $(filter-out $(B)/obj/tether/vic-init/%,$(tether_OBJS))
+tether_LINK = $(tether_OBJS) $(VIC_INIT_OBJS)
+.SECONDARY: $(tether_OBJS) # only unit tests use them: keep make from deleting them
 portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
 vch-wizard_LINK = $(vch-wizard_OBJS) $(self-provision_OBJS) $(validating-proxy_OBJS) \
 	$(hypervisor_OBJS)
@@ -113,13 +121,20 @@ $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/portlayer/embed.o: portlayer/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
 $(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o: .git/HEAD $(wildcard .git/index)
-$(B)/obj/webservice/version.o: .git/HEAD $(wildcard .git/index)
+$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o: $(GIT_STAMP)
+$(B)/obj/webservice/version.o: $(GIT_STAMP)
 
 BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \
-	$(BIN)/docker-engine-server $(BIN)/vic-machine
+	$(BIN)/docker-engine-server $(BIN)/vic-init $(BIN)/vic-machine
 
 $(BIN)/vic-machine: $(B)/obj/vch-wizard/main-machine.o $(vch-wizard_LINK) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The appliance's PID 1 runs on the host (the local target) or in the appliance VM, not in a
+# container's root disk: a dynamic binary, unlike the tether.
+$(BIN)/vic-init: $(B)/obj/tether/vic-init/main-init.o $(VIC_INIT_OBJS) $(LIBVIC)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -129,7 +144,7 @@ $(BIN)/docker-engine-server: $(B)/obj/personality/main.o $(personality_LINK) $(L
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/obj/personality/main.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/personality/main.o: .git/HEAD $(wildcard .git/index)
+$(B)/obj/personality/main.o: $(GIT_STAMP)
 
 $(BIN)/port-layer-server: $(B)/obj/portlayer/main.o $(portlayer_LINK) $(LIBVIC)
 	@mkdir -p $(@D)

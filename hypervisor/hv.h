@@ -114,7 +114,13 @@ typedef struct hv_vm_spec {
     int64_t memory_mb;     /* >= 1 */
     const hv_disk *disks;  /* the first disk is the root disk */
     size_t n_disks;
-    const char *iso; /* datastore path of a CD-ROM image, or NULL */
+    /* Datastore path of a CD-ROM image, or NULL. On the local target a CD-ROM image whose
+     * first line is exactly "vic-local-appliance 1" (LOCAL_APPLIANCE_MAGIC) boots the VCH
+     * appliance: no root disk; bin_dir/vic-init runs as the host's root in the host's
+     * namespaces (network included), its own session, cwd the VM's folder, fd 3 the
+     * guestinfo channel, fd 4 the serial log, fd 5 the interactive channel. Power off sends
+     * it SIGTERM and SIGKILLs its process group after the grace period. */
+    const char *iso;
     const hv_nic *nics;
     size_t n_nics;
     bool serial_log;            /* a serial port writing to the VM folder's output.log */

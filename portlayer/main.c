@@ -39,15 +39,11 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"token-file", required_argument, NULL, 't'},
-        {"target", required_argument, NULL, 'T'},
-        {"home", required_argument, NULL, 'H'},
-        {"bin-dir", required_argument, NULL, 'b'},
-        {"pool", required_argument, NULL, 'p'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},  {"token-file", required_argument, NULL, 't'},
+        {"target", required_argument, NULL, 'T'},  {"home", required_argument, NULL, 'H'},
+        {"bin-dir", required_argument, NULL, 'b'}, {"pool", required_argument, NULL, 'p'},
+        {"images", required_argument, NULL, 'i'},  {"log-level", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *listen = "127.0.0.1:2377", *token_file = NULL, *target = "local";
     const char *home = getenv("VIC_HOME") ? getenv("VIC_HOME") : "./var", *bin_dir = NULL;

@@ -547,7 +547,7 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
         cleanup_free char *host = NULL;
         if ((rc = local_ds_path(lc->ds_root, spec->iso, &host, err)) < 0)
             return vic_err_wrap(err, "iso");
-        json_object_set_new(kv, "ide1:0.fileName", json_string(spec->iso));
+        json_object_set_new(kv, VMX_CDROM, json_string(spec->iso));
     }
     for (size_t i = 0; i < spec->n_nics; i++) {
         hv_ref net;

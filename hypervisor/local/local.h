@@ -21,6 +21,11 @@
 #define VMX_ROOT_DISK "scsi0:0.fileName"
 #define VMX_SERIAL    "serial0.fileName"
 #define VMX_IDSHIFT   "vic.rootDisk.idShift"
+#define VMX_CDROM     "ide1:0.fileName"
+
+/* The first line of a local appliance image: a VM whose CD-ROM is such a file boots the VCH
+ * appliance (vic-init in the host's namespaces) instead of a containerVM (see hv.h). */
+#define LOCAL_APPLIANCE_MAGIC "vic-local-appliance 1"
 
 /* Host ids that guests run as: guest uid/gid 0..65535 map to GUEST_ID_BASE.. on the host. */
 #define GUEST_ID_BASE  100000
@@ -40,6 +45,10 @@ int local_ds_path(const char *ds_root, const char *ds_path, char **out, vic_err 
 
 /* Takes an exclusive lock on the VM's configuration (vm.lock); returns the fd to close. */
 int local_vm_lock(const char *vm_dir, vic_err **err);
+
+/* 1 when the file at host_path is a local appliance image: its first line is exactly
+ * LOCAL_APPLIANCE_MAGIC. 0 for any other file, and when it cannot be read. */
+int local_appliance_image(const char *host_path);
 
 /* The pool's path below the root pool ("" for the root) from its inventory path. */
 int local_pool_rel(const char *pool_path, const char **out, vic_err **err);

@@ -40,6 +40,8 @@ typedef struct monitor {
     char *ds_root;
     char *rootfs;
     char *tether;
+    char *init;    /* vic-init, the appliance's PID 1 */
+    int appliance; /* the guest is the VCH appliance, in the host's namespaces */
     char pool_rel[512];
     cg_host cg;
     int in_cgroup;
@@ -219,6 +221,38 @@ static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int seria
     child_fail(errfd, "start the tether");
 }
 
+/* In the child of an appliance boot: vic-init as the host's root in the host's namespaces, in
+ * a session of its own (power off kills the whole process group), cwd the VM's folder. */
+static void appliance_start(monitor *m, int sync_fd, int errfd, int gi_fd, int serial_fd,
+                            int attach_fd)
+{
+    char c;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (read(sync_fd, &c, 1) != 1)
+        _exit(127); /* the monitor died before placing us in the pool's cgroup */
+    if (setsid() < 0)
+        child_fail(errfd, "create the appliance's session");
+    if (chdir(m->dir) < 0)
+        child_fail(errfd, "enter the VM's folder");
+    if (dup2(gi_fd, 3) < 0 || dup2(serial_fd, 4) < 0 || dup2(attach_fd, 5) < 0)
+        child_fail(errfd, "pass channels");
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
+        child_fail(errfd, "open /dev/null");
+    if (errfd > 6)
+        close_range(6, (unsigned)errfd - 1, 0);
+    close_range((unsigned)(errfd >= 6 ? errfd + 1 : 6), ~0U, 0);
+    /* As for the tether: signals stay blocked (and pending) across exec, vic-init takes them
+     * from a signalfd, so a power off racing its start is not lost. */
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    char *argv[] = {"vic-init", NULL};
+    char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    execve(m->init, argv, envp);
+    child_fail(errfd, "start vic-init");
+}
+
 static int write_id_map(pid_t pid, const char *file, vic_err **err)
 {
     char path[64], map[64];
@@ -242,8 +276,9 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gi) < 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, at) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "create guest channels");
-    long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                 CLONE_NEWNET | SIGCHLD;
+    long flags = m->appliance ? SIGCHLD
+                              : CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
+                                    CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD;
     pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
     if (pid < 0) {
         int e = errno;
@@ -256,7 +291,9 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
         close(err_p[0]);
         close(gi[0]);
         close(at[0]);
-        /* the channels are close-on-exec: guest_start dups them to 3, 4 and 5 */
+        /* the channels are close-on-exec: the start functions dup them to 3, 4 and 5 */
+        if (m->appliance)
+            appliance_start(m, sync_p[0], err_p[1], gi[1], serial_fd, at[1]);
         guest_start(m, sync_p[0], err_p[1], gi[1], serial_fd, at[1]);
     }
     close(sync_p[0]);
@@ -266,8 +303,8 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
     m->guest = pid;
     m->gi_fd = gi[0];
     m->attach_fd = at[0];
-    int rc = write_id_map(pid, "uid_map", err);
-    if (rc == 0)
+    int rc = m->appliance ? 0 : write_id_map(pid, "uid_map", err);
+    if (rc == 0 && !m->appliance)
         rc = write_id_map(pid, "gid_map", err);
     if (rc == 0 && m->pool_rel[0] != '\1')
         m->in_cgroup = cg_vm_enter(&m->cg, m->pool_rel, m->o->vm, pid) == 0;
@@ -288,6 +325,8 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
     close(err_p[0]);
     if (rc < 0) {
         kill(pid, SIGKILL);
+        if (m->appliance)
+            kill(-pid, SIGKILL); /* its session, if it got that far */
         waitpid(pid, NULL, 0);
         m->guest = 0;
         close(sync_p[1]);
@@ -435,6 +474,15 @@ static long ms_until(const struct timespec *deadline)
     return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
+/* Forces the guest down: its PID 1 (whose death takes a containerVM's pid namespace with it),
+ * or the appliance's whole process group. */
+static void kill_guest(monitor *m, int sig)
+{
+    if (m->appliance)
+        kill(-m->guest, sig);
+    kill(m->guest, sig);
+}
+
 static int run_guest(monitor *m, int *status)
 {
     sigset_t set;
@@ -453,7 +501,7 @@ static int run_guest(monitor *m, int *status)
                                {m->client_fd, POLLIN | (m->to_client.len ? POLLOUT : 0), 0}};
         long timeout = killing == 1 ? ms_until(&deadline) : -1;
         if (timeout == 0 || (killing == 1 && timeout < 0)) {
-            kill(m->guest, SIGKILL);
+            kill_guest(m, SIGKILL);
             killing = 2;
             continue;
         }
@@ -475,6 +523,8 @@ static int run_guest(monitor *m, int *status)
                     int st = 0;
                     if (waitpid(m->guest, &st, WNOHANG) == m->guest) {
                         *status = st;
+                        if (m->appliance) /* what vic-init left behind goes with it */
+                            kill(-m->guest, SIGKILL);
                         close(sfd);
                         /* hand the holder the guest's last words (the exit frame) */
                         while (m->attach_fd >= 0)
@@ -486,7 +536,10 @@ static int run_guest(monitor *m, int *status)
                     /* power off: TERM to the guest's init, KILL after the grace period */
                     unsigned grace = si.ssi_code == SI_QUEUE ? (unsigned)si.ssi_int : 10000;
                     vic_log(VIC_LOG_INFO, "event=power_off vm=%s grace_ms=%u", m->o->vm, grace);
-                    kill(m->guest, grace ? SIGTERM : SIGKILL);
+                    if (grace)
+                        kill(m->guest, SIGTERM);
+                    else
+                        kill_guest(m, SIGKILL);
                     clock_gettime(CLOCK_MONOTONIC, &deadline);
                     deadline.tv_sec += grace / 1000;
                     deadline.tv_nsec += (long)(grace % 1000) * 1000000;
@@ -532,7 +585,9 @@ int monitor_run(const monitor_opts *o)
     m->dir = xasprintf("%s/%s", m->ds_root, o->vm);
     m->vmx = xasprintf("%s/%s.vmx", m->dir, o->vm);
     char bin_real[4096];
-    m->tether = xasprintf("%s/tether", realpath(o->bin_dir, bin_real) ? bin_real : o->bin_dir);
+    const char *bins = realpath(o->bin_dir, bin_real) ? bin_real : o->bin_dir;
+    m->tether = xasprintf("%s/tether", bins);
+    m->init = xasprintf("%s/vic-init", bins);
     giserve_init(&m->gi, m->dir, m->vmx);
     cleanup_free char *logp = xasprintf("%s/monitor.log", m->dir);
     cleanup_free char *lockp = xasprintf("%s/monitor.lock", m->dir);
@@ -562,23 +617,39 @@ int monitor_run(const monitor_opts *o)
         report(o, "error %s\n", err->msg);
         goto out;
     }
+    const char *cdrom = json_string_value(json_object_get(kv, VMX_CDROM));
+    if (cdrom) {
+        cleanup_free char *image = NULL;
+        if (local_ds_path(m->ds_root, cdrom, &image, &err) < 0) {
+            report(o, "error CD-ROM image: %s\n", err->msg);
+            goto out;
+        }
+        m->appliance = local_appliance_image(image);
+    }
     const char *disk = json_string_value(json_object_get(kv, VMX_ROOT_DISK));
     struct stat st;
-    if (disk == NULL) {
-        report(o, "error the VM has no root disk\n");
-        goto out;
-    }
-    if (local_ds_path(m->ds_root, disk, &m->rootfs, &err) < 0) {
-        report(o, "error root disk: %s\n", err->msg);
-        goto out;
-    }
-    if (stat(m->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        report(o, "error root disk %s not found\n", disk);
-        goto out;
-    }
-    if (access(m->tether, X_OK) < 0) {
-        report(o, "error tether %s: %s\n", m->tether, strerror(errno));
-        goto out;
+    if (m->appliance) {
+        if (access(m->init, X_OK) < 0) {
+            report(o, "error vic-init %s: %s\n", m->init, strerror(errno));
+            goto out;
+        }
+    } else {
+        if (disk == NULL) {
+            report(o, "error the VM has no root disk\n");
+            goto out;
+        }
+        if (local_ds_path(m->ds_root, disk, &m->rootfs, &err) < 0) {
+            report(o, "error root disk: %s\n", err->msg);
+            goto out;
+        }
+        if (stat(m->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            report(o, "error root disk %s not found\n", disk);
+            goto out;
+        }
+        if (access(m->tether, X_OK) < 0) {
+            report(o, "error tether %s: %s\n", m->tether, strerror(errno));
+            goto out;
+        }
     }
     const char *pool = json_string_value(json_object_get(kv, VMX_POOL));
     const char *rel = NULL;
@@ -589,7 +660,7 @@ int monitor_run(const monitor_opts *o)
     char tag[17];
     cg_tag(tag, real);
     cg_detect(&m->cg, tag);
-    if (shift_rootfs(m, kv, &err) < 0) {
+    if (!m->appliance && shift_rootfs(m, kv, &err) < 0) {
         report(o, "error %s\n", err->msg);
         goto out;
     }
@@ -621,7 +692,8 @@ int monitor_run(const monitor_opts *o)
         close(pfd);
     }
     local_event(real, "poweredOn", o->vm, NULL);
-    vic_log(VIC_LOG_INFO, "event=powered_on vm=%s guest_pid=%ld cgroup=%s", o->vm, (long)m->guest,
+    vic_log(VIC_LOG_INFO, "event=powered_on vm=%s guest=%s guest_pid=%ld cgroup=%s", o->vm,
+            m->appliance ? "appliance" : "containerVM", (long)m->guest,
             m->in_cgroup ? "yes" : "no");
     attach_listen(m);
     report(o, "ok %ld\n", (long)getpid());
@@ -663,6 +735,7 @@ out:
     free(m->dir);
     free(m->vmx);
     free(m->tether);
+    free(m->init);
     free(m->rootfs);
     vic_log_close();
     return exit_code;

@@ -11,6 +11,13 @@
  * random, urandom, tty bound from the host); the tether bound read-only at /.tether/tether.
  * No host mount is reachable from inside. The guest dies with its monitor (parent-death
  * signal), so a killed monitor never leaves a guest running.
+ *
+ * The appliance: a VM whose CD-ROM is a local appliance image (LOCAL_APPLIANCE_MAGIC) boots
+ * the VCH appliance instead: no root disk and no new namespaces; BIN_DIR/vic-init runs as the
+ * host's root, in a session of its own, with the VM's folder as its working directory and the
+ * same channels (fd 3 guestinfo, fd 4 serial log, fd 5 interactive). Power off sends it
+ * SIGTERM and, after the grace period, SIGKILL to its process group; when it exits, whatever
+ * is left of its process group is killed.
  */
 #ifndef VIC_LOCAL_MONITOR_H
 #define VIC_LOCAL_MONITOR_H

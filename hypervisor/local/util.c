@@ -128,3 +128,30 @@ int local_pool_rel(const char *pool_path, const char **out, vic_err **err)
     *out = pool_path[n] == '/' ? pool_path + n + 1 : pool_path + n;
     return 0;
 }
+
+int local_appliance_image(const char *host_path)
+{
+    static const char magic[] = LOCAL_APPLIANCE_MAGIC;
+    char buf[sizeof(magic) + 1];
+    int fd = open(host_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    size_t got = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        while (got < sizeof(buf)) {
+            ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+    }
+    close(fd);
+    size_t m = sizeof(magic) - 1;
+    if (got < m || memcmp(buf, magic, m) != 0)
+        return 0;
+    /* the line ends there: a newline (optionally CRLF) or the end of the file */
+    return got == m || buf[m] == '\n' || (buf[m] == '\r' && (got == m + 1 || buf[m + 1] == '\n'));
+}
