@@ -106,6 +106,15 @@ static int migrate(vic_store *s, const vic_migration *migs, size_t n_migs, vic_e
         int rc = exec(s->db, "BEGIN IMMEDIATE", "begin migration", err);
         if (rc < 0)
             return rc;
+        /* another process may have migrated since we looked: look again under the lock */
+        if ((rc = pragma_int(s->db, "PRAGMA user_version", &s->version, err)) < 0) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+        if (migs[i].version <= s->version) {
+            sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+            continue;
+        }
         char *set = xasprintf("PRAGMA user_version = %d; PRAGMA application_id = %d;",
                               migs[i].version, VIC_STORE_APP_ID);
         rc = exec(s->db, migs[i].sql, "apply migration", err);

@@ -771,10 +771,11 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-            printf("Usage: vic-machine version\n\nPrints the version of vic-machine.\n");
-            return 0;
-        }
+        for (int i = 1; i < argc; i++)
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                printf("Usage: vic-machine version\n\nPrints the version of vic-machine.\n");
+                return 0;
+            }
         printf("vic-machine version %s\n", VIC_VERSION);
         return 0;
     }

@@ -467,6 +467,8 @@ static int addr_free_here(const char *addr)
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return 1;
+        int one = 1; /* a closed server's connections in TIME_WAIT do not hold the address */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ports[i])};
         inet_pton(AF_INET, addr, &sa.sin_addr);
         int ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EADDRINUSE;

@@ -97,6 +97,7 @@ class Server:
         self._stdout_thread = None
         self._serving = threading.Event()
         self.stderr_path = None
+        self.extra_env = {}
         _SERVERS.append(self)
 
     # ---- process control ----
@@ -112,6 +113,7 @@ class Server:
                if k not in ("VIC_ADMIN_PASSWORD", "VIC_HOME")}
         if self.password is not None:
             env["VIC_ADMIN_PASSWORD"] = self.password
+        env.update(self.extra_env)
         return env
 
     def start(self, wait=True):
@@ -216,6 +218,7 @@ class Server:
         if self.proc.poll() is None:
             self.signal(signal.SIGTERM)
         rc = self.wait_exit(timeout)
+        remove_vchs(self.home)
         if check:
             self.assert_clean_exit(rc)
         return rc
@@ -296,6 +299,25 @@ class Server:
         if self.tls:
             sock = self.ssl_context().wrap_socket(sock, server_hostname="127.0.0.1")
         return sock
+
+
+def vic_machine(home, *args, env=None, timeout=120):
+    """Runs bin/vic-machine on the local target of home."""
+    return subprocess.run([str(BIN_DIR / "vic-machine"), args[0], "--home", str(home),
+                           "--bin-dir", str(BIN_DIR), *args[1:]], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def remove_vchs(home):
+    """Deletes every VCH a test left in home (their appliances outlive the web service)."""
+    import json
+    if not (Path(home) / "vch-tasks.db").exists():
+        return
+    r = vic_machine(home, "ls", "--json")
+    if r.returncode != 0:
+        return
+    for v in json.loads(r.stdout or "[]"):
+        vic_machine(home, "delete", "--name", v["name"], "--force", "--volume-stores", "all")
 
 
 def read_http_response(sock, timeout=10):

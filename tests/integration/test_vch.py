@@ -1,0 +1,346 @@
+"""VCH lifecycle on the local target: vic-machine and the web service's REST API.
+
+A created VCH is real: a resource pool, an appliance VM whose vic-init runs the port layer and
+the Docker personality (sanitizer builds) on the VCH's own loopback address, and the real
+docker CLI talking to it over TLS with the generated client certificate. Every test ends by
+checking that nothing is left: no VM folders, no pools, no processes for its home.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import BIN_DIR, vic_machine
+
+DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
+CREATE_STEPS = ["certificates", "resource_pool", "appliance_image", "appliance_vm",
+                "volume_stores", "power_on", "endpoint", "docker_api"]
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="VCHs run VMs: needs root")
+
+
+def vm_folders(home):
+    ds = Path(home) / "datastore1"
+    if not ds.exists():
+        return []
+    return sorted(p.name for p in ds.iterdir() if (p / (p.name + ".vmx")).exists())
+
+
+def pools(home):
+    f = Path(home) / "pools" / "pool.json"
+    if not f.exists():
+        return []
+    data = json.loads(f.read_text())
+    return sorted(data.get("pools", data) if isinstance(data, dict) else data)
+
+
+def processes_for(home):
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "--home %s " % home in line + " "
+            and "ps -eo" not in line and "vic-webservice" not in line]
+
+
+def assert_nothing_left(home):
+    deadline = time.time() + 10
+    while processes_for(home) and time.time() < deadline:
+        time.sleep(0.1)
+    assert processes_for(home) == []
+    assert vm_folders(home) == []
+    ls = vic_machine(home, "ls", "--json")
+    assert ls.returncode == 0, ls.stderr
+    assert json.loads(ls.stdout) == []
+    assert not (Path(home) / "datastore1" / "vic-images").exists() or \
+        list((Path(home) / "datastore1" / "vic-images").iterdir()) == []
+
+
+def docker(env_text, home, *args):
+    env = dict(os.environ, DOCKER_CONFIG=str(Path(home) / "docker-cli"))
+    for line in env_text.splitlines():
+        k, _, v = line.partition("=")
+        env[k] = v
+    return subprocess.run([DOCKER, *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.fixture
+def home(tmp_path):
+    h = tmp_path / "home"
+    h.mkdir()
+    yield h
+    for v in json.loads(vic_machine(h, "ls", "--json").stdout or "[]"):
+        vic_machine(h, "delete", "--name", v["name"], "--force")
+
+
+def test_create_use_configure_and_delete_with_vic_machine(home):
+    r = vic_machine(home, "create", "--name", "vch1", "--volume-store",
+                    "datastore1/volumes/vch1:default", "--memory", "2048")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for step in CREATE_STEPS:
+        assert "%s done" % step in r.stdout
+    assert "export DOCKER_HOST=tcp://127.77." in r.stdout
+    env = vic_machine(home, "inspect", "--name", "vch1", "--env")
+    assert env.returncode == 0, env.stderr
+    assert "DOCKER_TLS_VERIFY=1" in env.stdout
+    cert_path = [l.split("=", 1)[1] for l in env.stdout.splitlines()
+                 if l.startswith("DOCKER_CERT_PATH=")][0]
+    assert oct(os.stat(os.path.join(cert_path, "key.pem")).st_mode & 0o777) == "0o600"
+
+    if os.access(DOCKER, os.X_OK):
+        info = docker(env.stdout, home, "info", "--format", "{{.Name}} {{.Containers}}")
+        assert info.returncode == 0, info.stderr
+        assert info.stdout.split() == ["vch1", "0"]
+        # without the client certificate's CA the CLI refuses the server
+        bad = docker("DOCKER_HOST=" + env.stdout.splitlines()[0].split("=", 1)[1] +
+                     "\nDOCKER_TLS_VERIFY=1\nDOCKER_CERT_PATH=/nonexistent", home, "info")
+        assert bad.returncode != 0
+
+    ls = json.loads(vic_machine(home, "ls", "--json").stdout)
+    assert [(v["name"], v["state"], v["containers"]) for v in ls] == [("vch1", "running", 0)]
+    model = json.loads(vic_machine(home, "inspect", "--name", "vch1").stdout)
+    assert model["runtime"]["components"] == {"vic-init": "started", "port-layer": "started",
+                                              "docker-personality": "started"}
+    assert model["compute"]["memory"]["limit"] == {"value": 2048, "units": "MiB"}
+    assert model["storage"]["volume_stores"] == [{"datastore": "datastore1/volumes/vch1",
+                                                  "label": "default"}]
+    assert (home / "datastore1" / "volumes" / "vch1").is_dir()
+
+    c = vic_machine(home, "configure", "--name", "vch1", "--memory", "4096", "--json")
+    assert c.returncode == 0, c.stderr
+    assert json.loads(c.stdout)["compute"]["memory"]["limit"] == {"value": 4096, "units": "MiB"}
+
+    log = vic_machine(home, "inspect", "--name", "vch1", "--log")
+    assert "docker_api" in log.stdout and "succeeded" in log.stdout
+
+    d = vic_machine(home, "delete", "--name", "vch1", "--volume-stores", "all")
+    assert d.returncode == 0, d.stdout + d.stderr
+    assert not (home / "datastore1" / "volumes" / "vch1").exists()
+    assert not (home / "vch" / "vch1").exists()
+    assert_nothing_left(home)
+
+
+def test_delete_keeps_volume_stores_by_default(home):
+    r = vic_machine(home, "create", "--name", "keep", "--volume-store", "datastore1/vk:default")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert vic_machine(home, "delete", "--name", "keep").returncode == 0
+    assert (home / "datastore1" / "vk").is_dir()
+    assert_nothing_left(home)
+
+
+def test_validation_reports_every_problem_at_once(home):
+    r = vic_machine(home, "create", "--name", "bad", "--image-store", "ds9",
+                    "--public-network", "nonet", "--bridge-network-range", "10.0.0/8")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "3 problems" in r.stderr
+    assert "storage.image_stores[0]: datastore ds9 does not exist on local " \
+           "(available: datastore1)" in r.stderr
+    assert "network.public.port_group: network nonet does not exist" in r.stderr
+    assert "network.bridge.ip_range: 10.0.0/8 is not a CIDR range" in r.stderr
+    assert vm_folders(home) == []
+
+
+def test_bad_usage_and_help(home):
+    for cmd in ("create", "ls", "inspect", "delete", "configure", "debug", "version"):
+        r = vic_machine(home, cmd, "--help")
+        assert r.returncode == 0 and "Usage: vic-machine" in r.stdout, cmd
+    assert vic_machine(home, "create", "--bogus").returncode == 2
+    assert vic_machine(home, "inspect").returncode == 2
+    r = vic_machine(home, "inspect", "--name", "nosuch")
+    assert r.returncode == 1 and "VCH nosuch not found" in r.stderr
+
+
+def test_two_concurrent_creates_of_one_name(home):
+    results = []
+
+    def create():
+        results.append(vic_machine(home, "create", "--name", "twin"))
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r.returncode for r in results)
+    assert codes[0] == 0 and codes[1] != 0, [r.stdout + r.stderr for r in results]
+    loser = [r for r in results if r.returncode != 0][0]
+    assert "twin" in loser.stderr
+    ls = json.loads(vic_machine(home, "ls", "--json").stdout)
+    assert [v["name"] for v in ls] == ["twin"]
+    assert vic_machine(home, "delete", "--name", "twin").returncode == 0
+    assert_nothing_left(home)
+
+
+def test_second_vch_gets_its_own_address_and_range_checks(home):
+    assert vic_machine(home, "create", "--name", "a").returncode == 0
+    r = vic_machine(home, "create", "--name", "b", "--bridge-network-range", "172.20.0.0/16")
+    assert r.returncode == 3
+    assert "overlaps VCH a's bridge range 172.16.0.0/12" in r.stderr
+    r = vic_machine(home, "create", "--name", "b", "--bridge-network-range", "10.10.0.0/16")
+    assert r.returncode == 0, r.stderr
+    ls = {v["name"]: v["docker_host"] for v in json.loads(vic_machine(home, "ls", "--json").stdout)}
+    assert ls["a"] != ls["b"]
+    r = vic_machine(home, "create", "--name", "a", "--bridge-network-range", "10.20.0.0/16")
+    assert r.returncode == 3 and "a VCH named a already exists" in r.stderr
+    for n in ("a", "b"):
+        assert vic_machine(home, "delete", "--name", n).returncode == 0
+    assert_nothing_left(home)
+
+
+@pytest.mark.parametrize("step", CREATE_STEPS)
+def test_kill_during_create_then_converge(home, step):
+    """vic-machine dies (SIGKILL) right after a step; the next vic-machine rolls it back."""
+    env = dict(os.environ, VIC_CRASH_AFTER_STEP=step)
+    r = vic_machine(home, "create", "--name", "crash", env=env)
+    assert r.returncode == -9, r.stdout + r.stderr
+    ls = vic_machine(home, "ls", "--json")
+    assert ls.returncode == 0, ls.stderr
+    assert "finished 1 interrupted task" in ls.stderr
+    assert json.loads(ls.stdout) == []
+    assert_nothing_left(home)
+    log = vic_machine(home, "inspect", "--name", "crash", "--log")
+    assert "interrupted during step" in log.stdout or "rollback" in log.stdout
+    # and the name is free again
+    assert vic_machine(home, "create", "--name", "crash").returncode == 0
+    assert vic_machine(home, "delete", "--name", "crash").returncode == 0
+
+
+def test_kill_during_delete_then_converge(home):
+    assert vic_machine(home, "create", "--name", "half").returncode == 0
+    env = dict(os.environ, VIC_CRASH_AFTER_STEP="appliance_vm")
+    r = vic_machine(home, "delete", "--name", "half", env=env)
+    assert r.returncode == -9
+    ls = vic_machine(home, "ls", "--json")
+    assert "finished 1 interrupted task" in ls.stderr
+    assert_nothing_left(home)
+
+
+# ---- the REST API ----
+
+
+def sse_events(resp):
+    event, data = None, []
+    for raw in resp.iter_lines(decode_unicode=True):
+        if raw == "":
+            if event:
+                yield event, "\n".join(data)
+            event, data = None, []
+        elif raw.startswith("event:"):
+            event = raw[6:].strip()
+        elif raw.startswith("data:"):
+            data.append(raw[5:].strip())
+
+
+def test_rest_create_stream_inspect_and_delete(make_server):
+    s = make_server()
+    api = s.admin_session()
+    base = s.url("/container/target/local/vch")
+    r = api.post(base, json={"name": "rest1", "storage": {"volume_stores": [
+        {"datastore": "datastore1/rv", "label": "default"}]}})
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["id"] == "vm:rest1"
+    assert r.headers["Location"] == "/container/target/local/vch/vm:rest1"
+    with api.get(s.url(body["events"]), stream=True, timeout=60) as ev:
+        assert ev.headers["Content-Type"].startswith("text/event-stream")
+        seen = list(sse_events(ev))
+    steps = [json.loads(d)["step"] for e, d in seen if e == "progress"]
+    for step in CREATE_STEPS:
+        assert step in steps
+    assert seen[-1][0] == "end" and json.loads(seen[-1][1])["state"] == "succeeded"
+    # a late subscriber gets the whole story again
+    with api.get(s.url(body["events"]), stream=True, timeout=60) as ev:
+        again = list(sse_events(ev))
+    assert [e for e, _ in again] == [e for e, _ in seen]
+    # and Last-Event-ID resumes after what was seen
+    with api.get(s.url(body["events"]), stream=True, timeout=60,
+                 headers={"Last-Event-ID": "3"}) as ev:
+        tail = [json.loads(d)["seq"] for e, d in sse_events(ev) if e == "progress"]
+    assert tail and min(tail) == 4
+
+    vch = api.get(base + "/vm:rest1").json()
+    assert vch["runtime"]["state"] == "running"
+    assert vch["runtime"]["docker_host"].startswith("tcp://127.77.")
+    assert api.get(base).json()["vchs"][0]["name"] == "rest1"
+    pem = api.get(base + "/rest1/certificate")
+    assert pem.status_code == 200 and pem.text.startswith("-----BEGIN CERTIFICATE-----")
+    assert "docker_api" in api.get(base + "/rest1/log").text
+    task = api.get(s.url("/container/tasks/" + body["task_id"])).json()
+    assert task["state"] == "succeeded" and task["kind"] == "create"
+
+    put = api.put(base + "/rest1", json={"compute": {"cpu": {"limit": 1000}}, "debug": 1})
+    assert put.status_code == 200, put.text
+    assert put.json()["compute"]["cpu"]["limit"] == {"value": 1000, "units": "MHz"}
+    refused = api.put(base + "/rest1", json={"network": {}})
+    assert refused.status_code == 400
+    assert "network: cannot be changed on a live VCH" in refused.json()["message"]
+
+    # unauthenticated callers see nothing
+    assert requests.get(base, verify=s.verify).status_code == 401
+    d = api.delete(base + "/rest1?wait=1", json={"containers": "all", "volume_stores": "all"})
+    assert d.status_code == 200, d.text
+    assert api.get(base + "/rest1").status_code == 404
+    assert_nothing_left(s.home)
+
+
+def test_rest_create_wait_and_bad_input(make_server):
+    s = make_server()
+    api = s.admin_session()
+    base = s.url("/container/target/local/vch")
+    r = api.post(base, data="{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    r = api.post(base, json={"name": "x", "colour": "blue", "compute": {"cpu": {"limit": "lots"}},
+                             "storage": {"image_stores": ["ds9"]}})
+    assert r.status_code == 400
+    problems = r.json()["problems"]
+    assert any("colour" in p for p in problems), problems
+    r = api.post(base, json={"name": "x", "compute": {"cpu": {"limit": "lots"}},
+                             "storage": {"image_stores": ["ds9"]}})
+    assert r.status_code == 400 and len(r.json()["problems"]) >= 2, r.text
+    r = api.post(base, json={"name": "x" * 100})
+    assert r.status_code == 400 and "name" in r.text
+    assert api.post(s.url("/container/target/nowhere/vch"), json={}).status_code == 404
+    assert vm_folders(s.home) == []
+    r = api.post(base + "?wait=1", json={"name": "waited"})
+    assert r.status_code == 201, r.text
+    assert api.get(base + "/waited").json()["runtime"]["state"] == "running"
+    bad = api.delete(base + "/waited", json={"containers": "some"})
+    assert bad.status_code == 400
+    d = api.delete(base + "/waited")
+    assert d.status_code == 202
+    task = d.json()["task"]
+    for _ in range(200):
+        if api.get(s.url(task)).json()["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert api.get(s.url(task)).json()["state"] == "succeeded"
+    assert_nothing_left(s.home)
+
+
+def test_web_service_killed_during_create_converges_on_restart(make_server):
+    s = make_server()
+    s.kill()
+    env_home = s.home
+    s2 = make_server(home=env_home, start=False)
+    s2.extra_env = {"VIC_CRASH_AFTER_STEP": "appliance_vm"}
+    s2.start()
+    api = s2.admin_session()
+    r = api.post(s2.url("/container/target/local/vch"), json={"name": "crashy"})
+    assert r.status_code == 202, r.text
+    s2.wait_exit(30)
+    assert not s2.running
+    assert vm_folders(env_home) == ["crashy"]
+    s3 = make_server(home=env_home)
+    api = s3.admin_session()
+    for _ in range(100):
+        if api.get(s3.url("/container/tasks/" + r.json()["task_id"])).json()["state"] != "running":
+            break
+        time.sleep(0.1)
+    task = api.get(s3.url("/container/tasks/" + r.json()["task_id"])).json()
+    assert task["state"] == "failed" and "rolled back" in task["error"], task
+    assert api.get(s3.url("/container/target/local/vch")).json()["vchs"] == []
+    assert_nothing_left(env_home)
