@@ -362,6 +362,33 @@ static void check_against(vch_engine *e, const json_t *spec, const json_t *apps,
     }
 }
 
+/* The default bridge range: VIC's 172.16.0.0/12 when no VCH uses it, else the first
+ * 10.N.0.0/16 that overlaps none. */
+static char *free_bridge_range(const json_t *apps)
+{
+    for (int n = 0; n < 255; n++) {
+        cleanup_free char *cand = n == 0 ? xstrdup("172.16.0.0/12") : xasprintf("10.%d.0.0/16", n);
+        uint32_t net = 0;
+        int len = 0;
+        parse_cidr(cand, &net, &len);
+        int clash = 0;
+        size_t i;
+        json_t *vm;
+        json_array_foreach(apps, i, vm)
+        {
+            json_t *ospec cleanup_json = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
+            const char *orange =
+                str_at(json_object_get(json_object_get(ospec, "network"), "bridge"), "ip_range");
+            uint32_t onet = 0;
+            int olen = 0;
+            clash |= parse_cidr(orange, &onet, &olen) && cidr_overlap(net, len, onet, olen);
+        }
+        if (!clash)
+            return steal_ptr(cand);
+    }
+    return xstrdup("172.16.0.0/12");
+}
+
 int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **problems_out,
                  json_t **warnings, vic_err **err)
 {
@@ -396,8 +423,13 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
     if (rc == 0) {
         json_t *net = json_object_get(norm, "network");
         json_t *br = json_object_get(net, "bridge");
-        if (str_at(br, "ip_range") == NULL)
-            json_object_set_new(br, "ip_range", json_string("172.16.0.0/12"));
+        json_t *apps0 cleanup_json = NULL;
+        vic_err *ae = NULL;
+        if (str_at(br, "ip_range") == NULL && appliances(e, &apps0, &ae) == 0) {
+            cleanup_free char *dflt = free_bridge_range(apps0);
+            json_object_set_new(br, "ip_range", json_string(dflt));
+        }
+        vic_err_free(&ae);
         const json_t *server = json_object_get(json_object_get(norm, "auth"), "server");
         if (json_object_get(server, "certificate") || json_object_get(server, "private_key"))
             problem(&p, "auth.server.certificate: supplied certificates are not supported yet; "
