@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -740,6 +741,7 @@ struct vic_http_server {
     size_t max_body;
     uint16_t port;
     int tls;
+    int verify_clients;
     MHD_socket quiesced_fd;
     atomic_uint in_flight;
     atomic_int stopping;
@@ -904,6 +906,21 @@ static void remote_addr(struct MHD_Connection *conn, char *buf, size_t cap)
                   (socklen_t)cap);
 }
 
+/* Whether the TLS peer presented a certificate that chains to the configured client CA. */
+static int client_verified(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || ci->tls_session == NULL)
+        return 0;
+    gnutls_session_t session = (gnutls_session_t)ci->tls_session;
+    unsigned n = 0;
+    if (gnutls_certificate_get_peers(session, &n) == NULL || n == 0)
+        return 0;
+    unsigned status = 0;
+    return gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -919,6 +936,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->in_flight, 1);
         if (atomic_load(&srv->stopping))
             return queue_error(srv, conn, cs, 503, "server is shutting down");
+        if (srv->verify_clients && !client_verified(conn))
+            return queue_error(srv, conn, cs, 401,
+                               "a client certificate signed by this server's CA is required "
+                               "(docker --tlsverify with the VCH's cert.pem and key.pem)");
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -1086,6 +1107,11 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
         opts[n++] =
             (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem};
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem};
+        if (cfg->tls_client_ca_pem) {
+            opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                                (void *)cfg->tls_client_ca_pem};
+            srv->verify_clients = 1;
+        }
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                             (void *)"SECURE128:-VERS-ALL:+VERS-TLS1.3:"
                                                     "+VERS-TLS1.2:%SERVER_PRECEDENCE"};

@@ -60,6 +60,9 @@ typedef struct vic_http_config {
     const char *listen;       /* "127.0.0.1:8443"; port 0 picks a free one */
     const char *tls_cert_pem; /* NULL serves plain HTTP */
     const char *tls_key_pem;
+    /* With TLS: require every client to present a certificate signed by this CA (PEM), as
+     * docker --tlsverify does; requests without one are refused with 401. NULL: none asked. */
+    const char *tls_client_ca_pem;
     size_t max_body;       /* bytes; 0 means 1 MiB */
     unsigned threads;      /* 0 means one per online CPU */
     unsigned idle_timeout; /* seconds a connection may sit idle; 0 means 60 */

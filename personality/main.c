@@ -31,6 +31,8 @@ static void usage(FILE *f)
                "  --token-file FILE    the port layer's token\n"
                "  --name NAME          the VCH's name, shown by docker info\n"
                "  --tls-cert FILE --tls-key FILE   serve TLS (port 2376 by convention)\n"
+               "  --tls-ca FILE        require client certificates signed by this CA\n"
+               "                       (what docker --tlsverify presents)\n"
                "  --log-level LEVEL    debug, info, warn or error (default info)\n"
                "  -h, --help           show this help\n");
 }
@@ -44,12 +46,14 @@ int main(int argc, char **argv)
         {"name", required_argument, NULL, 'n'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
+        {"tls-ca", required_argument, NULL, 'a'},
         {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *listen = "127.0.0.1:2375", *pl_url = "http://127.0.0.1:2377", *token_file = NULL;
     const char *name = "virtual-container-host", *cert_file = NULL, *key_file = NULL;
+    const char *ca_file = NULL;
     int level = VIC_LOG_INFO, c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -71,6 +75,9 @@ int main(int argc, char **argv)
         case 'k':
             key_file = optarg;
             break;
+        case 'a':
+            ca_file = optarg;
+            break;
         case 'L':
             if ((level = vic_log_level_parse(optarg)) < 0) {
                 fprintf(stderr,
@@ -88,9 +95,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (token_file == NULL || (cert_file == NULL) != (key_file == NULL)) {
-        fprintf(stderr, "docker-engine-server: --token-file is required, and --tls-cert and "
-                        "--tls-key go together\n");
+    if (token_file == NULL || (cert_file == NULL) != (key_file == NULL) ||
+        (ca_file && cert_file == NULL)) {
+        fprintf(stderr, "docker-engine-server: --token-file is required, --tls-cert and "
+                        "--tls-key go together, and --tls-ca needs them\n");
         usage(stderr);
         return 2;
     }
@@ -99,7 +107,9 @@ int main(int argc, char **argv)
     cleanup_secret char *token = NULL;
     cleanup_free char *cert = NULL;
     cleanup_secret char *key = NULL;
+    cleanup_free char *ca = NULL;
     if (vic_service_token(&token, token_file, 16, &err) < 0 ||
+        (ca_file && vic_file_read(&ca, NULL, ca_file, 1 << 20, &err) < 0) ||
         (cert_file && vic_file_read(&cert, NULL, cert_file, 1 << 20, &err) < 0) ||
         (key_file && vic_file_read(&key, NULL, key_file, 1 << 20, &err) < 0)) {
         fprintf(stderr, "docker-engine-server: %s\n", err->msg);
@@ -115,6 +125,7 @@ int main(int argc, char **argv)
     vic_http_config cfg = {.listen = listen,
                            .tls_cert_pem = cert,
                            .tls_key_pem = key,
+                           .tls_client_ca_pem = ca,
                            .routes = engine_routes,
                            .n_routes = engine_n_routes,
                            .auth = engine_auth,

@@ -432,8 +432,14 @@ static int wait_started(pl *p, const hv_ref *vm, const char *id, vic_err **err)
             snprintf(why, sizeof(why), "%s", started);
         int done = started != NULL;
         hv_vm_info_clear(&info);
-        if (why[0])
+        if (why[0]) {
+            /* the guest is on its way down: wait until it is off, so that the container
+             * reads as never started (Created) the moment we answer */
+            vic_err *ignore = NULL;
+            hv_vm_power_off(p->hv, vm, 2000, &ignore);
+            vic_err_free(&ignore);
             return vic_err_set(err, VIC_EINVAL, "failed to start container: %s", why);
+        }
         if (done)
             return 0;
         if (power == HV_POWERED_OFF)

@@ -35,6 +35,7 @@
 #define K_BIN_DIR    K_CFG "bin_dir"
 #define K_IMAGE_DIR  K_CFG "image_dir"
 #define K_TLS        K_CFG "tls"
+#define K_TLS_VERIFY K_CFG "tls_verify"
 #define K_DEBUG      K_CFG "debug"
 #define K_SPEC       K_CFG "spec"
 #define K_VERSION    K_CFG "version"
@@ -531,7 +532,14 @@ static int reserve(sqlite3 *db, void *payload, vic_err **err)
                                "name: a VCH named %s already exists on %s; choose another name",
                                a->t->name, a->e->target);
     }
-    for (int n = 2; n < 65000 && a->t->address[0] == '\0'; n++) {
+    /* Each $VIC_HOME starts at its own place in 127.77.0.0/16, so that two homes on one
+     * machine (two web services, or tests) creating at the same moment do not pick the same
+     * address; within a home the store's lock serialises the choice. */
+    uint32_t h = 2166136261u;
+    for (const char *c = a->e->home; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    for (int k = 0; k < 62500 && a->t->address[0] == '\0'; k++) {
+        int n = (int)((h % 62500 + (uint32_t)k) % 62500);
         char cand[32];
         snprintf(cand, sizeof(cand), "127.77.%d.%d", n / 250, n % 250 + 2);
         int taken = 0;
@@ -734,6 +742,9 @@ static int step_vm(run_ctx *r, vic_err **err)
     json_object_set_new(ec, K_BIN_DIR, json_string(r->e->bin_dir));
     json_object_set_new(ec, K_IMAGE_DIR, json_string(image_dir));
     json_object_set_new(ec, K_TLS, json_string(no_tls(spec) ? "false" : "true"));
+    int no_verify = json_is_true(
+        json_object_get(json_object_get(json_object_get(spec, "auth"), "client"), "no_tls_verify"));
+    json_object_set_new(ec, K_TLS_VERIFY, json_string(no_verify ? "false" : "true"));
     json_object_set_new(ec, K_DEBUG,
                         json_sprintf("%lld", debug ? (long long)json_integer_value(debug) : 0LL));
     json_object_set_new(ec, K_SPEC, json_string(spec_s));
@@ -1521,4 +1532,29 @@ int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t *
     if ((rc = hv_vm_reconfigure(e->hv, &ref, str_at(vm, "change_version"), &ch, NULL, 0, err)) < 0)
         return rc;
     return vch_inspect(e, id, out, err);
+}
+
+int vch_port_layer(vch_engine *e, const char *id, char **url, char **token, vic_err **err)
+{
+    *url = *token = NULL;
+    json_t *vm cleanup_json = NULL;
+    int rc = find_vch(e, id, &vm, err);
+    if (rc < 0)
+        return rc;
+    const char *ready = appliance_key(vm, K_READY);
+    if (ready == NULL || strcmp(ready, "true") != 0)
+        return vic_err_set(err, VIC_EUNAVAIL, "VCH %s is %s: its port layer is not answering",
+                           appliance_key(vm, K_NAME), vch_state(vm, e));
+    cleanup_free char *ds = xasprintf("[datastore1] %s/portlayer.token", appliance_key(vm, K_NAME));
+    cleanup_free char *path = NULL;
+    if ((rc = hv_ds_local_path(e->hv, ds, &path, err)) < 0)
+        return rc;
+    size_t len = 0;
+    char *text = NULL;
+    if ((rc = vic_file_read(&text, &len, path, 4096, err)) < 0)
+        return vic_err_wrap(err, "VCH %s's port layer token", appliance_key(vm, K_NAME));
+    text[strcspn(text, "\r\n")] = '\0';
+    *token = text;
+    *url = xasprintf("http://%s:2377", appliance_key(vm, K_ADDRESS));
+    return 0;
 }

@@ -93,6 +93,10 @@ int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t *
 /* Rolls back creates and finishes deletes whose runner died. *n_fixed counts them. */
 int vch_converge(vch_engine *e, int *n_fixed, vic_err **err);
 
+/* Where the VCH's port layer answers ("http://ADDR:2377") and the Bearer token it takes, for
+ * per-container insight (both caller-freed; the token is a secret: vic_free_secret). */
+int vch_port_layer(vch_engine *e, const char *id, char **url, char **token, vic_err **err);
+
 /* The env lines for docker: DOCKER_HOST and, with TLS, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. */
 int vch_env(vch_engine *e, const char *id, char **text, vic_err **err);
 

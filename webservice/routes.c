@@ -12,6 +12,7 @@
 #include "lib/mem.h"
 #include "webservice/auth.h"
 #include "webservice/service.h"
+#include "webservice/insight.h"
 #include "webservice/tokens.h"
 #include "webservice/vchs.h"
 
@@ -166,6 +167,18 @@ const vic_http_route ws_routes[] = {
     {"GET", "/container/target/{t}/vch/{id}/certificate", ws_vch_certificate, 0,
      "the VCH's CA certificate"},
     {"GET", "/container/target/{t}/vch/{id}/log", ws_vch_log, 0, "the VCH's creation log"},
+    {"GET", "/container/target/{t}/vch/{id}/containers", ws_containers_list, 0,
+     "a VCH's containers"},
+    {"GET", "/container/target/{t}/vch/{id}/containers/{c}", ws_container_get, 0,
+     "one container: state, image, exit code, configuration"},
+    {"GET", "/container/target/{t}/vch/{id}/containers/{c}/logs", ws_container_logs, 0,
+     "a container's output"},
+    {"POST", "/container/target/{t}/vch/{id}/containers/{c}/stop", ws_container_stop, 0,
+     "stop a container (power its VM off)"},
+    {"POST", "/container/target/{t}/vch/{id}/containers/{c}/start", ws_container_start, 0,
+     "start a container (power its VM on)"},
+    {"DELETE", "/container/target/{t}/vch/{id}/containers/{c}", ws_container_remove, 0,
+     "remove a stopped container (delete its VM)"},
     {"GET", "/container/tasks/{id}", ws_task_get, 0, "a lifecycle task"},
     {"GET", "/container/tasks/{id}/events", ws_task_events, 0,
      "a task's progress as server-sent events"},

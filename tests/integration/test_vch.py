@@ -90,6 +90,16 @@ def test_create_use_configure_and_delete_with_vic_machine(home):
     cert_path = [l.split("=", 1)[1] for l in env.stdout.splitlines()
                  if l.startswith("DOCKER_CERT_PATH=")][0]
     assert oct(os.stat(os.path.join(cert_path, "key.pem")).st_mode & 0o777) == "0o600"
+    # the endpoint asks for the client certificate: without it, nothing but a refusal
+    hostport = [l.split("=", 1)[1] for l in env.stdout.splitlines()
+                if l.startswith("DOCKER_HOST=")][0][len("tcp://"):]
+    ca = os.path.join(cert_path, "ca.pem")
+    anon = requests.get("https://%s/info" % hostport, verify=ca, timeout=10)
+    assert anon.status_code == 401 and "client certificate" in anon.json()["message"]
+    ok = requests.get("https://%s/info" % hostport, verify=ca, timeout=10,
+                      cert=(os.path.join(cert_path, "cert.pem"),
+                            os.path.join(cert_path, "key.pem")))
+    assert ok.status_code == 200 and ok.json()["Name"] == "vch1"
 
     if os.access(DOCKER, os.X_OK):
         info = docker(env.stdout, home, "info", "--format", "{{.Name}} {{.Containers}}")
@@ -344,3 +354,55 @@ def test_web_service_killed_during_create_converges_on_restart(make_server):
     assert task["state"] == "failed" and "rolled back" in task["error"], task
     assert api.get(s3.url("/container/target/local/vch")).json()["vchs"] == []
     assert_nothing_left(env_home)
+
+
+# ---- per-container insight, with the real docker CLI and a registry ----
+
+from test_docker import registry  # noqa: E402,F401  (a pytest fixture)
+
+
+def test_insight_sees_docker_containers_and_stops_them(make_server, registry):  # noqa: F811
+    if not os.access(DOCKER, os.X_OK):
+        pytest.skip("no docker CLI at %s" % DOCKER)
+    s = make_server()
+    api = s.admin_session()
+    base = s.url("/container/target/local/vch")
+    r = api.post(base + "?wait=1", json={"name": "seen"})
+    assert r.status_code == 201, r.text
+    env = vic_machine(s.home, "inspect", "--name", "seen", "--env").stdout
+    image = "%s/busybox" % registry
+    pull = docker(env, s.home, "pull", image)
+    assert pull.returncode == 0, pull.stderr
+    run = docker(env, s.home, "run", "-d", "--name", "sleeper", image, "sh", "-c",
+                 "echo hello insight; sleep 600")
+    assert run.returncode == 0, run.stderr
+    cid = run.stdout.strip()
+
+    listed = api.get(base + "/seen/containers")
+    assert listed.status_code == 200, listed.text
+    mine = [c for c in listed.json()["containers"] if c["name"] == "sleeper"]
+    assert len(mine) == 1 and mine[0]["image"] == image and mine[0]["state"] == "running"
+    one = api.get(base + "/seen/containers/sleeper").json()
+    assert one["config"]["cmd"] == ["sh", "-c", "echo hello insight; sleep 600"]
+    for _ in range(50):
+        logs = api.get(base + "/seen/containers/sleeper/logs?tail=10")
+        if "hello insight" in logs.text:
+            break
+        time.sleep(0.1)
+    assert logs.status_code == 200 and "hello insight" in logs.text
+    assert api.get(base + "/seen/containers/..%2Fetc/logs").status_code in (400, 404)
+    assert api.get(base + "/seen/containers/sleeper/logs?tail=x").status_code == 400
+
+    # a delete that would stop running containers needs containers: all
+    busy = api.delete(base + "/seen", json={"containers": "off"})
+    assert busy.status_code == 409 and "running container" in busy.json()["message"]
+
+    stop = api.post(base + "/seen/containers/sleeper/stop")
+    assert stop.status_code == 204, stop.text
+    ps = docker(env, s.home, "ps", "-a", "--format", "{{.ID}} {{.Status}}")
+    assert ps.returncode == 0 and cid[:12] in ps.stdout and "Exited" in ps.stdout, ps.stdout
+    assert api.delete(base + "/seen/containers/sleeper").status_code == 204
+    assert docker(env, s.home, "ps", "-aq").stdout.strip() == ""
+    d = api.delete(base + "/seen?wait=1", json={"containers": "all"})
+    assert d.status_code == 200, d.text
+    assert_nothing_left(s.home)

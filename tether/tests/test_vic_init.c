@@ -135,10 +135,20 @@ static void test_vic_init_command_lines(void **state)
     argv = init_component_argv(&c, INIT_DOCKER_ID);
     s = joined(argv);
     assert_string_equal(s, "/opt/vic/bin/docker-engine-server --listen 127.77.0.2:2376 "
-                           "--tls-cert server-cert.pem --tls-key server-key.pem --port-layer "
-                           "http://127.77.0.2:2377 --token-file portlayer.token --name vch1");
+                           "--tls-cert server-cert.pem --tls-key server-key.pem --tls-ca ca.pem "
+                           "--port-layer http://127.77.0.2:2377 --token-file portlayer.token "
+                           "--name vch1");
     free(s);
     init_argv_free(argv);
+    /* --no-tlsverify: TLS without asking clients for certificates */
+    c.tls_verify = false;
+    argv = init_component_argv(&c, INIT_DOCKER_ID);
+    s = joined(argv);
+    assert_null(strstr(s, "--tls-ca"));
+    assert_non_null(strstr(s, "--tls-cert"));
+    free(s);
+    init_argv_free(argv);
+    c.tls_verify = true;
 
     s = init_docker_host(&c);
     assert_string_equal(s, "127.77.0.2:2376");

@@ -70,6 +70,14 @@ int init_config_parse(init_config *out, const json_t *kv, vic_err **err)
     else
         return vic_err_set(err, VIC_EINVAL,
                            INIT_CONFIG_PREFIX "tls: \"%.32s\" is not true or false", tls);
+    const char *verify = config_str(kv, "tls_verify");
+    if (verify == NULL || strcmp(verify, "true") == 0)
+        out->tls_verify = out->tls;
+    else if (strcmp(verify, "false") == 0)
+        out->tls_verify = false;
+    else
+        return vic_err_set(err, VIC_EINVAL,
+                           INIT_CONFIG_PREFIX "tls_verify: \"%.32s\" is not true or false", verify);
     const char *debug = config_str(kv, "debug");
     if (debug == NULL || debug[0] == '\0')
         out->debug = 0;
@@ -140,6 +148,10 @@ char **init_component_argv(const init_config *c, init_component_id id)
             argv_add(&a, xstrdup(INIT_TLS_CERT));
             argv_add(&a, xstrdup("--tls-key"));
             argv_add(&a, xstrdup(INIT_TLS_KEY));
+            if (c->tls_verify) {
+                argv_add(&a, xstrdup("--tls-ca"));
+                argv_add(&a, xstrdup(INIT_TLS_CA));
+            }
         }
         argv_add(&a, xstrdup("--port-layer"));
         argv_add(&a, xasprintf("http://%s:%d", c->address, INIT_PORT_LAYER));

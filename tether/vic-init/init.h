@@ -31,6 +31,7 @@
 #define INIT_TOKEN_FILE "portlayer.token"
 #define INIT_TLS_CERT   "server-cert.pem"
 #define INIT_TLS_KEY    "server-key.pem"
+#define INIT_TLS_CA     "ca.pem" /* clients must present a certificate it signed */
 
 #define INIT_PORT_LAYER 2377
 #define INIT_DOCKER_TLS 2376
@@ -49,6 +50,7 @@ typedef struct init_config {
     char *bin_dir;   /* bin_dir: where port-layer-server and docker-engine-server are */
     char *image_dir; /* image_dir: the image store's host directory */
     bool tls;        /* tls: "true" (default) or "false" */
+    bool tls_verify; /* tls_verify: "true" (default with tls): client certificates required */
     int debug;       /* debug: "0".."3" (default 0); >= 1 runs the components at debug level */
 } init_config;
 

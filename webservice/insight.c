@@ -1,0 +1,147 @@
+/*
+ * insight.c - per-container insight: a VCH's containers as its port layer reports them
+ * (state, image, exit code, times, configuration, logs), and stop/start/remove, which the
+ * port layer maps to VM power off, power on and delete. The web service reaches the port
+ * layer at the VCH's address with the token vic-init wrote into the appliance's folder.
+ */
+#include "webservice/insight.h"
+
+#include <string.h>
+
+#include "lib/cleanup.h"
+#include "lib/httpc.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "vch-wizard/vch.h"
+
+static int connect_pl(ws *w, vic_http_req *req, vic_httpc **out, vic_err **err)
+{
+    const char *t = vic_http_req_param(req, "t");
+    if (t == NULL || strcmp(t, vch_engine_target(w->vch)) != 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "target %s is not known here", t ? t : "");
+    cleanup_free char *url = NULL;
+    cleanup_secret char *token = NULL;
+    int rc = vch_port_layer(w->vch, vic_http_req_param(req, "id"), &url, &token, err);
+    if (rc < 0)
+        return rc;
+    return vic_httpc_new(out, url, token, err);
+}
+
+/* A container id or name as the port layer takes it: letters, digits, '_', '.', '-'. */
+static int check_cid(const char *c, vic_err **err)
+{
+    size_t n = c ? strlen(c) : 0;
+    if (n == 0 || n > 128 || strspn(c, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789_.-") != n)
+        return vic_err_set(err, VIC_EINVAL, "container: \"%.64s\" is not a container id or name",
+                           c ? c : "");
+    return 0;
+}
+
+static void close_pl(vic_httpc **c)
+{
+    if (*c)
+        vic_httpc_free(*c);
+}
+#define cleanup_pl __attribute__((cleanup(close_pl)))
+
+int ws_containers_list(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    vic_httpc *c cleanup_pl = NULL;
+    int rc = connect_pl(payload, req, &c, err);
+    if (rc < 0)
+        return rc;
+    json_t *list = NULL;
+    if ((rc = vic_httpc_json(c, "GET", "/containers?all=1", NULL, 10000, &list, err)) < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, json_pack("{s:o}", "containers", list ? list : json_array()));
+    return 0;
+}
+
+int ws_container_get(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    const char *cid = vic_http_req_param(req, "c");
+    int rc = check_cid(cid, err);
+    if (rc < 0)
+        return rc;
+    vic_httpc *c cleanup_pl = NULL;
+    if ((rc = connect_pl(payload, req, &c, err)) < 0)
+        return rc;
+    cleanup_free char *path = xasprintf("/containers/%s", cid);
+    json_t *out = NULL;
+    if ((rc = vic_httpc_json(c, "GET", path, NULL, 10000, &out, err)) < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+int ws_container_logs(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    const char *cid = vic_http_req_param(req, "c");
+    int rc = check_cid(cid, err);
+    if (rc < 0)
+        return rc;
+    const char *tail = vic_http_req_query(req, "tail");
+    char *end = NULL;
+    long n = tail ? strtol(tail, &end, 10) : 200;
+    if (tail && (end == tail || *end || n < 1 || n > 100000))
+        return vic_err_set(err, VIC_EINVAL, "tail: \"%.32s\" is not a number between 1 and 100000",
+                           tail);
+    vic_httpc *c cleanup_pl = NULL;
+    if ((rc = connect_pl(payload, req, &c, err)) < 0)
+        return rc;
+    cleanup_free char *path = xasprintf("/containers/%s/logs?tail=%ld", cid, n);
+    json_t *records cleanup_json = NULL;
+    if ((rc = vic_httpc_json(c, "GET", path, NULL, 10000, &records, err)) < 0)
+        return rc;
+    vic_buf b = VIC_BUF_INIT;
+    size_t i;
+    json_t *r;
+    json_array_foreach(records, i, r)
+    {
+        const char *data = json_string_value(json_object_get(r, "data"));
+        if (data)
+            vic_buf_append(&b, data, strlen(data));
+    }
+    vic_http_resp_text(resp, 200, "text/plain; charset=utf-8", b.data ? b.data : "", b.len);
+    vic_buf_free(&b);
+    return 0;
+}
+
+static int act(vic_http_req *req, vic_http_resp *resp, void *payload, const char *method,
+               const char *suffix, vic_err **err)
+{
+    const char *cid = vic_http_req_param(req, "c");
+    int rc = check_cid(cid, err);
+    if (rc < 0)
+        return rc;
+    vic_httpc *c cleanup_pl = NULL;
+    if ((rc = connect_pl(payload, req, &c, err)) < 0)
+        return rc;
+    cleanup_free char *path = xasprintf("/containers/%s%s", cid, suffix);
+    json_t *out = NULL;
+    if ((rc = vic_httpc_json(c, method, path, NULL, 60000, &out, err)) < 0)
+        return rc;
+    json_decref(out);
+    vic_log(VIC_LOG_INFO, "event=container_%s vch=%s container=%s by=%s",
+            *suffix ? suffix + 1 : "remove", vic_http_req_param(req, "id"), cid,
+            vic_http_req_principal(req));
+    vic_http_resp_json(resp, 204, NULL);
+    return 0;
+}
+
+int ws_container_stop(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    return act(req, resp, payload, "POST", "/stop", err);
+}
+
+int ws_container_start(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    return act(req, resp, payload, "POST", "/start", err);
+}
+
+int ws_container_remove(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    return act(req, resp, payload, "DELETE", "", err);
+}
