@@ -32,8 +32,9 @@ static int connect_pl(ws *w, vic_http_req *req, vic_httpc **out, vic_err **err)
 static int check_cid(const char *c, vic_err **err)
 {
     size_t n = c ? strlen(c) : 0;
-    if (n == 0 || n > 128 || strspn(c, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                       "0123456789_.-") != n)
+    if (n == 0 || n > 128 ||
+        strspn(c, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_.-") != n)
         return vic_err_set(err, VIC_EINVAL, "container: \"%.64s\" is not a container id or name",
                            c ? c : "");
     return 0;
