@@ -1,11 +1,12 @@
 """Delegation tokens, token links and self-provisioning against the real vic-webservice.
 
-Deployment of a requested VCH awaits the lifecycle engine: a redemption is checked, consumes
-a use and records the VCH as "requested", which is what these tests observe.
+A redemption is checked, consumes a use, records the VCH as "requested" and runs the same
+create as the admin's (a real appliance on the local target), within the token's limits.
 """
 
 import base64
 import json
+import time
 
 from conftest import assert_json_error
 
@@ -47,6 +48,21 @@ def test_issue_redeem_records_vch(srv, admin):
         # the single use is spent
         r = s.post(srv.url("/container/self-provision"), json={"name": "it-two"})
         assert_json_error(r, 403, "uses")
+        # the VCH is real, made within the token's limits, and the holder sees it come up
+        for _ in range(300):
+            listed = s.get(srv.url("/container/self-provision/vchs")).json()["vchs"]
+            if listed[0].get("runtime", {}).get("state") == "running":
+                break
+            time.sleep(0.1)
+        assert listed[0]["runtime"]["state"] == "running", listed
+        model = admin.get(srv.url("/container/target/local/vch/it-one")).json()
+        assert model["compute"]["memory"]["limit"] == {"value": 4096, "units": "MiB"}
+        assert model["runtime"]["created_by"] == t["jti"]
+        # the holder can delete it; then it is gone for everyone
+        r = s.delete(srv.url("/container/self-provision/vchs/%s" % vch["id"]))
+        assert r.status_code == 204, r.text
+        assert s.get(srv.url("/container/self-provision/vchs")).json()["vchs"] == []
+        assert admin.get(srv.url("/container/target/local/vch/it-one")).status_code == 404
     r = admin.get(srv.url("/container/tokens"))
     assert t["token"] not in r.text
     mine = [x for x in r.json()["tokens"] if x["jti"] == t["jti"]][0]
