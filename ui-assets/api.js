@@ -93,16 +93,13 @@ export function clear(node, ...children) {
 }
 
 export function alertBox(kind, text, ...extra) {
-  const icon = { danger: '!', warning: '!', success: '✓', info: 'i' }[kind] || 'i';
   return h('div.alert.alert-' + kind, { role: kind === 'danger' ? 'alert' : 'status' },
-    h('div.alert-items', h('div.alert-item.static',
-      h('span.alert-icon-text', { 'aria-hidden': 'true' }, icon),
-      h('span.alert-text', text, ...extra))));
+    h('div.alert-items', h('div.alert-item.static', h('span.alert-text', text, ...extra))));
 }
 
 export function stateLabel(state) {
   const s = String(state || 'unknown').toLowerCase();
-  const kind = /running|poweredon|succeeded|ok|active/.test(s) ? 'success'
+  const kind = /running|poweredon|started|succeeded|^ok|active|up/.test(s) ? 'success'
     : /fail|error|exited|revoked|expired/.test(s) ? 'danger'
       : /creat|start|stopp|delet|pending/.test(s) ? 'warning' : 'info';
   return h('span.label.label-' + kind, String(state || 'unknown'));
