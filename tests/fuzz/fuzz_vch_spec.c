@@ -12,11 +12,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vic_json_parse(&spec, (const char *)data, size, 64 * 1024, NULL) < 0)
         return 0;
     json_t *open = json_object();
-    json_t *tight = json_pack("{s:s, s:s, s:I, s:I, s:I, s:[s], s:[s], s:s, s:b}", "target",
-                              "local", "compute", "/ha-datacenter/host/local/Resources",
-                              "memory_mb", (json_int_t)4096, "cpu_mhz", (json_int_t)2000,
-                              "storage_gb", (json_int_t)20, "image_datastores", "datastore1",
-                              "networks", "bridge", "name_prefix", "team-", "tls_required", 1);
+    json_t *tight =
+        json_pack("{s:s, s:s, s:I, s:I, s:I, s:[s], s:[s], s:s, s:b}", "target", "local", "compute",
+                  "/ha-datacenter/host/local/Resources", "memory_mb", (json_int_t)4096, "cpu_mhz",
+                  (json_int_t)2000, "storage_gb", (json_int_t)20, "image_datastores", "datastore1",
+                  "networks", "bridge", "name_prefix", "team-", "tls_required", 1);
     const json_t *rs[] = {open, tight};
     for (size_t i = 0; i < 2; i++) {
         json_t *out = NULL, *problems = NULL;
