@@ -4,6 +4,7 @@
 #   make run        install missing packages, build, start vic-webservice on the local target
 #   make test       install what tests need, build with ASan+UBSan, run every suite
 #   make bench      benchmarks, recorded in bench/results.md
+#   make ui         the web UI's served directory (bin/ui/, from ui-assets/ and node_modules)
 #
 # SAN=1 builds the sanitizer tree (build-san/, binaries in build-san/bin/); FUZZ=1 builds the
 # libFuzzer harnesses with clang (build-fuzz/).
@@ -20,7 +21,8 @@ SHELL := /bin/bash
 BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libgnutls28-dev libjansson-dev \
 	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
-	python3-pytest python3-requests curl busybox-static docker-registry skopeo
+	python3-pytest python3-requests curl busybox-static docker-registry skopeo nodejs npm \
+	chromium
 BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps
 
 PKGS := libmicrohttpd gnutls jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive
@@ -194,6 +196,14 @@ $(BIN)/vic-webservice: $(B)/obj/webservice/main.o $(webservice_LINK) $(LIBVIC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ---- the web UI: ui-assets/ plus files from node_modules, served from ui/ beside the binary ----
+UI_OUT := $(BIN)/ui
+UI_SRCS := $(wildcard ui-assets/*.*)
+$(UI_OUT)/.built: $(UI_SRCS) mk/ui.sh $(wildcard node_modules/.package-lock.json)
+	@$(if $(Q),echo "  UI      $(UI_OUT)/")
+	$(Q)mk/ui.sh $(UI_OUT)
+	$(Q)touch $@
+
 # ---- unit tests: <component>/tests/test_*.c with cmocka ----
 UNIT_SRCS := $(foreach c,$(COMPONENTS),$(wildcard $(c)/tests/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
@@ -230,19 +240,22 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIBVIC) $(FUZZ_LINK)
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(FUZZ_LINK) $(LIBVIC) $(LDLIBS)
 
 # ---- targets ----
-.PHONY: build all unit-bins fuzzers deps deps-test deps-bench run test bench clean format \
+.PHONY: build all ui unit-bins fuzzers deps deps-test deps-bench run test bench clean format \
 	format-check
 
-build: $(BINARIES)
+build: $(BINARIES) ui
+ui: $(UI_OUT)/.built
 all: build unit-bins
 unit-bins: $(UNIT_BINS)
 fuzzers: $(FUZZ_BINS)
 
 deps:
 	@mk/deps.sh $(BUILD_PKGS)
+	@mk/npm.sh
 
 deps-test:
 	@mk/deps.sh $(TEST_PKGS)
+	@mk/npm.sh
 
 deps-bench:
 	@mk/deps.sh $(BENCH_PKGS)

@@ -825,12 +825,16 @@ static enum MHD_Result collect_nv(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
-static void add_common_headers(struct MHD_Response *r, int tls)
+/* Defaults for every response; a handler that set Cache-Control or Content-Security-Policy
+ * itself (static assets, pages) keeps its own, since two policies would both be enforced. */
+static void add_common_headers(struct MHD_Response *r, const vic_http_resp *resp, int tls)
 {
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'none'; frame-ancestors 'none'");
+    if (vic_http_resp_get_header(resp, "Cache-Control") == NULL)
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (vic_http_resp_get_header(resp, "Content-Security-Policy") == NULL)
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
     if (tls)
         MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
 }
@@ -868,7 +872,7 @@ static enum MHD_Result queue_resp(vic_http_server *srv, struct MHD_Connection *c
     }
     if (resp->content_type)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
-    add_common_headers(r, srv->tls);
+    add_common_headers(r, resp, srv->tls);
     for (size_t i = 0; i < resp->headers.n; i++)
         MHD_add_response_header(r, resp->headers.items[i].name, resp->headers.items[i].value);
     if (close_conn)

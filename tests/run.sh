@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every suite against the sanitizer build (make test calls this after building it):
 # unit tests (cmocka, ASan+UBSan+LeakSanitizer), integration tests (pytest against the real
-# binaries), a short libFuzzer pass over each harness, and the format check.
+# binaries), browser tests (tests/browser/run.mjs: chromium driven by playwright-core), a
+# short libFuzzer pass over each harness, and the format check.
 # Ends with one summary line; exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,28 @@ if [ -d tests/integration ]; then
     fi
 fi
 
+section "browser tests (chromium)"
+browser="skipped"
+if command -v node >/dev/null 2>&1; then
+    timeout 300 node tests/browser/run.mjs >"$OUT/browser.log" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        browser=$(grep -Eo '[0-9]+ checks passed in [0-9.]+s' "$OUT/browser.log" | tail -1)
+        printf '  ok    %s\n' "$browser"
+    elif [ $rc -eq 77 ]; then
+        browser="skipped ($(tail -1 "$OUT/browser.log"))"
+        printf '  skip  %s\n' "$(tail -1 "$OUT/browser.log")"
+    else
+        browser="FAILED"
+        failed+=("browser")
+        printf '  FAIL  (log: %s)\n' "$OUT/browser.log"
+        grep -E 'FAIL|assertion|Error' "$OUT/browser.log" | head -10 | sed 's/^/        /'
+    fi
+else
+    browser="skipped (node not installed)"
+    printf '  skip  node not installed\n'
+fi
+
 section "fuzz smoke (${FUZZ_SECONDS}s per harness)"
 fuzz_pass=0 fuzz_total=0
 for f in $(find build-fuzz/fuzz -maxdepth 1 -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort); do
@@ -82,8 +105,8 @@ fi
 
 echo
 if [ ${#failed[@]} -eq 0 ]; then
-    echo "TEST SUMMARY: PASS: unit $unit_pass/$unit_total suites, integration $integ, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
+    echo "TEST SUMMARY: PASS: unit $unit_pass/$unit_total suites, integration $integ, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
     exit 0
 fi
-echo "TEST SUMMARY: FAIL (${failed[*]}): unit $unit_pass/$unit_total suites, integration $integ, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
+echo "TEST SUMMARY: FAIL (${failed[*]}): unit $unit_pass/$unit_total suites, integration $integ, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
 exit 1

@@ -21,6 +21,7 @@
 #include "lib/mem.h"
 #include "lib/service.h"
 #include "webservice/service.h"
+#include "webservice/ui.h"
 #include "webservice/vchs.h"
 
 static void usage(FILE *f)
@@ -38,6 +39,8 @@ static void usage(FILE *f)
                "  --threads N          worker threads (default: one per CPU)\n"
                "  --log-level LEVEL    debug, info, warn or error (default info)\n"
                "  --log-file PATH      also append the log to PATH\n"
+               "  --ui-dir DIR         the web UI's pages and assets (default: ui/ beside\n"
+               "                       this binary, as make builds it)\n"
                "  --version            print the version and exit\n"
                "  -h, --help           show this help\n"
                "\n"
@@ -114,11 +117,17 @@ static char *self_dir(void)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},   {"home", required_argument, NULL, 'H'},
-        {"no-tls", no_argument, NULL, 'n'},         {"max-body", required_argument, NULL, 'b'},
-        {"threads", required_argument, NULL, 't'},  {"log-level", required_argument, NULL, 'L'},
-        {"log-file", required_argument, NULL, 'f'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},
+        {"home", required_argument, NULL, 'H'},
+        {"no-tls", no_argument, NULL, 'n'},
+        {"max-body", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"log-file", required_argument, NULL, 'f'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"ui-dir", required_argument, NULL, 'u'},
+        {NULL, 0, NULL, 0},
     };
     ws_options opt = {.listen = "127.0.0.1:8443",
                       .max_body = 1024 * 1024,
@@ -126,6 +135,7 @@ int main(int argc, char **argv)
                       .session_absolute = 12 * 3600};
     cleanup_free char *home = NULL;
     const char *log_file = NULL;
+    const char *ui_dir_arg = NULL;
     int level = VIC_LOG_INFO;
     unsigned long long v;
     int c;
@@ -172,6 +182,9 @@ int main(int argc, char **argv)
         case 'f':
             log_file = optarg;
             break;
+        case 'u':
+            ui_dir_arg = optarg;
+            break;
         case 'V':
             printf("vic-webservice %s\n", ws_version());
             return 0;
@@ -196,6 +209,8 @@ int main(int argc, char **argv)
     opt.home = home;
     cleanup_free char *bin_dir = self_dir();
     opt.bin_dir = bin_dir;
+    cleanup_free char *ui_dir = ws_ui_dir_default(ui_dir_arg, bin_dir);
+    opt.ui_dir = ui_dir;
     vic_log_init("webservice", (vic_log_level)level);
 
     vic_err *err cleanup_err = NULL;
@@ -252,6 +267,13 @@ int main(int argc, char **argv)
     printf("vic-webservice %s\n", ws_version());
     printf("  serving   %s://%s:%u/ (target: local)\n", scheme, host, vic_http_server_port(srv));
     printf("  home      %s\n", home);
+    struct stat ui_st;
+    if (stat(ui_dir, &ui_st) == 0 && S_ISDIR(ui_st.st_mode))
+        printf("  web UI    %s://%s:%u/ (files in %s)\n", scheme, host, vic_http_server_port(srv),
+               ui_dir);
+    else
+        printf("  web UI    not installed: no directory %s (make builds it; see --ui-dir)\n",
+               ui_dir);
     if (password) {
         printf("  login     user admin, password %s\n"
                "            (shown once; set VIC_ADMIN_PASSWORD before the first start to "

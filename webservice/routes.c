@@ -14,6 +14,7 @@
 #include "webservice/service.h"
 #include "webservice/insight.h"
 #include "webservice/tokens.h"
+#include "webservice/ui.h"
 #include "webservice/vchs.h"
 
 static int version_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
@@ -182,5 +183,14 @@ const vic_http_route ws_routes[] = {
     {"GET", "/container/tasks/{id}", ws_task_get, 0, "a lifecycle task"},
     {"GET", "/container/tasks/{id}/events", ws_task_events, 0,
      "a task's progress as server-sent events"},
+    /* The web UI (webservice/ui.h): pages and their assets, public. */
+    {"GET", "/", ws_ui_page, VIC_ROUTE_PUBLIC, "web UI: the VCH list"},
+    {"GET", "/login", ws_ui_page, VIC_ROUTE_PUBLIC, "web UI: sign in"},
+    {"GET", "/create", ws_ui_page, VIC_ROUTE_PUBLIC, "web UI: the create-VCH wizard"},
+    {"GET", "/vch/{id}", ws_ui_page, VIC_ROUTE_PUBLIC, "web UI: one VCH and its containers"},
+    {"GET", "/tokens", ws_ui_page, VIC_ROUTE_PUBLIC, "web UI: delegation tokens"},
+    {"GET", "/self-provision", ws_ui_page, VIC_ROUTE_PUBLIC, "web UI: a token holder's page"},
+    {"GET", "/ui/{file}", ws_ui_asset, VIC_ROUTE_PUBLIC, "web UI: script, style or image"},
+    {"GET", "/ui/vendor/{file}", ws_ui_vendor, VIC_ROUTE_PUBLIC, "web UI: vendored style or font"},
 };
 const size_t ws_n_routes = sizeof(ws_routes) / sizeof(ws_routes[0]);

@@ -35,6 +35,7 @@ typedef struct ws_options {
     unsigned session_idle;     /* seconds */
     unsigned session_absolute; /* seconds */
     const char *bin_dir;       /* where vic-init and the appliance's servers are */
+    const char *ui_dir;        /* the web UI's pages and assets (webservice/ui.h) */
 } ws_options;
 
 typedef struct ws {

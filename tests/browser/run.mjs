@@ -1,0 +1,245 @@
+// Browser tests of the web UI: the real vic-webservice (TLS, temporary home) driven by
+// Debian's chromium through playwright-core. Exits 0 on success, 1 on failure, 77 (skip)
+// when chromium or playwright-core is missing. Screenshots go to $VIC_TEST_OUT/screenshots.
+//   node tests/browser/run.mjs          (VIC_BIN_DIR defaults to build-san/bin)
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = resolve(process.env.VIC_BIN_DIR || join(ROOT, 'build-san/bin'));
+const OUT = resolve(process.env.VIC_TEST_OUT || join(ROOT, 'tests/out'));
+const SHOTS = join(OUT, 'screenshots');
+const CHROMIUM = process.env.VIC_CHROMIUM || '/usr/bin/chromium';
+const PASSWORD = 'browser-test-password-1';
+const NAME = 'browser-vch-' + process.pid;
+const started = Date.now();
+
+function skip(why) {
+  console.log('skip: ' + why);
+  process.exit(77);
+}
+if (!existsSync(CHROMIUM)) skip(CHROMIUM + ' not found (apt-get install chromium)');
+let chromium, request;
+try {
+  ({ chromium, request } = await import('playwright-core'));
+} catch {
+  skip('playwright-core not installed (make deps-test runs npm ci)');
+}
+if (!existsSync(join(BIN, 'vic-webservice'))) {
+  console.error('FAIL: ' + join(BIN, 'vic-webservice') + ' not found; build it with make SAN=1 all');
+  process.exit(1);
+}
+
+let passed = 0;
+const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
+function ok(cond, what) {
+  if (!cond) throw new Error('assertion failed: ' + what);
+  passed++;
+  log('ok   ' + what);
+}
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, name + '.png'), fullPage: true });
+}
+
+// ---- the web service ----
+const home = mkdtempSync(join(tmpdir(), 'vic-browser-'));
+mkdirSync(SHOTS, { recursive: true });
+const srv = spawn(join(BIN, 'vic-webservice'), ['--home', home, '--listen', '127.0.0.1:0'], {
+  env: { ...process.env, VIC_ADMIN_PASSWORD: PASSWORD, VIC_HOME: home },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+let srvOut = '';
+let srvErr = '';
+srv.stderr.on('data', (d) => { srvErr += d; if (srvErr.length > 200000) srvErr = srvErr.slice(-100000); });
+const baseUrl = await new Promise((res, rej) => {
+  const t = setTimeout(() => rej(new Error('vic-webservice printed no serving line:\n' + srvOut + srvErr)), 20000);
+  srv.stdout.on('data', (d) => {
+    srvOut += d;
+    const m = srvOut.match(/serving\s+(https?:\/\/[0-9.]+:\d+)\//);
+    if (m) { clearTimeout(t); res(m[1]); }
+  });
+  srv.on('exit', (code) => rej(new Error('vic-webservice exited with ' + code + ':\n' + srvOut + srvErr)));
+}).catch((e) => { console.error('FAIL: ' + e.message); rmSync(home, { recursive: true, force: true }); process.exit(1); });
+log('web service at ' + baseUrl);
+
+const adminApi = await request.newContext({ baseURL: baseUrl, ignoreHTTPSErrors: true,
+  httpCredentials: { username: 'admin', password: PASSWORD, send: 'always' } });
+
+async function cleanup() {
+  // Delete every VCH this run made (they run real appliance processes), then stop the service.
+  try {
+    for (let i = 0; i < 60; i++) {
+      const r = await adminApi.get('/container/target/local/vch');
+      const vchs = (await r.json()).vchs || [];
+      if (!vchs.length) break;
+      if (i === 0) log('cleanup: deleting ' + vchs.map((v) => v.name).join(', '));
+      for (const v of vchs) {
+        await adminApi.delete('/container/target/local/vch/' + encodeURIComponent(v.id), {
+          data: { containers: 'all', volume_stores: 'all' } }).catch(() => {});
+      }
+      await new Promise((r2) => setTimeout(r2, 1000));
+    }
+  } catch (e) {
+    console.error('cleanup: ' + e.message);
+  }
+  await adminApi.dispose().catch(() => {});
+  srv.kill('SIGTERM');
+  const exited = await new Promise((res) => {
+    if (srv.exitCode !== null) return res(true);
+    const t = setTimeout(() => res(false), 15000);
+    srv.on('exit', () => { clearTimeout(t); res(true); });
+  });
+  if (!exited) srv.kill('SIGKILL');
+  rmSync(home, { recursive: true, force: true });
+}
+
+let browser;
+let failure = null;
+const consoleErrors = [];
+try {
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+  ctx.setDefaultTimeout(15000);
+  const page = await ctx.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push('pageerror: ' + e.message));
+
+  // ---- headers of a page ----
+  const resp = await page.goto(baseUrl + '/');
+  const csp = resp.headers()['content-security-policy'] || '';
+  ok(csp.includes("default-src 'self'") && csp.includes("frame-ancestors 'none'") && !csp.includes('unsafe-inline'),
+    'pages carry a strict Content-Security-Policy');
+  ok(resp.headers()['x-content-type-options'] === 'nosniff', 'pages carry nosniff');
+
+  // ---- login ----
+  await page.waitForURL(/\/login\?next=/);
+  ok(true, 'an anonymous visit is sent to /login');
+  await page.fill('#password', 'wrong password');
+  await page.click('#login-submit');
+  await page.waitForSelector('#login-error .alert-danger');
+  ok(true, 'a wrong password is refused with a message');
+  await shot(page, '01-login');
+  await page.fill('#password', PASSWORD);
+  await page.click('#login-submit');
+  await page.waitForSelector('#vch-table .vic-empty');
+  ok(await page.isVisible('text=No Virtual Container Host yet'), 'logged in: the empty VCH list shows');
+  const font = await page.evaluate(() => getComputedStyle(document.body).fontFamily);
+  ok(/Clarity City/.test(font), 'Clarity styles and the Clarity City font are applied (' + font + ')');
+  await shot(page, '02-list-empty');
+
+  // ---- wizard, with a validation error corrected on the way ----
+  await page.click('a.nav-link[href="/create"]');
+  await page.waitForSelector('#name');
+  ok(await page.inputValue('#name') === 'virtual-container-host', 'the wizard proposes the default name');
+  await page.fill('#name', NAME);
+  await page.selectOption('#debug', '1');
+  await shot(page, '03-wizard-general');
+  await page.click('#wizard-next'); // compute
+  await page.fill('#cpu', '2000');
+  await page.click('#wizard-next'); // storage
+  ok(await page.inputValue('#image_store') === 'datastore1', 'image datastore defaults to datastore1');
+  await page.click('#wizard-next'); // networks
+  await page.fill('#bridge_range', '300.16.0.0/99');
+  await page.click('#nav-summary');
+  const cmd = await page.textContent('#cmdline');
+  ok(cmd.includes('--name ' + NAME) && cmd.includes('--bridge-network-range 300.16.0.0/99') &&
+    cmd.includes('--cpu 2000') && cmd.includes('--volume-store datastore1/volumes/default:default') && cmd.includes('--debug 1'),
+    'the summary shows the equivalent vic-machine command line');
+  await shot(page, '04-wizard-summary');
+  await page.click('#wizard-finish');
+  await page.waitForSelector('#step-networks:not([hidden]) .vic-problem');
+  const problem = await page.textContent('#step-networks .vic-problem');
+  ok(/CIDR|range/i.test(problem), 'the bad bridge range is reported beside its field: ' + problem.trim());
+  ok(await page.getAttribute('#nav-networks', 'class').then((c) => /has-error/.test(c || '')), 'the Networks step is marked');
+  await shot(page, '05-wizard-problem');
+  await page.fill('#bridge_range', '');
+  await page.click('#nav-summary');
+  ok(!(await page.textContent('#cmdline')).includes('300.16'), 'the corrected range leaves the command line');
+  await page.click('#wizard-finish');
+  await page.waitForSelector('#progress li');
+  await page.waitForSelector('#docker-env, #create-status .alert-danger', { timeout: 60000 });
+  await shot(page, '06-wizard-progress');
+  const status = await page.textContent('#create-status');
+  ok(await page.isVisible('#docker-env'), 'the VCH is created (' + status.trim() + ')');
+  const steps = await page.$$eval('#progress li', (lis) => lis.map((li) => li.dataset.step + ':' + li.dataset.status));
+  ok(steps.includes('docker_api:done') && steps.every((s) => !s.endsWith(':failed')), 'progress went step by step to docker_api: ' + steps.join(' '));
+  const env = await page.textContent('#docker-env');
+  ok(/DOCKER_HOST=127\.[0-9.]+:2376/.test(env) && env.includes('DOCKER_TLS_VERIFY=1') && env.includes('DOCKER_CERT_PATH=$VIC_HOME/vch/' + NAME),
+    'the docker env lines are shown');
+
+  // ---- the list ----
+  await page.goto(baseUrl + '/');
+  const row = page.locator(`tr[data-vch="${NAME}"]`);
+  await row.waitFor();
+  ok(/2376/.test(await row.textContent()), 'the VCH is in the list with its Docker endpoint');
+  await shot(page, '07-list');
+
+  // ---- detail ----
+  await row.locator('a', { hasText: 'Open' }).click();
+  await page.waitForSelector('#docker-host');
+  ok(/tcp:\/\/127\./.test(await page.textContent('#docker-host')), 'the detail page shows the endpoint');
+  await page.waitForSelector('#containers table, #containers .alert, #containers .vic-empty');
+  ok(true, 'the containers section answers: ' + (await page.textContent('#containers')).trim().slice(0, 80));
+  await shot(page, '08-vch-detail');
+
+  // ---- tokens ----
+  await page.click('a.nav-link[href="/tokens"]');
+  await page.waitForSelector('#sub');
+  await page.fill('#sub', 'alice@example.com');
+  await page.fill('#r_prefix', 'alice-');
+  await page.fill('#r_cpu', '4000');
+  await page.click('#issue-token');
+  await page.waitForSelector('#token-link');
+  const link = await page.inputValue('#token-link');
+  ok(/\/self-provision#token=/.test(link), 'a token link is issued');
+  await page.waitForSelector('#tokens-table tr[data-jti]');
+  const jti = await page.getAttribute('#tokens-table tr[data-jti]', 'data-jti');
+  await page.click(`#tokens-table tr[data-jti="${jti}"] button:has-text("Audit")`);
+  await page.waitForSelector('#audit-table');
+  ok(/issue/.test(await page.textContent('#audit-table')), 'the audit log shows the issue');
+  await shot(page, '09-tokens');
+
+  // ---- the link in a fresh browser context (no session) ----
+  const holderCtx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+  const holder = await holderCtx.newPage();
+  holder.on('pageerror', (e) => consoleErrors.push('holder pageerror: ' + e.message));
+  await holder.goto(link);
+  await holder.waitForSelector('#limits .vic-kv');
+  const limits = await holder.textContent('#limits');
+  ok(limits.includes('alice@example.com') && limits.includes('alice-') && limits.includes('4000 MHz'), 'the holder sees the token limits');
+  ok(!holder.url().includes('token='), 'the token is dropped from the address bar');
+  ok(await holder.inputValue('#name') === 'alice-vch', 'the reduced form proposes a name with the prefix');
+  await holder.waitForSelector('#sp-vchs .vic-empty, #sp-vchs table');
+  await shot(holder, '10-self-provision');
+  await holderCtx.close();
+
+  // ---- delete from the list ----
+  await page.goto(baseUrl + '/');
+  await page.locator(`tr[data-vch="${NAME}"] button:has-text("Delete")`).click();
+  await page.waitForSelector('#delete-form');
+  await shot(page, '11-delete-dialog');
+  await page.check('#volume_stores-all');
+  await page.click('#delete-confirm');
+  await page.waitForSelector(`tr[data-vch="${NAME}"]`, { state: 'detached', timeout: 60000 });
+  ok(true, 'the VCH is deleted from the list');
+  await shot(page, '12-list-after-delete');
+
+  ok(consoleErrors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e)).length === 0,
+    'no script errors or CSP violations in the console' + (consoleErrors.length ? ': ' + consoleErrors.join(' | ') : ''));
+} catch (e) {
+  failure = e;
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  await cleanup();
+}
+const secs = ((Date.now() - started) / 1000).toFixed(1);
+if (failure) {
+  console.error('FAIL after ' + passed + ' checks (' + secs + 's): ' + (failure.stack || failure));
+  if (consoleErrors.length) console.error('console: ' + consoleErrors.join('\n  '));
+  console.error('web service stderr (tail):\n' + srvErr.slice(-3000));
+  process.exit(1);
+}
+console.log(`browser tests: ${passed} checks passed in ${secs}s; screenshots in ${SHOTS}`);

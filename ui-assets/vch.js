@@ -1,0 +1,130 @@
+// vch.js - one VCH: its summary, and its containers (refreshed) with details, logs and actions.
+import { api, h, clear, alertBox, stateLabel, copyText, vchPath, fmtTime } from './api.js';
+import { start, pageTitle } from './shell.js';
+import { dockerEnv } from './fields.js';
+
+const main = document.getElementById('main');
+const id = decodeURIComponent(location.pathname.replace(/^\/vch\//, ''));
+const base = vchPath(id);
+const summary = h('div#vch-summary');
+const containers = h('div#containers');
+const drawer = h('div#container-view');
+const msg = h('div#vch-messages');
+let selected = null;
+
+const kv = (pairs) => h('dl.vic-kv', pairs.filter(Boolean).map(([k, v]) => [h('dt', k), h('dd', v ?? '—')]));
+
+async function loadSummary() {
+  const v = await api('GET', base);
+  const rt = v.runtime || {};
+  const comps = rt.components || {};
+  const env = rt.docker_host ? dockerEnv(v.name, rt.docker_host, v.auth && v.auth.no_tls) : '';
+  clear(summary, h('div.vic-grid',
+    h('div.card', h('div.card-header', 'Summary'), h('div.card-block', kv([
+      ['State', stateLabel(rt.state || rt.power_state)], ['Power', rt.power_state],
+      ['Docker endpoint', rt.docker_host ? h('div.vic-endpoint', h('code.vic-mono#docker-host', rt.docker_host),
+        h('button.btn.btn-sm.btn-link', { type: 'button', onclick: (e) => copyText(env, e.currentTarget) }, 'Copy env')) : '—'],
+      ['Address', rt.address], ['Version', rt.version || v.version], ['Upgrade', rt.upgrade_status],
+      ['Containers', String(rt.containers ?? '—')], ['Created by', rt.created_by], ['Resource pool', rt.pool],
+    ]))),
+    h('div.card', h('div.card-header', 'Components'), h('div.card-block', Object.keys(comps).length
+      ? kv(Object.entries(comps).map(([k, c]) => [k, stateLabel(typeof c === 'object' ? (c.state || c.status || JSON.stringify(c)) : c)]))
+      : h('p.vic-muted', 'No component status reported.'))),
+    h('div.card', h('div.card-header', 'Configuration'), h('div.card-block', kv([
+      ['Image stores', ((v.storage || {}).image_stores || []).join(', ')],
+      ['Volume stores', ((v.storage || {}).volume_stores || []).map((s) => s.datastore + ':' + (s.label || '')).join(', ') || 'None'],
+      ['Bridge range', ((v.network || {}).bridge || {}).ip_range],
+      ['TLS', v.auth && v.auth.no_tls ? 'off' : 'on'], ['Debug', String(v.debug ?? 0)],
+    ])))));
+  return v;
+}
+
+function containerRow(c) {
+  const row = h('tr', { 'data-container': c.name || c.id, class: selected === c.id ? 'selected' : null },
+    h('td', h('button.btn.btn-link.btn-sm', { type: 'button', onclick: () => openContainer(c.id) }, c.name || c.id)),
+    h('td.vic-mono', String(c.id).slice(0, 12)),
+    h('td', c.image || '—'),
+    h('td', stateLabel(c.state)),
+    h('td', c.running ? '—' : String(c.exit_code ?? '—')),
+    h('td', fmtTime(c.started_at)));
+  return row;
+}
+
+async function loadContainers() {
+  try {
+    const r = await api('GET', base + '/containers');
+    const list = r.containers || [];
+    clear(containers, list.length
+      ? h('table.table.table-compact#container-table',
+        h('thead', h('tr', ['Name', 'ID', 'Image', 'State', 'Exit code', 'Started'].map((t) => h('th', t)))),
+        h('tbody', list.map(containerRow)))
+      : h('div.vic-empty', 'No containers. Run one with docker against the endpoint above.'));
+  } catch (e) {
+    clear(containers, alertBox(e.status === 404 ? 'info' : 'danger', e.status === 404
+      ? 'Per-container insight is not available from this server yet.' : 'Cannot list containers: ' + e.message));
+    return false;
+  }
+  return true;
+}
+
+async function action(cid, what) {
+  try {
+    if (what === 'remove') await api('DELETE', base + '/containers/' + encodeURIComponent(cid));
+    else await api('POST', base + '/containers/' + encodeURIComponent(cid) + '/' + what);
+    clear(msg, alertBox('success', 'Container ' + what + ': done.'));
+    if (what === 'remove') { selected = null; clear(drawer); } else openContainer(cid);
+    loadContainers();
+  } catch (e) {
+    clear(msg, alertBox('danger', 'Container ' + what + ' failed: ' + e.message));
+  }
+}
+
+async function openContainer(cid) {
+  selected = cid;
+  let c;
+  try {
+    c = await api('GET', base + '/containers/' + encodeURIComponent(cid));
+  } catch (e) {
+    clear(drawer, alertBox('danger', 'Container ' + cid + ': ' + e.message));
+    return;
+  }
+  const cfg = c.config || {};
+  const logs = h('pre.vic-pre#container-logs', 'Loading logs…');
+  clear(drawer, h('div.vic-drawer',
+    h('div.vic-page-head', h('h3', c.name || c.id),
+      h('div.vic-page-actions',
+        h('button.btn.btn-sm.btn-outline', { type: 'button', disabled: !!c.running, onclick: () => action(cid, 'start') }, 'Start'),
+        h('button.btn.btn-sm.btn-outline', { type: 'button', disabled: !c.running, onclick: () => action(cid, 'stop') }, 'Stop'),
+        h('button.btn.btn-sm.btn-danger-outline', { type: 'button', onclick: () => action(cid, 'remove') }, 'Remove'),
+        h('button.btn.btn-sm.btn-link', { type: 'button', onclick: () => { selected = null; clear(drawer); } }, 'Close'))),
+    h('div.vic-grid',
+      kv([['ID', h('span.vic-mono', c.id)], ['Image', c.image], ['State', stateLabel(c.state)],
+        ['Exit code', String(c.exit_code ?? '—')], ['Started', fmtTime(c.started_at)], ['Finished', fmtTime(c.finished_at)]]),
+      kv([['Command', [].concat(cfg.cmd || []).join(' ')], ['Working dir', cfg.workdir],
+        ['Environment', h('span.vic-mono', [].concat(cfg.env || []).join('\n'))]])),
+    h('h4', 'Logs (last 200 lines)'), logs));
+  try {
+    const text = await api('GET', base + '/containers/' + encodeURIComponent(cid) + '/logs?tail=200');
+    logs.textContent = text || '(no output)';
+  } catch (e) {
+    logs.textContent = 'Logs unavailable: ' + e.message;
+  }
+}
+
+start('list').then(async () => {
+  const logBtn = h('button.btn.btn-sm.btn-outline', { type: 'button' }, 'Creation log');
+  const logBox = h('div');
+  logBtn.addEventListener('click', async () => {
+    try { clear(logBox, h('pre.vic-pre#vch-log', await api('GET', base + '/log'))); } catch (e) { clear(logBox, alertBox('danger', e.message)); }
+  });
+  clear(main, pageTitle(id.replace(/^vm:/, ''), logBtn, h('a.btn.btn-sm.btn-outline', { href: '/' }, 'All VCHs')),
+    msg, summary, logBox, h('h3', 'Containers'), containers, drawer);
+  try {
+    await loadSummary();
+  } catch (e) {
+    clear(summary, alertBox('danger', 'Cannot load ' + id + ': ' + e.message));
+    return;
+  }
+  if (await loadContainers()) setInterval(loadContainers, 4000);
+  setInterval(() => loadSummary().catch(() => {}), 15000);
+}).catch(() => {});
