@@ -177,13 +177,15 @@ function showProgress(v, r) {
     const end = JSON.parse(m.data);
     if (end.state === 'succeeded') {
       let host = '';
+      let exact = '';
       let id = r.id;
       try {
         const vch = await api('GET', vchPath(r.id));
         host = vch.runtime && vch.runtime.docker_host;
+        exact = vch.runtime && vch.runtime.docker_env;
         id = vch.id || r.id;
       } catch { /* shown without the endpoint */ }
-      const env = dockerEnv(v.name, host, v.noTls);
+      const env = dockerEnv(v.name, host, v.noTls, exact);
       clear(status, alertBox('success', v.name + ' is ready.'));
       clear(result, h('h4', 'Point docker at it'), h('pre.vic-pre#docker-env', env),
         h('div.vic-row',

@@ -145,9 +145,11 @@ export function progressView() {
   return { list, update };
 }
 
-export function dockerEnv(name, dockerHost, noTls) {
-  const host = String(dockerHost || '').replace(/^tcp:\/\//, '');
-  const lines = ['export DOCKER_HOST=' + host];
+export function dockerEnv(name, dockerHost, noTls, exact) {
+  // the server's own lines (runtime.docker_env) name the real certificate directory
+  if (exact) return String(exact).trim().split('\n').map((l) => 'export ' + l).join('\n');
+  const host = String(dockerHost || '');
+  const lines = ['export DOCKER_HOST=' + (host.startsWith('tcp://') ? host : 'tcp://' + host)];
   if (!noTls) lines.push('export DOCKER_TLS_VERIFY=1', 'export DOCKER_CERT_PATH=$VIC_HOME/vch/' + name);
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ const msg = h('div#list-messages');
 const body = h('div#vch-table');
 
 export function dockerHostLine(host) {
-  return host ? 'export DOCKER_HOST=' + String(host).replace(/^tcp:\/\//, '') : '';
+  return host ? 'export DOCKER_HOST=tcp://' + String(host).replace(/^tcp:\/\//, '') : '';
 }
 
 function endpointCell(v) {

@@ -97,7 +97,7 @@ async function loadVchs() {
       h('thead', h('tr', ['Name', 'State', 'Docker endpoint', 'Created', 'Actions'].map((t) => h('th', t)))),
       h('tbody', vchs.map((v) => {
         const rt = v.runtime || {};
-        const env = rt.docker_host ? dockerEnv(v.name, rt.docker_host, false) : '';
+        const env = rt.docker_host ? dockerEnv(v.name, rt.docker_host, false, rt.docker_env) : '';
         return h('tr', { 'data-vch': v.name }, h('td', v.name), h('td', stateLabel(rt.state || v.state || 'requested')),
           h('td', rt.docker_host ? h('div.vic-endpoint', h('code.vic-mono', rt.docker_host),
             h('button.btn.btn-sm.btn-link', { type: 'button', onclick: (e) => copyText(env, e.currentTarget) }, 'Copy env')) : '—'),

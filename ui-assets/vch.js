@@ -18,7 +18,7 @@ async function loadSummary() {
   const v = await api('GET', base);
   const rt = v.runtime || {};
   const comps = rt.components || {};
-  const env = rt.docker_host ? dockerEnv(v.name, rt.docker_host, v.auth && v.auth.no_tls) : '';
+  const env = rt.docker_host ? dockerEnv(v.name, rt.docker_host, v.auth && v.auth.no_tls, rt.docker_env) : '';
   clear(summary, h('div.vic-grid',
     h('div.card', h('div.card-header', 'Summary'), h('div.card-block', kv([
       ['State', stateLabel(rt.state || rt.power_state)], ['Power', rt.power_state],

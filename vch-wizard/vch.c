@@ -1384,6 +1384,11 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
                   strcmp(version, VIC_VERSION) == 0 ? "up to date" : "upgrade available",
                   "containers", json_object_get(s, "containers"), "created_by",
                   json_object_get(s, "created_by"), "pool", appliance_key(vm, K_POOL) ?: "");
+    cleanup_free char *env = NULL;
+    vic_err *ee = NULL;
+    if (vch_env(e, id, &env, &ee) == 0)
+        json_object_set_new(runtime, "docker_env", json_string(env));
+    vic_err_free(&ee);
     json_object_set_new(model, "runtime", runtime);
     *out = model;
     return 0;

@@ -167,7 +167,7 @@ try {
   const steps = await page.$$eval('#progress li', (lis) => lis.map((li) => li.dataset.step + ':' + li.dataset.status));
   ok(steps.includes('docker_api:done') && steps.every((s) => !s.endsWith(':failed')), 'progress went step by step to docker_api: ' + steps.join(' '));
   const env = await page.textContent('#docker-env');
-  ok(/DOCKER_HOST=127\.[0-9.]+:2376/.test(env) && env.includes('DOCKER_TLS_VERIFY=1') && env.includes('DOCKER_CERT_PATH=$VIC_HOME/vch/' + NAME),
+  ok(/DOCKER_HOST=tcp:\/\/127\.[0-9.]+:2376/.test(env) && env.includes('DOCKER_TLS_VERIFY=1') && env.includes('DOCKER_CERT_PATH=' + home + '/vch/' + NAME),
     'the docker env lines are shown');
 
   // ---- the list ----
