@@ -2,7 +2,7 @@
 // Debian's chromium through playwright-core. Exits 0 on success, 1 on failure, 77 (skip)
 // when chromium or playwright-core is missing. Screenshots go to $VIC_TEST_OUT/screenshots.
 //   node tests/browser/run.mjs          (VIC_BIN_DIR defaults to build-san/bin)
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -93,11 +93,18 @@ async function cleanup() {
     srv.on('exit', () => { clearTimeout(t); res(true); });
   });
   if (!exited) srv.kill('SIGKILL');
+  if (registryDir) {
+    spawnSync('bash', [join(ROOT, 'tests/fixtures/registry-busybox.sh'), registryDir, 'stop'],
+      { env: registryEnv, timeout: 60000 });
+    rmSync(registryDir, { recursive: true, force: true });
+  }
   rmSync(home, { recursive: true, force: true });
 }
 
 let browser;
 let failure = null;
+let registryDir = null;
+let registryEnv = null;
 const consoleErrors = [];
 try {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
@@ -184,6 +191,47 @@ try {
   await page.waitForSelector('#containers table, #containers .alert, #containers .vic-empty');
   ok(true, 'the containers section answers: ' + (await page.textContent('#containers')).trim().slice(0, 80));
   await shot(page, '08-vch-detail');
+
+  // ---- a container run with the docker CLI, seen and stopped from the page ----
+  const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p));
+  const haveRegistry = ['docker-registry', 'skopeo'].every((t) =>
+    spawnSync('sh', ['-c', 'command -v ' + t]).status === 0);
+  if (DOCKER && haveRegistry) {
+    registryDir = mkdtempSync(join(tmpdir(), 'vic-browser-registry-'));
+    const addr = '127.0.0.1:' + (20000 + (process.pid % 20000));
+    registryEnv = { ...process.env, REGISTRY_ADDR: addr };
+    const reg = spawnSync('bash', [join(ROOT, 'tests/fixtures/registry-busybox.sh'), registryDir],
+      { env: registryEnv, encoding: 'utf8', timeout: 300000 });
+    ok(reg.status === 0, 'a local registry with busybox runs (' + (reg.stderr || '').trim().slice(-200) + ')');
+    const vch = await (await adminApi.get('/container/target/local/vch/' + encodeURIComponent('vm:' + NAME))).json();
+    const denv = { ...process.env, DOCKER_CONFIG: join(home, 'docker-cli') };
+    for (const line of String(vch.runtime.docker_env || '').trim().split('\n')) {
+      const i = line.indexOf('=');
+      denv[line.slice(0, i)] = line.slice(i + 1);
+    }
+    const docker = (...args) => spawnSync(DOCKER, args, { env: denv, encoding: 'utf8', timeout: 120000 });
+    const image = addr + '/busybox';
+    let r = docker('pull', image);
+    ok(r.status === 0, 'docker pull through the VCH (' + (r.stderr || '').trim().slice(-200) + ')');
+    r = docker('run', '-d', '--name', 'web', image, 'sh', '-c', 'echo hello from the ui test; sleep 600');
+    ok(r.status === 0, 'docker run -d in the VCH (' + (r.stderr || '').trim().slice(-200) + ')');
+    await page.reload();
+    const crow = page.locator('tr[data-container="web"]');
+    await crow.waitFor({ timeout: 15000 });
+    const ctext = await crow.textContent();
+    ok(ctext.includes(image) && /running/i.test(ctext), 'the container shows in the insight table with its image and state');
+    await crow.locator('button').first().click();
+    await page.waitForFunction(() => /hello from the ui test/.test(
+      (document.querySelector('#container-logs') || {}).textContent || ''), null, { timeout: 15000 });
+    ok(true, 'the container view shows its logs');
+    await shot(page, '08b-container');
+    await page.click('.vic-drawer button:has-text("Stop")');
+    await page.waitForSelector('.alert:has-text("Container stop: done")', { timeout: 30000 });
+    r = docker('ps', '-a', '--filter', 'name=web', '--format', '{{.Status}}');
+    ok(r.status === 0 && /^Exited/.test(r.stdout.trim()), 'docker ps -a reports the container stopped from the page: ' + r.stdout.trim());
+  } else {
+    log('skip the container part: needs the docker CLI, docker-registry and skopeo');
+  }
 
   // ---- tokens ----
   await page.click('a.nav-link[href="/tokens"]');
