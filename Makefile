@@ -21,7 +21,7 @@ SHELL := /bin/bash
 BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libgnutls28-dev libjansson-dev \
 	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
-	python3-pytest python3-requests curl busybox-static docker-registry skopeo nodejs npm \
+	python3-pytest python3-requests curl busybox-static docker-registry skopeo \
 	chromium
 BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps
 
@@ -116,6 +116,7 @@ tether_OBJS := $(filter-out $(B)/obj/tether/vic-init/%,$(tether_OBJS))
 tether_LINK = $(tether_OBJS) $(VIC_INIT_OBJS)
 .SECONDARY: $(tether_OBJS) # only unit tests use them: keep make from deleting them
 portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
+vicadmin_LINK = $(vicadmin_OBJS) $(hypervisor_OBJS)
 vch-wizard_LINK = $(vch-wizard_OBJS) $(self-provision_OBJS) $(validating-proxy_OBJS) \
 	$(hypervisor_OBJS)
 
@@ -127,7 +128,14 @@ $(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o: $(GIT_STAMP)
 $(B)/obj/webservice/version.o: $(GIT_STAMP)
 
 BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \
-	$(BIN)/docker-engine-server $(BIN)/vic-init $(BIN)/vic-machine
+	$(BIN)/docker-engine-server $(BIN)/vic-init $(BIN)/vic-machine $(BIN)/vicadmin
+
+$(BIN)/vicadmin: $(B)/obj/vicadmin/main.o $(vicadmin_LINK) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/obj/vicadmin/admin.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
+$(B)/obj/vicadmin/admin.o: $(GIT_STAMP)
 
 $(BIN)/vic-machine: $(B)/obj/vch-wizard/main-machine.o $(vch-wizard_LINK) $(LIBVIC)
 	@mkdir -p $(@D)

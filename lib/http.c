@@ -80,6 +80,7 @@ struct vic_http_req {
     json_t *json;
     char remote[64];
     int tls;
+    int client_cert;
     char principal[128];
     char principal_kind[32];
     const vic_http_route *route;
@@ -205,6 +206,11 @@ const char *vic_http_req_body(const vic_http_req *req, size_t *len)
 json_t *vic_http_req_json(const vic_http_req *req)
 {
     return req->json;
+}
+
+int vic_http_req_client_cert(const vic_http_req *req)
+{
+    return req->client_cert;
 }
 
 const char *vic_http_req_remote(const vic_http_req *req)
@@ -742,6 +748,7 @@ struct vic_http_server {
     uint16_t port;
     int tls;
     int verify_clients;
+    int clients_optional;
     MHD_socket quiesced_fd;
     atomic_uint in_flight;
     atomic_int stopping;
@@ -940,7 +947,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->in_flight, 1);
         if (atomic_load(&srv->stopping))
             return queue_error(srv, conn, cs, 503, "server is shutting down");
-        if (srv->verify_clients && !client_verified(conn))
+        if (srv->verify_clients && !srv->clients_optional && !client_verified(conn))
             return queue_error(srv, conn, cs, 401,
                                "a client certificate signed by this server's CA is required "
                                "(docker --tlsverify with the VCH's cert.pem and key.pem)");
@@ -982,6 +989,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_nv, &req->query);
     remote_addr(conn, req->remote, sizeof(req->remote));
     req->tls = srv->tls;
+    req->client_cert = srv->verify_clients && client_verified(conn);
     if (cs->body.len) {
         req->body = cs->body.data;
         req->body_len = cs->body.len;
@@ -1115,6 +1123,7 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
             opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
                                                 (void *)cfg->tls_client_ca_pem};
             srv->verify_clients = 1;
+            srv->clients_optional = cfg->tls_client_optional;
         }
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                             (void *)"SECURE128:-VERS-ALL:+VERS-TLS1.3:"

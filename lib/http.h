@@ -63,6 +63,9 @@ typedef struct vic_http_config {
     /* With TLS: require every client to present a certificate signed by this CA (PEM), as
      * docker --tlsverify does; requests without one are refused with 401. NULL: none asked. */
     const char *tls_client_ca_pem;
+    /* With tls_client_ca_pem: accept clients without a certificate too; a handler tells the
+     * two apart with vic_http_req_client_cert(). */
+    int tls_client_optional;
     size_t max_body;       /* bytes; 0 means 1 MiB */
     unsigned threads;      /* 0 means one per online CPU */
     unsigned idle_timeout; /* seconds a connection may sit idle; 0 means 60 */
@@ -134,6 +137,8 @@ const char *vic_http_req_body(const vic_http_req *req, size_t *len);
 /* Parsed body of JSON routes (borrowed), NULL for an empty optional body. */
 json_t *vic_http_req_json(const vic_http_req *req);
 const char *vic_http_req_remote(const vic_http_req *req);
+/* 1 when the TLS client presented a certificate signed by the server's client CA. */
+int vic_http_req_client_cert(const vic_http_req *req);
 int vic_http_req_is_tls(const vic_http_req *req);
 /* Who is calling, as set by the auth callback: a name and a kind ("admin", "token", ...). */
 void vic_http_req_set_principal(vic_http_req *req, const char *name, const char *kind);

@@ -8,8 +8,12 @@ cd "$(dirname "$0")/.."
 strict=0
 [ "${1:-}" = "--strict" ] && strict=1
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+# Debian's nodejs and npm only when there is no node at all: a node from elsewhere (e.g.
+# NodeSource, which bundles npm) conflicts with Debian's npm package.
+if ! command -v node >/dev/null 2>&1; then
     mk/deps.sh nodejs npm || exit 1
+elif ! command -v npm >/dev/null 2>&1; then
+    mk/deps.sh npm || exit 1
 fi
 stamp=node_modules/.package-lock.json
 if [ -f "$stamp" ] && [ ! package-lock.json -nt "$stamp" ] && [ ! package.json -nt "$stamp" ]; then

@@ -393,6 +393,14 @@ static int cmd_create(int argc, char **argv, common *c)
                 line = nl + 1;
             }
             printf("\ndocker info\n");
+            json_t *model cleanup_json = NULL;
+            if (vch_inspect(e, task.vch_id, &model, &err) == 0) {
+                json_t *rt = json_object_get(model, "runtime");
+                printf("\nAdmin portal: %s (user admin; password in %s)\n",
+                       json_string_value(json_object_get(rt, "admin_portal")),
+                       json_string_value(json_object_get(rt, "admin_password_file")));
+            }
+            vic_err_free(&err);
         }
     }
     vch_task_clear(&task);

@@ -36,6 +36,7 @@
 #define K_IMAGE_DIR  K_CFG "image_dir"
 #define K_TLS        K_CFG "tls"
 #define K_TLS_VERIFY K_CFG "tls_verify"
+#define K_REGISTRIES K_CFG "registries"
 #define K_DEBUG      K_CFG "debug"
 #define K_SPEC       K_CFG "spec"
 #define K_VERSION    K_CFG "version"
@@ -627,16 +628,33 @@ static void note(run_ctx *r, const char *step, const char *status, const char *f
         raise(SIGKILL);
 }
 
+/* The admin portal's password: random, kept for the administrator beside the client
+ * certificate, and its hash for the appliance. A random 144-bit password needs no slow KDF
+ * to resist guessing, so the hash is cheap to make. */
+static int make_portal_password(const char *dir, vic_err **err)
+{
+    cleanup_secret char *pw = vic_token_new(18);
+    cleanup_free char *hash = vic_password_hash(pw, 1000);
+    cleanup_free char *pw_path = xasprintf("%s/vicadmin-password", dir);
+    cleanup_free char *hash_path = xasprintf("%s/vicadmin.passwd", dir);
+    cleanup_free char *line = xasprintf("%s\n", pw);
+    int rc = vic_file_write_atomic(pw_path, line, strlen(line), 0600, err);
+    if (rc == 0)
+        rc = vic_file_write_atomic(hash_path, hash, strlen(hash), 0600, err);
+    return rc;
+}
+
 static int step_certificates(run_ctx *r, vic_err **err)
 {
     const json_t *spec = r->t->spec;
-    if (no_tls(spec))
-        return 0;
     cleanup_free char *dir = cert_dir(r->e, r->t->name);
     cleanup_free char *parent = xasprintf("%s/vch", r->e->home);
     mkdir(parent, 0700);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return vic_err_sys(err, VIC_EIO, errno, "create %s", dir);
+    int prc = make_portal_password(dir, err);
+    if (prc < 0 || no_tls(spec))
+        return prc;
     const json_t *gen =
         json_object_get(json_object_get(json_object_get(spec, "auth"), "server"), "generate");
     const char *cname = str_at(gen, "cname") ? str_at(gen, "cname") : r->t->name;
@@ -745,6 +763,23 @@ static int step_vm(run_ctx *r, vic_err **err)
     int no_verify = json_is_true(
         json_object_get(json_object_get(json_object_get(spec, "auth"), "client"), "no_tls_verify"));
     json_object_set_new(ec, K_TLS_VERIFY, json_string(no_verify ? "false" : "true"));
+    /* the registries the VCH is told about, for the admin portal's reachability checks */
+    vic_buf regs = VIC_BUF_INIT;
+    static const char *const lists[] = {"insecure", "whitelist"};
+    for (size_t l = 0; l < 2; l++) {
+        size_t i;
+        json_t *reg;
+        json_array_foreach(json_object_get(json_object_get(spec, "registry"), lists[l]), i, reg)
+        {
+            const char *host = json_string_value(reg);
+            if (host && *host &&
+                strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "0123456789.-:[]") == strlen(host))
+                vic_buf_appendf(&regs, "%s%s", regs.len ? "," : "", host);
+        }
+    }
+    json_object_set_new(ec, K_REGISTRIES, json_string(regs.data ? regs.data : ""));
+    vic_buf_free(&regs);
     json_object_set_new(ec, K_DEBUG,
                         json_sprintf("%lld", debug ? (long long)json_integer_value(debug) : 0LL));
     json_object_set_new(ec, K_SPEC, json_string(spec_s));
@@ -779,12 +814,13 @@ static int step_vm(run_ctx *r, vic_err **err)
         hv_vm_info_clear(&info);
         vic_err_free(&ge);
     }
-    if (rc < 0 || no_tls(spec))
+    if (rc < 0)
         return rc;
-    /* the appliance's server certificate, in its folder */
+    /* the appliance's server certificate and portal password hash, in its folder */
     cleanup_free char *dir = cert_dir(r->e, r->t->name);
-    static const char *const files[] = {"server-cert.pem", "server-key.pem", "ca.pem"};
-    for (size_t i = 0; i < 3 && rc == 0; i++) {
+    static const char *const files[] = {"vicadmin.passwd", "server-cert.pem", "server-key.pem",
+                                        "ca.pem"};
+    for (size_t i = 0; i < (no_tls(spec) ? 1 : 4) && rc == 0; i++) {
         cleanup_free char *from = xasprintf("%s/%s", dir, files[i]);
         cleanup_free char *to = xasprintf("[datastore1] %s/%s", r->t->name, files[i]);
         rc = hv_ds_upload(r->e->hv, to, from, err);
@@ -913,7 +949,8 @@ typedef struct step {
 } step;
 
 static const step create_steps[] = {
-    {"certificates", "generating the CA, server and client certificates", step_certificates},
+    {"certificates", "generating the certificates and the admin portal's password",
+     step_certificates},
     {"resource_pool", "creating the resource pool", step_pool},
     {"appliance_image", "preparing the appliance image", step_image},
     {"appliance_vm", "creating the appliance VM", step_vm},
@@ -957,7 +994,8 @@ static void roll_back(vch_engine *e, const vch_task *t)
     }
     cleanup_free char *dir = cert_dir(e, t->name);
     static const char *const files[] = {
-        "ca.pem", "ca-key.pem", "server-cert.pem", "server-key.pem", "cert.pem", "key.pem", "env"};
+        "ca.pem",  "ca-key.pem", "server-cert.pem",   "server-key.pem", "cert.pem",
+        "key.pem", "env",        "vicadmin-password", "vicadmin.passwd"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         cleanup_free char *f = xasprintf("%s/%s", dir, files[i]);
         unlink(f);
@@ -1384,6 +1422,14 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
                   strcmp(version, VIC_VERSION) == 0 ? "up to date" : "upgrade available",
                   "containers", json_object_get(s, "containers"), "created_by",
                   json_object_get(s, "created_by"), "pool", appliance_key(vm, K_POOL) ?: "");
+    const char *tls = appliance_key(vm, K_TLS);
+    cleanup_free char *portal =
+        xasprintf("%s://%s:2378/", tls && strcmp(tls, "false") == 0 ? "http" : "https",
+                  appliance_key(vm, K_ADDRESS));
+    json_object_set_new(runtime, "admin_portal", json_string(portal));
+    cleanup_free char *pwfile =
+        xasprintf("%s/vch/%s/vicadmin-password", e->home, appliance_key(vm, K_NAME));
+    json_object_set_new(runtime, "admin_password_file", json_string(pwfile));
     cleanup_free char *env = NULL;
     vic_err *ee = NULL;
     if (vch_env(e, id, &env, &ee) == 0)

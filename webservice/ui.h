@@ -19,12 +19,10 @@
 
 #include "lib/err.h"
 #include "lib/http.h"
+#include "lib/static.h"
 
 /* The policy every page and asset is served with. */
-#define WS_UI_CSP                                                                                  \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
-    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "              \
-    "form-action 'self'; frame-ancestors 'none'"
+#define WS_UI_CSP VIC_STATIC_CSP
 
 /* The directory the UI is served from: dir when given, else "ui" beside the binary in
  * bin_dir. Returns a string to free. */

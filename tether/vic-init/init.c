@@ -78,6 +78,8 @@ int init_config_parse(init_config *out, const json_t *kv, vic_err **err)
     else
         return vic_err_set(err, VIC_EINVAL,
                            INIT_CONFIG_PREFIX "tls_verify: \"%.32s\" is not true or false", verify);
+    const char *regs = config_str(kv, "registries");
+    out->registries = xstrdup(regs ? regs : "");
     const char *debug = config_str(kv, "debug");
     if (debug == NULL || debug[0] == '\0')
         out->debug = 0;
@@ -97,6 +99,7 @@ void init_config_clear(init_config *c)
     free(c->home);
     free(c->bin_dir);
     free(c->image_dir);
+    free(c->registries);
     memset(c, 0, sizeof(*c));
 }
 
@@ -104,7 +107,9 @@ void init_config_clear(init_config *c)
 
 const char *init_component_name(init_component_id id)
 {
-    return id == INIT_PORT_LAYER_ID ? "port-layer" : "docker-personality";
+    return id == INIT_PORT_LAYER_ID ? "port-layer"
+           : id == INIT_DOCKER_ID   ? "docker-personality"
+                                    : "vicadmin";
 }
 
 typedef struct argv_buf {
@@ -139,6 +144,44 @@ char **init_component_argv(const init_config *c, init_component_id id)
         argv_add(&a, xstrdup(c->pool));
         argv_add(&a, xstrdup("--images"));
         argv_add(&a, xstrdup(c->image_dir));
+    } else if (id == INIT_VICADMIN_ID) {
+        argv_add(&a, xasprintf("%s/vicadmin", c->bin_dir));
+        argv_add(&a, xstrdup("--listen"));
+        argv_add(&a, xasprintf("%s:%d", c->address, INIT_VICADMIN));
+        if (c->tls) {
+            argv_add(&a, xstrdup("--tls-cert"));
+            argv_add(&a, xstrdup(INIT_TLS_CERT));
+            argv_add(&a, xstrdup("--tls-key"));
+            argv_add(&a, xstrdup(INIT_TLS_KEY));
+            argv_add(&a, xstrdup("--tls-ca"));
+            argv_add(&a, xstrdup(INIT_TLS_CA));
+        }
+        argv_add(&a, xstrdup("--name"));
+        argv_add(&a, xstrdup(c->name));
+        argv_add(&a, xstrdup("--home"));
+        argv_add(&a, xstrdup(c->home));
+        argv_add(&a, xstrdup("--pool"));
+        argv_add(&a, xstrdup(c->pool));
+        argv_add(&a, xstrdup("--images"));
+        argv_add(&a, xstrdup(c->image_dir));
+        argv_add(&a, xstrdup("--docker"));
+        argv_add(&a, init_docker_host(c));
+        argv_add(&a, xstrdup("--port-layer"));
+        argv_add(&a, xasprintf("http://%s:%d", c->address, INIT_PORT_LAYER));
+        argv_add(&a, xstrdup("--token-file"));
+        argv_add(&a, xstrdup(INIT_TOKEN_FILE));
+        argv_add(&a, xstrdup("--passwd-file"));
+        argv_add(&a, xstrdup(INIT_PASSWD));
+        argv_add(&a, xstrdup("--ui-dir"));
+        argv_add(&a, xasprintf("%s/ui", c->bin_dir));
+        for (const char *r = c->registries; r && *r;) {
+            size_t n = strcspn(r, ",");
+            if (n) {
+                argv_add(&a, xstrdup("--registry"));
+                argv_add(&a, xstrndup(r, n));
+            }
+            r += n + (r[n] == ',');
+        }
     } else {
         argv_add(&a, xasprintf("%s/docker-engine-server", c->bin_dir));
         argv_add(&a, xstrdup("--listen"));
@@ -181,6 +224,8 @@ char *init_component_probe_url(const init_config *c, init_component_id id)
     /* the port layer's one public route; the personality's ping */
     if (id == INIT_PORT_LAYER_ID)
         return xasprintf("http://%s:%d/version", c->address, INIT_PORT_LAYER);
+    if (id == INIT_VICADMIN_ID)
+        return xasprintf("%s://%s:%d/ping", c->tls ? "https" : "http", c->address, INIT_VICADMIN);
     return xasprintf("%s://%s:%d/_ping", c->tls ? "https" : "http", c->address,
                      c->tls ? INIT_DOCKER_TLS : INIT_DOCKER_TCP);
 }
@@ -214,6 +259,8 @@ typedef struct component {
     int64_t started_ms; /* when it last started */
     int64_t restart_ms; /* when to start it again, while pid == 0 */
     int64_t next_probe_ms;
+    int restarts;      /* starts after the first */
+    time_t started_at; /* wall clock of the last start, for the dashboard */
 } component;
 
 typedef struct supervisor {
@@ -224,6 +271,8 @@ typedef struct supervisor {
     json_t *state;     /* the keys we publish, current values */
     json_t *published; /* what the channel has accepted */
     CURL *curl;
+    char *components_text; /* INIT_COMPONENTS as last written */
+    time_t started_at;
 } supervisor;
 
 static int64_t now_ms(void)
@@ -267,8 +316,44 @@ static void set_status(supervisor *s, const char *name, const char *fmt, ...)
 
 /* Sends the keys that changed since the last accepted write, in one frame. A refused write
  * (e.g. rate limited) is tried again on the next call. */
+/* INIT_COMPONENTS: what vicadmin's dashboard shows of each component. */
+static void write_components(supervisor *s)
+{
+    json_t *all cleanup_json = json_object();
+    for (int i = 0; i < INIT_N_COMPONENTS; i++) {
+        component *c = &s->comps[i];
+        const char *name = init_component_name(c->id);
+        cleanup_free char *key = xasprintf(INIT_KEY_STATUS "%s", name);
+        const char *state = json_string_value(json_object_get(s->state, key));
+        json_object_set_new(all, name,
+                            json_pack("{s:s, s:I, s:I, s:i}", "state", state ? state : "unknown",
+                                      "pid", (json_int_t)c->pid, "started",
+                                      (json_int_t)(c->pid ? c->started_at : 0), "restarts",
+                                      c->restarts));
+    }
+    const char *self = json_string_value(json_object_get(s->state, INIT_KEY_STATUS "vic-init"));
+    json_object_set_new(all, "vic-init",
+                        json_pack("{s:s, s:I, s:I, s:i}", "state", self ? self : "starting", "pid",
+                                  (json_int_t)getpid(), "started", (json_int_t)s->started_at,
+                                  "restarts", 0));
+    char *text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (s->components_text && strcmp(text, s->components_text) == 0) {
+        free(text);
+        return;
+    }
+    vic_err *err cleanup_err = NULL;
+    if (vic_file_write_atomic(INIT_COMPONENTS, text, strlen(text), 0644, &err) < 0) {
+        vic_log(VIC_LOG_WARN, "event=components_write_failed msg=\"%s\"", err->msg);
+        free(text);
+        return;
+    }
+    free(s->components_text);
+    s->components_text = text;
+}
+
 static void publish(supervisor *s)
 {
+    write_components(s);
     json_t *changed cleanup_json = json_object();
     const char *k;
     json_t *v;
@@ -376,6 +461,9 @@ static int spawn(supervisor *s, component *c, char *why, size_t cap)
         snprintf(why, cap, "cannot run %s: %s", c->argv[0], strerror(e));
         return -1;
     }
+    if (c->started_ms)
+        c->restarts++;
+    c->started_at = time(NULL);
     c->pid = pid;
     c->up = false;
     c->started_ms = now_ms();
@@ -510,6 +598,7 @@ static void supervisor_clear(supervisor *s)
     init_config_clear(&s->cfg);
     json_decref(s->state);
     json_decref(s->published);
+    free(s->components_text);
     if (s->curl)
         curl_easy_cleanup(s->curl);
 }
@@ -530,6 +619,7 @@ int init_run(int gi_fd, int serial_fd)
     supervisor *s = &sup;
     s->state = json_object();
     s->published = json_object();
+    s->started_at = time(NULL);
     int code = 1;
     bool curl_inited = false;
     cleanup_free char *docker_host = NULL;

@@ -13,6 +13,9 @@
  *   guestinfo.vice..init.docker_host                "ADDR:2376" ("ADDR:2375" without TLS)
  *   guestinfo.vice..init.ready                      "true" once both answer HTTP, else "false"
  *
+ * It also keeps INIT_COMPONENTS in its directory (state, PID, start time and restart count of
+ * each component, rewritten atomically on every change) for vicadmin's dashboard.
+ *
  * SIGTERM or SIGINT stops every component (SIGTERM, SIGKILL after INIT_STOP_GRACE_MS).
  */
 #ifndef VIC_TETHER_INIT_H
@@ -31,9 +34,12 @@
 #define INIT_TOKEN_FILE "portlayer.token"
 #define INIT_TLS_CERT   "server-cert.pem"
 #define INIT_TLS_KEY    "server-key.pem"
-#define INIT_TLS_CA     "ca.pem" /* clients must present a certificate it signed */
+#define INIT_TLS_CA     "ca.pem"          /* clients must present a certificate it signed */
+#define INIT_PASSWD     "vicadmin.passwd" /* the portal's admin password hash */
+#define INIT_COMPONENTS "components.json" /* {name: {state, pid, started, restarts}} */
 
 #define INIT_PORT_LAYER 2377
+#define INIT_VICADMIN   2378
 #define INIT_DOCKER_TLS 2376
 #define INIT_DOCKER_TCP 2375
 
@@ -43,15 +49,16 @@
 
 /* The VCH's configuration, from INIT_CONFIG_PREFIX keys. Strings are owned. */
 typedef struct init_config {
-    char *name;      /* name */
-    char *address;   /* address: the VCH's IPv4 address, e.g. 127.77.0.2 */
-    char *pool;      /* pool: the VCH's resource pool (inventory path) */
-    char *home;      /* home: the local target's VIC_HOME */
-    char *bin_dir;   /* bin_dir: where port-layer-server and docker-engine-server are */
-    char *image_dir; /* image_dir: the image store's host directory */
-    bool tls;        /* tls: "true" (default) or "false" */
-    bool tls_verify; /* tls_verify: "true" (default with tls): client certificates required */
-    int debug;       /* debug: "0".."3" (default 0); >= 1 runs the components at debug level */
+    char *name;       /* name */
+    char *address;    /* address: the VCH's IPv4 address, e.g. 127.77.0.2 */
+    char *pool;       /* pool: the VCH's resource pool (inventory path) */
+    char *home;       /* home: the local target's VIC_HOME */
+    char *bin_dir;    /* bin_dir: where port-layer-server and docker-engine-server are */
+    char *image_dir;  /* image_dir: the image store's host directory */
+    bool tls;         /* tls: "true" (default) or "false" */
+    bool tls_verify;  /* tls_verify: "true" (default with tls): client certificates required */
+    int debug;        /* debug: "0".."3" (default 0); >= 1 runs the components at debug level */
+    char *registries; /* registries: "host[:port],..." the portal checks (may be empty) */
 } init_config;
 
 /* Fills *out from kv (an object of strings with full key names, as vic_gichan_list returns).
@@ -63,10 +70,12 @@ void init_config_clear(init_config *c);
 typedef enum init_component_id {
     INIT_PORT_LAYER_ID = 0,
     INIT_DOCKER_ID = 1,
-    INIT_N_COMPONENTS = 2,
+    INIT_VICADMIN_ID = 2,
+    INIT_N_COMPONENTS = 3,
 } init_component_id;
 
-/* "port-layer" or "docker-personality": the status key's suffix and the log file's stem. */
+/* "port-layer", "docker-personality" or "vicadmin": the status key's suffix and the log
+ * file's stem. */
 const char *init_component_name(init_component_id id);
 
 /* The component's command line (NULL-terminated, argv[0] an absolute path); free it with
