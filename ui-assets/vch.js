@@ -24,6 +24,7 @@ async function loadSummary() {
       ['State', stateLabel(rt.state || rt.power_state)], ['Power', rt.power_state],
       ['Docker endpoint', rt.docker_host ? h('div.vic-endpoint', h('code.vic-mono#docker-host', rt.docker_host),
         h('button.btn.btn-sm.btn-link', { type: 'button', onclick: (e) => copyText(env, e.currentTarget) }, 'Copy env')) : '—'],
+      ['Admin portal', rt.admin_portal ? h('a#admin-portal', { href: rt.admin_portal, target: '_blank', rel: 'noopener' }, rt.admin_portal) : '—'],
       ['Address', rt.address], ['Version', rt.version || v.version], ['Upgrade', rt.upgrade_status],
       ['Containers', String(rt.containers ?? '—')], ['Created by', rt.created_by], ['Resource pool', rt.pool],
     ]))),
