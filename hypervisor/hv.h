@@ -135,7 +135,12 @@ typedef struct hv_vm_info {
     char change_version[64]; /* pass to hv_vm_reconfigure to detect concurrent writers */
     char guest_ip[64];       /* "" when unknown */
     int64_t boot_time;       /* Unix seconds of the last power on, 0 when off */
-    json_t *extra_config;    /* object of strings, owned: free with hv_vm_info_clear */
+    /* While on, where the driver can tell (0 when it cannot): CPU time used since power on,
+     * memory in use, and the memory the VM may use (its pool's limit or the host's). */
+    int64_t cpu_ns;
+    int64_t memory_bytes;
+    int64_t memory_limit_bytes;
+    json_t *extra_config; /* object of strings, owned: free with hv_vm_info_clear */
 } hv_vm_info;
 
 void hv_vm_info_clear(hv_vm_info *info);

@@ -95,4 +95,3 @@ int vic_static_serve(vic_http_resp *resp, const char *dir, const char *sub, cons
     security_headers(resp, cache);
     return 0;
 }
-

@@ -387,6 +387,33 @@ int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err)
     return *out ? 0 : VIC_EINTERNAL;
 }
 
+int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    json_t *vms cleanup_json = NULL;
+    int rc = list_vms(p, &vms, err);
+    if (rc < 0)
+        return rc;
+    const json_t *hit = match(vms, ref, err);
+    if (hit == NULL)
+        return (*err)->code;
+    hv_ref vm;
+    snprintf(vm.id, sizeof(vm.id), "%s", json_string_value(json_object_get(hit, "ref")));
+    hv_vm_info info = {0};
+    if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
+        return rc;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    *out = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "id", vm_key(hit, KEY_ID) ?: "",
+                     "running", info.power == HV_POWERED_ON, "time_ns",
+                     (json_int_t)now.tv_sec * 1000000000 + now.tv_nsec, "cpu_ns",
+                     (json_int_t)info.cpu_ns, "memory_bytes", (json_int_t)info.memory_bytes,
+                     "memory_limit_bytes", (json_int_t)info.memory_limit_bytes, "cpus",
+                     (json_int_t)sysconf(_SC_NPROCESSORS_ONLN));
+    hv_vm_info_clear(&info);
+    return 0;
+}
+
 int pl_container_list(pl *p, bool all, json_t **out, vic_err **err)
 {
     *out = NULL;

@@ -72,6 +72,10 @@ int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
  * tty, hostname}, vm {name, power, change_version}. New reference. */
 int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
 
+/* Resource use of a container's VM: {id, running, time_ns, cpu_ns (CPU time since power
+ * on), memory_bytes, memory_limit_bytes (0: unlimited or unknown), cpus}. */
+int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err);
+
 /* Every container of the pool, as an array of inspect objects; all == false keeps only the
  * running ones. */
 int pl_container_list(pl *p, bool all, json_t **out, vic_err **err);

@@ -186,6 +186,17 @@ static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload
     return 0;
 }
 
+static int stats_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    json_t *out = NULL;
+    int rc = pl_container_stats(c->port, vic_http_req_param(req, "id"), &out, err);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
 static int query_int(vic_http_req *req, const char *name, long def, long min, long max, long *out,
                      vic_err **err)
 {
@@ -509,6 +520,7 @@ const vic_http_route pl_routes[] = {
     {"POST", "/containers/{id}/wait", wait_handler, 0, "wait for a container to stop"},
     {"POST", "/containers/{id}/rename", rename_handler, 0, "rename a container"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "a container's output"},
+    {"GET", "/containers/{id}/stats", stats_handler, 0, "a container's CPU and memory use"},
     {"GET", "/images", images_handler, 0, "list images"},
     {"GET", "/images/inspect", image_inspect_handler, 0, "inspect an image"},
     {"DELETE", "/images", image_remove_handler, 0, "remove an image"},

@@ -80,6 +80,57 @@ async function action(cid, what) {
   }
 }
 
+// Live CPU and memory of the open container: two samples give the CPU share, drawn as a
+// small chart of the last minute (canvas, no library).
+let statsTimer = null;
+function statsView(cid) {
+  if (statsTimer) clearInterval(statsTimer);
+  const label = h('div.vic-mono#container-stats', 'Measuring…');
+  const canvas = h('canvas#cpu-chart', { width: 480, height: 80, 'aria-label': 'CPU use over the last minute' });
+  const points = [];
+  let prev = null;
+  const draw = () => {
+    const g = canvas.getContext('2d');
+    if (!g) return;
+    g.clearRect(0, 0, canvas.width, canvas.height);
+    g.strokeStyle = '#0072a3';
+    g.lineWidth = 2;
+    g.beginPath();
+    const max = Math.max(100, ...points);
+    points.forEach((v, i) => {
+      const x = (i / 29) * (canvas.width - 2) + 1;
+      const y = canvas.height - 2 - (v / max) * (canvas.height - 4);
+      if (i) g.lineTo(x, y); else g.moveTo(x, y);
+    });
+    g.stroke();
+  };
+  const sample = async () => {
+    if (selected !== cid) { clearInterval(statsTimer); return; }
+    let st;
+    try {
+      st = await api('GET', base + '/containers/' + encodeURIComponent(cid) + '/stats');
+    } catch (e) {
+      label.textContent = 'CPU and memory unavailable: ' + e.message;
+      return;
+    }
+    const mem = st.memory_bytes ? (st.memory_bytes / 1048576).toFixed(1) + ' MB' : 'not accounted';
+    const lim = st.memory_limit_bytes ? ' of ' + (st.memory_limit_bytes / 1048576).toFixed(0) + ' MB' : '';
+    let cpu = '—';
+    if (prev && st.time_ns > prev.time_ns && st.running) {
+      const share = (100 * (st.cpu_ns - prev.cpu_ns)) / (st.time_ns - prev.time_ns);
+      cpu = Math.max(0, share).toFixed(1) + ' %';
+      points.push(Math.max(0, share));
+      if (points.length > 30) points.shift();
+      draw();
+    }
+    label.textContent = st.running ? `CPU ${cpu} (of one CPU)   memory ${mem}${lim}` : 'Not running';
+    prev = st;
+  };
+  sample();
+  statsTimer = setInterval(sample, 2000);
+  return h('div', label, canvas);
+}
+
 async function openContainer(cid) {
   selected = cid;
   let c;
@@ -103,6 +154,7 @@ async function openContainer(cid) {
         ['Exit code', String(c.exit_code ?? '—')], ['Started', fmtTime(c.started_at)], ['Finished', fmtTime(c.finished_at)]]),
       kv([['Command', [].concat(cfg.cmd || []).join(' ')], ['Working dir', cfg.workdir],
         ['Environment', h('span.vic-mono', [].concat(cfg.env || []).join('\n'))]])),
+    h('h4', 'CPU and memory'), statsView(cid),
     h('h4', 'Logs (last 200 lines)'), logs));
   try {
     const text = await api('GET', base + '/containers/' + encodeURIComponent(cid) + '/logs?tail=200');

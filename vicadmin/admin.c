@@ -190,8 +190,8 @@ static int login_handler(vic_http_req *req, vic_http_resp *resp, void *payload, 
     if (!good) {
         t->failures++;
         if (t->failures >= FREE_FAILURES) {
-            long lock = LOCKOUT_SECS << (t->failures - FREE_FAILURES < 5 ? t->failures - FREE_FAILURES
-                                                                         : 5);
+            long lock = LOCKOUT_SECS
+                        << (t->failures - FREE_FAILURES < 5 ? t->failures - FREE_FAILURES : 5);
             t->until = now + (lock > LOCKOUT_MAX_SECS ? LOCKOUT_MAX_SECS : lock);
         }
     } else if (t) {
@@ -216,8 +216,9 @@ static int login_handler(vic_http_req *req, vic_http_resp *resp, void *payload, 
         xasprintf("%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", SESSION_COOKIE, token,
                   SESSION_SECS, vic_http_req_is_tls(req) ? "; Secure" : "");
     vic_http_resp_header(resp, "Set-Cookie", cookie);
-    vic_http_resp_json(resp, 200, json_pack("{s:s, s:I}", "user", "admin", "expires_at",
-                                            (json_int_t)(now + SESSION_SECS)));
+    vic_http_resp_json(
+        resp, 200,
+        json_pack("{s:s, s:I}", "user", "admin", "expires_at", (json_int_t)(now + SESSION_SECS)));
     vic_log(VIC_LOG_INFO, "event=login remote=%s", remote);
     return 0;
 }
@@ -344,8 +345,8 @@ int va_dashboard(va *a, json_t **out, vic_err **err)
     int dok = answers(durl, why, sizeof(why));
     if (!dok)
         warn(warnings, "docker endpoint %s unreachable: %s", a->o.docker, why);
-    json_t *docker = json_pack("{s:s, s:b}", "address", a->o.docker ? a->o.docker : "",
-                               "answers", dok);
+    json_t *docker =
+        json_pack("{s:s, s:b}", "address", a->o.docker ? a->o.docker : "", "answers", dok);
     /* registries */
     json_t *regs = json_array();
     for (size_t i = 0; i < a->o.n_registries; i++) {
@@ -359,8 +360,8 @@ int va_dashboard(va *a, json_t **out, vic_err **err)
         json_array_append_new(regs, json_pack("{s:s, s:b}", "registry", r, "reachable", ok));
     }
     /* storage */
-    json_t *storage = json_pack("{s:o, s:o}", "images", space_of(a->o.images), "home",
-                                space_of(a->o.home));
+    json_t *storage =
+        json_pack("{s:o, s:o}", "images", space_of(a->o.images), "home", space_of(a->o.home));
     json_t *img = json_object_get(storage, "images");
     if (json_is_object(img) && json_integer_value(json_object_get(img, "free_mb")) < 1024)
         warn(warnings, "image datastore has only %lld MB free",
@@ -374,13 +375,12 @@ int va_dashboard(va *a, json_t **out, vic_err **err)
         if (hv_find(a->hv, HV_POOL, a->o.pool, &ref, &pe) == 0 &&
             hv_pool_get(a->hv, &ref, &info, &pe) == 0) {
             json_decref(pool);
-            pool = json_pack("{s:s, s:{s:I, s:I, s:s}, s:{s:I, s:I, s:s}}", "path", info.path,
-                             "cpu", "limit_mhz", (json_int_t)info.spec.cpu.limit,
-                             "reservation_mhz", (json_int_t)info.spec.cpu.reservation,
-                             "enforcement", info.cpu_enforcement, "memory", "limit_mb",
-                             (json_int_t)info.spec.memory.limit, "reservation_mb",
-                             (json_int_t)info.spec.memory.reservation, "enforcement",
-                             info.memory_enforcement);
+            pool = json_pack(
+                "{s:s, s:{s:I, s:I, s:s}, s:{s:I, s:I, s:s}}", "path", info.path, "cpu",
+                "limit_mhz", (json_int_t)info.spec.cpu.limit, "reservation_mhz",
+                (json_int_t)info.spec.cpu.reservation, "enforcement", info.cpu_enforcement,
+                "memory", "limit_mb", (json_int_t)info.spec.memory.limit, "reservation_mb",
+                (json_int_t)info.spec.memory.reservation, "enforcement", info.memory_enforcement);
         } else {
             warn(warnings, "resource pool %s: %s", a->o.pool, pe->msg);
         }
@@ -421,8 +421,7 @@ int va_dashboard(va *a, json_t **out, vic_err **err)
     return 0;
 }
 
-static int dashboard_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                             vic_err **err)
+static int dashboard_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     (void)req;
     json_t *out = NULL;

@@ -41,14 +41,22 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},   {"tls-cert", required_argument, NULL, 'c'},
-        {"tls-key", required_argument, NULL, 'k'},  {"tls-ca", required_argument, NULL, 'a'},
-        {"passwd-file", required_argument, NULL, 'P'}, {"name", required_argument, NULL, 'n'},
-        {"home", required_argument, NULL, 'H'},     {"pool", required_argument, NULL, 'p'},
-        {"images", required_argument, NULL, 'i'},   {"docker", required_argument, NULL, 'd'},
-        {"port-layer", required_argument, NULL, 'L'}, {"token-file", required_argument, NULL, 't'},
-        {"registry", required_argument, NULL, 'r'}, {"ui-dir", required_argument, NULL, 'u'},
-        {"log-level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"listen", required_argument, NULL, 'l'},
+        {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},
+        {"tls-ca", required_argument, NULL, 'a'},
+        {"passwd-file", required_argument, NULL, 'P'},
+        {"name", required_argument, NULL, 'n'},
+        {"home", required_argument, NULL, 'H'},
+        {"pool", required_argument, NULL, 'p'},
+        {"images", required_argument, NULL, 'i'},
+        {"docker", required_argument, NULL, 'd'},
+        {"port-layer", required_argument, NULL, 'L'},
+        {"token-file", required_argument, NULL, 't'},
+        {"registry", required_argument, NULL, 'r'},
+        {"ui-dir", required_argument, NULL, 'u'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     va_options o = {.dir = "."};
@@ -103,8 +111,9 @@ int main(int argc, char **argv)
             break;
         case 'v':
             if ((level = vic_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "vicadmin: --log-level: \"%s\" is not one of debug, info, warn, "
-                                "error\n",
+                fprintf(stderr,
+                        "vicadmin: --log-level: \"%s\" is not one of debug, info, warn, "
+                        "error\n",
                         optarg);
                 return 2;
             }

@@ -77,6 +77,23 @@ int ws_container_get(vic_http_req *req, vic_http_resp *resp, void *payload, vic_
     return 0;
 }
 
+int ws_container_stats(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    const char *cid = vic_http_req_param(req, "c");
+    int rc = check_cid(cid, err);
+    if (rc < 0)
+        return rc;
+    vic_httpc *c cleanup_pl = NULL;
+    if ((rc = connect_pl(payload, req, &c, err)) < 0)
+        return rc;
+    cleanup_free char *path = xasprintf("/containers/%s/stats", cid);
+    json_t *out = NULL;
+    if ((rc = vic_httpc_json(c, "GET", path, NULL, 10000, &out, err)) < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
 int ws_container_logs(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     const char *cid = vic_http_req_param(req, "c");

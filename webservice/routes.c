@@ -174,6 +174,8 @@ const vic_http_route ws_routes[] = {
      "one container: state, image, exit code, configuration"},
     {"GET", "/container/target/{t}/vch/{id}/containers/{c}/logs", ws_container_logs, 0,
      "a container's output"},
+    {"GET", "/container/target/{t}/vch/{id}/containers/{c}/stats", ws_container_stats, 0,
+     "a container's CPU and memory use"},
     {"POST", "/container/target/{t}/vch/{id}/containers/{c}/stop", ws_container_stop, 0,
      "stop a container (power its VM off)"},
     {"POST", "/container/target/{t}/vch/{id}/containers/{c}/start", ws_container_start, 0,

@@ -117,6 +117,15 @@ void cg_detect(cg_host *h, const char *tag)
         snprintf(h->mem_reason, sizeof(h->mem_reason), "no writable memory cgroup (%s)",
                  strerror(-em));
     h->version = ec == 0 || em == 0 ? 1 : 0;
+    /* CPU time: cpuacct, mounted with cpu or in a hierarchy of its own */
+    if (ec == 0 && access("/sys/fs/cgroup/cpu/cpuacct.usage", F_OK) == 0) {
+        snprintf(h->acct_base, sizeof(h->acct_base), "%s", cpu);
+    } else if (access("/sys/fs/cgroup/cpuacct/cpuacct.usage", F_OK) == 0) {
+        char acct[512];
+        snprintf(acct, sizeof(acct), "/sys/fs/cgroup/cpuacct/vic-c-%s", tag);
+        if (mkdir_p(acct) == 0)
+            snprintf(h->acct_base, sizeof(h->acct_base), "%s", acct);
+    }
 }
 
 static void path_of(char *out, size_t cap, const char *base, const char *rel, const char *vm)
@@ -227,6 +236,10 @@ void cg_pool_remove(const cg_host *h, const char *rel)
         path_of(dir, sizeof(dir), h->mem_base, rel, NULL);
         rmdir(dir);
     }
+    if (h->acct_base[0] && strcmp(h->acct_base, h->cpu_base) != 0) {
+        path_of(dir, sizeof(dir), h->acct_base, rel, NULL);
+        rmdir(dir);
+    }
 }
 
 int cg_vm_enter(const cg_host *h, const char *pool_rel, const char *vm, pid_t pid)
@@ -234,9 +247,9 @@ int cg_vm_enter(const cg_host *h, const char *pool_rel, const char *vm, pid_t pi
     char dir[1024], file[1100], val[32];
     int entered = 0;
     snprintf(val, sizeof(val), "%ld", (long)pid);
-    const char *bases[2] = {h->cpu_base, h->mem_base};
-    for (int i = 0; i < 2; i++) {
-        if (bases[i][0] == '\0' || (i == 1 && strcmp(bases[0], bases[1]) == 0))
+    const char *bases[3] = {h->cpu_base, h->mem_base, h->acct_base};
+    for (int i = 0; i < 3; i++) {
+        if (bases[i][0] == '\0' || (i >= 1 && strcmp(bases[0], bases[i]) == 0))
             continue;
         path_of(dir, sizeof(dir), bases[i], pool_rel, vm);
         snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
@@ -249,11 +262,67 @@ int cg_vm_enter(const cg_host *h, const char *pool_rel, const char *vm, pid_t pi
 void cg_vm_remove(const cg_host *h, const char *pool_rel, const char *vm)
 {
     char dir[1024];
-    const char *bases[2] = {h->cpu_base, h->mem_base};
-    for (int i = 0; i < 2; i++) {
+    const char *bases[3] = {h->cpu_base, h->mem_base, h->acct_base};
+    for (int i = 0; i < 3; i++) {
         if (bases[i][0] == '\0')
             continue;
         path_of(dir, sizeof(dir), bases[i], pool_rel, vm);
         rmdir(dir);
+    }
+}
+
+/* The first integer of a file, or of the line starting with key in it; 0 when absent. */
+static int64_t read_num(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return 0;
+    char line[256];
+    int64_t v = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (key == NULL) {
+            v = strtoll(line, NULL, 10);
+            break;
+        }
+        size_t n = strlen(key);
+        if (strncmp(line, key, n) == 0 && line[n] == ' ') {
+            v = strtoll(line + n + 1, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+void cg_vm_usage(const cg_host *h, const char *pool_rel, const char *vm, int64_t *cpu_ns,
+                 int64_t *mem_bytes, int64_t *mem_limit)
+{
+    char dir[1024], file[1100];
+    *cpu_ns = *mem_bytes = *mem_limit = 0;
+    if (h->cpu_base[0]) {
+        path_of(dir, sizeof(dir), h->cpu_base, pool_rel, vm);
+        if (h->version == 2) {
+            snprintf(file, sizeof(file), "%s/cpu.stat", dir);
+            *cpu_ns = read_num(file, "usage_usec") * 1000;
+        }
+    }
+    if (h->version == 1 && h->acct_base[0]) {
+        path_of(dir, sizeof(dir), h->acct_base, pool_rel, vm);
+        snprintf(file, sizeof(file), "%s/cpuacct.usage", dir);
+        *cpu_ns = read_num(file, NULL);
+    }
+    if (h->mem_base[0]) {
+        path_of(dir, sizeof(dir), h->mem_base, pool_rel, vm);
+        snprintf(file, sizeof(file), "%s/%s", dir,
+                 h->version == 2 ? "memory.current" : "memory.usage_in_bytes");
+        *mem_bytes = read_num(file, NULL);
+        /* the VM's own directory has no limit: its pool's does */
+        char pool_dir[1024];
+        path_of(pool_dir, sizeof(pool_dir), h->mem_base, pool_rel, NULL);
+        snprintf(file, sizeof(file), "%s/%s", pool_dir,
+                 h->version == 2 ? "memory.max" : "memory.limit_in_bytes");
+        *mem_limit = read_num(file, NULL);
+        if (*mem_limit > (1LL << 50)) /* v1's "unlimited" */
+            *mem_limit = 0;
     }
 }

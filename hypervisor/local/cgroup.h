@@ -16,6 +16,7 @@ typedef struct cg_host {
     int version;          /* 2, 1, or 0 when neither is writable */
     char cpu_base[512];   /* our subtree of the cpu controller ("" when unusable) */
     char mem_base[512];   /* our subtree of the memory controller */
+    char acct_base[512];  /* v1: our subtree of cpuacct, for CPU time ("" when unusable) */
     char cpu_reason[160]; /* why cpu limits are not enforced, "" when they are */
     char mem_reason[160];
     double mhz_per_cpu; /* to turn MHz limits into CPU time */
@@ -38,5 +39,10 @@ void cg_pool_remove(const cg_host *h, const char *rel);
 int cg_vm_enter(const cg_host *h, const char *pool_rel, const char *vm, pid_t pid);
 
 void cg_vm_remove(const cg_host *h, const char *pool_rel, const char *vm);
+
+/* The VM's CPU time (ns) and memory use and limit (bytes) from its cgroup; each 0 when the
+ * host does not account it. */
+void cg_vm_usage(const cg_host *h, const char *pool_rel, const char *vm, int64_t *cpu_ns,
+                 int64_t *mem_bytes, int64_t *mem_limit);
 
 #endif

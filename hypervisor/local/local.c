@@ -698,6 +698,10 @@ static int local_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err *
         struct stat st;
         if (stat(pidf, &st) == 0)
             out->boot_time = st.st_mtime;
+        const char *rel = NULL;
+        if (local_pool_rel(out->pool, &rel, NULL) == 0)
+            cg_vm_usage(&lc->cg, rel, name, &out->cpu_ns, &out->memory_bytes,
+                        &out->memory_limit_bytes);
     }
     /* extraConfig: everything that is not hardware or bookkeeping */
     json_t *extra = json_object();

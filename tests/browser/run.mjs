@@ -224,6 +224,9 @@ try {
     await page.waitForFunction(() => /hello from the ui test/.test(
       (document.querySelector('#container-logs') || {}).textContent || ''), null, { timeout: 15000 });
     ok(true, 'the container view shows its logs');
+    await page.waitForFunction(() => /CPU [0-9.]+ %.*memory [0-9.]+ MB/.test(
+      (document.querySelector('#container-stats') || {}).textContent || ''), null, { timeout: 15000 });
+    ok(true, 'the container view shows live CPU and memory: ' + (await page.textContent('#container-stats')));
     await shot(page, '08b-container');
     await page.click('.vic-drawer button:has-text("Stop")');
     await page.waitForSelector('.alert:has-text("Container stop: done")', { timeout: 30000 });

@@ -392,6 +392,8 @@ def test_insight_sees_docker_containers_and_stops_them(make_server, registry):  
             break
         time.sleep(0.1)
     assert logs.status_code == 200 and "hello insight" in logs.text
+    st = api.get(base + "/seen/containers/sleeper/stats").json()
+    assert st["running"] is True and st["cpu_ns"] > 0 and st["memory_bytes"] > 0, st
     assert api.get(base + "/seen/containers/..%2Fetc/logs").status_code in (400, 404)
     assert api.get(base + "/seen/containers/sleeper/logs?tail=x").status_code == 400
 
