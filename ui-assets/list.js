@@ -42,7 +42,8 @@ async function confirmDelete(v) {
     h('label.clr-control-label', { for: name + '-' + value }, label));
   const err = h('div');
   const form = h('form.clr-form', { id: 'delete-form' },
-    h('p', 'Delete the VCH ', h('b', v.name), ' (its appliance VM and resource pool)?'),
+    h('p', 'Delete the VCH ', h('b', v.name), ' (its appliance VM and resource pool)? It has ',
+      h('b#delete-count', String(v.containers ?? 0) + (v.containers === 1 ? ' container' : ' containers')), '.'),
     h('fieldset.clr-form-control', h('legend.clr-control-label', 'Containers'),
       radio('containers', 'off', 'Only if no container is running', true),
       radio('containers', 'all', 'Delete running containers too', false)),
@@ -55,7 +56,8 @@ async function confirmDelete(v) {
     h('button.btn.btn-danger#delete-confirm', {
       type: 'button',
       onclick: async (e) => {
-        e.currentTarget.disabled = true;
+        const button = e.currentTarget; // gone from the event once it has been dispatched
+        button.disabled = true;
         const spec = { containers: form.containers.value, volume_stores: form.volume_stores.value };
         try {
           await api('DELETE', vchPath(v.id), spec);
@@ -64,7 +66,7 @@ async function confirmDelete(v) {
           waitGone(v);
         } catch (ex) {
           clear(err, alertBox('danger', ex.message));
-          e.currentTarget.disabled = false;
+          button.disabled = false;
         }
       },
     }, 'Delete'),

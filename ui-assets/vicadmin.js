@@ -26,13 +26,14 @@ function fact(dl, term, value) {
 async function call(method, path, body) {
   const r = await fetch(path, {
     method, credentials: 'same-origin',
-    headers: body ? { 'Content-Type': 'application/json' } : {},
+    // X-Requested-With: a 401 then carries no Basic challenge, so no browser dialog
+    headers: body ? { 'Content-Type': 'application/json', 'X-Requested-With': 'fetch' } : { 'X-Requested-With': 'fetch' },
     body: body ? JSON.stringify(body) : undefined,
   });
-  if (r.status === 401) { showLogin(); throw new Error('not logged in'); }
   if (!r.ok) {
     let msg = r.statusText;
     try { msg = (await r.json()).message || msg; } catch { /* not JSON */ }
+    if (r.status === 401 && path !== '/api/login') showLogin();
     throw new Error(msg);
   }
   return r.headers.get('Content-Type')?.startsWith('application/json') ? r.json() : r.text();

@@ -3,7 +3,7 @@
 // when chromium or playwright-core is missing. Screenshots go to $VIC_TEST_OUT/screenshots.
 //   node tests/browser/run.mjs          (VIC_BIN_DIR defaults to build-san/bin)
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,7 @@ async function cleanup() {
 let browser;
 let failure = null;
 let registryDir = null;
+let containerRunning = false;
 let registryEnv = null;
 const consoleErrors = [];
 try {
@@ -232,6 +233,35 @@ try {
     await page.waitForSelector('.alert:has-text("Container stop: done")', { timeout: 30000 });
     r = docker('ps', '-a', '--filter', 'name=web', '--format', '{{.Status}}');
     ok(r.status === 0 && /^Exited/.test(r.stdout.trim()), 'docker ps -a reports the container stopped from the page: ' + r.stdout.trim());
+
+    // ---- the VCH's admin portal (vicadmin): log in, the dashboard, a log followed live ----
+    const portal = vch.runtime.admin_portal;
+    const pw = readFileSync(vch.runtime.admin_password_file, 'utf8').trim();
+    const pctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const pp = await pctx.newPage();
+    await pp.goto(portal);
+    await pp.waitForSelector('#login-form');
+    await pp.fill('#password', 'not-the-password');
+    await pp.click('#login-submit');
+    await pp.waitForSelector('#login-error .alert');
+    ok(/wrong user name or password/.test(await pp.textContent('#login-error')), 'the portal refuses a wrong password');
+    await pp.fill('#password', pw);
+    await pp.click('#login-submit');
+    await pp.waitForSelector('#components tr[data-component="port-layer"]');
+    const comps = await pp.$$eval('#components tbody tr', (trs) => trs.map((tr) => tr.dataset.component + ':' + tr.children[1].textContent));
+    ok(['vic-init', 'port-layer', 'docker-personality', 'vicadmin'].every((c) => comps.includes(c + ':started')),
+      'the portal dashboard shows every component started: ' + comps.join(' '));
+    await pp.selectOption('#log-component', 'port-layer');
+    await pp.click('#follow');
+    await pp.waitForFunction(() => (document.querySelector('#log') || {}).textContent.length > 0, null, { timeout: 15000 });
+    r = docker('start', 'web');
+    ok(r.status === 0, 'docker start of the stopped container');
+    await pp.waitForFunction(() => /containers\/web\/start|\/start/.test((document.querySelector('#log') || {}).textContent || ''),
+      null, { timeout: 15000 });
+    ok(true, 'the followed port-layer log shows the start as it happens');
+    containerRunning = true;
+    await shot(pp, '08c-admin-portal');
+    await pctx.close();
   } else {
     log('skip the container part: needs the docker CLI, docker-registry and skopeo');
   }
@@ -273,6 +303,14 @@ try {
   await page.waitForSelector('#delete-form');
   await shot(page, '11-delete-dialog');
   await page.check('#volume_stores-all');
+  if (containerRunning) {
+    // a running container: the default refuses, and the dialog says why
+    await page.click('#delete-confirm');
+    await page.waitForSelector('#delete-form .alert', { timeout: 15000 });
+    ok(/running container/.test(await page.textContent('#delete-form .alert')),
+      'deleting a VCH with a running container is refused, with the reason: ' + (await page.textContent('#delete-form .alert')).trim());
+    await page.check('#containers-all');
+  }
   await page.click('#delete-confirm');
   await page.waitForSelector(`tr[data-vch="${NAME}"]`, { state: 'detached', timeout: 60000 });
   ok(true, 'the VCH is deleted from the list');

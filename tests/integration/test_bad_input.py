@@ -126,8 +126,8 @@ def test_non_object_bodies_are_400(srv):
 
 def test_unknown_route_is_404_json(srv):
     with srv.session() as s:
-        for path in ["/container/nope", "/container/version/extra", "/", "/container",
-                     "/container//version"]:
+        for path in ["/container/nope", "/container/version/extra", "/container",
+                     "/container//version", "/nope", "/ui/nope.js"]:
             r = s.get(srv.url(path))
             assert_json_error(r, 404)
 

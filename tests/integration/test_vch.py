@@ -114,7 +114,8 @@ def test_create_use_configure_and_delete_with_vic_machine(home):
     assert [(v["name"], v["state"], v["containers"]) for v in ls] == [("vch1", "running", 0)]
     model = json.loads(vic_machine(home, "inspect", "--name", "vch1").stdout)
     assert model["runtime"]["components"] == {"vic-init": "started", "port-layer": "started",
-                                              "docker-personality": "started"}
+                                              "docker-personality": "started",
+                                              "vicadmin": "started"}
     assert model["compute"]["memory"]["limit"] == {"value": 2048, "units": "MiB"}
     assert model["storage"]["volume_stores"] == [{"datastore": "datastore1/volumes/vch1",
                                                   "label": "default"}]
