@@ -439,10 +439,25 @@ static void *wait_thread(void *p)
         struct timespec nap = {0, 20 * 1000 * 1000};
         nanosleep(&nap, NULL);
     }
-    do { /* the port layer bounds each wait; go on while the client is there */
+    /* The port layer's own wait holds one of its server threads for as long as it waits:
+     * poll the container's state instead, which holds none, while the client is there. */
+    for (;;) {
         vic_err_free(&err);
-        rc = vic_httpc_json(w->c->pl, "POST", w->path, NULL, 70000, &out, &err);
-    } while (rc == VIC_ETIMEOUT && vic_http_stream_alive(w->s));
+        json_decref(out);
+        out = NULL;
+        rc = vic_httpc_json(w->c->pl, "GET", w->inspect, NULL, 0, &out, &err);
+        if (rc < 0)
+            break;
+        const char *power = vic_json_str(json_object_get(out, "vm"), "power");
+        if (power == NULL || strcmp(power, "poweredOn") != 0)
+            break;
+        if (!vic_http_stream_alive(w->s)) {
+            rc = vic_err_set(&err, VIC_EUNAVAIL, "the client left");
+            break;
+        }
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
     if (rc == 0 && w->remove) {
         cleanup_free char *rm = xasprintf("%s?force=1", w->inspect);
         json_t *ignored = NULL;
