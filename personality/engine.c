@@ -410,7 +410,6 @@ static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload
  * layer and answers through a stream, so no server thread blocks. */
 typedef struct waiter {
     engine_ctx *c;
-    char *path;
     char *inspect;    /* the container's port layer path */
     char *started_at; /* when the run the wait began with started */
     int next_exit;    /* condition next-exit or removed: wait for a run after this one */
@@ -480,7 +479,6 @@ static void *wait_thread(void *p)
     free(body);
     json_decref(out);
     vic_err_free(&err);
-    free(w->path);
     free(w->inspect);
     free(w->started_at);
     free(w);
@@ -500,7 +498,6 @@ static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
         return rc;
     waiter *w = xzalloc(sizeof(*w));
     w->c = c;
-    w->path = engine_pl_path(req, "/wait?timeout=60", NULL);
     w->inspect = xstrdup(path);
     const char *cond = vic_http_req_query(req, "condition");
     w->remove = cond && strcmp(cond, "removed") == 0;
@@ -512,7 +509,6 @@ static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     if (pthread_create(&th, NULL, wait_thread, w) != 0) {
         vic_http_stream_close(w->s);
         vic_http_stream_release(w->s);
-        free(w->path);
         free(w->inspect);
         free(w->started_at);
         free(w);
