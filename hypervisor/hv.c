@@ -108,6 +108,12 @@ int hv_vm_destroy(hv_conn *c, const hv_ref *vm, vic_err **err)
     return CALL(vm_destroy, c, vm, err);
 }
 
+int hv_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
+{
+    *fd = -1;
+    return CALL(vm_attach, c, vm, fd, err);
+}
+
 int hv_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err **err)
 {
     memset(out, 0, sizeof(*out));

@@ -182,6 +182,7 @@ typedef struct hv_driver {
     int (*vm_get)(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err **err);
     int (*vm_list)(hv_conn *c, const char *pool, const char *key_prefix, json_t **out,
                    vic_err **err);
+    int (*vm_attach)(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err);
     int (*ds_upload)(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);
     int (*ds_download)(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);
     int (*ds_mkdir)(hv_conn *c, const char *ds_path, vic_err **err);
@@ -245,6 +246,13 @@ int hv_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err **err);
  * "change_version", "extra_config"} where extra_config holds only keys starting with
  * key_prefix (NULL: none). New reference. */
 int hv_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out, vic_err **err);
+
+/* Takes the powered-on VM's interactive channel (the guest's fd 5 on the local host; a
+ * serial-over-network port on ESX): *fd is a connected stream speaking lib/attach.h frames,
+ * the caller's to close. One holder at a time: a new attach takes the channel over from the
+ * previous holder, whose stream then ends. VIC_ECONFLICT when the VM is off (or not yet far
+ * enough to offer the channel: try again), VIC_ENOTFOUND when there is no such VM. */
+int hv_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err);
 
 /* Datastore files, addressed "[datastore1] folder/file". Paths never escape the datastore. */
 int hv_ds_upload(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -347,6 +348,60 @@ void vic_http_stream_release(vic_http_stream *s)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* hijacked connections */
+
+struct vic_http_hijack {
+    atomic_int refs; /* the connection state's and, once handed over, the thread's */
+    atomic_int started;
+    vic_http_hijack_fn fn;
+    void (*drop)(void *payload);
+    void *payload;
+    char *proto;
+    int fd;
+    int stop_fd;
+    int peer_fd;
+    char *extra;
+    size_t extra_len;
+    struct MHD_UpgradeResponseHandle *urh;
+    vic_http_server *server;
+    vic_http_hijack *next; /* in the server's list of running hijacks */
+};
+
+int vic_http_hijack_fd(const vic_http_hijack *h)
+{
+    return h->fd;
+}
+
+const char *vic_http_hijack_extra(const vic_http_hijack *h, size_t *len)
+{
+    if (len)
+        *len = h->extra_len;
+    return h->extra;
+}
+
+int vic_http_hijack_stop_fd(const vic_http_hijack *h)
+{
+    return h->stop_fd;
+}
+
+int vic_http_hijack_peer_fd(const vic_http_hijack *h)
+{
+    return h->peer_fd;
+}
+
+/* Drops a reference; the last one frees, and drops the payload when fn never ran. */
+static void hijack_release(vic_http_hijack *h)
+{
+    if (h == NULL || atomic_fetch_sub(&h->refs, 1) > 1)
+        return;
+    if (!atomic_load(&h->started) && h->drop)
+        h->drop(h->payload);
+    free(h->proto);
+    free(h->extra);
+    free(h);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* responses */
 
 struct vic_http_resp {
@@ -356,6 +411,7 @@ struct vic_http_resp {
     size_t body_len;
     nv_list headers;
     vic_http_stream *stream; /* the response's reference, until handed to MHD */
+    vic_http_hijack *hijack; /* likewise */
 };
 
 vic_http_resp *vic_http_resp_new(void)
@@ -386,7 +442,45 @@ void vic_http_resp_free(vic_http_resp *r)
         pthread_mutex_unlock(&r->stream->lock);
         vic_http_stream_release(r->stream);
     }
+    hijack_release(r->hijack);
     free(r);
+}
+
+void vic_http_resp_hijack(vic_http_resp *r, const char *proto, const char *content_type,
+                          vic_http_hijack_fn fn, void (*drop)(void *payload), void *payload)
+{
+    resp_clear_body(r);
+    hijack_release(r->hijack);
+    r->status = 101;
+    if (content_type)
+        r->content_type = xstrdup(content_type);
+    vic_http_hijack *h = xzalloc(sizeof(*h));
+    atomic_init(&h->refs, 1);
+    atomic_init(&h->started, 0);
+    h->fn = fn;
+    h->drop = drop;
+    h->payload = payload;
+    h->proto = xstrdup(proto ? proto : "tcp");
+    h->fd = h->stop_fd = h->peer_fd = -1;
+    r->hijack = h;
+}
+
+int vic_http_resp_is_hijack(const vic_http_resp *r)
+{
+    return r->hijack != NULL;
+}
+
+int vic_http_resp_run_hijack(vic_http_resp *r, int fd)
+{
+    vic_http_hijack *h = r->hijack;
+    if (h == NULL)
+        return -1;
+    r->hijack = NULL;
+    atomic_store(&h->started, 1);
+    h->fd = fd;
+    h->fn(h, h->payload);
+    hijack_release(h);
+    return 0;
 }
 
 void vic_http_resp_json(vic_http_resp *r, int status, json_t *body)
@@ -733,6 +827,8 @@ void vic_http_dispatch(vic_http_router *r, vic_http_req *req, vic_http_resp *res
             vic_http_stream_release(resp->stream);
             resp->stream = NULL;
         }
+        hijack_release(resp->hijack);
+        resp->hijack = NULL;
         nv_free(&resp->headers);
         error_response(req, resp, err);
     }
@@ -754,9 +850,14 @@ struct vic_http_server {
     atomic_int stopping;
     pthread_mutex_t lock;
     vic_http_stream *streams;
+    vic_http_hijack *hijacks; /* running on their threads */
+    atomic_uint n_hijacks;
+    int stop_pipe[2]; /* the read end turns readable when the server stops */
 };
 
 typedef struct conn_state {
+    vic_http_hijack *hijack; /* a hijack answer queued on this connection */
+    int hijacked;            /* and handed over */
     vic_buf body;
     int too_big;
     int answered;
@@ -889,6 +990,97 @@ static enum MHD_Result queue_resp(vic_http_server *srv, struct MHD_Connection *c
     return ret;
 }
 
+static void *hijack_thread(void *arg)
+{
+    vic_http_hijack *h = arg;
+    vic_http_server *srv = h->server;
+    int fl = fcntl(h->fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK))
+        fcntl(h->fd, F_SETFL, fl & ~O_NONBLOCK);
+    h->fn(h, h->payload);
+    pthread_mutex_lock(&srv->lock);
+    for (vic_http_hijack **pp = &srv->hijacks; *pp; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+    atomic_fetch_sub(&srv->n_hijacks, 1);
+    hijack_release(h);
+    return NULL;
+}
+
+/* MHD sent the 101: the connection is ours, on a thread of its own. */
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+                       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    vic_http_hijack *h = cls;
+    vic_http_server *srv = h->server;
+    conn_state *cs = con_cls;
+    if (cs && !cs->hijacked) { /* counted with the hijacks from now on, not the requests */
+        cs->hijacked = 1;
+        atomic_fetch_sub(&srv->in_flight, 1);
+    }
+    h->fd = sock;
+    if (srv->tls) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        h->peer_fd = ci ? ci->connect_fd : -1;
+    }
+    h->urh = urh;
+    h->stop_fd = srv->stop_pipe[0];
+    if (extra_in_size) {
+        h->extra = xmalloc(extra_in_size);
+        memcpy(h->extra, extra_in, extra_in_size);
+        h->extra_len = extra_in_size;
+    }
+    atomic_fetch_add(&h->refs, 1); /* the thread's */
+    atomic_store(&h->started, 1);
+    atomic_fetch_add(&srv->n_hijacks, 1);
+    pthread_mutex_lock(&srv->lock);
+    h->next = srv->hijacks;
+    srv->hijacks = h;
+    if (atomic_load(&srv->stopping))
+        shutdown(sock, SHUT_RDWR);
+    pthread_mutex_unlock(&srv->lock);
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, hijack_thread, h) != 0) {
+        vic_log(VIC_LOG_ERROR, "event=hijack_failed msg=\"cannot start a thread\"");
+        shutdown(sock, SHUT_RDWR);
+        atomic_fetch_add(&h->refs, 1);
+        hijack_thread(h); /* runs fn on a dead socket: it ends at once */
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static enum MHD_Result queue_hijack(vic_http_server *srv, struct MHD_Connection *conn,
+                                    conn_state *cs, vic_http_resp *resp)
+{
+    vic_http_hijack *h = resp->hijack;
+    resp->hijack = NULL;
+    cs->hijack = h; /* the connection state's reference: on_completed drops it */
+    h->server = srv;
+    struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgrade, h);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, h->proto); /* MHD adds Connection */
+    if (resp->content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    add_common_headers(r, srv->tls);
+    for (size_t i = 0; i < resp->headers.n; i++)
+        MHD_add_response_header(r, resp->headers.items[i].name, resp->headers.items[i].value);
+    /* an interactive session may sit idle for as long as its user likes */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result queue_error(vic_http_server *srv, struct MHD_Connection *conn,
                                    conn_state *cs, int status, const char *msg)
 {
@@ -1000,7 +1192,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     vic_http_dispatch(srv->router, req, resp);
     cs->status = resp->status;
     cs->answered = 1;
-    enum MHD_Result ret = queue_resp(srv, conn, resp, 0);
+    enum MHD_Result ret =
+        resp->hijack ? queue_hijack(srv, conn, cs, resp) : queue_resp(srv, conn, resp, 0);
     vic_log(resp->status >= 500 ? VIC_LOG_WARN : VIC_LOG_INFO,
             "event=request method=%s path=%s status=%d user=%s remote=%s ms=%.2f", req->method,
             req->path, resp->status, req->principal[0] ? req->principal : "-", req->remote,
@@ -1022,9 +1215,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (cs->body.data)
         explicit_bzero(cs->body.data, cs->body.len);
     vic_buf_free(&cs->body);
+    hijack_release(cs->hijack);
+    int counted = !cs->hijacked;
     free(cs);
     *con_cls = NULL;
-    atomic_fetch_sub(&srv->in_flight, 1);
+    if (counted)
+        atomic_fetch_sub(&srv->in_flight, 1);
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -1085,6 +1281,10 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
     srv->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
     srv->tls = cfg->tls_cert_pem != NULL;
     srv->quiesced_fd = MHD_INVALID_SOCKET;
+    if (pipe2(srv->stop_pipe, O_CLOEXEC) < 0) {
+        free(srv);
+        return vic_err_set(err, VIC_EIO, "pipe: %s", strerror(errno));
+    }
     pthread_mutex_init(&srv->lock, NULL);
     rc = vic_http_router_new(&srv->router, cfg->routes, cfg->n_routes, cfg->auth, cfg->payload,
                              srv->max_body, err);
@@ -1092,6 +1292,8 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
         vic_http_router_set_prepare(srv->router, cfg->prepare);
     if (rc < 0) {
         pthread_mutex_destroy(&srv->lock);
+        close(srv->stop_pipe[0]);
+        close(srv->stop_pipe[1]);
         free(srv);
         return rc;
     }
@@ -1100,7 +1302,8 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+                     MHD_USE_ERROR_LOG;
     if (srv->tls)
         flags |= MHD_USE_TLS;
 
@@ -1136,6 +1339,8 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
     if (srv->d == NULL) {
         vic_http_router_free(srv->router);
         pthread_mutex_destroy(&srv->lock);
+        close(srv->stop_pipe[0]);
+        close(srv->stop_pipe[1]);
         free(srv);
         return vic_err_set(err, VIC_EIO,
                            "cannot listen on %s (address in use, not local, or "
@@ -1164,6 +1369,11 @@ unsigned vic_http_server_stop(vic_http_server *srv, unsigned drain_ms)
     pthread_mutex_lock(&srv->lock);
     for (vic_http_stream *s = srv->streams; s; s = s->next)
         vic_http_stream_close(s);
+    /* and hijacked connections: their functions see the stop and a dead socket */
+    ssize_t w = write(srv->stop_pipe[1], "x", 1);
+    (void)w;
+    for (vic_http_hijack *h = srv->hijacks; h; h = h->next)
+        shutdown(h->fd, SHUT_RDWR);
     pthread_mutex_unlock(&srv->lock);
 
     struct timespec t0;
@@ -1183,10 +1393,23 @@ unsigned vic_http_server_stop(vic_http_server *srv, unsigned drain_ms)
     unsigned cut = atomic_load(&srv->in_flight);
     if (cut)
         vic_log(VIC_LOG_WARN, "event=drain_timeout requests_cut=%u", cut);
+    /* A hijack's thread still uses the daemon (to close its connection): wait for each. */
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int warned = 0;
+    while (atomic_load(&srv->n_hijacks) > 0) {
+        if (!warned && ms_since(&t1) > 5000) {
+            vic_log(VIC_LOG_WARN, "event=drain_hijacks_slow left=%u", atomic_load(&srv->n_hijacks));
+            warned = 1;
+        }
+        usleep(2000);
+    }
 
     MHD_stop_daemon(srv->d);
     if (srv->quiesced_fd != MHD_INVALID_SOCKET)
         close(srv->quiesced_fd);
+    close(srv->stop_pipe[0]);
+    close(srv->stop_pipe[1]);
     vic_http_router_free(srv->router);
     pthread_mutex_destroy(&srv->lock);
     free(srv);

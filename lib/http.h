@@ -190,4 +190,43 @@ int vic_http_stream_alive(vic_http_stream *s);
 
 void vic_http_stream_release(vic_http_stream *s);
 
+/* ---- hijacked connections ---- */
+
+/* A connection taken over after a `101 Switching Protocols` answer (Docker's attach: the
+ * request carries `Upgrade: tcp` and `Connection: Upgrade`), now a raw byte stream both ways.
+ * Over TLS the server relays it (fd is then one end of a socketpair). */
+typedef struct vic_http_hijack vic_http_hijack;
+
+/* Runs on a thread of its own once the answer's headers are sent. The connection is closed
+ * when fn returns; fn owns payload. fn must return soon after vic_http_hijack_stop_fd turns
+ * readable (the server is stopping: fd is shut down then, so blocked reads and writes end). */
+typedef void (*vic_http_hijack_fn)(vic_http_hijack *h, void *payload);
+
+/* The client's socket (blocking). shutdown(fd, SHUT_WR) half-closes; never close() it. */
+int vic_http_hijack_fd(const vic_http_hijack *h);
+/* Bytes the client sent after its request, before the hijack: treat them as read from fd. */
+const char *vic_http_hijack_extra(const vic_http_hijack *h, size_t *len);
+/* Readable (never read it) once the server stops; -1 when there is no server. */
+int vic_http_hijack_stop_fd(const vic_http_hijack *h);
+/* Over TLS, libmicrohttpd (0.9.75) relays neither the client's close_notify (a half-close)
+ * nor its leaving to fd: this is the client's own socket, to poll (never read or write) for
+ * POLLRDHUP, which says the client closed its connection. -1 for plain connections, where a
+ * read of 0 on fd says the client finished sending. */
+int vic_http_hijack_peer_fd(const vic_http_hijack *h);
+
+/* Turns resp into `101 Switching Protocols` with `Upgrade: proto` (and content_type when not
+ * NULL); the server then runs fn on the connection. When the connection is never handed
+ * over (the handler fails afterwards, the client leaves, the response is freed unsent),
+ * drop(payload) is called instead (drop may be NULL). */
+void vic_http_resp_hijack(vic_http_resp *resp, const char *proto, const char *content_type,
+                          vic_http_hijack_fn fn, void (*drop)(void *payload), void *payload);
+
+/* Whether resp is a hijack answer. */
+int vic_http_resp_is_hijack(const vic_http_resp *resp);
+
+/* Runs resp's hijack function on fd in the calling thread, as the server would after the
+ * 101 (for tests: fd one end of a socketpair); returns 0, or -1 when resp is no hijack.
+ * fd is left open. */
+int vic_http_resp_run_hijack(vic_http_resp *resp, int fd);
+
 #endif

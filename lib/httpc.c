@@ -1,8 +1,16 @@
 #include "httpc.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "json.h"
@@ -222,5 +230,101 @@ int vic_httpc_lines(vic_httpc *c, const char *method, const char *path, unsigned
     }
     vic_buf_free(&l.pending);
     vic_buf_free(&l.error_body);
+    return rc;
+}
+
+int vic_httpc_hijack(vic_httpc *c, const char *method, const char *path, unsigned timeout_ms,
+                     int *fd, vic_err **err)
+{
+    *fd = -1;
+    if (strncmp(c->base, "http://", 7) != 0)
+        return vic_err_set(err, VIC_EUNSUPPORTED, "%s: a hijack needs plain http", c->base);
+    char hostport[256], host[256], port[16] = "80";
+    snprintf(hostport, sizeof(hostport), "%s", c->base + 7);
+    hostport[strcspn(hostport, "/")] = '\0';
+    snprintf(host, sizeof(host), "%s", hostport);
+    char *colon = strrchr(host, ':');
+    if (colon) {
+        snprintf(port, sizeof(port), "%s", colon + 1);
+        *colon = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int g = getaddrinfo(host, port, &hints, &ai);
+    if (g != 0)
+        return vic_err_set(err, VIC_EUPSTREAM, "%s: %s", c->base, gai_strerror(g));
+    int s = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    unsigned ms = timeout_ms ? timeout_ms : 30000;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    if (s >= 0) {
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
+    if (s < 0 || connect(s, ai->ai_addr, ai->ai_addrlen) < 0) {
+        int e = errno;
+        freeaddrinfo(ai);
+        if (s >= 0)
+            close(s);
+        return vic_err_set(err, VIC_EUPSTREAM, "%s: %s", c->base, strerror(e));
+    }
+    freeaddrinfo(ai);
+    cleanup_free char *req = xasprintf("%s %s HTTP/1.1\r\nHost: %s\r\n%s%sUpgrade: tcp\r\n"
+                                       "Connection: Upgrade\r\nContent-Length: 0\r\n\r\n",
+                                       method, path, hostport, c->auth_header ? c->auth_header : "",
+                                       c->auth_header ? "\r\n" : "");
+    size_t len = strlen(req);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = send(s, req + off, len - off, MSG_NOSIGNAL);
+        if (w <= 0) {
+            close(s);
+            return vic_err_set(err, VIC_EUPSTREAM, "%s: send: %s", c->base, strerror(errno));
+        }
+        off += (size_t)w;
+    }
+    /* the answer's head, a byte at a time: nothing of the stream behind it is read */
+    char head[8192];
+    size_t n = 0;
+    while (n + 1 < sizeof(head) && (n < 4 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0)) {
+        ssize_t r = recv(s, head + n, 1, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n++;
+    }
+    head[n] = '\0';
+    int status = 0;
+    if (sscanf(head, "HTTP/1.%*d %d", &status) != 1 || n < 4 ||
+        memcmp(head + n - 4, "\r\n\r\n", 4) != 0) {
+        close(s);
+        return vic_err_set(err, VIC_EUPSTREAM, "%s%s: no HTTP answer", c->base, path);
+    }
+    if (status == 101) {
+        struct timeval none = {0, 0};
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+        setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+        *fd = s;
+        return 0;
+    }
+    /* an error answer: its {"message"} */
+    long clen = -1;
+    for (char *line = strstr(head, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n"))
+        if (strncasecmp(line + 2, "Content-Length:", 15) == 0)
+            clen = strtol(line + 17, NULL, 10);
+    vic_buf body = VIC_BUF_INIT;
+    char chunk[4096];
+    while (clen < 0 || (long)body.len < clen) {
+        ssize_t r = recv(s, chunk, sizeof(chunk), 0);
+        if (r <= 0)
+            break;
+        vic_buf_append(&body, chunk, (size_t)r);
+        if (body.len > 65536)
+            break;
+    }
+    close(s);
+    json_t *j = body.len ? json_loadb(body.data, body.len, 0, NULL) : NULL;
+    const char *msg = json_string_value(json_object_get(j, "message"));
+    int rc = vic_err_set(err, vic_httpc_status_code(status), "%s", msg ? msg : "hijack refused");
+    json_decref(j);
+    vic_buf_free(&body);
     return rc;
 }

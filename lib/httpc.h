@@ -28,6 +28,13 @@ typedef int (*vic_httpc_line_fn)(const char *line, size_t len, void *payload);
 int vic_httpc_lines(vic_httpc *c, const char *method, const char *path, unsigned timeout_ms,
                     vic_httpc_line_fn fn, void *payload, vic_err **err);
 
+/* Calls method path asking for a hijack (Upgrade: tcp) over plain HTTP. On `101 Switching
+ * Protocols` *fd is the connection, now a raw byte stream both ways (blocking; the caller
+ * closes it); other answers fail as vic_httpc_json does. timeout_ms bounds the connect and
+ * the answer's headers (0: 30 s). */
+int vic_httpc_hijack(vic_httpc *c, const char *method, const char *path, unsigned timeout_ms,
+                     int *fd, vic_err **err);
+
 /* The vic_code for an HTTP status (the inverse of vic_err_http_status). */
 int vic_httpc_status_code(long status);
 

@@ -14,6 +14,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/mem.h"
+#include "personality/attach.h"
 
 int engine_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
 {
@@ -297,7 +298,7 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
 
 /* The port layer path of the container the request names, or NULL (with err set) when the
  * name cannot be a container's: ids are hex, names [a-zA-Z0-9][a-zA-Z0-9_.-]. */
-static char *pl_path(vic_http_req *req, const char *suffix, vic_err **err)
+char *engine_pl_path(vic_http_req *req, const char *suffix, vic_err **err)
 {
     const char *id = vic_http_req_param(req, "id");
     if (id == NULL || *id == '\0' || strlen(id) > 128 ||
@@ -312,7 +313,7 @@ static char *pl_path(vic_http_req *req, const char *suffix, vic_err **err)
 static int simple(vic_http_req *req, vic_http_resp *resp, engine_ctx *c, const char *method,
                   const char *suffix, int status, vic_err **err)
 {
-    cleanup_free char *path = pl_path(req, suffix, err);
+    cleanup_free char *path = engine_pl_path(req, suffix, err);
     if (path == NULL)
         return VIC_ENOTFOUND;
     json_t *out cleanup_json = NULL;
@@ -324,7 +325,38 @@ static int simple(vic_http_req *req, vic_http_resp *resp, engine_ctx *c, const c
 
 static int start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
-    return simple(req, resp, payload, "POST", "/start", 204, err);
+    engine_ctx *c = payload;
+    cleanup_free char *path = engine_pl_path(req, "", err);
+    if (path == NULL)
+        return VIC_ENOTFOUND;
+    json_t *x cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, err);
+    if (rc < 0)
+        return rc;
+    const char *id = vic_json_str(x, "id");
+    if (json_is_true(json_object_get(x, "running"))) {
+        vic_http_resp_json(resp, 304, NULL); /* Docker: already started */
+        return 0;
+    }
+    /* an attach of ours waits for this container: VIC's run block keeps the session from
+     * running before the attach holds its channel */
+    cleanup_free char *start =
+        xasprintf("/containers/%s/start%s", id, id && engine_attach_pending(id) ? "?attach=1" : "");
+    json_t *out cleanup_json = NULL;
+    rc = vic_httpc_json(c->pl, "POST", start, NULL, 120000, &out, err);
+    if (rc == 0)
+        vic_http_resp_json(resp, 204, NULL);
+    return rc;
+}
+
+static int kill_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    const char *sig = vic_http_req_query(req, "signal");
+    if (sig && strspn(sig, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") !=
+                   strlen(sig))
+        return vic_err_set(err, VIC_EINVAL, "invalid signal: %s", sig);
+    cleanup_free char *suffix = xasprintf("/kill?signal=%s", sig && *sig ? sig : "KILL");
+    return simple(req, resp, payload, "POST", suffix, 204, err);
 }
 
 static int stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
@@ -344,7 +376,7 @@ static int remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
 static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
-    cleanup_free char *path = pl_path(req, "", err);
+    cleanup_free char *path = engine_pl_path(req, "", err);
     if (path == NULL)
         return VIC_ENOTFOUND;
     json_t *x cleanup_json = NULL;
@@ -378,7 +410,10 @@ static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload
  * layer and answers through a stream, so no server thread blocks. */
 typedef struct waiter {
     engine_ctx *c;
-    char *path;
+    char *inspect;    /* the container's port layer path */
+    char *started_at; /* when the run the wait began with started */
+    int next_exit;    /* condition next-exit or removed: wait for a run after this one */
+    int remove;       /* condition removed: remove the container after its exit */
     vic_http_stream *s;
 } waiter;
 
@@ -387,11 +422,47 @@ static void *wait_thread(void *p)
     waiter *w = p;
     json_t *out = NULL;
     vic_err *err = NULL;
-    int rc;
-    do { /* the port layer bounds each wait; go on while the client is there */
+    int rc = 0;
+    /* next-exit of a container that is not running: its next run must start first (docker
+     * run waits before it starts the container) */
+    while (w->next_exit && vic_http_stream_alive(w->s)) {
+        json_t *x = NULL;
+        if (vic_httpc_json(w->c->pl, "GET", w->inspect, NULL, 0, &x, NULL) < 0)
+            break;
+        const char *at = vic_json_str(x, "started_at");
+        int begun = json_is_true(json_object_get(x, "running")) ||
+                    (at && strcmp(at, w->started_at) && strncmp(at, "0001-", 5));
+        json_decref(x);
+        if (begun)
+            break;
+        struct timespec nap = {0, 20 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    /* The port layer's own wait holds one of its server threads for as long as it waits:
+     * poll the container's state instead, which holds none, while the client is there. */
+    for (;;) {
         vic_err_free(&err);
-        rc = vic_httpc_json(w->c->pl, "POST", w->path, NULL, 70000, &out, &err);
-    } while (rc == VIC_ETIMEOUT && vic_http_stream_alive(w->s));
+        json_decref(out);
+        out = NULL;
+        rc = vic_httpc_json(w->c->pl, "GET", w->inspect, NULL, 0, &out, &err);
+        if (rc < 0)
+            break;
+        const char *power = vic_json_str(json_object_get(out, "vm"), "power");
+        if (power == NULL || strcmp(power, "poweredOn") != 0)
+            break;
+        if (!vic_http_stream_alive(w->s)) {
+            rc = vic_err_set(&err, VIC_EUNAVAIL, "the client left");
+            break;
+        }
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    if (rc == 0 && w->remove) {
+        cleanup_free char *rm = xasprintf("%s?force=1", w->inspect);
+        json_t *ignored = NULL;
+        vic_httpc_json(w->c->pl, "DELETE", rm, NULL, 0, &ignored, NULL);
+        json_decref(ignored);
+    }
     json_t *answer =
         rc == 0
             ? json_pack("{s:I, s:n}", "StatusCode",
@@ -408,7 +479,8 @@ static void *wait_thread(void *p)
     free(body);
     json_decref(out);
     vic_err_free(&err);
-    free(w->path);
+    free(w->inspect);
+    free(w->started_at);
     free(w);
     return NULL;
 }
@@ -417,7 +489,7 @@ static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
 {
     engine_ctx *c = payload;
     /* look the container up first: an unknown one is a 404, not a stream */
-    cleanup_free char *path = pl_path(req, "", err);
+    cleanup_free char *path = engine_pl_path(req, "", err);
     if (path == NULL)
         return VIC_ENOTFOUND;
     json_t *x cleanup_json = NULL;
@@ -426,13 +498,19 @@ static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
         return rc;
     waiter *w = xzalloc(sizeof(*w));
     w->c = c;
-    w->path = pl_path(req, "/wait?timeout=60", NULL);
+    w->inspect = xstrdup(path);
+    const char *cond = vic_http_req_query(req, "condition");
+    w->remove = cond && strcmp(cond, "removed") == 0;
+    w->next_exit = !json_is_true(json_object_get(x, "running")) && cond &&
+                   (strcmp(cond, "next-exit") == 0 || w->remove);
+    w->started_at = xstrdup(vic_json_str(x, "started_at") ?: "");
     w->s = vic_http_resp_stream(resp, 200, "application/json");
     pthread_t th;
     if (pthread_create(&th, NULL, wait_thread, w) != 0) {
         vic_http_stream_close(w->s);
         vic_http_stream_release(w->s);
-        free(w->path);
+        free(w->inspect);
+        free(w->started_at);
         free(w);
         return vic_err_set(err, VIC_EINTERNAL, "cannot start a waiter");
     }
@@ -456,8 +534,8 @@ static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
         xasprintf("/logs?stdout=%d&stderr=%d&tail=%ld&since=%ld", want_out, want_err,
                   tail && strcmp(tail, "all") ? strtol(tail, NULL, 10) : -1L,
                   since ? strtol(since, NULL, 10) : 0L);
-    cleanup_free char *path = pl_path(req, suffix, err);
-    cleanup_free char *inspect = pl_path(req, "", NULL);
+    cleanup_free char *path = engine_pl_path(req, suffix, err);
+    cleanup_free char *inspect = engine_pl_path(req, "", NULL);
     if (path == NULL)
         return VIC_ENOTFOUND;
     json_t *x cleanup_json = NULL, *recs cleanup_json = NULL;
@@ -640,6 +718,9 @@ const vic_http_route engine_routes[] = {
     {"GET", "/containers/{id}/json", inspect_handler, 0, "inspect a container"},
     {"POST", "/containers/{id}/start", start_handler, VIC_ROUTE_JSON_OPTIONAL, "start"},
     {"POST", "/containers/{id}/stop", stop_handler, 0, "stop"},
+    {"POST", "/containers/{id}/kill", kill_handler, 0, "kill (SIGKILL)"},
+    {"POST", "/containers/{id}/attach", engine_attach_handler, 0, "attach (hijacked)"},
+    {"POST", "/containers/{id}/resize", engine_resize_handler, 0, "resize the terminal"},
     {"POST", "/containers/{id}/wait", wait_handler, 0, "wait"},
     {"DELETE", "/containers/{id}", remove_handler, 0, "remove"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "logs"},

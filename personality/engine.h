@@ -25,6 +25,10 @@ extern const size_t engine_n_routes;
 /* Strips and checks the /vX.Y prefix (a vic_http_prepare_fn; payload: engine_ctx). */
 int engine_prepare(vic_http_req *req, void *payload, vic_err **err);
 
+/* The port layer path of the container the request's {id} names, with suffix, or NULL (err
+ * set, VIC_ENOTFOUND) when the name cannot be a container's. */
+char *engine_pl_path(vic_http_req *req, const char *suffix, vic_err **err);
+
 /* TLS client verification happens in the transport; the API itself has no other login. */
 int engine_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err);
 

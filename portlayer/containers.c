@@ -482,6 +482,48 @@ static int wait_started(pl *p, const hv_ref *vm, const char *id, vic_err **err)
 
 int pl_container_start(pl *p, const char *ref, vic_err **err)
 {
+    return pl_container_start_attach(p, ref, false, err);
+}
+
+int pl_container_attach(pl *p, const char *ref, int *fd, vic_err **err)
+{
+    hv_ref vm;
+    char id[65];
+    int rc = locate(p, ref, &vm, id, err);
+    if (rc < 0)
+        return rc;
+    rc = hv_vm_attach(p->hv, &vm, fd, err);
+    if (rc == VIC_ECONFLICT) {
+        vic_err_free(err);
+        return vic_err_set(err, VIC_ECONFLICT, "container %.12s is not running", id);
+    }
+    return rc;
+}
+
+int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err)
+{
+    hv_ref vm;
+    char id[65];
+    int rc = locate(p, ref, &vm, id, err);
+    if (rc < 0)
+        return rc;
+    if (sig != 9)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "signal %d: a VCH sends only SIGKILL to a container for now "
+                           "(docker stop sends its stop signal)",
+                           sig);
+    hv_vm_info info;
+    if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
+        return rc;
+    hv_power power = info.power;
+    hv_vm_info_clear(&info);
+    if (power != HV_POWERED_ON)
+        return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running", id);
+    return hv_vm_power_off(p->hv, &vm, 0, err);
+}
+
+int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err)
+{
     pl_handle *h = NULL;
     int rc = pl_handle_get(p, ref, &h, err);
     if (rc < 0)
@@ -497,12 +539,13 @@ int pl_container_start(pl *p, const char *ref, vic_err **err)
         pl_handle_free(h);
         return 0;
     }
-    /* a new run: forget what the previous one reported */
+    /* a new run: forget what the previous one reported; the run block is this start's */
     for (size_t i = 0; i < h->cfg.n_sessions; i++) {
         vic_exec_session *s = &h->cfg.sessions[i];
         free(s->started);
         s->started = NULL;
         s->exit_status = s->started_at = s->stopped_at = 0;
+        s->attach = attach;
     }
     pl_handle_set_power(h, true);
     rc = pl_handle_commit(p, h, err);

@@ -82,6 +82,20 @@ int pl_container_list(pl *p, bool all, json_t **out, vic_err **err);
 
 int pl_container_start(pl *p, const char *ref, vic_err **err);
 
+/* Starts with VIC's run block when attach is set: the session waits for a holder of the
+ * interactive channel (pl_container_attach) to send READY before it runs, so that none of its
+ * output is missed; the call then returns once the VM is on. Without attach it returns once
+ * the session started. */
+int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err);
+
+/* Takes the running container's interactive channel: *fd speaks lib/attach.h frames (the
+ * caller's to close). VIC_ECONFLICT while the container is not running (yet). */
+int pl_container_attach(pl *p, const char *ref, int *fd, vic_err **err);
+
+/* Sends sig to the container: SIGKILL (9) powers its VM off at once; other signals are
+ * VIC_EUNSUPPORTED for now. VIC_ECONFLICT when it is not running. */
+int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err);
+
 /* Asks the session to stop (its stop signal) and powers off after grace_ms (-1: default). */
 int pl_container_stop(pl *p, const char *ref, int grace_ms, vic_err **err);
 

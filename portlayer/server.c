@@ -4,9 +4,15 @@
  */
 #include "portlayer/server.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
@@ -214,10 +220,17 @@ static int query_int(vic_http_req *req, const char *name, long def, long min, lo
     return 0;
 }
 
+static int query_flag(vic_http_req *req, const char *name)
+{
+    const char *v = vic_http_req_query(req, name);
+    return v && strcmp(v, "0") && strcmp(v, "false") && strcmp(v, "");
+}
+
 static int start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     pl_server_ctx *c = payload;
-    int rc = pl_container_start(c->port, vic_http_req_param(req, "id"), err);
+    int rc = pl_container_start_attach(c->port, vic_http_req_param(req, "id"),
+                                       query_flag(req, "attach"), err);
     if (rc == 0)
         vic_http_resp_json(resp, 204, NULL);
     return rc;
@@ -231,6 +244,121 @@ static int stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     if (rc == 0)
         rc = pl_container_stop(c->port, vic_http_req_param(req, "id"), t < 0 ? -1 : (int)t * 1000,
                                err);
+    if (rc == 0)
+        vic_http_resp_json(resp, 204, NULL);
+    return rc;
+}
+
+/* ---- interaction ---- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The hijacked client and the VM's channel, byte for byte: both speak lib/attach.h frames.
+ * Ends when the channel ends (the guest's EXIT frame went by, or another holder took it),
+ * the client leaves, or the server stops. The client's end of input is not passed on: the
+ * monitor would drop a holder that half-closes, and the frames carry their own CLOSE. */
+static void attach_relay(vic_http_hijack *h, void *payload)
+{
+    int vm = (int)(intptr_t)payload;
+    int client = vic_http_hijack_fd(h);
+    size_t extra_len = 0;
+    const char *extra = vic_http_hijack_extra(h, &extra_len);
+    int client_open = 1, ok = extra_len == 0 || write_all(vm, extra, extra_len) == 0;
+    char buf[65536];
+    while (ok) {
+        struct pollfd pf[4] = {{vm, POLLIN, 0},
+                               {client_open ? client : -1, POLLIN, 0},
+                               {vic_http_hijack_stop_fd(h), POLLIN, 0},
+                               {vic_http_hijack_peer_fd(h), POLLRDHUP, 0}};
+        if (poll(pf, 4, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pf[2].revents || pf[3].revents)
+            break;
+        if (pf[0].revents) {
+            ssize_t n = read(vm, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0 || write_all(client, buf, (size_t)n) < 0)
+                break;
+        }
+        if (pf[1].revents) {
+            ssize_t n = read(client, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                break;
+            if (n == 0)
+                client_open = 0;
+            else if (write_all(vm, buf, (size_t)n) < 0)
+                break;
+        }
+    }
+    close(vm);
+}
+
+static void attach_drop(void *payload)
+{
+    close((int)(intptr_t)payload);
+}
+
+static int attach_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int fd = -1;
+    int rc = pl_container_attach(c->port, vic_http_req_param(req, "id"), &fd, err);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_hijack(resp, "tcp", "application/vnd.vic.attach-frames", attach_relay,
+                         attach_drop, (void *)(intptr_t)fd);
+    return 0;
+}
+
+/* "KILL", "SIGKILL" or "9" */
+static int parse_signal(const char *v)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},    {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+                {"USR1", SIGUSR1}, {"USR2", SIGUSR2},  {"TERM", SIGTERM}, {"STOP", SIGSTOP},
+                {"CONT", SIGCONT}, {"WINCH", SIGWINCH}};
+    if (v == NULL || *v == '\0')
+        return SIGKILL;
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (end != v && *end == '\0')
+        return n > 0 && n < 65 ? (int)n : -1;
+    if (strncasecmp(v, "SIG", 3) == 0)
+        v += 3;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (strcasecmp(v, sigs[i].name) == 0)
+            return sigs[i].sig;
+    return -1;
+}
+
+static int kill_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const char *name = vic_http_req_query(req, "signal");
+    int sig = parse_signal(name);
+    if (sig < 0)
+        return vic_err_set(err, VIC_EINVAL, "signal: \"%s\" is not a signal", name);
+    int rc = pl_container_kill(c->port, vic_http_req_param(req, "id"), sig, err);
     if (rc == 0)
         vic_http_resp_json(resp, 204, NULL);
     return rc;
@@ -517,6 +645,9 @@ const vic_http_route pl_routes[] = {
     {"DELETE", "/containers/{id}", remove_handler, 0, "remove a container"},
     {"POST", "/containers/{id}/start", start_handler, 0, "power a container on"},
     {"POST", "/containers/{id}/stop", stop_handler, 0, "stop a container"},
+    {"POST", "/containers/{id}/kill", kill_handler, 0, "send a container a signal"},
+    {"POST", "/containers/{id}/attach", attach_handler, 0,
+     "take the container's interactive channel (hijacked: attach frames both ways)"},
     {"POST", "/containers/{id}/wait", wait_handler, 0, "wait for a container to stop"},
     {"POST", "/containers/{id}/rename", rename_handler, 0, "rename a container"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "a container's output"},

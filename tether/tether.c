@@ -289,7 +289,66 @@ typedef struct running {
     int early_close;
     struct winsize size; /* the holder's last terminal size */
     int stop_signal;
+    vic_buf in_pending; /* stdin the session has not read yet */
+    int in_close;       /* the holder's end of input, once in_pending is written */
+    int in_dropped;
 } running;
+
+#define STDIN_PENDING_MAX (16 * 1024 * 1024)
+
+/* Ends the session's input: EOF on a terminal, the pipe closed otherwise. */
+static void stdin_end(running *r)
+{
+    if (r->in_fd >= 0 && r->tty) {
+        ssize_t w = write(r->in_fd, "\x04", 1); /* end of input on a terminal */
+        (void)w;
+    } else if (r->in_fd >= 0) {
+        close(r->in_fd);
+    }
+    r->in_fd = -1;
+    r->in_pending.len = 0;
+}
+
+/* Writes what the session can take now; the rest waits for its fd to be writable. */
+static void stdin_flush(running *r)
+{
+    size_t off = 0;
+    while (r->in_fd >= 0 && off < r->in_pending.len) {
+        ssize_t w = write(r->in_fd, r->in_pending.data + off, r->in_pending.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN)
+            break;
+        if (w < 0) { /* the session closed its input */
+            if (!r->tty)
+                close(r->in_fd);
+            r->in_fd = -1;
+            r->in_pending.len = 0;
+            return;
+        }
+        off += (size_t)w;
+    }
+    if (off) {
+        memmove(r->in_pending.data, r->in_pending.data + off, r->in_pending.len - off);
+        r->in_pending.len -= off;
+    }
+    if (r->in_close && r->in_pending.len == 0 && r->in_fd >= 0)
+        stdin_end(r);
+}
+
+static void stdin_feed(running *r, const char *data, size_t len)
+{
+    if (r->in_fd < 0)
+        return;
+    if (r->in_pending.len + len > STDIN_PENDING_MAX) {
+        if (!r->in_dropped)
+            tlog("tether: the session does not read its input; dropping what overflows");
+        r->in_dropped = 1;
+        return;
+    }
+    vic_buf_append(&r->in_pending, data, len);
+    stdin_flush(r);
+}
 
 static void attach_out(running *r, int type, const void *data, size_t len)
 {
@@ -336,24 +395,15 @@ static int attach_in(running *r, int *ready)
                 vic_buf_append(&r->early_in, f.data, f.len);
                 break;
             }
-            if (r->in_fd >= 0 && write(r->in_fd, f.data, f.len) < 0 && errno != EAGAIN) {
-                if (!r->tty)
-                    close(r->in_fd);
-                r->in_fd = -1;
-            }
+            stdin_feed(r, f.data, f.len);
             break;
         case VIC_ATTACH_CLOSE:
             if (!r->spawned) {
                 r->early_close = 1;
                 break;
             }
-            if (r->in_fd >= 0 && r->tty) {
-                ssize_t w = write(r->in_fd, "\x04", 1); /* end of input on a terminal */
-                (void)w;
-            } else if (r->in_fd >= 0) {
-                close(r->in_fd);
-            }
-            r->in_fd = -1;
+            r->in_close = 1;
+            stdin_flush(r);
             break;
         case VIC_ATTACH_RESIZE:
             set_size(r, &f);
@@ -522,19 +572,12 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
     r->err_fd = s->tty ? -1 : errp[0];
     r->in_fd = s->tty ? (s->openstdin ? master : -1) : inp[1];
     r->spawned = 1;
-    if (r->in_fd >= 0 && r->early_in.len) {
-        ssize_t w = write(r->in_fd, r->early_in.data, r->early_in.len);
-        (void)w; /* a pipe holds 64 KiB: enough for what a holder types before the start */
-    }
+    if (r->early_in.len)
+        stdin_feed(r, r->early_in.data, r->early_in.len);
     vic_buf_free(&r->early_in);
-    if (r->early_close && r->in_fd >= 0) {
-        if (r->tty) {
-            ssize_t w = write(r->in_fd, "\x04", 1);
-            (void)w;
-        } else {
-            close(r->in_fd);
-        }
-        r->in_fd = -1;
+    if (r->early_close) {
+        r->in_close = 1;
+        stdin_flush(r);
     }
     return 0;
 }
@@ -585,10 +628,11 @@ static int supervise(running *r)
     int status = 0, exited = 0, ready = 0;
     struct timespec drain_end = {0, 0};
     while (!exited || r->out_fd >= 0 || r->err_fd >= 0) {
-        struct pollfd pf[4] = {{sfd, POLLIN, 0},
+        struct pollfd pf[5] = {{sfd, POLLIN, 0},
                                {r->out_fd, POLLIN, 0},
                                {r->err_fd, POLLIN, 0},
-                               {r->attach_fd, POLLIN, 0}};
+                               {r->attach_fd, POLLIN, 0},
+                               {r->in_pending.len ? r->in_fd : -1, POLLOUT, 0}};
         int timeout = -1;
         if (exited) {
             /* the session is gone: take what its descendants still write, briefly */
@@ -600,7 +644,7 @@ static int supervise(running *r)
                 break;
             timeout = (int)ms;
         }
-        int n = poll(pf, 4, timeout);
+        int n = poll(pf, 5, timeout);
         if (n < 0 && errno != EINTR)
             break;
         if (n == 0)
@@ -611,6 +655,8 @@ static int supervise(running *r)
             pump(r, &r->err_fd, VIC_STREAM_STDERR);
         if (pf[3].revents && r->attach_fd >= 0)
             attach_in(r, &ready);
+        if (pf[4].revents && r->in_fd >= 0)
+            stdin_flush(r);
         if (pf[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -719,6 +765,7 @@ int tether_main(void)
     attach_out(&r, VIC_ATTACH_EXIT, status, (size_t)n);
     vic_buf_free(&r.attach_in);
     vic_buf_free(&r.early_in);
+    vic_buf_free(&r.in_pending);
     if (r.attach_fd >= 0)
         close(r.attach_fd);
     vic_gi_free(&vic_exec_config_desc, &cfg);

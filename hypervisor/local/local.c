@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -717,6 +719,39 @@ static int local_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err *
     return 0;
 }
 
+/* Connects to the monitor's VMDIR/attach.sock, through /proc/self/fd so that a long
+ * $VIC_HOME never exceeds the 108 bytes of a socket address. */
+static int local_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL;
+    int rc = ref_vm_name(vm, &name, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *dir = vm_dir(lc, name);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name);
+    if (!vm_running(dir)) {
+        close(dfd);
+        return vic_err_set(err, VIC_ECONFLICT, "VM %s is powered off", name);
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/attach.sock", dfd);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        if (s >= 0)
+            close(s);
+        close(dfd);
+        return vic_err_set(err, VIC_ECONFLICT, "VM %s offers no interactive channel: %s", name,
+                           strerror(e));
+    }
+    close(dfd);
+    *fd = s;
+    return 0;
+}
+
 static int local_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out,
                          vic_err **err)
 {
@@ -1206,6 +1241,7 @@ const hv_driver hv_local_driver = {
     .vm_power_on = local_vm_power_on,
     .vm_power_off = local_vm_power_off,
     .vm_destroy = local_vm_destroy,
+    .vm_attach = local_vm_attach,
     .vm_get = local_vm_get,
     .vm_list = local_vm_list,
     .ds_upload = local_ds_upload,

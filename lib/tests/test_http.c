@@ -3,12 +3,21 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "lib/certs.h"
 #include "lib/cleanup.h"
 #include "lib/http.h"
 #include "lib/mem.h"
@@ -77,6 +86,65 @@ static int slow(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err *
     return 0;
 }
 
+/* A hijacked connection that answers in upper case, says "bye" at the client's end of input
+ * and leaves when the server stops. */
+static atomic_int hijacks_done, hijacks_dropped;
+
+static void shout(int fd, const char *p, size_t n)
+{
+    char buf[4096];
+    for (size_t i = 0; i < n && i < sizeof(buf); i++)
+        buf[i] = (char)toupper((unsigned char)p[i]);
+    for (size_t off = 0; off < n;) {
+        ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        off += (size_t)w;
+    }
+}
+
+static void upper_fn(vic_http_hijack *h, void *payload)
+{
+    (void)payload;
+    int fd = vic_http_hijack_fd(h);
+    size_t n = 0;
+    const char *extra = vic_http_hijack_extra(h, &n);
+    shout(fd, extra, n);
+    for (;;) {
+        struct pollfd pf[3] = {{fd, POLLIN, 0},
+                               {vic_http_hijack_stop_fd(h), POLLIN, 0},
+                               {vic_http_hijack_peer_fd(h), POLLRDHUP, 0}};
+        if (poll(pf, 3, -1) < 0)
+            break;
+        if (pf[1].revents || pf[2].revents)
+            break;
+        char buf[4096];
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r <= 0) {
+            if (r == 0)
+                send(fd, "bye", 3, MSG_NOSIGNAL);
+            break;
+        }
+        shout(fd, buf, (size_t)r);
+    }
+    atomic_fetch_add(&hijacks_done, 1);
+}
+
+static void upper_drop(void *payload)
+{
+    (void)payload;
+    atomic_fetch_add(&hijacks_dropped, 1);
+}
+
+static int upgrade(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)payload;
+    vic_http_resp_hijack(resp, "tcp", "application/vnd.test-stream", upper_fn, upper_drop, NULL);
+    if (vic_http_req_query(req, "fail")) /* a handler that fails after all: nothing runs */
+        return vic_err_set(err, VIC_ECONFLICT, "changed my mind");
+    return 0;
+}
+
 static int auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
 {
     (void)route, (void)payload;
@@ -95,6 +163,7 @@ static const vic_http_route routes[] = {
     {"PUT", "/echo", echo, VIC_ROUTE_JSON, NULL},
     {"GET", "/events", events, VIC_ROUTE_PUBLIC, NULL},
     {"GET", "/slow", slow, VIC_ROUTE_PUBLIC, NULL},
+    {"POST", "/upgrade", upgrade, VIC_ROUTE_PUBLIC, NULL},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -381,6 +450,201 @@ static void test_http_server_bad_listen(void **state)
     assert_null(s);
 }
 
+/* ---- hijacked connections ---- */
+
+static void test_http_hijack_without_the_network(void **state)
+{
+    (void)state;
+    vic_err *err cleanup_err = NULL;
+    vic_http_router *r = NULL;
+    assert_int_equal(vic_http_router_new(&r, routes, N_ROUTES, auth, NULL, 0, &err), 0);
+    int before_done = atomic_load(&hijacks_done), before_drop = atomic_load(&hijacks_dropped);
+    vic_http_resp *resp = run(r, vic_http_req_new("POST", "/upgrade"));
+    assert_int_equal(vic_http_resp_status(resp), 101);
+    assert_true(vic_http_resp_is_hijack(resp));
+    int sp[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    assert_int_equal(write(sp[1], "abc", 3), 3);
+    shutdown(sp[1], SHUT_WR);
+    assert_int_equal(vic_http_resp_run_hijack(resp, sp[0]), 0);
+    char buf[16] = "";
+    assert_int_equal(read(sp[1], buf, sizeof(buf) - 1), 6);
+    assert_string_equal(buf, "ABCbye");
+    close(sp[0]);
+    close(sp[1]);
+    vic_http_resp_free(resp);
+    assert_int_equal(atomic_load(&hijacks_done), before_done + 1);
+
+    /* a failing handler's hijack never runs: its payload is dropped */
+    vic_http_req *req = vic_http_req_new("POST", "/upgrade");
+    vic_http_req_add_query(req, "fail", "1");
+    resp = run(r, req);
+    assert_int_equal(vic_http_resp_status(resp), 409);
+    assert_false(vic_http_resp_is_hijack(resp));
+    vic_http_resp_free(resp);
+    assert_int_equal(atomic_load(&hijacks_dropped), before_drop + 1);
+    vic_http_router_free(r);
+}
+
+/* a client connection, plain or TLS */
+typedef struct tconn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+} tconn;
+
+static void tconn_open(tconn *c, uint16_t port, int tls)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    struct timeval tv = {10, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (tls) {
+        c->ctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+        c->ssl = SSL_new(c->ctx);
+        SSL_set_fd(c->ssl, c->fd);
+        assert_int_equal(SSL_connect(c->ssl), 1);
+    }
+}
+
+static void tconn_write(tconn *c, const char *data)
+{
+    size_t n = strlen(data);
+    if (c->ssl)
+        assert_int_equal(SSL_write(c->ssl, data, (int)n), (int)n);
+    else
+        assert_int_equal(send(c->fd, data, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static ssize_t tconn_read(tconn *c, char *buf, size_t cap)
+{
+    if (c->ssl) {
+        int n = SSL_read(c->ssl, buf, (int)cap);
+        return n > 0 ? n : 0;
+    }
+    ssize_t n = recv(c->fd, buf, cap, 0);
+    return n > 0 ? n : 0;
+}
+
+/* Reads until want appears in what was read (or the peer closes); returns what was read. */
+static char *tconn_read_until(tconn *c, const char *want, vic_buf *acc)
+{
+    while (acc->data == NULL || strstr(acc->data, want) == NULL) {
+        char buf[4096];
+        ssize_t n = tconn_read(c, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        vic_buf_append(acc, buf, (size_t)n);
+    }
+    return acc->data ? acc->data : "";
+}
+
+static void tconn_close(tconn *c)
+{
+    if (c->ssl)
+        SSL_free(c->ssl);
+    if (c->ctx)
+        SSL_CTX_free(c->ctx);
+    close(c->fd);
+}
+
+static void hijack_roundtrip(int tls)
+{
+    vic_err *err cleanup_err = NULL;
+    vic_cert *ca = NULL, *srvcert = NULL;
+    cleanup_free char *cert_pem = NULL, *key_pem = NULL;
+    if (tls) {
+        vic_cert_opts o = {.cn = "test-ca", .ec = 1};
+        const char *sans[] = {"127.0.0.1"};
+        vic_cert_opts so = {.cn = "127.0.0.1", .ec = 1, .sans = sans, .n_sans = 1};
+        assert_int_equal(vic_cert_ca_new(&ca, &o, &err), 0);
+        assert_int_equal(vic_cert_server_new(&srvcert, ca, &so, &err), 0);
+        cert_pem = vic_cert_pem(srvcert);
+        key_pem = vic_cert_key_pem(srvcert);
+    }
+    vic_http_config cfg = {.listen = "127.0.0.1:0",
+                           .tls_cert_pem = cert_pem,
+                           .tls_key_pem = key_pem,
+                           .threads = 2,
+                           .idle_timeout = 1,
+                           .routes = routes,
+                           .n_routes = N_ROUTES,
+                           .auth = auth};
+    vic_http_server *s = NULL;
+    if (vic_http_server_start(&s, &cfg, &err) < 0)
+        fail_msg("start: %s", err->msg);
+    uint16_t port = vic_http_server_port(s);
+    int before = atomic_load(&hijacks_done);
+
+    /* bytes sent right behind the request reach the hijack as its extra input */
+    tconn c;
+    tconn_open(&c, port, tls);
+    tconn_write(&c, "POST /upgrade HTTP/1.1\r\nHost: x\r\nUpgrade: tcp\r\n"
+                    "Connection: Upgrade\r\nContent-Length: 0\r\n\r\nearly ");
+    vic_buf got = VIC_BUF_INIT;
+    char *text = tconn_read_until(&c, "EARLY ", &got);
+    if (strcasestr(text, "\r\nConnection: Upgrade\r\n") == NULL)
+        fail_msg("%s", text);
+    assert_non_null(strstr(text, "HTTP/1.1 101"));
+    assert_non_null(strcasestr(text, "\r\nUpgrade: tcp\r\n"));
+    assert_non_null(strcasestr(text, "\r\nConnection: Upgrade\r\n"));
+    assert_non_null(strstr(text, "Content-Type: application/vnd.test-stream\r\n"));
+    assert_non_null(strstr(text, "\r\n\r\nEARLY "));
+    vic_buf_free(&got);
+    /* the connection outlives the idle timeout: a session may sit still */
+    sleep(2);
+    tconn_write(&c, "hello");
+    assert_non_null(strstr(tconn_read_until(&c, "HELLO", &got), "HELLO"));
+    vic_buf_free(&got);
+    char buf[16];
+    if (!c.ssl) {
+        /* a half-close ends the client's input; the answer still arrives. (libmicrohttpd
+         * does not relay a TLS close_notify as a half-close: over TLS only a whole close
+         * ends the input.) */
+        shutdown(c.fd, SHUT_WR);
+        assert_string_equal(tconn_read_until(&c, "bye", &got), "bye");
+        vic_buf_free(&got);
+        assert_int_equal(tconn_read(&c, buf, sizeof(buf)), 0); /* and then the server closes */
+    }
+    tconn_close(&c);
+    for (int i = 0; i < 200 && atomic_load(&hijacks_done) < before + 1; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&hijacks_done), before + 1);
+
+    /* a hijacked connection does not hold a stopping server */
+    tconn_open(&c, port, tls);
+    tconn_write(&c, "POST /upgrade HTTP/1.1\r\nHost: x\r\nUpgrade: tcp\r\n"
+                    "Connection: Upgrade\r\n\r\n");
+    tconn_read_until(&c, "\r\n\r\n", &got);
+    vic_buf_free(&got);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(vic_http_server_stop(s, 2000), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    assert_int_equal(atomic_load(&hijacks_done), before + 2);
+    assert_int_equal(tconn_read(&c, buf, sizeof(buf)), 0);
+    tconn_close(&c);
+    vic_cert_free(srvcert);
+    vic_cert_free(ca);
+}
+
+static void test_http_server_hijacks(void **state)
+{
+    (void)state;
+    hijack_roundtrip(0);
+}
+
+static void test_http_server_hijacks_over_tls(void **state)
+{
+    (void)state;
+    hijack_roundtrip(1);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -393,6 +657,9 @@ int main(void)
         cmocka_unit_test(test_http_server_streams_events),
         cmocka_unit_test(test_http_server_drains_in_flight),
         cmocka_unit_test(test_http_server_bad_listen),
+        cmocka_unit_test(test_http_hijack_without_the_network),
+        cmocka_unit_test(test_http_server_hijacks),
+        cmocka_unit_test(test_http_server_hijacks_over_tls),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

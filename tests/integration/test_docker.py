@@ -227,3 +227,150 @@ def test_pull_of_an_unknown_image_fails_cleanly(vch, registry):
     r = docker(vch, "pull", registry + "/nosuch:latest")
     assert r.returncode != 0
     assert "nosuch" in r.stderr, r.stderr
+
+
+# ---- attach: docker run without -d, -i, -t, start -a ----
+
+def docker_in(vch, *args, stdin=None, timeout=60):
+    env = dict(os.environ, DOCKER_HOST=vch["host"], DOCKER_CONFIG=str(vch["tmp"] / "cli"))
+    env.pop("DOCKER_TLS_VERIFY", None)
+    return subprocess.run([DOCKER, *args], input=stdin, capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def test_run_attached_prints_and_exits_with_the_status(vch, registry):
+    image = registry + "/busybox:latest"
+    r = docker(vch, "pull", image)
+    assert r.returncode == 0, r.stderr
+    r = docker(vch, "run", "--rm", "--name", "hi", image, "echo", "hi")
+    assert (r.returncode, r.stdout) == (0, "hi\n"), (r.returncode, r.stdout, r.stderr)
+    r = docker(vch, "ps", "-a", "--format", "{{.Names}}")
+    assert "hi" not in r.stdout.split(), r.stdout  # --rm removed it
+    r = docker(vch, "run", "--name", "three", image, "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout == "out\n" and r.stderr == "err\n", (r.stdout, r.stderr)
+    docker(vch, "rm", "-f", "three")
+
+
+def test_run_interactive_reads_stdin_to_its_end(vch, registry):
+    image = registry + "/busybox:latest"
+    r = docker_in(vch, "run", "--rm", "-i", image, "cat", stdin="abc\n")
+    assert (r.returncode, r.stdout) == (0, "abc\n"), (r.returncode, r.stdout, r.stderr)
+    big = "".join("line %d\n" % i for i in range(20000))
+    r = docker_in(vch, "run", "--rm", "-i", image, "wc", "-l", stdin=big)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "20000", r.stdout
+
+
+def test_run_with_a_terminal(vch, registry):
+    image = registry + "/busybox:latest"
+    r = docker(vch, "run", "--rm", "-t", image, "tty")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert r.stdout.strip().startswith("/dev/pts/"), r.stdout
+
+
+def test_run_interactive_with_a_terminal_under_a_pty(vch, registry):
+    """docker run -it needs a terminal on its side: python's pty gives it one."""
+    import pty
+    import select
+    image = registry + "/busybox:latest"
+    env = dict(os.environ, DOCKER_HOST=vch["host"], DOCKER_CONFIG=str(vch["tmp"] / "cli"))
+    env.pop("DOCKER_TLS_VERIFY", None)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(DOCKER, [DOCKER, "run", "--rm", "-it", image, "sh", "-c",
+                           "stty size; read x; echo got:$x; exit 4"], env)
+    out = b""
+    deadline = time.time() + 60
+    sent = False
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if not sent and b"\n" in out:  # stty size answered: the session runs
+            os.write(fd, b"hello\r")
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = out.decode(errors="replace")
+    assert "got:hello" in text, text
+    assert os.waitstatus_to_exitcode(status) == 4, text
+
+
+def test_start_attached_prints_the_output(vch, registry):
+    image = registry + "/busybox:latest"
+    r = docker(vch, "create", "--name", "later", image, "sh", "-c", "echo from start; exit 2")
+    assert r.returncode == 0, r.stderr
+    r = docker(vch, "start", "-a", "later")
+    assert (r.returncode, r.stdout) == (2, "from start\n"), (r.returncode, r.stdout, r.stderr)
+    # a start without -a does not wait for anyone
+    r = docker(vch, "start", "later")
+    assert r.returncode == 0, r.stderr
+    r = docker(vch, "wait", "later")
+    assert r.stdout.strip() == "2", r.stdout
+    docker(vch, "rm", "-f", "later")
+
+
+def test_attach_to_a_running_container_and_kill(vch, registry):
+    image = registry + "/busybox:latest"
+    r = docker(vch, "run", "-d", "--name", "ticker", image, "sh", "-c",
+               "while true; do echo tick; sleep 0.2; done")
+    assert r.returncode == 0, r.stderr
+    env = dict(os.environ, DOCKER_HOST=vch["host"], DOCKER_CONFIG=str(vch["tmp"] / "cli"))
+    env.pop("DOCKER_TLS_VERIFY", None)
+    p = subprocess.Popen([DOCKER, "attach", "--no-stdin", "ticker"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    line = p.stdout.readline()
+    assert line == b"tick\n", line
+    r = docker(vch, "kill", "ticker")
+    assert r.returncode == 0, r.stderr
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 137, (p.returncode, out, err)
+    docker(vch, "rm", "-f", "ticker")
+
+
+def test_servers_stop_with_a_client_attached(tmp_path, registry):
+    """SIGTERM ends both servers cleanly while a docker client is attached."""
+    if os.geteuid() != 0 or not os.access(DOCKER, os.X_OK):
+        pytest.skip("needs root and a docker CLI")
+    token = tmp_path / "token"
+    token.write_text("integration-port-layer-token-0123\n")
+    token.chmod(0o600)
+    pl_port, de_port = free_port(), free_port()
+    pl_log, de_log = tmp_path / "pl.log", tmp_path / "de.log"
+    pl = subprocess.Popen(
+        [str(BIN_DIR / "port-layer-server"), "--home", str(tmp_path / "home"), "--bin-dir",
+         str(BIN_DIR), "--token-file", str(token), "--listen", "127.0.0.1:%d" % pl_port],
+        stdout=pl_log.open("w"), stderr=subprocess.STDOUT)
+    wait_port(pl_port, pl, pl_log)
+    de = subprocess.Popen(
+        [str(BIN_DIR / "docker-engine-server"), "--port-layer", "http://127.0.0.1:%d" % pl_port,
+         "--token-file", str(token), "--listen", "127.0.0.1:%d" % de_port],
+        stdout=de_log.open("w"), stderr=subprocess.STDOUT)
+    wait_port(de_port, de, de_log)
+    vch = {"host": "tcp://127.0.0.1:%d" % de_port, "tmp": tmp_path}
+    env = dict(os.environ, DOCKER_HOST=vch["host"], DOCKER_CONFIG=str(tmp_path / "cli"))
+    env.pop("DOCKER_TLS_VERIFY", None)
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    p = subprocess.Popen([DOCKER, "run", "--name", "sleepy", image, "sh", "-c",
+                          "echo up; sleep 60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env)
+    assert p.stdout.readline() == b"up\n"
+    try:
+        stop(de, de_log)
+        p.wait(timeout=30)  # the client's stream ended with the server
+    finally:
+        if p.poll() is None:
+            p.kill()
+        # power the VM off through the port layer, then stop it
+        requests.delete("http://127.0.0.1:%d/containers/sleepy?force=1" % pl_port,
+                        headers={"Authorization": "Bearer integration-port-layer-token-0123"},
+                        timeout=30)
+        stop(pl, pl_log)

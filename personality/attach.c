@@ -1,0 +1,393 @@
+/*
+ * attach.c - Docker's attach over the port layer's interactive channel (see attach.h).
+ */
+#include "personality/attach.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/attach.h"
+#include "lib/cleanup.h"
+#include "lib/json.h"
+#include "lib/log.h"
+
+#define EARLY_INPUT_MAX   (1024 * 1024) /* what a client types before its container runs */
+#define WAIT_FOR_START_MS 120000        /* how long an attach waits for its container to run */
+
+/* ---- frames ---- */
+
+void engine_mux_header(unsigned char h[8], int stream, size_t len)
+{
+    h[0] = (unsigned char)stream;
+    h[1] = h[2] = h[3] = 0;
+    h[4] = (unsigned char)(len >> 24);
+    h[5] = (unsigned char)(len >> 16);
+    h[6] = (unsigned char)(len >> 8);
+    h[7] = (unsigned char)len;
+}
+
+int engine_attach_translate(vic_buf *in, int tty, int want_out, int want_err, vic_buf *out,
+                            int *exit_code)
+{
+    size_t off = 0;
+    vic_attach_frame f;
+    int rc, done = 0;
+    while (!done && (rc = vic_attach_next(in->data, in->len, &off, &f)) == 1) {
+        switch (f.type) {
+        case VIC_ATTACH_STDOUT:
+        case VIC_ATTACH_STDERR: {
+            int stream = f.type == VIC_ATTACH_STDOUT ? 1 : 2;
+            if ((stream == 1 && !want_out) || (stream == 2 && !want_err) || f.len == 0)
+                break;
+            if (!tty) {
+                unsigned char h[8];
+                engine_mux_header(h, stream, f.len);
+                vic_buf_append(out, h, 8);
+            }
+            vic_buf_append(out, f.data, f.len);
+            break;
+        }
+        case VIC_ATTACH_EXIT: {
+            char num[16];
+            size_t n = f.len < sizeof(num) - 1 ? f.len : sizeof(num) - 1;
+            memcpy(num, f.data, n);
+            num[n] = '\0';
+            *exit_code = atoi(num);
+            done = 1;
+            break;
+        }
+        default: /* the holder's own frame types never come this way: ignore them */
+            break;
+        }
+    }
+    if (!done && rc < 0)
+        return -1;
+    if (off) {
+        memmove(in->data, in->data + off, in->len - off);
+        in->len -= off;
+    }
+    return done;
+}
+
+void engine_attach_stdin_frames(const char *data, size_t len, vic_buf *out)
+{
+    while (len) {
+        size_t n = len > VIC_ATTACH_MAX ? VIC_ATTACH_MAX : len;
+        unsigned char h[VIC_ATTACH_HEADER] = {VIC_ATTACH_STDIN, (unsigned char)(n >> 24),
+                                              (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+                                              (unsigned char)n};
+        vic_buf_append(out, h, sizeof(h));
+        vic_buf_append(out, data, n);
+        data += n;
+        len -= n;
+    }
+}
+
+/* ---- sessions: the attaches of this process, for start and resize ---- */
+
+typedef struct att_session {
+    char id[65];
+    char *pl_path; /* "/containers/ID/attach" */
+    engine_ctx *c;
+    int tty, want_in, want_out, want_err;
+    pthread_mutex_t lock; /* guards pl_fd writes and the size */
+    int pl_fd;            /* the port layer's channel, -1 until the container runs */
+    unsigned rows, cols;  /* the client's terminal, 0 until it says */
+    struct att_session *next;
+} att_session;
+
+static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
+static att_session *sessions;
+
+static void session_unlink(att_session *s)
+{
+    pthread_mutex_lock(&sessions_lock);
+    for (att_session **pp = &sessions; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sessions_lock);
+}
+
+static void session_free(void *p)
+{
+    att_session *s = p;
+    session_unlink(s);
+    if (s->pl_fd >= 0)
+        close(s->pl_fd);
+    pthread_mutex_destroy(&s->lock);
+    free(s->pl_path);
+    free(s);
+}
+
+int engine_attach_pending(const char *id)
+{
+    int found = 0;
+    pthread_mutex_lock(&sessions_lock);
+    for (att_session *s = sessions; s && !found; s = s->next)
+        found = strcmp(s->id, id) == 0;
+    pthread_mutex_unlock(&sessions_lock);
+    return found;
+}
+
+static int send_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* A frame to the port layer; with s->lock held. */
+static int send_frame_locked(att_session *s, int type, const void *data, size_t len)
+{
+    unsigned char h[VIC_ATTACH_HEADER] = {(unsigned char)type, (unsigned char)(len >> 24),
+                                          (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+                                          (unsigned char)len};
+    if (s->pl_fd < 0)
+        return -1;
+    if (send_all(s->pl_fd, h, sizeof(h)) < 0 || (len && send_all(s->pl_fd, data, len) < 0))
+        return -1;
+    return 0;
+}
+
+static int send_resize_locked(att_session *s)
+{
+    if (s->rows == 0 || s->cols == 0)
+        return 0;
+    unsigned char d[4] = {(unsigned char)(s->rows >> 8), (unsigned char)s->rows,
+                          (unsigned char)(s->cols >> 8), (unsigned char)s->cols};
+    return send_frame_locked(s, VIC_ATTACH_RESIZE, d, 4);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The hijacked docker connection, on a thread of its own. */
+static void attach_run(vic_http_hijack *h, void *payload)
+{
+    att_session *s = payload;
+    int client = vic_http_hijack_fd(h);
+    int stop_fd = vic_http_hijack_stop_fd(h), peer_fd = vic_http_hijack_peer_fd(h);
+    vic_buf early = VIC_BUF_INIT, from_pl = VIC_BUF_INIT, out = VIC_BUF_INIT;
+    int in_open = s->want_in, exit_code = -1;
+    size_t extra_len = 0;
+    const char *extra = vic_http_hijack_extra(h, &extra_len);
+    if (s->want_in && extra_len)
+        vic_buf_append(&early, extra, extra_len);
+    char buf[65536];
+
+    /* 1. wait for the container to run (the client starts it after attaching) */
+    int64_t deadline = now_ms() + WAIT_FOR_START_MS;
+    int fd = -1;
+    for (;;) {
+        vic_err *err = NULL;
+        int rc = vic_httpc_hijack(s->c->pl, "POST", s->pl_path, 10000, &fd, &err);
+        if (rc == 0)
+            break;
+        int again = rc == VIC_ECONFLICT;
+        if (!again)
+            vic_log(VIC_LOG_WARN, "event=attach_failed container=%.12s msg=\"%s\"", s->id,
+                    err ? err->msg : "");
+        vic_err_free(&err);
+        if (!again || now_ms() > deadline)
+            goto done;
+        struct pollfd pf[3] = {
+            {in_open ? client : -1, POLLIN, 0}, {stop_fd, POLLIN, 0}, {peer_fd, POLLRDHUP, 0}};
+        if (poll(pf, 3, 50) < 0 && errno != EINTR)
+            goto done;
+        if (pf[1].revents || pf[2].revents)
+            goto done;
+        if (pf[0].revents) {
+            ssize_t n = read(client, buf, sizeof(buf));
+            if (n < 0 && errno != EINTR)
+                goto done;
+            if (n == 0)
+                in_open = 0;
+            else if (n > 0 && early.len + (size_t)n <= EARLY_INPUT_MAX)
+                vic_buf_append(&early, buf, (size_t)n);
+        }
+    }
+
+    /* 2. attached: size, what was typed, READY */
+    pthread_mutex_lock(&s->lock);
+    s->pl_fd = fd;
+    vic_buf first = VIC_BUF_INIT;
+    engine_attach_stdin_frames(early.data, early.len, &first);
+    int ok = send_resize_locked(s) == 0 &&
+             (first.len == 0 || send_all(s->pl_fd, first.data, first.len) == 0) &&
+             (in_open || !s->want_in || send_frame_locked(s, VIC_ATTACH_CLOSE, NULL, 0) == 0) &&
+             send_frame_locked(s, VIC_ATTACH_READY, NULL, 0) == 0;
+    pthread_mutex_unlock(&s->lock);
+    vic_buf_free(&first);
+    if (!ok)
+        goto done;
+
+    /* 3. relay until the session's EXIT */
+    for (;;) {
+        struct pollfd pf[4] = {{fd, POLLIN, 0},
+                               {in_open ? client : -1, POLLIN, 0},
+                               {stop_fd, POLLIN, 0},
+                               {peer_fd, POLLRDHUP, 0}};
+        if (poll(pf, 4, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pf[2].revents || pf[3].revents)
+            break;
+        if (pf[0].revents) {
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break; /* the channel went to another holder, or the VM is gone */
+            vic_buf_append(&from_pl, buf, (size_t)n);
+            int rc = engine_attach_translate(&from_pl, s->tty, s->want_out, s->want_err, &out,
+                                             &exit_code);
+            if (out.len && send_all(client, out.data, out.len) < 0)
+                break;
+            out.len = 0;
+            if (rc != 0)
+                break; /* the session ended (or the channel spoke nonsense) */
+        }
+        if (pf[1].revents) {
+            ssize_t n = read(client, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                break;
+            vic_buf frames = VIC_BUF_INIT;
+            pthread_mutex_lock(&s->lock);
+            if (n == 0) {
+                in_open = 0;
+                ok = send_frame_locked(s, VIC_ATTACH_CLOSE, NULL, 0) == 0;
+            } else {
+                engine_attach_stdin_frames(buf, (size_t)n, &frames);
+                ok = send_all(fd, frames.data, frames.len) == 0;
+            }
+            pthread_mutex_unlock(&s->lock);
+            vic_buf_free(&frames);
+            if (!ok)
+                break;
+        }
+    }
+done:
+    vic_log(VIC_LOG_INFO, "event=attach_end container=%.12s exit=%d", s->id, exit_code);
+    vic_buf_free(&early);
+    vic_buf_free(&from_pl);
+    vic_buf_free(&out);
+    session_free(s);
+}
+
+static int flag(vic_http_req *req, const char *name, int def)
+{
+    const char *v = vic_http_req_query(req, name);
+    if (v == NULL)
+        return def;
+    return strcmp(v, "0") && strcmp(v, "false") && strcmp(v, "");
+}
+
+/* The container's full id and whether it has a terminal. */
+static int lookup(engine_ctx *c, vic_http_req *req, char id[65], int *tty, json_t **x,
+                  vic_err **err)
+{
+    cleanup_free char *path = engine_pl_path(req, "", err);
+    if (path == NULL)
+        return VIC_ENOTFOUND;
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, x, err);
+    if (rc < 0)
+        return rc;
+    snprintf(id, 65, "%s", vic_json_str(*x, "id") ?: "");
+    if (tty)
+        *tty = json_is_true(json_object_get(json_object_get(*x, "config"), "tty"));
+    return 0;
+}
+
+int engine_attach_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    const char *upgrade = vic_http_req_header(req, "Upgrade");
+    if (upgrade == NULL)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "attach needs a client that upgrades the connection "
+                           "(Upgrade: tcp, Connection: Upgrade): use a newer docker CLI");
+    char id[65];
+    int tty = 0;
+    json_t *x cleanup_json = NULL;
+    int rc = lookup(c, req, id, &tty, &x, err);
+    if (rc < 0)
+        return rc;
+    if (!flag(req, "stream", 0))
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "attach without stream=1 (past output only) is not supported: "
+                           "use docker logs");
+    att_session *s = xzalloc(sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    s->pl_path = xasprintf("/containers/%s/attach", id);
+    s->c = c;
+    s->tty = tty;
+    s->want_in = flag(req, "stdin", 0);
+    s->want_out = flag(req, "stdout", 0);
+    s->want_err = flag(req, "stderr", 0);
+    s->pl_fd = -1;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_lock(&sessions_lock); /* registered now: a start from here on blocks */
+    s->next = sessions;
+    sessions = s;
+    pthread_mutex_unlock(&sessions_lock);
+    vic_http_resp_hijack(resp, "tcp",
+                         tty ? "application/vnd.docker.raw-stream"
+                             : "application/vnd.docker.multiplexed-stream",
+                         attach_run, session_free, s);
+    return 0;
+}
+
+int engine_resize_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    const char *hq = vic_http_req_query(req, "h"), *wq = vic_http_req_query(req, "w");
+    long rows = hq ? strtol(hq, NULL, 10) : 0, cols = wq ? strtol(wq, NULL, 10) : 0;
+    if (rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535)
+        return vic_err_set(err, VIC_EINVAL, "h and w must be terminal sizes (1 to 65535)");
+    char id[65];
+    json_t *x cleanup_json = NULL;
+    int rc = lookup(c, req, id, NULL, &x, err);
+    if (rc < 0)
+        return rc;
+    /* the attach holds the channel: the size goes over it (now, or once it is attached) */
+    pthread_mutex_lock(&sessions_lock);
+    for (att_session *s = sessions; s; s = s->next) {
+        if (strcmp(s->id, id) != 0)
+            continue;
+        pthread_mutex_lock(&s->lock);
+        s->rows = (unsigned)rows;
+        s->cols = (unsigned)cols;
+        if (s->pl_fd >= 0)
+            send_resize_locked(s);
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&sessions_lock);
+    vic_http_resp_json(resp, 200, NULL);
+    return 0;
+}
