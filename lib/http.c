@@ -1071,7 +1071,7 @@ static enum MHD_Result queue_hijack(vic_http_server *srv, struct MHD_Connection 
     MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, h->proto); /* MHD adds Connection */
     if (resp->content_type)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
-    add_common_headers(r, srv->tls);
+    add_common_headers(r, resp, srv->tls);
     for (size_t i = 0; i < resp->headers.n; i++)
         MHD_add_response_header(r, resp->headers.items[i].name, resp->headers.items[i].value);
     /* an interactive session may sit idle for as long as its user likes */

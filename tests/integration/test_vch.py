@@ -376,6 +376,9 @@ def test_insight_sees_docker_containers_and_stops_them(make_server, registry):  
     image = "%s/busybox" % registry
     pull = docker(env, s.home, "pull", image)
     assert pull.returncode == 0, pull.stderr
+    # interactive through the VCH's TLS endpoint with client certificates
+    fg = docker(env, s.home, "run", "--rm", image, "sh", "-c", "echo over tls; exit 5")
+    assert fg.returncode == 5 and fg.stdout == "over tls\n", (fg.returncode, fg.stdout, fg.stderr)
     run = docker(env, s.home, "run", "-d", "--name", "sleeper", image, "sh", "-c",
                  "echo hello insight; sleep 600")
     assert run.returncode == 0, run.stderr
