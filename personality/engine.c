@@ -518,6 +518,127 @@ static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return 0;
 }
 
+/* ---- stats: Docker's format from the port layer's CPU and memory figures ---- */
+
+typedef struct stats_job {
+    engine_ctx *c;
+    char *path; /* the port layer's /containers/{id}/stats */
+    char *name;
+    char *id;
+    int stream;
+    vic_http_stream *s;
+} stats_job;
+
+static void rfc3339_ns(char *out, size_t cap, int64_t ns)
+{
+    time_t sec = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    char base[32];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, cap, "%s.%09lldZ", base, (long long)(ns % 1000000000));
+}
+
+/* One Docker stats object from two samples (prev may be NULL: the first of a stream). The
+ * host's CPU time is the elapsed time on every CPU, which is what the CLI divides by. */
+static json_t *docker_stats(const stats_job *j, const json_t *cur, const json_t *prev)
+{
+    int64_t t = json_integer_value(json_object_get(cur, "time_ns"));
+    int64_t cpus = json_integer_value(json_object_get(cur, "cpus"));
+    int64_t pt = prev ? json_integer_value(json_object_get(prev, "time_ns")) : 0;
+    char read[64], preread[64];
+    rfc3339_ns(read, sizeof(read), t);
+    rfc3339_ns(preread, sizeof(preread), pt);
+    int64_t mem = json_integer_value(json_object_get(cur, "memory_bytes"));
+    int64_t limit = json_integer_value(json_object_get(cur, "memory_limit_bytes"));
+    if (limit <= 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+        limit = pages > 0 && size > 0 ? (int64_t)pages * size : 0;
+    }
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:{s:{s:I, s:I, s:I}, s:I, s:I}, s:{s:{s:I, s:I, s:I}, s:I, s:I},"
+        " s:{s:I, s:I, s:{}}, s:{s:I}}",
+        "read", read, "preread", preread, "name", j->name, "id", j->id, "cpu_stats", "cpu_usage",
+        "total_usage", (json_int_t)json_integer_value(json_object_get(cur, "cpu_ns")),
+        "usage_in_kernelmode", (json_int_t)0, "usage_in_usermode", (json_int_t)0,
+        "system_cpu_usage", (json_int_t)(t * (cpus > 0 ? cpus : 1)), "online_cpus",
+        (json_int_t)cpus, "precpu_stats", "cpu_usage", "total_usage",
+        (json_int_t)(prev ? json_integer_value(json_object_get(prev, "cpu_ns")) : 0),
+        "usage_in_kernelmode", (json_int_t)0, "usage_in_usermode", (json_int_t)0,
+        "system_cpu_usage", (json_int_t)(pt * (cpus > 0 ? cpus : 1)), "online_cpus",
+        (json_int_t)cpus, "memory_stats", "usage", (json_int_t)mem, "limit", (json_int_t)limit,
+        "stats", "pids_stats", "current", (json_int_t)0);
+}
+
+static void *stats_thread(void *p)
+{
+    stats_job *j = p;
+    json_t *prev = NULL;
+    while (vic_http_stream_alive(j->s)) {
+        json_t *cur = NULL;
+        if (vic_httpc_json(j->c->pl, "GET", j->path, NULL, 0, &cur, NULL) < 0)
+            break;
+        /* a one-shot answer still needs two samples for a CPU share: Docker's takes the
+         * second a second after the first */
+        if (prev || j->stream) {
+            json_t *out = docker_stats(j, cur, prev);
+            cleanup_free char *text = json_dumps(out, JSON_COMPACT);
+            json_decref(out);
+            cleanup_free char *line = xasprintf("%s\n", text);
+            if (vic_http_stream_write(j->s, line, strlen(line), NULL) < 0 || (!j->stream && prev)) {
+                json_decref(cur);
+                break;
+            }
+        }
+        json_decref(prev);
+        prev = cur;
+        for (int i = 0; i < 10 && vic_http_stream_alive(j->s); i++) {
+            struct timespec nap = {0, 100 * 1000 * 1000};
+            nanosleep(&nap, NULL);
+        }
+    }
+    json_decref(prev);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    free(j->path);
+    free(j->name);
+    free(j->id);
+    free(j);
+    return NULL;
+}
+
+static int stats_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    cleanup_free char *path = engine_pl_path(req, "", err);
+    if (path == NULL)
+        return VIC_ENOTFOUND;
+    json_t *x cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, err);
+    if (rc < 0)
+        return rc;
+    const char *stream = vic_http_req_query(req, "stream");
+    stats_job *j = xzalloc(sizeof(*j));
+    j->c = c;
+    j->path = xasprintf("%s/stats", path);
+    j->name = xasprintf("/%s", vic_json_str(x, "name") ?: "");
+    j->id = xstrdup(vic_json_str(x, "id") ?: "");
+    j->stream = stream == NULL || (strcmp(stream, "0") != 0 && strcmp(stream, "false") != 0);
+    j->s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    if (pthread_create(&th, NULL, stats_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        free(j->path);
+        free(j->name);
+        free(j->id);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start the stats");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
 static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
@@ -724,6 +845,7 @@ const vic_http_route engine_routes[] = {
     {"POST", "/containers/{id}/wait", wait_handler, 0, "wait"},
     {"DELETE", "/containers/{id}", remove_handler, 0, "remove"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "logs"},
+    {"GET", "/containers/{id}/stats", stats_handler, 0, "CPU and memory use"},
     {"GET", "/images/json", images_handler, 0, "list images"},
     {"POST", "/images/create", pull_handler, 0, "pull an image"},
     {"DELETE", "/images/rmi", rmi_handler, 0, "remove an image (see engine_prepare)"},

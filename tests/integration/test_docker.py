@@ -192,6 +192,12 @@ def test_pull_run_logs_and_remove(vch, registry):
     assert r.returncode == 0, r.stderr
     r = docker(vch, "rm", "sleeper")
     assert r.returncode != 0 and "running container" in r.stderr
+    # its VM's CPU and memory, in docker's own table
+    r = docker(vch, "stats", "--no-stream", "--format",
+               "{{.Name}} {{.CPUPerc}} {{.MemUsage}}", "sleeper")
+    assert r.returncode == 0, r.stderr
+    name, cpu, mem = r.stdout.split()[:3]
+    assert name == "sleeper" and cpu.endswith("%") and mem[0].isdigit(), r.stdout
     r = docker(vch, "stop", "-t", "1", "sleeper")
     assert r.returncode == 0, r.stderr
     for name in ("sleeper", "hello"):
