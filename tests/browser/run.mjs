@@ -294,7 +294,35 @@ try {
   ok(!holder.url().includes('token='), 'the token is dropped from the address bar');
   ok(await holder.inputValue('#name') === 'alice-vch', 'the reduced form proposes a name with the prefix');
   await holder.waitForSelector('#sp-vchs .vic-empty, #sp-vchs table');
+  // beyond the token: the page says which limit, at its field
+  await holder.fill('#name', 'alice-vch');
+  await holder.fill('#cpu', '8000');
+  await holder.click('#sp-create');
+  await holder.waitForSelector('#sp-form .vic-problem', { timeout: 15000 });
+  const over = await holder.textContent('#sp-form .vic-problem');
+  ok(/8000 MHz exceeds the token's ceiling of 4000 MHz/.test(over), 'a request beyond the token is refused at its field: ' + over.trim());
+  // within it: a real VCH, made with the token, listed for its holder
+  await holder.fill('#cpu', '2000');
+  await holder.click('#sp-create');
+  await holder.waitForSelector('#sp-vch-table tr[data-vch="alice-vch"]', { timeout: 30000 });
+  await holder.waitForFunction(() => /running/.test(
+    (document.querySelector('#sp-vch-table tr[data-vch="alice-vch"]') || {}).textContent || ''), null, { timeout: 60000 });
+  ok(true, 'the holder self-provisions a VCH within the limits and sees it running');
   await shot(holder, '10-self-provision');
+  const made = await (await adminApi.get('/container/target/local/vch/alice-vch')).json();
+  ok(made.compute.cpu.limit.value === 2000 && made.runtime.created_by === jti,
+    'the VCH carries the chosen limit and is recorded as made with the token');
+  // the admin revokes the token: the link is refused at once
+  await page.click('a.nav-link[href="/tokens"]');
+  await page.waitForSelector(`#tokens-table tr[data-jti="${jti}"]`);
+  await page.click(`#tokens-table tr[data-jti="${jti}"] button:has-text("Revoke")`);
+  await page.waitForSelector('#tokens-table tr[data-jti="' + jti + '"]:has-text("revoked")', { timeout: 15000 });
+  const again = await holderCtx.newPage(); // a fresh load (same URL: only its fragment differs)
+  await again.goto(link);
+  await again.waitForFunction(() => /cannot be used/.test(
+    (document.querySelector('main') || {}).textContent || ''), null, { timeout: 15000 });
+  const refused = await again.textContent('main .alert');
+  ok(/cannot be used/.test(refused) && /revoked/i.test(refused), 'the revoked link is refused: ' + refused.trim());
   await holderCtx.close();
 
   // ---- delete from the list ----
