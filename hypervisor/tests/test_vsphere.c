@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hypervisor/hv.h"
+#include "hypervisor/vsphere/soap.h"
 #include "lib/cleanup.h"
 #include "lib/mem.h"
 
@@ -417,14 +418,34 @@ static void test_datastore_files(void **state)
 static void test_relogin(void **state)
 {
     (void)state;
-    /* A second connection logs the first one's user out? vcsim keeps sessions per cookie, so
-     * instead drop the session by logging out through a twin and check calls keep working. */
+    /* Drop the session behind the driver's back: the next calls log in again, once. */
+    vs_conn *vc = (vs_conn *)conn;
+    xmlDoc *doc = NULL;
+    xmlNode *resp = NULL;
     vic_err *err cleanup_err = NULL;
-    hv_conn *c = NULL;
-    assert_int_equal(connect_with(&c, password, sha1, &err), 0);
+    assert_int_equal(vs_call(vc, "Logout", vc->session_manager, NULL, &doc, &resp, &err), 0);
+    xmlFreeDoc(doc);
     hv_ref r;
-    assert_int_equal(hv_find(c, HV_DATACENTER, DC, &r, &err), 0);
-    hv_close(c);
+    assert_int_equal(hv_find(conn, HV_DATACENTER, DC, &r, &err), 0); /* a fault: NotAuthenticated */
+    assert_int_equal(vs_call(vc, "Logout", vc->session_manager, NULL, &doc, &resp, &err), 0);
+    xmlFreeDoc(doc);
+    hv_pool_info info;
+    assert_int_equal(hv_find(conn, HV_POOL, ROOTPOOL, &r, &err), 0);
+    assert_int_equal(vs_call(vc, "Logout", vc->session_manager, NULL, &doc, &resp, &err), 0);
+    xmlFreeDoc(doc);
+    assert_int_equal(hv_pool_get(conn, &r, &info, &err), 0); /* a missingSet: NotAuthenticated */
+    assert_string_equal(info.path, ROOTPOOL);
+    /* and a datastore transfer: HTTP 401 first */
+    char src[256];
+    snprintf(src, sizeof(src), "%s/small.txt", dir);
+    FILE *f = fopen(src, "w");
+    assert_non_null(f);
+    fputs("hello\n", f);
+    fclose(f);
+    assert_int_equal(vs_call(vc, "Logout", vc->session_manager, NULL, &doc, &resp, &err), 0);
+    xmlFreeDoc(doc);
+    assert_int_equal(hv_ds_upload(conn, "[" DS "] small.txt", src, &err), 0);
+    assert_int_equal(hv_ds_delete(conn, "[" DS "] small.txt", &err), 0);
 }
 
 int main(void)

@@ -491,13 +491,26 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* Options every request shares; the handle keeps its connections and cookies across resets. */
-static void setup_common(vs_conn *c, char *errbuf)
+/* Reads an upload; nothing when no file is set (a handle reused after an upload). */
+static size_t read_cb(char *p, size_t sz, size_t n, void *ud)
 {
-    CURL *h = c->curl;
-    curl_easy_reset(h);
+    return ud ? fread(p, sz, n, (FILE *)ud) : 0;
+}
+
+/* Options every request sets, each back to its default first (no curl_easy_reset: it would
+ * turn the cookie engine off, losing the session). */
+static void setup_common(vs_conn *c, CURL *h, char *errbuf)
+{
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL); /* (this one selects POST: GET comes last) */
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 0L);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+    curl_easy_setopt(h, CURLOPT_READDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -536,7 +549,7 @@ static int soap_post(vs_conn *c, const char *method, const char *this_ref, const
     sink s = {.buf = VIC_BUF_INIT, .fd = -1, .limit = VS_MAX_RESPONSE};
 
     pthread_mutex_lock(&c->mu);
-    setup_common(c, errbuf);
+    setup_common(c, c->curl, errbuf);
     curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
     curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req.data);
@@ -766,26 +779,35 @@ int vs_http_file(vs_conn *c, const char *method, const char *path_query, int fd_
     hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
     int rc = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
+        /* A handle per transfer, sharing the session cookie with the SOAP handle. */
+        CURL *h = curl_easy_init();
+        if (h == NULL) {
+            rc = vic_err_set(err, VIC_EINTERNAL, "curl_easy_init failed");
+            break;
+        }
         pthread_mutex_lock(&c->mu);
-        setup_common(c, errbuf);
-        curl_easy_setopt(c->curl, CURLOPT_URL, url);
-        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+        setup_common(c, h, errbuf);
+        curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
         if (in) {
             rewind(in);
-            curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
-            curl_easy_setopt(c->curl, CURLOPT_READDATA, in);
-            curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, size);
-            curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, discard_cb);
+            curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(h, CURLOPT_READDATA, in);
+            curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, size);
+            curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_cb);
         } else {
-            curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-            curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, write_cb);
+            if (strcmp(method, "GET") != 0)
+                curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+            curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
         }
-        curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &s);
-        CURLcode cc = curl_easy_perform(c->curl);
-        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+        CURLcode cc = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
         if (cc != CURLE_OK)
             rc = s.io_error ? vic_err_sys(err, VIC_EIO, errno, "write the download")
                             : tls_error(c, cc, errbuf, err);
+        curl_easy_cleanup(h);
         pthread_mutex_unlock(&c->mu);
         if (rc < 0 || (*status != 401 && *status != 403) || attempt == 1)
             break;
@@ -838,6 +860,13 @@ int vs_open(vs_conn *c, const hv_connect_opts *opts, vic_err **err)
     c->curl = curl_easy_init();
     if (c->curl == NULL)
         return vic_err_set(err, VIC_EINTERNAL, "curl_easy_init failed");
+    /* The cookie engine holds the session cookie, in a share the file transfers use too. */
+    c->share = curl_share_init();
+    if (c->share == NULL)
+        return vic_err_set(err, VIC_EINTERNAL, "curl_share_init failed");
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+    curl_easy_setopt(c->curl, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "");
     snprintf(c->property_collector, sizeof(c->property_collector), "%s",
              "PropertyCollector:propertyCollector");
     xmlDoc *doc cleanup_xmldoc = NULL;
@@ -873,6 +902,8 @@ void vs_close_conn(vs_conn *c)
         curl_easy_cleanup(c->curl);
         pthread_mutex_destroy(&c->mu);
     }
+    if (c->share)
+        curl_share_cleanup(c->share);
     free(c->host);
     free(c->url);
     free(c->user);
