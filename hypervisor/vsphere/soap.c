@@ -219,9 +219,15 @@ int vs_soap_parse(const char *body, size_t len, long http_status, xmlDoc **doc, 
     xmlDoc *d cleanup_xmldoc = xmlReadMemory(body, (int)len, NULL, NULL,
                                              XML_PARSE_NONET | XML_PARSE_NOERROR |
                                                  XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-    if (d == NULL)
-        return vic_err_set(err, VIC_EUPSTREAM, "unparsable SOAP response (HTTP %ld): %.80s",
-                           http_status, body);
+    if (d == NULL) {
+        char head[81];
+        size_t n = len < 80 ? len : 80;
+        for (size_t i = 0; i < n; i++) /* the body need not be NUL-terminated */
+            head[i] = (body[i] >= 0x20 && body[i] < 0x7f) ? body[i] : '.';
+        head[n] = '\0';
+        return vic_err_set(err, VIC_EUPSTREAM, "unparsable SOAP response (HTTP %ld): %s",
+                           http_status, head);
+    }
     if (d->intSubset || d->extSubset)
         return vic_err_set(err, VIC_EUPSTREAM, "SOAP response carries a DTD; refused");
     xmlNode *env = xmlDocGetRootElement(d);
