@@ -22,7 +22,7 @@ BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libgnutls2
 	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
 	python3-pytest python3-requests curl busybox-static docker-registry skopeo \
-	chromium
+	chromium golang-go golang-github-vmware-govmomi-dev
 BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps
 
 PKGS := libmicrohttpd gnutls jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive

@@ -30,9 +30,7 @@ int hv_open(hv_conn **out, const hv_connect_opts *opts, vic_err **err)
         return vic_err_set(err, VIC_EINVAL, "no target given");
     if (strcmp(opts->target, "local") == 0)
         return hv_local_driver.connect(out, opts, err);
-    return vic_err_set(err, VIC_EUNSUPPORTED,
-                       "target %s: the vSphere driver is not built yet; use target \"local\"",
-                       opts->target);
+    return hv_vsphere_driver.connect(out, opts, err);
 }
 
 void hv_close(hv_conn *c)

@@ -272,5 +272,7 @@ const char *hv_power_name(hv_power p);
 
 /* Drivers. */
 extern const hv_driver hv_local_driver;
+/* vCenter or ESX over vim25 SOAP: target "host[:port]", user/password, optional thumbprint. */
+extern const hv_driver hv_vsphere_driver;
 
 #endif
