@@ -141,10 +141,15 @@ static int open_checked(vic_store *s, const vic_migration *migs, size_t n_migs, 
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
 
+    /* Both from one snapshot: another process may be applying the first migration, which
+     * sets the two together, and reading them apart could see one without the other. */
     int app_id = 0;
-    if ((rc = pragma_int(s->db, "PRAGMA application_id", &app_id, err)) < 0)
+    if ((rc = exec(s->db, "BEGIN", "begin reading the header", err)) < 0)
         return rc;
-    if ((rc = pragma_int(s->db, "PRAGMA user_version", &s->version, err)) < 0)
+    if ((rc = pragma_int(s->db, "PRAGMA application_id", &app_id, err)) == 0)
+        rc = pragma_int(s->db, "PRAGMA user_version", &s->version, err);
+    sqlite3_exec(s->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    if (rc < 0)
         return rc;
     if (app_id != 0 && app_id != VIC_STORE_APP_ID)
         return vic_err_set(err, VIC_ECORRUPT, "not a VIC-C database (application id %#x)",

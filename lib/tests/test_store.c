@@ -234,6 +234,41 @@ static void test_store_concurrent_writers(void **state)
     vic_store_free(s);
 }
 
+static void *opener(void *p)
+{
+    const char *path = p;
+    vic_store *s = NULL;
+    vic_err *err cleanup_err = NULL;
+    int rc = vic_store_open(&s, path, migs, 2, &err);
+    if (rc < 0)
+        fprintf(stderr, "concurrent open: %s\n", err->msg);
+    vic_store_free(s);
+    return rc < 0 ? (void *)1 : NULL;
+}
+
+/* Several processes (here: connections) opening a new database at once: one applies the
+ * migrations, the others see either nothing yet or the whole result, never half of it. */
+static void test_store_concurrent_first_opens(void **state)
+{
+    fixture *f = *state;
+    for (int round = 0; round < 20; round++) {
+        unlink(f->path);
+        char *wal = xasprintf("%s-wal", f->path), *shm = xasprintf("%s-shm", f->path);
+        unlink(wal);
+        unlink(shm);
+        free(wal);
+        free(shm);
+        pthread_t th[6];
+        for (int i = 0; i < 6; i++)
+            pthread_create(&th[i], NULL, opener, f->path);
+        for (int i = 0; i < 6; i++) {
+            void *ret = NULL;
+            pthread_join(th[i], &ret);
+            assert_null(ret);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +279,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_refuses_foreign_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_bad_migration_keeps_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_concurrent_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_concurrent_first_opens, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
