@@ -710,6 +710,41 @@ static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
 
 /* ---- what a VCH does not do ---- */
 
+static int restart_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    const char *t = vic_http_req_query(req, "t");
+    cleanup_free char *suffix = t ? xasprintf("/stop?t=%ld", strtol(t, NULL, 10)) : NULL;
+    int rc = simple(req, resp, payload, "POST", suffix ? suffix : "/stop", 204, err);
+    if (rc < 0)
+        return rc;
+    return simple(req, resp, payload, "POST", "/start", 204, err);
+}
+
+static int rename_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    const char *name = vic_http_req_query(req, "name");
+    if (name == NULL || *name == '\0')
+        return vic_err_set(err, VIC_EINVAL, "a new name is required");
+    /* the port layer checks the name; only characters that need no escaping get there */
+    if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+        strlen(name))
+        return vic_err_set(err, VIC_EINVAL,
+                           "Invalid container name (%.64s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+                           "allowed",
+                           name);
+    cleanup_free char *suffix = xasprintf("/rename?name=%s", name);
+    return simple(req, resp, payload, "POST", suffix, 204, err);
+}
+
+/* What a VCH does not do (yet): Docker's error format, with the route's summary saying why,
+ * never a 404 that the CLI would render as "page not found". */
+static int unsupported_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)resp, (void)payload;
+    const vic_http_route *r = vic_http_req_route(req);
+    return vic_err_set(err, VIC_EUNSUPPORTED, "%s", r && r->summary ? r->summary : "not supported");
+}
+
 static int build_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     (void)req, (void)resp, (void)payload;
@@ -850,5 +885,36 @@ const vic_http_route engine_routes[] = {
     {"POST", "/images/create", pull_handler, 0, "pull an image"},
     {"DELETE", "/images/rmi", rmi_handler, 0, "remove an image (see engine_prepare)"},
     {"POST", "/build", build_handler, 0, "not supported"},
+    {"POST", "/containers/{id}/restart", restart_handler, 0, "restart"},
+    {"POST", "/containers/{id}/rename", rename_handler, 0, "rename"},
+#define NOT_YET(what) what " is not supported by this VCH yet"
+    {"POST", "/containers/{id}/exec", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
+     NOT_YET("docker exec")},
+    {"GET", "/containers/{id}/top", unsupported_handler, 0,
+     "docker top is not supported by a VCH: a container is a VM; see docker logs, docker stats "
+     "or the VCH admin portal"},
+    {"GET", "/containers/{id}/archive", unsupported_handler, 0, NOT_YET("docker cp")},
+    {"PUT", "/containers/{id}/archive", unsupported_handler, 0, NOT_YET("docker cp")},
+    {"POST", "/containers/{id}/pause", unsupported_handler, 0,
+     "docker pause is not supported by a VCH: a container is a VM"},
+    {"POST", "/containers/{id}/unpause", unsupported_handler, 0,
+     "docker unpause is not supported by a VCH: a container is a VM"},
+    {"POST", "/containers/{id}/update", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
+     NOT_YET("docker update")},
+    {"POST", "/commit", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "docker commit is not supported by a VCH: build images on a Docker host and push them"},
+    {"GET", "/containers/{id}/export", unsupported_handler, 0, NOT_YET("docker export")},
+    {"GET", "/events", unsupported_handler, 0, NOT_YET("docker events")},
+    {"GET", "/volumes", unsupported_handler, 0, NOT_YET("docker volume")},
+    {"POST", "/volumes/create", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
+     NOT_YET("docker volume")},
+    {"GET", "/volumes/{name}", unsupported_handler, 0, NOT_YET("docker volume")},
+    {"DELETE", "/volumes/{name}", unsupported_handler, 0, NOT_YET("docker volume")},
+    {"GET", "/networks", unsupported_handler, 0, NOT_YET("docker network")},
+    {"POST", "/networks/create", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
+     NOT_YET("docker network")},
+    {"GET", "/networks/{id}", unsupported_handler, 0, NOT_YET("docker network")},
+    {"DELETE", "/networks/{id}", unsupported_handler, 0, NOT_YET("docker network")},
+#undef NOT_YET
 };
 const size_t engine_n_routes = sizeof(engine_routes) / sizeof(engine_routes[0]);

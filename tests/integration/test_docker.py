@@ -138,6 +138,14 @@ def test_unsupported_commands_say_why(vch):
     r = requests.post(vch["url"] + "/v1.41/build", timeout=10)
     assert r.status_code == 501
     assert "docker build is not supported by a VCH" in r.json()["message"]
+    # through the CLI: the daemon's reason, never "page not found"
+    for args, why in ((["volume", "ls"], "docker volume is not supported by this VCH yet"),
+                      (["network", "ls"], "docker network is not supported by this VCH yet"),
+                      (["events", "--until", "1s"], "docker events is not supported"),
+                      (["top", "nosuch"], "docker top is not supported by a VCH")):
+        r = docker(vch, *args)
+        assert r.returncode != 0 and why in r.stderr, (args, r.stderr)
+        assert "page not found" not in r.stderr
 
 
 def test_api_versions_out_of_range(vch):
@@ -198,6 +206,17 @@ def test_pull_run_logs_and_remove(vch, registry):
     assert r.returncode == 0, r.stderr
     name, cpu, mem = r.stdout.split()[:3]
     assert name == "sleeper" and cpu.endswith("%") and mem[0].isdigit(), r.stdout
+    r = docker(vch, "exec", "sleeper", "true")
+    assert r.returncode != 0 and "docker exec is not supported by this VCH yet" in r.stderr
+    # restart powers the VM off and on; rename keeps the container
+    r = docker(vch, "restart", "-t", "1", "sleeper")
+    assert r.returncode == 0, r.stderr
+    r = docker(vch, "rename", "sleeper", "sleepy")
+    assert r.returncode == 0, r.stderr
+    r = docker(vch, "ps", "--format", "{{.Names}} {{.Status}}")
+    assert r.stdout.startswith("sleepy Up"), r.stdout
+    r = docker(vch, "rename", "sleepy", "sleeper")
+    assert r.returncode == 0, r.stderr
     r = docker(vch, "stop", "-t", "1", "sleeper")
     assert r.returncode == 0, r.stderr
     for name in ("sleeper", "hello"):
