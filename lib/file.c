@@ -1,6 +1,7 @@
 #include "file.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -108,4 +109,17 @@ int vic_file_read(char **out, size_t *len, const char *path, size_t max, vic_err
     if (len)
         *len = off;
     return 0;
+}
+
+char *vic_exe_dir(void)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return xstrdup(".");
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    return xstrdup(buf);
 }

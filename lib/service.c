@@ -42,3 +42,27 @@ int vic_service_token(char **out, const char *path, size_t min, vic_err **err)
     *out = token;
     return 0;
 }
+
+int vic_service_tls_load(vic_service_tls *out, const char *cert_file, const char *key_file,
+                         const char *ca_file, vic_err **err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = 0;
+    if (cert_file)
+        rc = vic_file_read(&out->cert, NULL, cert_file, 1 << 20, err);
+    if (rc == 0 && key_file)
+        rc = vic_file_read(&out->key, NULL, key_file, 1 << 20, err);
+    if (rc == 0 && ca_file)
+        rc = vic_file_read(&out->ca, NULL, ca_file, 1 << 20, err);
+    if (rc < 0)
+        vic_service_tls_clear(out);
+    return rc;
+}
+
+void vic_service_tls_clear(vic_service_tls *t)
+{
+    free(t->cert);
+    vic_free_secret(t->key);
+    free(t->ca);
+    memset(t, 0, sizeof(*t));
+}

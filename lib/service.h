@@ -25,4 +25,17 @@ int vic_service_wait(vic_http_server *srv, const sigset_t *sigs);
  * frees *out with vic_free_secret. */
 int vic_service_token(char **out, const char *path, size_t min, vic_err **err);
 
+/* The PEM files of a TLS server (--tls-cert, --tls-key, --tls-ca; NULL paths are skipped),
+ * read whole. Clear with vic_service_tls_clear, which wipes the key. */
+typedef struct vic_service_tls {
+    char *cert;
+    char *key;
+    char *ca;
+} vic_service_tls;
+
+int vic_service_tls_load(vic_service_tls *out, const char *cert_file, const char *key_file,
+                         const char *ca_file, vic_err **err);
+void vic_service_tls_clear(vic_service_tls *t);
+#define cleanup_tls __attribute__((cleanup(vic_service_tls_clear)))
+
 #endif

@@ -323,14 +323,22 @@ static int simple(vic_http_req *req, vic_http_resp *resp, engine_ctx *c, const c
     return rc;
 }
 
+/* The container {id}: its port-layer path and description. Streamed answers look it up
+ * first, so that an unknown container is a 404, not a stream. */
+static int lookup(vic_http_req *req, engine_ctx *c, char **path, json_t **x, vic_err **err)
+{
+    *path = engine_pl_path(req, "", err);
+    if (*path == NULL)
+        return VIC_ENOTFOUND;
+    return vic_httpc_json(c->pl, "GET", *path, NULL, 0, x, err);
+}
+
 static int start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
-    cleanup_free char *path = engine_pl_path(req, "", err);
-    if (path == NULL)
-        return VIC_ENOTFOUND;
+    cleanup_free char *path = NULL;
     json_t *x cleanup_json = NULL;
-    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, err);
+    int rc = lookup(req, c, &path, &x, err);
     if (rc < 0)
         return rc;
     const char *id = vic_json_str(x, "id");
@@ -376,11 +384,9 @@ static int remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
 static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
-    cleanup_free char *path = engine_pl_path(req, "", err);
-    if (path == NULL)
-        return VIC_ENOTFOUND;
+    cleanup_free char *path = NULL;
     json_t *x cleanup_json = NULL;
-    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, err);
+    int rc = lookup(req, c, &path, &x, err);
     if (rc < 0)
         return rc;
     const char *state = vic_json_str(x, "state");
@@ -488,12 +494,9 @@ static void *wait_thread(void *p)
 static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
-    /* look the container up first: an unknown one is a 404, not a stream */
-    cleanup_free char *path = engine_pl_path(req, "", err);
-    if (path == NULL)
-        return VIC_ENOTFOUND;
+    cleanup_free char *path = NULL;
     json_t *x cleanup_json = NULL;
-    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, err);
+    int rc = lookup(req, c, &path, &x, err);
     if (rc < 0)
         return rc;
     waiter *w = xzalloc(sizeof(*w));
@@ -610,11 +613,9 @@ static void *stats_thread(void *p)
 static int stats_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
-    cleanup_free char *path = engine_pl_path(req, "", err);
-    if (path == NULL)
-        return VIC_ENOTFOUND;
+    cleanup_free char *path = NULL;
     json_t *x cleanup_json = NULL;
-    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, err);
+    int rc = lookup(req, c, &path, &x, err);
     if (rc < 0)
         return rc;
     const char *stream = vic_http_req_query(req, "stream");

@@ -105,16 +105,13 @@ int main(int argc, char **argv)
     vic_log_init("docker", (vic_log_level)level);
     vic_err *err cleanup_err = NULL;
     cleanup_secret char *token = NULL;
-    cleanup_free char *cert = NULL;
-    cleanup_secret char *key = NULL;
-    cleanup_free char *ca = NULL;
+    vic_service_tls tls cleanup_tls = {0};
     if (vic_service_token(&token, token_file, 16, &err) < 0 ||
-        (ca_file && vic_file_read(&ca, NULL, ca_file, 1 << 20, &err) < 0) ||
-        (cert_file && vic_file_read(&cert, NULL, cert_file, 1 << 20, &err) < 0) ||
-        (key_file && vic_file_read(&key, NULL, key_file, 1 << 20, &err) < 0)) {
+        vic_service_tls_load(&tls, cert_file, key_file, ca_file, &err) < 0) {
         fprintf(stderr, "docker-engine-server: %s\n", err->msg);
         return 1;
     }
+    const char *cert = tls.cert;
     sigset_t sigs;
     vic_service_signals(&sigs);
     engine_ctx ctx = {.vch_name = name, .version = VIC_VERSION};
@@ -123,9 +120,9 @@ int main(int argc, char **argv)
         return 2;
     }
     vic_http_config cfg = {.listen = listen,
-                           .tls_cert_pem = cert,
-                           .tls_key_pem = key,
-                           .tls_client_ca_pem = ca,
+                           .tls_cert_pem = tls.cert,
+                           .tls_key_pem = tls.key,
+                           .tls_client_ca_pem = tls.ca,
                            .routes = engine_routes,
                            .n_routes = engine_n_routes,
                            .auth = engine_auth,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "vch-wizard/vch.h"
@@ -39,25 +40,12 @@ static const char *common_help =
     "  --bin-dir DIR         where the VIC-C binaries are (default: beside vic-machine)\n"
     "  -h, --help            show this help\n";
 
-static char *self_dir(void)
-{
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return xstrdup(".");
-    buf[n] = '\0';
-    char *slash = strrchr(buf, '/');
-    if (slash)
-        *slash = '\0';
-    return xstrdup(buf);
-}
-
 static int open_engine(vch_engine **e, const common *c)
 {
     vic_err *err cleanup_err = NULL;
     const char *home = c->home ? c->home : getenv("VIC_HOME") ? getenv("VIC_HOME") : "./var";
     mkdir(home, 0755);
-    cleanup_free char *bin = c->bin_dir ? xstrdup(c->bin_dir) : self_dir();
+    cleanup_free char *bin = c->bin_dir ? xstrdup(c->bin_dir) : vic_exe_dir();
     vch_engine_opts o = {.home = home, .bin_dir = bin, .target = c->target};
     if (vch_engine_open(e, &o, &err) < 0) {
         fprintf(stderr, "vic-machine: %s\n", err->msg);

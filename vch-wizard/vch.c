@@ -126,6 +126,20 @@ static const char *appliance_key(const json_t *vm, const char *key)
     return str_at(json_object_get(vm, "extra_config"), key);
 }
 
+/* The spec an appliance carries (a new reference; an empty object when unreadable). */
+static json_t *spec_of(const json_t *vm)
+{
+    json_t *spec = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
+    return spec ? spec : json_object();
+}
+
+/* Whether the VCH's docker endpoint is plain HTTP (created with no_tls). */
+static int plain_of(const json_t *vm)
+{
+    const char *tls = appliance_key(vm, K_TLS);
+    return tls && strcmp(tls, "false") == 0;
+}
+
 static char *cert_dir(const vch_engine *e, const char *name)
 {
     return xasprintf("%s/vch/%s", e->home, name);
@@ -205,6 +219,17 @@ static int cidr_overlap(uint32_t a, int al, uint32_t b, int bl)
     int l = al < bl ? al : bl;
     uint32_t mask = l == 32 ? 0xffffffffu : ~(0xffffffffu >> l);
     return (a & mask) == (b & mask);
+}
+
+/* Whether net/len overlaps the bridge range of the VCH whose appliance is vm; *range gets
+ * that range (borrowed from *spec, which the caller decrefs). */
+static int overlaps_vch(const json_t *vm, uint32_t net, int len, json_t **spec, const char **range)
+{
+    *spec = spec_of(vm);
+    *range = str_at(json_object_get(json_object_get(*spec, "network"), "bridge"), "ip_range");
+    uint32_t onet = 0;
+    int olen = 0;
+    return parse_cidr(*range, &onet, &olen) && cidr_overlap(net, len, onet, olen);
 }
 
 /* The image store's datastore path: "datastore1" -> "[datastore1] vic-images/NAME";
@@ -337,12 +362,9 @@ static void check_against(vch_engine *e, const json_t *spec, const json_t *apps,
             *conflict = 1;
             continue;
         }
-        json_t *ospec cleanup_json = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
-        const char *orange =
-            str_at(json_object_get(json_object_get(ospec, "network"), "bridge"), "ip_range");
-        uint32_t onet = 0;
-        int olen = 0;
-        if (have_range && parse_cidr(orange, &onet, &olen) && cidr_overlap(net, len, onet, olen))
+        json_t *ospec cleanup_json = NULL;
+        const char *orange = NULL;
+        if (have_range && overlaps_vch(vm, net, len, &ospec, &orange))
             problem(p,
                     "network.bridge.ip_range: %s overlaps VCH %s's bridge range %s; choose a "
                     "range outside it",
@@ -378,12 +400,9 @@ static char *free_bridge_range(const json_t *apps)
         json_t *vm;
         json_array_foreach(apps, i, vm)
         {
-            json_t *ospec cleanup_json = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
-            const char *orange =
-                str_at(json_object_get(json_object_get(ospec, "network"), "bridge"), "ip_range");
-            uint32_t onet = 0;
-            int olen = 0;
-            clash |= parse_cidr(orange, &onet, &olen) && cidr_overlap(net, len, onet, olen);
+            json_t *ospec cleanup_json = NULL;
+            const char *orange = NULL;
+            clash |= overlaps_vch(vm, net, len, &ospec, &orange);
         }
         if (!clash)
             return steal_ptr(cand);
@@ -1114,7 +1133,7 @@ int vch_delete_begin(vch_engine *e, const char *id, const vch_delete_opts *o, vc
     snprintf(task->name, sizeof(task->name), "%s", name);
     snprintf(task->vch_id, sizeof(task->vch_id), "%s", str_at(vm, "ref"));
     snprintf(task->created_by, sizeof(task->created_by), "admin");
-    task->spec = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
+    task->spec = spec_of(vm);
     task->extra = json_pack("{s:s, s:s}", "containers", o->containers_all ? "all" : "off",
                             "volume_stores", o->volume_stores_all ? "all" : "none");
     delete_begin_args a = {e, task};
@@ -1335,9 +1354,17 @@ static const char *vch_state(const json_t *vm, vch_engine *e)
 
 static char *docker_host_of(const json_t *vm)
 {
-    const char *tls = appliance_key(vm, K_TLS);
-    int plain = tls && strcmp(tls, "false") == 0;
-    return xasprintf("%s:%d", appliance_key(vm, K_ADDRESS), plain ? 2375 : 2376);
+    return xasprintf("%s:%d", appliance_key(vm, K_ADDRESS), plain_of(vm) ? 2375 : 2376);
+}
+
+/* The docker env lines of the VCH whose appliance is vm. */
+static char *env_of(const vch_engine *e, const json_t *vm)
+{
+    cleanup_free char *dh = docker_host_of(vm);
+    if (plain_of(vm))
+        return xasprintf("DOCKER_HOST=tcp://%s\n", dh);
+    cleanup_free char *dir = cert_dir(e, appliance_key(vm, K_NAME));
+    return xasprintf("DOCKER_HOST=tcp://%s\nDOCKER_TLS_VERIFY=1\nDOCKER_CERT_PATH=%s\n", dh, dir);
 }
 
 static json_t *components_of(const json_t *vm)
@@ -1406,9 +1433,7 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
     int rc = find_vch(e, id, &vm, err);
     if (rc < 0)
         return rc;
-    json_t *model = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
-    if (model == NULL)
-        model = json_object();
+    json_t *model = spec_of(vm);
     json_t *s cleanup_json = summary(e, vm);
     const char *version = appliance_key(vm, K_VERSION) ?: "unknown";
     json_object_set_new(model, "id", json_string(str_at(vm, "ref")));
@@ -1422,19 +1447,14 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
                   strcmp(version, VIC_VERSION) == 0 ? "up to date" : "upgrade available",
                   "containers", json_object_get(s, "containers"), "created_by",
                   json_object_get(s, "created_by"), "pool", appliance_key(vm, K_POOL) ?: "");
-    const char *tls = appliance_key(vm, K_TLS);
     cleanup_free char *portal =
-        xasprintf("%s://%s:2378/", tls && strcmp(tls, "false") == 0 ? "http" : "https",
-                  appliance_key(vm, K_ADDRESS));
+        xasprintf("%s://%s:2378/", plain_of(vm) ? "http" : "https", appliance_key(vm, K_ADDRESS));
     json_object_set_new(runtime, "admin_portal", json_string(portal));
     cleanup_free char *pwfile =
         xasprintf("%s/vch/%s/vicadmin-password", e->home, appliance_key(vm, K_NAME));
     json_object_set_new(runtime, "admin_password_file", json_string(pwfile));
-    cleanup_free char *env = NULL;
-    vic_err *ee = NULL;
-    if (vch_env(e, id, &env, &ee) == 0)
-        json_object_set_new(runtime, "docker_env", json_string(env));
-    vic_err_free(&ee);
+    cleanup_free char *env = env_of(e, vm);
+    json_object_set_new(runtime, "docker_env", json_string(env));
     json_object_set_new(model, "runtime", runtime);
     *out = model;
     return 0;
@@ -1446,8 +1466,7 @@ int vch_certificate(vch_engine *e, const char *id, char **pem, vic_err **err)
     int rc = find_vch(e, id, &vm, err);
     if (rc < 0)
         return rc;
-    const char *tls = appliance_key(vm, K_TLS);
-    if (tls && strcmp(tls, "false") == 0)
+    if (plain_of(vm))
         return vic_err_set(err, VIC_ENOTFOUND, "VCH %s was created without TLS",
                            appliance_key(vm, K_NAME));
     cleanup_free char *dir = cert_dir(e, appliance_key(vm, K_NAME));
@@ -1494,17 +1513,9 @@ int vch_env(vch_engine *e, const char *id, char **text, vic_err **err)
 {
     json_t *vm cleanup_json = NULL;
     int rc = find_vch(e, id, &vm, err);
-    if (rc < 0)
-        return rc;
-    cleanup_free char *dh = docker_host_of(vm);
-    const char *tls = appliance_key(vm, K_TLS);
-    if (tls && strcmp(tls, "false") == 0) {
-        *text = xasprintf("DOCKER_HOST=tcp://%s\n", dh);
-        return 0;
-    }
-    cleanup_free char *dir = cert_dir(e, appliance_key(vm, K_NAME));
-    *text = xasprintf("DOCKER_HOST=tcp://%s\nDOCKER_TLS_VERIFY=1\nDOCKER_CERT_PATH=%s\n", dh, dir);
-    return 0;
+    if (rc == 0)
+        *text = env_of(e, vm);
+    return rc;
 }
 
 /* ---- reconfigure ---- */
@@ -1520,7 +1531,7 @@ int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t *
     int rc = find_vch(e, id, &vm, err);
     if (rc < 0)
         return rc;
-    json_t *spec cleanup_json = json_loads(appliance_key(vm, K_SPEC) ?: "{}", 0, NULL);
+    json_t *spec cleanup_json = spec_of(vm);
     json_t *problems_l cleanup_json = json_array();
     problems p = {.list = problems_l};
     const char *k;

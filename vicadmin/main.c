@@ -138,23 +138,14 @@ int main(int argc, char **argv)
     o.docker_tls = cert_file != NULL;
     cleanup_free char *ui = NULL;
     if (o.ui_dir == NULL) {
-        char self[4096];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        self[n > 0 ? n : 0] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash)
-            *slash = '\0';
-        ui = xasprintf("%s/ui", n > 0 ? self : ".");
+        cleanup_free char *self = vic_exe_dir();
+        ui = xasprintf("%s/ui", self);
         o.ui_dir = ui;
     }
     vic_log_init("vicadmin", (vic_log_level)level);
     vic_err *err cleanup_err = NULL;
-    cleanup_free char *cert = NULL;
-    cleanup_secret char *key = NULL;
-    cleanup_free char *ca = NULL;
-    if ((cert_file && vic_file_read(&cert, NULL, cert_file, 1 << 20, &err) < 0) ||
-        (key_file && vic_file_read(&key, NULL, key_file, 1 << 20, &err) < 0) ||
-        (ca_file && vic_file_read(&ca, NULL, ca_file, 1 << 20, &err) < 0)) {
+    vic_service_tls tls cleanup_tls = {0};
+    if (vic_service_tls_load(&tls, cert_file, key_file, ca_file, &err) < 0) {
         fprintf(stderr, "vicadmin: %s\n", err->msg);
         return 1;
     }
@@ -166,9 +157,9 @@ int main(int argc, char **argv)
         return 1;
     }
     vic_http_config cfg = {.listen = listen,
-                           .tls_cert_pem = cert,
-                           .tls_key_pem = key,
-                           .tls_client_ca_pem = ca,
+                           .tls_cert_pem = tls.cert,
+                           .tls_key_pem = tls.key,
+                           .tls_client_ca_pem = tls.ca,
                            .tls_client_optional = 1,
                            .threads = 2,
                            .routes = va_routes,
@@ -181,7 +172,7 @@ int main(int argc, char **argv)
         va_free(a);
         return 1;
     }
-    vic_log(VIC_LOG_INFO, "event=listening addr=%s tls=%d vch=%s", listen, cert != NULL,
+    vic_log(VIC_LOG_INFO, "event=listening addr=%s tls=%d vch=%s", listen, tls.cert != NULL,
             o.name ? o.name : "");
     int code = vic_service_wait(srv, &sigs);
     va_free(a);

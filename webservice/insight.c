@@ -60,7 +60,9 @@ int ws_containers_list(vic_http_req *req, vic_http_resp *resp, void *payload, vi
     return 0;
 }
 
-int ws_container_get(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+/* Calls method /containers/{c}{suffix} on the VCH's port layer; *out gets its answer. */
+static int call_container(vic_http_req *req, void *payload, const char *method, const char *suffix,
+                          unsigned timeout_ms, json_t **out, vic_err **err)
 {
     const char *cid = vic_http_req_param(req, "c");
     int rc = check_cid(cid, err);
@@ -69,49 +71,42 @@ int ws_container_get(vic_http_req *req, vic_http_resp *resp, void *payload, vic_
     vic_httpc *c cleanup_pl = NULL;
     if ((rc = connect_pl(payload, req, &c, err)) < 0)
         return rc;
-    cleanup_free char *path = xasprintf("/containers/%s", cid);
+    cleanup_free char *path = xasprintf("/containers/%s%s", cid, suffix);
+    return vic_httpc_json(c, method, path, NULL, timeout_ms, out, err);
+}
+
+static int get_json(vic_http_req *req, vic_http_resp *resp, void *payload, const char *suffix,
+                    vic_err **err)
+{
     json_t *out = NULL;
-    if ((rc = vic_httpc_json(c, "GET", path, NULL, 10000, &out, err)) < 0)
-        return rc;
-    vic_http_resp_json(resp, 200, out);
-    return 0;
+    int rc = call_container(req, payload, "GET", suffix, 10000, &out, err);
+    if (rc == 0)
+        vic_http_resp_json(resp, 200, out);
+    return rc;
+}
+
+int ws_container_get(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    return get_json(req, resp, payload, "", err);
 }
 
 int ws_container_stats(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
-    const char *cid = vic_http_req_param(req, "c");
-    int rc = check_cid(cid, err);
-    if (rc < 0)
-        return rc;
-    vic_httpc *c cleanup_pl = NULL;
-    if ((rc = connect_pl(payload, req, &c, err)) < 0)
-        return rc;
-    cleanup_free char *path = xasprintf("/containers/%s/stats", cid);
-    json_t *out = NULL;
-    if ((rc = vic_httpc_json(c, "GET", path, NULL, 10000, &out, err)) < 0)
-        return rc;
-    vic_http_resp_json(resp, 200, out);
-    return 0;
+    return get_json(req, resp, payload, "/stats", err);
 }
 
 int ws_container_logs(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
-    const char *cid = vic_http_req_param(req, "c");
-    int rc = check_cid(cid, err);
-    if (rc < 0)
-        return rc;
     const char *tail = vic_http_req_query(req, "tail");
     char *end = NULL;
     long n = tail ? strtol(tail, &end, 10) : 200;
     if (tail && (end == tail || *end || n < 1 || n > 100000))
         return vic_err_set(err, VIC_EINVAL, "tail: \"%.32s\" is not a number between 1 and 100000",
                            tail);
-    vic_httpc *c cleanup_pl = NULL;
-    if ((rc = connect_pl(payload, req, &c, err)) < 0)
-        return rc;
-    cleanup_free char *path = xasprintf("/containers/%s/logs?tail=%ld", cid, n);
+    cleanup_free char *suffix = xasprintf("/logs?tail=%ld", n);
     json_t *records cleanup_json = NULL;
-    if ((rc = vic_httpc_json(c, "GET", path, NULL, 10000, &records, err)) < 0)
+    int rc = call_container(req, payload, "GET", suffix, 10000, &records, err);
+    if (rc < 0)
         return rc;
     vic_buf b = VIC_BUF_INIT;
     size_t i;
@@ -130,21 +125,13 @@ int ws_container_logs(vic_http_req *req, vic_http_resp *resp, void *payload, vic
 static int act(vic_http_req *req, vic_http_resp *resp, void *payload, const char *method,
                const char *suffix, vic_err **err)
 {
-    const char *cid = vic_http_req_param(req, "c");
-    int rc = check_cid(cid, err);
+    json_t *out cleanup_json = NULL;
+    int rc = call_container(req, payload, method, suffix, 60000, &out, err);
     if (rc < 0)
         return rc;
-    vic_httpc *c cleanup_pl = NULL;
-    if ((rc = connect_pl(payload, req, &c, err)) < 0)
-        return rc;
-    cleanup_free char *path = xasprintf("/containers/%s%s", cid, suffix);
-    json_t *out = NULL;
-    if ((rc = vic_httpc_json(c, method, path, NULL, 60000, &out, err)) < 0)
-        return rc;
-    json_decref(out);
     vic_log(VIC_LOG_INFO, "event=container_%s vch=%s container=%s by=%s",
-            *suffix ? suffix + 1 : "remove", vic_http_req_param(req, "id"), cid,
-            vic_http_req_principal(req));
+            *suffix ? suffix + 1 : "remove", vic_http_req_param(req, "id"),
+            vic_http_req_param(req, "c"), vic_http_req_principal(req));
     vic_http_resp_json(resp, 204, NULL);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/file.h"
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -98,20 +99,6 @@ static int lock_home(const char *home, int *fd_out)
         fprintf(stderr, "vic-webservice: warning: cannot record pid in %s\n", path);
     *fd_out = fd;
     return 0;
-}
-
-/* The directory of this executable: vic-init and the appliance's servers live beside it. */
-static char *self_dir(void)
-{
-    char buf[4096];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return xstrdup(".");
-    buf[n] = '\0';
-    char *slash = strrchr(buf, '/');
-    if (slash)
-        *slash = '\0';
-    return xstrdup(buf);
 }
 
 int main(int argc, char **argv)
@@ -207,7 +194,7 @@ int main(int argc, char **argv)
      * freed memory. Two arenas keep contention low on the pool threads. */
     mallopt(M_ARENA_MAX, 2);
     opt.home = home;
-    cleanup_free char *bin_dir = self_dir();
+    cleanup_free char *bin_dir = vic_exe_dir();
     opt.bin_dir = bin_dir;
     cleanup_free char *ui_dir = ws_ui_dir_default(ui_dir_arg, bin_dir);
     opt.ui_dir = ui_dir;

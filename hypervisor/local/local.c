@@ -1165,19 +1165,6 @@ static void sweep(const char *dir)
         closedir(d);
 }
 
-static char *self_dir(void)
-{
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return xstrdup(".");
-    buf[n] = '\0';
-    char *slash = strrchr(buf, '/');
-    if (slash)
-        *slash = '\0';
-    return xstrdup(buf);
-}
-
 static int local_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **err)
 {
     *out = NULL;
@@ -1199,7 +1186,7 @@ static int local_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **e
         local_disconnect(&lc->base);
         return vic_err_sys(err, VIC_EINVAL, e, "binary directory %s", opts->bin_dir);
     }
-    lc->bin_dir = opts->bin_dir ? xstrdup(bin_real) : self_dir();
+    lc->bin_dir = opts->bin_dir ? xstrdup(bin_real) : vic_exe_dir();
     int rc = mkdir_if_missing(lc->ds_root, 0755, err);
     if (rc == 0)
         rc = mkdir_if_missing(lc->pools, 0755, err);
