@@ -117,7 +117,7 @@ int vch_task_insert(sqlite3 *db, const vch_task *t, vic_err **err)
     sqlite3_bind_int64(st, 12, now);
     sqlite3_bind_int64(st, 13, now);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT)
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return vic_err_set(err, VIC_ECONFLICT, "a task for VCH %s on %s is already running",
                            t->name, t->target);
     if (rc != SQLITE_DONE)

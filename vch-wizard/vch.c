@@ -1064,8 +1064,6 @@ int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void 
         else
             note(&r, create_steps[i].name, "failed", "%s", (*err)->msg);
     }
-    if (rc == 0)
-        rc = finish_create(e, &t, err);
     if (rc < 0) {
         note(&r, "rollback", "started", "removing what the create made");
         roll_back(e, &t);
@@ -1074,7 +1072,15 @@ int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void 
         vch_task_finish(e->tasks, t.id, "failed", msg, NULL);
     } else {
         cleanup_free char *msg = xasprintf("VCH %s is ready", t.name);
+        /* The task ends before the appliance loses its creating mark: whoever reads the VCH
+         * as running can delete it at once, and a crash between the two leaves a mark whose
+         * task has succeeded, which vch_state reads as done. */
         vch_task_finish(e->tasks, t.id, "succeeded", NULL, NULL);
+        vic_err *fe = NULL;
+        if (finish_create(e, &t, &fe) < 0) {
+            vic_log(VIC_LOG_WARN, "event=create_unmark_failed vch=%s msg=\"%s\"", t.name, fe->msg);
+            vic_err_free(&fe);
+        }
         if (fn)
             fn("done", "succeeded", msg, payload);
     }
@@ -1092,7 +1098,13 @@ typedef struct delete_begin_args {
 static int record_delete(sqlite3 *db, void *payload, vic_err **err)
 {
     delete_begin_args *a = payload;
-    return vch_task_insert(db, a->t, err);
+    int rc = vch_task_insert(db, a->t, err);
+    if (rc == VIC_ECONFLICT)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "VCH %s is being created or deleted on %s right now; wait for that "
+                           "task to finish, then delete",
+                           a->t->name, a->t->target);
+    return rc;
 }
 
 static int pool_vms(vch_engine *e, const char *pool, json_t **out, vic_err **err)
@@ -1106,6 +1118,20 @@ int vch_delete_begin(vch_engine *e, const char *id, const vch_delete_opts *o, vc
     memset(task, 0, sizeof(*task));
     json_t *vm cleanup_json = NULL;
     int rc = find_vch(e, id, &vm, err);
+    if (rc == VIC_ENOTFOUND) {
+        /* before its appliance exists, a VCH under creation is only its task */
+        const char *name = strncmp(id, "vm:", 3) == 0 ? id + 3 : id;
+        vch_task t;
+        if (vch_task_latest(e->tasks, e->target, name, "create", &t, NULL) == 0) {
+            int busy = strcmp(t.state, "running") == 0 && vch_task_owner_alive(&t);
+            if (busy)
+                rc = vic_err_set(err, VIC_ECONFLICT,
+                                 "VCH %s is being created on %s right now (step %s); wait for "
+                                 "the create to finish, then delete",
+                                 name, e->target, t.step[0] ? t.step : "validate");
+            vch_task_clear(&t);
+        }
+    }
     if (rc < 0)
         return rc;
     const char *name = appliance_key(vm, K_NAME);
@@ -1337,13 +1363,16 @@ static const char *vch_state(const json_t *vm, vch_engine *e)
         vch_task t;
         vic_err *err = NULL;
         const char *s = deleting ? "deleting" : "creating";
+        int created = 0;
         if (vch_task_get(e->tasks, task_id, &t, &err) == 0) {
+            created = !deleting && strcmp(t.state, "succeeded") == 0;
             if (strcmp(t.state, "running") != 0)
                 s = deleting ? "delete failed" : "create failed";
             vch_task_clear(&t);
         }
         vic_err_free(&err);
-        return s;
+        if (!created)
+            return s;
     }
     const char *power = str_at(vm, "power");
     if (power == NULL || strcmp(power, "poweredOn") != 0)

@@ -256,6 +256,11 @@ def test_rest_create_stream_inspect_and_delete(make_server):
     body = r.json()
     assert body["id"] == "vm:rest1"
     assert r.headers["Location"] == "/container/target/local/vch/vm:rest1"
+    # a delete while the create runs is refused with the reason, and takes nothing down
+    busy = api.delete(base + "/vm:rest1", json={"containers": "all"})
+    assert busy.status_code == 409, busy.text
+    assert "is being created on local right now" in busy.json()["message"] or \
+        "is being created or deleted on local right now" in busy.json()["message"], busy.text
     with api.get(s.url(body["events"]), stream=True, timeout=60) as ev:
         assert ev.headers["Content-Type"].startswith("text/event-stream")
         seen = list(sse_events(ev))
