@@ -33,6 +33,7 @@ static const vic_gi_field mount_fields[] = {
     VIC_GI_FIELD_STRING(vic_exec_mount, source, "source", VIC_GI_READONLY, VIC_GI_REQUIRED),
     VIC_GI_FIELD_STRING(vic_exec_mount, target, "target", VIC_GI_READONLY, VIC_GI_REQUIRED),
     VIC_GI_FIELD_STRING(vic_exec_mount, mode, "mode", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_mount, volume, "volume", VIC_GI_READONLY, 0),
 };
 static const vic_gi_desc mount_desc = VIC_GI_DESC(vic_exec_mount, mount_fields);
 

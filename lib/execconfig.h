@@ -34,9 +34,12 @@ typedef struct vic_exec_cmd {
 } vic_exec_cmd;
 
 typedef struct vic_exec_mount {
-    char *source; /* a path inside the guest's root disk, or a special fs: "tmpfs" */
+    /* a path inside the guest ("/.vic/disks/N": the VM's disk N, attached there by the
+     * hypervisor), or a special fs: "tmpfs" */
+    char *source;
     char *target;
-    char *mode; /* "rw" or "ro" */
+    char *mode;   /* "rw" or "ro" */
+    char *volume; /* the port layer's volume behind source, or NULL */
 } vic_exec_mount;
 
 typedef struct vic_exec_session {

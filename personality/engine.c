@@ -2,6 +2,7 @@
  * engine.c - the Docker Engine API routes (see engine.h).
  */
 #include "personality/engine.h"
+#include "personality/volumes.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -284,6 +285,14 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         if (v && *v)
             json_object_set_new(pc, strs[i][1], json_string(v));
     }
+    json_t *mounts = NULL;
+    int mrc = engine_create_mounts(b, &mounts, err);
+    if (mrc < 0)
+        return mrc;
+    if (json_array_size(mounts))
+        json_object_set_new(pc, "mounts", mounts);
+    else
+        json_decref(mounts);
     json_int_t mem = json_integer_value(json_object_get(host, "Memory"));
     if (mem > 0)
         json_object_set_new(pc, "memory_mb", json_integer(mem / (1024 * 1024) ?: 4));
@@ -376,9 +385,11 @@ static int stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
 
 static int remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
-    const char *f = vic_http_req_query(req, "force");
+    const char *f = vic_http_req_query(req, "force"), *v = vic_http_req_query(req, "v");
     int force = f && strcmp(f, "0") && strcmp(f, "false");
-    return simple(req, resp, payload, "DELETE", force ? "?force=1" : "", 204, err);
+    int volumes = v && strcmp(v, "0") && strcmp(v, "false");
+    const char *q = force && volumes ? "?force=1&v=1" : force ? "?force=1" : volumes ? "?v=1" : "";
+    return simple(req, resp, payload, "DELETE", q, 204, err);
 }
 
 static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
@@ -408,6 +419,18 @@ static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload
         vic_json_str(cfg, "workdir") ?: "", "Tty", json_is_true(json_object_get(cfg, "tty")),
         "Hostname", vic_json_str(cfg, "hostname") ?: "", "User", vic_json_str(cfg, "user") ?: "",
         "HostConfig", "NetworkSettings", "Networks");
+    json_t *mounts = engine_inspect_mounts(x);
+    json_t *binds = json_array();
+    size_t i;
+    json_t *m;
+    json_array_foreach(mounts, i, m)
+    {
+        json_array_append_new(
+            binds, json_sprintf("%s:%s%s", vic_json_str(m, "Name"), vic_json_str(m, "Destination"),
+                                json_is_true(json_object_get(m, "RW")) ? "" : ":ro"));
+    }
+    json_object_set_new(out, "Mounts", mounts);
+    json_object_set_new(json_object_get(out, "HostConfig"), "Binds", binds);
     vic_http_resp_json(resp, 200, out);
     return 0;
 }
@@ -906,11 +929,12 @@ const vic_http_route engine_routes[] = {
      "docker commit is not supported by a VCH: build images on a Docker host and push them"},
     {"GET", "/containers/{id}/export", unsupported_handler, 0, NOT_YET("docker export")},
     {"GET", "/events", unsupported_handler, 0, NOT_YET("docker events")},
-    {"GET", "/volumes", unsupported_handler, 0, NOT_YET("docker volume")},
-    {"POST", "/volumes/create", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
-     NOT_YET("docker volume")},
-    {"GET", "/volumes/{name}", unsupported_handler, 0, NOT_YET("docker volume")},
-    {"DELETE", "/volumes/{name}", unsupported_handler, 0, NOT_YET("docker volume")},
+    {"GET", "/volumes", engine_volume_list_handler, 0, "list volumes"},
+    {"POST", "/volumes/create", engine_volume_create_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "create a volume"},
+    {"POST", "/volumes/prune", engine_volume_prune_handler, 0, "remove unused volumes"},
+    {"GET", "/volumes/{name}", engine_volume_inspect_handler, 0, "inspect a volume"},
+    {"DELETE", "/volumes/{name}", engine_volume_remove_handler, 0, "remove a volume"},
     {"GET", "/networks", unsupported_handler, 0, NOT_YET("docker network")},
     {"POST", "/networks/create", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
      NOT_YET("docker network")},

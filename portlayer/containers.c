@@ -207,6 +207,25 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
         return vic_err_set(err, VIC_EINVAL, "cpus and memory must be positive");
     if (s->rootfs == NULL)
         return vic_err_set(err, VIC_EINVAL, "no image to build the root disk from");
+    if (s->n_mounts > PL_MAX_MOUNTS)
+        return vic_err_set(err, VIC_EINVAL, "at most %d volumes can be mounted in a container",
+                           PL_MAX_MOUNTS);
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const pl_mount *m = &s->mounts[i];
+        if (m->volume == NULL || m->disk == NULL || strchr(m->volume, '|'))
+            return vic_err_set(err, VIC_EINVAL, "mounts[%zu]: no volume", i);
+        if (m->target == NULL || m->target[0] != '/' || strstr(m->target, "/..") ||
+            strchr(m->target, '|') || strlen(m->target) > 1024)
+            return vic_err_set(err, VIC_EINVAL,
+                               "invalid mount config: mount path \"%s\" must be absolute, "
+                               "without \"..\" or '|'",
+                               m->target ? m->target : "");
+        if (strcmp(m->target, "/") == 0)
+            return vic_err_set(err, VIC_EINVAL, "invalid mount config: cannot mount over /");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->mounts[j].target, m->target) == 0)
+                return vic_err_set(err, VIC_EINVAL, "Duplicate mount point: %s", m->target);
+    }
     return 0;
 }
 
@@ -256,12 +275,26 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     sess.attach = s->interactive;
     sess.openstdin = s->interactive;
     sess.stop_signal = (char *)s->stop_signal;
+    vic_exec_mount mounts[PL_MAX_MOUNTS];
+    char sources[PL_MAX_MOUNTS][40];
+    hv_disk disks[1 + PL_MAX_MOUNTS];
+    memset(disks, 0, sizeof(disks));
+    for (size_t m = 0; m < s->n_mounts; m++) {
+        snprintf(sources[m], sizeof(sources[m]), "/.vic/disks/%zu", m + 1);
+        mounts[m] = (vic_exec_mount){.source = sources[m],
+                                     .target = (char *)s->mounts[m].target,
+                                     .mode = s->mounts[m].read_only ? "ro" : "rw",
+                                     .volume = (char *)s->mounts[m].volume};
+        disks[m + 1].path = s->mounts[m].disk;
+    }
     vic_exec_config cfg = {.id = id,
                            .name = name,
                            .hostname = (char *)s->hostname,
                            .session_ids = ids,
                            .sessions = &sess,
-                           .n_sessions = 1};
+                           .n_sessions = 1,
+                           .mounts = mounts,
+                           .n_mounts = s->n_mounts};
     char host[13];
     snprintf(host, sizeof(host), "%.12s", id);
     if (cfg.hostname == NULL)
@@ -277,14 +310,14 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     char vm_name[100], disk[160];
     snprintf(vm_name, sizeof(vm_name), "%s-%.12s", name, id);
     snprintf(disk, sizeof(disk), "[%s] %s/rootfs", p->datastore, vm_name);
-    hv_disk d = {.path = disk, .create = true};
+    disks[0] = (hv_disk){.path = disk, .create = true};
     hv_vm_spec spec = {.name = vm_name,
                        .pool = p->pool,
                        .datastore = p->datastore,
                        .cpus = s->cpus ? s->cpus : 1,
                        .memory_mb = s->memory_mb ? s->memory_mb : 512,
-                       .disks = &d,
-                       .n_disks = 1,
+                       .disks = disks,
+                       .n_disks = 1 + s->n_mounts,
                        .serial_log = true,
                        .extra_config = extra};
     hv_ref vm;
@@ -355,18 +388,25 @@ static json_t *describe(const json_t *vm, vic_err **err)
     char started[96], finished[96];
     rfc3339(started, sizeof(started), s->started_at);
     rfc3339(finished, sizeof(finished), st == VIC_STATE_EXITED ? s->stopped_at : 0);
+    json_t *mounts = json_array();
+    for (size_t i = 0; i < cfg.n_mounts; i++)
+        if (cfg.mounts[i].volume)
+            json_array_append_new(mounts,
+                                  json_pack("{s:s, s:s, s:s}", "volume", cfg.mounts[i].volume,
+                                            "target", cfg.mounts[i].target, "mode",
+                                            cfg.mounts[i].mode ? cfg.mounts[i].mode : "rw"));
     json_t *out = json_pack(
         "{s:s, s:s, s:s?, s:s, s:b, s:I, s:s, s:s, s:s, "
-        "s:{s:o, s:o, s:s?, s:s?, s:b, s:s?, s:b}, s:{s:s, s:s, s:s}}",
+        "s:{s:o, s:o, s:s?, s:s?, s:b, s:s?, s:b}, s:o, s:{s:s, s:s, s:s}}",
         "id", cfg.id ? cfg.id : "", "name", cfg.name ? cfg.name : "", "image",
         vm_key(vm, KEY_IMAGE), "state", vic_exec_state_name(st), "running",
         st == VIC_STATE_RUNNING || st == VIC_STATE_STARTING, "exit_code", (json_int_t)code, "error",
         error ? error : "", "started_at", started, "finished_at", finished, "config", "cmd",
         str_array(s->cmd.args, s->cmd.n_args), "env", str_array(s->cmd.env, s->cmd.n_env),
         "workdir", s->cmd.dir, "user", s->user, "tty", s->tty, "hostname", cfg.hostname,
-        "interactive", s->openstdin, "vm", "name", json_string_value(json_object_get(vm, "name")),
-        "power", power ? power : "", "change_version",
-        json_string_value(json_object_get(vm, "change_version")));
+        "interactive", s->openstdin, "mounts", mounts, "vm", "name",
+        json_string_value(json_object_get(vm, "name")), "power", power ? power : "",
+        "change_version", json_string_value(json_object_get(vm, "change_version")));
     vic_gi_free(&vic_exec_config_desc, &cfg);
     if (out == NULL)
         vic_err_set(err, VIC_EINTERNAL, "describe container");
@@ -437,6 +477,41 @@ int pl_container_list(pl *p, bool all, json_t **out, vic_err **err)
             json_decref(c);
     }
     *out = arr;
+    return 0;
+}
+
+int pl_volume_users(pl *p, const char *volume, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    json_t *vms cleanup_json = NULL;
+    int rc = list_vms(p, &vms, err);
+    if (rc < 0)
+        return rc;
+    json_t *users = json_array();
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm)
+    {
+        /* read the keys themselves: a container still being created counts too */
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(vm, "extra_config"), k, v)
+        {
+            const char *tail = strncmp(k, VIC_GI_PREFIX "/mounts|", strlen(VIC_GI_PREFIX) + 8) == 0
+                                   ? strrchr(k, '/')
+                                   : NULL;
+            if (tail && strcmp(tail, "/volume") == 0 && json_is_string(v) &&
+                strcmp(json_string_value(v), volume) == 0) {
+                const char *power = json_string_value(json_object_get(vm, "power"));
+                json_array_append_new(users,
+                                      json_pack("{s:s, s:s, s:b}", "id", vm_key(vm, KEY_ID) ?: "",
+                                                "name", vm_key(vm, KEY_NAME) ?: "", "running",
+                                                power && strcmp(power, "poweredOn") == 0));
+                break;
+            }
+        }
+    }
+    *out = users;
     return 0;
 }
 

@@ -40,6 +40,17 @@ void pl_free(pl *p);
  * caller's. */
 typedef int (*pl_rootfs_fn)(const char *dir, void *payload, vic_err **err);
 
+/* A volume mounted into a container: the volume's disk becomes one of the VM's disks, and
+ * the tether mounts it at target. */
+typedef struct pl_mount {
+    const char *volume; /* the volume's name, recorded for inspect and "in use" checks */
+    const char *disk;   /* its datastore path (pl_volume_disk) */
+    const char *target; /* absolute path in the container */
+    bool read_only;
+} pl_mount;
+
+#define PL_MAX_MOUNTS 15
+
 typedef struct pl_create_spec {
     const char *name;       /* optional; a random one is chosen when NULL */
     const char *image;      /* the image reference, recorded for inspect */
@@ -52,9 +63,11 @@ typedef struct pl_create_spec {
     const char *hostname;
     const char *stop_signal;
     bool tty;
-    bool interactive;    /* keep stdin open and wait for an attach before starting */
-    int cpus;            /* 0: 1 */
-    int64_t memory_mb;   /* 0: 512 */
+    bool interactive;       /* keep stdin open and wait for an attach before starting */
+    int cpus;               /* 0: 1 */
+    int64_t memory_mb;      /* 0: 512 */
+    const pl_mount *mounts; /* at most PL_MAX_MOUNTS */
+    size_t n_mounts;
     pl_rootfs_fn rootfs; /* builds the root disk */
     void *rootfs_payload;
 } pl_create_spec;
@@ -69,7 +82,8 @@ int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
 
 /* The container as JSON: id, name, image, state ("created", "running", "exited"...),
  * exit_code, error, started_at / finished_at (RFC 3339), config {cmd, env, workdir, user,
- * tty, hostname}, vm {name, power, change_version}. New reference. */
+ * tty, hostname}, mounts [{volume, target, mode}], vm {name, power, change_version}. New
+ * reference. */
 int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
 
 /* Resource use of a container's VM: {id, running, time_ns, cpu_ns (CPU time since power
@@ -106,6 +120,9 @@ int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit
 
 /* Removes a container: VIC_ECONFLICT while it runs unless force (then it is powered off). */
 int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err);
+
+/* The containers whose mounts use volume: an array of {id, name, running}. */
+int pl_volume_users(pl *p, const char *volume, json_t **out, vic_err **err);
 
 /* Renames (VIC_ECONFLICT when the new name is taken). */
 int pl_container_rename(pl *p, const char *ref, const char *name, vic_err **err);

@@ -32,6 +32,9 @@ static void usage(FILE *f)
                "  --pool PATH          the VCH's resource pool\n"
                "                       (default /ha-datacenter/host/local/Resources)\n"
                "  --images DIR         the image store (default: the datastore's images/)\n"
+               "  --volume-store LABEL=[DATASTORE] FOLDER\n"
+               "                       a volume store (repeatable; \"default\" is the one\n"
+               "                       volumes go to unless told otherwise)\n"
                "  --log-level LEVEL    debug, info, warn or error (default info)\n"
                "  -h, --help           show this help\n");
 }
@@ -39,16 +42,24 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},  {"token-file", required_argument, NULL, 't'},
-        {"target", required_argument, NULL, 'T'},  {"home", required_argument, NULL, 'H'},
-        {"bin-dir", required_argument, NULL, 'b'}, {"pool", required_argument, NULL, 'p'},
-        {"images", required_argument, NULL, 'i'},  {"log-level", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},
+        {"token-file", required_argument, NULL, 't'},
+        {"target", required_argument, NULL, 'T'},
+        {"home", required_argument, NULL, 'H'},
+        {"bin-dir", required_argument, NULL, 'b'},
+        {"pool", required_argument, NULL, 'p'},
+        {"images", required_argument, NULL, 'i'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"volume-store", required_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *listen = "127.0.0.1:2377", *token_file = NULL, *target = "local";
     const char *home = getenv("VIC_HOME") ? getenv("VIC_HOME") : "./var", *bin_dir = NULL;
     const char *pool = "/ha-datacenter/host/local/Resources", *images_dir = NULL;
     int level = VIC_LOG_INFO, c;
+    const char *stores[16];
+    size_t n_stores = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'l':
@@ -71,6 +82,13 @@ int main(int argc, char **argv)
             break;
         case 'i':
             images_dir = optarg;
+            break;
+        case 'V':
+            if (n_stores == sizeof(stores) / sizeof(stores[0])) {
+                fprintf(stderr, "port-layer-server: at most %zu volume stores\n", n_stores);
+                return 2;
+            }
+            stores[n_stores++] = optarg;
             break;
         case 'L':
             if ((level = vic_log_level_parse(optarg)) < 0) {
@@ -129,6 +147,13 @@ int main(int argc, char **argv)
         hv_close(hv);
         return 1;
     }
+    if (pl_volumes_open(&ctx.volumes, hv, stores, n_stores, &err) < 0) {
+        fprintf(stderr, "port-layer-server: %s\n", err->msg);
+        pl_imagestore_free(ctx.images);
+        pl_free(port);
+        hv_close(hv);
+        return 1;
+    }
     ctx.rootfs_for = pl_server_rootfs_from_store;
     ctx.rootfs_payload = &ctx;
     vic_http_config cfg = {.listen = listen,
@@ -139,6 +164,7 @@ int main(int argc, char **argv)
     vic_http_server *srv = NULL;
     if (vic_http_server_start(&srv, &cfg, &err) < 0) {
         fprintf(stderr, "port-layer-server: %s\n", err->msg);
+        pl_volumes_free(ctx.volumes);
         pl_imagestore_free(ctx.images);
         pl_free(port);
         hv_close(hv);
@@ -150,6 +176,7 @@ int main(int argc, char **argv)
            listen, vic_http_server_port(srv), pool);
     fflush(stdout);
     int code = vic_service_wait(srv, &sigs);
+    pl_volumes_free(ctx.volumes);
     pl_imagestore_free(ctx.images);
     pl_free(port);
     hv_close(hv);

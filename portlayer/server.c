@@ -17,6 +17,7 @@
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
+#include "lib/log.h"
 #include "lib/mem.h"
 
 int pl_server_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
@@ -49,6 +50,13 @@ static int openapi_handler(vic_http_req *req, vic_http_resp *resp, void *payload
 
 /* ---- containers ---- */
 
+static const vic_schema_field mount_fields[] = {
+    {.name = "volume", .type = VIC_JSON_STRING, .min = 2, .max = 128},
+    {.name = "target", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 1024},
+    {.name = "read_only", .type = VIC_JSON_BOOL},
+};
+static const vic_schema mount_schema = VIC_SCHEMA(mount_fields);
+
 static const vic_schema_field create_fields[] = {
     {.name = "name", .type = VIC_JSON_STRING, .min = 1, .max = 64},
     {.name = "image", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 512},
@@ -63,8 +71,88 @@ static const vic_schema_field create_fields[] = {
     {.name = "interactive", .type = VIC_JSON_BOOL},
     {.name = "cpus", .type = VIC_JSON_INT, .min = 1, .max = 64},
     {.name = "memory_mb", .type = VIC_JSON_INT, .min = 4, .max = 1 << 20},
+    {.name = "mounts",
+     .type = VIC_JSON_ARRAY,
+     .items = VIC_JSON_OBJECT,
+     .object = &mount_schema,
+     .max = PL_MAX_MOUNTS},
 };
 static const vic_schema create_schema = VIC_SCHEMA(create_fields);
+
+/* The volumes a create mounts: named ones are used (and made when absent, as Docker does),
+ * a mount without a name gets an anonymous volume. made lists those this call created, so a
+ * failed create can take them back. */
+typedef struct mount_set {
+    pl_mount m[PL_MAX_MOUNTS];
+    char *names[PL_MAX_MOUNTS];
+    char *disks[PL_MAX_MOUNTS];
+    size_t n;
+    json_t *made;
+} mount_set;
+
+static void mounts_undo(pl_server_ctx *c, mount_set *ms)
+{
+    size_t i;
+    json_t *name;
+    json_array_foreach(ms->made, i, name)
+    {
+        vic_err *e = NULL;
+        pl_volume_remove(c->volumes, json_string_value(name), &e);
+        vic_err_free(&e);
+    }
+}
+
+static void mounts_clear(mount_set *ms)
+{
+    for (size_t i = 0; i < ms->n; i++) {
+        free(ms->names[i]);
+        free(ms->disks[i]);
+    }
+    json_decref(ms->made);
+    memset(ms, 0, sizeof(*ms));
+}
+
+static int mounts_prepare(pl_server_ctx *c, const json_t *mounts, mount_set *ms, vic_err **err)
+{
+    memset(ms, 0, sizeof(*ms));
+    ms->made = json_array();
+    if (json_array_size(mounts) == 0)
+        return 0;
+    if (c->volumes == NULL)
+        return vic_err_set(err, VIC_EUNSUPPORTED, "this port layer has no volume stores attached");
+    size_t i;
+    json_t *mt;
+    json_array_foreach(mounts, i, mt)
+    {
+        const char *name = vic_json_str(mt, "volume");
+        int rc = 0;
+        json_t *found cleanup_json = NULL;
+        if (name == NULL || pl_volume_get(c->volumes, name, &found, NULL) < 0) {
+            json_t *made cleanup_json = NULL;
+            pl_volume_spec vs = {.name = name};
+            rc = pl_volume_create(c->volumes, &vs, &made, err);
+            if (rc == 0)
+                json_array_append(ms->made, json_object_get(made, "name"));
+            name = vic_json_str(made, "name");
+            if (rc == 0)
+                ms->names[i] = xstrdup(name);
+        } else {
+            ms->names[i] = xstrdup(name);
+        }
+        ms->n = i + 1;
+        if (rc == 0)
+            rc = pl_volume_disk(c->volumes, ms->names[i], &ms->disks[i], err);
+        if (rc < 0) {
+            mounts_undo(c, ms);
+            return vic_err_wrap(err, "mounts[%zu]", i);
+        }
+        ms->m[i] = (pl_mount){.volume = ms->names[i],
+                              .disk = ms->disks[i],
+                              .target = vic_json_str(mt, "target"),
+                              .read_only = json_is_true(json_object_get(mt, "read_only"))};
+    }
+    return 0;
+}
 
 typedef struct rootfs_call {
     pl_server_ctx *ctx;
@@ -142,6 +230,11 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     size_t n_cmd, n_env;
     cleanup_free const char **cmd = strings(argv, &n_cmd);
     cleanup_free const char **env = strings(envs, &n_env);
+    mount_set ms;
+    if ((rc = mounts_prepare(c, json_object_get(body, "mounts"), &ms, err)) < 0) {
+        mounts_clear(&ms);
+        return rc;
+    }
     rootfs_call call = {c, vic_json_str(body, "image")};
     pl_create_spec s = {
         .name = vic_json_str(body, "name"),
@@ -158,11 +251,17 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .interactive = json_is_true(json_object_get(body, "interactive")),
         .cpus = (int)json_integer_value(json_object_get(body, "cpus")),
         .memory_mb = json_integer_value(json_object_get(body, "memory_mb")),
+        .mounts = ms.m,
+        .n_mounts = ms.n,
         .rootfs = build_rootfs,
         .rootfs_payload = &call,
     };
     char id[65];
-    if ((rc = pl_container_create(c->port, &s, id, err)) < 0)
+    rc = pl_container_create(c->port, &s, id, err);
+    if (rc < 0)
+        mounts_undo(c, &ms);
+    mounts_clear(&ms);
+    if (rc < 0)
         return rc;
     vic_http_resp_json(resp, 201, json_pack("{s:s}", "id", id));
     return 0;
@@ -378,13 +477,161 @@ static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return rc;
 }
 
+/* docker rm -v: the container's anonymous volumes go with it, once nothing else uses them;
+ * named volumes stay. */
+static void remove_anonymous(pl_server_ctx *c, const json_t *container)
+{
+    size_t i;
+    json_t *mt;
+    json_array_foreach(json_object_get(container, "mounts"), i, mt)
+    {
+        const char *name = vic_json_str(mt, "volume");
+        json_t *vol cleanup_json = NULL, *users cleanup_json = NULL;
+        vic_err *e = NULL;
+        if (name && pl_volume_get(c->volumes, name, &vol, &e) == 0 &&
+            json_is_true(json_object_get(vol, "anonymous")) &&
+            pl_volume_users(c->port, name, &users, &e) == 0 && json_array_size(users) == 0)
+            pl_volume_remove(c->volumes, name, &e);
+        if (e)
+            vic_log(VIC_LOG_WARN, "event=anonymous_volume_kept volume=%s msg=\"%s\"", name, e->msg);
+        vic_err_free(&e);
+    }
+}
+
 static int remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     pl_server_ctx *c = payload;
     const char *force = vic_http_req_query(req, "force");
+    json_t *x cleanup_json = NULL;
+    int volumes = query_flag(req, "v") && c->volumes;
+    if (volumes && pl_container_inspect(c->port, vic_http_req_param(req, "id"), &x, err) < 0)
+        return (*err)->code;
     int rc = pl_container_remove(c->port, vic_http_req_param(req, "id"),
                                  force && strcmp(force, "0") && strcmp(force, "false"), err);
+    if (rc == 0 && volumes)
+        remove_anonymous(c, x);
     if (rc == 0)
+        vic_http_resp_json(resp, 204, NULL);
+    return rc;
+}
+
+/* ---- volumes ---- */
+
+static int need_volumes(pl_server_ctx *c, vic_err **err)
+{
+    return c->volumes ? 0
+                      : vic_err_set(err, VIC_EUNSUPPORTED,
+                                    "this port layer has no volume stores attached");
+}
+
+static const vic_schema_field volume_fields[] = {
+    {.name = "name", .type = VIC_JSON_STRING, .min = 2, .max = 128},
+    {.name = "store", .type = VIC_JSON_STRING, .min = 1, .max = 64},
+    {.name = "labels", .type = VIC_JSON_OBJECT, .object = NULL},
+    {.name = "options", .type = VIC_JSON_OBJECT, .object = NULL},
+};
+static const vic_schema volume_schema = VIC_SCHEMA(volume_fields);
+
+static int volume_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                 vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int rc = need_volumes(c, err);
+    json_t *body = vic_http_req_json(req);
+    if (rc == 0)
+        rc = vic_json_validate(body, &volume_schema, NULL, err);
+    if (rc < 0)
+        return rc;
+    pl_volume_spec vs = {.name = vic_json_str(body, "name"),
+                         .store = vic_json_str(body, "store"),
+                         .labels = json_object_get(body, "labels"),
+                         .options = json_object_get(body, "options")};
+    json_t *out = NULL;
+    if ((rc = pl_volume_create(c->volumes, &vs, &out, err)) < 0)
+        return rc;
+    vic_http_resp_json(resp, 201, out);
+    return 0;
+}
+
+/* A volume's description with the containers using it. */
+static int volume_with_users(pl_server_ctx *c, const char *name, json_t **out, vic_err **err)
+{
+    int rc = pl_volume_get(c->volumes, name, out, err);
+    json_t *users = NULL;
+    if (rc == 0 && (rc = pl_volume_users(c->port, name, &users, err)) < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    if (rc == 0)
+        json_object_set_new(*out, "used_by", users);
+    return rc;
+}
+
+static int volume_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req;
+    pl_server_ctx *c = payload;
+    json_t *all cleanup_json = NULL;
+    int rc = need_volumes(c, err);
+    if (rc == 0)
+        rc = pl_volume_list(c->volumes, &all, err);
+    if (rc < 0)
+        return rc;
+    json_t *out = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(all, i, v)
+    {
+        json_t *users = NULL;
+        vic_err *e = NULL;
+        if (pl_volume_users(c->port, vic_json_str(v, "name"), &users, &e) == 0)
+            json_object_set_new(v, "used_by", users);
+        vic_err_free(&e);
+        json_array_append(out, v);
+    }
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+static int volume_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                  vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    json_t *out = NULL;
+    int rc = need_volumes(c, err);
+    if (rc == 0)
+        rc = volume_with_users(c, vic_http_req_param(req, "name"), &out, err);
+    if (rc == 0)
+        vic_http_resp_json(resp, 200, out);
+    return rc;
+}
+
+static int volume_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                 vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const char *name = vic_http_req_param(req, "name");
+    json_t *vol cleanup_json = NULL;
+    int rc = need_volumes(c, err);
+    if (rc == 0)
+        rc = volume_with_users(c, name, &vol, err);
+    if (rc < 0)
+        return rc;
+    json_t *users = json_object_get(vol, "used_by");
+    if (json_array_size(users)) {
+        vic_buf ids = VIC_BUF_INIT;
+        size_t i;
+        json_t *u;
+        json_array_foreach(users, i, u)
+        {
+            vic_buf_appendf(&ids, "%s%s", i ? " " : "", vic_json_str(u, "id"));
+        }
+        rc = vic_err_set(err, VIC_ECONFLICT, "remove %s: volume is in use - [%s]", name,
+                         ids.data ? ids.data : "");
+        vic_buf_free(&ids);
+        return rc;
+    }
+    if ((rc = pl_volume_remove(c->volumes, name, err)) == 0)
         vic_http_resp_json(resp, 204, NULL);
     return rc;
 }
@@ -656,5 +903,9 @@ const vic_http_route pl_routes[] = {
     {"GET", "/images/inspect", image_inspect_handler, 0, "inspect an image"},
     {"DELETE", "/images", image_remove_handler, 0, "remove an image"},
     {"POST", "/images/pull", pull_handler, 0, "pull an image (progress as JSON lines)"},
+    {"GET", "/volumes", volume_list_handler, 0, "list volumes"},
+    {"POST", "/volumes", volume_create_handler, VIC_ROUTE_JSON, "create a volume"},
+    {"GET", "/volumes/{name}", volume_inspect_handler, 0, "inspect a volume"},
+    {"DELETE", "/volumes/{name}", volume_remove_handler, 0, "remove an unused volume"},
 };
 const size_t pl_n_routes = sizeof(pl_routes) / sizeof(pl_routes[0]);

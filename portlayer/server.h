@@ -10,6 +10,7 @@
 #include "portlayer/containers.h"
 #include "portlayer/imagestore.h"
 #include "portlayer/registry.h"
+#include "portlayer/volumes.h"
 
 typedef struct pl_server_ctx {
     pl *port;
@@ -19,6 +20,7 @@ typedef struct pl_server_ctx {
     void *rootfs_payload;
     pl_imagestore *images;        /* NULL: no image routes */
     pl_registry_options registry; /* for pulls */
+    pl_volumes *volumes;          /* the VCH's volume stores (possibly none); NULL: no routes */
 } pl_server_ctx;
 
 /* A rootfs_for that builds from ctx->images (payload: the pl_server_ctx). */

@@ -512,6 +512,21 @@ static void check_storage(check *c, json_t *spec)
         check_datastore(c, known, ds, path, "volume_datastores", "volumes");
         if (json_object_get(e, "label") == NULL)
             json_object_set_new(e, "label", json_string(i == 0 ? "default" : ds));
+        const char *label = json_string_value(json_object_get(e, "label"));
+        if (label && strspn(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_.-") != strlen(label))
+            bad(c,
+                "storage.volume_stores[%zu].label: \"%s\" may hold only letters, digits, "
+                "'_', '.' and '-'",
+                i, label);
+        for (size_t j = 0; label && j < i; j++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(volumes, j), "label"))
+                           ?: "",
+                       label) == 0)
+                bad(c,
+                    "storage.volume_stores[%zu].label: %s is already the label of "
+                    "volume_stores[%zu]",
+                    i, label, j);
     }
 
     long long limit = -1, base = 0;

@@ -200,7 +200,26 @@ static void mount_fs(const char *src, const char *target, const char *type, unsi
         tlog("tether: mount %s on %s: %s", type, target, strerror(errno));
 }
 
-static void prepare_guest(const vic_exec_config *cfg)
+/* mkdir -p for a mount point; the guest's own paths, created as its root. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Prepares the guest's file systems and identity. A mount the configuration asks for and
+ * that cannot be made stops the start: why says which and why. */
+static int prepare_guest(const vic_exec_config *cfg, char *why, size_t cap)
 {
     /* The VM may have mounted /proc and /sys for us (the local host must, before pivot_root) */
     if (access("/proc/self/stat", F_OK) != 0)
@@ -215,20 +234,30 @@ static void prepare_guest(const vic_exec_config *cfg)
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const vic_exec_mount *mt = &cfg->mounts[i];
         int ro = mt->mode && strcmp(mt->mode, "ro") == 0;
+        const char *what = mt->volume ? mt->volume : mt->source;
         if (mt->target == NULL || mt->target[0] != '/' || strstr(mt->target, "..")) {
-            tlog("tether: mount %zu: target must be an absolute path without \"..\"", i);
-            continue;
+            snprintf(why, cap, "mount %s: the target must be an absolute path without \"..\"",
+                     what);
+            return -1;
         }
-        if (strcmp(mt->source, "tmpfs") == 0) {
-            mount_fs("tmpfs", mt->target, "tmpfs", MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0),
-                     "mode=1777");
-            continue;
+        int rc;
+        if (make_dirs(mt->target) < 0)
+            rc = -1;
+        else if (strcmp(mt->source, "tmpfs") == 0)
+            rc = mount("tmpfs", mt->target, "tmpfs", MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0),
+                       "mode=1777");
+        else /* the VM's disks are attached under /.vic/disks (volumes among them) */
+            rc = mount(mt->source, mt->target, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+                         (ro &&
+                          mount(NULL, mt->target, NULL,
+                                MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+                     ? -1
+                     : 0;
+        if (rc < 0) {
+            snprintf(why, cap, "error while mounting volume %s on %s: %s", what, mt->target,
+                     strerror(errno));
+            return -1;
         }
-        /* a directory of the guest's own disks (volumes arrive as disks mounted there) */
-        mkdir(mt->target, 0755);
-        if (mount(mt->source, mt->target, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-            (ro && mount(NULL, mt->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0))
-            tlog("tether: mount %s on %s: %s", mt->source, mt->target, strerror(errno));
     }
     const char *host = cfg->hostname && *cfg->hostname ? cfg->hostname : cfg->id;
     char name[64];
@@ -247,6 +276,7 @@ static void prepare_guest(const vic_exec_config *cfg)
         }
         close(s);
     }
+    return 0;
 }
 
 /* ---- reporting back through guestinfo ---- */
@@ -722,7 +752,8 @@ int tether_main(void)
         vic_gi_free(&vic_exec_config_desc, &cfg);
         return 125;
     }
-    prepare_guest(&cfg);
+    char why[600] = "";
+    int prepared = prepare_guest(&cfg, why, sizeof(why));
     const vic_exec_session *s0 = main_session(&cfg);
     if (s0 == NULL) {
         tlog("tether: no session to run");
@@ -740,11 +771,10 @@ int tether_main(void)
     r.stop_signal = parse_signal(s->stop_signal);
     if (s->attach)
         wait_for_holder(&r);
-    char why[600] = "";
     int code;
     free(s->started);
     s->started_at = now_ns();
-    if (spawn(s, &r, why, sizeof(why)) < 0) {
+    if (prepared < 0 || spawn(s, &r, why, sizeof(why)) < 0) {
         tlog("tether: %s", why);
         s->started = xstrdup(why);
         s->exit_status = strstr(why, "not found") || strstr(why, "no such file") ? 127 : 126;

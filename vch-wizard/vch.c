@@ -778,6 +778,16 @@ static int step_vm(run_ctx *r, vic_err **err)
     json_object_set_new(ec, K_HOME, json_string(r->e->home));
     json_object_set_new(ec, K_BIN_DIR, json_string(r->e->bin_dir));
     json_object_set_new(ec, K_IMAGE_DIR, json_string(image_dir));
+    /* the volume stores the port layer serves, by label */
+    size_t vi;
+    json_t *vol;
+    json_array_foreach(json_object_get(json_object_get(spec, "storage"), "volume_stores"), vi, vol)
+    {
+        cleanup_free char *path = volume_store(spec, vol);
+        const char *label = str_at(vol, "label");
+        cleanup_free char *key = xasprintf(K_CFG "volume_stores|%s", label ? label : "default");
+        json_object_set_new(ec, key, json_string(path));
+    }
     json_object_set_new(ec, K_TLS, json_string(no_tls(spec) ? "false" : "true"));
     int no_verify = json_is_true(
         json_object_get(json_object_get(json_object_get(spec, "auth"), "client"), "no_tls_verify"));

@@ -33,12 +33,16 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
+/* Data disks (scsi0:1 to scsi0:15) appear in a containerVM at /.vic/disks/N. */
+#define MONITOR_MAX_DISKS 16
+
 typedef struct monitor {
     const monitor_opts *o;
     char *dir;
     char *vmx;
     char *ds_root;
     char *rootfs;
+    char *disks[MONITOR_MAX_DISKS]; /* host directories of data disks scsi0:1.., or NULL */
     char *tether;
     char *init;    /* vic-init, the appliance's PID 1 */
     int appliance; /* the guest is the VCH appliance, in the host's namespaces */
@@ -110,6 +114,38 @@ static int shift_rootfs(monitor *m, json_t *kv, vic_err **err)
     return rc;
 }
 
+/* A data disk (a directory on a datastore) belongs to the guest's root: a new one, still
+ * owned by host ids below the guests' range, is shifted once, like a root disk. */
+static int shift_disk(const char *dir, vic_err **err)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return vic_err_set(err, VIC_ENOTFOUND, "not found");
+    if (st.st_uid >= GUEST_ID_BASE && st.st_uid < GUEST_ID_BASE + GUEST_ID_COUNT)
+        return 0;
+    if (nftw(dir, shift_one, 64, FTW_PHYS | FTW_MOUNT) < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "take ownership");
+    return 0;
+}
+
+/* Reads the VM's data disks from its configuration and makes each ready to attach. */
+static int attach_disks(monitor *m, const json_t *kv, vic_err **err)
+{
+    for (int i = 1; i < MONITOR_MAX_DISKS; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "scsi0:%d.fileName", i);
+        const char *path = json_string_value(json_object_get(kv, key));
+        if (path == NULL)
+            continue;
+        int rc = local_ds_path(m->ds_root, path, &m->disks[i], err);
+        if (rc == 0)
+            rc = shift_disk(m->disks[i], err);
+        if (rc < 0)
+            return vic_err_wrap(err, "disk scsi0:%d (%s)", i, path);
+    }
+    return 0;
+}
+
 /* ---- the guest ---- */
 
 static void child_fail(int errfd, const char *what) __attribute__((noreturn));
@@ -158,6 +194,19 @@ static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int seria
         child_fail(errfd, "create /.tether/tether");
     if (mount(m->tether, ".tether/tether", NULL, MS_BIND, NULL) < 0)
         child_fail(errfd, "bind the tether");
+    /* Data disks, where the tether finds them to mount as its configuration says. */
+    for (int i = 1; i < MONITOR_MAX_DISKS; i++) {
+        if (m->disks[i] == NULL)
+            continue;
+        char at[32];
+        snprintf(at, sizeof(at), ".vic/disks/%d", i);
+        mkdir(".vic", 0755);
+        mkdir(".vic/disks", 0755);
+        mkdir(at, 0755);
+        if (mount(m->disks[i], at, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+            mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL) < 0)
+            child_fail(errfd, "attach a data disk");
+    }
     if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
         child_fail(errfd, "become guest root");
     /* Changing credentials cleared the parent-death signal: set it again, then make sure
@@ -660,7 +709,7 @@ int monitor_run(const monitor_opts *o)
     char tag[17];
     cg_tag(tag, real);
     cg_detect(&m->cg, tag);
-    if (!m->appliance && shift_rootfs(m, kv, &err) < 0) {
+    if (!m->appliance && (shift_rootfs(m, kv, &err) < 0 || attach_disks(m, kv, &err) < 0)) {
         report(o, "error %s\n", err->msg);
         goto out;
     }
@@ -737,6 +786,8 @@ out:
     free(m->tether);
     free(m->init);
     free(m->rootfs);
+    for (int i = 0; i < MONITOR_MAX_DISKS; i++)
+        free(m->disks[i]);
     vic_log_close();
     return exit_code;
 }

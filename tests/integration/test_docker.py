@@ -81,7 +81,9 @@ def vch(tmp_path_factory):
     pl_log, de_log = tmp / "pl.log", tmp / "de.log"
     pl = subprocess.Popen(
         [str(BIN_DIR / "port-layer-server"), "--home", str(tmp / "home"), "--bin-dir",
-         str(BIN_DIR), "--token-file", str(token), "--listen", "127.0.0.1:%d" % pl_port],
+         str(BIN_DIR), "--token-file", str(token), "--listen", "127.0.0.1:%d" % pl_port,
+         "--volume-store", "default=[datastore1] volumes-default",
+         "--volume-store", "fast=[datastore1] volumes-fast"],
         stdout=pl_log.open("w"), stderr=subprocess.STDOUT)
     wait_port(pl_port, pl, pl_log)
     de = subprocess.Popen(
@@ -139,8 +141,7 @@ def test_unsupported_commands_say_why(vch):
     assert r.status_code == 501
     assert "docker build is not supported by a VCH" in r.json()["message"]
     # through the CLI: the daemon's reason, never "page not found"
-    for args, why in ((["volume", "ls"], "docker volume is not supported by this VCH yet"),
-                      (["network", "ls"], "docker network is not supported by this VCH yet"),
+    for args, why in ((["network", "ls"], "docker network is not supported by this VCH yet"),
                       (["events", "--until", "1s"], "docker events is not supported"),
                       (["top", "nosuch"], "docker top is not supported by a VCH")):
         r = docker(vch, *args)
@@ -399,3 +400,104 @@ def test_servers_stop_with_a_client_attached(tmp_path, registry):
                         headers={"Authorization": "Bearer integration-port-layer-token-0123"},
                         timeout=30)
         stop(pl, pl_log)
+
+
+# ---- volumes ----
+
+def mounts_of(vch, container):
+    r = docker(vch, "inspect", "-f",
+               "{{range .Mounts}}{{.Name}} {{.Destination}} {{.RW}} {{.Driver}};{{end}}", container)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def volume_names(vch):
+    r = docker(vch, "volume", "ls", "-q")
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+def test_named_volume_keeps_data_across_containers(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    r = docker(vch, "volume", "create", "--label", "team=a", "data1")
+    assert r.returncode == 0 and r.stdout.strip() == "data1", r.stderr
+    # creating it again hands back the same volume, as Docker does
+    assert docker(vch, "volume", "create", "data1").returncode == 0
+    ls = docker(vch, "volume", "ls", "--format", "{{.Name}} {{.Driver}}", "--filter", "label=team=a")
+    assert ls.stdout.split("\n")[0] == "data1 vsphere", ls.stdout + ls.stderr
+    w = docker(vch, "run", "--name", "writer", "-v", "data1:/data/deep", image, "sh", "-c",
+               "echo kept > /data/deep/f && mkdir /data/deep/d && touch /data/deep/d/g")
+    assert w.returncode == 0, w.stderr
+    assert mounts_of(vch, "writer") == "data1 /data/deep true vsphere;"
+    r = docker(vch, "run", "--rm", "-v", "data1:/in:ro", image, "cat", "/in/f")
+    assert r.returncode == 0 and r.stdout == "kept\n", r.stdout + r.stderr
+    ro = docker(vch, "run", "--rm", "-v", "data1:/in:ro", image, "sh", "-c", "echo x > /in/g")
+    assert ro.returncode != 0 and "Read-only file system" in ro.stderr, ro.stderr
+    # a volume that a container uses stays, and the refusal names the container
+    cid = docker(vch, "inspect", "-f", "{{.Id}}", "writer").stdout.strip()
+    busy = docker(vch, "volume", "rm", "data1")
+    assert busy.returncode != 0 and "volume is in use" in busy.stderr and cid in busy.stderr
+    insp = docker(vch, "volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Labels.team}}",
+                  "data1")
+    assert insp.stdout.strip() == "data1 vsphere a", insp.stdout + insp.stderr
+    assert docker(vch, "rm", "writer").returncode == 0
+    assert docker(vch, "volume", "rm", "data1").returncode == 0
+    assert "data1" not in volume_names(vch)
+    missing = docker(vch, "volume", "inspect", "data1")
+    assert missing.returncode != 0 and "no such volume" in missing.stderr.lower()
+
+
+def test_anonymous_volumes_go_with_rm_v_and_named_ones_stay(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    r = docker(vch, "create", "--name", "anon", "-v", "/scratch", "-v", "auto1:/auto", image,
+               "true")
+    assert r.returncode == 0, r.stderr
+    mounts = mounts_of(vch, "anon").rstrip(";").split(";")
+    assert len(mounts) == 2 and mounts[0] == "auto1 /auto true vsphere", mounts
+    anon = mounts[1].split()[0]
+    assert len(anon) == 64 and mounts[1].endswith("/scratch true vsphere")
+    assert {anon, "auto1"} <= set(volume_names(vch))
+    assert docker(vch, "rm", "-v", "anon").returncode == 0
+    names = volume_names(vch)
+    assert anon not in names and "auto1" in names
+    # prune takes unused anonymous volumes only; the named one needs --all
+    r = docker(vch, "create", "--name", "anon2", "-v", "/scratch", image, "true")
+    assert r.returncode == 0, r.stderr
+    anon2 = mounts_of(vch, "anon2").split()[0]
+    assert docker(vch, "rm", "anon2").returncode == 0
+    assert anon2 in volume_names(vch)
+    p = docker(vch, "volume", "prune", "-f")
+    assert p.returncode == 0, p.stderr
+    names = volume_names(vch)
+    assert anon2 not in names and "auto1" in names
+    assert docker(vch, "volume", "rm", "auto1").returncode == 0
+
+
+def test_volume_stores_and_refusals(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    r = docker(vch, "volume", "create", "--opt", "VolumeStore=fast", "quick")
+    assert r.returncode == 0, r.stderr
+    r = requests.get(vch["pl_url"] + "/volumes/quick", timeout=10,
+                     headers={"Authorization": "Bearer integration-port-layer-token-0123"})
+    assert r.json()["store"] == "fast" and r.json()["mountpoint"].startswith(
+        "[datastore1] volumes-fast/volumes/quick"), r.text
+    assert docker(vch, "volume", "rm", "quick").returncode == 0
+    r = docker(vch, "volume", "create", "--opt", "VolumeStore=nosuch", "v2")
+    assert r.returncode != 0 and "No volume store named (nosuch) exists" in r.stderr, r.stderr
+    r = docker(vch, "volume", "create", "--driver", "nfs", "v3")
+    assert r.returncode != 0 and "vsphere driver" in r.stderr, r.stderr
+    r = requests.post(vch["url"] + "/v1.41/volumes/create", json={"Name": "../../etc"}, timeout=10)
+    assert r.status_code == 400 and "invalid characters" in r.json()["message"], r.text
+    assert requests.get(vch["url"] + "/v1.41/volumes/..%2F..%2Fetc", timeout=10).status_code == 404
+    # a container cannot see its host's files
+    r = docker(vch, "run", "--rm", "-v", "/etc:/host-etc", image, "true")
+    assert r.returncode != 0 and "cannot mount a path of its host" in r.stderr, r.stderr
+    r = docker(vch, "run", "--rm", "--mount", "type=bind,source=/etc,target=/x", image, "true")
+    assert r.returncode != 0 and "cannot mount a path of its host" in r.stderr, r.stderr
+    r = docker(vch, "run", "--rm", "-v", "good:relative", image, "true")
+    assert r.returncode != 0
+    assert "v2" not in volume_names(vch) and "good" not in volume_names(vch)
+    assert "v3" not in volume_names(vch)

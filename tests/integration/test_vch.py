@@ -419,3 +419,29 @@ def test_insight_sees_docker_containers_and_stops_them(make_server, registry):  
     d = api.delete(base + "/seen?wait=1", json={"containers": "all"})
     assert d.status_code == 200, d.text
     assert_nothing_left(s.home)
+
+
+def test_volume_data_outlives_its_vch(home, registry):  # noqa: F811
+    """A volume written through one VCH is kept by a default delete, and a new VCH on the
+    same volume store finds it with its data."""
+    if not os.access(DOCKER, os.X_OK):
+        pytest.skip("no docker CLI at %s" % DOCKER)
+    image = "%s/busybox" % registry
+    for name in ("first", "second"):
+        r = vic_machine(home, "create", "--name", name, "--volume-store",
+                        "datastore1/shared-vols:default")
+        assert r.returncode == 0, r.stdout + r.stderr
+        env = vic_machine(home, "inspect", "--name", name, "--env").stdout
+        assert docker(env, home, "pull", image).returncode == 0
+        if name == "first":
+            assert docker(env, home, "volume", "create", "keep").returncode == 0
+            w = docker(env, home, "run", "--rm", "-v", "keep:/data", image, "sh", "-c",
+                       "echo from first > /data/note")
+            assert w.returncode == 0, w.stderr
+        else:
+            assert "keep" in docker(env, home, "volume", "ls", "-q").stdout.split()
+            r = docker(env, home, "run", "--rm", "-v", "keep:/data", image, "cat", "/data/note")
+            assert r.returncode == 0 and r.stdout == "from first\n", r.stdout + r.stderr
+        assert vic_machine(home, "delete", "--name", name).returncode == 0
+    assert (home / "datastore1" / "shared-vols" / "volumes" / "keep" / "data" / "note").is_file()
+    assert_nothing_left(home)

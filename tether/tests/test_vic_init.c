@@ -132,6 +132,24 @@ static void test_vic_init_command_lines(void **state)
     free(s);
     init_argv_free(argv);
 
+    /* each volume store reaches the port layer by its label */
+    json_object_set_new(kv, K("volume_stores|default"), json_string("[datastore1] vols/vch1"));
+    init_config_clear(&c);
+    assert_int_equal(init_config_parse(&c, kv, NULL), 0);
+    argv = init_component_argv(&c, INIT_PORT_LAYER_ID);
+    s = joined(argv);
+    assert_non_null(strstr(s, " --volume-store default=[datastore1] vols/vch1"));
+    free(s);
+    init_argv_free(argv);
+    json_object_set_new(kv, K("volume_stores|bad=label"), json_string("[datastore1] x"));
+    init_config_clear(&c);
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(init_config_parse(&c, kv, &err), VIC_EINVAL);
+    assert_non_null(strstr(err->msg, "not a volume store"));
+    json_object_del(kv, K("volume_stores|bad=label"));
+    init_config_clear(&c);
+    assert_int_equal(init_config_parse(&c, kv, NULL), 0);
+
     argv = init_component_argv(&c, INIT_DOCKER_ID);
     s = joined(argv);
     assert_string_equal(s, "/opt/vic/bin/docker-engine-server --listen 127.77.0.2:2376 "
@@ -252,7 +270,16 @@ static void test_vic_init_missing_config_fails(void **state)
     assert_int_equal(pthread_create(&th, NULL, fake_gi_serve, &g), 0);
     int serial = open("/dev/null", O_WRONLY | O_CLOEXEC);
     assert_true(serial >= 0);
+    /* vic-init writes its components file in its cwd (the VM's folder): give it one */
+    char dir[] = "/tmp/vic-test-init-XXXXXX", cwd[4096];
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
     assert_int_equal(init_run(sp[0], serial), 1);
+    assert_int_equal(chdir(cwd), 0);
+    cleanup_free char *written = xasprintf("%s/" INIT_COMPONENTS, dir);
+    unlink(written);
+    assert_int_equal(rmdir(dir), 0);
     close(sp[0]); /* the server sees the end of the channel */
     pthread_join(th, NULL);
     close(sp[1]);

@@ -80,6 +80,21 @@ int init_config_parse(init_config *out, const json_t *kv, vic_err **err)
                            INIT_CONFIG_PREFIX "tls_verify: \"%.32s\" is not true or false", verify);
     const char *regs = config_str(kv, "registries");
     out->registries = xstrdup(regs ? regs : "");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)kv, k, v)
+    {
+        static const char vs_prefix[] = INIT_CONFIG_PREFIX "volume_stores|";
+        if (strncmp(k, vs_prefix, sizeof(vs_prefix) - 1) != 0 || !json_is_string(v))
+            continue;
+        const char *label = k + sizeof(vs_prefix) - 1;
+        if (*label == '\0' || strchr(label, '=') || json_string_value(v)[0] != '[')
+            return vic_err_set(err, VIC_EINVAL, "%s: not a volume store", k);
+        out->volume_stores =
+            xrealloc(out->volume_stores, (out->n_volume_stores + 1) * sizeof(char *));
+        out->volume_stores[out->n_volume_stores++] =
+            xasprintf("%s=%s", label, json_string_value(v));
+    }
     const char *debug = config_str(kv, "debug");
     if (debug == NULL || debug[0] == '\0')
         out->debug = 0;
@@ -100,6 +115,9 @@ void init_config_clear(init_config *c)
     free(c->bin_dir);
     free(c->image_dir);
     free(c->registries);
+    for (size_t i = 0; i < c->n_volume_stores; i++)
+        free(c->volume_stores[i]);
+    free(c->volume_stores);
     memset(c, 0, sizeof(*c));
 }
 
@@ -144,6 +162,10 @@ char **init_component_argv(const init_config *c, init_component_id id)
         argv_add(&a, xstrdup(c->pool));
         argv_add(&a, xstrdup("--images"));
         argv_add(&a, xstrdup(c->image_dir));
+        for (size_t i = 0; i < c->n_volume_stores; i++) {
+            argv_add(&a, xstrdup("--volume-store"));
+            argv_add(&a, xstrdup(c->volume_stores[i]));
+        }
     } else if (id == INIT_VICADMIN_ID) {
         argv_add(&a, xasprintf("%s/vicadmin", c->bin_dir));
         argv_add(&a, xstrdup("--listen"));

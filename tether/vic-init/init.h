@@ -59,6 +59,9 @@ typedef struct init_config {
     bool tls_verify;  /* tls_verify: "true" (default with tls): client certificates required */
     int debug;        /* debug: "0".."3" (default 0); >= 1 runs the components at debug level */
     char *registries; /* registries: "host[:port],..." the portal checks (may be empty) */
+    /* volume_stores|LABEL: "[datastore] folder" of each volume store, as "LABEL=[ds] folder" */
+    char **volume_stores;
+    size_t n_volume_stores;
 } init_config;
 
 /* Fills *out from kv (an object of strings with full key names, as vic_gichan_list returns).
