@@ -165,7 +165,8 @@ $(BIN)/port-layer-server: $(B)/obj/portlayer/main.o $(portlayer_LINK) $(LIBVIC)
 # statically (smaller RSS, faster power on); the sanitizer tree keeps it dynamic so that the
 # tests run it under ASan and UBSan.
 VMX_SRCS := hypervisor/local/main-vmx.c hypervisor/local/monitor.c hypervisor/local/giserve.c \
-	hypervisor/local/cgroup.c hypervisor/local/vmx.c hypervisor/local/util.c lib/err.c \
+	hypervisor/local/cgroup.c hypervisor/local/vmx.c hypervisor/local/util.c \
+	hypervisor/local/portfwd.c lib/err.c \
 	lib/mem.c lib/log.c lib/guestinfo.c lib/gichan.c lib/file.c
 ifeq ($(B),build)
 $(BIN)/vic-vmx: $(VMX_SRCS:%.c=$(B)/static/%.o)

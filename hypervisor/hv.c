@@ -82,6 +82,11 @@ int hv_pool_get(hv_conn *c, const hv_ref *pool, hv_pool_info *out, vic_err **err
 
 int hv_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_err **err)
 {
+    for (size_t i = 0; c && spec && i < spec->n_nics; i++)
+        if (spec->nics[i].n_forwards && c->driver != &hv_local_driver)
+            return vic_err_set(err, VIC_EUNSUPPORTED,
+                               "nics[%zu]: port forwards are not supported by the %s driver", i,
+                               c->driver->name);
     return CALL(vm_create, c, spec, out, err);
 }
 

@@ -101,8 +101,19 @@ typedef struct hv_disk {
     bool create;      /* create an empty disk of size_mb */
 } hv_disk;
 
+/* A NAT port forward of a NIC (as VMware's NAT device offers): connections to
+ * host_ip:host_port on the host reach the guest's guest_port. TCP only. The host port is
+ * bound at power on: a power on whose port is taken fails, naming it. */
+typedef struct hv_port_forward {
+    const char *host_ip; /* an IPv4 address of the host */
+    int host_port;       /* 1..65535 */
+    int guest_port;      /* 1..65535 */
+} hv_port_forward;
+
 typedef struct hv_nic {
-    const char *network; /* inventory path or name of a port group */
+    const char *network;             /* inventory path or name of a port group */
+    const hv_port_forward *forwards; /* local target only (elsewhere VIC_EUNSUPPORTED) */
+    size_t n_forwards;
 } hv_nic;
 
 typedef struct hv_vm_spec {

@@ -2,6 +2,7 @@
  * engine.c - the Docker Engine API routes (see engine.h).
  */
 #include "personality/engine.h"
+#include "personality/ports.h"
 #include "personality/volumes.h"
 
 #include <pthread.h>
@@ -213,14 +214,15 @@ static json_t *docker_summary(const json_t *c)
         vic_buf_appendf(&cmd, "%s%s", i ? " " : "", json_string_value(a));
     }
     cleanup_free char *name = xasprintf("/%s", vic_json_str(c, "name"));
-    json_t *out = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:{}, s:s, s:s, s:{s:s}, "
+    json_t *out = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:{}, s:s, s:s, s:{s:s}, "
                             "s:{s:{}}, s:[]}",
                             "Id", vic_json_str(c, "id"), "Names", name, "Image",
                             vic_json_str(c, "image") ?: "", "ImageID", "", "Command", cmd.data,
-                            "Created", (json_int_t)started, "Ports", "Labels", "State",
+                            "Created", (json_int_t)started, "Labels", "State",
                             state ? state : "unknown", "Status", status, "HostConfig",
                             "NetworkMode", "default", "NetworkSettings", "Networks", "Mounts");
     vic_buf_free(&cmd);
+    json_object_set_new(out, "Ports", engine_port_list(c));
     return out;
 }
 
@@ -285,10 +287,18 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         if (v && *v)
             json_object_set_new(pc, strs[i][1], json_string(v));
     }
-    json_t *mounts = NULL;
+    json_t *mounts = NULL, *ports = NULL;
     int mrc = engine_create_mounts(b, &mounts, err);
     if (mrc < 0)
         return mrc;
+    if ((mrc = engine_create_ports(b, &ports, err)) < 0) {
+        json_decref(mounts);
+        return mrc;
+    }
+    if (json_array_size(ports))
+        json_object_set_new(pc, "ports", ports);
+    else
+        json_decref(ports);
     if (json_array_size(mounts))
         json_object_set_new(pc, "mounts", mounts);
     else
@@ -431,6 +441,8 @@ static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload
     }
     json_object_set_new(out, "Mounts", mounts);
     json_object_set_new(json_object_get(out, "HostConfig"), "Binds", binds);
+    json_object_set_new(json_object_get(out, "HostConfig"), "PortBindings", engine_port_map(x));
+    json_object_set_new(json_object_get(out, "NetworkSettings"), "Ports", engine_port_map(x));
     vic_http_resp_json(resp, 200, out);
     return 0;
 }

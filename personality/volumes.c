@@ -98,8 +98,10 @@ int engine_create_mounts(const json_t *body, json_t **out, vic_err **err)
         if (type && strcmp(type, "bind") == 0)
             rc = host_path_refused(what, err);
         else if (type && strcmp(type, "volume") != 0)
-            rc = vic_err_set(err, VIC_EUNSUPPORTED, "%s: mount type %.32s is not supported by a "
-                             "VCH (volume is)", what, type);
+            rc = vic_err_set(err, VIC_EUNSUPPORTED,
+                             "%s: mount type %.32s is not supported by a "
+                             "VCH (volume is)",
+                             what, type);
         else
             rc = add_mount(m, source && *source ? source : NULL, target,
                            json_is_true(json_object_get(b, "ReadOnly")), what, err);
@@ -137,11 +139,11 @@ json_t *engine_inspect_mounts(const json_t *pl_container)
     {
         const char *mode = vic_json_str(m, "mode");
         int ro = mode && strcmp(mode, "ro") == 0;
-        json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "volume", "Name",
-                           vic_json_str(m, "volume") ?: "", "Source", "", "Destination",
-                           vic_json_str(m, "target") ?: "", "Driver", "vsphere", "Mode",
-                           ro ? "ro" : "", "RW", !ro, "Propagation", ""));
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type",
+                                             "volume", "Name", vic_json_str(m, "volume") ?: "",
+                                             "Source", "", "Destination",
+                                             vic_json_str(m, "target") ?: "", "Driver", "vsphere",
+                                             "Mode", ro ? "ro" : "", "RW", !ro, "Propagation", ""));
     }
     return out;
 }
@@ -270,8 +272,7 @@ static int filter_match(const vol_filter *vf, const json_t *v)
     return 1;
 }
 
-int engine_volume_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                               vic_err **err)
+int engine_volume_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
     vol_filter vf;
@@ -390,8 +391,7 @@ int engine_volume_prune_handler(vic_http_req *req, vic_http_resp *resp, void *pa
     json_array_foreach(all, i, v)
     {
         if (json_array_size(json_object_get(v, "used_by")) ||
-            (!named_too && !json_is_true(json_object_get(v, "anonymous"))) ||
-            !filter_match(&vf, v))
+            (!named_too && !json_is_true(json_object_get(v, "anonymous"))) || !filter_match(&vf, v))
             continue;
         cleanup_free char *path = xasprintf("/volumes/%s", vic_json_str(v, "name"));
         json_t *out = NULL;
@@ -402,8 +402,8 @@ int engine_volume_prune_handler(vic_http_req *req, vic_http_resp *resp, void *pa
         vic_err_free(&e);
     }
     json_decref(vf.f);
-    vic_http_resp_json(resp, 200,
-                       json_pack("{s:o, s:I}", "VolumesDeleted", deleted, "SpaceReclaimed",
-                                 (json_int_t)0));
+    vic_http_resp_json(
+        resp, 200,
+        json_pack("{s:o, s:I}", "VolumesDeleted", deleted, "SpaceReclaimed", (json_int_t)0));
     return 0;
 }

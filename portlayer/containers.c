@@ -1,11 +1,13 @@
 #include "portlayer/containers.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -19,7 +21,9 @@
 #define KEY_IMAGE VIC_GI_PREFIX "/repo"
 /* Present while a create fills the root disk: "PID UNIXTIME" of the creating process. A VM
  * still carrying it is not a container yet; once its creator is gone it is garbage. */
-#define KEY_CREATING      VIC_GI_PREFIX "/vicc/creating"
+#define KEY_CREATING VIC_GI_PREFIX "/vicc/creating"
+/* Published ports, "HOST_IP:HOST_PORT:CONTAINER_PORT/tcp" joined by "," */
+#define KEY_PORTS         VIC_GI_PREFIX "/vicc/ports"
 #define CREATE_STALE_SECS 3600
 #define LOG_MAX           (256u * 1024 * 1024)
 
@@ -28,6 +32,7 @@ struct pl {
     char *pool;
     char *datastore;
     unsigned grace_ms;
+    char *publish_ip;
 };
 
 struct pl_handle {
@@ -84,6 +89,7 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     p->pool = xstrdup(o->pool);
     p->datastore = xstrdup(o->datastore ? o->datastore : "datastore1");
     p->grace_ms = o->stop_grace_ms ? o->stop_grace_ms : 10000;
+    p->publish_ip = xstrdup(o->publish_ip ? o->publish_ip : "127.0.0.1");
     sweep_creates(p);
     *out = p;
     return 0;
@@ -95,6 +101,7 @@ void pl_free(pl *p)
         return;
     free(p->pool);
     free(p->datastore);
+    free(p->publish_ip);
     free(p);
 }
 
@@ -226,6 +233,73 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
             if (strcmp(s->mounts[j].target, m->target) == 0)
                 return vic_err_set(err, VIC_EINVAL, "Duplicate mount point: %s", m->target);
     }
+    if (s->n_ports > PL_MAX_PORTS)
+        return vic_err_set(err, VIC_EINVAL, "at most %d ports can be published", PL_MAX_PORTS);
+    for (size_t i = 0; i < s->n_ports; i++) {
+        const pl_port *pp = &s->ports[i];
+        struct in_addr a;
+        if (pp->container_port < 1 || pp->container_port > 65535 || pp->host_port < 0 ||
+            pp->host_port > 65535)
+            return vic_err_set(err, VIC_EINVAL, "ports[%zu]: invalid port %d", i,
+                               pp->container_port < 1 || pp->container_port > 65535
+                                   ? pp->container_port
+                                   : pp->host_port);
+        if (pp->host_ip && inet_pton(AF_INET, pp->host_ip, &a) != 1)
+            return vic_err_set(err, VIC_EINVAL, "ports[%zu]: %s is not an IPv4 address", i,
+                               pp->host_ip);
+    }
+    return 0;
+}
+
+/* A free TCP port on ip, as the kernel picks one. */
+static int free_port(const char *ip, vic_err **err)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+             getsockname(fd, (struct sockaddr *)&sa, &len) == 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        return vic_err_sys(err, VIC_EIO, e, "choose a port on %s", ip);
+    return ntohs(sa.sin_port);
+}
+
+/* The VM's port forwards for the spec's published ports, recorded in KEY_PORTS too. */
+static int publish(pl *p, const pl_create_spec *s, hv_port_forward *fwd, json_t *extra,
+                   vic_err **err)
+{
+    if (s->n_ports == 0)
+        return 0;
+    vic_buf rec = VIC_BUF_INIT;
+    for (size_t i = 0; i < s->n_ports; i++) {
+        const char *ip = s->ports[i].host_ip ? s->ports[i].host_ip : p->publish_ip;
+        if (strcmp(ip, p->publish_ip) != 0) {
+            vic_buf_free(&rec);
+            return vic_err_set(err, VIC_EINVAL,
+                               "ports[%zu]: a VCH publishes ports on its own address %s, not %s", i,
+                               p->publish_ip, ip);
+        }
+        int port = s->ports[i].host_port;
+        if (port == 0 && (port = free_port(ip, err)) < 0) {
+            vic_buf_free(&rec);
+            return port;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (fwd[j].host_port == port && strcmp(fwd[j].host_ip, ip) == 0) {
+                vic_buf_free(&rec);
+                return vic_err_set(err, VIC_ECONFLICT,
+                                   "Bind for %s:%d failed: port is already allocated", ip, port);
+            }
+        fwd[i] = (hv_port_forward){
+            .host_ip = ip, .host_port = port, .guest_port = s->ports[i].container_port};
+        vic_buf_appendf(&rec, "%s%s:%d:%d/tcp", i ? "," : "", ip, port, s->ports[i].container_port);
+    }
+    json_object_set_new(extra, KEY_PORTS, json_string(rec.data));
+    vic_buf_free(&rec);
     return 0;
 }
 
@@ -306,6 +380,10 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
         json_object_set_new(extra, KEY_IMAGE, json_string(s->image));
     json_object_set_new(extra, KEY_CREATING,
                         json_sprintf("%ld %lld", (long)getpid(), (long long)time(NULL)));
+    hv_port_forward fwd[PL_MAX_PORTS];
+    if ((rc = publish(p, s, fwd, extra, err)) < 0)
+        return rc;
+    hv_nic nic = {.network = "bridge", .forwards = fwd, .n_forwards = s->n_ports};
 
     char vm_name[100], disk[160];
     snprintf(vm_name, sizeof(vm_name), "%s-%.12s", name, id);
@@ -318,6 +396,8 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
                        .memory_mb = s->memory_mb ? s->memory_mb : 512,
                        .disks = disks,
                        .n_disks = 1 + s->n_mounts,
+                       .nics = &nic,
+                       .n_nics = s->n_ports ? 1 : 0,
                        .serial_log = true,
                        .extra_config = extra};
     hv_ref vm;
@@ -395,16 +475,28 @@ static json_t *describe(const json_t *vm, vic_err **err)
                                   json_pack("{s:s, s:s, s:s}", "volume", cfg.mounts[i].volume,
                                             "target", cfg.mounts[i].target, "mode",
                                             cfg.mounts[i].mode ? cfg.mounts[i].mode : "rw"));
+    json_t *ports = json_array();
+    const char *rec = vm_key(vm, KEY_PORTS);
+    while (rec && *rec) {
+        char ip[64];
+        int hp = 0, cp = 0, used = 0;
+        if (sscanf(rec, "%63[0-9.]:%d:%d/tcp%n", ip, &hp, &cp, &used) == 3 && used > 0)
+            json_array_append_new(ports,
+                                  json_pack("{s:s, s:i, s:i, s:s}", "host_ip", ip, "host_port", hp,
+                                            "container_port", cp, "protocol", "tcp"));
+        const char *comma = strchr(rec, ',');
+        rec = comma ? comma + 1 : NULL;
+    }
     json_t *out = json_pack(
         "{s:s, s:s, s:s?, s:s, s:b, s:I, s:s, s:s, s:s, "
-        "s:{s:o, s:o, s:s?, s:s?, s:b, s:s?, s:b}, s:o, s:{s:s, s:s, s:s}}",
+        "s:{s:o, s:o, s:s?, s:s?, s:b, s:s?, s:b}, s:o, s:o, s:{s:s, s:s, s:s}}",
         "id", cfg.id ? cfg.id : "", "name", cfg.name ? cfg.name : "", "image",
         vm_key(vm, KEY_IMAGE), "state", vic_exec_state_name(st), "running",
         st == VIC_STATE_RUNNING || st == VIC_STATE_STARTING, "exit_code", (json_int_t)code, "error",
         error ? error : "", "started_at", started, "finished_at", finished, "config", "cmd",
         str_array(s->cmd.args, s->cmd.n_args), "env", str_array(s->cmd.env, s->cmd.n_env),
         "workdir", s->cmd.dir, "user", s->user, "tty", s->tty, "hostname", cfg.hostname,
-        "interactive", s->openstdin, "mounts", mounts, "vm", "name",
+        "interactive", s->openstdin, "mounts", mounts, "ports", ports, "vm", "name",
         json_string_value(json_object_get(vm, "name")), "power", power ? power : "",
         "change_version", json_string_value(json_object_get(vm, "change_version")));
     vic_gi_free(&vic_exec_config_desc, &cfg);
@@ -795,7 +887,9 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
     }
     json_object_foreach(h->orig, k, v)
     {
-        if (json_object_get(now, k) == NULL && strcmp(k, KEY_IMAGE) != 0)
+        /* the port layer's own keys (image, ports) are not the executor configuration's */
+        if (json_object_get(now, k) == NULL && strcmp(k, KEY_IMAGE) != 0 &&
+            strncmp(k, VIC_GI_PREFIX "/vicc/", strlen(VIC_GI_PREFIX "/vicc/")) != 0)
             json_object_set_new(change, k, json_null());
     }
     if (json_object_size(change) > 0) {

@@ -31,6 +31,7 @@ typedef struct pl_opts {
     const char *pool;       /* the VCH's resource pool path */
     const char *datastore;  /* where containerVM folders go ("datastore1") */
     unsigned stop_grace_ms; /* default grace of a stop (10 s) */
+    const char *publish_ip; /* where published ports listen (the VCH's address); NULL: 127.0.0.1 */
 } pl_opts;
 
 int pl_open(pl **out, const pl_opts *o, vic_err **err);
@@ -51,6 +52,15 @@ typedef struct pl_mount {
 
 #define PL_MAX_MOUNTS 15
 
+/* A published port: connections to host_ip:host_port reach the container's port (TCP). */
+typedef struct pl_port {
+    const char *host_ip; /* NULL: the port layer's publish address (the VCH's) */
+    int host_port;       /* 0: a free port, chosen at create */
+    int container_port;
+} pl_port;
+
+#define PL_MAX_PORTS 32
+
 typedef struct pl_create_spec {
     const char *name;       /* optional; a random one is chosen when NULL */
     const char *image;      /* the image reference, recorded for inspect */
@@ -68,6 +78,8 @@ typedef struct pl_create_spec {
     int64_t memory_mb;      /* 0: 512 */
     const pl_mount *mounts; /* at most PL_MAX_MOUNTS */
     size_t n_mounts;
+    const pl_port *ports; /* at most PL_MAX_PORTS */
+    size_t n_ports;
     pl_rootfs_fn rootfs; /* builds the root disk */
     void *rootfs_payload;
 } pl_create_spec;
@@ -82,8 +94,8 @@ int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
 
 /* The container as JSON: id, name, image, state ("created", "running", "exited"...),
  * exit_code, error, started_at / finished_at (RFC 3339), config {cmd, env, workdir, user,
- * tty, hostname}, mounts [{volume, target, mode}], vm {name, power, change_version}. New
- * reference. */
+ * tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
+ * container_port, protocol}], vm {name, power, change_version}. New reference. */
 int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
 
 /* Resource use of a container's VM: {id, running, time_ns, cpu_ns (CPU time since power

@@ -2,6 +2,7 @@
  * port-layer-server: the port layer's API for a VCH (see server.h).
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +36,8 @@ static void usage(FILE *f)
                "  --volume-store LABEL=[DATASTORE] FOLDER\n"
                "                       a volume store (repeatable; \"default\" is the one\n"
                "                       volumes go to unless told otherwise)\n"
+               "  --publish-address IP where published container ports listen\n"
+               "                       (default: the --listen address)\n"
                "  --log-level LEVEL    debug, info, warn or error (default info)\n"
                "  -h, --help           show this help\n");
 }
@@ -51,6 +54,7 @@ int main(int argc, char **argv)
         {"images", required_argument, NULL, 'i'},
         {"log-level", required_argument, NULL, 'L'},
         {"volume-store", required_argument, NULL, 'V'},
+        {"publish-address", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -58,7 +62,7 @@ int main(int argc, char **argv)
     const char *home = getenv("VIC_HOME") ? getenv("VIC_HOME") : "./var", *bin_dir = NULL;
     const char *pool = "/ha-datacenter/host/local/Resources", *images_dir = NULL;
     int level = VIC_LOG_INFO, c;
-    const char *stores[16];
+    const char *stores[16], *publish = NULL;
     size_t n_stores = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -82,6 +86,9 @@ int main(int argc, char **argv)
             break;
         case 'i':
             images_dir = optarg;
+            break;
+        case 'P':
+            publish = optarg;
             break;
         case 'V':
             if (n_stores == sizeof(stores) / sizeof(stores[0])) {
@@ -125,7 +132,15 @@ int main(int argc, char **argv)
     hv_connect_opts ho = {.target = target, .home = home, .bin_dir = bin_dir};
     hv_conn *hv = NULL;
     pl *port = NULL;
-    pl_opts po = {.pool = pool};
+    char listen_ip[64];
+    snprintf(listen_ip, sizeof(listen_ip), "%.*s", (int)strcspn(listen, ":"), listen);
+    struct in_addr pa;
+    if (publish && inet_pton(AF_INET, publish, &pa) != 1) {
+        fprintf(stderr, "port-layer-server: --publish-address: %s is not an IPv4 address\n",
+                publish);
+        return 2;
+    }
+    pl_opts po = {.pool = pool, .publish_ip = publish ? publish : listen_ip};
     if (hv_open(&hv, &ho, &err) < 0 || (po.hv = hv, pl_open(&port, &po, &err) < 0)) {
         fprintf(stderr, "port-layer-server: %s\n", err->msg);
         hv_close(hv);

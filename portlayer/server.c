@@ -57,6 +57,13 @@ static const vic_schema_field mount_fields[] = {
 };
 static const vic_schema mount_schema = VIC_SCHEMA(mount_fields);
 
+static const vic_schema_field port_fields[] = {
+    {.name = "host_ip", .type = VIC_JSON_STRING, .min = 7, .max = 15},
+    {.name = "host_port", .type = VIC_JSON_INT, .min = 0, .max = 65535},
+    {.name = "container_port", .type = VIC_JSON_INT, .required = 1, .min = 1, .max = 65535},
+};
+static const vic_schema port_schema = VIC_SCHEMA(port_fields);
+
 static const vic_schema_field create_fields[] = {
     {.name = "name", .type = VIC_JSON_STRING, .min = 1, .max = 64},
     {.name = "image", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 512},
@@ -76,6 +83,11 @@ static const vic_schema_field create_fields[] = {
      .items = VIC_JSON_OBJECT,
      .object = &mount_schema,
      .max = PL_MAX_MOUNTS},
+    {.name = "ports",
+     .type = VIC_JSON_ARRAY,
+     .items = VIC_JSON_OBJECT,
+     .object = &port_schema,
+     .max = PL_MAX_PORTS},
 };
 static const vic_schema create_schema = VIC_SCHEMA(create_fields);
 
@@ -235,6 +247,17 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         mounts_clear(&ms);
         return rc;
     }
+    pl_port ports[PL_MAX_PORTS];
+    size_t n_ports = 0;
+    size_t pi;
+    json_t *pj;
+    json_array_foreach(json_object_get(body, "ports"), pi, pj)
+    {
+        ports[n_ports++] = (pl_port){
+            .host_ip = vic_json_str(pj, "host_ip"),
+            .host_port = (int)json_integer_value(json_object_get(pj, "host_port")),
+            .container_port = (int)json_integer_value(json_object_get(pj, "container_port"))};
+    }
     rootfs_call call = {c, vic_json_str(body, "image")};
     pl_create_spec s = {
         .name = vic_json_str(body, "name"),
@@ -253,6 +276,8 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .memory_mb = json_integer_value(json_object_get(body, "memory_mb")),
         .mounts = ms.m,
         .n_mounts = ms.n,
+        .ports = ports,
+        .n_ports = n_ports,
         .rootfs = build_rootfs,
         .rootfs_payload = &call,
     };

@@ -48,8 +48,9 @@ bool pl_volume_name_valid(const char *n)
 static bool label_valid(const char *l)
 {
     size_t len = strlen(l);
-    return len >= 1 && len <= 64 && strspn(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789_.-") == len;
+    return len >= 1 && len <= 64 &&
+           strspn(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_.-") == len;
 }
 
 /* Removes what a crash left half made or half removed in a store's volumes/. A store may be
@@ -102,8 +103,7 @@ int pl_volumes_open(pl_volumes **out, hv_conn *hv, const char *const *stores, si
         if (label == NULL || !label_valid(label) || eq[1] != '[') {
             pl_volumes_free(v);
             return vic_err_set(err, VIC_EINVAL,
-                               "volume store \"%s\": expected LABEL=[datastore] folder",
-                               stores[i]);
+                               "volume store \"%s\": expected LABEL=[datastore] folder", stores[i]);
         }
         for (size_t j = 0; j < v->n; j++)
             if (strcmp(v->stores[j].label, label) == 0) {
@@ -198,9 +198,9 @@ static json_t *describe(const store *s, const char *name, const json_t *meta)
 {
     char created[32];
     rfc3339(created, json_integer_value(json_object_get(meta, "created")));
-    return json_pack("{s:s, s:s, s:s, s:s++, s:o, s:o, s:b, s:s}", "name", name, "store",
-                     s->label, "driver", "vsphere", "mountpoint", s->ds_path, "/volumes/", name,
-                     "labels", object_or_empty(json_object_get(meta, "labels")), "options",
+    return json_pack("{s:s, s:s, s:s, s:s++, s:o, s:o, s:b, s:s}", "name", name, "store", s->label,
+                     "driver", "vsphere", "mountpoint", s->ds_path, "/volumes/", name, "labels",
+                     object_or_empty(json_object_get(meta, "labels")), "options",
                      object_or_empty(json_object_get(meta, "options")), "anonymous",
                      json_is_true(json_object_get(meta, "anonymous")), "created_at", created);
 }
@@ -262,10 +262,10 @@ int pl_volume_create(pl_volumes *v, const pl_volume_spec *spec, json_t **out, vi
                   rnd[2], rnd[3], rnd[4], rnd[5]);
     if (mkdir(tmp, 0755) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "create volume %s", name);
-    json_t *meta cleanup_json = json_pack(
-        "{s:s, s:s, s:o, s:o, s:b, s:I}", "name", name, "store", s->label, "labels",
-        object_or_empty(spec->labels), "options", object_or_empty(spec->options), "anonymous",
-        spec->name == NULL, "created", (json_int_t)time(NULL));
+    json_t *meta cleanup_json =
+        json_pack("{s:s, s:s, s:o, s:o, s:b, s:I}", "name", name, "store", s->label, "labels",
+                  object_or_empty(spec->labels), "options", object_or_empty(spec->options),
+                  "anonymous", spec->name == NULL, "created", (json_int_t)time(NULL));
     cleanup_free char *text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
     cleanup_free char *meta_path = xasprintf("%s/meta.json", tmp);
     cleanup_free char *data = xasprintf("%s/data", tmp);
@@ -363,9 +363,8 @@ int pl_volume_remove(pl_volumes *v, const char *name, vic_err **err)
     unsigned char rnd[6];
     vic_random_bytes(rnd, sizeof(rnd));
     cleanup_free char *from = xasprintf("%s/%s", s->dir, name);
-    cleanup_free char *gone =
-        xasprintf("%s/.gone-%02x%02x%02x%02x%02x%02x", s->dir, rnd[0], rnd[1], rnd[2], rnd[3],
-                  rnd[4], rnd[5]);
+    cleanup_free char *gone = xasprintf("%s/.gone-%02x%02x%02x%02x%02x%02x", s->dir, rnd[0], rnd[1],
+                                        rnd[2], rnd[3], rnd[4], rnd[5]);
     if (rename(from, gone) < 0)
         return errno == ENOENT ? vic_err_set(err, VIC_ENOTFOUND, "get %s: no such volume", name)
                                : vic_err_sys(err, VIC_EIO, errno, "remove volume %s", name);

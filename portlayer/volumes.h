@@ -35,9 +35,9 @@ void pl_volumes_free(pl_volumes *v);
 bool pl_volume_name_valid(const char *name);
 
 typedef struct pl_volume_spec {
-    const char *name;     /* NULL: an anonymous volume with a random 64-hex-digit name */
-    const char *store;    /* the store's label; NULL: "default" */
-    const json_t *labels; /* object of strings, or NULL */
+    const char *name;      /* NULL: an anonymous volume with a random 64-hex-digit name */
+    const char *store;     /* the store's label; NULL: "default" */
+    const json_t *labels;  /* object of strings, or NULL */
     const json_t *options; /* object of strings, or NULL (VolumeStore and Capacity are VIC's) */
 } pl_volume_spec;
 

@@ -40,6 +40,20 @@ async function loadSummary() {
   return v;
 }
 
+/* A published port as a link to it (the VCH's address and host port), or its text. */
+function portLinks(c) {
+  const ports = c.ports || [];
+  if (!ports.length) return '—';
+  return h('span', ports.map((p, i) => [i ? ', ' : '',
+    h('a', { href: 'http://' + p.host_ip + ':' + p.host_port + '/', target: '_blank', rel: 'noopener' },
+      p.host_ip + ':' + p.host_port + '→' + p.container_port + '/' + (p.protocol || 'tcp'))]).flat());
+}
+
+function mountsText(c) {
+  const m = c.mounts || [];
+  return m.length ? m.map((x) => x.volume + ' → ' + x.target + (x.mode === 'ro' ? ' (read-only)' : '')).join('\n') : '—';
+}
+
 function containerRow(c) {
   const row = h('tr', { 'data-container': c.name || c.id, class: selected === c.id ? 'selected' : null },
     h('td', h('button.btn.btn-link.btn-sm', { type: 'button', onclick: () => openContainer(c.id) }, c.name || c.id)),
@@ -47,6 +61,7 @@ function containerRow(c) {
     h('td', c.image || '—'),
     h('td', stateLabel(c.state)),
     h('td', c.running ? '—' : String(c.exit_code ?? '—')),
+    h('td', portLinks(c)),
     h('td', fmtTime(c.started_at)));
   return row;
 }
@@ -57,7 +72,7 @@ async function loadContainers() {
     const list = r.containers || [];
     clear(containers, list.length
       ? h('table.table.table-compact#container-table',
-        h('thead', h('tr', ['Name', 'ID', 'Image', 'State', 'Exit code', 'Started'].map((t) => h('th', t)))),
+        h('thead', h('tr', ['Name', 'ID', 'Image', 'State', 'Exit code', 'Ports', 'Started'].map((t) => h('th', t)))),
         h('tbody', list.map(containerRow)))
       : h('div.vic-empty', 'No containers. Run one with docker against the endpoint above.'));
   } catch (e) {
@@ -153,7 +168,8 @@ async function openContainer(cid) {
       kv([['ID', h('span.vic-mono', c.id)], ['Image', c.image], ['State', stateLabel(c.state)],
         ['Exit code', String(c.exit_code ?? '—')], ['Started', fmtTime(c.started_at)], ['Finished', fmtTime(c.finished_at)]]),
       kv([['Command', [].concat(cfg.cmd || []).join(' ')], ['Working dir', cfg.workdir],
-        ['Environment', h('span.vic-mono', [].concat(cfg.env || []).join('\n'))]])),
+        ['Environment', h('span.vic-mono', [].concat(cfg.env || []).join('\n'))],
+        ['Ports', portLinks(c)], ['Volumes', h('span.vic-mono', mountsText(c))]])),
     h('h4', 'CPU and memory'), statsView(cid),
     h('h4', 'Logs (last 200 lines)'), logs));
   try {

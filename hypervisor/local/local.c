@@ -12,6 +12,7 @@
  * A VM is powered on exactly while its monitor holds monitor.lock (the kernel drops the lock
  * when the monitor dies, however it dies).
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -558,6 +559,20 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
         char key[64];
         snprintf(key, sizeof(key), "ethernet%zu.networkName", i);
         json_object_set_new(kv, key, json_string(net.id + strlen("network:")));
+        for (size_t f = 0; f < spec->nics[i].n_forwards; f++) {
+            const hv_port_forward *pf = &spec->nics[i].forwards[f];
+            struct in_addr a;
+            if (pf->host_ip == NULL || inet_pton(AF_INET, pf->host_ip, &a) != 1 ||
+                pf->host_port < 1 || pf->host_port > 65535 || pf->guest_port < 1 ||
+                pf->guest_port > 65535)
+                return vic_err_set(err, VIC_EINVAL,
+                                   "nics[%zu].forwards[%zu]: needs an IPv4 host address and "
+                                   "ports 1..65535",
+                                   i, f);
+            snprintf(key, sizeof(key), "ethernet%zu.portForward.%zu", i, f);
+            json_object_set_new(
+                kv, key, json_sprintf("tcp %s %d %d", pf->host_ip, pf->host_port, pf->guest_port));
+        }
     }
     if (spec->serial_log)
         json_object_set_new(kv, VMX_SERIAL, json_string("output.log"));

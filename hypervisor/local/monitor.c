@@ -25,6 +25,7 @@
 #include "hypervisor/local/cgroup.h"
 #include "hypervisor/local/giserve.h"
 #include "hypervisor/local/local.h"
+#include "hypervisor/local/portfwd.h"
 #include "hypervisor/local/vmx.h"
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
@@ -56,6 +57,7 @@ typedef struct monitor {
     int listen_fd; /* attach.sock, where a holder connects */
     int client_fd; /* the current holder, -1 for none */
     int alive_fd;  /* write end of the guest's sync pipe, kept open while we run */
+    portfwd *pf;   /* the NICs' port forwards, or NULL */
     vic_buf to_client;
 } monitor;
 
@@ -542,21 +544,25 @@ static int run_guest(monitor *m, int *status)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     int killing = 0;
     struct timespec deadline = {0, 0};
+    struct pollfd *pf = xcalloc(5 + portfwd_poll_max(m->pf), sizeof(*pf));
     for (;;) {
-        struct pollfd pf[5] = {{sfd, POLLIN, 0},
-                               {m->gi_fd, POLLIN, 0},
-                               {m->attach_fd, POLLIN, 0},
-                               {m->listen_fd, POLLIN, 0},
-                               {m->client_fd, POLLIN | (m->to_client.len ? POLLOUT : 0), 0}};
+        pf[0] = (struct pollfd){sfd, POLLIN, 0};
+        pf[1] = (struct pollfd){m->gi_fd, POLLIN, 0};
+        pf[2] = (struct pollfd){m->attach_fd, POLLIN, 0};
+        pf[3] = (struct pollfd){m->listen_fd, POLLIN, 0};
+        pf[4] = (struct pollfd){m->client_fd, POLLIN | (m->to_client.len ? POLLOUT : 0), 0};
+        size_t n_fwd = portfwd_poll_fill(m->pf, pf + 5);
         long timeout = killing == 1 ? ms_until(&deadline) : -1;
         if (timeout == 0 || (killing == 1 && timeout < 0)) {
             kill_guest(m, SIGKILL);
             killing = 2;
             continue;
         }
-        int n = poll(pf, 5, (int)timeout);
+        int n = poll(pf, 5 + n_fwd, (int)timeout);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n > 0)
+            portfwd_poll_handle(m->pf, pf + 5, n_fwd);
         if (pf[2].revents && m->attach_fd >= 0)
             relay_from_guest(m);
         if (pf[3].revents && m->listen_fd >= 0)
@@ -579,6 +585,7 @@ static int run_guest(monitor *m, int *status)
                         while (m->attach_fd >= 0)
                             relay_from_guest(m);
                         flush_client(m, 1);
+                        free(pf);
                         return 0;
                     }
                 } else if (killing == 0) {
@@ -709,8 +716,9 @@ int monitor_run(const monitor_opts *o)
     char tag[17];
     cg_tag(tag, real);
     cg_detect(&m->cg, tag);
-    if (!m->appliance && (shift_rootfs(m, kv, &err) < 0 || attach_disks(m, kv, &err) < 0)) {
-        report(o, "error %s\n", err->msg);
+    if (!m->appliance && (shift_rootfs(m, kv, &err) < 0 || attach_disks(m, kv, &err) < 0 ||
+                          portfwd_open(&m->pf, kv, &err) < 0)) {
+        report(o, "error %s\n", err->msg); /* "conflict" means powered on already */
         goto out;
     }
     serial_fd = open(serialp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -732,6 +740,10 @@ int monitor_run(const monitor_opts *o)
     }
     close(serial_fd);
     serial_fd = -1;
+    if (m->pf && portfwd_attach(m->pf, m->guest, &err) < 0) {
+        vic_log(VIC_LOG_WARN, "event=portfwd_unavailable vm=%s msg=\"%s\"", o->vm, err->msg);
+        vic_err_free(&err);
+    }
     char pidbuf[32];
     int n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
     int pfd = open(pidp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -788,6 +800,7 @@ out:
     free(m->rootfs);
     for (int i = 0; i < MONITOR_MAX_DISKS; i++)
         free(m->disks[i]);
+    portfwd_free(m->pf);
     vic_log_close();
     return exit_code;
 }

@@ -98,8 +98,8 @@ static void test_create_inspect_list_remove(void **state)
     json_decref(all);
 
     assert_int_equal(pl_volume_get(v, "data1", &out, &err), 0);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(out, "labels"), "team")), "a");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "labels"), "team")),
+                        "a");
     json_decref(out);
     char *disk = NULL;
     assert_int_equal(pl_volume_disk(v, anon_name, &disk, &err), 0);
@@ -226,7 +226,8 @@ static void test_crash_leftovers_are_swept(void **state)
     assert_int_equal(mkdir(busy, 0755), 0);
     cleanup_free char *gone = xasprintf("%s/datastore1/vols/volumes/.gone-0123456789ab/data", home);
     assert_int_equal(mkdir(half, 0755), 0);
-    cleanup_free char *gone_parent = xasprintf("%s/datastore1/vols/volumes/.gone-0123456789ab", home);
+    cleanup_free char *gone_parent =
+        xasprintf("%s/datastore1/vols/volumes/.gone-0123456789ab", home);
     assert_int_equal(mkdir(gone_parent, 0755), 0);
     assert_int_equal(mkdir(gone, 0755), 0);
     pl_volumes *v = open_stores();

@@ -214,13 +214,24 @@ try {
     const image = addr + '/busybox';
     let r = docker('pull', image);
     ok(r.status === 0, 'docker pull through the VCH (' + (r.stderr || '').trim().slice(-200) + ')');
-    r = docker('run', '-d', '--name', 'web', image, 'sh', '-c', 'echo hello from the ui test; sleep 600');
+    r = docker('run', '-d', '--name', 'web', '-p', '8080:80', image, 'sh', '-c',
+      'echo hello from the ui test; mkdir /www; echo served by a containerVM > /www/index.html; ' +
+      'httpd -p 80 -h /www; sleep 600');
     ok(r.status === 0, 'docker run -d in the VCH (' + (r.stderr || '').trim().slice(-200) + ')');
     await page.reload();
     const crow = page.locator('tr[data-container="web"]');
     await crow.waitFor({ timeout: 15000 });
     const ctext = await crow.textContent();
     ok(ctext.includes(image) && /running/i.test(ctext), 'the container shows in the insight table with its image and state');
+    const link = await crow.locator('a[href$=":8080/"]').getAttribute('href');
+    ok(/^http:\/\/127\.77\.[0-9.]+:8080\/$/.test(link || '') && ctext.includes(':8080→80/tcp'),
+      'the insight table links the published port: ' + link);
+    let served = '';
+    for (let i = 0; i < 50 && !served.includes('served'); i++) {
+      served = await fetch(link).then((x) => x.text(), () => '');
+      if (!served.includes('served')) await new Promise((res) => setTimeout(res, 100));
+    }
+    ok(served.trim() === 'served by a containerVM', 'the port link answers from the container: ' + served.trim());
     await crow.locator('button').first().click();
     await page.waitForFunction(() => /hello from the ui test/.test(
       (document.querySelector('#container-logs') || {}).textContent || ''), null, { timeout: 15000 });

@@ -5,6 +5,7 @@ $VIC_HOME, and must exit 0 on SIGTERM. Needs root (the port layer runs VMs) and 
 CLI (/usr/local/bin/docker, or Debian's docker.io client); skipped with the reason otherwise.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -501,3 +502,71 @@ def test_volume_stores_and_refusals(vch, registry):
     assert r.returncode != 0
     assert "v2" not in volume_names(vch) and "good" not in volume_names(vch)
     assert "v3" not in volume_names(vch)
+
+
+# ---- published ports ----
+
+def http_get(url, tries=100):
+    last = None
+    for _ in range(tries):
+        try:
+            return requests.get(url, timeout=5)
+        except requests.RequestException as e:
+            last = e
+            time.sleep(0.1)
+    raise AssertionError("no answer from %s: %s" % (url, last))
+
+
+def test_published_port_answers_on_the_vch_address(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    port = free_port()
+    r = docker(vch, "run", "-d", "--name", "web", "-p", "%d:80" % port, "-p", "81", image, "sh",
+               "-c", "mkdir /www && echo hello from a containerVM > /www/index.html && "
+               "head -c 8388608 /dev/zero > /www/big && httpd -f -p 80 -h /www")
+    assert r.returncode == 0, r.stderr
+    try:
+        got = http_get("http://127.0.0.1:%d/index.html" % port)
+        assert got.status_code == 200 and got.text == "hello from a containerVM\n", got.text
+        # 8 MiB cross the relay whole, several at once
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            bodies = list(pool.map(lambda _: requests.get(
+                "http://127.0.0.1:%d/big" % port, timeout=60).content, range(4)))
+        assert all(b == bytes(8388608) for b in bodies), [len(b) for b in bodies]
+        insp = docker(vch, "inspect", "-f", "{{json .NetworkSettings.Ports}}", "web")
+        ports = json.loads(insp.stdout)
+        assert ports["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}], ports
+        random_port = int(ports["81/tcp"][0]["HostPort"])
+        assert 0 < random_port < 65536 and random_port != port
+        p = docker(vch, "port", "web", "80")
+        assert p.returncode == 0 and p.stdout.strip() == "127.0.0.1:%d" % port, p.stdout + p.stderr
+        ps = docker(vch, "ps", "--format", "{{.Names}} {{.Ports}}")
+        assert "web 127.0.0.1:%d->80/tcp" % port in ps.stdout, ps.stdout
+        # nothing listens on 81 in the guest: the client's connection ends, the VM runs on
+        with pytest.raises(requests.RequestException):
+            requests.get("http://127.0.0.1:%d/" % random_port, timeout=5)
+        # a second container on the same host port cannot start, and says why
+        r = docker(vch, "run", "-d", "--name", "web2", "-p", "%d:80" % port, image, "sleep", "5")
+        assert r.returncode != 0 and "port is already allocated" in r.stderr, r.stderr
+        assert http_get("http://127.0.0.1:%d/index.html" % port).status_code == 200
+    finally:
+        docker(vch, "rm", "-f", "web", "web2")
+    # removed: the port is free again (connections it served may linger in TIME_WAIT)
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen(1)
+
+
+def test_port_refusals(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    before = docker(vch, "ps", "-aq").stdout
+    r = docker(vch, "create", "-p", "5353:53/udp", image, "true")
+    assert r.returncode != 0 and "carry TCP" in r.stderr, r.stderr
+    r = docker(vch, "create", "-p", "10.1.2.3:8080:80", image, "true")
+    assert r.returncode != 0 and "publishes ports on its own address" in r.stderr, r.stderr
+    r = docker(vch, "create", "-p", "8000-8010:80", image, "true")
+    assert r.returncode != 0
+    assert docker(vch, "ps", "-aq").stdout == before

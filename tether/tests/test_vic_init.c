@@ -128,7 +128,7 @@ static void test_vic_init_command_lines(void **state)
     assert_string_equal(s, "/opt/vic/bin/port-layer-server --listen 127.77.0.2:2377 "
                            "--token-file portlayer.token --home /var/lib/vic --bin-dir "
                            "/opt/vic/bin --pool /ha-datacenter/host/local/Resources/vch1 "
-                           "--images /var/lib/vic/images");
+                           "--images /var/lib/vic/images --publish-address 127.77.0.2");
     free(s);
     init_argv_free(argv);
 

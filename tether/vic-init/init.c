@@ -162,6 +162,8 @@ char **init_component_argv(const init_config *c, init_component_id id)
         argv_add(&a, xstrdup(c->pool));
         argv_add(&a, xstrdup("--images"));
         argv_add(&a, xstrdup(c->image_dir));
+        argv_add(&a, xstrdup("--publish-address"));
+        argv_add(&a, xstrdup(c->address));
         for (size_t i = 0; i < c->n_volume_stores; i++) {
             argv_add(&a, xstrdup("--volume-store"));
             argv_add(&a, xstrdup(c->volume_stores[i]));
