@@ -242,7 +242,7 @@ BENCH_BINS := $(B)/bench/hv_bench $(B)/bench/bench_tokens
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 
-FUZZ_LINK = $(webservice_LINK) $(portlayer_OBJS)
+FUZZ_LINK = $(webservice_LINK) $(portlayer_OBJS) $(personality_OBJS)
 $(B)/fuzz/%: tests/fuzz/%.c $(LIBVIC) $(FUZZ_LINK)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")

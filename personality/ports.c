@@ -37,8 +37,7 @@ static int add_port(json_t *out, const char *key, const json_t *binding, vic_err
         host_port = strtol(hp, &end, 10);
         if (*end || host_port < 1 || host_port > 65535)
             return vic_err_set(err, VIC_EINVAL,
-                               "invalid host port %.32s: a VCH publishes single ports 1-65535",
-                               hp);
+                               "invalid host port %.32s: a VCH publishes single ports 1-65535", hp);
     }
     json_t *p = json_pack("{s:i, s:I}", "container_port", cp, "host_port", (json_int_t)host_port);
     if (ip && *ip && strcmp(ip, "0.0.0.0") != 0)
@@ -117,10 +116,10 @@ json_t *engine_port_list(const json_t *pl_container)
     json_array_foreach(json_object_get(pl_container, "ports"), i, p)
     {
         json_array_append_new(
-            out, json_pack("{s:s, s:I, s:I, s:s}", "IP", vic_json_str(p, "host_ip") ?: "",
-                           "PrivatePort", json_integer_value(json_object_get(p, "container_port")),
-                           "PublicPort", json_integer_value(json_object_get(p, "host_port")),
-                           "Type", "tcp"));
+            out,
+            json_pack("{s:s, s:I, s:I, s:s}", "IP", vic_json_str(p, "host_ip") ?: "", "PrivatePort",
+                      json_integer_value(json_object_get(p, "container_port")), "PublicPort",
+                      json_integer_value(json_object_get(p, "host_port")), "Type", "tcp"));
     }
     return out;
 }

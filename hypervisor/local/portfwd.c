@@ -72,8 +72,8 @@ static int parse_line(const char *key, const char *line, struct sockaddr_in *sa,
     if (sscanf(line, "%7s %31s %d %d%n", proto, ip, &host_port, &gp, &used) != 4 ||
         line[used] != '\0' || strcmp(proto, "tcp") != 0 || host_port < 1 || host_port > 65535 ||
         gp < 1 || gp > 65535)
-        return vic_err_set(err, VIC_EINVAL, "%s: \"%.64s\" is not \"tcp HOST_IP HOST_PORT GUEST_PORT\"",
-                           key, line);
+        return vic_err_set(err, VIC_EINVAL,
+                           "%s: \"%.64s\" is not \"tcp HOST_IP HOST_PORT GUEST_PORT\"", key, line);
     memset(sa, 0, sizeof(*sa));
     sa->sin_family = AF_INET;
     sa->sin_port = htons((uint16_t)host_port);
@@ -122,10 +122,10 @@ int portfwd_open(portfwd **out, const json_t *kv, vic_err **err)
             int e = errno;
             if (r->fd >= 0)
                 close(r->fd);
-            int rc = e == EADDRINUSE ? vic_err_set(err, VIC_ECONFLICT,
-                                                   "Bind for %s failed: port is already allocated",
-                                                   r->what)
-                                     : vic_err_sys(err, VIC_EIO, e, "publish %s", r->what);
+            int rc = e == EADDRINUSE
+                         ? vic_err_set(err, VIC_ECONFLICT,
+                                       "Bind for %s failed: port is already allocated", r->what)
+                         : vic_err_sys(err, VIC_EIO, e, "publish %s", r->what);
             portfwd_free(p); /* r is p's */
             return rc;
         }

@@ -1,0 +1,60 @@
+/* libFuzzer harness: the volume and port requests of a Docker create body (HostConfig.Binds,
+ * HostConfig.Mounts, Config.Volumes, HostConfig.PortBindings, ExposedPorts with -P), as the
+ * Docker endpoint turns them into the port layer's mounts and ports (personality/volumes.c,
+ * personality/ports.c). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/json.h"
+#include "personality/ports.h"
+#include "personality/volumes.h"
+
+static void check_mounts(const json_t *mounts)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(mounts, i, m)
+    {
+        const char *target = json_string_value(json_object_get(m, "target"));
+        if (target == NULL || target[0] != '/')
+            abort(); /* every accepted mount has an absolute target */
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json_t *body = NULL;
+    if (vic_json_parse(&body, (const char *)data, size, 64 * 1024, NULL) < 0)
+        return 0;
+    json_t *out = NULL;
+    vic_err *err = NULL;
+    if (engine_create_mounts(body, &out, &err) == 0)
+        check_mounts(out);
+    else if (err == NULL || err->msg[0] == '\0')
+        abort(); /* a refusal always says why */
+    json_decref(out);
+    vic_err_free(&err);
+    out = NULL;
+    if (engine_create_ports(body, &out, &err) == 0) {
+        size_t i;
+        json_t *p;
+        json_array_foreach(out, i, p)
+        {
+            json_int_t cp = json_integer_value(json_object_get(p, "container_port"));
+            json_int_t hp = json_integer_value(json_object_get(p, "host_port"));
+            if (cp < 1 || cp > 65535 || hp < 0 || hp > 65535)
+                abort();
+        }
+        json_t *pl = json_pack("{s:O}", "ports", out);
+        json_decref(engine_port_map(pl));
+        json_decref(engine_port_list(pl));
+        json_decref(pl);
+    } else if (err == NULL || err->msg[0] == '\0') {
+        abort();
+    }
+    json_decref(out);
+    vic_err_free(&err);
+    json_decref(body);
+    return 0;
+}
