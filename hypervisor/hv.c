@@ -111,6 +111,11 @@ int hv_vm_destroy(hv_conn *c, const hv_ref *vm, vic_err **err)
     return CALL(vm_destroy, c, vm, err);
 }
 
+int hv_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
+{
+    return CALL(vm_exec, c, vm, fd, err);
+}
+
 int hv_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
 {
     *fd = -1;

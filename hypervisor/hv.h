@@ -201,6 +201,7 @@ typedef struct hv_driver {
     int (*ds_local_path)(hv_conn *c, const char *ds_path, char **out, vic_err **err);
     int (*events_wait)(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event *out,
                        size_t cap, size_t *n, vic_err **err);
+    int (*vm_exec)(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err); /* may be NULL */
 } hv_driver;
 
 struct hv_conn {
@@ -264,6 +265,12 @@ int hv_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **ou
  * previous holder, whose stream then ends. VIC_ECONFLICT when the VM is off (or not yet far
  * enough to offer the channel: try again), VIC_ENOTFOUND when there is no such VM. */
 int hv_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err);
+
+/* Opens a channel that starts a new program in the powered-on VM's guest (guest operations;
+ * the local host's exec.sock): *fd speaks lib/attach.h frames, beginning with the caller's
+ * EXEC frame, and is the caller's to close. Any number at once. VIC_ECONFLICT when the VM is
+ * off, VIC_EUNSUPPORTED where the driver has no guest operations. */
+int hv_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err);
 
 /* Datastore files, addressed "[datastore1] folder/file". Paths never escape the datastore. */
 int hv_ds_upload(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);

@@ -41,7 +41,7 @@ int vic_attach_next(const char *buf, size_t len, size_t *off, vic_attach_frame *
     if (avail < VIC_ATTACH_HEADER)
         return 0;
     size_t n = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
-    if (b[0] > VIC_ATTACH_READY || n > VIC_ATTACH_MAX)
+    if (b[0] > VIC_ATTACH_EXEC || n > VIC_ATTACH_MAX)
         return -1;
     if (avail - VIC_ATTACH_HEADER < n)
         return 0;

@@ -5,6 +5,11 @@
  * On the local host the channel is the VM folder's attach.sock (one holder at a time; a new
  * connection takes it over); the monitor relays it to the tether's fd 5. Frames are a type
  * byte, a 4-byte big-endian length (at most VIC_ATTACH_MAX) and the data.
+ *
+ * An exec channel (hv_vm_exec: the local VM folder's exec.sock) speaks the same frames for a
+ * new program in the running guest: the holder's first frame is EXEC with the program's spec
+ * ({"cmd": [...], "env": [...], "workdir", "user", "tty", "stdin", "rows", "cols"}); then
+ * STDIN, RESIZE and CLOSE go in, STDOUT, STDERR and finally EXIT come out.
  */
 #ifndef VIC_ATTACH_H
 #define VIC_ATTACH_H
@@ -22,6 +27,7 @@ enum vic_attach_type {
     VIC_ATTACH_CLOSE = 4,  /* holder → guest: end of stdin */
     VIC_ATTACH_EXIT = 5,   /* guest → holder: the session ended; data is the decimal status */
     VIC_ATTACH_READY = 6,  /* holder → guest: attached, a session waiting for it may start */
+    VIC_ATTACH_EXEC = 7,   /* holder → VM: the first frame of an exec channel, its JSON spec */
 };
 
 #define VIC_ATTACH_HEADER 5

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mem.h"
 
@@ -132,6 +133,31 @@ static int migrate(vic_store *s, const vic_migration *migs, size_t n_migs, vic_e
     return 0;
 }
 
+/* Switches a new database to WAL. Another process doing the same (or migrating) holds the
+ * lock the switch needs, and sqlite answers that with SQLITE_BUSY at once, without its busy
+ * handler: wait for it here, as long as the busy timeout would. */
+static int use_wal(sqlite3 *db, vic_err **err)
+{
+    for (int waited_ms = 0;; waited_ms += 10) {
+        sqlite3_stmt *st cleanup_stmt = NULL;
+        int rc = vic_store_prepare(db, &st, "PRAGMA journal_mode = WAL", err);
+        if (rc < 0)
+            return vic_err_wrap(err, "configure");
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(st, 0);
+            if (mode && strcmp(mode, "wal") == 0)
+                return 0;
+            return vic_err_set(err, VIC_EIO, "configure: the database stays in %s journal mode",
+                               mode ? mode : "an unknown");
+        }
+        if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || waited_ms >= 5000)
+            return vic_store_error(err, db, rc, "configure");
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int open_checked(vic_store *s, const vic_migration *migs, size_t n_migs, vic_err **err)
 {
     int rc = sqlite3_open_v2(
@@ -164,10 +190,9 @@ static int open_checked(vic_store *s, const vic_migration *migs, size_t n_migs, 
                            s->version, n_migs);
     if ((rc = quick_check(s, err)) < 0)
         return rc;
-    if ((rc = exec(s->db,
-                   "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                   "PRAGMA foreign_keys = ON;",
-                   "configure", err)) < 0)
+    if ((rc = use_wal(s->db, err)) < 0 ||
+        (rc = exec(s->db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", "configure",
+                   err)) < 0)
         return rc;
     return migrate(s, migs, n_migs, err);
 }

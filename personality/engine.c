@@ -2,6 +2,7 @@
  * engine.c - the Docker Engine API routes (see engine.h).
  */
 #include "personality/engine.h"
+#include "personality/exec.h"
 #include "personality/ports.h"
 #include "personality/volumes.h"
 
@@ -924,8 +925,12 @@ const vic_http_route engine_routes[] = {
     {"POST", "/containers/{id}/restart", restart_handler, 0, "restart"},
     {"POST", "/containers/{id}/rename", rename_handler, 0, "rename"},
 #define NOT_YET(what) what " is not supported by this VCH yet"
-    {"POST", "/containers/{id}/exec", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
-     NOT_YET("docker exec")},
+    {"POST", "/containers/{id}/exec", engine_exec_create_handler, VIC_ROUTE_JSON,
+     "create an exec instance"},
+    {"POST", "/exec/{id}/start", engine_exec_start_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "start an exec instance (hijacked unless detached)"},
+    {"GET", "/exec/{id}/json", engine_exec_inspect_handler, 0, "inspect an exec instance"},
+    {"POST", "/exec/{id}/resize", engine_exec_resize_handler, 0, "resize an exec's terminal"},
     {"GET", "/containers/{id}/top", unsupported_handler, 0,
      "docker top is not supported by a VCH: a container is a VM; see docker logs, docker stats "
      "or the VCH admin portal"},

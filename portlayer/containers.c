@@ -667,6 +667,21 @@ int pl_container_attach(pl *p, const char *ref, int *fd, vic_err **err)
     return rc;
 }
 
+int pl_container_exec(pl *p, const char *ref, int *fd, vic_err **err)
+{
+    hv_ref vm;
+    char id[65];
+    int rc = locate(p, ref, &vm, id, err);
+    if (rc < 0)
+        return rc;
+    rc = hv_vm_exec(p->hv, &vm, fd, err);
+    if (rc == VIC_ECONFLICT) {
+        vic_err_free(err);
+        return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running", id);
+    }
+    return rc;
+}
+
 int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err)
 {
     hv_ref vm;

@@ -118,6 +118,10 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
  * caller's to close). VIC_ECONFLICT while the container is not running (yet). */
 int pl_container_attach(pl *p, const char *ref, int *fd, vic_err **err);
 
+/* Opens a channel that runs a new program in the running container (hv_vm_exec): *fd speaks
+ * lib/attach.h frames, the caller's first an EXEC spec. VIC_ECONFLICT when not running. */
+int pl_container_exec(pl *p, const char *ref, int *fd, vic_err **err);
+
 /* Sends sig to the container: SIGKILL (9) powers its VM off at once; other signals are
  * VIC_EUNSUPPORTED for now. VIC_ECONFLICT when it is not running. */
 int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err);

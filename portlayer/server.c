@@ -452,6 +452,20 @@ static int attach_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     return 0;
 }
 
+/* A new program in the running container: the channel's frames, relayed as an attach's (the
+ * caller's first frame is the EXEC spec; the VM checks it). */
+static int exec_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int fd = -1;
+    int rc = pl_container_exec(c->port, vic_http_req_param(req, "id"), &fd, err);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_hijack(resp, "tcp", "application/vnd.vic.attach-frames", attach_relay,
+                         attach_drop, (void *)(intptr_t)fd);
+    return 0;
+}
+
 /* "KILL", "SIGKILL" or "9" */
 static int parse_signal(const char *v)
 {
@@ -920,6 +934,8 @@ const vic_http_route pl_routes[] = {
     {"POST", "/containers/{id}/kill", kill_handler, 0, "send a container a signal"},
     {"POST", "/containers/{id}/attach", attach_handler, 0,
      "take the container's interactive channel (hijacked: attach frames both ways)"},
+    {"POST", "/containers/{id}/exec", exec_handler, 0,
+     "start a program in a running container (hijacked: attach frames, EXEC first)"},
     {"POST", "/containers/{id}/wait", wait_handler, 0, "wait for a container to stop"},
     {"POST", "/containers/{id}/rename", rename_handler, 0, "rename a container"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "a container's output"},

@@ -736,7 +736,9 @@ static int local_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err *
 
 /* Connects to the monitor's VMDIR/attach.sock, through /proc/self/fd so that a long
  * $VIC_HOME never exceeds the 108 bytes of a socket address. */
-static int local_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
+/* Connects to a socket the running VM's monitor serves in its folder. */
+static int vm_socket(hv_conn *c, const hv_ref *vm, const char *sock, const char *what, int *fd,
+                     vic_err **err)
 {
     local_conn *lc = L(c);
     const char *name = NULL;
@@ -752,19 +754,28 @@ static int local_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
         return vic_err_set(err, VIC_ECONFLICT, "VM %s is powered off", name);
     }
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/attach.sock", dfd);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, sock);
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         int e = errno;
         if (s >= 0)
             close(s);
         close(dfd);
-        return vic_err_set(err, VIC_ECONFLICT, "VM %s offers no interactive channel: %s", name,
-                           strerror(e));
+        return vic_err_set(err, VIC_ECONFLICT, "VM %s offers no %s: %s", name, what, strerror(e));
     }
     close(dfd);
     *fd = s;
     return 0;
+}
+
+static int local_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
+{
+    return vm_socket(c, vm, "attach.sock", "interactive channel", fd, err);
+}
+
+static int local_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
+{
+    return vm_socket(c, vm, "exec.sock", "exec channel", fd, err);
 }
 
 static int local_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out,
@@ -1244,6 +1255,7 @@ const hv_driver hv_local_driver = {
     .vm_power_off = local_vm_power_off,
     .vm_destroy = local_vm_destroy,
     .vm_attach = local_vm_attach,
+    .vm_exec = local_vm_exec,
     .vm_get = local_vm_get,
     .vm_list = local_vm_list,
     .ds_upload = local_ds_upload,

@@ -24,6 +24,7 @@
 
 #include "hypervisor/local/cgroup.h"
 #include "hypervisor/local/giserve.h"
+#include "hypervisor/local/guestexec.h"
 #include "hypervisor/local/local.h"
 #include "hypervisor/local/portfwd.h"
 #include "hypervisor/local/vmx.h"
@@ -58,6 +59,7 @@ typedef struct monitor {
     int client_fd; /* the current holder, -1 for none */
     int alive_fd;  /* write end of the guest's sync pipe, kept open while we run */
     portfwd *pf;   /* the NICs' port forwards, or NULL */
+    gexec *gx;     /* programs started in the guest from outside (exec.sock), or NULL */
     vic_buf to_client;
 } monitor;
 
@@ -518,6 +520,14 @@ static void accept_client(monitor *m)
 
 /* ---- the run ---- */
 
+/* A program started in the guest from outside counts in the VM's cgroup, as the guest does. */
+static void join_cgroup(pid_t pid, void *payload)
+{
+    monitor *m = payload;
+    if (m->in_cgroup)
+        cg_vm_enter(&m->cg, m->pool_rel, m->o->vm, pid);
+}
+
 static long ms_until(const struct timespec *deadline)
 {
     struct timespec now;
@@ -544,7 +554,7 @@ static int run_guest(monitor *m, int *status)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     int killing = 0;
     struct timespec deadline = {0, 0};
-    struct pollfd *pf = xcalloc(5 + portfwd_poll_max(m->pf), sizeof(*pf));
+    struct pollfd *pf = xcalloc(5 + portfwd_poll_max(m->pf) + gexec_poll_max(m->gx), sizeof(*pf));
     for (;;) {
         pf[0] = (struct pollfd){sfd, POLLIN, 0};
         pf[1] = (struct pollfd){m->gi_fd, POLLIN, 0};
@@ -552,17 +562,22 @@ static int run_guest(monitor *m, int *status)
         pf[3] = (struct pollfd){m->listen_fd, POLLIN, 0};
         pf[4] = (struct pollfd){m->client_fd, POLLIN | (m->to_client.len ? POLLOUT : 0), 0};
         size_t n_fwd = portfwd_poll_fill(m->pf, pf + 5);
+        size_t n_gx = gexec_poll_fill(m->gx, pf + 5 + n_fwd);
         long timeout = killing == 1 ? ms_until(&deadline) : -1;
+        long gx_timeout = gexec_timeout_ms(m->gx);
         if (timeout == 0 || (killing == 1 && timeout < 0)) {
             kill_guest(m, SIGKILL);
             killing = 2;
             continue;
         }
-        int n = poll(pf, 5 + n_fwd, (int)timeout);
+        if (gx_timeout >= 0 && (timeout < 0 || gx_timeout < timeout))
+            timeout = gx_timeout;
+        int n = poll(pf, 5 + n_fwd + n_gx, (int)timeout);
         if (n < 0 && errno == EINTR)
             continue;
         if (n > 0)
             portfwd_poll_handle(m->pf, pf + 5, n_fwd);
+        gexec_poll_handle(m->gx, pf + 5 + n_fwd, n > 0 ? n_gx : 0);
         if (pf[2].revents && m->attach_fd >= 0)
             relay_from_guest(m);
         if (pf[3].revents && m->listen_fd >= 0)
@@ -575,8 +590,14 @@ static int run_guest(monitor *m, int *status)
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo == SIGCHLD) {
-                    int st = 0;
-                    if (waitpid(m->guest, &st, WNOHANG) == m->guest) {
+                    int st = 0, guest_done = 0;
+                    pid_t p;
+                    while (!guest_done && (p = waitpid(-1, &st, WNOHANG)) > 0)
+                        if (p == m->guest)
+                            guest_done = 1;
+                        else
+                            gexec_reaped(m->gx, p, st);
+                    if (guest_done) {
                         *status = st;
                         if (m->appliance) /* what vic-init left behind goes with it */
                             kill(-m->guest, SIGKILL);
@@ -744,6 +765,10 @@ int monitor_run(const monitor_opts *o)
         vic_log(VIC_LOG_WARN, "event=portfwd_unavailable vm=%s msg=\"%s\"", o->vm, err->msg);
         vic_err_free(&err);
     }
+    if (!m->appliance && gexec_open(&m->gx, m->dir, m->guest, join_cgroup, m, &err) < 0) {
+        vic_log(VIC_LOG_WARN, "event=exec_unavailable vm=%s msg=\"%s\"", o->vm, err->msg);
+        vic_err_free(&err);
+    }
     char pidbuf[32];
     int n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
     int pfd = open(pidp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -790,6 +815,8 @@ out:
         cleanup_free char *sock = xasprintf("%s/attach.sock", m->dir);
         unlink(sock);
     }
+    portfwd_free(m->pf); /* the published ports are free before the VM reads as off */
+    gexec_free(m->gx, m->dir);
     if (lock >= 0)
         close(lock); /* the VM reads as off from here on */
     free(m->ds_root);
@@ -800,7 +827,6 @@ out:
     free(m->rootfs);
     for (int i = 0; i < MONITOR_MAX_DISKS; i++)
         free(m->disks[i]);
-    portfwd_free(m->pf);
     vic_log_close();
     return exit_code;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -269,6 +270,33 @@ static void test_store_concurrent_first_opens(void **state)
     }
 }
 
+/* The same with real processes: sqlite's file locks are per process, and a first open's
+ * switch to WAL meets another process's lock without sqlite's busy handler. */
+static void test_store_concurrent_first_opens_by_processes(void **state)
+{
+    fixture *f = *state;
+    for (int round = 0; round < 30; round++) {
+        unlink(f->path);
+        char *wal = xasprintf("%s-wal", f->path), *shm = xasprintf("%s-shm", f->path);
+        unlink(wal);
+        unlink(shm);
+        free(wal);
+        free(shm);
+        pid_t kids[6];
+        for (int i = 0; i < 6; i++) {
+            kids[i] = fork();
+            assert_true(kids[i] >= 0);
+            if (kids[i] == 0)
+                _exit(opener(f->path) == NULL ? 0 : 1);
+        }
+        for (int i = 0; i < 6; i++) {
+            int st = 0;
+            assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+            assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +308,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_bad_migration_keeps_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_concurrent_first_opens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_concurrent_first_opens_by_processes, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

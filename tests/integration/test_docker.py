@@ -209,7 +209,7 @@ def test_pull_run_logs_and_remove(vch, registry):
     name, cpu, mem = r.stdout.split()[:3]
     assert name == "sleeper" and cpu.endswith("%") and mem[0].isdigit(), r.stdout
     r = docker(vch, "exec", "sleeper", "true")
-    assert r.returncode != 0 and "docker exec is not supported by this VCH yet" in r.stderr
+    assert r.returncode == 0, r.stderr
     # restart powers the VM off and on; rename keeps the container
     r = docker(vch, "restart", "-t", "1", "sleeper")
     assert r.returncode == 0, r.stderr
@@ -570,3 +570,73 @@ def test_port_refusals(vch, registry):
     r = docker(vch, "create", "-p", "8000-8010:80", image, "true")
     assert r.returncode != 0
     assert docker(vch, "ps", "-aq").stdout == before
+
+
+# ---- exec ----
+
+def test_exec_runs_in_the_running_container(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    r = docker(vch, "run", "-d", "--name", "host1", "-v", "execvol:/data", image, "sh", "-c",
+               "echo from-main > /tmp/mark; sleep 600")
+    assert r.returncode == 0, r.stderr
+    try:
+        for _ in range(50):  # the main session writes its mark first
+            r = docker(vch, "exec", "host1", "cat", "/tmp/mark")
+            if r.returncode == 0:
+                break
+            time.sleep(0.1)
+        # the same guest: its files, its hostname, its pid namespace, its volumes
+        assert (r.returncode, r.stdout) == (0, "from-main\n"), (r.returncode, r.stdout, r.stderr)
+        hn = docker(vch, "exec", "host1", "hostname").stdout.strip()
+        cid = docker(vch, "inspect", "-f", "{{.Id}}", "host1").stdout.strip()
+        assert hn == cid[:12]
+        ps = docker(vch, "exec", "host1", "ps", "-o", "pid,comm")
+        assert ps.returncode == 0 and "sleep" in ps.stdout and "tether" in ps.stdout, ps.stdout
+        r = docker(vch, "exec", "host1", "sh", "-c", "echo shared > /data/f; id -u; exit 7")
+        assert (r.returncode, r.stdout) == (7, "0\n"), (r.returncode, r.stdout, r.stderr)
+        r = docker(vch, "exec", "host1", "sh", "-c", "echo to-err >&2")
+        assert r.returncode == 0 and r.stderr == "to-err\n" and r.stdout == "", r
+        # stdin to its end, user, workdir, env
+        r = docker_in(vch, "exec", "-i", "host1", "wc", "-c", stdin="x" * 100000)
+        assert (r.returncode, r.stdout.strip()) == (0, "100000"), (r.returncode, r.stdout, r.stderr)
+        r = docker(vch, "exec", "-u", "nobody", "-w", "/tmp", "-e", "GREETING=hi", "host1", "sh",
+                   "-c", "id -un; pwd; echo $GREETING")
+        assert r.stdout.split() == ["nobody", "/tmp", "hi"], (r.stdout, r.stderr)
+        r = docker(vch, "exec", "-t", "host1", "tty")
+        assert r.returncode == 0 and r.stdout.strip().startswith("/dev/pts/"), r
+        # refusals: Docker's messages and exit codes
+        r = docker(vch, "exec", "host1", "nosuchcmd")
+        assert r.returncode == 127 and "executable file not found" in (r.stdout + r.stderr), r
+        r = docker(vch, "exec", "-u", "ghost", "host1", "true")
+        assert r.returncode == 126 and "unable to find user ghost" in (r.stdout + r.stderr), r
+        # detached: runs on its own
+        assert docker(vch, "exec", "-d", "host1", "sh", "-c", "echo later > /tmp/d").returncode == 0
+        for _ in range(50):
+            if docker(vch, "exec", "host1", "cat", "/tmp/d").stdout == "later\n":
+                break
+            time.sleep(0.1)
+        assert docker(vch, "exec", "host1", "cat", "/tmp/d").stdout == "later\n"
+        # the main session never noticed
+        assert docker(vch, "inspect", "-f", "{{.State.Running}}", "host1").stdout.strip() == "true"
+    finally:
+        docker(vch, "rm", "-f", "host1")
+    r = docker(vch, "run", "--rm", "-v", "execvol:/data", image, "cat", "/data/f")
+    assert r.stdout == "shared\n", r
+    docker(vch, "volume", "rm", "execvol")
+
+
+def test_exec_in_a_stopped_container_is_refused(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    assert docker(vch, "create", "--name", "idle", image, "true").returncode == 0
+    try:
+        r = docker(vch, "exec", "idle", "true")
+        assert r.returncode != 0 and "is not running" in r.stderr, r.stderr
+        r = requests.get(vch["url"] + "/v1.41/exec/%s/json" % ("0" * 64), timeout=10)
+        assert r.status_code == 404 and "No such exec instance" in r.json()["message"]
+        r = requests.post(vch["url"] + "/v1.41/containers/idle/exec", json={"Cmd": []},
+                          timeout=10)
+        assert r.status_code == 400 and "No exec command" in r.json()["message"]
+    finally:
+        docker(vch, "rm", "-f", "idle")

@@ -388,6 +388,9 @@ def test_insight_sees_docker_containers_and_stops_them(make_server, registry):  
                  "echo hello insight; sleep 600")
     assert run.returncode == 0, run.stderr
     cid = run.stdout.strip()
+    ex = docker(env, s.home, "exec", "sleeper", "sh", "-c", "echo exec over tls; exit 4")
+    assert (ex.returncode, ex.stdout) == (4, "exec over tls\n"), (ex.returncode, ex.stdout,
+                                                                   ex.stderr)
 
     listed = api.get(base + "/seen/containers")
     assert listed.status_code == 200, listed.text

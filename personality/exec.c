@@ -1,0 +1,397 @@
+/*
+ * exec.c - Docker's exec over the port layer's exec channel (see exec.h).
+ */
+#include "personality/exec.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/attach.h"
+#include "lib/cleanup.h"
+#include "lib/crypto.h"
+#include "lib/httpc.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "personality/attach.h"
+#include "personality/engine.h"
+
+#define EXECS_KEPT 256 /* finished instances kept for inspect before the oldest go */
+
+typedef struct exec_inst {
+    char id[65];
+    char container[65];
+    json_t *spec; /* the EXEC frame's {cmd, env, workdir, user, tty, stdin} */
+    int tty, want_in, want_out, want_err;
+    int started, running, exit_code;
+    int pl_fd; /* the channel while attached; -1 otherwise */
+    unsigned rows, cols;
+    struct exec_inst *next;
+} exec_inst;
+
+static pthread_mutex_t execs_lock = PTHREAD_MUTEX_INITIALIZER;
+static exec_inst *execs;
+static size_t n_execs;
+
+static void inst_free(exec_inst *e)
+{
+    json_decref(e->spec);
+    free(e);
+}
+
+/* Drops the oldest finished instances beyond EXECS_KEPT; with execs_lock held. */
+static void trim_locked(void)
+{
+    while (n_execs > EXECS_KEPT) {
+        exec_inst **victim = NULL;
+        for (exec_inst **pp = &execs; *pp; pp = &(*pp)->next)
+            if (!(*pp)->running && (*pp)->started)
+                victim = pp; /* the list is newest first: the last such is the oldest */
+        if (victim == NULL)
+            return;
+        exec_inst *e = *victim;
+        *victim = e->next;
+        inst_free(e);
+        n_execs--;
+    }
+}
+
+/* The instance {id} (with execs_lock held on success), or VIC_ENOTFOUND. */
+static exec_inst *find_locked(vic_http_req *req, vic_err **err)
+{
+    const char *id = vic_http_req_param(req, "id");
+    pthread_mutex_lock(&execs_lock);
+    for (exec_inst *e = execs; e && id; e = e->next)
+        if (strcmp(e->id, id) == 0)
+            return e;
+    pthread_mutex_unlock(&execs_lock);
+    vic_err_set(err, VIC_ENOTFOUND, "No such exec instance: %.64s", id ? id : "");
+    return NULL;
+}
+
+int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                               vic_err **err)
+{
+    engine_ctx *c = payload;
+    json_t *b = vic_http_req_json(req);
+    if (!json_is_object(b))
+        return vic_err_set(err, VIC_EINVAL, "the exec config must be a JSON object");
+    if (json_is_true(json_object_get(b, "Privileged")))
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "exec --privileged is not supported: each container of a VCH is "
+                           "its own VM");
+    json_t *cmd = json_object_get(b, "Cmd");
+    size_t i;
+    json_t *v;
+    int ok = json_is_array(cmd) && json_array_size(cmd) > 0;
+    json_array_foreach(ok ? cmd : NULL, i, v)
+    {
+        ok &= json_is_string(v);
+    }
+    if (!ok || json_string_length(json_array_get(cmd, 0)) == 0)
+        return vic_err_set(err, VIC_EINVAL, "No exec command specified");
+    json_t *env = json_object_get(b, "Env");
+    json_array_foreach(json_is_array(env) ? env : NULL, i, v)
+    {
+        if (!json_is_string(v))
+            return vic_err_set(err, VIC_EINVAL, "Env[%zu]: must be a string", i);
+    }
+    cleanup_free char *path = engine_pl_path(req, "", err);
+    if (path == NULL)
+        return VIC_ENOTFOUND;
+    json_t *x cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 30000, &x, err);
+    if (rc < 0)
+        return rc;
+    if (!json_is_true(json_object_get(x, "running")))
+        return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running",
+                           vic_json_str(x, "id") ?: "");
+    exec_inst *e = xzalloc(sizeof(*e));
+    unsigned char raw[32];
+    vic_random_bytes(raw, sizeof(raw));
+    for (int k = 0; k < 32; k++)
+        snprintf(e->id + 2 * k, 3, "%02x", raw[k]);
+    snprintf(e->container, sizeof(e->container), "%s", vic_json_str(x, "id") ?: "");
+    e->tty = json_is_true(json_object_get(b, "Tty"));
+    e->want_in = json_is_true(json_object_get(b, "AttachStdin"));
+    e->want_out = json_is_true(json_object_get(b, "AttachStdout"));
+    e->want_err = json_is_true(json_object_get(b, "AttachStderr"));
+    e->pl_fd = -1;
+    e->spec = json_pack("{s:O, s:o, s:b, s:b}", "cmd", cmd, "env",
+                        json_is_array(env) ? json_deep_copy(env) : json_array(), "tty", e->tty,
+                        "stdin", e->want_in);
+    static const char *const strs[][2] = {{"WorkingDir", "workdir"}, {"User", "user"}};
+    for (int k = 0; k < 2; k++) {
+        const char *s = vic_json_str(b, strs[k][0]);
+        if (s && *s)
+            json_object_set_new(e->spec, strs[k][1], json_string(s));
+    }
+    json_t *size = json_object_get(b, "ConsoleSize");
+    if (json_array_size(size) == 2) {
+        e->rows = (unsigned)json_integer_value(json_array_get(size, 0));
+        e->cols = (unsigned)json_integer_value(json_array_get(size, 1));
+    }
+    pthread_mutex_lock(&execs_lock);
+    e->next = execs;
+    execs = e;
+    n_execs++;
+    trim_locked();
+    pthread_mutex_unlock(&execs_lock);
+    vic_http_resp_json(resp, 201, json_pack("{s:s}", "Id", e->id));
+    return 0;
+}
+
+/* ---- running ---- */
+
+typedef struct exec_run {
+    engine_ctx *c;
+    exec_inst *e; /* stays in the list while it runs (trim skips running ones) */
+    int fd;       /* the port layer's channel */
+} exec_run;
+
+static int send_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void finish(exec_run *r, int exit_code)
+{
+    pthread_mutex_lock(&execs_lock);
+    r->e->running = 0;
+    r->e->exit_code = exit_code;
+    r->e->pl_fd = -1;
+    pthread_mutex_unlock(&execs_lock);
+    vic_log(VIC_LOG_INFO, "event=exec_end container=%.12s exec=%.12s exit=%d", r->e->container,
+            r->e->id, exit_code);
+}
+
+/* Relays until the program's EXIT: client (-1 when detached) to STDIN frames, the channel's
+ * output to the client in Docker's stream. Returns the exit code (-1: the channel broke). */
+static int relay(exec_run *r, int client, int stop_fd, int peer_fd, const char *extra,
+                 size_t extra_len)
+{
+    exec_inst *e = r->e;
+    vic_buf from_pl = VIC_BUF_INIT, out = VIC_BUF_INIT, frames = VIC_BUF_INIT;
+    int in_open = client >= 0 && e->want_in, exit_code = -1;
+    if (in_open && extra_len) {
+        engine_attach_stdin_frames(extra, extra_len, &frames);
+        if (send_all(r->fd, frames.data, frames.len) < 0)
+            in_open = 0;
+        frames.len = 0;
+    }
+    char buf[65536];
+    for (;;) {
+        struct pollfd pf[4] = {{r->fd, POLLIN, 0},
+                               {in_open ? client : -1, POLLIN, 0},
+                               {stop_fd, POLLIN, 0},
+                               {peer_fd, POLLRDHUP, 0}};
+        if (poll(pf, 4, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pf[2].revents || pf[3].revents)
+            break;
+        if (pf[0].revents) {
+            ssize_t n = read(r->fd, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            vic_buf_append(&from_pl, buf, (size_t)n);
+            int rc = engine_attach_translate(&from_pl, e->tty, e->want_out, e->want_err, &out,
+                                             &exit_code);
+            if (client >= 0 && out.len && send_all(client, out.data, out.len) < 0)
+                client = -1; /* the client left: the program runs on to its end */
+            out.len = 0;
+            if (rc != 0)
+                break;
+        }
+        if (pf[1].revents) {
+            ssize_t n = read(client, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                in_open = 0;
+                unsigned char h[VIC_ATTACH_HEADER] = {VIC_ATTACH_CLOSE, 0, 0, 0, 0};
+                pthread_mutex_lock(&execs_lock);
+                int bad = send_all(r->fd, h, sizeof(h)) < 0;
+                pthread_mutex_unlock(&execs_lock);
+                if (bad)
+                    break;
+                continue;
+            }
+            engine_attach_stdin_frames(buf, (size_t)n, &frames);
+            pthread_mutex_lock(&execs_lock);
+            int bad = send_all(r->fd, frames.data, frames.len) < 0;
+            pthread_mutex_unlock(&execs_lock);
+            frames.len = 0;
+            if (bad)
+                break;
+        }
+    }
+    vic_buf_free(&from_pl);
+    vic_buf_free(&out);
+    vic_buf_free(&frames);
+    return exit_code;
+}
+
+static void run_drop(void *payload)
+{
+    exec_run *r = payload;
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r);
+}
+
+static void run_attached(vic_http_hijack *h, void *payload)
+{
+    exec_run *r = payload;
+    size_t extra_len = 0;
+    const char *extra = vic_http_hijack_extra(h, &extra_len);
+    int code = relay(r, vic_http_hijack_fd(h), vic_http_hijack_stop_fd(h),
+                     vic_http_hijack_peer_fd(h), extra, extra_len);
+    finish(r, code < 0 ? 126 : code); /* before the stream closes: the CLI inspects next */
+    run_drop(r);
+}
+
+static void *run_detached(void *payload)
+{
+    exec_run *r = payload;
+    int code = relay(r, -1, -1, -1, NULL, 0);
+    finish(r, code < 0 ? 126 : code);
+    run_drop(r);
+    return NULL;
+}
+
+int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                              vic_err **err)
+{
+    engine_ctx *c = payload;
+    json_t *b = vic_http_req_json(req);
+    int detach = json_is_true(json_object_get(b, "Detach"));
+    if (!detach && vic_http_req_header(req, "Upgrade") == NULL)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "an attached exec needs a client that upgrades the connection "
+                           "(Upgrade: tcp): use a newer docker CLI");
+    exec_inst *e = find_locked(req, err);
+    if (e == NULL)
+        return VIC_ENOTFOUND;
+    if (e->started) {
+        pthread_mutex_unlock(&execs_lock);
+        return vic_err_set(err, VIC_ECONFLICT, "exec %.12s has already started", e->id);
+    }
+    e->started = 1;
+    e->running = 1;
+    json_t *spec = json_incref(e->spec);
+    if (e->rows && e->cols) {
+        json_object_set_new(spec, "rows", json_integer(e->rows));
+        json_object_set_new(spec, "cols", json_integer(e->cols));
+    }
+    char container[65];
+    snprintf(container, sizeof(container), "%s", e->container);
+    pthread_mutex_unlock(&execs_lock);
+
+    exec_run *r = xzalloc(sizeof(*r));
+    r->c = c;
+    r->e = e;
+    r->fd = -1;
+    cleanup_free char *path = xasprintf("/containers/%s/exec", container);
+    int rc = vic_httpc_hijack(c->pl, "POST", path, 10000, &r->fd, err);
+    cleanup_free char *text = json_dumps(spec, JSON_COMPACT);
+    json_decref(spec);
+    if (rc == 0 && vic_attach_send(r->fd, VIC_ATTACH_EXEC, text, strlen(text), err) < 0)
+        rc = (*err)->code;
+    if (rc < 0) {
+        pthread_mutex_lock(&execs_lock);
+        e->running = 0;
+        e->exit_code = 126;
+        pthread_mutex_unlock(&execs_lock);
+        run_drop(r);
+        return rc;
+    }
+    pthread_mutex_lock(&execs_lock);
+    e->pl_fd = r->fd;
+    pthread_mutex_unlock(&execs_lock);
+    vic_log(VIC_LOG_INFO, "event=exec_start container=%.12s exec=%.12s detach=%d", container,
+            e->id, detach);
+    if (detach) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, run_detached, r) != 0) {
+            run_drop(r);
+            return vic_err_set(err, VIC_EINTERNAL, "cannot follow a detached exec");
+        }
+        pthread_detach(th);
+        vic_http_resp_json(resp, 200, NULL);
+        return 0;
+    }
+    vic_http_resp_hijack(resp, "tcp",
+                         e->tty ? "application/vnd.docker.raw-stream"
+                                : "application/vnd.docker.multiplexed-stream",
+                         run_attached, run_drop, r);
+    return 0;
+}
+
+int engine_exec_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                vic_err **err)
+{
+    (void)payload;
+    exec_inst *e = find_locked(req, err);
+    if (e == NULL)
+        return VIC_ENOTFOUND;
+    json_t *cmd = json_object_get(e->spec, "cmd");
+    json_t *args = json_array();
+    for (size_t i = 1; i < json_array_size(cmd); i++)
+        json_array_append(args, json_array_get(cmd, i));
+    json_t *out = json_pack(
+        "{s:s, s:b, s:I, s:{s:s, s:o, s:b, s:s, s:b}, s:b, s:b, s:b, s:b, s:s, s:i}", "ID", e->id,
+        "Running", e->running, "ExitCode", (json_int_t)(e->started && !e->running ? e->exit_code : 0),
+        "ProcessConfig", "entrypoint", json_string_value(json_array_get(cmd, 0)), "arguments",
+        args, "tty", e->tty, "user", vic_json_str(e->spec, "user") ?: "", "privileged", 0,
+        "OpenStdin", e->want_in, "OpenStderr", e->want_err, "OpenStdout", e->want_out, "CanRemove",
+        0, "ContainerID", e->container, "Pid", 0);
+    if (!e->started || e->running)
+        json_object_set_new(out, "ExitCode", json_null());
+    pthread_mutex_unlock(&execs_lock);
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+int engine_exec_resize_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                               vic_err **err)
+{
+    (void)payload;
+    const char *hq = vic_http_req_query(req, "h"), *wq = vic_http_req_query(req, "w");
+    long rows = hq ? strtol(hq, NULL, 10) : 0, cols = wq ? strtol(wq, NULL, 10) : 0;
+    if (rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535)
+        return vic_err_set(err, VIC_EINVAL, "h and w must be terminal sizes (1 to 65535)");
+    exec_inst *e = find_locked(req, err);
+    if (e == NULL)
+        return VIC_ENOTFOUND;
+    e->rows = (unsigned)rows;
+    e->cols = (unsigned)cols;
+    if (e->pl_fd >= 0) {
+        unsigned char d[4] = {(unsigned char)(rows >> 8), (unsigned char)rows,
+                              (unsigned char)(cols >> 8), (unsigned char)cols};
+        vic_attach_send(e->pl_fd, VIC_ATTACH_RESIZE, d, 4, NULL);
+    }
+    pthread_mutex_unlock(&execs_lock);
+    vic_http_resp_json(resp, 200, NULL);
+    return 0;
+}
