@@ -30,23 +30,83 @@ typedef struct common {
     const char *bin_dir;
     const char *name;
     const char *id;
+    const char *user;
+    char *password; /* owned copy; the command line's is wiped */
+    const char *thumbprint;
+    const char *appliance_iso;
     int json;
 } common;
 
+/* Long-only options every command takes (beyond the single-letter codes). */
+enum {
+    OPT_USER = 256,
+    OPT_PASSWORD,
+    OPT_THUMBPRINT,
+    OPT_APPLIANCE_ISO,
+    OPT_PUBLIC_IP,
+};
+
+#define TARGET_OPTIONS                                                                             \
+    {"user", required_argument, 0, OPT_USER}, {"password", required_argument, 0, OPT_PASSWORD},    \
+        {"thumbprint", required_argument, 0, OPT_THUMBPRINT},                                      \
+    {                                                                                              \
+        "appliance-iso", required_argument, 0, OPT_APPLIANCE_ISO                                   \
+    }
+
 static const char *common_help =
     "Common options:\n"
-    "  --target TARGET       where VCHs live (default local: this machine)\n"
-    "  --home DIR            the local target's state ($VIC_HOME; default ./var)\n"
+    "  --target TARGET       where VCHs live: local (default, this machine), or HOST[:PORT]\n"
+    "                        of a vCenter or ESX server\n"
+    "  --user USER           vSphere user name\n"
+    "  --password PASSWORD   vSphere password (better: set VIC_MACHINE_PASSWORD; never\n"
+    "                        printed or logged)\n"
+    "  --thumbprint SHA1     the vSphere server certificate's thumbprint (AA:BB:...), for a\n"
+    "                        certificate no trusted CA signed; a mismatch names the real one\n"
+    "  --appliance-iso FILE  vSphere: the appliance ISO to upload (default: appliance.iso\n"
+    "                        in the bin directory)\n"
+    "  --home DIR            local state: the task record and client certificates\n"
+    "                        ($VIC_HOME; default ./var)\n"
     "  --bin-dir DIR         where the VIC-C binaries are (default: beside vic-machine)\n"
     "  -h, --help            show this help\n";
 
-static int open_engine(vch_engine **e, const common *c)
+/* The options of a vSphere target; 0 when o is one of them. */
+static int target_opt(common *c, int o, char *arg)
+{
+    switch (o) {
+    case OPT_USER:
+        c->user = arg;
+        return 0;
+    case OPT_PASSWORD:
+        vic_free_secret(c->password);
+        c->password = xstrdup(arg);
+        memset(arg, 0, strlen(arg)); /* out of /proc/PID/cmdline */
+        return 0;
+    case OPT_THUMBPRINT:
+        c->thumbprint = arg;
+        return 0;
+    case OPT_APPLIANCE_ISO:
+        c->appliance_iso = arg;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static int open_engine(vch_engine **e, common *c)
 {
     vic_err *err cleanup_err = NULL;
     const char *home = c->home ? c->home : getenv("VIC_HOME") ? getenv("VIC_HOME") : "./var";
     mkdir(home, 0755);
     cleanup_free char *bin = c->bin_dir ? xstrdup(c->bin_dir) : vic_exe_dir();
-    vch_engine_opts o = {.home = home, .bin_dir = bin, .target = c->target};
+    if (c->password == NULL && getenv("VIC_MACHINE_PASSWORD"))
+        c->password = xstrdup(getenv("VIC_MACHINE_PASSWORD"));
+    vch_engine_opts o = {.home = home,
+                         .bin_dir = bin,
+                         .target = c->target,
+                         .user = c->user,
+                         .password = c->password,
+                         .thumbprint = c->thumbprint,
+                         .appliance_iso = c->appliance_iso};
     if (vch_engine_open(e, &o, &err) < 0) {
         fprintf(stderr, "vic-machine: %s\n", err->msg);
         return -1;
@@ -152,6 +212,8 @@ static void usage_create(FILE *f)
             "  --bridge-network NAME       bridge network (default bridge)\n"
             "  --bridge-network-range CIDR containers' bridge range (default 172.16.0.0/12)\n"
             "  --public-network NAME       public network (default \"VM Network\")\n"
+            "  --public-network-ip IP[/N]  the appliance's static address on it (vSphere;\n"
+            "                              default: DHCP, the address the appliance reports)\n"
             "  --cpu MHZ                   CPU limit of the VCH's pool (default unlimited)\n"
             "  --cpu-reservation MHZ       CPU reservation\n"
             "  --memory MB                 memory limit of the VCH's pool (default unlimited)\n"
@@ -205,13 +267,20 @@ static int cmd_create(int argc, char **argv, common *c)
         {"home", required_argument, 0, 'H'},
         {"bin-dir", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'},
+        {"public-network-ip", required_argument, 0, OPT_PUBLIC_IP},
+        TARGET_OPTIONS,
         {0, 0, 0, 0},
     };
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         long long v;
+        if (target_opt(c, o, optarg) == 0)
+            continue;
         switch (o) {
+        case OPT_PUBLIC_IP:
+            json_object_set_new(obj(obj(spec, "network"), "public"), "static", json_string(optarg));
+            break;
         case 'n':
             json_object_set_new(spec, "name", json_string(optarg));
             break;
@@ -418,7 +487,7 @@ static int parse_common(int argc, char **argv, common *c, const struct option *e
         {"name", required_argument, 0, 'n'},    {"id", required_argument, 0, 'i'},
         {"target", required_argument, 0, 'X'},  {"home", required_argument, 0, 'H'},
         {"bin-dir", required_argument, 0, 'B'}, {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},
+        {"help", no_argument, 0, 'h'},          TARGET_OPTIONS,
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
@@ -429,6 +498,8 @@ static int parse_common(int argc, char **argv, common *c, const struct option *e
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (target_opt(c, o, optarg) == 0)
+            continue;
         switch (o) {
         case 'n':
             c->name = optarg;
@@ -751,17 +822,9 @@ static void usage(FILE *f)
                "Run vic-machine COMMAND --help for a command's options.\n");
 }
 
-int main(int argc, char **argv)
+/* Runs command cmd; argv[0] is the command's name. */
+static int run(const char *cmd, int argc, char **argv, common *cp)
 {
-    vic_log_init("vic-machine", VIC_LOG_WARN);
-    tty = isatty(STDOUT_FILENO);
-    if (argc < 2) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
-    common c = {.target = "local"};
-    argc--, argv++;
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
@@ -776,18 +839,33 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "create") == 0)
-        return cmd_create(argc, argv, &c);
+        return cmd_create(argc, argv, cp);
     if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "list") == 0)
-        return cmd_ls(argc, argv, &c);
+        return cmd_ls(argc, argv, cp);
     if (strcmp(cmd, "inspect") == 0)
-        return cmd_inspect(argc, argv, &c);
+        return cmd_inspect(argc, argv, cp);
     if (strcmp(cmd, "delete") == 0)
-        return cmd_delete(argc, argv, &c);
+        return cmd_delete(argc, argv, cp);
     if (strcmp(cmd, "configure") == 0)
-        return cmd_configure(argc, argv, &c);
+        return cmd_configure(argc, argv, cp);
     if (strcmp(cmd, "debug") == 0)
-        return cmd_debug(argc, argv, &c);
+        return cmd_debug(argc, argv, cp);
     fprintf(stderr, "vic-machine: unknown command %s\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    vic_log_init("vic-machine", VIC_LOG_WARN);
+    tty = isatty(STDOUT_FILENO);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    common c = {.target = "local"};
+    int rc = run(cmd, argc - 1, argv + 1, &c);
+    vic_free_secret(c.password);
+    return rc;
 }

@@ -813,10 +813,17 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
     vic_buf b cleanup_buf = VIC_BUF_INIT;
     BUF_LIT(&b, "<config>");
     vs_xml_elem(&b, "name", spec->name);
+    /* The full .vmx path: the VM's folder is NAME even when it exists already (files put
+     * there before the VM, such as its ISO), where "[ds]" alone would make "NAME (0)" and
+     * leave the serial log, written to NAME/, outside the VM's folder. */
     BUF_LIT(&b, "<guestId>otherGuest64</guestId><files><vmPathName>");
     vic_buf_appendf(&b, "[");
     vs_xml_escape(&b, ds);
-    vic_buf_appendf(&b, "]</vmPathName></files><numCPUs>%d</numCPUs><memoryMB>%lld</memoryMB>",
+    BUF_LIT(&b, "] ");
+    vs_xml_escape(&b, spec->name);
+    BUF_LIT(&b, "/");
+    vs_xml_escape(&b, spec->name);
+    vic_buf_appendf(&b, ".vmx</vmPathName></files><numCPUs>%d</numCPUs><memoryMB>%lld</memoryMB>",
                     spec->cpus, (long long)spec->memory_mb);
     int key = -1;
     if (spec->n_disks) {
