@@ -342,3 +342,60 @@ def test_vcsim_killed_mid_create_fails_cleanly_and_a_retry_converges(tmp_path, i
     finally:
         held.stop()
         stop_vcsim(d)
+
+
+# ---- the REST API with a vSphere target ----
+
+def test_rest_api_creates_lists_and_deletes_on_the_vsphere_target(sim, appliance, iso,
+                                                                  make_server):
+    from conftest import basic
+    target = sim["VCSIM_ADDR"]
+    srv = make_server(args=["--vsphere-target", target,
+                            "--appliance-iso", str(iso)])
+    assert "targets: local, %s" % target in srv.stdout
+    vs = srv.session(auth=basic(sim["VCSIM_USER"], sim["VCSIM_PASSWORD"]))
+    base = "/container/target/%s/vch" % target
+    tp = {"thumbprint": sim["thumbprint"]}
+    spec = {"name": "api1", "compute": {"resource": {"name": CLUSTER}},
+            "storage": {"image_stores": [DS]},
+            "network": {"public": {"static": "127.0.0.1"}}}
+
+    # the thumbprint is required for vcsim's self-signed certificate, and named when missing
+    r = vs.post(srv.url(base), json=spec, timeout=60)
+    assert r.status_code == 401 and "SHA-1" in r.json()["message"], r.text
+    # bad vSphere credentials: refused by the target, said clearly, not echoed
+    bad = srv.session(auth=basic(sim["VCSIM_USER"], "wrong-secret-77"))
+    r = bad.get(srv.url(base), params=tp, timeout=60)
+    assert r.status_code == 401
+    assert "refused the user name or password" in r.json()["message"]
+    assert "wrong-secret-77" not in r.text
+    # a target the service was not told about
+    r = vs.get(srv.url("/container/target/127.0.0.1:1/vch"), timeout=30)
+    assert r.status_code in (401, 404)
+    # validation problems come back together, each at its field
+    r = vs.post(srv.url(base), params=tp, json=dict(spec, storage={"image_stores": ["ds9"]},
+                                                    network={"public": {"port_group": {
+                                                        "name": "nonet"}}}), timeout=60)
+    assert r.status_code == 400, r.text
+    probs = r.json()["problems"]
+    assert any(p.startswith("storage.image_stores[0]: datastore ds9") for p in probs)
+    assert any(p.startswith("network.public.port_group: network nonet") for p in probs)
+
+    r = vs.post(srv.url(base), params=dict(tp, wait="1"), json=spec, timeout=120)
+    assert r.status_code == 201, r.text
+    vid = r.json()["id"]
+    r = vs.get(srv.url(base), params=tp, timeout=60)
+    assert r.status_code == 200
+    [v] = r.json()["vchs"]
+    assert (v["name"], v["state"]) == ("api1", "running")
+    assert v["created_by"] == "%s@%s" % (sim["VCSIM_USER"], target)
+    r = vs.get(srv.url("%s/%s" % (base, vid)), params=tp, timeout=60)
+    assert r.status_code == 200 and r.json()["runtime"]["components"]["port-layer"] == "started"
+    vm, pool = ours(vim_of(sim), "api1")
+    assert vm and pool and vm["resourcePool"] == pool["ref"]
+
+    r = vs.delete(srv.url("%s/%s" % (base, vid)), params=dict(tp, wait="1"), timeout=120)
+    assert r.status_code == 200, r.text
+    assert ours(vim_of(sim), "api1") == (None, None)
+    assert "api1" not in vim_of(sim).ds_files(DS)
+    assert sim["VCSIM_PASSWORD"] not in srv.stderr()
