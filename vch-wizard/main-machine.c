@@ -16,6 +16,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "vch-wizard/plugin.h"
 #include "vch-wizard/vch.h"
 
 #ifndef VIC_VERSION
@@ -478,9 +479,24 @@ static void usage_simple(FILE *f, const char *cmd, const char *args, const char 
 /* Parses the options every command shares plus the command's own (handled by fn). */
 typedef int (*opt_fn)(int o, const char *arg, void *payload);
 
+static int parse_common_pos(int argc, char **argv, common *c, const struct option *extra,
+                            size_t n_extra, opt_fn fn, void *payload, const char *cmd,
+                            const char *args, const char *what, const char *extra_help,
+                            const char **positional);
+
 static int parse_common(int argc, char **argv, common *c, const struct option *extra,
                         size_t n_extra, opt_fn fn, void *payload, const char *cmd, const char *args,
                         const char *what, const char *extra_help)
+{
+    return parse_common_pos(argc, argv, c, extra, n_extra, fn, payload, cmd, args, what, extra_help,
+                            NULL);
+}
+
+/* parse_common that also takes one positional argument into *positional (when not NULL). */
+static int parse_common_pos(int argc, char **argv, common *c, const struct option *extra,
+                            size_t n_extra, opt_fn fn, void *payload, const char *cmd,
+                            const char *args, const char *what, const char *extra_help,
+                            const char **positional)
 {
     struct option opts[32];
     static const struct option base[] = {
@@ -529,6 +545,8 @@ static int parse_common(int argc, char **argv, common *c, const struct option *e
             return -1;
         }
     }
+    if (positional && optind < argc)
+        *positional = argv[optind++];
     if (optind < argc) {
         fprintf(stderr, "vic-machine %s: unexpected argument %s\n", cmd, argv[optind]);
         return -1;
@@ -807,6 +825,116 @@ static int cmd_debug(int argc, char **argv, common *c)
     return run_configure(c, changes, "debug");
 }
 
+/* ---- ui: the vSphere Client plugin ---- */
+
+typedef struct ui_args {
+    vch_plugin_opts p;
+} ui_args;
+
+static int ui_opt(int o, const char *arg, void *payload)
+{
+    ui_args *a = payload;
+    switch (o) {
+    case 'u':
+        a->p.url = arg;
+        return 0;
+    case 's':
+        a->p.thumbprint = arg;
+        return 0;
+    case 'k':
+        a->p.key = arg;
+        return 0;
+    case 'v':
+        a->p.version = arg;
+        return 0;
+    case 'c':
+        a->p.company = arg;
+        return 0;
+    case 'e':
+        a->p.admin_email = arg;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static void print_plugin(const json_t *x, int as_json)
+{
+    if (as_json) {
+        json_dumpf(x, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("\n");
+        return;
+    }
+    static const char *const fields[] = {"key", "version",    "label",         "company",
+                                         "url", "thumbprint", "last_heartbeat"};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        printf("%-15s %s\n", fields[i], json_string_value(json_object_get(x, fields[i])) ?: "");
+}
+
+static int cmd_ui(int argc, char **argv, common *c)
+{
+    static const char *help =
+        "  install | remove | info  what to do\n"
+        "  --url URL             install: https URL of the plugin's manifest, as\n"
+        "                        vic-webservice serves it: "
+        "https://HOST:8443/ui/vsphere-plugin.json\n"
+        "  --server-thumbprint SHA1  install: the thumbprint of that server's certificate\n"
+        "  --key KEY             the extension key (default " VCH_PLUGIN_KEY ")\n"
+        "  --version V           the plugin version registered (default: this build's)\n"
+        "  --company NAME        --admin-email ADDR\n";
+    static const struct option extra[] = {
+        {"url", required_argument, 0, 'u'},     {"server-thumbprint", required_argument, 0, 's'},
+        {"key", required_argument, 0, 'k'},     {"version", required_argument, 0, 'v'},
+        {"company", required_argument, 0, 'c'}, {"admin-email", required_argument, 0, 'e'}};
+    ui_args a = {{0}};
+    const char *action = NULL;
+    int p = parse_common_pos(argc, argv, c, extra, 6, ui_opt, &a, "ui",
+                             "install|remove|info --target VCENTER [OPTIONS]",
+                             "Registers VIC-C's vSphere Client plugin with vCenter's extension "
+                             "manager, removes it, or shows the registration.",
+                             help, &action);
+    if (p)
+        return p > 0 ? 0 : EXIT_USAGE;
+    if (action == NULL ||
+        (strcmp(action, "install") && strcmp(action, "remove") && strcmp(action, "info"))) {
+        fprintf(stderr, "vic-machine ui: say install, remove or info (see --help)\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(c->target, "local") == 0) {
+        fprintf(stderr, "vic-machine ui: the plugin is registered with a vCenter: give its "
+                        "address with --target\n");
+        return EXIT_USAGE;
+    }
+    if (c->password == NULL && getenv("VIC_MACHINE_PASSWORD"))
+        c->password = xstrdup(getenv("VIC_MACHINE_PASSWORD"));
+    hv_connect_opts co = {
+        .target = c->target, .user = c->user, .password = c->password, .thumbprint = c->thumbprint};
+    hv_conn *hv = NULL;
+    vic_err *err cleanup_err = NULL;
+    if (hv_open(&hv, &co, &err) < 0) {
+        fprintf(stderr, "vic-machine ui: %s\n", err->msg);
+        return EXIT_OP;
+    }
+    json_t *x cleanup_json = NULL;
+    int rc;
+    if (strcmp(action, "install") == 0)
+        rc = vch_plugin_install(hv, &a.p, &x, &err);
+    else if (strcmp(action, "remove") == 0)
+        rc = vch_plugin_remove(hv, a.p.key, &err);
+    else
+        rc = vch_plugin_info(hv, a.p.key, &x, &err);
+    hv_close(hv);
+    if (rc < 0) {
+        fprintf(stderr, "vic-machine ui %s: %s\n", action, err->msg);
+        return rc == VIC_EINVAL ? EXIT_INVALID : EXIT_OP;
+    }
+    if (strcmp(action, "remove") == 0)
+        printf("Plugin %s unregistered from %s\n", a.p.key ? a.p.key : VCH_PLUGIN_KEY, c->target);
+    else
+        print_plugin(x, c->json);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: vic-machine COMMAND [OPTIONS]\n\n"
@@ -818,6 +946,8 @@ static void usage(FILE *f)
                "  configure   change a live VCH's limits, debug level, syslog or registries\n"
                "  debug       raise a VCH's debug level\n"
                "  delete      delete a VCH\n"
+               "  ui          register the vSphere Client plugin with vCenter (install, remove,\n"
+               "              info)\n"
                "  version     show the version\n\n"
                "Run vic-machine COMMAND --help for a command's options.\n");
 }
@@ -850,6 +980,8 @@ static int run(const char *cmd, int argc, char **argv, common *cp)
         return cmd_configure(argc, argv, cp);
     if (strcmp(cmd, "debug") == 0)
         return cmd_debug(argc, argv, cp);
+    if (strcmp(cmd, "ui") == 0)
+        return cmd_ui(argc, argv, cp);
     fprintf(stderr, "vic-machine: unknown command %s\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -300,6 +300,32 @@ static int no_tls(const json_t *spec)
     return json_is_true(json_object_get(json_object_get(spec, "auth"), "no_tls"));
 }
 
+/* The DNS name the server certificate carries: auth.server.generate.cname, else the VCH's
+ * name, else (a name no DNS name can be) "localhost". Caller frees. */
+static char *server_name(const json_t *spec)
+{
+    const json_t *gen =
+        json_object_get(json_object_get(json_object_get(spec, "auth"), "server"), "generate");
+    const char *cname = str_at(gen, "cname") ? str_at(gen, "cname") : str_at(spec, "name");
+    if (cname == NULL ||
+        strspn(cname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+            strlen(cname))
+        return xstrdup("localhost");
+    return xstrdup(cname);
+}
+
+/* Where docker reaches an endpoint the appliance reported at reported ("ADDR:PORT"): there,
+ * unless the VCH has no address of its own before it boots (DHCP) and serves TLS, whose
+ * certificate then names it only by its DNS name: that name, on the reported port. */
+static char *docker_host_for(const json_t *spec, const char *address, const char *reported)
+{
+    if (strcmp(address, ADDRESS_DHCP) != 0 || no_tls(spec))
+        return xstrdup(reported);
+    cleanup_free char *name = server_name(spec);
+    const char *port = strrchr(reported, ':');
+    return xasprintf("%s%s", name, port ? port : ":2376");
+}
+
 static long long size_value(const json_t *v)
 {
     if (json_is_integer(v))
@@ -782,7 +808,7 @@ static int step_certificates(run_ctx *r, vic_err **err)
         return prc;
     const json_t *gen =
         json_object_get(json_object_get(json_object_get(spec, "auth"), "server"), "generate");
-    const char *cname = str_at(gen, "cname") ? str_at(gen, "cname") : r->t->name;
+    cleanup_free char *cname = server_name(spec);
     const char *org = str_at(gen, "organization");
     int bits = json_is_integer(json_object_get(gen, "size"))
                    ? (int)json_integer_value(json_object_get(gen, "size"))
@@ -791,15 +817,12 @@ static int step_certificates(run_ctx *r, vic_err **err)
     /* ECDSA P-256 unless a key size was asked for: RSA keys take a second each to make */
     int ec = !json_is_integer(json_object_get(gen, "size"));
     vic_cert_opts cao = {.cn = "VIC-C VCH CA", .org = org, .bits = bits, .ec = ec};
-    int dns_ok =
-        strspn(cname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
-        strlen(cname);
     /* the address when the VCH has one of its own before it boots, and a DNS name */
     const char *sans[2];
     size_t n_sans = 0;
     if (strcmp(r->t->address, ADDRESS_DHCP) != 0)
         sans[n_sans++] = r->t->address;
-    sans[n_sans++] = dns_ok ? cname : "localhost";
+    sans[n_sans++] = cname;
     vic_cert_opts so = {
         .cn = cname, .org = org, .bits = bits, .ec = ec, .sans = sans, .n_sans = n_sans};
     vic_cert_opts co = {.cn = "client", .org = org, .bits = bits, .ec = ec};
@@ -1077,10 +1100,19 @@ static int step_docker(run_ctx *r, vic_err **err)
 {
     int tls = !no_tls(r->t->spec);
     /* where the appliance says its endpoint is (the address it got, on the port it serves) */
-    cleanup_free char *url = r->docker_host[0]
-                                 ? xasprintf("%s://%s/info", tls ? "https" : "http", r->docker_host)
-                                 : xasprintf("%s://%s:%d/info", tls ? "https" : "http",
-                                             r->t->address, tls ? 2376 : 2375);
+    cleanup_free char *reported = r->docker_host[0]
+                                      ? xstrdup(r->docker_host)
+                                      : xasprintf("%s:%d", r->t->address, tls ? 2376 : 2375);
+    cleanup_free char *host = docker_host_for(r->t->spec, r->t->address, reported);
+    cleanup_free char *url = xasprintf("%s://%s/info", tls ? "https" : "http", host);
+    /* a name the certificate carries, reached at the address the appliance reported: the
+     * check proves the appliance there holds the VCH's certificate, without asking DNS */
+    cleanup_free char *connect_to = NULL;
+    struct curl_slist *to = NULL;
+    if (strcmp(host, reported) != 0) {
+        connect_to = xasprintf("%s:%s", host, reported);
+        to = curl_slist_append(NULL, connect_to);
+    }
     cleanup_free char *dir = cert_dir(r->e, r->t->name);
     cleanup_free char *ca = xasprintf("%s/ca.pem", dir);
     cleanup_free char *cert = xasprintf("%s/cert.pem", dir);
@@ -1097,10 +1129,13 @@ static int step_docker(run_ctx *r, vic_err **err)
         curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
         curl_easy_setopt(c, CURLOPT_SSLKEY, key);
     }
+    if (to)
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, to);
     CURLcode cc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
+    curl_slist_free_all(to);
     json_t *info cleanup_json = body.data ? json_loads(body.data, 0, NULL) : NULL;
     vic_buf_free(&body);
     if (cc != CURLE_OK)
@@ -1588,8 +1623,10 @@ static const char *vch_state(const json_t *vm, vch_engine *e)
 static char *docker_host_of(const json_t *vm)
 {
     const char *reported = appliance_key(vm, K_DOCKER_HOST);
-    if (reported && *reported)
-        return xstrdup(reported);
+    if (reported && *reported) {
+        json_t *spec cleanup_json = spec_of(vm);
+        return docker_host_for(spec, appliance_key(vm, K_ADDRESS), reported);
+    }
     return xasprintf("%s:%d", appliance_key(vm, K_ADDRESS), plain_of(vm) ? 2375 : 2376);
 }
 
@@ -1683,8 +1720,9 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
                   strcmp(version, VIC_VERSION) == 0 ? "up to date" : "upgrade available",
                   "containers", json_object_get(s, "containers"), "created_by",
                   json_object_get(s, "created_by"), "pool", appliance_key(vm, K_POOL) ?: "");
-    cleanup_free char *portal =
-        xasprintf("%s://%s:2378/", plain_of(vm) ? "http" : "https", appliance_key(vm, K_ADDRESS));
+    cleanup_free char *dh = docker_host_of(vm); /* the portal is on the endpoint's host */
+    cleanup_free char *portal = xasprintf("%s://%.*s:2378/", plain_of(vm) ? "http" : "https",
+                                          (int)(strrchr(dh, ':') - dh), dh);
     json_object_set_new(runtime, "admin_portal", json_string(portal));
     cleanup_free char *pwfile =
         xasprintf("%s/vch/%s/vicadmin-password", e->home, appliance_key(vm, K_NAME));

@@ -206,6 +206,12 @@ def test_create_reads_back_and_delete_leaves_nothing(sim, appliance, iso, tmp_pa
     with pytest.raises(requests.exceptions.RequestException):
         requests.get("https://%s/info" % host, verify=str(certs / "ca.pem"), timeout=10)
 
+    # a live VCH's limits change on its pool
+    c = machine(tmp_path, sim, "configure", "--name", "vs1", "--memory", "4096")
+    assert c.returncode == 0, c.stderr
+    _, pool = ours(vim, "vs1")
+    assert pool["config"]["memoryAllocation"]["limit"] == "4096"
+
     d = machine(tmp_path, sim, "delete", "--name", "vs1")
     assert d.returncode == 0, d.stdout + d.stderr
     assert ours(vim, "vs1") == (None, None)
@@ -213,6 +219,34 @@ def test_create_reads_back_and_delete_leaves_nothing(sim, appliance, iso, tmp_pa
     assert not certs.exists()
     ls = machine(tmp_path, sim, "ls", "--json")
     assert json.loads(ls.stdout) == []
+
+
+def test_dhcp_vch_is_reached_by_its_certificate_name(sim, appliance, iso, tmp_path):
+    """Without a static address the server certificate can only name the VCH by DNS name
+    (--tls-cname); docker and the docker_api step use that name on the reported port."""
+    vim = vim_of(sim)
+    r = machine(tmp_path, sim, "create", "--name", "vs2", "--compute-resource", CLUSTER,
+                "--image-store", DS, "--tls-cname", "localhost", iso=iso)
+    assert r.returncode == 0, r.stdout + r.stderr
+    vm, _ = ours(vim, "vs2")
+    assert vm["extra"]["guestinfo.vice./vch/address"] == "dhcp"
+    reported = vm["extra"]["guestinfo.vice..init.docker_host"]
+    port = reported.rsplit(":", 1)[1]
+    [v] = json.loads(machine(tmp_path, sim, "ls", "--json").stdout)
+    assert v["docker_host"] == "localhost:" + port
+    model = json.loads(machine(tmp_path, sim, "inspect", "--name", "vs2").stdout)
+    assert model["runtime"]["admin_portal"] == "https://localhost:2378/"
+    certs = tmp_path / "vch" / "vs2"
+    ok = requests.get("https://localhost:%s/info" % port, verify=str(certs / "ca.pem"),
+                      cert=(str(certs / "cert.pem"), str(certs / "key.pem")), timeout=10)
+    assert ok.status_code == 200 and ok.json()["Name"] == "vs2"
+    # the certificate names no address: by IP it does not verify
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get("https://%s/info" % reported, verify=str(certs / "ca.pem"),
+                     cert=(str(certs / "cert.pem"), str(certs / "key.pem")), timeout=10)
+    d = machine(tmp_path, sim, "delete", "--name", "vs2")
+    assert d.returncode == 0, d.stdout + d.stderr
+    assert ours(vim, "vs2") == (None, None)
 
 
 def test_validation_reports_every_problem_with_what_exists(sim, iso, tmp_path):
@@ -278,6 +312,14 @@ def test_help_documents_the_vsphere_options():
     for opt in ("--target", "--user", "--password", "VIC_MACHINE_PASSWORD", "--thumbprint",
                 "--compute-resource", "--image-store", "--appliance-iso", "--public-network-ip"):
         assert opt in r.stdout, opt
+    r = subprocess.run([str(BIN_DIR / "vic-machine"), "ui", "--help"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0
+    for opt in ("install", "remove", "info", "--url", "--server-thumbprint", "--target"):
+        assert opt in r.stdout, opt
+    r = subprocess.run([str(BIN_DIR / "vic-machine"), "--help"], capture_output=True,
+                       text=True, timeout=30)
+    assert "  ui " in r.stdout
 
 
 def test_vcsim_killed_mid_create_fails_cleanly_and_a_retry_converges(tmp_path, iso):
@@ -399,3 +441,60 @@ def test_rest_api_creates_lists_and_deletes_on_the_vsphere_target(sim, appliance
     assert ours(vim_of(sim), "api1") == (None, None)
     assert "api1" not in vim_of(sim).ds_files(DS)
     assert sim["VCSIM_PASSWORD"] not in srv.stderr()
+
+
+# ---- the vSphere Client plugin ----
+
+def find_extension(vim, key):
+    """The extension key as vCenter's ExtensionManager has it (None when unregistered)."""
+    resp = vim.call("FindExtension", vim.sc["extensionManager"],
+                    "<extensionKey>%s</extensionKey>" % key)
+    rv = resp.find("{%s}returnval" % vim25.NS)
+    return vim25._val(rv) if rv is not None else None
+
+
+def test_vsphere_client_plugin_install_info_remove(sim, make_server, tmp_path):
+    """vcsim's ExtensionManager is the fixture's (tests/fixtures/vcsim/main.go: govmomi 0.24
+    implements none); the registration goes over the same SOAP calls a vCenter takes."""
+    srv = make_server()
+    url = srv.url("/ui/vsphere-plugin.json")
+    r = requests.get(url, verify=srv.ca, timeout=10)
+    assert r.status_code == 200 and r.json()["manifestVersion"] == "1.0.0"
+    server_tp = vim25.thumbprint("127.0.0.1:%d" % srv.port)
+    key = "com.vmware.vic.ui"
+
+    r = machine(tmp_path, sim, "ui", "install", "--url", url, "--server-thumbprint", server_tp)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sim["VCSIM_PASSWORD"] not in r.stdout + r.stderr
+    info = machine(tmp_path, sim, "ui", "info", "--json")
+    assert info.returncode == 0, info.stderr
+    x = json.loads(info.stdout)
+    assert (x["key"], x["url"], x["thumbprint"]) == (key, url, server_tp)
+    assert x["version"].startswith("v0.")
+    # read back through the extension manager itself
+    ext = find_extension(vim_of(sim), key)
+    assert ext["key"] == key and ext["client"]["type"] == "vsphere-client-remote"
+    assert ext["client"]["url"] == url
+    assert ext["server"]["serverThumbprint"] == server_tp
+    assert ext["server"]["type"] == "MANIFEST_SERVER"
+
+    # installing again updates the registration
+    r = machine(tmp_path, sim, "ui", "install", "--url", url, "--server-thumbprint",
+                server_tp.replace(":", "").lower(), "--version", "9.9.9")
+    assert r.returncode == 0, r.stderr
+    assert find_extension(vim_of(sim), key)["version"] == "9.9.9"
+
+    # what the vSphere Client would refuse is refused here
+    r = machine(tmp_path, sim, "ui", "install", "--url", url.replace("https:", "http:"),
+                "--server-thumbprint", server_tp)
+    assert r.returncode == 3 and "https only" in r.stderr
+    r = machine(tmp_path, sim, "ui", "install", "--url", url, "--server-thumbprint", "12:34")
+    assert r.returncode == 3 and "SHA-1 thumbprint" in r.stderr
+
+    r = machine(tmp_path, sim, "ui", "remove")
+    assert r.returncode == 0, r.stderr
+    assert find_extension(vim_of(sim), key) is None
+    r = machine(tmp_path, sim, "ui", "info")
+    assert r.returncode == 1 and "is not registered" in r.stderr
+    r = machine(tmp_path, sim, "ui", "remove")
+    assert r.returncode == 1 and "is not registered" in r.stderr
