@@ -35,6 +35,7 @@ typedef struct common {
     char *password; /* owned copy; the command line's is wiped */
     const char *thumbprint;
     const char *appliance_iso;
+    long timeout_s; /* create: how long to wait for the appliance */
     int json;
 } common;
 
@@ -107,7 +108,8 @@ static int open_engine(vch_engine **e, common *c)
                          .user = c->user,
                          .password = c->password,
                          .thumbprint = c->thumbprint,
-                         .appliance_iso = c->appliance_iso};
+                         .appliance_iso = c->appliance_iso,
+                         .ready_timeout_s = c->timeout_s};
     if (vch_engine_open(e, &o, &err) < 0) {
         fprintf(stderr, "vic-machine: %s\n", err->msg);
         return -1;
@@ -230,7 +232,8 @@ static void usage_create(FILE *f)
             "  --registry-ca FILE          trust this CA for registries (repeatable)\n"
             "  --syslog-address URL        tcp://HOST:PORT or udp://HOST:PORT\n"
             "  --debug LEVEL               0-3 (default 0)\n"
-            "  --timeout SECONDS           give up after this long (default 180)\n"
+            "  --timeout SECONDS           how long to wait for the appliance's components\n"
+            "                              (default 60)\n"
             "  --json                      print the result as JSON\n\n%s",
             common_help);
 }
@@ -373,8 +376,15 @@ static int cmd_create(int argc, char **argv, common *c)
             json_object_set_new(spec, "syslog_addr", json_string(optarg));
             break;
         case 't':
+            c->timeout_s = strtol(optarg, NULL, 10);
+            if (c->timeout_s <= 0) {
+                fprintf(stderr, "vic-machine create: --timeout %s: not a number of seconds\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case 'f':
-            break; /* the local target creates in well under the default timeout */
+            break;
         case 'j':
             c->json = 1;
             break;

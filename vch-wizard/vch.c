@@ -65,6 +65,7 @@ struct vch_engine {
     char *target;
     char *iso; /* vSphere: the appliance ISO uploaded for each VCH */
     int local; /* the local host: the appliance is vic-init here, addresses are ours to give */
+    long ready_timeout_ms;
     hv_conn *hv;
     vic_store *tasks;
 };
@@ -80,6 +81,7 @@ int vch_engine_open(vch_engine **out, const vch_engine_opts *o, vic_err **err)
         return vic_err_sys(err, VIC_ENOTFOUND, errno, "home %s", o->home);
     }
     e->bin_dir = xstrdup(o->bin_dir);
+    e->ready_timeout_ms = o->ready_timeout_s > 0 ? o->ready_timeout_s * 1000L : READY_TIMEOUT_MS;
     e->target = xstrdup(target);
     e->iso = o->appliance_iso ? xstrdup(o->appliance_iso)
                               : xasprintf("%s/appliance.iso", o->bin_dir ? o->bin_dir : ".");
@@ -1046,6 +1048,7 @@ static int step_endpoint(run_ctx *r, vic_err **err)
     if (rc0 < 0)
         return rc0;
     cleanup_free char *ds = appliance_ds(r->t->spec);
+    long nap_ms = 20;
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
@@ -1079,12 +1082,15 @@ static int step_endpoint(run_ctx *r, vic_err **err)
                                ds, r->t->name);
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (ms > READY_TIMEOUT_MS)
+        if (ms > r->e->ready_timeout_ms)
             return vic_err_set(err, VIC_ETIMEOUT,
-                               "the appliance's components did not report ready within %d s",
-                               READY_TIMEOUT_MS / 1000);
-        struct timespec nap = {0, 20 * 1000 * 1000};
+                               "the appliance's components did not report ready within %ld s",
+                               r->e->ready_timeout_ms / 1000);
+        /* quick while a local appliance starts, then no more than 5 reads a second, which a
+         * vCenter answering every VCH's polls can bear */
+        struct timespec nap = {0, nap_ms * 1000 * 1000};
         nanosleep(&nap, NULL);
+        nap_ms = nap_ms * 2 > 200 ? 200 : nap_ms * 2;
     }
 }
 

@@ -33,6 +33,7 @@ typedef struct vch_engine_opts {
     const char *password;
     const char *thumbprint;
     const char *appliance_iso;
+    long ready_timeout_s; /* how long a create waits for the appliance (0: 60 s) */
 } vch_engine_opts;
 
 /*

@@ -498,3 +498,29 @@ def test_vsphere_client_plugin_install_info_remove(sim, make_server, tmp_path):
     assert r.returncode == 1 and "is not registered" in r.stderr
     r = machine(tmp_path, sim, "ui", "remove")
     assert r.returncode == 1 and "is not registered" in r.stderr
+
+
+def test_appliance_that_never_comes_up_is_rolled_back(tmp_path, iso):
+    """An appliance that never reports (fake_appliance.py --hold): the create gives up after
+    --timeout and removes everything it made from the target."""
+    d = tmp_path / "sim"
+    sim = start_vcsim(d)
+    sim["thumbprint"] = vim25.thumbprint(sim["VCSIM_ADDR"])
+    held = Appliance(sim, tmp_path / "held.log", hold=True)
+    try:
+        vim = vim_of(sim)
+        before = vim.ds_files(DS)
+        t0 = time.monotonic()
+        r = machine(tmp_path / "home", sim, "create", "--name", "mute", "--compute-resource",
+                    CLUSTER, "--image-store", DS, "--public-network-ip", "127.0.0.1",
+                    "--timeout", "2", iso=iso)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert time.monotonic() - t0 < 30
+        assert "did not report ready within 2 s" in r.stderr
+        assert "nothing of VCH mute is left" in r.stdout
+        assert ours(vim, "mute") == (None, None)
+        assert vim.ds_files(DS) == before
+        assert not (tmp_path / "home" / "vch" / "mute").exists()
+    finally:
+        held.stop()
+        stop_vcsim(d)
