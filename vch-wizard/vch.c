@@ -527,8 +527,11 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
     json_t *in cleanup_json = json_deep_copy(spec);
     vch_inventory *inv = NULL;
     int rc = vch_inventory_new(&inv, e->hv, e->target, err);
-    if (rc < 0)
+    if (rc < 0) {
+        if (problems_out)
+            *problems_out = json_pack("[s]", (*err)->msg);
         return rc;
+    }
     /* no token here: the only restriction is the engine's own target */
     json_object_set_new(r, "target", json_string(e->target));
     rc = sp_check_spec(&norm, &sp_problems, vch_inventory_sp(inv), r, in, e->target, &sperr);
