@@ -123,8 +123,8 @@ vch-wizard_LINK = $(vch-wizard_OBJS) $(self-provision_OBJS) $(validating-proxy_O
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/portlayer/embed.o: portlayer/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o: $(GIT_STAMP)
+$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o $(B)/obj/vch-wizard/plugin.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
+$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o $(B)/obj/vch-wizard/plugin.o: $(GIT_STAMP)
 $(B)/obj/webservice/version.o: $(GIT_STAMP)
 
 BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \

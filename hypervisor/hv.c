@@ -164,3 +164,19 @@ int hv_events_wait(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event 
     *n = 0;
     return CALL(events_wait, c, after_seq, timeout_ms, out, cap, n, err);
 }
+
+int hv_extension_register(hv_conn *c, const hv_extension *x, vic_err **err)
+{
+    return CALL(ext_register, c, x, err);
+}
+
+int hv_extension_unregister(hv_conn *c, const char *key, vic_err **err)
+{
+    return CALL(ext_unregister, c, key, err);
+}
+
+int hv_extension_find(hv_conn *c, const char *key, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    return CALL(ext_find, c, key, out, err);
+}

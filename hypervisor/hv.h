@@ -171,6 +171,19 @@ typedef struct hv_event {
     char detail[256]; /* e.g. "guest exited", "monitor lost" */
 } hv_event;
 
+/* ---- vCenter extensions (the vSphere Client plugin) ---- */
+
+typedef struct hv_extension {
+    const char *key;     /* e.g. "com.vmware.vic.ui" */
+    const char *version; /* the plugin's version */
+    const char *label;   /* shown in the vSphere Client */
+    const char *summary;
+    const char *company;
+    const char *url;         /* https URL of the plugin's manifest (plugin.json) */
+    const char *thumbprint;  /* SHA-1 of the certificate of the server at url, AA:BB:... */
+    const char *admin_email; /* may be NULL */
+} hv_extension;
+
 /* ---- the driver table ---- */
 
 typedef struct hv_driver {
@@ -202,6 +215,9 @@ typedef struct hv_driver {
     int (*events_wait)(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event *out,
                        size_t cap, size_t *n, vic_err **err);
     int (*vm_exec)(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err); /* may be NULL */
+    int (*ext_register)(hv_conn *c, const hv_extension *x, vic_err **err);
+    int (*ext_unregister)(hv_conn *c, const char *key, vic_err **err);
+    int (*ext_find)(hv_conn *c, const char *key, json_t **out, vic_err **err);
 } hv_driver;
 
 struct hv_conn {
@@ -285,6 +301,15 @@ int hv_ds_local_path(hv_conn *c, const char *ds_path, char **out, vic_err **err)
  * *n == 0 after a timeout. after_seq -1 starts from the events recorded from now on. */
 int hv_events_wait(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event *out, size_t cap,
                    size_t *n, vic_err **err);
+
+/* Registers extension x with vCenter's ExtensionManager, or updates it when its key is
+ * registered already. VIC_EUNSUPPORTED where there is no extension manager (ESX, local). */
+int hv_extension_register(hv_conn *c, const hv_extension *x, vic_err **err);
+/* Unregisters the extension key; VIC_ENOTFOUND when it is not registered. */
+int hv_extension_unregister(hv_conn *c, const char *key, vic_err **err);
+/* The registered extension key as {key, version, label, summary, company, url, thumbprint,
+ * admin_email, last_heartbeat} (new reference); VIC_ENOTFOUND when it is not registered. */
+int hv_extension_find(hv_conn *c, const char *key, json_t **out, vic_err **err);
 
 const char *hv_power_name(hv_power p);
 

@@ -55,6 +55,12 @@ static char *local_default_bridge(void *payload, const char *target)
     return strcmp(target, LOCAL_TARGET) == 0 ? xstrdup("bridge") : NULL;
 }
 
+static json_t *local_compute_resources(void *payload, const char *target)
+{
+    (void)payload;
+    return strcmp(target, LOCAL_TARGET) == 0 ? json_pack("[s]", LOCAL_COMPUTE) : json_array();
+}
+
 static const sp_inventory_ops local_ops = {
     .has_target = local_has_target,
     .resolve_pool = local_resolve_pool,
@@ -63,6 +69,7 @@ static const sp_inventory_ops local_ops = {
     .networks = local_networks,
     .default_public = local_default_public,
     .default_bridge = local_default_bridge,
+    .compute_resources = local_compute_resources,
 };
 
 static const sp_inventory local_inventory = {.ops = &local_ops, .payload = NULL};

@@ -2,9 +2,10 @@
  * inventory.h - what a target holds, as far as self-provisioning needs to know: resource
  * pools, datastores and networks, plus the defaults a VCH gets when its spec is silent.
  *
- * An ops table, so that the hypervisor layer (hypervisor/hv.h, not built yet) can answer from
- * the real inventory; until then sp_inventory_local() describes the embedded local target the
- * way an ESX host would present it.
+ * An ops table, so that the hypervisor layer can answer from the real inventory: the VCH
+ * engine builds one from its connected driver (vch-wizard/inventory.h); sp_inventory_local()
+ * describes the embedded local target the way an ESX host would present it, without asking
+ * the driver.
  */
 #ifndef VIC_SP_INVENTORY_H
 #define VIC_SP_INVENTORY_H
@@ -25,6 +26,9 @@ typedef struct sp_inventory_ops {
     /* Preferred defaults for a VCH's public and bridge networks, or NULL; caller frees. */
     char *(*default_public)(void *payload, const char *target);
     char *(*default_bridge)(void *payload, const char *target);
+    /* Optional (may be NULL): the paths a VCH can be placed in (compute resources and
+     * resource pools), for messages that list what is available; new reference. */
+    json_t *(*compute_resources)(void *payload, const char *target);
 } sp_inventory_ops;
 
 typedef struct sp_inventory {

@@ -448,15 +448,27 @@ static void check_compute(check *c, json_t *spec, long long *mem_limit)
     json_t *res = json_object_get(compute, "resource");
     const char *asked = res ? mo_name(res) : NULL;
     cleanup_free char *pool = NULL;
+    json_t *places cleanup_json = c->inv->ops->compute_resources
+                                      ? c->inv->ops->compute_resources(c->inv->payload, c->target)
+                                      : NULL;
+    cleanup_free char *avail = places ? join_list(places) : NULL;
     if (asked == NULL) {
         pool = prefix ? c->inv->ops->resolve_pool(c->inv->payload, c->target, prefix)
                       : c->inv->ops->root_pool(c->inv->payload, c->target);
-        if (pool == NULL)
+        if (pool == NULL && prefix == NULL && avail)
+            bad(c,
+                "compute.resource: required: %s has more than one compute resource "
+                "(available: %s)",
+                c->target, avail);
+        else if (pool == NULL)
             bad(c, "compute.resource: the token's resource pool %s does not exist on %s",
                 prefix ? prefix : "(root)", c->target);
     } else {
         pool = c->inv->ops->resolve_pool(c->inv->payload, c->target, asked);
-        if (pool == NULL)
+        if (pool == NULL && avail)
+            bad(c, "compute.resource: %s does not exist on %s (available: %s)", asked, c->target,
+                avail);
+        else if (pool == NULL)
             bad(c, "compute.resource: %s does not exist on %s", asked, c->target);
         else if (prefix && !vp_path_within(pool, prefix) && !vp_path_within(asked, prefix))
             deny(c, "compute.resource: %s is outside the token's resource pool %s", asked, prefix);

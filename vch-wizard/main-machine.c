@@ -16,6 +16,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "vch-wizard/plugin.h"
 #include "vch-wizard/vch.h"
 
 #ifndef VIC_VERSION
@@ -30,23 +31,85 @@ typedef struct common {
     const char *bin_dir;
     const char *name;
     const char *id;
+    const char *user;
+    char *password; /* owned copy; the command line's is wiped */
+    const char *thumbprint;
+    const char *appliance_iso;
+    long timeout_s; /* create: how long to wait for the appliance */
     int json;
 } common;
 
+/* Long-only options every command takes (beyond the single-letter codes). */
+enum {
+    OPT_USER = 256,
+    OPT_PASSWORD,
+    OPT_THUMBPRINT,
+    OPT_APPLIANCE_ISO,
+    OPT_PUBLIC_IP,
+};
+
+#define TARGET_OPTIONS                                                                             \
+    {"user", required_argument, 0, OPT_USER}, {"password", required_argument, 0, OPT_PASSWORD},    \
+        {"thumbprint", required_argument, 0, OPT_THUMBPRINT},                                      \
+    {                                                                                              \
+        "appliance-iso", required_argument, 0, OPT_APPLIANCE_ISO                                   \
+    }
+
 static const char *common_help =
     "Common options:\n"
-    "  --target TARGET       where VCHs live (default local: this machine)\n"
-    "  --home DIR            the local target's state ($VIC_HOME; default ./var)\n"
+    "  --target TARGET       where VCHs live: local (default, this machine), or HOST[:PORT]\n"
+    "                        of a vCenter or ESX server\n"
+    "  --user USER           vSphere user name\n"
+    "  --password PASSWORD   vSphere password (better: set VIC_MACHINE_PASSWORD; never\n"
+    "                        printed or logged)\n"
+    "  --thumbprint SHA1     the vSphere server certificate's thumbprint (AA:BB:...), for a\n"
+    "                        certificate no trusted CA signed; a mismatch names the real one\n"
+    "  --appliance-iso FILE  vSphere: the appliance ISO to upload (default: appliance.iso\n"
+    "                        in the bin directory)\n"
+    "  --home DIR            local state: the task record and client certificates\n"
+    "                        ($VIC_HOME; default ./var)\n"
     "  --bin-dir DIR         where the VIC-C binaries are (default: beside vic-machine)\n"
     "  -h, --help            show this help\n";
 
-static int open_engine(vch_engine **e, const common *c)
+/* The options of a vSphere target; 0 when o is one of them. */
+static int target_opt(common *c, int o, char *arg)
+{
+    switch (o) {
+    case OPT_USER:
+        c->user = arg;
+        return 0;
+    case OPT_PASSWORD:
+        vic_free_secret(c->password);
+        c->password = xstrdup(arg);
+        memset(arg, 0, strlen(arg)); /* out of /proc/PID/cmdline */
+        return 0;
+    case OPT_THUMBPRINT:
+        c->thumbprint = arg;
+        return 0;
+    case OPT_APPLIANCE_ISO:
+        c->appliance_iso = arg;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static int open_engine(vch_engine **e, common *c)
 {
     vic_err *err cleanup_err = NULL;
     const char *home = c->home ? c->home : getenv("VIC_HOME") ? getenv("VIC_HOME") : "./var";
     mkdir(home, 0755);
     cleanup_free char *bin = c->bin_dir ? xstrdup(c->bin_dir) : vic_exe_dir();
-    vch_engine_opts o = {.home = home, .bin_dir = bin, .target = c->target};
+    if (c->password == NULL && getenv("VIC_MACHINE_PASSWORD"))
+        c->password = xstrdup(getenv("VIC_MACHINE_PASSWORD"));
+    vch_engine_opts o = {.home = home,
+                         .bin_dir = bin,
+                         .target = c->target,
+                         .user = c->user,
+                         .password = c->password,
+                         .thumbprint = c->thumbprint,
+                         .appliance_iso = c->appliance_iso,
+                         .ready_timeout_s = c->timeout_s};
     if (vch_engine_open(e, &o, &err) < 0) {
         fprintf(stderr, "vic-machine: %s\n", err->msg);
         return -1;
@@ -152,6 +215,8 @@ static void usage_create(FILE *f)
             "  --bridge-network NAME       bridge network (default bridge)\n"
             "  --bridge-network-range CIDR containers' bridge range (default 172.16.0.0/12)\n"
             "  --public-network NAME       public network (default \"VM Network\")\n"
+            "  --public-network-ip IP[/N]  the appliance's static address on it (vSphere;\n"
+            "                              default: DHCP, the address the appliance reports)\n"
             "  --cpu MHZ                   CPU limit of the VCH's pool (default unlimited)\n"
             "  --cpu-reservation MHZ       CPU reservation\n"
             "  --memory MB                 memory limit of the VCH's pool (default unlimited)\n"
@@ -167,7 +232,8 @@ static void usage_create(FILE *f)
             "  --registry-ca FILE          trust this CA for registries (repeatable)\n"
             "  --syslog-address URL        tcp://HOST:PORT or udp://HOST:PORT\n"
             "  --debug LEVEL               0-3 (default 0)\n"
-            "  --timeout SECONDS           give up after this long (default 180)\n"
+            "  --timeout SECONDS           how long to wait for the appliance's components\n"
+            "                              (default 60)\n"
             "  --json                      print the result as JSON\n\n%s",
             common_help);
 }
@@ -205,13 +271,20 @@ static int cmd_create(int argc, char **argv, common *c)
         {"home", required_argument, 0, 'H'},
         {"bin-dir", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'},
+        {"public-network-ip", required_argument, 0, OPT_PUBLIC_IP},
+        TARGET_OPTIONS,
         {0, 0, 0, 0},
     };
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         long long v;
+        if (target_opt(c, o, optarg) == 0)
+            continue;
         switch (o) {
+        case OPT_PUBLIC_IP:
+            json_object_set_new(obj(obj(spec, "network"), "public"), "static", json_string(optarg));
+            break;
         case 'n':
             json_object_set_new(spec, "name", json_string(optarg));
             break;
@@ -303,8 +376,15 @@ static int cmd_create(int argc, char **argv, common *c)
             json_object_set_new(spec, "syslog_addr", json_string(optarg));
             break;
         case 't':
+            c->timeout_s = strtol(optarg, NULL, 10);
+            if (c->timeout_s <= 0) {
+                fprintf(stderr, "vic-machine create: --timeout %s: not a number of seconds\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case 'f':
-            break; /* the local target creates in well under the default timeout */
+            break;
         case 'j':
             c->json = 1;
             break;
@@ -409,16 +489,31 @@ static void usage_simple(FILE *f, const char *cmd, const char *args, const char 
 /* Parses the options every command shares plus the command's own (handled by fn). */
 typedef int (*opt_fn)(int o, const char *arg, void *payload);
 
+static int parse_common_pos(int argc, char **argv, common *c, const struct option *extra,
+                            size_t n_extra, opt_fn fn, void *payload, const char *cmd,
+                            const char *args, const char *what, const char *extra_help,
+                            const char **positional);
+
 static int parse_common(int argc, char **argv, common *c, const struct option *extra,
                         size_t n_extra, opt_fn fn, void *payload, const char *cmd, const char *args,
                         const char *what, const char *extra_help)
+{
+    return parse_common_pos(argc, argv, c, extra, n_extra, fn, payload, cmd, args, what, extra_help,
+                            NULL);
+}
+
+/* parse_common that also takes one positional argument into *positional (when not NULL). */
+static int parse_common_pos(int argc, char **argv, common *c, const struct option *extra,
+                            size_t n_extra, opt_fn fn, void *payload, const char *cmd,
+                            const char *args, const char *what, const char *extra_help,
+                            const char **positional)
 {
     struct option opts[32];
     static const struct option base[] = {
         {"name", required_argument, 0, 'n'},    {"id", required_argument, 0, 'i'},
         {"target", required_argument, 0, 'X'},  {"home", required_argument, 0, 'H'},
         {"bin-dir", required_argument, 0, 'B'}, {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},
+        {"help", no_argument, 0, 'h'},          TARGET_OPTIONS,
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
@@ -429,6 +524,8 @@ static int parse_common(int argc, char **argv, common *c, const struct option *e
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (target_opt(c, o, optarg) == 0)
+            continue;
         switch (o) {
         case 'n':
             c->name = optarg;
@@ -458,6 +555,8 @@ static int parse_common(int argc, char **argv, common *c, const struct option *e
             return -1;
         }
     }
+    if (positional && optind < argc)
+        *positional = argv[optind++];
     if (optind < argc) {
         fprintf(stderr, "vic-machine %s: unexpected argument %s\n", cmd, argv[optind]);
         return -1;
@@ -736,6 +835,116 @@ static int cmd_debug(int argc, char **argv, common *c)
     return run_configure(c, changes, "debug");
 }
 
+/* ---- ui: the vSphere Client plugin ---- */
+
+typedef struct ui_args {
+    vch_plugin_opts p;
+} ui_args;
+
+static int ui_opt(int o, const char *arg, void *payload)
+{
+    ui_args *a = payload;
+    switch (o) {
+    case 'u':
+        a->p.url = arg;
+        return 0;
+    case 's':
+        a->p.thumbprint = arg;
+        return 0;
+    case 'k':
+        a->p.key = arg;
+        return 0;
+    case 'v':
+        a->p.version = arg;
+        return 0;
+    case 'c':
+        a->p.company = arg;
+        return 0;
+    case 'e':
+        a->p.admin_email = arg;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static void print_plugin(const json_t *x, int as_json)
+{
+    if (as_json) {
+        json_dumpf(x, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("\n");
+        return;
+    }
+    static const char *const fields[] = {"key", "version",    "label",         "company",
+                                         "url", "thumbprint", "last_heartbeat"};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        printf("%-15s %s\n", fields[i], json_string_value(json_object_get(x, fields[i])) ?: "");
+}
+
+static int cmd_ui(int argc, char **argv, common *c)
+{
+    static const char *help =
+        "  install | remove | info  what to do\n"
+        "  --url URL             install: https URL of the plugin's manifest, as\n"
+        "                        vic-webservice serves it: "
+        "https://HOST:8443/ui/vsphere-plugin.json\n"
+        "  --server-thumbprint SHA1  install: the thumbprint of that server's certificate\n"
+        "  --key KEY             the extension key (default " VCH_PLUGIN_KEY ")\n"
+        "  --version V           the plugin version registered (default: this build's)\n"
+        "  --company NAME        --admin-email ADDR\n";
+    static const struct option extra[] = {
+        {"url", required_argument, 0, 'u'},     {"server-thumbprint", required_argument, 0, 's'},
+        {"key", required_argument, 0, 'k'},     {"version", required_argument, 0, 'v'},
+        {"company", required_argument, 0, 'c'}, {"admin-email", required_argument, 0, 'e'}};
+    ui_args a = {{0}};
+    const char *action = NULL;
+    int p = parse_common_pos(argc, argv, c, extra, 6, ui_opt, &a, "ui",
+                             "install|remove|info --target VCENTER [OPTIONS]",
+                             "Registers VIC-C's vSphere Client plugin with vCenter's extension "
+                             "manager, removes it, or shows the registration.",
+                             help, &action);
+    if (p)
+        return p > 0 ? 0 : EXIT_USAGE;
+    if (action == NULL ||
+        (strcmp(action, "install") && strcmp(action, "remove") && strcmp(action, "info"))) {
+        fprintf(stderr, "vic-machine ui: say install, remove or info (see --help)\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(c->target, "local") == 0) {
+        fprintf(stderr, "vic-machine ui: the plugin is registered with a vCenter: give its "
+                        "address with --target\n");
+        return EXIT_USAGE;
+    }
+    if (c->password == NULL && getenv("VIC_MACHINE_PASSWORD"))
+        c->password = xstrdup(getenv("VIC_MACHINE_PASSWORD"));
+    hv_connect_opts co = {
+        .target = c->target, .user = c->user, .password = c->password, .thumbprint = c->thumbprint};
+    hv_conn *hv = NULL;
+    vic_err *err cleanup_err = NULL;
+    if (hv_open(&hv, &co, &err) < 0) {
+        fprintf(stderr, "vic-machine ui: %s\n", err->msg);
+        return EXIT_OP;
+    }
+    json_t *x cleanup_json = NULL;
+    int rc;
+    if (strcmp(action, "install") == 0)
+        rc = vch_plugin_install(hv, &a.p, &x, &err);
+    else if (strcmp(action, "remove") == 0)
+        rc = vch_plugin_remove(hv, a.p.key, &err);
+    else
+        rc = vch_plugin_info(hv, a.p.key, &x, &err);
+    hv_close(hv);
+    if (rc < 0) {
+        fprintf(stderr, "vic-machine ui %s: %s\n", action, err->msg);
+        return rc == VIC_EINVAL ? EXIT_INVALID : EXIT_OP;
+    }
+    if (strcmp(action, "remove") == 0)
+        printf("Plugin %s unregistered from %s\n", a.p.key ? a.p.key : VCH_PLUGIN_KEY, c->target);
+    else
+        print_plugin(x, c->json);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: vic-machine COMMAND [OPTIONS]\n\n"
@@ -747,21 +956,15 @@ static void usage(FILE *f)
                "  configure   change a live VCH's limits, debug level, syslog or registries\n"
                "  debug       raise a VCH's debug level\n"
                "  delete      delete a VCH\n"
+               "  ui          register the vSphere Client plugin with vCenter (install, remove,\n"
+               "              info)\n"
                "  version     show the version\n\n"
                "Run vic-machine COMMAND --help for a command's options.\n");
 }
 
-int main(int argc, char **argv)
+/* Runs command cmd; argv[0] is the command's name. */
+static int run(const char *cmd, int argc, char **argv, common *cp)
 {
-    vic_log_init("vic-machine", VIC_LOG_WARN);
-    tty = isatty(STDOUT_FILENO);
-    if (argc < 2) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
-    common c = {.target = "local"};
-    argc--, argv++;
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
@@ -776,18 +979,35 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "create") == 0)
-        return cmd_create(argc, argv, &c);
+        return cmd_create(argc, argv, cp);
     if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "list") == 0)
-        return cmd_ls(argc, argv, &c);
+        return cmd_ls(argc, argv, cp);
     if (strcmp(cmd, "inspect") == 0)
-        return cmd_inspect(argc, argv, &c);
+        return cmd_inspect(argc, argv, cp);
     if (strcmp(cmd, "delete") == 0)
-        return cmd_delete(argc, argv, &c);
+        return cmd_delete(argc, argv, cp);
     if (strcmp(cmd, "configure") == 0)
-        return cmd_configure(argc, argv, &c);
+        return cmd_configure(argc, argv, cp);
     if (strcmp(cmd, "debug") == 0)
-        return cmd_debug(argc, argv, &c);
+        return cmd_debug(argc, argv, cp);
+    if (strcmp(cmd, "ui") == 0)
+        return cmd_ui(argc, argv, cp);
     fprintf(stderr, "vic-machine: unknown command %s\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    vic_log_init("vic-machine", VIC_LOG_WARN);
+    tty = isatty(STDOUT_FILENO);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    common c = {.target = "local"};
+    int rc = run(cmd, argc - 1, argv + 1, &c);
+    vic_free_secret(c.password);
+    return rc;
 }

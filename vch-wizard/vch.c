@@ -21,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "self-provision/provision.h"
+#include "vch-wizard/inventory.h"
 
 #ifndef VIC_VERSION
 #define VIC_VERSION "v0.1.0"
@@ -52,14 +53,19 @@
 #define K_CREATING "vch.creating"
 #define K_DELETING "vch.deleting"
 
-#define APPLIANCE_IMAGE  "[datastore1] vic/appliance.iso"
 #define APPLIANCE_MAGIC  "vic-local-appliance 1\n"
 #define READY_TIMEOUT_MS 60000
+/* A VCH on a target that gives the appliance its address (DHCP on a vSphere network) and no
+ * static address in its spec: the address comes from what the appliance reports. */
+#define ADDRESS_DHCP "dhcp"
 
 struct vch_engine {
     char *home;
     char *bin_dir;
     char *target;
+    char *iso; /* vSphere: the appliance ISO uploaded for each VCH */
+    int local; /* the local host: the appliance is vic-init here, addresses are ours to give */
+    long ready_timeout_ms;
     hv_conn *hv;
     vic_store *tasks;
 };
@@ -68,9 +74,6 @@ int vch_engine_open(vch_engine **out, const vch_engine_opts *o, vic_err **err)
 {
     *out = NULL;
     const char *target = o->target ? o->target : "local";
-    if (strcmp(target, "local") != 0)
-        return vic_err_set(err, VIC_EUNSUPPORTED,
-                           "target %s: only the local target is supported by this build", target);
     vch_engine *e = xzalloc(sizeof(*e));
     e->home = realpath(o->home, NULL);
     if (e->home == NULL) {
@@ -78,9 +81,19 @@ int vch_engine_open(vch_engine **out, const vch_engine_opts *o, vic_err **err)
         return vic_err_sys(err, VIC_ENOTFOUND, errno, "home %s", o->home);
     }
     e->bin_dir = xstrdup(o->bin_dir);
+    e->ready_timeout_ms = o->ready_timeout_s > 0 ? o->ready_timeout_s * 1000L : READY_TIMEOUT_MS;
     e->target = xstrdup(target);
-    hv_connect_opts co = {.target = target, .home = e->home, .bin_dir = o->bin_dir};
+    e->iso = o->appliance_iso ? xstrdup(o->appliance_iso)
+                              : xasprintf("%s/appliance.iso", o->bin_dir ? o->bin_dir : ".");
+    hv_connect_opts co = {.target = target,
+                          .home = e->home,
+                          .bin_dir = o->bin_dir,
+                          .user = o->user,
+                          .password = o->password,
+                          .thumbprint = o->thumbprint};
     int rc = hv_open(&e->hv, &co, err);
+    if (rc == 0)
+        e->local = strcmp(hv_driver_name(e->hv), "local") == 0;
     if (rc == 0)
         rc = vch_tasks_open(&e->tasks, e->home, err);
     if (rc < 0) {
@@ -101,6 +114,7 @@ void vch_engine_close(vch_engine *e)
     free(e->home);
     free(e->bin_dir);
     free(e->target);
+    free(e->iso);
     free(e);
 }
 
@@ -150,6 +164,21 @@ static char *root_pool(void)
     return xstrdup("/ha-datacenter/host/local/Resources");
 }
 
+/* The datacenter part of an inventory path: "/DC0/host/C0/Resources/x" -> "/DC0". */
+static char *dc_of(const char *path)
+{
+    const char *p = path && path[0] == '/' ? path + 1 : "";
+    size_t n = strcspn(p, "/");
+    return n ? xasprintf("/%.*s", (int)n, p) : xstrdup("/ha-datacenter");
+}
+
+/* The datastore name of a datastore path "[ds] rel" ("datastore1" when it has none). */
+static char *ds_name_of(const char *ds_path)
+{
+    const char *end = ds_path && ds_path[0] == '[' ? strchr(ds_path, ']') : NULL;
+    return end ? xstrndup(ds_path + 1, (size_t)(end - ds_path - 1)) : xstrdup("datastore1");
+}
+
 /* Every appliance VM on the target, with all its keys: [{ref, name, power, extra_config}]. */
 static int appliances(vch_engine *e, json_t **out, vic_err **err)
 {
@@ -168,7 +197,7 @@ static int appliances(vch_engine *e, json_t **out, vic_err **err)
     return 0;
 }
 
-/* The appliance of VCH id ("vm:NAME") or name. */
+/* The appliance of VCH id (its VM reference, or "vm:NAME" on any target) or name. */
 static int find_vch(vch_engine *e, const char *id, json_t **out, vic_err **err)
 {
     json_t *all cleanup_json = NULL;
@@ -179,7 +208,9 @@ static int find_vch(vch_engine *e, const char *id, json_t **out, vic_err **err)
     json_t *vm;
     json_array_foreach(all, i, vm)
     {
-        if (strcmp(str_at(vm, "ref"), id) == 0 || strcmp(appliance_key(vm, K_NAME), id) == 0) {
+        const char *name = appliance_key(vm, K_NAME);
+        if (strcmp(str_at(vm, "ref"), id) == 0 || strcmp(name, id) == 0 ||
+            (strncmp(id, "vm:", 3) == 0 && strcmp(name, id + 3) == 0)) {
             *out = json_incref(vm);
             return 0;
         }
@@ -247,12 +278,15 @@ static char *store_path(const char *url, const char *dflt)
     return xasprintf("[%.*s] %s", (int)n, s, dflt);
 }
 
-static char *image_store(const json_t *spec)
+/* On the local host VCHs share datastore1/vic-images/; on vSphere a VCH's images live in
+ * its appliance's folder, NAME/VIC, as VIC keeps them, so that nothing outlives the VCH. */
+static char *image_store(const vch_engine *e, const json_t *spec)
 {
     const char *name = str_at(spec, "name");
     const json_t *stores = json_object_get(json_object_get(spec, "storage"), "image_stores");
     const char *first = json_string_value(json_array_get(stores, 0));
-    cleanup_free char *dflt = xasprintf("vic-images/%s", name);
+    cleanup_free char *dflt =
+        e->local ? xasprintf("vic-images/%s", name) : xasprintf("%s/VIC", name);
     return store_path(first ? first : "datastore1", dflt);
 }
 
@@ -266,6 +300,32 @@ static char *volume_store(const json_t *spec, const json_t *vs)
 static int no_tls(const json_t *spec)
 {
     return json_is_true(json_object_get(json_object_get(spec, "auth"), "no_tls"));
+}
+
+/* The DNS name the server certificate carries: auth.server.generate.cname, else the VCH's
+ * name, else (a name no DNS name can be) "localhost". Caller frees. */
+static char *server_name(const json_t *spec)
+{
+    const json_t *gen =
+        json_object_get(json_object_get(json_object_get(spec, "auth"), "server"), "generate");
+    const char *cname = str_at(gen, "cname") ? str_at(gen, "cname") : str_at(spec, "name");
+    if (cname == NULL ||
+        strspn(cname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+            strlen(cname))
+        return xstrdup("localhost");
+    return xstrdup(cname);
+}
+
+/* Where docker reaches an endpoint the appliance reported at reported ("ADDR:PORT"): there,
+ * unless the VCH has no address of its own before it boots (DHCP) and serves TLS, whose
+ * certificate then names it only by its DNS name: that name, on the reported port. */
+static char *docker_host_for(const json_t *spec, const char *address, const char *reported)
+{
+    if (strcmp(address, ADDRESS_DHCP) != 0 || no_tls(spec))
+        return xstrdup(reported);
+    cleanup_free char *name = server_name(spec);
+    const char *port = strrchr(reported, ':');
+    return xasprintf("%s%s", name, port ? port : ":2376");
 }
 
 static long long size_value(const json_t *v)
@@ -310,6 +370,40 @@ static char *pool_path(const json_t *spec)
         str_at(json_object_get(json_object_get(spec, "compute"), "resource"), "name");
     cleanup_free char *root = root_pool();
     return xasprintf("%s/%s", parent ? parent : root, str_at(spec, "name"));
+}
+
+/* The datastore of the VCH's appliance: that of its first image store. */
+static char *appliance_ds(const json_t *spec)
+{
+    const json_t *stores = json_object_get(json_object_get(spec, "storage"), "image_stores");
+    const char *first = json_string_value(json_array_get(stores, 0));
+    cleanup_free char *images = store_path(first ? first : "datastore1", "-");
+    return ds_name_of(images);
+}
+
+/* The inventory path of the VCH's appliance VM: in the vm folder of its pool's datacenter. */
+static char *vm_path(const json_t *spec, const char *name)
+{
+    cleanup_free char *pool = pool_path(spec);
+    cleanup_free char *dc = dc_of(pool);
+    return xasprintf("%s/vm/%s", dc, name);
+}
+
+/* The appliance image: on the local host a marker file every VCH shares (the appliance is
+ * vic-init on this host); elsewhere the ISO, in the appliance VM's own folder so that nothing
+ * of it outlives the VCH. */
+static char *appliance_image(const vch_engine *e, const json_t *spec, const char *name)
+{
+    cleanup_free char *ds = appliance_ds(spec);
+    return e->local ? xasprintf("[%s] vic/appliance.iso", ds)
+                    : xasprintf("[%s] %s/appliance.iso", ds, name);
+}
+
+/* The appliance VM of the task's VCH (VIC_ENOTFOUND before it is made). */
+static int appliance_ref(vch_engine *e, const vch_task *t, hv_ref *ref, vic_err **err)
+{
+    cleanup_free char *path = vm_path(t->spec, t->name);
+    return hv_find(e->hv, HV_VM, path, ref, err);
 }
 
 /* ---- validation ---- */
@@ -372,8 +466,8 @@ static void check_against(vch_engine *e, const json_t *spec, const json_t *apps,
     }
     hv_ref ref;
     vic_err *ignore cleanup_err = NULL;
-    cleanup_free char *vm_path = xasprintf("/ha-datacenter/vm/%s", name);
-    if (!*conflict && hv_find(e->hv, HV_VM, vm_path, &ref, &ignore) == 0) {
+    cleanup_free char *vmp = vm_path(spec, name);
+    if (!*conflict && hv_find(e->hv, HV_VM, vmp, &ref, &ignore) == 0) {
         problem(p, "name: a VM named %s already exists on %s; choose another name", name,
                 e->target);
         *conflict = 1;
@@ -431,9 +525,34 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
     }
     vic_err *sperr = NULL;
     json_t *in cleanup_json = json_deep_copy(spec);
-    int rc = sp_check_spec(&norm, &sp_problems, sp_inventory_local(), r, in, e->target, &sperr);
+    vch_inventory *inv = NULL;
+    int rc = vch_inventory_new(&inv, e->hv, e->target, err);
+    if (rc < 0) {
+        if (problems_out)
+            *problems_out = json_pack("[s]", (*err)->msg);
+        return rc;
+    }
+    /* no token here: the only restriction is the engine's own target */
+    json_object_set_new(r, "target", json_string(e->target));
+    rc = sp_check_spec(&norm, &sp_problems, vch_inventory_sp(inv), r, in, e->target, &sperr);
+    vch_inventory_free(inv);
     problems p = {.list = sp_problems ? sp_problems : json_array()};
     vic_err_free(&sperr);
+    const char *static_ip =
+        str_at(json_object_get(json_object_get(in, "network"), "public"), "static");
+    struct in_addr sa;
+    cleanup_free char *ip_only = static_ip ? xstrndup(static_ip, strcspn(static_ip, "/")) : NULL;
+    if (ip_only && inet_pton(AF_INET, ip_only, &sa) != 1)
+        problem(&p, "network.public.static: %s is not an IPv4 address (ADDR or ADDR/PREFIX)",
+                static_ip);
+    else if (ip_only && e->local)
+        problem(&p, "network.public.static: the local target gives each VCH its own loopback "
+                    "address; leave it out");
+    if (!e->local && access(e->iso, R_OK) < 0)
+        problem(&p,
+                "appliance_iso: %s: %s (give the appliance ISO with --appliance-iso; VIC-C does "
+                "not build a bootable one yet)",
+                e->iso, strerror(errno));
     const char *range =
         str_at(json_object_get(json_object_get(in, "network"), "bridge"), "ip_range");
     uint32_t rn;
@@ -470,7 +589,8 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
         if (warnings) {
             hv_ref root;
             hv_pool_info info;
-            cleanup_free char *rp = root_pool();
+            cleanup_free char *rp = xstrdup(
+                str_at(json_object_get(json_object_get(norm, "compute"), "resource"), "name"));
             vic_err *we = NULL;
             json_t *cpu = json_object_get(json_object_get(norm, "compute"), "cpu");
             json_t *mem = json_object_get(json_object_get(norm, "compute"), "memory");
@@ -532,6 +652,34 @@ static int addr_free_here(const char *addr)
     return 1;
 }
 
+/* A loopback address for a local VCH that no VCH, running task or listener holds. */
+static int pick_loopback(begin_args *a, const json_t *used, vic_err **err)
+{
+    /* Each $VIC_HOME starts at its own place in 127.77.0.0/16, so that two homes on one
+     * machine (two web services, or tests) creating at the same moment do not pick the same
+     * address; within a home the store's lock serialises the choice. */
+    uint32_t h = 2166136261u;
+    for (const char *c = a->e->home; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    for (int k = 0; k < 62500 && a->t->address[0] == '\0'; k++) {
+        int n = (int)((h % 62500 + (uint32_t)k) % 62500);
+        char cand[32];
+        snprintf(cand, sizeof(cand), "127.77.%d.%d", n / 250, n % 250 + 2);
+        int taken = 0;
+        size_t i;
+        json_t *u;
+        json_array_foreach(used, i, u)
+        {
+            taken |= strcmp(json_string_value(u), cand) == 0;
+        }
+        if (!taken && addr_free_here(cand))
+            snprintf(a->t->address, sizeof(a->t->address), "%s", cand);
+    }
+    if (a->t->address[0] == '\0')
+        return vic_err_set(err, VIC_ELIMIT, "no loopback address left for a VCH");
+    return 0;
+}
+
 static int reserve(sqlite3 *db, void *payload, vic_err **err)
 {
     begin_args *a = payload;
@@ -552,27 +700,15 @@ static int reserve(sqlite3 *db, void *payload, vic_err **err)
                                "name: a VCH named %s already exists on %s; choose another name",
                                a->t->name, a->e->target);
     }
-    /* Each $VIC_HOME starts at its own place in 127.77.0.0/16, so that two homes on one
-     * machine (two web services, or tests) creating at the same moment do not pick the same
-     * address; within a home the store's lock serialises the choice. */
-    uint32_t h = 2166136261u;
-    for (const char *c = a->e->home; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
-    for (int k = 0; k < 62500 && a->t->address[0] == '\0'; k++) {
-        int n = (int)((h % 62500 + (uint32_t)k) % 62500);
-        char cand[32];
-        snprintf(cand, sizeof(cand), "127.77.%d.%d", n / 250, n % 250 + 2);
-        int taken = 0;
-        json_t *u;
-        json_array_foreach(used, i, u)
-        {
-            taken |= strcmp(json_string_value(u), cand) == 0;
-        }
-        if (!taken && addr_free_here(cand))
-            snprintf(a->t->address, sizeof(a->t->address), "%s", cand);
+    if (!a->e->local) {
+        /* the target's network gives the address, unless the spec fixes one */
+        const char *ip =
+            str_at(json_object_get(json_object_get(a->t->spec, "network"), "public"), "static");
+        snprintf(a->t->address, sizeof(a->t->address), "%.*s",
+                 ip ? (int)strcspn(ip, "/") : (int)strlen(ADDRESS_DHCP), ip ? ip : ADDRESS_DHCP);
+    } else if ((rc = pick_loopback(a, used, err)) < 0) {
+        return rc;
     }
-    if (a->t->address[0] == '\0')
-        return vic_err_set(err, VIC_ELIMIT, "no loopback address left for a VCH");
     rc = vch_task_insert(db, a->t, err);
     if (rc == VIC_ECONFLICT)
         return vic_err_set(err, VIC_ECONFLICT,
@@ -623,6 +759,7 @@ typedef struct run_ctx {
     vch_task *t;
     vch_progress_fn fn;
     void *payload;
+    char docker_host[128]; /* where the appliance reports its docker endpoint */
 } run_ctx;
 
 static void note(run_ctx *r, const char *step, const char *status, const char *fmt, ...)
@@ -676,7 +813,7 @@ static int step_certificates(run_ctx *r, vic_err **err)
         return prc;
     const json_t *gen =
         json_object_get(json_object_get(json_object_get(spec, "auth"), "server"), "generate");
-    const char *cname = str_at(gen, "cname") ? str_at(gen, "cname") : r->t->name;
+    cleanup_free char *cname = server_name(spec);
     const char *org = str_at(gen, "organization");
     int bits = json_is_integer(json_object_get(gen, "size"))
                    ? (int)json_integer_value(json_object_get(gen, "size"))
@@ -685,11 +822,14 @@ static int step_certificates(run_ctx *r, vic_err **err)
     /* ECDSA P-256 unless a key size was asked for: RSA keys take a second each to make */
     int ec = !json_is_integer(json_object_get(gen, "size"));
     vic_cert_opts cao = {.cn = "VIC-C VCH CA", .org = org, .bits = bits, .ec = ec};
-    int dns_ok =
-        strspn(cname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
-        strlen(cname);
-    const char *sans[] = {r->t->address, dns_ok ? cname : "localhost"};
-    vic_cert_opts so = {.cn = cname, .org = org, .bits = bits, .ec = ec, .sans = sans, .n_sans = 2};
+    /* the address when the VCH has one of its own before it boots, and a DNS name */
+    const char *sans[2];
+    size_t n_sans = 0;
+    if (strcmp(r->t->address, ADDRESS_DHCP) != 0)
+        sans[n_sans++] = r->t->address;
+    sans[n_sans++] = cname;
+    vic_cert_opts so = {
+        .cn = cname, .org = org, .bits = bits, .ec = ec, .sans = sans, .n_sans = n_sans};
     vic_cert_opts co = {.cn = "client", .org = org, .bits = bits, .ec = ec};
     cleanup_free char *ca_pem = xasprintf("%s/ca.pem", dir);
     cleanup_free char *ca_key = xasprintf("%s/ca-key.pem", dir);
@@ -732,12 +872,21 @@ static int step_pool(run_ctx *r, vic_err **err)
 
 static int step_image(run_ctx *r, vic_err **err)
 {
+    cleanup_free char *image = appliance_image(r->e, r->t->spec, r->t->name);
+    cleanup_free char *folder = xstrndup(image, (size_t)(strrchr(image, '/') - image));
+    int rc = hv_ds_mkdir(r->e->hv, folder, err);
+    if (rc < 0)
+        return rc;
+    if (!r->e->local) {
+        if ((rc = hv_ds_upload(r->e->hv, image, r->e->iso, err)) < 0)
+            return vic_err_wrap(err, "appliance ISO %s", r->e->iso);
+        note(r, "appliance_image", "progress", "uploaded %s to %s", r->e->iso, image);
+        return 0;
+    }
     cleanup_free char *tmp = xasprintf("%s/.appliance-image.%ld", r->e->home, (long)getpid());
-    int rc = vic_file_write_atomic(tmp, APPLIANCE_MAGIC, strlen(APPLIANCE_MAGIC), 0644, err);
+    rc = vic_file_write_atomic(tmp, APPLIANCE_MAGIC, strlen(APPLIANCE_MAGIC), 0644, err);
     if (rc == 0)
-        rc = hv_ds_mkdir(r->e->hv, "[datastore1] vic", err);
-    if (rc == 0)
-        rc = hv_ds_upload(r->e->hv, APPLIANCE_IMAGE, tmp, err);
+        rc = hv_ds_upload(r->e->hv, image, tmp, err);
     unlink(tmp);
     return rc;
 }
@@ -762,11 +911,16 @@ static int step_vm(run_ctx *r, vic_err **err)
 {
     const json_t *spec = r->t->spec;
     cleanup_free char *pool = pool_path(spec);
-    cleanup_free char *images = image_store(spec);
+    cleanup_free char *images = image_store(r->e, spec);
     cleanup_free char *image_dir = NULL;
+    cleanup_free char *ds = appliance_ds(spec);
+    cleanup_free char *image = appliance_image(r->e, spec, r->t->name);
     int rc = ds_mkdir_p(r->e->hv, images, err);
-    if (rc == 0)
+    /* the local appliance reads the store on this host; a VM reads it on its datastore */
+    if (rc == 0 && r->e->local)
         rc = hv_ds_local_path(r->e->hv, images, &image_dir, err);
+    else if (rc == 0)
+        image_dir = xstrdup(images);
     if (rc < 0)
         return vic_err_wrap(err, "image store %s", images);
     json_t *ec cleanup_json = json_object();
@@ -775,8 +929,10 @@ static int step_vm(run_ctx *r, vic_err **err)
     json_object_set_new(ec, K_NAME, json_string(r->t->name));
     json_object_set_new(ec, K_ADDRESS, json_string(r->t->address));
     json_object_set_new(ec, K_POOL, json_string(pool));
-    json_object_set_new(ec, K_HOME, json_string(r->e->home));
-    json_object_set_new(ec, K_BIN_DIR, json_string(r->e->bin_dir));
+    if (r->e->local) { /* host paths mean something only to an appliance on this host */
+        json_object_set_new(ec, K_HOME, json_string(r->e->home));
+        json_object_set_new(ec, K_BIN_DIR, json_string(r->e->bin_dir));
+    }
     json_object_set_new(ec, K_IMAGE_DIR, json_string(image_dir));
     /* the volume stores the port layer serves, by label */
     size_t vi;
@@ -820,12 +976,25 @@ static int step_vm(run_ctx *r, vic_err **err)
     const json_t *ep = json_object_get(spec, "endpoint");
     long long mem = size_value(json_object_get(ep, "memory"));
     json_int_t cpus = json_integer_value(json_object_get(json_object_get(ep, "cpu"), "sockets"));
+    /* the appliance's NICs: its public network and the containers' bridge */
+    const json_t *net = json_object_get(spec, "network");
+    hv_nic nics[2];
+    size_t n_nics = 0;
+    static const char *const roles[] = {"public", "bridge"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *pg =
+            str_at(json_object_get(json_object_get(net, roles[i]), "port_group"), "name");
+        if (pg)
+            nics[n_nics++] = (hv_nic){.network = pg};
+    }
     hv_vm_spec vs = {.name = r->t->name,
                      .pool = pool,
-                     .datastore = "datastore1",
+                     .datastore = ds,
                      .cpus = cpus > 0 ? (int)cpus : 1,
                      .memory_mb = mem > 0 ? mem : 2048,
-                     .iso = APPLIANCE_IMAGE,
+                     .iso = image,
+                     .nics = nics,
+                     .n_nics = n_nics,
                      .serial_log = true,
                      .extra_config = ec};
     hv_ref ref;
@@ -834,8 +1003,8 @@ static int step_vm(run_ctx *r, vic_err **err)
         /* a VM of this name that this very task made (a resumed step) is fine */
         vic_err *ge = NULL;
         hv_vm_info info = {0};
-        snprintf(ref.id, sizeof(ref.id), "vm:%s", r->t->name);
-        if (hv_vm_get(r->e->hv, &ref, &info, &ge) == 0 && str_at(info.extra_config, K_TASK) &&
+        if (appliance_ref(r->e, r->t, &ref, &ge) == 0 &&
+            hv_vm_get(r->e->hv, &ref, &info, &ge) == 0 && str_at(info.extra_config, K_TASK) &&
             strcmp(str_at(info.extra_config, K_TASK), r->t->id) == 0) {
             vic_err_free(err);
             rc = 0;
@@ -851,7 +1020,7 @@ static int step_vm(run_ctx *r, vic_err **err)
                                         "ca.pem"};
     for (size_t i = 0; i < (no_tls(spec) ? 1 : 4) && rc == 0; i++) {
         cleanup_free char *from = xasprintf("%s/%s", dir, files[i]);
-        cleanup_free char *to = xasprintf("[datastore1] %s/%s", r->t->name, files[i]);
+        cleanup_free char *to = xasprintf("[%s] %s/%s", ds, r->t->name, files[i]);
         rc = hv_ds_upload(r->e->hv, to, from, err);
     }
     return rc;
@@ -875,8 +1044,9 @@ static int step_volumes(run_ctx *r, vic_err **err)
 static int step_power_on(run_ctx *r, vic_err **err)
 {
     hv_ref ref;
-    snprintf(ref.id, sizeof(ref.id), "vm:%s", r->t->name);
-    int rc = hv_vm_power_on(r->e->hv, &ref, err);
+    int rc = appliance_ref(r->e, r->t, &ref, err);
+    if (rc == 0)
+        rc = hv_vm_power_on(r->e->hv, &ref, err);
     if (rc == VIC_ECONFLICT) { /* already on */
         vic_err_free(err);
         return 0;
@@ -887,7 +1057,11 @@ static int step_power_on(run_ctx *r, vic_err **err)
 static int step_endpoint(run_ctx *r, vic_err **err)
 {
     hv_ref ref;
-    snprintf(ref.id, sizeof(ref.id), "vm:%s", r->t->name);
+    int rc0 = appliance_ref(r->e, r->t, &ref, err);
+    if (rc0 < 0)
+        return rc0;
+    cleanup_free char *ds = appliance_ds(r->t->spec);
+    long nap_ms = 20;
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
@@ -897,6 +1071,8 @@ static int step_endpoint(run_ctx *r, vic_err **err)
             return rc;
         const char *ready = str_at(info.extra_config, K_READY);
         int ok = ready && strcmp(ready, "true") == 0;
+        snprintf(r->docker_host, sizeof(r->docker_host), "%s",
+                 str_at(info.extra_config, K_DOCKER_HOST) ?: "");
         hv_power power = info.power;
         cleanup_free char *why = NULL;
         const char *k;
@@ -915,16 +1091,19 @@ static int step_endpoint(run_ctx *r, vic_err **err)
         if (power != HV_POWERED_ON)
             return vic_err_set(err, VIC_EUNAVAIL,
                                "the appliance powered off before its endpoint was ready (see "
-                               "its serial log, datastore1/%s/output.log)",
-                               r->t->name);
+                               "its serial log, [%s] %s/output.log)",
+                               ds, r->t->name);
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (ms > READY_TIMEOUT_MS)
+        if (ms > r->e->ready_timeout_ms)
             return vic_err_set(err, VIC_ETIMEOUT,
-                               "the appliance's components did not report ready within %d s",
-                               READY_TIMEOUT_MS / 1000);
-        struct timespec nap = {0, 20 * 1000 * 1000};
+                               "the appliance's components did not report ready within %ld s",
+                               r->e->ready_timeout_ms / 1000);
+        /* quick while a local appliance starts, then no more than 5 reads a second, which a
+         * vCenter answering every VCH's polls can bear */
+        struct timespec nap = {0, nap_ms * 1000 * 1000};
         nanosleep(&nap, NULL);
+        nap_ms = nap_ms * 2 > 200 ? 200 : nap_ms * 2;
     }
 }
 
@@ -939,8 +1118,20 @@ static size_t sink(char *p, size_t sz, size_t n, void *ud)
 static int step_docker(run_ctx *r, vic_err **err)
 {
     int tls = !no_tls(r->t->spec);
-    cleanup_free char *url =
-        xasprintf("%s://%s:%d/info", tls ? "https" : "http", r->t->address, tls ? 2376 : 2375);
+    /* where the appliance says its endpoint is (the address it got, on the port it serves) */
+    cleanup_free char *reported = r->docker_host[0]
+                                      ? xstrdup(r->docker_host)
+                                      : xasprintf("%s:%d", r->t->address, tls ? 2376 : 2375);
+    cleanup_free char *host = docker_host_for(r->t->spec, r->t->address, reported);
+    cleanup_free char *url = xasprintf("%s://%s/info", tls ? "https" : "http", host);
+    /* a name the certificate carries, reached at the address the appliance reported: the
+     * check proves the appliance there holds the VCH's certificate, without asking DNS */
+    cleanup_free char *connect_to = NULL;
+    struct curl_slist *to = NULL;
+    if (strcmp(host, reported) != 0) {
+        connect_to = xasprintf("%s:%s", host, reported);
+        to = curl_slist_append(NULL, connect_to);
+    }
     cleanup_free char *dir = cert_dir(r->e, r->t->name);
     cleanup_free char *ca = xasprintf("%s/ca.pem", dir);
     cleanup_free char *cert = xasprintf("%s/cert.pem", dir);
@@ -957,10 +1148,13 @@ static int step_docker(run_ctx *r, vic_err **err)
         curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
         curl_easy_setopt(c, CURLOPT_SSLKEY, key);
     }
+    if (to)
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, to);
     CURLcode cc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
+    curl_slist_free_all(to);
     json_t *info cleanup_json = body.data ? json_loads(body.data, 0, NULL) : NULL;
     vic_buf_free(&body);
     if (cc != CURLE_OK)
@@ -989,26 +1183,42 @@ static const step create_steps[] = {
     {"docker_api", "checking the docker endpoint", step_docker},
 };
 
-/* Removes what a create made; tolerant of pieces never made or already gone. */
-static void roll_back(vch_engine *e, const vch_task *t)
+/* Keeps the first failure of a rollback that is not "already gone" in *first. */
+static void keep_failure(vic_err **err, char **first)
+{
+    if (*err && (*err)->code != VIC_ENOTFOUND && *first == NULL)
+        *first = xstrdup((*err)->msg);
+    vic_err_free(err);
+}
+
+/*
+ * Removes what a create made; tolerant of pieces never made or already gone. Returns NULL
+ * when nothing of the VCH is left, else the first failure (caller frees): the target did not
+ * answer, or refused, so pieces may remain there.
+ */
+static char *roll_back(vch_engine *e, const vch_task *t)
 {
     hv_ref ref;
-    snprintf(ref.id, sizeof(ref.id), "vm:%s", t->name);
     hv_vm_info info = {0};
     vic_err *err = NULL;
-    if (hv_vm_get(e->hv, &ref, &info, &err) == 0) {
+    char *first = NULL;
+    /* the VM's folder is ours to remove when the VM is ours or there is none of that name
+     * (validation found the name free) */
+    int rc = t->spec ? appliance_ref(e, t, &ref, &err) : VIC_ENOTFOUND;
+    int folder_ours = rc == VIC_ENOTFOUND;
+    if (rc == 0 && hv_vm_get(e->hv, &ref, &info, &err) == 0) {
         const char *owner = str_at(info.extra_config, K_TASK);
         if (owner && strcmp(owner, t->id) == 0) {
-            vic_err_free(&err);
+            folder_ours = 1;
             hv_vm_power_off(e->hv, &ref, 0, &err);
-            vic_err_free(&err);
+            keep_failure(&err, &first);
             if (hv_vm_destroy(e->hv, &ref, &err) < 0)
                 vic_log(VIC_LOG_WARN, "event=rollback_vm_failed vch=%s msg=\"%s\"", t->name,
                         err->msg);
         }
     }
     hv_vm_info_clear(&info);
-    vic_err_free(&err);
+    keep_failure(&err, &first);
     if (t->spec) {
         cleanup_free char *pp = pool_path(t->spec);
         hv_ref pool;
@@ -1016,10 +1226,16 @@ static void roll_back(vch_engine *e, const vch_task *t)
             hv_pool_destroy(e->hv, &pool, &err) < 0)
             vic_log(VIC_LOG_WARN, "event=rollback_pool_failed vch=%s msg=\"%s\"", t->name,
                     err->msg);
-        vic_err_free(&err);
-        cleanup_free char *images = image_store(t->spec);
+        keep_failure(&err, &first);
+        cleanup_free char *images = image_store(e, t->spec);
         hv_ds_delete(e->hv, images, &err);
-        vic_err_free(&err);
+        keep_failure(&err, &first);
+        if (!e->local && folder_ours) { /* the ISO and files uploaded before the VM existed */
+            cleanup_free char *ds = appliance_ds(t->spec);
+            cleanup_free char *folder = xasprintf("[%s] %s", ds, t->name);
+            hv_ds_delete(e->hv, folder, &err);
+            keep_failure(&err, &first);
+        }
     }
     cleanup_free char *dir = cert_dir(e, t->name);
     static const char *const files[] = {
@@ -1030,6 +1246,22 @@ static void roll_back(vch_engine *e, const vch_task *t)
         unlink(f);
     }
     rmdir(dir);
+    return first;
+}
+
+/* Rolls a create back and records how it went; *incomplete (caller frees) gets the failure
+ * when pieces may remain on the target. */
+static void roll_back_noted(run_ctx *r, char **incomplete)
+{
+    note(r, "rollback", "started", "removing what the create made");
+    *incomplete = roll_back(r->e, r->t);
+    if (*incomplete)
+        note(r, "rollback", "failed",
+             "could not remove everything of VCH %s from %s (%s); pieces may remain there until "
+             "vic-machine delete --name %s runs against it",
+             r->t->name, r->e->target, *incomplete, r->t->name);
+    else
+        note(r, "rollback", "done", "nothing of VCH %s is left", r->t->name);
 }
 
 static int write_env(vch_engine *e, const vch_task *t)
@@ -1049,10 +1281,11 @@ static int write_env(vch_engine *e, const vch_task *t)
 static int finish_create(vch_engine *e, const vch_task *t, vic_err **err)
 {
     hv_ref ref;
-    snprintf(ref.id, sizeof(ref.id), "vm:%s", t->name);
     json_t *ec cleanup_json = json_pack("{s:n}", K_CREATING);
     hv_vm_change ch = {.extra_config = ec};
-    int rc = hv_vm_reconfigure(e->hv, &ref, NULL, &ch, NULL, 0, err);
+    int rc = appliance_ref(e, t, &ref, err);
+    if (rc == 0)
+        rc = hv_vm_reconfigure(e->hv, &ref, NULL, &ch, NULL, 0, err);
     if (rc == 0)
         write_env(e, t);
     return rc;
@@ -1065,7 +1298,7 @@ int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void 
     int rc = vch_task_get(e->tasks, task_id, &t, err);
     if (rc < 0)
         return rc;
-    run_ctx r = {e, &t, fn, payload};
+    run_ctx r = {e, &t, fn, payload, ""};
     for (size_t i = 0; i < sizeof(create_steps) / sizeof(create_steps[0]) && rc == 0; i++) {
         note(&r, create_steps[i].name, "started", "%s", create_steps[i].doing);
         rc = create_steps[i].run(&r, err);
@@ -1075,11 +1308,17 @@ int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void 
             note(&r, create_steps[i].name, "failed", "%s", (*err)->msg);
     }
     if (rc < 0) {
-        note(&r, "rollback", "started", "removing what the create made");
-        roll_back(e, &t);
-        note(&r, "rollback", "done", "nothing of VCH %s is left", t.name);
-        cleanup_free char *msg = xasprintf("%s (rolled back)", (*err)->msg);
+        cleanup_free char *incomplete = NULL;
+        roll_back_noted(&r, &incomplete);
+        cleanup_free char *msg =
+            incomplete ? xasprintf("%s (rollback incomplete: %s)", (*err)->msg, incomplete)
+                       : xasprintf("%s (rolled back)", (*err)->msg);
         vch_task_finish(e->tasks, t.id, "failed", msg, NULL);
+        if (incomplete) { /* the caller learns that pieces may remain */
+            int code = (*err)->code;
+            vic_err_free(err);
+            vic_err_set(err, code, "%s", msg);
+        }
     } else {
         cleanup_free char *msg = xasprintf("VCH %s is ready", t.name);
         /* The task ends before the appliance loses its creating mark: whoever reads the VCH
@@ -1248,7 +1487,7 @@ static int del_pool(run_ctx *r, vic_err **err)
 
 static int del_stores(run_ctx *r, vic_err **err)
 {
-    cleanup_free char *images = image_store(r->t->spec);
+    cleanup_free char *images = image_store(r->e, r->t->spec);
     int rc = tolerate_gone(hv_ds_delete(r->e->hv, images, err), err);
     if (rc < 0)
         return rc;
@@ -1269,7 +1508,7 @@ static int del_stores(run_ctx *r, vic_err **err)
 static int del_certs(run_ctx *r, vic_err **err)
 {
     (void)err;
-    roll_back(r->e, r->t); /* the certificate directory, and anything a create left */
+    free(roll_back(r->e, r->t)); /* the certificate directory, and anything a create left */
     return 0;
 }
 
@@ -1288,7 +1527,7 @@ int vch_delete_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void 
     int rc = vch_task_get(e->tasks, task_id, &t, err);
     if (rc < 0)
         return rc;
-    run_ctx r = {e, &t, fn, payload};
+    run_ctx r = {e, &t, fn, payload, ""};
     for (size_t i = 0; i < sizeof(delete_steps) / sizeof(delete_steps[0]) && rc == 0; i++) {
         note(&r, delete_steps[i].name, "started", "%s", delete_steps[i].doing);
         rc = delete_steps[i].run(&r, err);
@@ -1329,7 +1568,8 @@ int vch_converge(vch_engine *e, int *n_fixed, vic_err **err)
             vic_err_free(&te);
             continue;
         }
-        if (vch_task_owner_alive(&t)) {
+        /* another target's tasks are for an engine connected there */
+        if (vch_task_owner_alive(&t) || strcmp(t.target, e->target) != 0) {
             vch_task_clear(&t);
             continue;
         }
@@ -1337,18 +1577,25 @@ int vch_converge(vch_engine *e, int *n_fixed, vic_err **err)
         vic_log(VIC_LOG_INFO, "event=converge task=%s kind=%s vch=%s step=%s", t.id, t.kind, t.name,
                 t.step);
         if (strcmp(t.kind, "create") == 0) {
-            run_ctx r = {e, &t, NULL, NULL};
+            run_ctx r = {e, &t, NULL, NULL, ""};
             note(&r, "rollback", "started",
                  "the process running this create stopped during step %s; rolling back",
                  t.step[0] ? t.step : "validate");
-            roll_back(e, &t);
-            note(&r, "rollback", "done", "nothing of VCH %s is left", t.name);
-            cleanup_free char *msg = xasprintf("interrupted during step %s; rolled back",
-                                               t.step[0] ? t.step : "validate");
+            cleanup_free char *incomplete = roll_back(e, &t);
+            if (incomplete)
+                note(&r, "rollback", "failed", "could not remove everything of VCH %s (%s)", t.name,
+                     incomplete);
+            else
+                note(&r, "rollback", "done", "nothing of VCH %s is left", t.name);
+            cleanup_free char *msg =
+                incomplete ? xasprintf("interrupted during step %s; rollback incomplete: %s",
+                                       t.step[0] ? t.step : "validate", incomplete)
+                           : xasprintf("interrupted during step %s; rolled back",
+                                       t.step[0] ? t.step : "validate");
             vch_task_finish(e->tasks, t.id, "failed", msg, NULL);
         } else {
             vic_err *de = NULL;
-            run_ctx r = {e, &t, NULL, NULL};
+            run_ctx r = {e, &t, NULL, NULL, ""};
             note(&r, "resume", "started",
                  "the process running this delete stopped during step %s; finishing it", t.step);
             if (vch_delete_run(e, t.id, NULL, NULL, &de) < 0)
@@ -1391,8 +1638,14 @@ static const char *vch_state(const json_t *vm, vch_engine *e)
     return ready && strcmp(ready, "true") == 0 ? "running" : "starting";
 }
 
+/* Where docker reaches the VCH: what its appliance reports, else its address's port. */
 static char *docker_host_of(const json_t *vm)
 {
+    const char *reported = appliance_key(vm, K_DOCKER_HOST);
+    if (reported && *reported) {
+        json_t *spec cleanup_json = spec_of(vm);
+        return docker_host_for(spec, appliance_key(vm, K_ADDRESS), reported);
+    }
     return xasprintf("%s:%d", appliance_key(vm, K_ADDRESS), plain_of(vm) ? 2375 : 2376);
 }
 
@@ -1486,8 +1739,9 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
                   strcmp(version, VIC_VERSION) == 0 ? "up to date" : "upgrade available",
                   "containers", json_object_get(s, "containers"), "created_by",
                   json_object_get(s, "created_by"), "pool", appliance_key(vm, K_POOL) ?: "");
-    cleanup_free char *portal =
-        xasprintf("%s://%s:2378/", plain_of(vm) ? "http" : "https", appliance_key(vm, K_ADDRESS));
+    cleanup_free char *dh = docker_host_of(vm); /* the portal is on the endpoint's host */
+    cleanup_free char *portal = xasprintf("%s://%.*s:2378/", plain_of(vm) ? "http" : "https",
+                                          (int)(strrchr(dh, ':') - dh), dh);
     json_object_set_new(runtime, "admin_portal", json_string(portal));
     cleanup_free char *pwfile =
         xasprintf("%s/vch/%s/vicadmin-password", e->home, appliance_key(vm, K_NAME));
@@ -1609,10 +1863,14 @@ int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t *
         return join_problems(p.list, VIC_EINVAL, err);
     /* the result must still be a valid spec */
     json_t *norm cleanup_json = NULL;
-    json_t *r cleanup_json = json_object();
+    json_t *r cleanup_json = json_pack("{s:s}", "target", e->target);
     json_t *sp_problems cleanup_json = NULL;
-    if ((rc = sp_check_spec(&norm, &sp_problems, sp_inventory_local(), r, spec, e->target, err)) <
-        0)
+    vch_inventory *inv = NULL;
+    if ((rc = vch_inventory_new(&inv, e->hv, e->target, err)) < 0)
+        return rc;
+    rc = sp_check_spec(&norm, &sp_problems, vch_inventory_sp(inv), r, spec, e->target, err);
+    vch_inventory_free(inv);
+    if (rc < 0)
         return rc;
     hv_pool_spec ps;
     pool_spec_of(norm, &ps);
@@ -1646,7 +1904,9 @@ int vch_port_layer(vch_engine *e, const char *id, char **url, char **token, vic_
     if (ready == NULL || strcmp(ready, "true") != 0)
         return vic_err_set(err, VIC_EUNAVAIL, "VCH %s is %s: its port layer is not answering",
                            appliance_key(vm, K_NAME), vch_state(vm, e));
-    cleanup_free char *ds = xasprintf("[datastore1] %s/portlayer.token", appliance_key(vm, K_NAME));
+    json_t *vspec cleanup_json = spec_of(vm);
+    cleanup_free char *dsn = appliance_ds(vspec);
+    cleanup_free char *ds = xasprintf("[%s] %s/portlayer.token", dsn, appliance_key(vm, K_NAME));
     cleanup_free char *path = NULL;
     if ((rc = hv_ds_local_path(e->hv, ds, &path, err)) < 0)
         return rc;

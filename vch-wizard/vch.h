@@ -23,11 +23,26 @@
 typedef struct vch_engine vch_engine;
 
 typedef struct vch_engine_opts {
-    const char *home;    /* $VIC_HOME of the local target */
+    const char *home;    /* $VIC_HOME: the task record and the VCHs' client certificates */
     const char *bin_dir; /* where vic-init, vic-vmx, tether and the servers are */
-    const char *target;  /* "local" */
+    const char *target;  /* "local" (default), or "host[:port]" of a vCenter or ESX */
+    /* vSphere targets: credentials (used to log in, never kept by the engine nor logged),
+     * the pinned certificate thumbprint, and the appliance ISO to upload (default
+     * bin_dir/appliance.iso). */
+    const char *user;
+    const char *password;
+    const char *thumbprint;
+    const char *appliance_iso;
+    long ready_timeout_s; /* how long a create waits for the appliance (0: 60 s) */
 } vch_engine_opts;
 
+/*
+ * Connects to the target. On the local target the appliance is vic-init on this host (its
+ * image a marker file); on a vSphere target it is a VM booting the appliance ISO, which must
+ * exist (VIC_ENOTFOUND otherwise, naming the file). Errors: those of hv_open (VIC_EAUTH for
+ * refused credentials, VIC_EUPSTREAM with the server's thumbprint for an unpinned or
+ * mismatched certificate).
+ */
 int vch_engine_open(vch_engine **out, const vch_engine_opts *o, vic_err **err);
 void vch_engine_close(vch_engine *e);
 vic_store *vch_engine_tasks(vch_engine *e);

@@ -42,6 +42,12 @@ static void usage(FILE *f)
                "  --log-file PATH      also append the log to PATH\n"
                "  --ui-dir DIR         the web UI's pages and assets (default: ui/ beside\n"
                "                       this binary, as make builds it)\n"
+               "  --vsphere-target HOST[:PORT]  a vCenter or ESX the API may create VCHs on\n"
+               "                       (repeatable): /container/target/HOST[:PORT]/vch with the\n"
+               "                       vSphere user's HTTP Basic credentials, passed through,\n"
+               "                       and ?thumbprint=SHA1 for a certificate no CA signed\n"
+               "  --appliance-iso FILE the appliance ISO for vSphere VCHs (default:\n"
+               "                       appliance.iso beside this binary)\n"
                "  --version            print the version and exit\n"
                "  -h, --help           show this help\n"
                "\n"
@@ -114,6 +120,8 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {"ui-dir", required_argument, NULL, 'u'},
+        {"vsphere-target", required_argument, NULL, 'T'},
+        {"appliance-iso", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     ws_options opt = {.listen = "127.0.0.1:8443",
@@ -171,6 +179,20 @@ int main(int argc, char **argv)
             break;
         case 'u':
             ui_dir_arg = optarg;
+            break;
+        case 'T':
+            if (opt.n_vsphere_targets == WS_MAX_VSPHERE_TARGETS || strcmp(optarg, "local") == 0 ||
+                *optarg == '\0' || strpbrk(optarg, "/?#@ ")) {
+                fprintf(stderr,
+                        "vic-webservice: --vsphere-target: \"%s\" is not a HOST[:PORT] (at most "
+                        "%d of them)\n",
+                        optarg, WS_MAX_VSPHERE_TARGETS);
+                return 2;
+            }
+            opt.vsphere_targets[opt.n_vsphere_targets++] = optarg;
+            break;
+        case 'I':
+            opt.appliance_iso = optarg;
             break;
         case 'V':
             printf("vic-webservice %s\n", ws_version());
@@ -252,7 +274,11 @@ int main(int argc, char **argv)
     char host[64];
     snprintf(host, sizeof(host), "%.*s", (int)strcspn(opt.listen, ":"), opt.listen);
     printf("vic-webservice %s\n", ws_version());
-    printf("  serving   %s://%s:%u/ (target: local)\n", scheme, host, vic_http_server_port(srv));
+    printf("  serving   %s://%s:%u/ (target%s: local", scheme, host, vic_http_server_port(srv),
+           opt.n_vsphere_targets ? "s" : "");
+    for (size_t i = 0; i < opt.n_vsphere_targets; i++)
+        printf(", %s", opt.vsphere_targets[i]);
+    printf(")\n");
     printf("  home      %s\n", home);
     struct stat ui_st;
     if (stat(ui_dir, &ui_st) == 0 && S_ISDIR(ui_st.st_mode))

@@ -26,6 +26,8 @@ typedef struct ws_auth ws_auth;
 #define WS_TOKEN_AUDIENCE "vic-self-provision"
 #define WS_TOKEN_ISSUER   "vic-webservice"
 
+#define WS_MAX_VSPHERE_TARGETS 16
+
 typedef struct ws_options {
     const char *home;   /* $VIC_HOME */
     const char *listen; /* "127.0.0.1:8443" */
@@ -36,6 +38,11 @@ typedef struct ws_options {
     unsigned session_absolute; /* seconds */
     const char *bin_dir;       /* where vic-init and the appliance's servers are */
     const char *ui_dir;        /* the web UI's pages and assets (webservice/ui.h) */
+    /* vSphere targets ("host[:port]") the API may reach, with the caller's credentials
+     * (HTTP Basic, passed through) and ?thumbprint=; any other target is not known here. */
+    const char *vsphere_targets[WS_MAX_VSPHERE_TARGETS];
+    size_t n_vsphere_targets;
+    const char *appliance_iso; /* the ISO uploaded for a vSphere VCH (default in bin_dir) */
 } ws_options;
 
 typedef struct ws {

@@ -1,11 +1,14 @@
 #include "webservice/vchs.h"
 
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lib/cleanup.h"
+#include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -16,12 +19,94 @@ static atomic_int stopping;
 static pthread_t converger;
 static int converger_started;
 
-static int check_target(ws *w, vic_http_req *req, vic_err **err)
+int ws_vsphere_target(const ws *w, const char *t)
 {
+    for (size_t i = 0; t && i < w->opt.n_vsphere_targets; i++)
+        if (strcmp(w->opt.vsphere_targets[i], t) == 0)
+            return 1;
+    return 0;
+}
+
+/* The engine a request's target is served by: the service's own for the local target, or
+ * (owned) a connection to a vSphere target made with the caller's credentials. */
+typedef struct target_engine {
+    vch_engine *e;
+    int owned;
+} target_engine;
+
+static void target_engine_release(target_engine *te)
+{
+    if (te->owned)
+        vch_engine_close(te->e);
+    te->e = NULL;
+    te->owned = 0;
+}
+#define cleanup_target __attribute__((cleanup(target_engine_release)))
+
+/* The vSphere credentials of the request (HTTP Basic); *password is a secret. */
+static int basic_credentials(vic_http_req *req, char **user, char **password, vic_err **err)
+{
+    const char *authz = vic_http_req_header(req, "Authorization");
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    if (authz == NULL || strncasecmp(authz, "Basic ", 6) != 0 || strlen(authz) > 1030 ||
+        vic_base64_decode(&raw, &len, authz + 6, NULL) < 0)
+        return vic_err_set(err, VIC_EAUTH,
+                           "target %s: send the vSphere user's credentials with HTTP Basic",
+                           vic_http_req_param(req, "t"));
+    char *colon = memchr(raw, ':', len);
+    int rc = 0;
+    if (colon == NULL || memchr(raw, '\0', len) != NULL) {
+        rc = vic_err_set(err, VIC_EAUTH, "malformed Basic credentials");
+    } else {
+        *user = xstrndup((char *)raw, (size_t)(colon - (char *)raw));
+        *password = xstrndup(colon + 1, len - (size_t)(colon + 1 - (char *)raw));
+    }
+    OPENSSL_cleanse(raw, len);
+    free(raw);
+    return rc;
+}
+
+static int engine_for(ws *w, vic_http_req *req, target_engine *te, vic_err **err)
+{
+    te->e = NULL;
+    te->owned = 0;
     const char *t = vic_http_req_param(req, "t");
-    if (t == NULL || strcmp(t, vch_engine_target(w->vch)) != 0)
-        return vic_err_set(err, VIC_ENOTFOUND, "target %s is not known here (known: %s)",
-                           t ? t : "", vch_engine_target(w->vch));
+    if (t && strcmp(t, vch_engine_target(w->vch)) == 0) {
+        te->e = w->vch;
+        return 0;
+    }
+    if (!ws_vsphere_target(w, t)) {
+        vic_buf known = VIC_BUF_INIT;
+        vic_buf_appendf(&known, "%s", vch_engine_target(w->vch));
+        for (size_t i = 0; i < w->opt.n_vsphere_targets; i++)
+            vic_buf_appendf(&known, ", %s", w->opt.vsphere_targets[i]);
+        int rc = vic_err_set(err, VIC_ENOTFOUND, "target %s is not known here (known: %s)",
+                             t ? t : "", known.data);
+        vic_buf_free(&known);
+        return rc;
+    }
+    cleanup_free char *user = NULL;
+    cleanup_secret char *password = NULL;
+    int rc = basic_credentials(req, &user, &password, err);
+    if (rc < 0)
+        return rc;
+    vch_engine_opts o = {.home = w->opt.home,
+                         .bin_dir = w->opt.bin_dir,
+                         .target = t,
+                         .user = user,
+                         .password = password,
+                         .thumbprint = vic_http_req_query(req, "thumbprint"),
+                         .appliance_iso = w->opt.appliance_iso};
+    if ((rc = vch_engine_open(&te->e, &o, err)) < 0)
+        return rc;
+    te->owned = 1;
+    /* tasks on this target whose runner died: this caller can finish them */
+    int fixed = 0;
+    vic_err *ce = NULL;
+    if (vch_converge(te->e, &fixed, &ce) < 0)
+        vic_log(VIC_LOG_WARN, "event=converge_failed target=%s msg=\"%s\"", t, ce->msg);
+    vic_err_free(&ce);
     return 0;
 }
 
@@ -36,6 +121,7 @@ static void problems_response(vic_http_resp *resp, int rc, vic_err **err, json_t
 
 typedef struct task_job {
     ws *w;
+    target_engine te; /* the thread's to release */
     char id[40];
     int delete;
 } task_job;
@@ -44,22 +130,25 @@ static void *task_thread(void *p)
 {
     task_job *j = p;
     vic_err *err = NULL;
-    int rc = j->delete ? vch_delete_run(j->w->vch, j->id, NULL, NULL, &err)
-                       : vch_create_run(j->w->vch, j->id, NULL, NULL, &err);
+    int rc = j->delete ? vch_delete_run(j->te.e, j->id, NULL, NULL, &err)
+                       : vch_create_run(j->te.e, j->id, NULL, NULL, &err);
     if (rc < 0)
         vic_log(VIC_LOG_WARN, "event=task_failed task=%s msg=\"%s\"", j->id, err->msg);
     else
         vic_log(VIC_LOG_INFO, "event=task_succeeded task=%s", j->id);
     vic_err_free(&err);
+    target_engine_release(&j->te);
     free(j);
     atomic_fetch_sub(&running_threads, 1);
     return NULL;
 }
 
-static int start_thread(ws *w, const char *id, int del, vic_err **err)
+/* Runs task id on a thread of its own, which takes over te's engine. */
+static int start_thread(ws *w, target_engine *te, const char *id, int del, vic_err **err)
 {
     task_job *j = xzalloc(sizeof(*j));
     j->w = w;
+    j->te = *te;
     j->delete = del;
     snprintf(j->id, sizeof(j->id), "%s", id);
     atomic_fetch_add(&running_threads, 1);
@@ -69,15 +158,15 @@ static int start_thread(ws *w, const char *id, int del, vic_err **err)
         free(j);
         return vic_err_set(err, VIC_EINTERNAL, "cannot start the task");
     }
+    te->owned = 0; /* the thread's now */
     pthread_detach(th);
     return 0;
 }
 
 /* Runs a task to its end on this request's thread (?wait=1). */
-static int run_now(ws *w, const char *id, int del, vic_err **err)
+static int run_now(vch_engine *e, const char *id, int del, vic_err **err)
 {
-    return del ? vch_delete_run(w->vch, id, NULL, NULL, err)
-               : vch_create_run(w->vch, id, NULL, NULL, err);
+    return del ? vch_delete_run(e, id, NULL, NULL, err) : vch_create_run(e, id, NULL, NULL, err);
 }
 
 static json_t *task_ref(const vch_task *t)
@@ -95,7 +184,8 @@ int ws_vch_start_create(ws *w, const json_t *spec, const char *created_by, json_
     int rc = vch_create_begin(w->vch, spec, created_by, &t, problems, err);
     if (rc < 0)
         return rc;
-    rc = start_thread(w, t.id, 0, err);
+    target_engine te = {w->vch, 0};
+    rc = start_thread(w, &te, t.id, 0, err);
     if (rc == 0)
         *out = task_ref(&t);
     vch_task_clear(&t);
@@ -107,11 +197,12 @@ int ws_vch_start_create(ws *w, const json_t *spec, const char *created_by, json_
 int ws_vch_list(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     ws *w = payload;
-    int rc = check_target(w, req, err);
+    target_engine te cleanup_target = {NULL, 0};
+    int rc = engine_for(w, req, &te, err);
     if (rc < 0)
         return rc;
     json_t *list = NULL;
-    if ((rc = vch_list(w->vch, &list, err)) < 0)
+    if ((rc = vch_list(te.e, &list, err)) < 0)
         return rc;
     vic_http_resp_json(resp, 200, json_pack("{s:o}", "vchs", list));
     return 0;
@@ -120,15 +211,16 @@ int ws_vch_list(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err *
 int ws_vch_create(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     ws *w = payload;
-    int rc = check_target(w, req, err);
+    target_engine te cleanup_target = {NULL, 0};
+    int rc = engine_for(w, req, &te, err);
     if (rc < 0)
         return rc;
     const char *wait = vic_http_req_query(req, "wait");
     int sync = wait && (strcmp(wait, "1") == 0 || strcmp(wait, "true") == 0);
     vch_task t;
     json_t *problems cleanup_json = NULL;
-    rc = vch_create_begin(w->vch, vic_http_req_json(req), vic_http_req_principal(req), &t,
-                          &problems, err);
+    rc = vch_create_begin(te.e, vic_http_req_json(req), vic_http_req_principal(req), &t, &problems,
+                          err);
     if (rc < 0 && problems) {
         problems_response(resp, rc, err, problems);
         return 0;
@@ -138,7 +230,7 @@ int ws_vch_create(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err
     cleanup_free char *loc = xasprintf("/container/target/%s/vch/%s", t.target, t.vch_id);
     json_t *ref = task_ref(&t);
     if (sync) {
-        rc = run_now(w, t.id, 0, err);
+        rc = run_now(te.e, t.id, 0, err);
         if (rc < 0) {
             json_decref(ref);
             vch_task_clear(&t);
@@ -147,7 +239,7 @@ int ws_vch_create(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err
         vic_http_resp_header(resp, "Location", loc);
         vic_http_resp_json(resp, 201, ref);
     } else {
-        rc = start_thread(w, t.id, 0, err);
+        rc = start_thread(w, &te, t.id, 0, err);
         if (rc < 0) {
             json_decref(ref);
             vch_task_clear(&t);
@@ -165,11 +257,12 @@ int ws_vch_create(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err
 int ws_vch_inspect(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     ws *w = payload;
-    int rc = check_target(w, req, err);
+    target_engine te cleanup_target = {NULL, 0};
+    int rc = engine_for(w, req, &te, err);
     if (rc < 0)
         return rc;
     json_t *out = NULL;
-    if ((rc = vch_inspect(w->vch, vic_http_req_param(req, "id"), &out, err)) < 0)
+    if ((rc = vch_inspect(te.e, vic_http_req_param(req, "id"), &out, err)) < 0)
         return rc;
     vic_http_resp_json(resp, 200, out);
     return 0;
@@ -178,11 +271,12 @@ int ws_vch_inspect(vic_http_req *req, vic_http_resp *resp, void *payload, vic_er
 int ws_vch_configure(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     ws *w = payload;
-    int rc = check_target(w, req, err);
+    target_engine te cleanup_target = {NULL, 0};
+    int rc = engine_for(w, req, &te, err);
     if (rc < 0)
         return rc;
     json_t *out = NULL;
-    if ((rc = vch_configure(w->vch, vic_http_req_param(req, "id"), vic_http_req_json(req), &out,
+    if ((rc = vch_configure(te.e, vic_http_req_param(req, "id"), vic_http_req_json(req), &out,
                             err)) < 0)
         return rc;
     vic_http_resp_json(resp, 200, out);
@@ -200,7 +294,8 @@ static const vic_schema delete_schema = VIC_SCHEMA(delete_fields);
 int ws_vch_delete(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     ws *w = payload;
-    int rc = check_target(w, req, err);
+    target_engine te cleanup_target = {NULL, 0};
+    int rc = engine_for(w, req, &te, err);
     if (rc < 0)
         return rc;
     json_t *body = vic_http_req_json(req);
@@ -213,16 +308,16 @@ int ws_vch_delete(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err
                              strcmp(vic_json_str(body, "volume_stores"), "all") == 0,
     };
     vch_task t;
-    if ((rc = vch_delete_begin(w->vch, vic_http_req_param(req, "id"), &o, &t, err)) < 0)
+    if ((rc = vch_delete_begin(te.e, vic_http_req_param(req, "id"), &o, &t, err)) < 0)
         return rc;
     const char *wait = vic_http_req_query(req, "wait");
     json_t *ref = task_ref(&t);
     if (wait && (strcmp(wait, "1") == 0 || strcmp(wait, "true") == 0)) {
-        rc = run_now(w, t.id, 1, err);
+        rc = run_now(te.e, t.id, 1, err);
         if (rc == 0)
             vic_http_resp_json(resp, 200, ref);
     } else {
-        rc = start_thread(w, t.id, 1, err);
+        rc = start_thread(w, &te, t.id, 1, err);
         if (rc == 0)
             vic_http_resp_json(resp, 202, ref);
     }
@@ -238,11 +333,12 @@ int ws_vch_delete(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err
 int ws_vch_certificate(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     ws *w = payload;
-    int rc = check_target(w, req, err);
+    target_engine te cleanup_target = {NULL, 0};
+    int rc = engine_for(w, req, &te, err);
     if (rc < 0)
         return rc;
     cleanup_free char *pem = NULL;
-    if ((rc = vch_certificate(w->vch, vic_http_req_param(req, "id"), &pem, err)) < 0)
+    if ((rc = vch_certificate(te.e, vic_http_req_param(req, "id"), &pem, err)) < 0)
         return rc;
     vic_http_resp_text(resp, 200, "application/x-pem-file", pem, strlen(pem));
     return 0;
@@ -251,11 +347,12 @@ int ws_vch_certificate(vic_http_req *req, vic_http_resp *resp, void *payload, vi
 int ws_vch_log(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     ws *w = payload;
-    int rc = check_target(w, req, err);
+    target_engine te cleanup_target = {NULL, 0};
+    int rc = engine_for(w, req, &te, err);
     if (rc < 0)
         return rc;
     cleanup_free char *text = NULL;
-    if ((rc = vch_log(w->vch, vic_http_req_param(req, "id"), &text, err)) < 0)
+    if ((rc = vch_log(te.e, vic_http_req_param(req, "id"), &text, err)) < 0)
         return rc;
     vic_http_resp_text(resp, 200, "text/plain; charset=utf-8", text, strlen(text));
     return 0;

@@ -20,6 +20,9 @@ int ws_vch_log(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **
 int ws_task_get(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
 int ws_task_events(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
 
+/* 1 when t names one of the vSphere targets the service was started with. */
+int ws_vsphere_target(const ws *w, const char *t);
+
 /* Starts a create task for an already validated spec on a thread (self-provisioning uses
  * it with the token's jti as created_by). *out is {id, task, ...}. */
 int ws_vch_start_create(ws *w, const json_t *spec, const char *created_by, json_t **out,

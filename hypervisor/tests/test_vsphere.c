@@ -448,12 +448,43 @@ static void test_relogin(void **state)
     assert_int_equal(hv_ds_delete(conn, "[" DS "] small.txt", &err), 0);
 }
 
+static void test_extensions(void **state)
+{
+    (void)state;
+    vic_err *err cleanup_err = NULL;
+    json_t *x cleanup_json = NULL;
+    assert_int_equal(hv_extension_find(conn, "com.example.t", &x, &err), VIC_ENOTFOUND);
+    vic_err_free(&err);
+    hv_extension e = {.key = "com.example.t",
+                      .version = "1.0",
+                      .label = "T <&>",
+                      .summary = "s",
+                      .company = "c",
+                      .url = "https://127.0.0.1:9/m.json",
+                      .thumbprint = "AB:CD"};
+    assert_int_equal(hv_extension_register(conn, &e, &err), 0);
+    assert_int_equal(hv_extension_find(conn, "com.example.t", &x, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(x, "label")), "T <&>");
+    assert_string_equal(json_string_value(json_object_get(x, "url")), e.url);
+    assert_string_equal(json_string_value(json_object_get(x, "thumbprint")), "AB:CD");
+    json_decref(x);
+    /* a second register of the key updates it */
+    e.version = "2.0";
+    assert_int_equal(hv_extension_register(conn, &e, &err), 0);
+    assert_int_equal(hv_extension_find(conn, "com.example.t", &x, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(x, "version")), "2.0");
+    assert_int_equal(hv_extension_unregister(conn, "com.example.t", &err), 0);
+    assert_int_equal(hv_extension_unregister(conn, "com.example.t", &err), VIC_ENOTFOUND);
+    assert_non_null(strstr(err->msg, "not registered"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_login),           cmocka_unit_test(test_find),
-        cmocka_unit_test(test_pools),           cmocka_unit_test(test_vm_lifecycle),
-        cmocka_unit_test(test_datastore_files), cmocka_unit_test(test_relogin),
+        cmocka_unit_test(test_extensions),   cmocka_unit_test(test_login),
+        cmocka_unit_test(test_find),         cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_vm_lifecycle), cmocka_unit_test(test_datastore_files),
+        cmocka_unit_test(test_relogin),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -889,6 +889,7 @@ int vs_open(vs_conn *c, const hv_connect_opts *opts, vic_err **err)
     sc_ref(sc, "fileManager", c->file_manager, sizeof(c->file_manager));
     sc_ref(sc, "sessionManager", c->session_manager, sizeof(c->session_manager));
     sc_ref(sc, "viewManager", c->view_manager, sizeof(c->view_manager));
+    sc_ref(sc, "extensionManager", c->extension_manager, sizeof(c->extension_manager));
     char *ver cleanup_free = vs_text(vs_child(vs_child(sc, "about"), "apiVersion"));
     snprintf(c->api_version, sizeof(c->api_version), "%s", *ver ? ver : "6.5");
     if (!c->root_folder[0] || !c->session_manager[0] || !c->property_collector[0])

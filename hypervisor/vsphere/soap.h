@@ -55,6 +55,7 @@ typedef struct vs_conn {
     char file_manager[HV_REF_MAX];
     char session_manager[HV_REF_MAX];
     char view_manager[HV_REF_MAX];
+    char extension_manager[HV_REF_MAX]; /* "" on ESX */
     char api_version[16];
 } vs_conn;
 

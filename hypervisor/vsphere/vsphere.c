@@ -813,10 +813,17 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
     vic_buf b cleanup_buf = VIC_BUF_INIT;
     BUF_LIT(&b, "<config>");
     vs_xml_elem(&b, "name", spec->name);
+    /* The full .vmx path: the VM's folder is NAME even when it exists already (files put
+     * there before the VM, such as its ISO), where "[ds]" alone would make "NAME (0)" and
+     * leave the serial log, written to NAME/, outside the VM's folder. */
     BUF_LIT(&b, "<guestId>otherGuest64</guestId><files><vmPathName>");
     vic_buf_appendf(&b, "[");
     vs_xml_escape(&b, ds);
-    vic_buf_appendf(&b, "]</vmPathName></files><numCPUs>%d</numCPUs><memoryMB>%lld</memoryMB>",
+    BUF_LIT(&b, "] ");
+    vs_xml_escape(&b, spec->name);
+    BUF_LIT(&b, "/");
+    vs_xml_escape(&b, spec->name);
+    vic_buf_appendf(&b, ".vmx</vmPathName></files><numCPUs>%d</numCPUs><memoryMB>%lld</memoryMB>",
                     spec->cpus, (long long)spec->memory_mb);
     int key = -1;
     if (spec->n_disks) {
@@ -1318,6 +1325,143 @@ static int vs_list(hv_conn *hc, hv_kind kind, const char *parent, json_t **out, 
     return 0;
 }
 
+/* ---- extensions (the vSphere Client plugin) ---- */
+
+static int check_ext_manager(vs_conn *c, vic_err **err)
+{
+    if (!c->extension_manager[0])
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "%s has no extension manager (an ESX host): register the plugin with "
+                           "the vCenter that manages it",
+                           c->host);
+    return 0;
+}
+
+static void description_xml(vic_buf *b, const char *label, const char *summary)
+{
+    BUF_LIT(b, "<description xsi:type=\"Description\">");
+    vs_xml_elem(b, "label", label ? label : "");
+    vs_xml_elem(b, "summary", summary ? summary : "");
+    BUF_LIT(b, "</description>");
+}
+
+/* An Extension data object, its fields in the order of the vim25 schema. A remote vSphere
+ * Client plugin: a client of type vsphere-client-remote at the manifest's URL, and the server
+ * that serves it (MANIFEST_SERVER) with its certificate's thumbprint. */
+static void extension_xml(vic_buf *b, const hv_extension *x)
+{
+    char now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    BUF_LIT(b, "<extension>");
+    description_xml(b, x->label, x->summary);
+    vs_xml_elem(b, "key", x->key);
+    vs_xml_elem(b, "company", x->company ? x->company : "");
+    vs_xml_elem(b, "version", x->version);
+    BUF_LIT(b, "<server>");
+    vs_xml_elem(b, "url", x->url);
+    description_xml(b, x->label, x->summary);
+    vs_xml_elem(b, "company", x->company ? x->company : "");
+    vs_xml_elem(b, "type", "MANIFEST_SERVER");
+    vs_xml_elem(b, "adminEmail", x->admin_email ? x->admin_email : "");
+    if (x->thumbprint && *x->thumbprint)
+        vs_xml_elem(b, "serverThumbprint", x->thumbprint);
+    BUF_LIT(b, "</server><client>");
+    vs_xml_elem(b, "version", x->version);
+    description_xml(b, x->label, x->summary);
+    vs_xml_elem(b, "company", x->company ? x->company : "");
+    vs_xml_elem(b, "type", "vsphere-client-remote");
+    vs_xml_elem(b, "url", x->url);
+    BUF_LIT(b, "</client>");
+    vs_xml_elem(b, "lastHeartbeatTime", now);
+    BUF_LIT(b, "<shownInSolutionManager>false</shownInSolutionManager></extension>");
+}
+
+static int find_extension(vs_conn *c, const char *key, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    vic_buf b cleanup_buf = VIC_BUF_INIT;
+    vs_xml_elem(&b, "extensionKey", key);
+    xmlDoc *doc cleanup_xmldoc = NULL;
+    xmlNode *resp = NULL;
+    int rc = vs_call(c, "FindExtension", c->extension_manager, b.data, &doc, &resp, err);
+    if (rc < 0)
+        return vic_err_wrap(err, "find extension %s", key);
+    xmlNode *rv = vs_child(resp, "returnval");
+    if (rv)
+        *out = vs_val_json(rv);
+    return 0;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k)) ?: "";
+}
+
+static int vs_ext_find(hv_conn *hc, const char *key, json_t **out, vic_err **err)
+{
+    vs_conn *c = V(hc);
+    int rc;
+    json_t *x cleanup_json = NULL;
+    if ((rc = check_ext_manager(c, err)) < 0 || (rc = find_extension(c, key, &x, err)) < 0)
+        return rc;
+    if (x == NULL)
+        return vic_err_set(err, VIC_ENOTFOUND, "extension %s is not registered with %s", key,
+                           c->host);
+    const json_t *desc = json_object_get(x, "description");
+    const json_t *srv = json_object_get(x, "server");
+    const json_t *cli = json_object_get(x, "client");
+    if (json_is_array(srv))
+        srv = json_array_get(srv, 0);
+    if (json_is_array(cli))
+        cli = json_array_get(cli, 0);
+    *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "key", jstr(x, "key"),
+                     "version", jstr(x, "version"), "label", jstr(desc, "label"), "summary",
+                     jstr(desc, "summary"), "company", jstr(x, "company"), "url",
+                     *jstr(cli, "url") ? jstr(cli, "url") : jstr(srv, "url"), "thumbprint",
+                     jstr(srv, "serverThumbprint"), "admin_email", jstr(srv, "adminEmail"),
+                     "last_heartbeat", jstr(x, "lastHeartbeatTime"));
+    return 0;
+}
+
+static int vs_ext_register(hv_conn *hc, const hv_extension *x, vic_err **err)
+{
+    vs_conn *c = V(hc);
+    int rc;
+    if (x->key == NULL || *x->key == '\0' || x->version == NULL || x->url == NULL)
+        return vic_err_set(err, VIC_EINVAL, "extension: key, version and url are required");
+    json_t *cur cleanup_json = NULL;
+    if ((rc = check_ext_manager(c, err)) < 0 || (rc = find_extension(c, x->key, &cur, err)) < 0)
+        return rc;
+    vic_buf b cleanup_buf = VIC_BUF_INIT;
+    extension_xml(&b, x);
+    const char *method = cur ? "UpdateExtension" : "RegisterExtension";
+    xmlDoc *doc cleanup_xmldoc = NULL;
+    xmlNode *resp = NULL;
+    if ((rc = vs_call(c, method, c->extension_manager, b.data, &doc, &resp, err)) < 0)
+        return vic_err_wrap(err, "%s %s", cur ? "update extension" : "register extension", x->key);
+    return 0;
+}
+
+static int vs_ext_unregister(hv_conn *hc, const char *key, vic_err **err)
+{
+    vs_conn *c = V(hc);
+    int rc;
+    if ((rc = check_ext_manager(c, err)) < 0)
+        return rc;
+    vic_buf b cleanup_buf = VIC_BUF_INIT;
+    vs_xml_elem(&b, "extensionKey", key);
+    xmlDoc *doc cleanup_xmldoc = NULL;
+    xmlNode *resp = NULL;
+    rc = vs_call(c, "UnregisterExtension", c->extension_manager, b.data, &doc, &resp, err);
+    if (rc == VIC_ENOTFOUND)
+        return vic_err_set(err, VIC_ENOTFOUND, "extension %s is not registered with %s", key,
+                           c->host);
+    return rc < 0 ? vic_err_wrap(err, "unregister extension %s", key) : 0;
+}
+
 /* ---- connection ---- */
 
 static int vs_events_wait(hv_conn *hc, int64_t after_seq, unsigned timeout_ms, hv_event *out,
@@ -1384,4 +1528,7 @@ const hv_driver hv_vsphere_driver = {
     .ds_delete = vs_ds_delete,
     .ds_local_path = vs_ds_local_path,
     .events_wait = vs_events_wait,
+    .ext_register = vs_ext_register,
+    .ext_unregister = vs_ext_unregister,
+    .ext_find = vs_ext_find,
 };

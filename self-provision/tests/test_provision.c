@@ -70,9 +70,29 @@ static char *fake_bridge(void *p, const char *t)
     return xstrdup("bridge-a");
 }
 
-static const sp_inventory_ops fake_ops = {fake_has_target, fake_resolve, fake_root,  fake_ds,
-                                          fake_nets,       fake_pub,     fake_bridge};
+static const sp_inventory_ops fake_ops = {fake_has_target, fake_resolve, fake_root,   fake_ds,
+                                          fake_nets,       fake_pub,     fake_bridge, NULL};
 static const sp_inventory fake = {&fake_ops, NULL};
+
+/* The same with two compute resources (no default root pool) that says where a VCH can go. */
+static char *fake_no_root(void *p, const char *t)
+{
+    (void)p;
+    (void)t;
+    return NULL;
+}
+
+static json_t *fake_places(void *p, const char *t)
+{
+    (void)p;
+    (void)t;
+    return json_pack("[s, s]", "/dc/host/c", "/dc/host/h");
+}
+
+static const sp_inventory_ops places_ops = {fake_has_target, fake_resolve, fake_no_root,
+                                            fake_ds,         fake_nets,    fake_pub,
+                                            fake_bridge,     fake_places};
+static const sp_inventory places = {&places_ops, NULL};
 
 /* ---- spec checks (pure) ---- */
 
@@ -130,6 +150,30 @@ static long long path_int(const json_t *spec, const char *path)
         v = json_object_get(v, tok);
     free(copy);
     return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+static void test_spec_compute_lists_what_is_available(void **state)
+{
+    (void)state;
+    /* several compute resources and none asked for: required, naming them */
+    check(&places, "{\"target\":\"vc\"}", "{}", NULL, VIC_EINVAL,
+          "compute.resource: required: vc has more than one compute resource (available: "
+          "/dc/host/c, /dc/host/h)",
+          NULL);
+    /* an unknown one, reported with the others and with what exists */
+    check(&places, "{\"target\":\"vc\"}",
+          "{\"compute\":{\"resource\":{\"name\":\"/dc/host/x\"}},"
+          "\"storage\":{\"image_stores\":[\"ds9\"]}}",
+          NULL, VIC_EINVAL,
+          "compute.resource: /dc/host/x does not exist on vc (available: /dc/host/c, "
+          "/dc/host/h)",
+          "storage.image_stores[0]: datastore ds9 does not exist on vc (available: ds1, ds2)",
+          NULL);
+    json_t *ok cleanup_json = check(&places, "{\"target\":\"vc\"}",
+                                    "{\"compute\":{\"resource\":{\"name\":"
+                                    "\"/dc/host/c\"}}}",
+                                    NULL, 0, NULL);
+    assert_string_equal(path_str(ok, "compute.resource.name"), "/dc/host/c/Resources");
 }
 
 static void test_spec_defaults_fill_inside_the_limits(void **state)
@@ -560,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_spec_defaults_fill_inside_the_limits),
         cmocka_unit_test(test_spec_target),
         cmocka_unit_test(test_spec_compute),
+        cmocka_unit_test(test_spec_compute_lists_what_is_available),
         cmocka_unit_test(test_spec_cpu_mhz),
         cmocka_unit_test(test_spec_memory_mb),
         cmocka_unit_test(test_spec_storage_gb),
