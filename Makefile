@@ -23,7 +23,7 @@ BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libgnutls2
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
 	python3-pytest python3-requests curl busybox-static docker-registry skopeo \
 	chromium golang-go golang-github-vmware-govmomi-dev
-BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps
+BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps docker.io iptables docker-registry skopeo busybox-static
 
 PKGS := libmicrohttpd gnutls jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -5,6 +5,21 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+int vic_send_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int vic_attach_send(int fd, int type, const void *data, size_t len, vic_err **err)
 {
     if (len > VIC_ATTACH_MAX)

@@ -33,6 +33,9 @@ enum vic_attach_type {
 #define VIC_ATTACH_HEADER 5
 #define VIC_ATTACH_MAX    65536
 
+/* Sends all of p[0..n) on a connected socket (blocking; no SIGPIPE): 0, or -1 with errno. */
+int vic_send_all(int fd, const void *p, size_t n);
+
 /* Writes one frame (blocking until written). */
 int vic_attach_send(int fd, int type, const void *data, size_t len, vic_err **err);
 

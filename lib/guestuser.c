@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 int vic_guest_lookup_path(const char *cmd, char *const *env, size_t n_env, char *out, size_t cap,
-                       char *msg, size_t msg_cap)
+                          char *msg, size_t msg_cap)
 {
     struct stat st;
     if (cmd == NULL || *cmd == '\0') {
@@ -81,8 +81,8 @@ static int all_digits(const char *s)
 }
 
 int vic_guest_lookup_user(const char *user, const char *group, const char *passwd_file,
-                       const char *group_file, unsigned *uid, unsigned *gid, char *home,
-                       size_t home_cap, char *msg, size_t msg_cap)
+                          const char *group_file, unsigned *uid, unsigned *gid, char *home,
+                          size_t home_cap, char *msg, size_t msg_cap)
 {
     char line[1024];
     char *f[7];

@@ -12,12 +12,12 @@
 /* Resolves cmd against PATH (from env, "NAME=value" entries) as execvp would, into out.
  * Returns 0, or -1 with a Docker-style message in msg. */
 int vic_guest_lookup_path(const char *cmd, char *const *env, size_t n_env, char *out, size_t cap,
-                       char *msg, size_t msg_cap);
+                          char *msg, size_t msg_cap);
 
 /* Looks user ("name" or "uid", optionally ":group") up in passwd/group files. Returns 0, or
  * -1 with a Docker-style message. The file paths are parameters for tests. */
 int vic_guest_lookup_user(const char *user, const char *group, const char *passwd_file,
-                       const char *group_file, unsigned *uid, unsigned *gid, char *home,
-                       size_t home_cap, char *msg, size_t msg_cap);
+                          const char *group_file, unsigned *uid, unsigned *gid, char *home,
+                          size_t home_cap, char *msg, size_t msg_cap);
 
 #endif

@@ -139,21 +139,6 @@ int engine_attach_pending(const char *id)
     return found;
 }
 
-static int send_all(int fd, const void *p, size_t n)
-{
-    const char *b = p;
-    while (n) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* A frame to the port layer; with s->lock held. */
 static int send_frame_locked(att_session *s, int type, const void *data, size_t len)
 {
@@ -162,7 +147,7 @@ static int send_frame_locked(att_session *s, int type, const void *data, size_t 
                                           (unsigned char)len};
     if (s->pl_fd < 0)
         return -1;
-    if (send_all(s->pl_fd, h, sizeof(h)) < 0 || (len && send_all(s->pl_fd, data, len) < 0))
+    if (vic_send_all(s->pl_fd, h, sizeof(h)) < 0 || (len && vic_send_all(s->pl_fd, data, len) < 0))
         return -1;
     return 0;
 }
@@ -235,7 +220,7 @@ static void attach_run(vic_http_hijack *h, void *payload)
     vic_buf first = VIC_BUF_INIT;
     engine_attach_stdin_frames(early.data, early.len, &first);
     int ok = send_resize_locked(s) == 0 &&
-             (first.len == 0 || send_all(s->pl_fd, first.data, first.len) == 0) &&
+             (first.len == 0 || vic_send_all(s->pl_fd, first.data, first.len) == 0) &&
              (in_open || !s->want_in || send_frame_locked(s, VIC_ATTACH_CLOSE, NULL, 0) == 0) &&
              send_frame_locked(s, VIC_ATTACH_READY, NULL, 0) == 0;
     pthread_mutex_unlock(&s->lock);
@@ -265,7 +250,7 @@ static void attach_run(vic_http_hijack *h, void *payload)
             vic_buf_append(&from_pl, buf, (size_t)n);
             int rc = engine_attach_translate(&from_pl, s->tty, s->want_out, s->want_err, &out,
                                              &exit_code);
-            if (out.len && send_all(client, out.data, out.len) < 0)
+            if (out.len && vic_send_all(client, out.data, out.len) < 0)
                 break;
             out.len = 0;
             if (rc != 0)
@@ -284,7 +269,7 @@ static void attach_run(vic_http_hijack *h, void *payload)
                 ok = send_frame_locked(s, VIC_ATTACH_CLOSE, NULL, 0) == 0;
             } else {
                 engine_attach_stdin_frames(buf, (size_t)n, &frames);
-                ok = send_all(fd, frames.data, frames.len) == 0;
+                ok = vic_send_all(fd, frames.data, frames.len) == 0;
             }
             pthread_mutex_unlock(&s->lock);
             vic_buf_free(&frames);

@@ -75,8 +75,7 @@ static exec_inst *find_locked(vic_http_req *req, vic_err **err)
     return NULL;
 }
 
-int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                               vic_err **err)
+int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
     json_t *b = vic_http_req_json(req);
@@ -155,21 +154,6 @@ typedef struct exec_run {
     int fd;       /* the port layer's channel */
 } exec_run;
 
-static int send_all(int fd, const void *p, size_t n)
-{
-    const char *b = p;
-    while (n) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void finish(exec_run *r, int exit_code)
 {
     pthread_mutex_lock(&execs_lock);
@@ -191,7 +175,7 @@ static int relay(exec_run *r, int client, int stop_fd, int peer_fd, const char *
     int in_open = client >= 0 && e->want_in, exit_code = -1;
     if (in_open && extra_len) {
         engine_attach_stdin_frames(extra, extra_len, &frames);
-        if (send_all(r->fd, frames.data, frames.len) < 0)
+        if (vic_send_all(r->fd, frames.data, frames.len) < 0)
             in_open = 0;
         frames.len = 0;
     }
@@ -217,7 +201,7 @@ static int relay(exec_run *r, int client, int stop_fd, int peer_fd, const char *
             vic_buf_append(&from_pl, buf, (size_t)n);
             int rc = engine_attach_translate(&from_pl, e->tty, e->want_out, e->want_err, &out,
                                              &exit_code);
-            if (client >= 0 && out.len && send_all(client, out.data, out.len) < 0)
+            if (client >= 0 && out.len && vic_send_all(client, out.data, out.len) < 0)
                 client = -1; /* the client left: the program runs on to its end */
             out.len = 0;
             if (rc != 0)
@@ -231,7 +215,7 @@ static int relay(exec_run *r, int client, int stop_fd, int peer_fd, const char *
                 in_open = 0;
                 unsigned char h[VIC_ATTACH_HEADER] = {VIC_ATTACH_CLOSE, 0, 0, 0, 0};
                 pthread_mutex_lock(&execs_lock);
-                int bad = send_all(r->fd, h, sizeof(h)) < 0;
+                int bad = vic_send_all(r->fd, h, sizeof(h)) < 0;
                 pthread_mutex_unlock(&execs_lock);
                 if (bad)
                     break;
@@ -239,7 +223,7 @@ static int relay(exec_run *r, int client, int stop_fd, int peer_fd, const char *
             }
             engine_attach_stdin_frames(buf, (size_t)n, &frames);
             pthread_mutex_lock(&execs_lock);
-            int bad = send_all(r->fd, frames.data, frames.len) < 0;
+            int bad = vic_send_all(r->fd, frames.data, frames.len) < 0;
             pthread_mutex_unlock(&execs_lock);
             frames.len = 0;
             if (bad)
@@ -280,8 +264,7 @@ static void *run_detached(void *payload)
     return NULL;
 }
 
-int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                              vic_err **err)
+int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
     json_t *b = vic_http_req_json(req);
@@ -329,8 +312,8 @@ int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payl
     pthread_mutex_lock(&execs_lock);
     e->pl_fd = r->fd;
     pthread_mutex_unlock(&execs_lock);
-    vic_log(VIC_LOG_INFO, "event=exec_start container=%.12s exec=%.12s detach=%d", container,
-            e->id, detach);
+    vic_log(VIC_LOG_INFO, "event=exec_start container=%.12s exec=%.12s detach=%d", container, e->id,
+            detach);
     if (detach) {
         pthread_t th;
         if (pthread_create(&th, NULL, run_detached, r) != 0) {
@@ -359,13 +342,14 @@ int engine_exec_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *pa
     json_t *args = json_array();
     for (size_t i = 1; i < json_array_size(cmd); i++)
         json_array_append(args, json_array_get(cmd, i));
-    json_t *out = json_pack(
-        "{s:s, s:b, s:I, s:{s:s, s:o, s:b, s:s, s:b}, s:b, s:b, s:b, s:b, s:s, s:i}", "ID", e->id,
-        "Running", e->running, "ExitCode", (json_int_t)(e->started && !e->running ? e->exit_code : 0),
-        "ProcessConfig", "entrypoint", json_string_value(json_array_get(cmd, 0)), "arguments",
-        args, "tty", e->tty, "user", vic_json_str(e->spec, "user") ?: "", "privileged", 0,
-        "OpenStdin", e->want_in, "OpenStderr", e->want_err, "OpenStdout", e->want_out, "CanRemove",
-        0, "ContainerID", e->container, "Pid", 0);
+    json_t *out =
+        json_pack("{s:s, s:b, s:I, s:{s:s, s:o, s:b, s:s, s:b}, s:b, s:b, s:b, s:b, s:s, s:i}",
+                  "ID", e->id, "Running", e->running, "ExitCode",
+                  (json_int_t)(e->started && !e->running ? e->exit_code : 0), "ProcessConfig",
+                  "entrypoint", json_string_value(json_array_get(cmd, 0)), "arguments", args, "tty",
+                  e->tty, "user", vic_json_str(e->spec, "user") ?: "", "privileged", 0, "OpenStdin",
+                  e->want_in, "OpenStderr", e->want_err, "OpenStdout", e->want_out, "CanRemove", 0,
+                  "ContainerID", e->container, "Pid", 0);
     if (!e->started || e->running)
         json_object_set_new(out, "ExitCode", json_null());
     pthread_mutex_unlock(&execs_lock);
@@ -373,8 +357,7 @@ int engine_exec_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *pa
     return 0;
 }
 
-int engine_exec_resize_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                               vic_err **err)
+int engine_exec_resize_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     (void)payload;
     const char *hq = vic_http_req_query(req, "h"), *wq = vic_http_req_query(req, "w");

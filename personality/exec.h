@@ -16,8 +16,7 @@
 
 int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                vic_err **err);
-int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                              vic_err **err);
+int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
 int engine_exec_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                 vic_err **err);
 int engine_exec_resize_handler(vic_http_req *req, vic_http_resp *resp, void *payload,

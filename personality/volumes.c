@@ -272,18 +272,30 @@ static int filter_match(const vol_filter *vf, const json_t *v)
     return 1;
 }
 
+/* The request's filters and every volume the port layer has; vf->f is the caller's to free
+ * on success. */
+static int volumes_and_filter(engine_ctx *c, vic_http_req *req, vol_filter *vf, json_t **all,
+                              vic_err **err)
+{
+    *all = NULL;
+    int rc = filter_parse(req, vf, err);
+    if (rc == 0)
+        rc = vic_httpc_json(c->pl, "GET", "/volumes", NULL, 30000, all, err);
+    if (rc < 0) {
+        json_decref(vf->f);
+        vf->f = NULL;
+    }
+    return rc;
+}
+
 int engine_volume_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
     vol_filter vf;
-    int rc = filter_parse(req, &vf, err);
     json_t *all cleanup_json = NULL;
-    if (rc == 0)
-        rc = vic_httpc_json(c->pl, "GET", "/volumes", NULL, 30000, &all, err);
-    if (rc < 0) {
-        json_decref(vf.f);
+    int rc = volumes_and_filter(c, req, &vf, &all, err);
+    if (rc < 0)
         return rc;
-    }
     json_t *vols = json_array();
     size_t i;
     json_t *v;
@@ -374,14 +386,10 @@ int engine_volume_prune_handler(vic_http_req *req, vic_http_resp *resp, void *pa
 {
     engine_ctx *c = payload;
     vol_filter vf;
-    int rc = filter_parse(req, &vf, err);
     json_t *all cleanup_json = NULL;
-    if (rc == 0)
-        rc = vic_httpc_json(c->pl, "GET", "/volumes", NULL, 30000, &all, err);
-    if (rc < 0) {
-        json_decref(vf.f);
+    int rc = volumes_and_filter(c, req, &vf, &all, err);
+    if (rc < 0)
         return rc;
-    }
     /* Docker 23 and later prune only anonymous volumes unless all=true */
     int named_too = filter_has(&vf, "all", "true") || filter_has(&vf, "all", "1");
     json_object_del(vf.f, "all");

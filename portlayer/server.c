@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/attach.h"
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
@@ -375,20 +376,6 @@ static int stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
 
 /* ---- interaction ---- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The hijacked client and the VM's channel, byte for byte: both speak lib/attach.h frames.
  * Ends when the channel ends (the guest's EXIT frame went by, or another holder took it),
  * the client leaves, or the server stops. The client's end of input is not passed on: the
@@ -399,7 +386,7 @@ static void attach_relay(vic_http_hijack *h, void *payload)
     int client = vic_http_hijack_fd(h);
     size_t extra_len = 0;
     const char *extra = vic_http_hijack_extra(h, &extra_len);
-    int client_open = 1, ok = extra_len == 0 || write_all(vm, extra, extra_len) == 0;
+    int client_open = 1, ok = extra_len == 0 || vic_send_all(vm, extra, extra_len) == 0;
     char buf[65536];
     while (ok) {
         struct pollfd pf[4] = {{vm, POLLIN, 0},
@@ -417,7 +404,7 @@ static void attach_relay(vic_http_hijack *h, void *payload)
             ssize_t n = read(vm, buf, sizeof(buf));
             if (n < 0 && errno == EINTR)
                 continue;
-            if (n <= 0 || write_all(client, buf, (size_t)n) < 0)
+            if (n <= 0 || vic_send_all(client, buf, (size_t)n) < 0)
                 break;
         }
         if (pf[1].revents) {
@@ -428,7 +415,7 @@ static void attach_relay(vic_http_hijack *h, void *payload)
                 break;
             if (n == 0)
                 client_open = 0;
-            else if (write_all(vm, buf, (size_t)n) < 0)
+            else if (vic_send_all(vm, buf, (size_t)n) < 0)
                 break;
         }
     }

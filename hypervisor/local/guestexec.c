@@ -31,11 +31,11 @@
 #define N_NAMESPACE 6
 
 typedef struct gx {
-    int client;       /* the holder, -1 once it left */
-    vic_buf from;     /* frames from the holder, not parsed yet */
-    vic_buf to;       /* frames for the holder */
-    pid_t pid;        /* the program's keeper (its parent, outside the guest's pid ns) */
-    int exited;       /* the keeper was reaped: status holds the program's */
+    int client;   /* the holder, -1 once it left */
+    vic_buf from; /* frames from the holder, not parsed yet */
+    vic_buf to;   /* frames for the holder */
+    pid_t pid;    /* the program's keeper (its parent, outside the guest's pid ns) */
+    int exited;   /* the keeper was reaped: status holds the program's */
     int status;
     struct timespec drain_end;
     int tty;
@@ -175,8 +175,8 @@ json_t *gexec_parse_spec(const char *data, size_t len, vic_err **err)
     }
     json_error_t je;
     json_t *spec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-    static const char *const known[] = {"cmd", "env",  "workdir", "user", "tty",
-                                        "stdin", "rows", "cols",   NULL};
+    static const char *const known[] = {"cmd",   "env",  "workdir", "user", "tty",
+                                        "stdin", "rows", "cols",    NULL};
     const char *why = NULL;
     if (!json_is_object(spec))
         why = "the exec spec must be a JSON object";
@@ -212,8 +212,8 @@ json_t *gexec_parse_spec(const char *data, size_t len, vic_err **err)
     static const char *const ints[] = {"rows", "cols"};
     for (int i = 0; i < 2 && why == NULL; i++) {
         json_t *n = json_object_get(spec, ints[i]);
-        if (n && (!json_is_integer(n) || json_integer_value(n) < 0 ||
-                  json_integer_value(n) > 65535))
+        if (n &&
+            (!json_is_integer(n) || json_integer_value(n) < 0 || json_integer_value(n) > 65535))
             why = i == 0 ? "rows: must be 0..65535" : "cols: must be 0..65535";
     }
     if (why) {
@@ -248,8 +248,8 @@ static int send_fd(int sock, int fd)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
@@ -269,8 +269,8 @@ static int recv_fd(int sock)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
         return -1;
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
@@ -433,6 +433,13 @@ static void gx_frame(gx *s, int type, const void *data, size_t len)
         vic_buf_append(&s->to, data, len);
 }
 
+static void close_all(const int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
 static int open_namespaces(gexec *g)
 {
     for (int i = 0; i < N_NAMESPACE; i++) {
@@ -461,22 +468,13 @@ static void gx_start(gexec *g, gx *s, const json_t *spec)
         ok = pipe2(outp, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0 &&
              (!want_in || pipe2(inp, O_CLOEXEC) == 0);
     pid_t pid = ok ? fork() : -1;
+    int ours[] = {say[0], sv[0], inp[1], outp[0], errp[0]};   /* the monitor's ends */
+    int theirs[] = {say[1], sv[1], inp[0], outp[1], errp[1]}; /* the keeper's */
     if (pid == 0) {
-        close(say[0]);
-        if (sv[0] >= 0)
-            close(sv[0]);
-        if (inp[1] >= 0)
-            close(inp[1]);
-        if (outp[0] >= 0)
-            close(outp[0]);
-        if (errp[0] >= 0)
-            close(errp[0]);
+        close_all(ours, 5);
         keeper(g, spec, sv[1], say[1], inp[0], outp[1], errp[1]);
     }
-    int fds[] = {say[1], sv[1], inp[0], outp[1], errp[1]};
-    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
+    close_all(theirs, 5);
     s->tty = tty;
     s->pid = pid;
     if (pid < 0) {
@@ -486,16 +484,7 @@ static void gx_start(gexec *g, gx *s, const json_t *spec)
         gx_frame(s, VIC_ATTACH_EXIT, "126", 3);
         s->exited = 1;
         s->status = 126;
-        if (say[0] >= 0)
-            close(say[0]);
-        if (inp[1] >= 0)
-            close(inp[1]);
-        if (outp[0] >= 0)
-            close(outp[0]);
-        if (errp[0] >= 0)
-            close(errp[0]);
-        if (sv[0] >= 0)
-            close(sv[0]);
+        close_all(ours, 5);
         return;
     }
     if (tty) {
@@ -571,8 +560,7 @@ static int gx_from_holder(gexec *g, gx *s)
     while ((rc = vic_attach_next(s->from.data, s->from.len, &off, &f)) == 1) {
         if (s->pid == 0) {
             vic_err *err = NULL;
-            json_t *spec =
-                f.type == VIC_ATTACH_EXEC ? gexec_parse_spec(f.data, f.len, &err) : NULL;
+            json_t *spec = f.type == VIC_ATTACH_EXEC ? gexec_parse_spec(f.data, f.len, &err) : NULL;
             if (spec == NULL) {
                 char msg[256];
                 int m = snprintf(msg, sizeof(msg), "exec: %s\n",

@@ -235,6 +235,17 @@ static void test_store_concurrent_writers(void **state)
     vic_store_free(s);
 }
 
+/* Removes a database with its WAL and shared-memory files. */
+static void remove_database(const char *path)
+{
+    char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+    unlink(path);
+    unlink(wal);
+    unlink(shm);
+    free(wal);
+    free(shm);
+}
+
 static void *opener(void *p)
 {
     const char *path = p;
@@ -253,12 +264,7 @@ static void test_store_concurrent_first_opens(void **state)
 {
     fixture *f = *state;
     for (int round = 0; round < 20; round++) {
-        unlink(f->path);
-        char *wal = xasprintf("%s-wal", f->path), *shm = xasprintf("%s-shm", f->path);
-        unlink(wal);
-        unlink(shm);
-        free(wal);
-        free(shm);
+        remove_database(f->path);
         pthread_t th[6];
         for (int i = 0; i < 6; i++)
             pthread_create(&th[i], NULL, opener, f->path);
@@ -276,12 +282,7 @@ static void test_store_concurrent_first_opens_by_processes(void **state)
 {
     fixture *f = *state;
     for (int round = 0; round < 30; round++) {
-        unlink(f->path);
-        char *wal = xasprintf("%s-wal", f->path), *shm = xasprintf("%s-shm", f->path);
-        unlink(wal);
-        unlink(shm);
-        free(wal);
-        free(shm);
+        remove_database(f->path);
         pid_t kids[6];
         for (int i = 0; i < 6; i++) {
             kids[i] = fork();
