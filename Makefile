@@ -236,7 +236,12 @@ $(B)/bench/bench_tokens: bench/bench_tokens.c $(self-provision_LINK) $(LIBVIC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-BENCH_BINS := $(B)/bench/hv_bench $(B)/bench/bench_tokens
+$(B)/bench/vsphere_bench: bench/vsphere_bench.c $(hypervisor_OBJS) $(LIBVIC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+BENCH_BINS := $(B)/bench/hv_bench $(B)/bench/bench_tokens $(B)/bench/vsphere_bench
 
 # ---- fuzz harnesses: tests/fuzz/fuzz_*.c, built with FUZZ=1 ----
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

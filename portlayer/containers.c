@@ -303,6 +303,20 @@ static int publish(pl *p, const pl_create_spec *s, hv_port_forward *fwd, json_t 
     return 0;
 }
 
+/* The id of the container named name among vms, or NULL. */
+static const char *name_holder(const json_t *vms, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(vms, i, v)
+    {
+        const char *other = vm_key(v, KEY_NAME);
+        if (other && strcmp(other, name) == 0)
+            return vm_key(v, KEY_ID) ? vm_key(v, KEY_ID) : "";
+    }
+    return NULL;
+}
+
 int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err **err)
 {
     int rc = check_spec(s, err);
@@ -322,16 +336,23 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     json_t *vms cleanup_json = NULL;
     if ((rc = list_vms(p, &vms, err)) < 0)
         return rc;
-    size_t i;
-    json_t *v;
-    json_array_foreach(vms, i, v)
-    {
-        const char *other = vm_key(v, KEY_NAME);
-        if (other && strcmp(other, name) == 0)
+    /* a chosen name that is taken is a conflict; a generated one is drawn again, as Docker
+     * does (a few draws, then the id's head makes it unique) */
+    for (int draw = 0;; draw++) {
+        const char *holder = name_holder(vms, name);
+        if (holder == NULL)
+            break;
+        if (s->name)
             return vic_err_set(err, VIC_ECONFLICT,
                                "Conflict. The container name \"/%s\" is "
                                "already in use by container \"%s\".",
-                               name, vm_key(v, KEY_ID));
+                               name, holder);
+        if (draw < 8) {
+            random_name(name, sizeof(name));
+        } else {
+            size_t len = strlen(name);
+            snprintf(name + len, sizeof(name) - len, "_%.12s", id);
+        }
     }
 
     char *ids[] = {id};

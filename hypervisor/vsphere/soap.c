@@ -555,6 +555,7 @@ static int soap_post(vs_conn *c, const char *method, const char *this_ref, const
     sink s = {.buf = VIC_BUF_INIT, .fd = -1, .limit = VS_MAX_RESPONSE};
 
     pthread_mutex_lock(&c->mu);
+    c->round_trips++;
     setup_common(c, c->curl, errbuf);
     curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
     curl_easy_setopt(c->curl, CURLOPT_POST, 1L);

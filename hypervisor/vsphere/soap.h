@@ -35,9 +35,10 @@ typedef struct vs_conn {
     hv_conn base; /* first: the driver table */
     pthread_mutex_t mu;
     CURL *curl;
-    CURLSH *share; /* the session cookie, shared with file-transfer handles */
-    char *host;    /* "host[:port]" */
-    char *url;     /* "https://host[:port]/sdk" */
+    CURLSH *share;             /* the session cookie, shared with file-transfer handles */
+    char *host;                /* "host[:port]" */
+    char *url;                 /* "https://host[:port]/sdk" */
+    unsigned long round_trips; /* SOAP requests sent (under mu), for benchmarks */
     char *user;
     char *password;
     char pin[65];       /* pinned thumbprint, lower-case hex without colons; "" for CA checks */
