@@ -5,6 +5,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -256,6 +257,8 @@ struct vic_http_stream {
     int closed;    /* producer finished, or the server is stopping */
     int gone;      /* the client's response was torn down */
     int suspended; /* the connection sleeps until data arrives */
+    int fd;        /* its socket while it sleeps: a sleeping connection is not watched */
+    int peer_left; /* the client hung up while the connection slept */
     struct MHD_Connection *conn;
     vic_http_server *server;
     vic_http_stream *next; /* in the server's list of open streams */
@@ -266,6 +269,7 @@ static vic_http_stream *stream_new(void)
     vic_http_stream *s = xzalloc(sizeof(*s));
     pthread_mutex_init(&s->lock, NULL);
     s->refs = 2; /* the producer's and the response's */
+    s->fd = -1;
     return s;
 }
 
@@ -328,7 +332,17 @@ void vic_http_stream_close(vic_http_stream *s)
 int vic_http_stream_alive(vic_http_stream *s)
 {
     pthread_mutex_lock(&s->lock);
-    int alive = !s->gone && !s->closed;
+    int alive = !s->gone && !s->closed && !s->peer_left;
+    /* libmicrohttpd does not watch a sleeping connection's socket: look at it here, and
+     * wake the connection of a client that hung up so that it is torn down */
+    if (alive && s->suspended && s->conn && s->fd >= 0) {
+        struct pollfd pf = {s->fd, POLLRDHUP, 0};
+        if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+            s->peer_left = 1;
+            alive = 0;
+            stream_wake_locked(s);
+        }
+    }
     pthread_mutex_unlock(&s->lock);
     return alive;
 }
@@ -888,11 +902,18 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
         pthread_mutex_unlock(&s->lock);
         return (ssize_t)n;
     }
+    if (s->peer_left) {
+        pthread_mutex_unlock(&s->lock);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     if (s->closed) {
         pthread_mutex_unlock(&s->lock);
         return MHD_CONTENT_READER_END_OF_STREAM;
     }
     /* Nothing to send: sleep until a writer wakes the connection. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    s->fd = ci ? ci->connect_fd : -1;
     s->suspended = 1;
     MHD_suspend_connection(s->conn);
     pthread_mutex_unlock(&s->lock);

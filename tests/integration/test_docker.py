@@ -640,3 +640,22 @@ def test_exec_in_a_stopped_container_is_refused(vch, registry):
         assert r.status_code == 400 and "No exec command" in r.json()["message"]
     finally:
         docker(vch, "rm", "-f", "idle")
+
+
+def test_detached_runs_leave_no_waiter_polling(vch, registry):
+    """docker run -d asks to wait, then hangs up once the container started: the endpoint must
+    notice the hang-up and stop asking the port layer about the container."""
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    names = ["quiet%d" % i for i in range(3)]
+    try:
+        for n in names:
+            assert docker(vch, "run", "-d", "--name", n, image, "sleep", "600").returncode == 0
+        time.sleep(0.5)
+        log = vch["tmp"] / "pl.log"
+        before = log.read_text().count("event=request")
+        time.sleep(2)
+        after = log.read_text().count("event=request")
+        assert after - before < 10, "%d port layer requests in 2 s" % (after - before)
+    finally:
+        docker(vch, "rm", "-f", *names)
