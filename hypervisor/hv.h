@@ -298,7 +298,8 @@ int hv_ds_delete(hv_conn *c, const char *ds_path, vic_err **err);
 int hv_ds_local_path(hv_conn *c, const char *ds_path, char **out, vic_err **err);
 
 /* Waits up to timeout_ms for events with seq > after_seq; fills up to cap of them in order.
- * *n == 0 after a timeout. after_seq -1 starts from the events recorded from now on. */
+ * *n == 0 after a timeout. after_seq -1 starts from the events recorded from now on, 0 from
+ * the first one the target keeps. */
 int hv_events_wait(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event *out, size_t cap,
                    size_t *n, vic_err **err);
 

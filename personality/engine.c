@@ -2,6 +2,7 @@
  * engine.c - the Docker Engine API routes (see engine.h).
  */
 #include "personality/engine.h"
+#include "personality/events.h"
 #include "personality/exec.h"
 #include "personality/ports.h"
 #include "personality/volumes.h"
@@ -945,7 +946,7 @@ const vic_http_route engine_routes[] = {
     {"POST", "/commit", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
      "docker commit is not supported by a VCH: build images on a Docker host and push them"},
     {"GET", "/containers/{id}/export", unsupported_handler, 0, NOT_YET("docker export")},
-    {"GET", "/events", unsupported_handler, 0, NOT_YET("docker events")},
+    {"GET", "/events", engine_events_handler, 0, "container events"},
     {"GET", "/volumes", engine_volume_list_handler, 0, "list volumes"},
     {"POST", "/volumes/create", engine_volume_create_handler, VIC_ROUTE_JSON_OPTIONAL,
      "create a volume"},

@@ -997,3 +997,110 @@ int pl_container_logs(pl *p, const char *ref, const pl_log_opts *o, pl_log_fn fn
     free(recs);
     return rc;
 }
+
+/* ---- events ---- */
+
+/* What the events of one VM need to be a container's: its id, name and image (kept after the
+ * VM is gone, for its destroy event). */
+static json_t *who(pl *p, json_t *known, const char *vm_name, int refresh, int64_t *listed_ns)
+{
+    json_t *w = json_object_get(known, vm_name);
+    if (w || !refresh)
+        return w;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    *listed_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    json_t *vms cleanup_json = NULL;
+    vic_err *err = NULL;
+    if (list_vms(p, &vms, &err) == 0) {
+        size_t i;
+        json_t *vm;
+        json_array_foreach(vms, i, vm)
+        {
+            const char *id = vm_key(vm, KEY_ID);
+            if (id)
+                json_object_set_new(known, json_string_value(json_object_get(vm, "name")),
+                                    json_pack("{s:s, s:s, s:s}", "id", id, "name",
+                                              vm_key(vm, KEY_NAME) ?: "", "image",
+                                              vm_key(vm, KEY_IMAGE) ?: ""));
+        }
+    }
+    vic_err_free(&err);
+    return json_object_get(known, vm_name);
+}
+
+int pl_events_follow(pl *p, int64_t since_ns, int64_t until_ns, pl_event_fn fn, void *payload,
+                     vic_err **err)
+{
+    json_t *known cleanup_json = json_object();
+    int64_t listed_ns = 0;
+    who(p, known, "", 1, &listed_ns); /* the containers there are now */
+    /* a VM created in this pool before the listing, and gone since, is known by its create
+     * event's pool; its name is "NAME-ID12" */
+    json_t *ours cleanup_json = json_object();
+    int64_t seq = since_ns > 0 ? 0 : -1;
+    for (;;) {
+        hv_event evs[64];
+        size_t n = 0;
+        int rc = hv_events_wait(p->hv, seq, 1000, evs, 64, &n, err);
+        if (rc < 0)
+            return rc;
+        if (n == 0) { /* caught up: past until, the stream ends */
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            if (until_ns > 0 && (int64_t)now.tv_sec * 1000000000 + now.tv_nsec > until_ns)
+                return 0;
+            if (fn(NULL, payload) < 0)
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const hv_event *e = &evs[i];
+            seq = e->seq;
+            const char *vm = strncmp(e->vm.id, "vm:", 3) == 0 ? e->vm.id + 3 : e->vm.id;
+            if (strcmp(e->type, "created") == 0 && strcmp(e->detail, p->pool) == 0)
+                json_object_set_new(ours, vm, json_true());
+            if (e->time_ns < since_ns)
+                continue;
+            if (until_ns > 0 && e->time_ns > until_ns)
+                return 0;
+            static const char *const map[][2] = {{"created", "create"},
+                                                 {"poweredOn", "start"},
+                                                 {"poweredOff", "die"},
+                                                 {"destroyed", "destroy"}};
+            const char *type = NULL;
+            for (size_t k = 0; k < 4; k++)
+                if (strcmp(e->type, map[k][0]) == 0)
+                    type = map[k][1];
+            if (type == NULL)
+                continue;
+            /* a VM the listing cannot know yet is one made after it; an older one missing
+             * from it is gone (or not this pool's): no need to list again */
+            json_t *w = who(p, known, vm, strcmp(type, "destroy") != 0 && e->time_ns > listed_ns,
+                            &listed_ns);
+            json_t *guess = NULL;
+            if (w == NULL && json_object_get(ours, vm)) {
+                const char *dash = strrchr(vm, '-');
+                if (dash && strlen(dash + 1) == 12)
+                    w = guess = json_pack("{s:s, s:s%, s:s}", "id", dash + 1, "name", vm,
+                                          (size_t)(dash - vm), "image", "");
+            }
+            if (w == NULL)
+                continue; /* not one of this pool's containers */
+            json_t *ev =
+                json_pack("{s:s, s:O, s:O, s:O, s:I}", "type", type, "id", json_object_get(w, "id"),
+                          "name", json_object_get(w, "name"), "image", json_object_get(w, "image"),
+                          "time_ns", (json_int_t)e->time_ns);
+            if (strcmp(type, "die") == 0) {
+                int code = 137, st = 0;
+                if (sscanf(e->detail, "guest exited with status %d", &st) == 1)
+                    code = st;
+                json_object_set_new(ev, "exit_code", json_integer(code));
+            }
+            rc = fn(ev, payload);
+            json_decref(ev);
+            json_decref(guess);
+            if (rc < 0)
+                return 0;
+        }
+    }
+}

@@ -160,6 +160,20 @@ void pl_handle_set_power(pl_handle *h, bool on);
  * power change. The handle stays valid (and stale) afterwards. */
 int pl_handle_commit(pl *p, pl_handle *h, vic_err **err);
 
+/* ---- events ---- */
+
+/* Called for each container event, oldest first: {type ("create", "start", "die",
+ * "destroy"), id, name, image, time_ns, exit_code (die)}; returns < 0 to stop. Also called
+ * with NULL about once a second while nothing happens, so that the caller can look at its
+ * client. */
+typedef int (*pl_event_fn)(const json_t *event, void *payload);
+
+/* Follows the hypervisor's events for the pool's containers, from since_ns (0: from now)
+ * until until_ns (0: until fn stops it). Events of VMs that are not containers of this pool
+ * (the appliance, other VCHs' VMs) are left out. */
+int pl_events_follow(pl *p, int64_t since_ns, int64_t until_ns, pl_event_fn fn, void *payload,
+                     vic_err **err);
+
 /* ---- logs ---- */
 
 typedef struct pl_log_opts {

@@ -909,6 +909,99 @@ static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return 0;
 }
 
+/* ---- events ---- */
+
+/* "1701234567", "1701234567.5" or "1701234567.000000001" (Docker's timestamps) in ns. */
+static int parse_timestamp(const char *v, int64_t *out)
+{
+    char *end = NULL;
+    long long secs = strtoll(v, &end, 10);
+    if (end == v || secs < 0 || secs > 4102444800LL)
+        return -1;
+    int64_t ns = 0;
+    if (*end == '.') {
+        const char *f = end + 1;
+        int digits = 0;
+        for (; *f >= '0' && *f <= '9'; f++, digits++)
+            if (digits < 9)
+                ns = ns * 10 + (*f - '0');
+        if (digits == 0 || *f)
+            return -1;
+        for (; digits < 9; digits++)
+            ns *= 10;
+    } else if (*end) {
+        return -1;
+    }
+    *out = (int64_t)secs * 1000000000 + ns;
+    return 0;
+}
+
+typedef struct events_job {
+    pl_server_ctx *c;
+    int64_t since, until;
+    vic_http_stream *s;
+} events_job;
+
+static int emit_event(const json_t *ev, void *payload)
+{
+    events_job *j = payload;
+    if (!vic_http_stream_alive(j->s))
+        return -1;
+    if (ev) {
+        char *text = json_dumps(ev, JSON_COMPACT);
+        int rc = vic_http_stream_write(j->s, text, strlen(text), NULL) < 0 ||
+                         vic_http_stream_write(j->s, "\n", 1, NULL) < 0
+                     ? -1
+                     : 0;
+        free(text);
+        return rc;
+    }
+    /* a quiet second: a heartbeat lets a relaying reader look at its own client */
+    return vic_http_stream_write(j->s, "{}\n", 3, NULL) < 0 ? -1 : 0;
+}
+
+static void *events_thread(void *arg)
+{
+    events_job *j = arg;
+    vic_err *err = NULL;
+    if (pl_events_follow(j->c->port, j->since, j->until, emit_event, j, &err) < 0)
+        emit(j->s, json_pack("{s:s}", "error", err->msg));
+    vic_log(VIC_LOG_INFO, "event=events_end reason=\"%s\"",
+            err                           ? err->msg
+            : vic_http_stream_alive(j->s) ? "until reached"
+                                          : "the client left");
+    vic_err_free(&err);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    free(j);
+    return NULL;
+}
+
+static int events_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int64_t since = 0, until = 0;
+    const char *sq = vic_http_req_query(req, "since"), *uq = vic_http_req_query(req, "until");
+    if (sq && *sq && parse_timestamp(sq, &since) < 0)
+        return vic_err_set(err, VIC_EINVAL, "since: \"%.40s\" is not a Unix timestamp", sq);
+    if (uq && *uq && parse_timestamp(uq, &until) < 0)
+        return vic_err_set(err, VIC_EINVAL, "until: \"%.40s\" is not a Unix timestamp", uq);
+    events_job *j = xzalloc(sizeof(*j));
+    j->c = c;
+    j->since = since;
+    j->until = until;
+    j->s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    if (pthread_create(&th, NULL, events_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot follow events");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
 const vic_http_route pl_routes[] = {
     {"GET", "/version", version_handler, VIC_ROUTE_PUBLIC, "the API version"},
     {"GET", "/openapi.json", openapi_handler, 0, "this API's description"},
@@ -931,6 +1024,8 @@ const vic_http_route pl_routes[] = {
     {"GET", "/images/inspect", image_inspect_handler, 0, "inspect an image"},
     {"DELETE", "/images", image_remove_handler, 0, "remove an image"},
     {"POST", "/images/pull", pull_handler, 0, "pull an image (progress as JSON lines)"},
+    {"GET", "/events", events_handler, 0,
+     "container events as JSON lines (since, until: Unix timestamps; {} is a heartbeat)"},
     {"GET", "/volumes", volume_list_handler, 0, "list volumes"},
     {"POST", "/volumes", volume_create_handler, VIC_ROUTE_JSON, "create a volume"},
     {"GET", "/volumes/{name}", volume_inspect_handler, 0, "inspect a volume"},

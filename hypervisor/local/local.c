@@ -1106,10 +1106,11 @@ static int local_events_wait(hv_conn *c, int64_t after_seq, unsigned timeout_ms,
     for (;;) {
         FILE *f = fopen(path, "re");
         if (f) {
+            /* an event's seq is its line's offset plus one: 0 is before the first */
             if (after_seq < 0) {
                 fseek(f, 0, SEEK_END);
-                after_seq = ftell(f) - 1;
-            } else if (fseek(f, (long)after_seq, SEEK_SET) == 0) {
+                after_seq = ftell(f);
+            } else if (after_seq > 0 && fseek(f, (long)after_seq - 1, SEEK_SET) == 0) {
                 int ch; /* skip the event already seen */
                 while ((ch = fgetc(f)) != EOF && ch != '\n')
                     ;
@@ -1126,7 +1127,7 @@ static int local_events_wait(hv_conn *c, int64_t after_seq, unsigned timeout_ms,
                 long long t = 0;
                 int used = 0;
                 if (sscanf(line, "%lld %31s %124s %n", &t, ev->type, vm, &used) >= 3) {
-                    ev->seq = pos;
+                    ev->seq = pos + 1;
                     ev->time_ns = t;
                     snprintf(ev->vm.id, sizeof(ev->vm.id), "vm:%.120s", vm);
                     line[len - 1] = '\0';

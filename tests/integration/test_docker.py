@@ -143,7 +143,6 @@ def test_unsupported_commands_say_why(vch):
     assert "docker build is not supported by a VCH" in r.json()["message"]
     # through the CLI: the daemon's reason, never "page not found"
     for args, why in ((["network", "ls"], "docker network is not supported by this VCH yet"),
-                      (["events", "--until", "1s"], "docker events is not supported"),
                       (["top", "nosuch"], "docker top is not supported by a VCH")):
         r = docker(vch, *args)
         assert r.returncode != 0 and why in r.stderr, (args, r.stderr)
@@ -659,3 +658,59 @@ def test_detached_runs_leave_no_waiter_polling(vch, registry):
         assert after - before < 10, "%d port layer requests in 2 s" % (after - before)
     finally:
         docker(vch, "rm", "-f", *names)
+
+
+# ---- events ----
+
+def test_events_since_until_with_filters(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    t0 = time.time()
+    r = docker(vch, "run", "--rm", "--name", "evt", image, "sh", "-c", "exit 3")
+    assert r.returncode == 3, r.stderr
+    r = docker(vch, "run", "--rm", "--name", "other", image, "true")
+    assert r.returncode == 0, r.stderr
+    t1 = time.time() + 0.5
+    r = docker(vch, "events", "--since", "%.3f" % t0, "--until", "%.3f" % t1, "--filter",
+               "container=evt", "--format", "{{json .}}")
+    assert r.returncode == 0, r.stderr
+    evs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [e["Action"] for e in evs] == ["create", "start", "die", "destroy"], r.stdout
+    assert all(e["Type"] == "container" and e["Actor"]["Attributes"]["name"] == "evt"
+               for e in evs), evs
+    assert evs[2]["Actor"]["Attributes"]["exitCode"] == "3"
+    assert all(t0 <= e["timeNano"] / 1e9 <= t1 for e in evs)
+    # the event filter, and a type with no events here
+    r = docker(vch, "events", "--since", "%.3f" % t0, "--until", "%.3f" % t1, "--filter",
+               "event=die", "--filter", "container=evt", "--filter", "container=other",
+               "--format", "{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}")
+    assert r.stdout.splitlines() == ["evt 3", "other 0"], r.stdout
+    r = docker(vch, "events", "--since", "%.3f" % t0, "--until", "%.3f" % t1, "--filter",
+               "type=network")
+    assert r.returncode == 0 and r.stdout == "", r.stdout
+
+
+def test_events_follow_live_and_stop_with_the_client(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    env = dict(os.environ, DOCKER_HOST=vch["host"], DOCKER_CONFIG=str(vch["tmp"] / "cli"))
+    env.pop("DOCKER_TLS_VERIFY", None)
+    log = vch["tmp"] / "pl.log"
+    ended_before = log.read_text().count("event=events_end")
+    follower = subprocess.Popen([DOCKER, "events", "--filter", "event=start", "--format",
+                                 "{{.Actor.Attributes.name}}"], stdout=subprocess.PIPE,
+                                text=True, env=env)
+    try:
+        time.sleep(0.5)
+        assert docker(vch, "run", "--rm", "--name", "live1", image, "true").returncode == 0
+        line = follower.stdout.readline()
+        assert line.strip() == "live1", line
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+    # the endpoint noticed the follower leave and ended its port layer stream
+    for _ in range(50):
+        if log.read_text().count("event=events_end") > ended_before:
+            break
+        time.sleep(0.1)
+    assert log.read_text().count("event=events_end") == ended_before + 1
