@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #define LOG_MAX           (256u * 1024 * 1024)
 
 struct pl {
+    pthread_mutex_t names; /* a name's check and its claim (the VM's creation) go together */
     hv_conn *hv;
     char *pool;
     char *datastore;
@@ -90,6 +92,7 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     p->datastore = xstrdup(o->datastore ? o->datastore : "datastore1");
     p->grace_ms = o->stop_grace_ms ? o->stop_grace_ms : 10000;
     p->publish_ip = xstrdup(o->publish_ip ? o->publish_ip : "127.0.0.1");
+    pthread_mutex_init(&p->names, NULL);
     sweep_creates(p);
     *out = p;
     return 0;
@@ -102,6 +105,7 @@ void pl_free(pl *p)
     free(p->pool);
     free(p->datastore);
     free(p->publish_ip);
+    pthread_mutex_destroy(&p->names);
     free(p);
 }
 
@@ -303,6 +307,12 @@ static int publish(pl *p, const pl_create_spec *s, hv_port_forward *fwd, json_t 
     return 0;
 }
 
+static void unlock_names(pthread_mutex_t **m)
+{
+    if (*m)
+        pthread_mutex_unlock(*m);
+}
+
 /* The id of the container named name among vms, or NULL. */
 static const char *name_holder(const json_t *vms, const char *name)
 {
@@ -333,6 +343,9 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     for (int i = 0; i < 32; i++)
         snprintf(id + 2 * i, 3, "%02x", raw[i]);
 
+    /* held from the name's check until the VM that claims it exists */
+    pthread_mutex_t *names __attribute__((cleanup(unlock_names))) = &p->names;
+    pthread_mutex_lock(names);
     json_t *vms cleanup_json = NULL;
     if ((rc = list_vms(p, &vms, err)) < 0)
         return rc;
@@ -424,6 +437,8 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     hv_ref vm;
     if ((rc = hv_vm_create(p->hv, &spec, &vm, err)) < 0)
         return rc;
+    pthread_mutex_unlock(names); /* the name is the VM's now: others see it listed */
+    names = NULL;
     /* Fill the root disk; a container that cannot get one does not exist. */
     cleanup_free char *dir = NULL;
     rc = hv_ds_local_path(p->hv, disk, &dir, err);
@@ -831,6 +846,8 @@ int pl_container_rename(pl *p, const char *ref, const char *name, vic_err **err)
                            name);
     char other[65];
     vic_err *e = NULL;
+    pthread_mutex_t *names __attribute__((cleanup(unlock_names))) = &p->names;
+    pthread_mutex_lock(names);
     if (pl_container_find(p, name, other, &e) == 0)
         return vic_err_set(err, VIC_ECONFLICT,
                            "Conflict. The container name \"/%s\" is already "

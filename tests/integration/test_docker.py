@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -714,3 +715,27 @@ def test_events_follow_live_and_stop_with_the_client(vch, registry):
             break
         time.sleep(0.1)
     assert log.read_text().count("event=events_end") == ended_before + 1
+
+
+def test_concurrent_creates_of_one_name_make_one_container(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    codes = []
+
+    def create():
+        r = requests.post(vch["url"] + "/v1.41/containers/create?name=twin",
+                          json={"Image": image, "Cmd": ["true"]}, timeout=60)
+        codes.append((r.status_code, r.text))
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert sorted(c for c, _ in codes) == [201, 409, 409, 409, 409, 409], codes
+        assert all("already in use" in t for c, t in codes if c == 409), codes
+        ps = docker(vch, "ps", "-a", "--filter", "name=twin", "--format", "{{.Names}}")
+        assert ps.stdout.split() == ["twin"], ps.stdout
+    finally:
+        docker(vch, "rm", "-f", "twin")
