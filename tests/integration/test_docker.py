@@ -735,7 +735,7 @@ def test_concurrent_creates_of_one_name_make_one_container(vch, registry):
     try:
         assert sorted(c for c, _ in codes) == [201, 409, 409, 409, 409, 409], codes
         assert all("already in use" in t for c, t in codes if c == 409), codes
-        ps = docker(vch, "ps", "-a", "--filter", "name=twin", "--format", "{{.Names}}")
-        assert ps.stdout.split() == ["twin"], ps.stdout
+        ps = docker(vch, "ps", "-a", "--format", "{{.Names}}")
+        assert ps.stdout.split().count("twin") == 1, ps.stdout
     finally:
         docker(vch, "rm", "-f", "twin")
