@@ -228,12 +228,86 @@ static json_t *docker_summary(const json_t *c)
     return out;
 }
 
+/* docker ps's filters: {"name": [...], "id": [...], "status": [...]} (the older
+ * {"name": {"x": true}} form too). Filters a VCH does not know are refused, not ignored. */
+static int ps_filters(vic_http_req *req, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    const char *q = vic_http_req_query(req, "filters");
+    if (q == NULL || *q == '\0')
+        return 0;
+    json_t *f = NULL;
+    if (vic_json_parse(&f, q, strlen(q), 16384, err) < 0)
+        return vic_err_wrap(err, "filters");
+    if (!json_is_object(f)) {
+        json_decref(f);
+        return vic_err_set(err, VIC_EINVAL, "filters: must be a JSON object");
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(f, k, v)
+    {
+        if (strcmp(k, "name") && strcmp(k, "id") && strcmp(k, "status")) {
+            int rc = vic_err_set(err, VIC_EUNSUPPORTED,
+                                 "filter %.32s is not supported by this VCH yet (name, id and "
+                                 "status are)",
+                                 k);
+            json_decref(f); /* k is f's */
+            return rc;
+        }
+        if (json_is_object(v)) {
+            json_t *arr = json_array();
+            const char *kk;
+            json_t *vv;
+            json_object_foreach(v, kk, vv)
+            {
+                json_array_append_new(arr, json_string(kk));
+            }
+            json_object_set_new(f, k, arr);
+        } else if (!json_is_array(v)) {
+            int rc = vic_err_set(err, VIC_EINVAL, "filters.%.32s: must be a list", k);
+            json_decref(f);
+            return rc;
+        }
+    }
+    *out = f;
+    return 0;
+}
+
+/* Whether any of the filter's values matches s: a substring for names, a prefix for ids,
+ * the whole of a status ("running" also matches a container still starting). */
+static int ps_match(const json_t *values, const char *s, int how)
+{
+    if (values == NULL)
+        return 1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v)
+    {
+        const char *want = json_string_value(v);
+        if (want == NULL || s == NULL)
+            continue;
+        if ((how == 0 && strstr(s, want[0] == '/' ? want + 1 : want)) ||
+            (how == 1 && strncmp(s, want, strlen(want)) == 0) ||
+            (how == 2 && (strcmp(s, want) == 0 ||
+                          (strcmp(want, "running") == 0 && strcmp(s, "starting") == 0))))
+            return 1;
+    }
+    return 0;
+}
+
 static int list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
     const char *all = vic_http_req_query(req, "all");
+    json_t *filters cleanup_json = NULL;
+    int rc = ps_filters(req, &filters, err);
+    if (rc < 0)
+        return rc;
     json_t *list cleanup_json = NULL;
-    int rc = containers_of(c, all && strcmp(all, "0") && strcmp(all, "false"), &list, err);
+    rc = containers_of(
+        c, (all && strcmp(all, "0") && strcmp(all, "false")) || json_object_get(filters, "status"),
+        &list, err);
     if (rc < 0)
         return rc;
     json_t *out = json_array();
@@ -241,6 +315,10 @@ static int list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     json_t *x;
     json_array_foreach(list, i, x)
     {
+        if (!ps_match(json_object_get(filters, "name"), vic_json_str(x, "name"), 0) ||
+            !ps_match(json_object_get(filters, "id"), vic_json_str(x, "id"), 1) ||
+            !ps_match(json_object_get(filters, "status"), vic_json_str(x, "state"), 2))
+            continue;
         json_array_append_new(out, docker_summary(x));
     }
     vic_http_resp_json(resp, 200, out);

@@ -130,8 +130,9 @@ int engine_events_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                 }
                 json_object_set_new(filters, k, arr);
             } else if (!json_is_array(v)) {
-                json_decref(filters);
-                return vic_err_set(err, VIC_EINVAL, "filters.%.32s: must be a list", k);
+                int rc = vic_err_set(err, VIC_EINVAL, "filters.%.32s: must be a list", k);
+                json_decref(filters); /* k is its */
+                return rc;
             }
         }
         if (!json_is_object(filters)) {

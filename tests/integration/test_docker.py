@@ -739,3 +739,25 @@ def test_concurrent_creates_of_one_name_make_one_container(vch, registry):
         assert ps.stdout.split().count("twin") == 1, ps.stdout
     finally:
         docker(vch, "rm", "-f", "twin")
+
+
+def test_ps_filters(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    assert docker(vch, "create", "--name", "flt-created", image, "true").returncode == 0
+    assert docker(vch, "run", "-d", "--name", "flt-running", image, "sleep", "600").returncode == 0
+    try:
+        names = lambda *a: sorted(docker(vch, "ps", *a, "--format", "{{.Names}}").stdout.split())
+        assert names("-a", "--filter", "name=flt-") == ["flt-created", "flt-running"]
+        assert names("-a", "--filter", "name=flt-", "--filter", "status=created") == ["flt-created"]
+        assert names("--filter", "name=flt-") == ["flt-running"]
+        cid = docker(vch, "inspect", "-f", "{{.Id}}", "flt-running").stdout.strip()
+        assert names("-a", "--filter", "id=" + cid[:10]) == ["flt-running"]
+        r = docker(vch, "ps", "--filter", "label=x=y")
+        assert r.returncode != 0 and "filter label is not supported by this VCH yet" in r.stderr
+        for path in ("/v1.41/containers/json", "/v1.41/events"):
+            for bad in ('{"name":"x"}', '[1]', '{"name"'):
+                r = requests.get(vch["url"] + path, params={"filters": bad}, timeout=10)
+                assert r.status_code == 400, (path, bad, r.status_code, r.text)
+    finally:
+        docker(vch, "rm", "-f", "flt-created", "flt-running")
