@@ -228,9 +228,7 @@ static json_t *docker_summary(const json_t *c)
     return out;
 }
 
-/* docker ps's filters: {"name": [...], "id": [...], "status": [...]} (the older
- * {"name": {"x": true}} form too). Filters a VCH does not know are refused, not ignored. */
-static int ps_filters(vic_http_req *req, json_t **out, vic_err **err)
+int engine_filters(vic_http_req *req, const char *const *allowed, json_t **out, vic_err **err)
 {
     *out = NULL;
     const char *q = vic_http_req_query(req, "filters");
@@ -245,17 +243,23 @@ static int ps_filters(vic_http_req *req, json_t **out, vic_err **err)
     }
     const char *k;
     json_t *v;
+    int rc = 0;
     json_object_foreach(f, k, v)
     {
-        if (strcmp(k, "name") && strcmp(k, "id") && strcmp(k, "status")) {
-            int rc = vic_err_set(err, VIC_EUNSUPPORTED,
-                                 "filter %.32s is not supported by this VCH yet (name, id and "
-                                 "status are)",
-                                 k);
-            json_decref(f); /* k is f's */
-            return rc;
+        int known = allowed == NULL;
+        for (const char *const *a = allowed; a && *a; a++)
+            known |= strcmp(k, *a) == 0;
+        if (!known) {
+            vic_buf names = VIC_BUF_INIT;
+            for (const char *const *a = allowed; *a; a++)
+                vic_buf_appendf(&names, "%s%s", a == allowed ? "" : ", ", *a);
+            rc = vic_err_set(err, VIC_EUNSUPPORTED,
+                             "filter %.32s is not supported by this VCH yet (%s are)", k,
+                             names.data ? names.data : "none");
+            vic_buf_free(&names);
+            break;
         }
-        if (json_is_object(v)) {
+        if (json_is_object(v)) { /* the older {"value": true} form */
             json_t *arr = json_array();
             const char *kk;
             json_t *vv;
@@ -265,10 +269,13 @@ static int ps_filters(vic_http_req *req, json_t **out, vic_err **err)
             }
             json_object_set_new(f, k, arr);
         } else if (!json_is_array(v)) {
-            int rc = vic_err_set(err, VIC_EINVAL, "filters.%.32s: must be a list", k);
-            json_decref(f);
-            return rc;
+            rc = vic_err_set(err, VIC_EINVAL, "filters.%.32s: must be a list", k);
+            break;
         }
+    }
+    if (rc < 0) {
+        json_decref(f); /* after the message: k is f's */
+        return rc;
     }
     *out = f;
     return 0;
@@ -300,8 +307,9 @@ static int list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
 {
     engine_ctx *c = payload;
     const char *all = vic_http_req_query(req, "all");
+    static const char *const known[] = {"name", "id", "status", NULL};
     json_t *filters cleanup_json = NULL;
-    int rc = ps_filters(req, &filters, err);
+    int rc = engine_filters(req, known, &filters, err);
     if (rc < 0)
         return rc;
     json_t *list cleanup_json = NULL;

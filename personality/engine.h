@@ -29,6 +29,11 @@ int engine_prepare(vic_http_req *req, void *payload, vic_err **err);
  * set, VIC_ENOTFOUND) when the name cannot be a container's. */
 char *engine_pl_path(vic_http_req *req, const char *suffix, vic_err **err);
 
+/* Docker's filters query parameter as {key: [values]} (the older {key: {value: true}} form
+ * too) into *out (NULL without filters); a key outside allowed (NULL-terminated; NULL: any)
+ * is refused with the list of those that work. */
+int engine_filters(vic_http_req *req, const char *const *allowed, json_t **out, vic_err **err);
+
 /* TLS client verification happens in the transport; the API itself has no other login. */
 int engine_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err);
 

@@ -111,35 +111,11 @@ int engine_events_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         return vic_err_set(err, VIC_EINVAL, "since: \"%.40s\" is not a Unix timestamp", since);
     if (until && *until && !timestamp_ok(until))
         return vic_err_set(err, VIC_EINVAL, "until: \"%.40s\" is not a Unix timestamp", until);
+    static const char *const known[] = {"type", "event", "container", "image", NULL};
     json_t *filters = NULL;
-    const char *q = vic_http_req_query(req, "filters");
-    if (q && *q) {
-        if (vic_json_parse(&filters, q, strlen(q), 16384, err) < 0)
-            return vic_err_wrap(err, "filters");
-        const char *k;
-        json_t *v;
-        json_object_foreach(json_is_object(filters) ? filters : NULL, k, v)
-        {
-            if (json_is_object(v)) { /* the older {"value": true} form */
-                json_t *arr = json_array();
-                const char *kk;
-                json_t *vv;
-                json_object_foreach(v, kk, vv)
-                {
-                    json_array_append_new(arr, json_string(kk));
-                }
-                json_object_set_new(filters, k, arr);
-            } else if (!json_is_array(v)) {
-                int rc = vic_err_set(err, VIC_EINVAL, "filters.%.32s: must be a list", k);
-                json_decref(filters); /* k is its */
-                return rc;
-            }
-        }
-        if (!json_is_object(filters)) {
-            json_decref(filters);
-            return vic_err_set(err, VIC_EINVAL, "filters: must be a JSON object");
-        }
-    }
+    int rc = engine_filters(req, known, &filters, err);
+    if (rc < 0)
+        return rc;
     follower *f = xzalloc(sizeof(*f));
     f->c = c;
     f->filters = filters;

@@ -188,36 +188,8 @@ typedef struct vol_filter {
 
 static int filter_parse(vic_http_req *req, vol_filter *vf, vic_err **err)
 {
-    vf->f = NULL;
-    const char *q = vic_http_req_query(req, "filters");
-    if (q == NULL || *q == '\0')
-        return 0;
-    int rc = vic_json_parse(&vf->f, q, strlen(q), 16384, err);
-    if (rc < 0)
-        return vic_err_wrap(err, "filters");
-    if (!json_is_object(vf->f))
-        return vic_err_set(err, VIC_EINVAL, "filters: must be a JSON object");
-    const char *k;
-    json_t *v;
-    json_object_foreach(vf->f, k, v)
-    {
-        if (strcmp(k, "name") != 0 && strcmp(k, "dangling") != 0 && strcmp(k, "label") != 0 &&
-            strcmp(k, "driver") != 0 && strcmp(k, "all") != 0)
-            return vic_err_set(err, VIC_EINVAL, "invalid filter '%.64s'", k);
-        if (json_is_object(v)) { /* the older {"value": true} form */
-            json_t *arr = json_array();
-            const char *kk;
-            json_t *vv;
-            json_object_foreach(v, kk, vv)
-            {
-                json_array_append_new(arr, json_string(kk));
-            }
-            json_object_set_new(vf->f, k, arr);
-        } else if (!json_is_array(v)) {
-            return vic_err_set(err, VIC_EINVAL, "filters.%s: must be a list", k);
-        }
-    }
-    return 0;
+    static const char *const known[] = {"name", "dangling", "label", "driver", "all", NULL};
+    return engine_filters(req, known, &vf->f, err);
 }
 
 static int filter_has(const vol_filter *vf, const char *key, const char *value)

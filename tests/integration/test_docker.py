@@ -755,9 +755,12 @@ def test_ps_filters(vch, registry):
         assert names("-a", "--filter", "id=" + cid[:10]) == ["flt-running"]
         r = docker(vch, "ps", "--filter", "label=x=y")
         assert r.returncode != 0 and "filter label is not supported by this VCH yet" in r.stderr
-        for path in ("/v1.41/containers/json", "/v1.41/events"):
-            for bad in ('{"name":"x"}', '[1]', '{"name"'):
+        for path, key in (("/v1.41/containers/json", "name"), ("/v1.41/events", "event")):
+            for bad in ('{"%s":"x"}' % key, '[1]', '{"name"'):
                 r = requests.get(vch["url"] + path, params={"filters": bad}, timeout=10)
                 assert r.status_code == 400, (path, bad, r.status_code, r.text)
+            r = requests.get(vch["url"] + path, params={"filters": '{"network":["n"]}'},
+                             timeout=10)
+            assert r.status_code == 501 and "not supported by this VCH yet" in r.text, r.text
     finally:
         docker(vch, "rm", "-f", "flt-created", "flt-running")
