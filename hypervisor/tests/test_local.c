@@ -311,7 +311,7 @@ static pid_t monitor_pid(const char *name)
 static void test_local_killed_monitor_reads_off(void **state)
 {
     (void)state;
-    const char *argv[] = {"/bin/sleep", "600"};
+    const char *argv[] = {"/bin/sleep", "631"}; /* a duration nothing else on the host uses */
     hv_ref vm = make_vm("orphan", argv, 2, NULL);
     vic_err *err cleanup_err = NULL;
     if (hv_vm_power_on(conn, &vm, &err) < 0)
@@ -322,7 +322,7 @@ static void test_local_killed_monitor_reads_off(void **state)
     wait_off(&vm, 2000);
     /* and its guest died with it: no process of the guest's uid range runs the sleep */
     usleep(100000);
-    sh("! pgrep -u %d -f 'sleep 600' >/dev/null", 100000);
+    sh("! pgrep -u %d -f 'sleep 631' >/dev/null", 100000);
 }
 
 static void test_local_bad_input(void **state)
