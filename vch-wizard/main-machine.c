@@ -481,9 +481,9 @@ static int cmd_create(int argc, char **argv, common *c)
 static void usage_simple(FILE *f, const char *cmd, const char *args, const char *what,
                          const char *extra)
 {
-    fprintf(f,
-            "Usage: vic-machine %s %s\n\n%s\n\nOptions:\n%s  --name NAME | --id ID   the VCH\n%s",
-            cmd, args, what, extra, common_help);
+    /* every command but ui works on one VCH */
+    fprintf(f, "Usage: vic-machine %s %s\n\n%s\n\nOptions:\n%s%s%s", cmd, args, what, extra,
+            strcmp(cmd, "ui") == 0 ? "" : "  --name NAME | --id ID   the VCH\n", common_help);
 }
 
 /* Parses the options every command shares plus the command's own (handled by fn). */
@@ -891,7 +891,8 @@ static int cmd_ui(int argc, char **argv, common *c)
         "  --server-thumbprint SHA1  install: the thumbprint of that server's certificate\n"
         "  --key KEY             the extension key (default " VCH_PLUGIN_KEY ")\n"
         "  --version V           the plugin version registered (default: this build's)\n"
-        "  --company NAME        --admin-email ADDR\n";
+        "  --company NAME        install: the company the registration names\n"
+        "  --admin-email ADDR    install: the administrator's e-mail it names\n";
     static const struct option extra[] = {
         {"url", required_argument, 0, 'u'},     {"server-thumbprint", required_argument, 0, 's'},
         {"key", required_argument, 0, 'k'},     {"version", required_argument, 0, 'v'},
