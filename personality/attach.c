@@ -90,6 +90,69 @@ void engine_attach_stdin_frames(const char *data, size_t len, vic_buf *out)
     }
 }
 
+int engine_attach_relay(const engine_relay *r)
+{
+    vic_buf from_pl = VIC_BUF_INIT, out = VIC_BUF_INIT, frames = VIC_BUF_INIT;
+    int client = r->client, in_open = client >= 0 && r->want_in, exit_code = -1;
+    char buf[65536];
+    for (;;) {
+        struct pollfd pf[4] = {{r->pl_fd, POLLIN, 0},
+                               {in_open ? client : -1, POLLIN, 0},
+                               {r->stop_fd, POLLIN, 0},
+                               {r->peer_fd, POLLRDHUP, 0}};
+        if (poll(pf, 4, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pf[2].revents || pf[3].revents)
+            break;
+        if (pf[0].revents) {
+            ssize_t n = read(r->pl_fd, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break; /* the channel went to another holder, or the VM is gone */
+            vic_buf_append(&from_pl, buf, (size_t)n);
+            int rc = engine_attach_translate(&from_pl, r->tty, r->want_out, r->want_err, &out,
+                                             &exit_code);
+            if (client >= 0 && out.len && vic_send_all(client, out.data, out.len) < 0) {
+                if (!r->outlive_client)
+                    break;
+                client = -1; /* the client left: the program runs on to its end */
+                in_open = 0;
+            }
+            out.len = 0;
+            if (rc != 0)
+                break; /* the session ended (or the channel spoke nonsense) */
+        }
+        if (pf[1].revents) {
+            ssize_t n = read(client, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && !r->outlive_client)
+                break;
+            if (n <= 0) { /* the end of the client's input */
+                in_open = 0;
+                vic_buf_append(&frames, (const char[VIC_ATTACH_HEADER]){VIC_ATTACH_CLOSE},
+                               VIC_ATTACH_HEADER);
+            } else {
+                engine_attach_stdin_frames(buf, (size_t)n, &frames);
+            }
+            pthread_mutex_lock(r->lock);
+            int bad = vic_send_all(r->pl_fd, frames.data, frames.len) < 0;
+            pthread_mutex_unlock(r->lock);
+            frames.len = 0;
+            if (bad)
+                break;
+        }
+    }
+    vic_buf_free(&from_pl);
+    vic_buf_free(&out);
+    vic_buf_free(&frames);
+    return exit_code;
+}
+
 /* ---- sessions: the attaches of this process, for start and resize ---- */
 
 typedef struct att_session {
@@ -174,7 +237,7 @@ static void attach_run(vic_http_hijack *h, void *payload)
     att_session *s = payload;
     int client = vic_http_hijack_fd(h);
     int stop_fd = vic_http_hijack_stop_fd(h), peer_fd = vic_http_hijack_peer_fd(h);
-    vic_buf early = VIC_BUF_INIT, from_pl = VIC_BUF_INIT, out = VIC_BUF_INIT;
+    vic_buf early = VIC_BUF_INIT;
     int in_open = s->want_in, exit_code = -1;
     size_t extra_len = 0;
     const char *extra = vic_http_hijack_extra(h, &extra_len);
@@ -229,59 +292,19 @@ static void attach_run(vic_http_hijack *h, void *payload)
         goto done;
 
     /* 3. relay until the session's EXIT */
-    for (;;) {
-        struct pollfd pf[4] = {{fd, POLLIN, 0},
-                               {in_open ? client : -1, POLLIN, 0},
-                               {stop_fd, POLLIN, 0},
-                               {peer_fd, POLLRDHUP, 0}};
-        if (poll(pf, 4, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (pf[2].revents || pf[3].revents)
-            break;
-        if (pf[0].revents) {
-            ssize_t n = read(fd, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break; /* the channel went to another holder, or the VM is gone */
-            vic_buf_append(&from_pl, buf, (size_t)n);
-            int rc = engine_attach_translate(&from_pl, s->tty, s->want_out, s->want_err, &out,
-                                             &exit_code);
-            if (out.len && vic_send_all(client, out.data, out.len) < 0)
-                break;
-            out.len = 0;
-            if (rc != 0)
-                break; /* the session ended (or the channel spoke nonsense) */
-        }
-        if (pf[1].revents) {
-            ssize_t n = read(client, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                break;
-            vic_buf frames = VIC_BUF_INIT;
-            pthread_mutex_lock(&s->lock);
-            if (n == 0) {
-                in_open = 0;
-                ok = send_frame_locked(s, VIC_ATTACH_CLOSE, NULL, 0) == 0;
-            } else {
-                engine_attach_stdin_frames(buf, (size_t)n, &frames);
-                ok = vic_send_all(fd, frames.data, frames.len) == 0;
-            }
-            pthread_mutex_unlock(&s->lock);
-            vic_buf_free(&frames);
-            if (!ok)
-                break;
-        }
-    }
+    engine_relay r = {.pl_fd = fd,
+                      .client = client,
+                      .stop_fd = stop_fd,
+                      .peer_fd = peer_fd,
+                      .tty = s->tty,
+                      .want_in = in_open,
+                      .want_out = s->want_out,
+                      .want_err = s->want_err,
+                      .lock = &s->lock};
+    exit_code = engine_attach_relay(&r);
 done:
     vic_log(VIC_LOG_INFO, "event=attach_end container=%.12s exit=%d", s->id, exit_code);
     vic_buf_free(&early);
-    vic_buf_free(&from_pl);
-    vic_buf_free(&out);
     session_free(s);
 }
 

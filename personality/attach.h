@@ -14,6 +14,8 @@
 #ifndef VIC_ENGINE_ATTACH_H
 #define VIC_ENGINE_ATTACH_H
 
+#include <pthread.h>
+
 #include "lib/http.h"
 #include "lib/mem.h"
 #include "personality/engine.h"
@@ -31,6 +33,21 @@ int engine_attach_translate(vic_buf *in, int tty, int want_out, int want_err, vi
 
 /* Appends data as STDIN frames (each at most VIC_ATTACH_MAX bytes) to out. */
 void engine_attach_stdin_frames(const char *data, size_t len, vic_buf *out);
+
+/* One relay between a docker client and a port layer channel (attach or exec frames). */
+typedef struct engine_relay {
+    int pl_fd;            /* the channel */
+    int client;           /* the hijacked docker connection; -1: none (a detached exec) */
+    int stop_fd, peer_fd; /* the server stopping, the client hanging up; -1: none */
+    int tty, want_in, want_out, want_err;
+    int outlive_client;    /* a client that leaves does not end the relay (exec) */
+    pthread_mutex_t *lock; /* held around writes to pl_fd (resizes write there too) */
+} engine_relay;
+
+/* Relays until the channel's EXIT frame: the client's bytes become STDIN frames (its end of
+ * input a CLOSE frame), STDOUT and STDERR frames become Docker's stream. Returns the exit
+ * status, or -1 when the channel or the client ended first. */
+int engine_attach_relay(const engine_relay *r);
 
 /* Whether an attach of this docker connection waits for container id (full id) to start. */
 int engine_attach_pending(const char *id);

@@ -3,13 +3,10 @@
  */
 #include "personality/exec.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/attach.h"
@@ -165,75 +162,31 @@ static void finish(exec_run *r, int exit_code)
             r->e->id, exit_code);
 }
 
-/* Relays until the program's EXIT: client (-1 when detached) to STDIN frames, the channel's
- * output to the client in Docker's stream. Returns the exit code (-1: the channel broke). */
+/* Relays until the program's EXIT (client -1 when detached); the exit code, or -1 when the
+ * channel broke. What the client sent with its request goes first. */
 static int relay(exec_run *r, int client, int stop_fd, int peer_fd, const char *extra,
                  size_t extra_len)
 {
     exec_inst *e = r->e;
-    vic_buf from_pl = VIC_BUF_INIT, out = VIC_BUF_INIT, frames = VIC_BUF_INIT;
-    int in_open = client >= 0 && e->want_in, exit_code = -1;
-    if (in_open && extra_len) {
+    int want_in = client >= 0 && e->want_in;
+    if (want_in && extra_len) {
+        vic_buf frames = VIC_BUF_INIT;
         engine_attach_stdin_frames(extra, extra_len, &frames);
         if (vic_send_all(r->fd, frames.data, frames.len) < 0)
-            in_open = 0;
-        frames.len = 0;
+            want_in = 0;
+        vic_buf_free(&frames);
     }
-    char buf[65536];
-    for (;;) {
-        struct pollfd pf[4] = {{r->fd, POLLIN, 0},
-                               {in_open ? client : -1, POLLIN, 0},
-                               {stop_fd, POLLIN, 0},
-                               {peer_fd, POLLRDHUP, 0}};
-        if (poll(pf, 4, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (pf[2].revents || pf[3].revents)
-            break;
-        if (pf[0].revents) {
-            ssize_t n = read(r->fd, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            vic_buf_append(&from_pl, buf, (size_t)n);
-            int rc = engine_attach_translate(&from_pl, e->tty, e->want_out, e->want_err, &out,
-                                             &exit_code);
-            if (client >= 0 && out.len && vic_send_all(client, out.data, out.len) < 0)
-                client = -1; /* the client left: the program runs on to its end */
-            out.len = 0;
-            if (rc != 0)
-                break;
-        }
-        if (pf[1].revents) {
-            ssize_t n = read(client, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                in_open = 0;
-                unsigned char h[VIC_ATTACH_HEADER] = {VIC_ATTACH_CLOSE, 0, 0, 0, 0};
-                pthread_mutex_lock(&execs_lock);
-                int bad = vic_send_all(r->fd, h, sizeof(h)) < 0;
-                pthread_mutex_unlock(&execs_lock);
-                if (bad)
-                    break;
-                continue;
-            }
-            engine_attach_stdin_frames(buf, (size_t)n, &frames);
-            pthread_mutex_lock(&execs_lock);
-            int bad = vic_send_all(r->fd, frames.data, frames.len) < 0;
-            pthread_mutex_unlock(&execs_lock);
-            frames.len = 0;
-            if (bad)
-                break;
-        }
-    }
-    vic_buf_free(&from_pl);
-    vic_buf_free(&out);
-    vic_buf_free(&frames);
-    return exit_code;
+    engine_relay er = {.pl_fd = r->fd,
+                       .client = client,
+                       .stop_fd = stop_fd,
+                       .peer_fd = peer_fd,
+                       .tty = e->tty,
+                       .want_in = want_in,
+                       .want_out = e->want_out,
+                       .want_err = e->want_err,
+                       .outlive_client = 1,
+                       .lock = &execs_lock};
+    return engine_attach_relay(&er);
 }
 
 static void run_drop(void *payload)
