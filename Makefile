@@ -166,7 +166,8 @@ $(BIN)/port-layer-server: $(B)/obj/portlayer/main.o $(portlayer_LINK) $(LIBVIC)
 # tests run it under ASan and UBSan.
 VMX_SRCS := hypervisor/local/main-vmx.c hypervisor/local/monitor.c hypervisor/local/giserve.c \
 	hypervisor/local/cgroup.c hypervisor/local/vmx.c hypervisor/local/util.c \
-	hypervisor/local/portfwd.c hypervisor/local/guestexec.c lib/attach.c lib/err.c \
+	hypervisor/local/portfwd.c hypervisor/local/guestexec.c hypervisor/local/netdev.c \
+	lib/netlink.c lib/attach.c lib/err.c \
 	lib/mem.c lib/log.c lib/guestinfo.c lib/gichan.c lib/file.c lib/guestuser.c
 ifeq ($(B),build)
 $(BIN)/vic-vmx: $(VMX_SRCS:%.c=$(B)/static/%.o)
@@ -185,7 +186,7 @@ endif
 # statically, from lib/ and libc (plus jansson and libcrypto) only, and never with the
 # sanitizers (they cannot be linked statically).
 TETHER_SRCS := $(wildcard tether/*.c) lib/err.c lib/mem.c lib/log.c lib/guestinfo.c \
-	lib/gichan.c lib/serial.c lib/execconfig.c lib/attach.c lib/guestuser.c
+	lib/gichan.c lib/serial.c lib/execconfig.c lib/attach.c lib/guestuser.c lib/netlink.c
 TETHER_OBJS := $(TETHER_SRCS:%.c=$(B)/static/%.o)
 STATIC_CFLAGS := $(BASE_CFLAGS) -g -O2 -DVIC_GI_NO_SECRETS $(EXTRA_CFLAGS)
 

@@ -111,7 +111,12 @@ typedef struct hv_port_forward {
 } hv_port_forward;
 
 typedef struct hv_nic {
-    const char *network;             /* inventory path or name of a port group */
+    const char *network; /* inventory path or name of a port group */
+    /* The segment's gateway, ADDR/PREFIX ("10.1.0.1/24"), where the host answers on it (a
+     * host-only network's host adapter). The local target switches each (pool, port group,
+     * subnet) apart and needs it on every NIC of a bridge port group; vSphere port groups
+     * ignore it (the appliance's own NIC on the port group is the gateway there). */
+    const char *gateway;
     const hv_port_forward *forwards; /* local target only (elsewhere VIC_EUNSUPPORTED) */
     size_t n_forwards;
 } hv_nic;

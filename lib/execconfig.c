@@ -37,6 +37,21 @@ static const vic_gi_field mount_fields[] = {
 };
 static const vic_gi_desc mount_desc = VIC_GI_DESC(vic_exec_mount, mount_fields);
 
+static const vic_gi_field network_fields[] = {
+    VIC_GI_FIELD_STRING(vic_exec_network, name, "network/common/name", VIC_GI_READONLY,
+                        VIC_GI_REQUIRED),
+    VIC_GI_FIELD_STRING(vic_exec_network, id, "network/common/id", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_INT64(vic_exec_network, nic, "nic", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_network, ip, "ip", VIC_GI_READONLY, VIC_GI_REQUIRED),
+    VIC_GI_FIELD_STRING(vic_exec_network, gateway, "network/gateway", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING_ARRAY(vic_exec_network, nameservers, n_nameservers, "network/dns",
+                              VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING_ARRAY(vic_exec_network, aliases, n_aliases, "network/aliases",
+                              VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_BOOL(vic_exec_network, is_default, "network/default", VIC_GI_READONLY, 0),
+};
+const vic_gi_desc vic_exec_network_desc = VIC_GI_DESC(vic_exec_network, network_fields);
+
 static const vic_gi_field config_fields[] = {
     VIC_GI_FIELD_STRING(vic_exec_config, id, "common/id", VIC_GI_READONLY, 0),
     VIC_GI_FIELD_STRING(vic_exec_config, name, "common/name", VIC_GI_READONLY, 0),
@@ -46,6 +61,8 @@ static const vic_gi_field config_fields[] = {
                             VIC_GI_READONLY, 0, &vic_exec_session_desc),
     VIC_GI_FIELD_STRUCT_ARRAY(vic_exec_config, mounts, n_mounts, "mounts", VIC_GI_READONLY, 0,
                               &mount_desc),
+    VIC_GI_FIELD_STRUCT_MAP(vic_exec_config, network_names, networks, n_networks, "networks",
+                            VIC_GI_READONLY, 0, &vic_exec_network_desc),
 };
 const vic_gi_desc vic_exec_config_desc = VIC_GI_DESC(vic_exec_config, config_fields);
 

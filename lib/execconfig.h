@@ -42,6 +42,22 @@ typedef struct vic_exec_mount {
     char *volume; /* the port layer's volume behind source, or NULL */
 } vic_exec_mount;
 
+/* The container's endpoint on a network (VIC's NetworkEndpoint), keyed by network name:
+ * guestinfo.vice./networks|NAME/... The tether gives NIC ethN (N: nic) the address ip and,
+ * on the default network, the default route through gateway's address and the DNS server. */
+typedef struct vic_exec_network {
+    char *name;    /* the network's name ("bridge", or a user-defined one) */
+    char *id;      /* the network's id */
+    int64_t nic;   /* the NIC's index: ethN */
+    char *ip;      /* the container's address, "10.1.0.5/24" */
+    char *gateway; /* the network's gateway, "10.1.0.1/24" */
+    char **nameservers;
+    size_t n_nameservers;
+    char **aliases; /* names the container answers to on this network, besides its own */
+    size_t n_aliases;
+    bool is_default; /* the default route and resolver go through this network */
+} vic_exec_network;
+
 typedef struct vic_exec_session {
     char *id;
     char *name;
@@ -69,10 +85,14 @@ typedef struct vic_exec_config {
     size_t n_sessions;
     vic_exec_mount *mounts;
     size_t n_mounts;
+    char **network_names;
+    vic_exec_network *networks;
+    size_t n_networks;
 } vic_exec_config;
 
 extern const vic_gi_desc vic_exec_config_desc;
 extern const vic_gi_desc vic_exec_session_desc;
+extern const vic_gi_desc vic_exec_network_desc;
 
 typedef enum vic_exec_state {
     VIC_STATE_CREATED,  /* never started, or failed to start (error says why) */

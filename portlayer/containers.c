@@ -15,6 +15,7 @@
 #include "lib/crypto.h"
 #include "lib/file.h"
 #include "lib/mem.h"
+#include "lib/netlink.h"
 #include "lib/serial.h"
 
 #define KEY_ID    VIC_GI_PREFIX "/common/id"
@@ -35,6 +36,7 @@ struct pl {
     char *datastore;
     unsigned grace_ms;
     char *publish_ip;
+    char *bridge_pg;
 };
 
 struct pl_handle {
@@ -92,6 +94,7 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     p->datastore = xstrdup(o->datastore ? o->datastore : "datastore1");
     p->grace_ms = o->stop_grace_ms ? o->stop_grace_ms : 10000;
     p->publish_ip = xstrdup(o->publish_ip ? o->publish_ip : "127.0.0.1");
+    p->bridge_pg = xstrdup(o->bridge_pg ? o->bridge_pg : "bridge");
     pthread_mutex_init(&p->names, NULL);
     sweep_creates(p);
     *out = p;
@@ -105,6 +108,7 @@ void pl_free(pl *p)
     free(p->pool);
     free(p->datastore);
     free(p->publish_ip);
+    free(p->bridge_pg);
     pthread_mutex_destroy(&p->names);
     free(p);
 }
@@ -237,6 +241,28 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
             if (strcmp(s->mounts[j].target, m->target) == 0)
                 return vic_err_set(err, VIC_EINVAL, "Duplicate mount point: %s", m->target);
     }
+    if (s->n_networks > PL_MAX_NETWORKS)
+        return vic_err_set(err, VIC_EINVAL, "a container joins at most %d networks",
+                           PL_MAX_NETWORKS);
+    for (size_t i = 0; i < s->n_networks; i++) {
+        const pl_net_attach *a = &s->networks[i];
+        uint32_t net = 0;
+        int len = 0;
+        if (a->name == NULL || strchr(a->name, '|') || strchr(a->name, '/') ||
+            vic_cidr_parse(a->subnet, &net, &len) < 0 || a->gateway == NULL)
+            return vic_err_set(err, VIC_EINVAL, "networks[%zu]: not a network", i);
+        for (size_t j = 0; j < a->n_aliases; j++)
+            if (a->aliases[j] == NULL || a->aliases[j][0] == '\0' || strchr(a->aliases[j], '|'))
+                return vic_err_set(err, VIC_EINVAL, "networks[%zu]: invalid alias", i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->networks[j].name, a->name) == 0)
+                return vic_err_set(err, VIC_EINVAL, "the container joins network %s twice",
+                                   a->name);
+    }
+    if (s->n_ports > 0 && s->n_networks == 0)
+        return vic_err_set(err, VIC_EINVAL,
+                           "conflicting options: port publishing and the container type "
+                           "network mode (a container without a network publishes nothing)");
     if (s->n_ports > PL_MAX_PORTS)
         return vic_err_set(err, VIC_EINVAL, "at most %d ports can be published", PL_MAX_PORTS);
     for (size_t i = 0; i < s->n_ports; i++) {
@@ -327,6 +353,63 @@ static const char *name_holder(const json_t *vms, const char *name)
     return NULL;
 }
 
+static uint32_t prefix_mask(int len)
+{
+    return len <= 0 ? 0 : len >= 32 ? 0xffffffffu : ~(0xffffffffu >> len);
+}
+
+/* The address of network a for a new container, "ADDR/PREFIX" into out: the requested one
+ * when it is a free host address of the subnet, else the lowest free one. What is taken is
+ * read from every VM of the pool (a container being created included), so an address is
+ * free again once its container is removed. */
+static int allocate_ip(const json_t *vms, const pl_net_attach *a, char *out, size_t cap,
+                       vic_err **err)
+{
+    uint32_t net = 0, gw = 0, want = 0;
+    int len = 0, gl = 0, wl = 0;
+    cleanup_free char *gws = xasprintf("%s/32", a->gateway);
+    vic_cidr_parse(a->subnet, &net, &len);
+    vic_cidr_parse(gws, &gw, &gl);
+    uint32_t first = net + 1, last = (net | ~prefix_mask(len)) - 1;
+    cleanup_free char *key = xasprintf(VIC_GI_PREFIX "/networks|%s/ip", a->name);
+    size_t n_used = 0, cap_used = json_array_size(vms) + 1;
+    cleanup_free uint32_t *used = xcalloc(cap_used, sizeof(uint32_t));
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm)
+    {
+        uint32_t u = 0;
+        int ul = 0;
+        if (vic_cidr_parse(vm_key(vm, key), &u, &ul) == 0)
+            used[n_used++] = u;
+    }
+    if (a->ip) {
+        cleanup_free char *ws = xasprintf("%s/32", a->ip);
+        if (vic_cidr_parse(ws, &want, &wl) < 0 || want < first || want > last || want == gw)
+            return vic_err_set(err, VIC_EINVAL,
+                               "invalid address %s: not a host address of network %s (%s)", a->ip,
+                               a->name, a->subnet);
+        for (size_t u = 0; u < n_used; u++)
+            if (used[u] == want)
+                return vic_err_set(err, VIC_ECONFLICT, "Address already in use: %s on network %s",
+                                   a->ip, a->name);
+    } else {
+        for (want = first; want <= last; want++) {
+            int taken = want == gw;
+            for (size_t u = 0; u < n_used && !taken; u++)
+                taken = used[u] == want;
+            if (!taken)
+                break;
+        }
+        if (want > last)
+            return vic_err_set(err, VIC_ELIMIT, "no free address left on network %s (%s)", a->name,
+                               a->subnet);
+    }
+    snprintf(out, cap, "%u.%u.%u.%u/%d", want >> 24, (want >> 16) & 255, (want >> 8) & 255,
+             want & 255, len);
+    return 0;
+}
+
 int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err **err)
 {
     int rc = check_spec(s, err);
@@ -395,6 +478,34 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
                                      .volume = (char *)s->mounts[m].volume};
         disks[m + 1].path = s->mounts[m].disk;
     }
+    /* each network: an address, and a NIC in the network's segment of the bridge port group */
+    vic_exec_network nets[PL_MAX_NETWORKS];
+    char *net_names[PL_MAX_NETWORKS];
+    char ips[PL_MAX_NETWORKS][40], gws[PL_MAX_NETWORKS][40];
+    char *dns[PL_MAX_NETWORKS][1];
+    char gw_addrs[PL_MAX_NETWORKS][20];
+    hv_nic nics[PL_MAX_NETWORKS];
+    memset(nics, 0, sizeof(nics));
+    for (size_t n = 0; n < s->n_networks; n++) {
+        const pl_net_attach *a = &s->networks[n];
+        if ((rc = allocate_ip(vms, a, ips[n], sizeof(ips[n]), err)) < 0)
+            return rc;
+        snprintf(gws[n], sizeof(gws[n]), "%s%s", a->gateway, strchr(a->subnet, '/'));
+        snprintf(gw_addrs[n], sizeof(gw_addrs[n]), "%s", a->gateway);
+        dns[n][0] = gw_addrs[n];
+        net_names[n] = (char *)a->name;
+        nets[n] = (vic_exec_network){.name = (char *)a->name,
+                                     .id = (char *)a->id,
+                                     .nic = (int64_t)n,
+                                     .ip = ips[n],
+                                     .gateway = gws[n],
+                                     .nameservers = dns[n],
+                                     .n_nameservers = 1,
+                                     .aliases = (char **)a->aliases,
+                                     .n_aliases = a->n_aliases,
+                                     .is_default = n == 0};
+        nics[n] = (hv_nic){.network = p->bridge_pg, .gateway = gws[n]};
+    }
     vic_exec_config cfg = {.id = id,
                            .name = name,
                            .hostname = (char *)s->hostname,
@@ -402,7 +513,10 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
                            .sessions = &sess,
                            .n_sessions = 1,
                            .mounts = mounts,
-                           .n_mounts = s->n_mounts};
+                           .n_mounts = s->n_mounts,
+                           .network_names = net_names,
+                           .networks = nets,
+                           .n_networks = s->n_networks};
     char host[13];
     snprintf(host, sizeof(host), "%.12s", id);
     if (cfg.hostname == NULL)
@@ -417,7 +531,10 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     hv_port_forward fwd[PL_MAX_PORTS];
     if ((rc = publish(p, s, fwd, extra, err)) < 0)
         return rc;
-    hv_nic nic = {.network = "bridge", .forwards = fwd, .n_forwards = s->n_ports};
+    if (s->n_networks > 0) { /* the first NIC carries the published ports */
+        nics[0].forwards = fwd;
+        nics[0].n_forwards = s->n_ports;
+    }
 
     char vm_name[100], disk[160];
     snprintf(vm_name, sizeof(vm_name), "%s-%.12s", name, id);
@@ -430,8 +547,8 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
                        .memory_mb = s->memory_mb ? s->memory_mb : 512,
                        .disks = disks,
                        .n_disks = 1 + s->n_mounts,
-                       .nics = &nic,
-                       .n_nics = s->n_ports ? 1 : 0,
+                       .nics = nics,
+                       .n_nics = s->n_networks,
                        .serial_log = true,
                        .extra_config = extra};
     hv_ref vm;
@@ -523,17 +640,33 @@ static json_t *describe(const json_t *vm, vic_err **err)
         const char *comma = strchr(rec, ',');
         rec = comma ? comma + 1 : NULL;
     }
+    json_t *networks = json_array();
+    for (size_t i = 0; i < cfg.n_networks; i++) {
+        const vic_exec_network *n = &cfg.networks[i];
+        char addr[40] = "", gw[40] = "";
+        int prefix = 0;
+        if (n->ip) {
+            snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(n->ip, "/"), n->ip);
+            prefix = strchr(n->ip, '/') ? atoi(strchr(n->ip, '/') + 1) : 0;
+        }
+        if (n->gateway)
+            snprintf(gw, sizeof(gw), "%.*s", (int)strcspn(n->gateway, "/"), n->gateway);
+        json_array_append_new(networks, json_pack("{s:s, s:s, s:s, s:i, s:s, s:o}", "name",
+                                                  n->name ? n->name : "", "id", n->id ? n->id : "",
+                                                  "ip", addr, "prefix", prefix, "gateway", gw,
+                                                  "aliases", str_array(n->aliases, n->n_aliases)));
+    }
     json_t *out = json_pack(
         "{s:s, s:s, s:s?, s:s, s:b, s:I, s:s, s:s, s:s, "
-        "s:{s:o, s:o, s:s?, s:s?, s:b, s:s?, s:b}, s:o, s:o, s:{s:s, s:s, s:s}}",
+        "s:{s:o, s:o, s:s?, s:s?, s:b, s:s?, s:b}, s:o, s:o, s:o, s:{s:s, s:s, s:s}}",
         "id", cfg.id ? cfg.id : "", "name", cfg.name ? cfg.name : "", "image",
         vm_key(vm, KEY_IMAGE), "state", vic_exec_state_name(st), "running",
         st == VIC_STATE_RUNNING || st == VIC_STATE_STARTING, "exit_code", (json_int_t)code, "error",
         error ? error : "", "started_at", started, "finished_at", finished, "config", "cmd",
         str_array(s->cmd.args, s->cmd.n_args), "env", str_array(s->cmd.env, s->cmd.n_env),
         "workdir", s->cmd.dir, "user", s->user, "tty", s->tty, "hostname", cfg.hostname,
-        "interactive", s->openstdin, "mounts", mounts, "ports", ports, "vm", "name",
-        json_string_value(json_object_get(vm, "name")), "power", power ? power : "",
+        "interactive", s->openstdin, "mounts", mounts, "ports", ports, "networks", networks, "vm",
+        "name", json_string_value(json_object_get(vm, "name")), "power", power ? power : "",
         "change_version", json_string_value(json_object_get(vm, "change_version")));
     vic_gi_free(&vic_exec_config_desc, &cfg);
     if (out == NULL)
@@ -638,6 +771,33 @@ int pl_volume_users(pl *p, const char *volume, json_t **out, vic_err **err)
                 break;
             }
         }
+    }
+    *out = users;
+    return 0;
+}
+
+int pl_network_users(pl *p, const char *network, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    json_t *vms cleanup_json = NULL;
+    int rc = list_vms(p, &vms, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *key = xasprintf(VIC_GI_PREFIX "/networks|%s/ip", network);
+    json_t *users = json_array();
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm)
+    {
+        /* the key itself: a container still being created counts too */
+        const char *ip = vm_key(vm, key);
+        if (ip == NULL)
+            continue;
+        const char *power = json_string_value(json_object_get(vm, "power"));
+        json_array_append_new(users,
+                              json_pack("{s:s, s:s, s:b, s:s}", "id", vm_key(vm, KEY_ID) ?: "",
+                                        "name", vm_key(vm, KEY_NAME) ?: "", "running",
+                                        power && strcmp(power, "poweredOn") == 0, "ip", ip));
     }
     *out = users;
     return 0;

@@ -32,6 +32,7 @@ typedef struct pl_opts {
     const char *datastore;  /* where containerVM folders go ("datastore1") */
     unsigned stop_grace_ms; /* default grace of a stop (10 s) */
     const char *publish_ip; /* where published ports listen (the VCH's address); NULL: 127.0.0.1 */
+    const char *bridge_pg;  /* the VCH's bridge port group (containers' NICs); NULL: "bridge" */
 } pl_opts;
 
 int pl_open(pl **out, const pl_opts *o, vic_err **err);
@@ -61,6 +62,20 @@ typedef struct pl_port {
 
 #define PL_MAX_PORTS 32
 
+/* A network the container joins (portlayer/networks.h): the container gets a NIC on the
+ * VCH's bridge port group in the network's segment and an address of its subnet. */
+typedef struct pl_net_attach {
+    const char *name;    /* the network's name */
+    const char *id;      /* its id */
+    const char *subnet;  /* "10.1.0.0/24" */
+    const char *gateway; /* "10.1.0.1" */
+    const char *ip;      /* a requested address, or NULL for the next free one */
+    const char *const *aliases;
+    size_t n_aliases;
+} pl_net_attach;
+
+#define PL_MAX_NETWORKS 4
+
 typedef struct pl_create_spec {
     const char *name;       /* optional; a random one is chosen when NULL */
     const char *image;      /* the image reference, recorded for inspect */
@@ -80,6 +95,8 @@ typedef struct pl_create_spec {
     size_t n_mounts;
     const pl_port *ports; /* at most PL_MAX_PORTS */
     size_t n_ports;
+    const pl_net_attach *networks; /* at most PL_MAX_NETWORKS; none: only loopback */
+    size_t n_networks;
     pl_rootfs_fn rootfs; /* builds the root disk */
     void *rootfs_payload;
 } pl_create_spec;
@@ -95,7 +112,8 @@ int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
 /* The container as JSON: id, name, image, state ("created", "running", "exited"...),
  * exit_code, error, started_at / finished_at (RFC 3339), config {cmd, env, workdir, user,
  * tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
- * container_port, protocol}], vm {name, power, change_version}. New reference. */
+ * container_port, protocol}], networks [{name, id, ip, prefix, gateway, aliases}], vm {name,
+ * power, change_version}. New reference. */
 int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
 
 /* Resource use of a container's VM: {id, running, time_ns, cpu_ns (CPU time since power
@@ -136,6 +154,9 @@ int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit
 
 /* Removes a container: VIC_ECONFLICT while it runs unless force (then it is powered off). */
 int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err);
+
+/* The containers on network (by name): an array of {id, name, running, ip}. */
+int pl_network_users(pl *p, const char *network, json_t **out, vic_err **err);
 
 /* The containers whose mounts use volume: an array of {id, name, running}. */
 int pl_volume_users(pl *p, const char *volume, json_t **out, vic_err **err);

@@ -4,6 +4,8 @@
  */
 #include "portlayer/server.h"
 
+#include "portlayer/dns.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -65,6 +67,13 @@ static const vic_schema_field port_fields[] = {
 };
 static const vic_schema port_schema = VIC_SCHEMA(port_fields);
 
+static const vic_schema_field attach_fields[] = {
+    {.name = "name", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 64},
+    {.name = "aliases", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 16},
+    {.name = "ip", .type = VIC_JSON_STRING, .min = 7, .max = 15},
+};
+static const vic_schema attach_schema = VIC_SCHEMA(attach_fields);
+
 static const vic_schema_field create_fields[] = {
     {.name = "name", .type = VIC_JSON_STRING, .min = 1, .max = 64},
     {.name = "image", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 512},
@@ -89,6 +98,11 @@ static const vic_schema_field create_fields[] = {
      .items = VIC_JSON_OBJECT,
      .object = &port_schema,
      .max = PL_MAX_PORTS},
+    {.name = "networks",
+     .type = VIC_JSON_ARRAY,
+     .items = VIC_JSON_OBJECT,
+     .object = &attach_schema,
+     .max = PL_MAX_NETWORKS},
 };
 static const vic_schema create_schema = VIC_SCHEMA(create_fields);
 
@@ -187,6 +201,62 @@ static const char **strings(const json_t *arr, size_t *n)
     return out;
 }
 
+/* The networks a create joins: "networks" as given ([] for none), or the default bridge. */
+typedef struct net_set {
+    pl_net_attach a[PL_MAX_NETWORKS];
+    json_t *found[PL_MAX_NETWORKS];
+    const char **aliases[PL_MAX_NETWORKS];
+    size_t n;
+} net_set;
+
+static void nets_clear(net_set *ns)
+{
+    for (size_t i = 0; i < ns->n; i++) {
+        json_decref(ns->found[i]);
+        free(ns->aliases[i]);
+    }
+    ns->n = 0;
+}
+
+static int nets_prepare(pl_server_ctx *c, const json_t *given, net_set *ns, vic_err **err)
+{
+    memset(ns, 0, sizeof(*ns));
+    if (c->networks == NULL)
+        return 0;
+    json_t *dflt cleanup_json = json_pack("[{s:s}]", "name", "bridge");
+    const json_t *list = given ? given : dflt;
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        const char *name = vic_json_str(x, "name");
+        json_t *net = NULL;
+        int rc = pl_network_get(c->networks, name, &net, err);
+        if (rc == 0 && strcmp(vic_json_str(net, "driver"), "null") == 0) {
+            json_decref(net);
+            if (json_array_size(list) > 1)
+                return vic_err_set(err, VIC_EINVAL,
+                                   "container cannot be disconnected from host network or "
+                                   "connected to host network: none cannot join other networks");
+            return 0; /* "none": loopback only */
+        }
+        if (rc < 0)
+            return rc;
+        size_t na = 0;
+        ns->found[ns->n] = net;
+        ns->aliases[ns->n] = strings(json_object_get(x, "aliases"), &na);
+        ns->a[ns->n] = (pl_net_attach){.name = vic_json_str(net, "name"),
+                                       .id = vic_json_str(net, "id"),
+                                       .subnet = vic_json_str(net, "subnet"),
+                                       .gateway = vic_json_str(net, "gateway"),
+                                       .ip = vic_json_str(x, "ip"),
+                                       .aliases = ns->aliases[ns->n],
+                                       .n_aliases = na};
+        ns->n++;
+    }
+    return 0;
+}
+
 static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     pl_server_ctx *c = payload;
@@ -259,6 +329,12 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
             .host_port = (int)json_integer_value(json_object_get(pj, "host_port")),
             .container_port = (int)json_integer_value(json_object_get(pj, "container_port"))};
     }
+    net_set ns;
+    if ((rc = nets_prepare(c, json_object_get(body, "networks"), &ns, err)) < 0) {
+        nets_clear(&ns);
+        mounts_clear(&ms);
+        return rc;
+    }
     rootfs_call call = {c, vic_json_str(body, "image")};
     pl_create_spec s = {
         .name = vic_json_str(body, "name"),
@@ -279,6 +355,8 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .n_mounts = ms.n,
         .ports = ports,
         .n_ports = n_ports,
+        .networks = ns.a,
+        .n_networks = ns.n,
         .rootfs = build_rootfs,
         .rootfs_payload = &call,
     };
@@ -287,6 +365,7 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     if (rc < 0)
         mounts_undo(c, &ms);
     mounts_clear(&ms);
+    nets_clear(&ns);
     if (rc < 0)
         return rc;
     vic_http_resp_json(resp, 201, json_pack("{s:s}", "id", id));
@@ -662,6 +741,133 @@ static int volume_remove_handler(vic_http_req *req, vic_http_resp *resp, void *p
     return rc;
 }
 
+/* ---- networks ---- */
+
+static int need_networks(pl_server_ctx *c, vic_err **err)
+{
+    return c->networks ? 0
+                       : vic_err_set(err, VIC_EUNSUPPORTED,
+                                     "this port layer has no container networks attached");
+}
+
+static const vic_schema_field network_fields[] = {
+    {.name = "name", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 64},
+    {.name = "subnet", .type = VIC_JSON_STRING, .min = 9, .max = 18},
+    {.name = "gateway", .type = VIC_JSON_STRING, .min = 7, .max = 15},
+    {.name = "labels", .type = VIC_JSON_OBJECT, .object = NULL},
+    {.name = "internal", .type = VIC_JSON_BOOL},
+};
+static const vic_schema network_schema = VIC_SCHEMA(network_fields);
+
+/* A network's description with the containers on it ("containers"). */
+static int network_with_users(pl_server_ctx *c, json_t *net, vic_err **err)
+{
+    json_t *users = NULL;
+    int rc = pl_network_users(c->port, vic_json_str(net, "name"), &users, err);
+    if (rc == 0)
+        json_object_set_new(net, "containers", users);
+    return rc;
+}
+
+static int network_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                  vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int rc = need_networks(c, err);
+    json_t *body = vic_http_req_json(req);
+    if (rc == 0)
+        rc = vic_json_validate(body, &network_schema, NULL, err);
+    if (rc < 0)
+        return rc;
+    pl_network_spec ns = {.name = vic_json_str(body, "name"),
+                          .subnet = vic_json_str(body, "subnet"),
+                          .gateway = vic_json_str(body, "gateway"),
+                          .labels = json_object_get(body, "labels"),
+                          .internal = json_is_true(json_object_get(body, "internal"))};
+    json_t *out = NULL;
+    if ((rc = pl_network_create(c->networks, &ns, &out, err)) < 0)
+        return rc;
+    pl_dns_refresh(c->dns);
+    vic_http_resp_json(resp, 201, out);
+    return 0;
+}
+
+static int network_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                vic_err **err)
+{
+    (void)req;
+    pl_server_ctx *c = payload;
+    json_t *all = NULL;
+    int rc = need_networks(c, err);
+    if (rc == 0)
+        rc = pl_network_list(c->networks, &all, err);
+    size_t i;
+    json_t *n;
+    json_array_foreach(all, i, n)
+    {
+        if (rc == 0)
+            rc = network_with_users(c, n, err);
+    }
+    if (rc < 0) {
+        json_decref(all);
+        return rc;
+    }
+    vic_http_resp_json(resp, 200, all);
+    return 0;
+}
+
+static int network_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                   vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    json_t *out = NULL;
+    int rc = need_networks(c, err);
+    if (rc == 0)
+        rc = pl_network_get(c->networks, vic_http_req_param(req, "id"), &out, err);
+    if (rc == 0)
+        rc = network_with_users(c, out, err);
+    if (rc < 0) {
+        json_decref(out);
+        return rc;
+    }
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+static int network_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                  vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    json_t *net cleanup_json = NULL;
+    int rc = need_networks(c, err);
+    if (rc == 0)
+        rc = pl_network_get(c->networks, vic_http_req_param(req, "id"), &net, err);
+    if (rc == 0 && !json_is_true(json_object_get(net, "builtin")))
+        rc = network_with_users(c, net, err);
+    if (rc < 0)
+        return rc;
+    json_t *users = json_object_get(net, "containers");
+    if (json_array_size(users)) {
+        vic_buf names = VIC_BUF_INIT;
+        size_t i;
+        json_t *u;
+        json_array_foreach(users, i, u)
+        {
+            vic_buf_appendf(&names, "%s%s", i ? ", " : "", vic_json_str(u, "name"));
+        }
+        rc = vic_err_set(err, VIC_EFORBIDDEN,
+                         "error while removing network: network %s id %s has active endpoints "
+                         "(%s)",
+                         vic_json_str(net, "name"), vic_json_str(net, "id"),
+                         names.data ? names.data : "");
+        vic_buf_free(&names);
+        return rc;
+    }
+    if ((rc = pl_network_remove(c->networks, vic_json_str(net, "id"), err)) == 0)
+        vic_http_resp_json(resp, 204, NULL);
+    return rc;
+}
+
 static int rename_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     pl_server_ctx *c = payload;
@@ -1030,5 +1236,9 @@ const vic_http_route pl_routes[] = {
     {"POST", "/volumes", volume_create_handler, VIC_ROUTE_JSON, "create a volume"},
     {"GET", "/volumes/{name}", volume_inspect_handler, 0, "inspect a volume"},
     {"DELETE", "/volumes/{name}", volume_remove_handler, 0, "remove an unused volume"},
+    {"GET", "/networks", network_list_handler, 0, "list networks"},
+    {"POST", "/networks", network_create_handler, VIC_ROUTE_JSON, "create a bridge network"},
+    {"GET", "/networks/{id}", network_inspect_handler, 0, "inspect a network"},
+    {"DELETE", "/networks/{id}", network_remove_handler, 0, "remove an unused network"},
 };
 const size_t pl_n_routes = sizeof(pl_routes) / sizeof(pl_routes[0]);

@@ -9,6 +9,7 @@
 #include "lib/http.h"
 #include "portlayer/containers.h"
 #include "portlayer/imagestore.h"
+#include "portlayer/networks.h"
 #include "portlayer/registry.h"
 #include "portlayer/volumes.h"
 
@@ -21,6 +22,8 @@ typedef struct pl_server_ctx {
     pl_imagestore *images;        /* NULL: no image routes */
     pl_registry_options registry; /* for pulls */
     pl_volumes *volumes;          /* the VCH's volume stores (possibly none); NULL: no routes */
+    pl_networks *networks;        /* the VCH's networks; NULL: containers get none */
+    struct pl_dns *dns;           /* their name server, told of new networks; may be NULL */
 } pl_server_ctx;
 
 /* A rootfs_for that builds from ctx->images (payload: the pl_server_ctx). */

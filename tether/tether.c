@@ -24,6 +24,7 @@
 #include "lib/gichan.h"
 #include "lib/guestuser.h"
 #include "lib/mem.h"
+#include "lib/netlink.h"
 #include "lib/serial.h"
 
 static void tlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -102,6 +103,72 @@ static int make_dirs(const char *path)
     return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Replaces the guest's file path with text (written aside and renamed over it, so a symlink
+ * there is replaced rather than followed). */
+static int write_guest_file(const char *path, const char *text)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof(tmp), "%s.vic-tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text);
+    int ok = write(fd, text, len) == (ssize_t)len;
+    close(fd);
+    if (!ok || rename(tmp, path) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* The address part of "10.1.0.5/24" into out. */
+static void addr_of(const char *cidr, char *out, size_t cap)
+{
+    snprintf(out, cap, "%.*s", (int)strcspn(cidr ? cidr : "", "/"), cidr ? cidr : "");
+}
+
+/* Gives each NIC its address, the default network the default route, and writes the
+ * resolver's files: /etc/hosts names this container, /etc/resolv.conf points at the default
+ * network's DNS server (the VCH's, on its gateway). */
+static int configure_networks(const vic_exec_config *cfg, const char *hostname, char *why,
+                              size_t cap)
+{
+    vic_buf hosts = VIC_BUF_INIT, resolv = VIC_BUF_INIT;
+    vic_buf_appendf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    int rc = 0;
+    for (size_t i = 0; i < cfg->n_networks && rc == 0; i++) {
+        const vic_exec_network *n = &cfg->networks[i];
+        char ifname[16], addr[64], gw[64];
+        vic_err *err = NULL;
+        snprintf(ifname, sizeof(ifname), "eth%lld", (long long)n->nic);
+        addr_of(n->ip, addr, sizeof(addr));
+        addr_of(n->gateway, gw, sizeof(gw));
+        if (vic_nl_addr_add(ifname, n->ip, &err) < 0 || vic_nl_link_up(ifname, &err) < 0 ||
+            (n->is_default && gw[0] && vic_nl_route_default(ifname, gw, &err) < 0)) {
+            snprintf(why, cap, "network %s: %s", n->name, err->msg);
+            vic_err_free(&err);
+            rc = -1;
+            break;
+        }
+        vic_buf_appendf(&hosts, "%s\t%s", addr, hostname);
+        if (cfg->name && strcmp(cfg->name, hostname) != 0)
+            vic_buf_appendf(&hosts, " %s", cfg->name);
+        vic_buf_appendf(&hosts, "\n");
+        if (n->is_default)
+            for (size_t d = 0; d < n->n_nameservers; d++)
+                vic_buf_appendf(&resolv, "nameserver %s\n", n->nameservers[d]);
+    }
+    if (rc == 0 && cfg->n_networks > 0) {
+        if (make_dirs("/etc") < 0 || write_guest_file("/etc/hosts", hosts.data) < 0 ||
+            (resolv.len && write_guest_file("/etc/resolv.conf", resolv.data) < 0))
+            tlog("tether: write /etc/hosts or /etc/resolv.conf: %s", strerror(errno));
+    }
+    vic_buf_free(&hosts);
+    vic_buf_free(&resolv);
+    return rc;
+}
+
 /* Prepares the guest's file systems and identity. A mount the configuration asks for and
  * that cannot be made stops the start: why says which and why. */
 static int prepare_guest(const vic_exec_config *cfg, char *why, size_t cap)
@@ -161,7 +228,7 @@ static int prepare_guest(const vic_exec_config *cfg, char *why, size_t cap)
         }
         close(s);
     }
-    return 0;
+    return configure_networks(cfg, name, why, cap);
 }
 
 /* ---- reporting back through guestinfo ---- */

@@ -32,11 +32,13 @@
 
 #include "hypervisor/local/cgroup.h"
 #include "hypervisor/local/local.h"
+#include "hypervisor/local/netdev.h"
 #include "hypervisor/local/vmx.h"
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
 #include "lib/file.h"
 #include "lib/mem.h"
+#include "lib/netlink.h"
 
 typedef struct local_conn {
     hv_conn base;
@@ -272,6 +274,7 @@ static int local_pool_destroy(hv_conn *c, const hv_ref *pool, vic_err **err)
     if (rc < 0)
         return vic_err_sys(err, VIC_EIO, -rc, "remove pool %s", dir);
     cg_pool_remove(&lc->cg, rel);
+    netdev_sweep(lc->home, info.path); /* the pool's segments go with it */
     return 0;
 }
 
@@ -559,6 +562,22 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
         char key[64];
         snprintf(key, sizeof(key), "ethernet%zu.networkName", i);
         json_object_set_new(kv, key, json_string(net.id + strlen("network:")));
+        if (spec->nics[i].gateway) {
+            uint32_t a = 0;
+            int plen = 0;
+            if (vic_cidr_parse(spec->nics[i].gateway, &a, &plen) < 0 || plen < 8 || plen > 30)
+                return vic_err_set(err, VIC_EINVAL,
+                                   "nics[%zu].gateway: %s is not ADDR/PREFIX with a prefix of "
+                                   "8 to 30",
+                                   i, spec->nics[i].gateway);
+            snprintf(key, sizeof(key), "ethernet%zu.gateway", i);
+            json_object_set_new(kv, key, json_string(spec->nics[i].gateway));
+        } else if (strcmp(net.id, "network:VM Network") != 0 && !spec->iso) {
+            return vic_err_set(err, VIC_EINVAL,
+                               "nics[%zu]: a containerVM's NIC on port group %s needs the "
+                               "segment's gateway",
+                               i, net.id + strlen("network:"));
+        }
         for (size_t f = 0; f < spec->nics[i].n_forwards; f++) {
             const hv_port_forward *pf = &spec->nics[i].forwards[f];
             struct in_addr a;

@@ -26,6 +26,7 @@
 #include "hypervisor/local/giserve.h"
 #include "hypervisor/local/guestexec.h"
 #include "hypervisor/local/local.h"
+#include "hypervisor/local/netdev.h"
 #include "hypervisor/local/portfwd.h"
 #include "hypervisor/local/vmx.h"
 #include "lib/cleanup.h"
@@ -43,6 +44,9 @@ typedef struct monitor {
     char *dir;
     char *vmx;
     char *ds_root;
+    const char *home; /* the real path of $VIC_HOME */
+    const json_t *kv; /* the VM's configuration as read at power on */
+    int plugged;      /* its NICs are plugged into their segments */
     char *rootfs;
     char *disks[MONITOR_MAX_DISKS]; /* host directories of data disks scsi0:1.., or NULL */
     char *tether;
@@ -361,6 +365,11 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
         rc = write_id_map(pid, "gid_map", err);
     if (rc == 0 && m->pool_rel[0] != '\1')
         m->in_cgroup = cg_vm_enter(&m->cg, m->pool_rel, m->o->vm, pid) == 0;
+    if (rc == 0 && !m->appliance) {
+        /* the NICs exist before the tether looks for them */
+        rc = netdev_plug(m->home, m->o->vm, m->kv, pid, err);
+        m->plugged = 1;
+    }
     if (rc == 0 && write(sync_p[1], "g", 1) != 1)
         rc = vic_err_sys(err, VIC_EIO, errno, "start the guest");
     m->alive_fd = sync_p[1]; /* open for as long as we live: the guest checks it once */
@@ -659,6 +668,7 @@ int monitor_run(const monitor_opts *o)
         return 1;
     }
     m->ds_root = xasprintf("%s/" LOCAL_DATASTORE, real);
+    m->home = real;
     m->dir = xasprintf("%s/%s", m->ds_root, o->vm);
     m->vmx = xasprintf("%s/%s.vmx", m->dir, o->vm);
     char bin_real[4096];
@@ -694,6 +704,7 @@ int monitor_run(const monitor_opts *o)
         report(o, "error %s\n", err->msg);
         goto out;
     }
+    m->kv = kv;
     const char *cdrom = json_string_value(json_object_get(kv, VMX_CDROM));
     if (cdrom) {
         cleanup_free char *image = NULL;
@@ -816,6 +827,8 @@ out:
         unlink(sock);
     }
     portfwd_free(m->pf); /* the published ports are free before the VM reads as off */
+    if (m->plugged)
+        netdev_unplug(m->home, o->vm, m->kv);
     gexec_free(m->gx, m->dir);
     if (lock >= 0)
         close(lock); /* the VM reads as off from here on */

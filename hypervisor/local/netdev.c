@@ -1,0 +1,224 @@
+#include "hypervisor/local/netdev.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/netlink.h"
+
+#define HOST_NETWORK "VM Network"
+#define MAX_NICS     10
+
+/* FNV-1a over NUL-separated parts, as 12 hex digits after prefix. */
+static void dev_name(char out[IFNAMSIZ], const char *prefix, const char *const *parts, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        for (const unsigned char *p = (const unsigned char *)parts[i];; p++) {
+            h ^= *p;
+            h *= 1099511628211ull;
+            if (*p == '\0')
+                break;
+        }
+    }
+    snprintf(out, IFNAMSIZ, "%s%012llx", prefix, (unsigned long long)(h & 0xffffffffffffull));
+}
+
+/* The segment's subnet as text ("10.1.0.0/24") from the gateway's address. */
+static int subnet_of(const char *gateway, char *out, size_t cap)
+{
+    uint32_t a = 0;
+    int len = 0;
+    if (vic_cidr_parse(gateway, &a, &len) < 0 || len < 8 || len > 30)
+        return -1;
+    uint32_t net = a & (len == 0 ? 0 : ~(0xffffffffu >> len));
+    snprintf(out, cap, "%u.%u.%u.%u/%d", net >> 24, (net >> 16) & 255, (net >> 8) & 255,
+             net & 255, len);
+    return 0;
+}
+
+/* The .vmx value "ethernetI.field", or NULL. */
+static const char *kv_str(const json_t *kv, int i, const char *field)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "ethernet%d.%s", i, field);
+    return json_string_value(json_object_get(kv, key));
+}
+
+static int lock_netdevs(const char *home)
+{
+    cleanup_free char *dir = xasprintf("%s/netdevs", home);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return -1;
+    cleanup_free char *path = xasprintf("%s/.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int bridge_ports(const char *bridge)
+{
+    cleanup_free char *path = xasprintf("/sys/class/net/%s/brif", bridge);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return errno == ENOENT ? -1 : 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest, vic_err **err)
+{
+    const char *pool = json_string_value(json_object_get(kv, "vic.pool"));
+    int lock = -1;
+    for (int i = 0; i < MAX_NICS; i++) {
+        const char *net = kv_str(kv, i, "networkName");
+        if (net == NULL)
+            break;
+        if (strcmp(net, HOST_NETWORK) == 0)
+            continue;
+        const char *gw = kv_str(kv, i, "gateway");
+        char subnet[40];
+        if (gw == NULL || subnet_of(gw, subnet, sizeof(subnet)) < 0) {
+            if (lock >= 0)
+                close(lock);
+            return vic_err_set(err, VIC_EINVAL,
+                               "ethernet%d: a NIC on port group %s needs its segment's gateway "
+                               "(ADDR/PREFIX), not \"%s\"",
+                               i, net, gw ? gw : "");
+        }
+        if (lock < 0 && (lock = lock_netdevs(home)) < 0)
+            return vic_err_sys(err, VIC_EIO, errno, "lock %s/netdevs", home);
+        char bridge[IFNAMSIZ], host[IFNAMSIZ], guest_if[IFNAMSIZ], idx[16];
+        const char *bparts[] = {home, pool ? pool : "", net, subnet};
+        dev_name(bridge, "vb", bparts, 4);
+        snprintf(idx, sizeof(idx), "%d", i);
+        const char *hparts[] = {home, vm, idx};
+        dev_name(host, "vv", hparts, 3);
+        snprintf(guest_if, sizeof(guest_if), "eth%d", i);
+        cleanup_free char *rec = xasprintf("%s/netdevs/%s", home, bridge);
+        if (access(rec, F_OK) != 0) {
+            cleanup_free char *text =
+                xasprintf("%s\n%s\n%s\n", pool ? pool : "", net, subnet);
+            FILE *f = fopen(rec, "we");
+            if (f) {
+                fputs(text, f);
+                fclose(f);
+            }
+        }
+        vic_nl_link_del(host, NULL); /* a leftover of an earlier power on */
+        int rc = vic_nl_bridge_ensure(bridge, err);
+        if (rc == 0)
+            rc = vic_nl_addr_add(bridge, gw, err);
+        if (rc == 0)
+            rc = vic_nl_veth_add(host, bridge, guest_if, guest, err);
+        if (rc < 0) {
+            close(lock);
+            return vic_err_wrap(err, "NIC %d on port group %s", i, net);
+        }
+        vic_log(VIC_LOG_DEBUG, "event=nic_plugged vm=%s nic=%d bridge=%s host_if=%s", vm, i,
+                bridge, host);
+    }
+    if (lock >= 0)
+        close(lock);
+    return 0;
+}
+
+/* Removes the bridge of record name when it has no ports (or force), and its record. */
+static void sweep_one(const char *home, const char *name, int force)
+{
+    int ports = bridge_ports(name);
+    if (ports > 0 && !force)
+        return;
+    if (ports >= 0) {
+        vic_err *err = NULL;
+        if (vic_nl_link_del(name, &err) < 0) {
+            vic_log(VIC_LOG_WARN, "event=bridge_remove_failed bridge=%s msg=\"%s\"", name,
+                    err->msg);
+            vic_err_free(&err);
+            return;
+        }
+    }
+    cleanup_free char *rec = xasprintf("%s/netdevs/%s", home, name);
+    unlink(rec);
+}
+
+static void sweep_locked(const char *home, const char *pool)
+{
+    cleanup_free char *dir = xasprintf("%s/netdevs", home);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "vb", 2) != 0 || strlen(e->d_name) >= IFNAMSIZ)
+            continue;
+        if (pool) {
+            cleanup_free char *rec = xasprintf("%s/%s", dir, e->d_name);
+            char line[600] = "";
+            FILE *f = fopen(rec, "re");
+            if (f) {
+                if (fgets(line, sizeof(line), f) == NULL)
+                    line[0] = '\0';
+                fclose(f);
+            }
+            line[strcspn(line, "\n")] = '\0';
+            if (strcmp(line, pool) != 0)
+                continue;
+        }
+        sweep_one(home, e->d_name, pool != NULL);
+    }
+    closedir(d);
+}
+
+void netdev_unplug(const char *home, const char *vm, const json_t *kv)
+{
+    int any = 0;
+    for (int i = 0; i < MAX_NICS; i++) {
+        const char *net = kv_str(kv, i, "networkName");
+        if (net == NULL)
+            break;
+        if (strcmp(net, HOST_NETWORK) == 0)
+            continue;
+        char host[IFNAMSIZ], idx[16];
+        snprintf(idx, sizeof(idx), "%d", i);
+        const char *hparts[] = {home, vm, idx};
+        dev_name(host, "vv", hparts, 3);
+        vic_nl_link_del(host, NULL);
+        any = 1;
+    }
+    if (!any)
+        return;
+    int lock = lock_netdevs(home);
+    if (lock < 0)
+        return;
+    sweep_locked(home, NULL);
+    close(lock);
+}
+
+void netdev_sweep(const char *home, const char *pool)
+{
+    int lock = lock_netdevs(home);
+    if (lock < 0)
+        return;
+    sweep_locked(home, pool);
+    close(lock);
+}

@@ -1,0 +1,42 @@
+/*
+ * netlink.h - the few rtnetlink requests VIC-C makes: bridges and veth pairs for the local
+ * host's port groups (the VM monitor), addresses and the default route inside a guest (the
+ * tether). Raw rtnetlink over an AF_NETLINK socket: both users are static binaries that stay
+ * resident beside every running containerVM, so they carry no netlink library.
+ *
+ * Every call acts in the caller's network namespace, opens its own socket, waits for the
+ * kernel's answer and maps a refusal onto lib/err.h (EPERM: VIC_EFORBIDDEN, naming the
+ * operation, so that a host that does not let us create bridges says so).
+ */
+#ifndef VIC_NETLINK_H
+#define VIC_NETLINK_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* "10.1.0.5/24" into a host-order address and prefix length; -1 when malformed. */
+int vic_cidr_parse(const char *s, uint32_t *addr, int *prefix);
+
+/* Creates bridge `name` when missing and brings it up. */
+int vic_nl_bridge_ensure(const char *name, vic_err **err);
+
+/* Creates the veth pair host/peer: host is a port of bridge master (up), peer appears in the
+ * network namespace of process peer_ns_pid. VIC_ECONFLICT when host exists. */
+int vic_nl_veth_add(const char *host, const char *master, const char *peer, pid_t peer_ns_pid,
+                    vic_err **err);
+
+/* Adds cidr ("10.1.0.1/24") to ifname; present already is not an error. */
+int vic_nl_addr_add(const char *ifname, const char *cidr, vic_err **err);
+
+/* Brings ifname up. */
+int vic_nl_link_up(const char *ifname, vic_err **err);
+
+/* Deletes ifname; missing is not an error. */
+int vic_nl_link_del(const char *ifname, vic_err **err);
+
+/* Adds the default route through gateway (an IPv4 address) on ifname. */
+int vic_nl_route_default(const char *ifname, const char *gateway, vic_err **err);
+
+#endif
