@@ -66,8 +66,8 @@ size_t vic_dns_answer(const vic_dns_query *q, const uint8_t *query, int rcode,
     memset(out, 0, HDR);
     put16(out, q->id);
     /* QR, the opcode, AA, the client's RD; RA stays 0: we recurse for nobody */
-    put16(out + 2, (uint16_t)(0x8000 | (q->flags & 0x7800) | 0x0400 | (q->flags & 0x0100) |
-                              (rcode & 0xf)));
+    put16(out + 2,
+          (uint16_t)(0x8000 | (q->flags & 0x7800) | 0x0400 | (q->flags & 0x0100) | (rcode & 0xf)));
     put16(out + 4, qlen ? 1 : 0);
     put16(out + 6, (uint16_t)n);
     if (qlen)

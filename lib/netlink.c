@@ -123,10 +123,10 @@ static int talk(nl_req *r)
 static int fail(vic_err **err, int neg_errno, const char *what, const char *name)
 {
     int e = -neg_errno;
-    int code = e == EPERM || e == EACCES  ? VIC_EFORBIDDEN
-               : e == EEXIST              ? VIC_ECONFLICT
+    int code = e == EPERM || e == EACCES   ? VIC_EFORBIDDEN
+               : e == EEXIST               ? VIC_ECONFLICT
                : e == ENODEV || e == ESRCH ? VIC_ENOTFOUND
-                                          : VIC_EIO;
+                                           : VIC_EIO;
     if (code == VIC_EFORBIDDEN)
         return vic_err_set(err, code,
                            "%s %s: this host does not let us (%s; creating network devices "
@@ -166,10 +166,8 @@ static int ifindex(const char *name, vic_err **err)
 
 static int link_set_up(int idx)
 {
-    struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC,
-                            .ifi_index = idx,
-                            .ifi_flags = IFF_UP,
-                            .ifi_change = IFF_UP};
+    struct ifinfomsg ifi = {
+        .ifi_family = AF_UNSPEC, .ifi_index = idx, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
     nl_req r;
     req_init(&r, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
     return talk(&r);

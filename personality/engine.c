@@ -5,6 +5,7 @@
 #include "personality/events.h"
 #include "personality/exec.h"
 #include "personality/ports.h"
+#include "personality/networks.h"
 #include "personality/volumes.h"
 
 #include <pthread.h>
@@ -216,15 +217,17 @@ static json_t *docker_summary(const json_t *c)
         vic_buf_appendf(&cmd, "%s%s", i ? " " : "", json_string_value(a));
     }
     cleanup_free char *name = xasprintf("/%s", vic_json_str(c, "name"));
-    json_t *out = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:{}, s:s, s:s, s:{s:s}, "
-                            "s:{s:{}}, s:[]}",
-                            "Id", vic_json_str(c, "id"), "Names", name, "Image",
-                            vic_json_str(c, "image") ?: "", "ImageID", "", "Command", cmd.data,
-                            "Created", (json_int_t)started, "Labels", "State",
-                            state ? state : "unknown", "Status", status, "HostConfig",
-                            "NetworkMode", "default", "NetworkSettings", "Networks", "Mounts");
+    json_t *out = json_pack(
+        "{s:s, s:[s], s:s, s:s, s:s, s:I, s:{}, s:s, s:s, s:{s:s}, "
+        "s:{s:{}}, s:[]}",
+        "Id", vic_json_str(c, "id"), "Names", name, "Image", vic_json_str(c, "image") ?: "",
+        "ImageID", "", "Command", cmd.data, "Created", (json_int_t)started, "Labels", "State",
+        state ? state : "unknown", "Status", status, "HostConfig", "NetworkMode",
+        engine_network_mode(c), "NetworkSettings", "Networks", "Mounts");
     vic_buf_free(&cmd);
     json_object_set_new(out, "Ports", engine_port_list(c));
+    json_object_set_new(json_object_get(out, "NetworkSettings"), "Networks",
+                        engine_inspect_networks(c));
     return out;
 }
 
@@ -375,9 +378,13 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         if (v && *v)
             json_object_set_new(pc, strs[i][1], json_string(v));
     }
-    json_t *mounts = NULL, *ports = NULL;
-    int mrc = engine_create_mounts(b, &mounts, err);
+    json_t *mounts = NULL, *ports = NULL, *nets = NULL;
+    int mrc = engine_create_networks(b, &nets, err);
     if (mrc < 0)
+        return mrc;
+    if (nets)
+        json_object_set_new(pc, "networks", nets);
+    if ((mrc = engine_create_mounts(b, &mounts, err)) < 0)
         return mrc;
     if ((mrc = engine_create_ports(b, &ports, err)) < 0) {
         json_decref(mounts);
@@ -530,7 +537,17 @@ static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload
     json_object_set_new(out, "Mounts", mounts);
     json_object_set_new(json_object_get(out, "HostConfig"), "Binds", binds);
     json_object_set_new(json_object_get(out, "HostConfig"), "PortBindings", engine_port_map(x));
-    json_object_set_new(json_object_get(out, "NetworkSettings"), "Ports", engine_port_map(x));
+    json_t *ns = json_object_get(out, "NetworkSettings");
+    json_object_set_new(ns, "Ports", engine_port_map(x));
+    json_t *nets = engine_inspect_networks(x);
+    json_t *br = json_object_get(nets, "bridge"); /* Docker's top-level fields: the bridge's */
+    json_object_set_new(ns, "IPAddress", json_string(vic_json_str(br, "IPAddress") ?: ""));
+    json_object_set_new(ns, "Gateway", json_string(vic_json_str(br, "Gateway") ?: ""));
+    json_object_set_new(ns, "IPPrefixLen",
+                        json_integer(json_integer_value(json_object_get(br, "IPPrefixLen"))));
+    json_object_set_new(ns, "Networks", nets);
+    json_object_set_new(json_object_get(out, "HostConfig"), "NetworkMode",
+                        json_string(engine_network_mode(x)));
     vic_http_resp_json(resp, 200, out);
     return 0;
 }
@@ -1039,11 +1056,16 @@ const vic_http_route engine_routes[] = {
     {"POST", "/volumes/prune", engine_volume_prune_handler, 0, "remove unused volumes"},
     {"GET", "/volumes/{name}", engine_volume_inspect_handler, 0, "inspect a volume"},
     {"DELETE", "/volumes/{name}", engine_volume_remove_handler, 0, "remove a volume"},
-    {"GET", "/networks", unsupported_handler, 0, NOT_YET("docker network")},
-    {"POST", "/networks/create", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
-     NOT_YET("docker network")},
-    {"GET", "/networks/{id}", unsupported_handler, 0, NOT_YET("docker network")},
-    {"DELETE", "/networks/{id}", unsupported_handler, 0, NOT_YET("docker network")},
+    {"GET", "/networks", engine_network_list_handler, 0, "list networks"},
+    {"POST", "/networks/create", engine_network_create_handler, VIC_ROUTE_JSON,
+     "create a bridge network"},
+    {"POST", "/networks/prune", engine_network_prune_handler, 0, "remove unused networks"},
+    {"GET", "/networks/{id}", engine_network_inspect_handler, 0, "inspect a network"},
+    {"DELETE", "/networks/{id}", engine_network_remove_handler, 0, "remove a network"},
+    {"POST", "/networks/{id}/connect", engine_network_connect_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "not supported yet (networks are chosen at create)"},
+    {"POST", "/networks/{id}/disconnect", engine_network_connect_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "not supported yet (networks are chosen at create)"},
 #undef NOT_YET
 };
 const size_t engine_n_routes = sizeof(engine_routes) / sizeof(engine_routes[0]);

@@ -82,10 +82,9 @@ static void sync_socks(pl_dns *d)
         json_t *n;
         json_array_foreach(list, j, n)
         {
-            found |= strcmp(json_string_value(json_object_get(n, "name")), d->socks[i].network) ==
-                         0 &&
-                     strcmp(json_string_value(json_object_get(n, "gateway")),
-                            d->socks[i].gateway) == 0;
+            found |=
+                strcmp(json_string_value(json_object_get(n, "name")), d->socks[i].network) == 0 &&
+                strcmp(json_string_value(json_object_get(n, "gateway")), d->socks[i].gateway) == 0;
         }
         if (found) {
             i++;
@@ -126,8 +125,8 @@ static int name_is(const char *have, const char *want)
     return have && *have && strcasecmp(have, want) == 0;
 }
 
-int pl_dns_lookup(const json_t *containers, const char *network, const char *name,
-                  uint32_t *addrs, size_t cap)
+int pl_dns_lookup(const json_t *containers, const char *network, const char *name, uint32_t *addrs,
+                  size_t cap)
 {
     size_t n = 0, i;
     int found = 0;
@@ -272,8 +271,7 @@ void pl_dns_refresh(pl_dns *d)
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 2;
-        while (d->synced_gen == gen &&
-               pthread_cond_timedwait(&d->synced, &d->lock, &until) == 0)
+        while (d->synced_gen == gen && pthread_cond_timedwait(&d->synced, &d->lock, &until) == 0)
             ;
     }
     pthread_mutex_unlock(&d->lock);

@@ -29,7 +29,7 @@ void pl_dns_refresh(pl_dns *d);
 /* The answer for a query: the addresses (network order) of name on network among containers
  * (the port layer's list of running containers); returns how many were written to addrs (at
  * most cap), or -1 when no container there has that name. */
-int pl_dns_lookup(const json_t *containers, const char *network, const char *name,
-                  uint32_t *addrs, size_t cap);
+int pl_dns_lookup(const json_t *containers, const char *network, const char *name, uint32_t *addrs,
+                  size_t cap);
 
 #endif

@@ -176,8 +176,8 @@ static json_t *from_record(const json_t *rec)
     return describe(json_string_value(json_object_get(rec, "id")) ?: "",
                     json_string_value(json_object_get(rec, "name")), "bridge", net, prefix, gw,
                     json_string_value(json_object_get(rec, "created_at")) ?: "",
-                    json_object_get(rec, "labels"),
-                    json_is_true(json_object_get(rec, "internal")), false);
+                    json_object_get(rec, "labels"), json_is_true(json_object_get(rec, "internal")),
+                    false);
 }
 
 int pl_network_list(pl_networks *n, json_t **out, vic_err **err)
@@ -213,7 +213,8 @@ int pl_network_get(pl_networks *n, const char *ref, json_t **out, vic_err **err)
     json_array_foreach(all, i, x)
     {
         const char *id = json_string_value(json_object_get(x, "id"));
-        if (strcmp(json_string_value(json_object_get(x, "name")), ref) == 0 || strcmp(id, ref) == 0) {
+        if (strcmp(json_string_value(json_object_get(x, "name")), ref) == 0 ||
+            strcmp(id, ref) == 0) {
             *out = json_incref(x);
             return 0;
         }
@@ -227,8 +228,8 @@ int pl_network_get(pl_networks *n, const char *ref, json_t **out, vic_err **err)
         return 0;
     }
     if (hits > 1)
-        return vic_err_set(err, VIC_EINVAL, "network %s is ambiguous (%d matches found on id)",
-                           ref, hits);
+        return vic_err_set(err, VIC_EINVAL, "network %s is ambiguous (%d matches found on id)", ref,
+                           hits);
     return vic_err_set(err, VIC_ENOTFOUND, "network %s not found", ref);
 }
 
@@ -261,8 +262,8 @@ int pl_network_create(pl_networks *n, const pl_network_spec *s, json_t **out, vi
                            s->name ? s->name : "");
     if (strcmp(s->name, "bridge") == 0 || strcmp(s->name, "none") == 0 ||
         strcmp(s->name, "host") == 0)
-        return vic_err_set(err, VIC_EFORBIDDEN,
-                           "%s is a pre-defined network and cannot be created", s->name);
+        return vic_err_set(err, VIC_EFORBIDDEN, "%s is a pre-defined network and cannot be created",
+                           s->name);
     json_t *all cleanup_json = NULL;
     int rc = pl_network_list(n, &all, err);
     if (rc < 0)
@@ -272,8 +273,7 @@ int pl_network_create(pl_networks *n, const pl_network_spec *s, json_t **out, vi
     json_array_foreach(all, i, x)
     {
         if (strcmp(json_string_value(json_object_get(x, "name")), s->name) == 0)
-            return vic_err_set(err, VIC_ECONFLICT, "network with name %s already exists",
-                               s->name);
+            return vic_err_set(err, VIC_ECONFLICT, "network with name %s already exists", s->name);
     }
     uint32_t net = 0, gw = 0;
     int prefix = 0;
@@ -333,10 +333,10 @@ int pl_network_create(pl_networks *n, const pl_network_spec *s, json_t **out, vi
     addr_text(net, subnet, sizeof(subnet));
     snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%d", prefix);
     addr_text(gw, gateway, sizeof(gateway));
-    json_t *rec cleanup_json = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:O, s:b}", "id", id, "name", s->name, "subnet", subnet,
-        "gateway", gateway, "created_at", created, "labels",
-        s->labels ? s->labels : json_object(), "internal", s->internal);
+    json_t *rec cleanup_json =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:b}", "id", id, "name", s->name, "subnet",
+                  subnet, "gateway", gateway, "created_at", created, "labels",
+                  s->labels ? s->labels : json_object(), "internal", s->internal);
     cleanup_free char *text = json_dumps(rec, JSON_SORT_KEYS);
     cleanup_free char *tmp = xasprintf("%s/.%s.%s.tmp", n->dir, s->name, id);
     cleanup_free char *dest = xasprintf("%s/%s.json", n->dir, s->name);
@@ -364,8 +364,8 @@ int pl_network_remove(pl_networks *n, const char *ref, vic_err **err)
         return rc;
     const char *name = json_string_value(json_object_get(x, "name"));
     if (json_is_true(json_object_get(x, "builtin")))
-        return vic_err_set(err, VIC_EFORBIDDEN,
-                           "%s is a pre-defined network and cannot be removed", name);
+        return vic_err_set(err, VIC_EFORBIDDEN, "%s is a pre-defined network and cannot be removed",
+                           name);
     cleanup_free char *path = xasprintf("%s/%s.json", n->dir, name);
     if (unlink(path) < 0 && errno != ENOENT)
         return vic_err_sys(err, VIC_EIO, errno, "remove network %s", name);

@@ -43,8 +43,8 @@ static int subnet_of(const char *gateway, char *out, size_t cap)
     if (vic_cidr_parse(gateway, &a, &len) < 0 || len < 8 || len > 30)
         return -1;
     uint32_t net = a & (len == 0 ? 0 : ~(0xffffffffu >> len));
-    snprintf(out, cap, "%u.%u.%u.%u/%d", net >> 24, (net >> 16) & 255, (net >> 8) & 255,
-             net & 255, len);
+    snprintf(out, cap, "%u.%u.%u.%u/%d", net >> 24, (net >> 16) & 255, (net >> 8) & 255, net & 255,
+             len);
     return 0;
 }
 
@@ -116,8 +116,7 @@ int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest,
         snprintf(guest_if, sizeof(guest_if), "eth%d", i);
         cleanup_free char *rec = xasprintf("%s/netdevs/%s", home, bridge);
         if (access(rec, F_OK) != 0) {
-            cleanup_free char *text =
-                xasprintf("%s\n%s\n%s\n", pool ? pool : "", net, subnet);
+            cleanup_free char *text = xasprintf("%s\n%s\n%s\n", pool ? pool : "", net, subnet);
             FILE *f = fopen(rec, "we");
             if (f) {
                 fputs(text, f);
@@ -134,8 +133,8 @@ int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest,
             close(lock);
             return vic_err_wrap(err, "NIC %d on port group %s", i, net);
         }
-        vic_log(VIC_LOG_DEBUG, "event=nic_plugged vm=%s nic=%d bridge=%s host_if=%s", vm, i,
-                bridge, host);
+        vic_log(VIC_LOG_DEBUG, "event=nic_plugged vm=%s nic=%d bridge=%s host_if=%s", vm, i, bridge,
+                host);
     }
     if (lock >= 0)
         close(lock);
