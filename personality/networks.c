@@ -91,14 +91,13 @@ json_t *engine_inspect_networks(const json_t *x)
         json_t *aliases = json_object_get(n, "aliases");
         json_object_set_new(
             out, vic_json_str(n, "name"),
-            json_pack("{s:n, s:n, s:O, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:n}",
-                      "IPAMConfig", "Links", "Aliases", aliases ? aliases : json_array(),
-                      "NetworkID", vic_json_str(n, "id") ?: "", "EndpointID", endpoint_id,
-                      "Gateway", vic_json_str(n, "gateway") ?: "", "IPAddress",
-                      vic_json_str(n, "ip") ?: "", "IPPrefixLen",
-                      json_integer_value(json_object_get(n, "prefix")), "IPv6Gateway", "",
-                      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "",
-                      "DriverOpts"));
+            json_pack(
+                "{s:n, s:n, s:O, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
+                "Links", "Aliases", aliases ? aliases : json_array(), "NetworkID",
+                vic_json_str(n, "id") ?: "", "EndpointID", endpoint_id, "Gateway",
+                vic_json_str(n, "gateway") ?: "", "IPAddress", vic_json_str(n, "ip") ?: "",
+                "IPPrefixLen", json_integer_value(json_object_get(n, "prefix")), "IPv6Gateway", "",
+                "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts"));
     }
     return out;
 }
@@ -128,15 +127,15 @@ static json_t *docker_network(const json_t *n, int with_containers)
         json_array_append_new(cfg, json_pack("{s:s, s:s}", "Subnet", subnet, "Gateway",
                                              vic_json_str(n, "gateway") ?: ""));
     json_t *labels = json_object_get(n, "labels");
-    json_t *out = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, "
-        "s:{}, s:{}, s:O}",
-        "Name", vic_json_str(n, "name") ?: "", "Id", vic_json_str(n, "id") ?: "", "Created",
-        vic_json_str(n, "created_at") ?: "", "Scope", "local", "Driver", driver, "EnableIPv6", 0,
-        "IPAM", "Driver", "default", "Options", "Config", cfg, "Internal",
-        json_is_true(json_object_get(n, "internal")), "Attachable", 0, "Ingress", 0, "ConfigFrom",
-        "Network", "", "ConfigOnly", 0, "Containers", "Options", "Labels",
-        labels ? labels : json_object());
+    json_t *out =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, "
+                  "s:{}, s:{}, s:O}",
+                  "Name", vic_json_str(n, "name") ?: "", "Id", vic_json_str(n, "id") ?: "",
+                  "Created", vic_json_str(n, "created_at") ?: "", "Scope", "local", "Driver",
+                  driver, "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config", cfg,
+                  "Internal", json_is_true(json_object_get(n, "internal")), "Attachable", 0,
+                  "Ingress", 0, "ConfigFrom", "Network", "", "ConfigOnly", 0, "Containers",
+                  "Options", "Labels", labels ? labels : json_object());
     if (with_containers) {
         json_t *cs = json_object_get(out, "Containers");
         size_t i;
@@ -151,8 +150,8 @@ static json_t *docker_network(const json_t *n, int with_containers)
             vic_sha256_hex(endpoint_id, seed, strlen(seed));
             json_object_set_new(cs, vic_json_str(c, "id"),
                                 json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name",
-                                          vic_json_str(c, "name") ?: "", "EndpointID",
-                                          endpoint_id, "MacAddress", "", "IPv4Address",
+                                          vic_json_str(c, "name") ?: "", "EndpointID", endpoint_id,
+                                          "MacAddress", "", "IPv4Address",
                                           vic_json_str(c, "ip") ?: "", "IPv6Address", ""));
         }
     }
@@ -182,7 +181,7 @@ static int net_match(const json_t *f, const json_t *n)
                 any |= strcmp(vic_json_str(n, "driver") ?: "", want) == 0;
             else if (strcmp(key, "type") == 0)
                 any |= strcmp(want, json_is_true(json_object_get(n, "builtin")) ? "builtin"
-                                                                                 : "custom") == 0;
+                                                                                : "custom") == 0;
             else if (strcmp(key, "label") == 0) {
                 char k[256];
                 snprintf(k, sizeof(k), "%.*s", (int)strcspn(want, "="), want);
@@ -250,8 +249,8 @@ int engine_network_create_handler(vic_http_req *req, vic_http_resp *resp, void *
                            driver);
     if (json_is_true(json_object_get(b, "EnableIPv6")))
         return vic_err_set(err, VIC_EUNSUPPORTED, "IPv6 networks are not supported by a VCH");
-    json_t *pc cleanup_json = json_pack("{s:s?, s:b}", "name", vic_json_str(b, "Name"),
-                                        "internal", json_is_true(json_object_get(b, "Internal")));
+    json_t *pc cleanup_json = json_pack("{s:s?, s:b}", "name", vic_json_str(b, "Name"), "internal",
+                                        json_is_true(json_object_get(b, "Internal")));
     json_t *cfgs = json_object_get(json_object_get(b, "IPAM"), "Config");
     if (json_array_size(cfgs) > 1)
         return vic_err_set(err, VIC_EUNSUPPORTED, "a VCH network has one subnet");

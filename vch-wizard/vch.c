@@ -1,6 +1,7 @@
 #include "vch-wizard/vch.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/netlink.h"
 #include "self-provision/provision.h"
 #include "vch-wizard/inventory.h"
 
@@ -35,6 +37,8 @@
 #define K_HOME       K_CFG "home"
 #define K_BIN_DIR    K_CFG "bin_dir"
 #define K_IMAGE_DIR  K_CFG "image_dir"
+#define K_BRIDGE_RNG K_CFG "bridge_range"
+#define K_BRIDGE_PG  K_CFG "bridge_port_group"
 #define K_TLS        K_CFG "tls"
 #define K_TLS_VERIFY K_CFG "tls_verify"
 #define K_REGISTRIES K_CFG "registries"
@@ -480,6 +484,41 @@ static void check_against(vch_engine *e, const json_t *spec, const json_t *apps,
     }
 }
 
+/* Whether net/len overlaps an IPv4 network of one of this host's interfaces (other than
+ * loopback and the local target's own bridges); *ifname gets its name. */
+static int host_overlap(uint32_t net, int len, char *ifname, size_t cap)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) < 0)
+        return 0;
+    int hit = 0;
+    for (struct ifaddrs *i = ifs; i && !hit; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET || i->ifa_netmask == NULL ||
+            strncmp(i->ifa_name, "lo", 2) == 0 || strncmp(i->ifa_name, "vb", 2) == 0)
+            continue;
+        uint32_t a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+        uint32_t m = ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
+        int ml = __builtin_popcount(m);
+        if (cidr_overlap(net, len, a & m, ml)) {
+            snprintf(ifname, cap, "%s", i->ifa_name);
+            hit = 1;
+        }
+    }
+    freeifaddrs(ifs);
+    return hit;
+}
+
+/* Whether this host lets us create the bridges of containers' networks: a probe bridge is
+ * made and removed. */
+static int local_bridges_usable(vic_err **err)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "vbprobe%u", (unsigned)getpid() % 10000000u);
+    int rc = vic_nl_bridge_ensure(name, err);
+    vic_nl_link_del(name, NULL);
+    return rc;
+}
+
 /* The default bridge range: VIC's 172.16.0.0/12 when no VCH uses it, else the first
  * 10.N.0.0/16 that overlaps none. */
 static char *free_bridge_range(const json_t *apps)
@@ -498,7 +537,8 @@ static char *free_bridge_range(const json_t *apps)
             const char *orange = NULL;
             clash |= overlaps_vch(vm, net, len, &ospec, &orange);
         }
-        if (!clash)
+        char ifn[64];
+        if (!clash && !host_overlap(net, len, ifn, sizeof(ifn)))
             return steal_ptr(cand);
     }
     return xstrdup("172.16.0.0/12");
@@ -608,7 +648,26 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
                                      info.memory_enforcement));
             }
             vic_err_free(&we);
+            if (e->local) {
+                vic_err *be = NULL;
+                if (local_bridges_usable(&be) < 0)
+                    json_array_append_new(
+                        *warnings,
+                        json_sprintf("network.bridge: %s; containers will have no network "
+                                     "(only --network none works)",
+                                     be->msg));
+                vic_err_free(&be);
+            }
         }
+        const char *r2 =
+            str_at(json_object_get(json_object_get(norm, "network"), "bridge"), "ip_range");
+        char host_if[64];
+        if (e->local && r2 && parse_cidr(r2, &rn, &rl) &&
+            host_overlap(rn, rl, host_if, sizeof(host_if)))
+            problem(&p,
+                    "network.bridge.ip_range: %s overlaps this host's network on %s; choose "
+                    "another range (--bridge-network-range)",
+                    r2, host_if);
     }
     if (json_array_size(p.list)) {
         json_decref(norm);
@@ -934,6 +993,13 @@ static int step_vm(run_ctx *r, vic_err **err)
         json_object_set_new(ec, K_BIN_DIR, json_string(r->e->bin_dir));
     }
     json_object_set_new(ec, K_IMAGE_DIR, json_string(image_dir));
+    /* the containers' networks: subnets of the bridge range, NICs on the bridge port group */
+    const json_t *bridge = json_object_get(json_object_get(spec, "network"), "bridge");
+    if (str_at(bridge, "ip_range"))
+        json_object_set_new(ec, K_BRIDGE_RNG, json_string(str_at(bridge, "ip_range")));
+    if (str_at(json_object_get(bridge, "port_group"), "name"))
+        json_object_set_new(ec, K_BRIDGE_PG,
+                            json_string(str_at(json_object_get(bridge, "port_group"), "name")));
     /* the volume stores the port layer serves, by label */
     size_t vi;
     json_t *vol;

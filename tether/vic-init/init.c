@@ -78,6 +78,10 @@ int init_config_parse(init_config *out, const json_t *kv, vic_err **err)
     else
         return vic_err_set(err, VIC_EINVAL,
                            INIT_CONFIG_PREFIX "tls_verify: \"%.32s\" is not true or false", verify);
+    const char *range = config_str(kv, "bridge_range");
+    const char *bpg = config_str(kv, "bridge_port_group");
+    out->bridge_range = range && *range ? xstrdup(range) : NULL;
+    out->bridge_pg = bpg && *bpg ? xstrdup(bpg) : NULL;
     const char *regs = config_str(kv, "registries");
     out->registries = xstrdup(regs ? regs : "");
     const char *k;
@@ -115,6 +119,9 @@ void init_config_clear(init_config *c)
     free(c->bin_dir);
     free(c->image_dir);
     free(c->registries);
+    free(c->bridge_range);
+    free(c->bridge_pg);
+    free(c->network_dir);
     for (size_t i = 0; i < c->n_volume_stores; i++)
         free(c->volume_stores[i]);
     free(c->volume_stores);
@@ -164,6 +171,18 @@ char **init_component_argv(const init_config *c, init_component_id id)
         argv_add(&a, xstrdup(c->image_dir));
         argv_add(&a, xstrdup("--publish-address"));
         argv_add(&a, xstrdup(c->address));
+        if (c->bridge_range) {
+            argv_add(&a, xstrdup("--bridge-range"));
+            argv_add(&a, xstrdup(c->bridge_range));
+        }
+        if (c->bridge_pg) {
+            argv_add(&a, xstrdup("--bridge-port-group"));
+            argv_add(&a, xstrdup(c->bridge_pg));
+        }
+        if (c->network_dir) {
+            argv_add(&a, xstrdup("--network-dir"));
+            argv_add(&a, xstrdup(c->network_dir));
+        }
         for (size_t i = 0; i < c->n_volume_stores; i++) {
             argv_add(&a, xstrdup("--volume-store"));
             argv_add(&a, xstrdup(c->volume_stores[i]));
@@ -670,6 +689,9 @@ int init_run(int gi_fd, int serial_fd)
         code = fail_boot(s, err->msg);
         goto done;
     }
+    char cwd[4096]; /* the appliance's VM folder: its networks are recorded there */
+    if (getcwd(cwd, sizeof(cwd)))
+        s->cfg.network_dir = xasprintf("%s/networks", cwd);
     if (write_token(&err) < 0) {
         cleanup_free char *why = xasprintf("write %s: %s", INIT_TOKEN_FILE, err->msg);
         code = fail_boot(s, why);

@@ -49,16 +49,19 @@
 
 /* The VCH's configuration, from INIT_CONFIG_PREFIX keys. Strings are owned. */
 typedef struct init_config {
-    char *name;       /* name */
-    char *address;    /* address: the VCH's IPv4 address, e.g. 127.77.0.2 */
-    char *pool;       /* pool: the VCH's resource pool (inventory path) */
-    char *home;       /* home: the local target's VIC_HOME */
-    char *bin_dir;    /* bin_dir: where port-layer-server and docker-engine-server are */
-    char *image_dir;  /* image_dir: the image store's host directory */
-    bool tls;         /* tls: "true" (default) or "false" */
-    bool tls_verify;  /* tls_verify: "true" (default with tls): client certificates required */
-    int debug;        /* debug: "0".."3" (default 0); >= 1 runs the components at debug level */
-    char *registries; /* registries: "host[:port],..." the portal checks (may be empty) */
+    char *name;         /* name */
+    char *address;      /* address: the VCH's IPv4 address, e.g. 127.77.0.2 */
+    char *pool;         /* pool: the VCH's resource pool (inventory path) */
+    char *home;         /* home: the local target's VIC_HOME */
+    char *bin_dir;      /* bin_dir: where port-layer-server and docker-engine-server are */
+    char *image_dir;    /* image_dir: the image store's host directory */
+    bool tls;           /* tls: "true" (default) or "false" */
+    bool tls_verify;    /* tls_verify: "true" (default with tls): client certificates required */
+    int debug;          /* debug: "0".."3" (default 0); >= 1 runs the components at debug level */
+    char *registries;   /* registries: "host[:port],..." the portal checks (may be empty) */
+    char *bridge_range; /* bridge_range: the containers' networks' range, or NULL (default) */
+    char *bridge_pg;    /* bridge_port_group: the containers' NICs' port group, or NULL */
+    char *network_dir;  /* where the port layer records networks: the VM folder's networks/ */
     /* volume_stores|LABEL: "[datastore] folder" of each volume store, as "LABEL=[ds] folder" */
     char **volume_stores;
     size_t n_volume_stores;
