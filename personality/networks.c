@@ -129,13 +129,13 @@ static json_t *docker_network(const json_t *n, int with_containers)
     json_t *labels = json_object_get(n, "labels");
     json_t *out =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, "
-                  "s:{}, s:{}, s:O}",
+                  "s:{}, s:{}, s:o}",
                   "Name", vic_json_str(n, "name") ?: "", "Id", vic_json_str(n, "id") ?: "",
                   "Created", vic_json_str(n, "created_at") ?: "", "Scope", "local", "Driver",
                   driver, "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config", cfg,
                   "Internal", json_is_true(json_object_get(n, "internal")), "Attachable", 0,
                   "Ingress", 0, "ConfigFrom", "Network", "", "ConfigOnly", 0, "Containers",
-                  "Options", "Labels", labels ? labels : json_object());
+                  "Options", "Labels", labels ? json_incref(labels) : json_object());
     if (with_containers) {
         json_t *cs = json_object_get(out, "Containers");
         size_t i;
@@ -160,7 +160,7 @@ static json_t *docker_network(const json_t *n, int with_containers)
 
 static const char *const net_filters[] = {"name", "id", "driver", "type", "label", NULL};
 
-/* Whether n passes Docker's network filters f (an object of {value: true}). */
+/* Whether n passes Docker's network filters f (an object of value lists, engine_filters). */
 static int net_match(const json_t *f, const json_t *n)
 {
     const char *key;
@@ -168,10 +168,11 @@ static int net_match(const json_t *f, const json_t *n)
     json_object_foreach((json_t *)f, key, vals)
     {
         int any = 0;
-        const char *want;
-        json_t *on;
-        json_object_foreach(vals, want, on)
+        size_t i;
+        json_t *v;
+        json_array_foreach(vals, i, v)
         {
+            const char *want = json_string_value(v) ?: "";
             const char *name = vic_json_str(n, "name"), *id = vic_json_str(n, "id");
             if (strcmp(key, "name") == 0)
                 any |= name && strstr(name, want) != NULL;

@@ -119,10 +119,11 @@ static json_t *describe(const char *id, const char *name, const char *driver, ui
         snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%d", prefix);
         addr_text(gw, gateway, sizeof(gateway));
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:O, s:b, s:b}", "id", id, "name", name,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:b, s:b}", "id", id, "name", name,
                      "driver", driver, "subnet", subnet, "gateway", gateway, "prefix", prefix,
-                     "created_at", created, "labels", labels ? labels : json_object(), "internal",
-                     internal, "builtin", builtin);
+                     "created_at", created, "labels",
+                     labels ? json_deep_copy(labels) : json_object(), "internal", internal,
+                     "builtin", builtin);
 }
 
 static json_t *builtin(const pl_networks *n, int bridge)
@@ -334,9 +335,9 @@ int pl_network_create(pl_networks *n, const pl_network_spec *s, json_t **out, vi
     snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%d", prefix);
     addr_text(gw, gateway, sizeof(gateway));
     json_t *rec cleanup_json =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:b}", "id", id, "name", s->name, "subnet",
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "id", id, "name", s->name, "subnet",
                   subnet, "gateway", gateway, "created_at", created, "labels",
-                  s->labels ? s->labels : json_object(), "internal", s->internal);
+                  s->labels ? json_deep_copy(s->labels) : json_object(), "internal", s->internal);
     cleanup_free char *text = json_dumps(rec, JSON_SORT_KEYS);
     cleanup_free char *tmp = xasprintf("%s/.%s.%s.tmp", n->dir, s->name, id);
     cleanup_free char *dest = xasprintf("%s/%s.json", n->dir, s->name);

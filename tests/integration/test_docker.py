@@ -85,7 +85,7 @@ def vch(tmp_path_factory):
         [str(BIN_DIR / "port-layer-server"), "--home", str(tmp / "home"), "--bin-dir",
          str(BIN_DIR), "--token-file", str(token), "--listen", "127.0.0.1:%d" % pl_port,
          "--volume-store", "default=[datastore1] volumes-default",
-         "--volume-store", "fast=[datastore1] volumes-fast"],
+         "--volume-store", "fast=[datastore1] volumes-fast", "--bridge-range", BRIDGE_RANGE],
         stdout=pl_log.open("w"), stderr=subprocess.STDOUT)
     wait_port(pl_port, pl, pl_log)
     de = subprocess.Popen(
@@ -97,6 +97,9 @@ def vch(tmp_path_factory):
            "pl_url": "http://127.0.0.1:%d" % pl_port, "tmp": tmp}
     stop(de, de_log)
     stop(pl, pl_log)
+
+
+BRIDGE_RANGE = "10.251.0.0/16"
 
 
 def docker(vch, *args):
@@ -143,7 +146,8 @@ def test_unsupported_commands_say_why(vch):
     assert r.status_code == 501
     assert "docker build is not supported by a VCH" in r.json()["message"]
     # through the CLI: the daemon's reason, never "page not found"
-    for args, why in ((["network", "ls"], "docker network is not supported by this VCH yet"),
+    for args, why in ((["network", "connect", "bridge", "nosuch"],
+                       "does not change the NICs of an existing containerVM yet"),
                       (["top", "nosuch"], "docker top is not supported by a VCH")):
         r = docker(vch, *args)
         assert r.returncode != 0 and why in r.stderr, (args, r.stderr)
@@ -764,3 +768,149 @@ def test_ps_filters(vch, registry):
             assert r.status_code == 501 and "not supported by this VCH yet" in r.text, r.text
     finally:
         docker(vch, "rm", "-f", "flt-created", "flt-running")
+
+
+# ---- networks ----
+
+def bridges_of(home):
+    """The local host's bridges recorded for a $VIC_HOME (hypervisor/local/netdev.h)."""
+    d = os.path.join(str(home), "netdevs")
+    return sorted(n for n in os.listdir(d) if n.startswith("vb")) if os.path.isdir(d) else []
+
+
+def test_network_create_ls_inspect_rm(vch):
+    r = docker(vch, "network", "ls", "--format", "{{.Name}} {{.Driver}}")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["bridge bridge", "none null"], r.stdout
+    r = docker(vch, "network", "create", "--label", "team=a", "n-one")
+    assert r.returncode == 0, r.stderr
+    nid = r.stdout.strip()
+    r = docker(vch, "network", "create", "--subnet", "10.251.200.0/24", "--gateway",
+               "10.251.200.254", "n-two")
+    assert r.returncode == 0, r.stderr
+    try:
+        insp = json.loads(docker(vch, "network", "inspect", "n-one").stdout)[0]
+        assert insp["Id"] == nid and insp["Driver"] == "bridge" and insp["Labels"] == {"team": "a"}
+        sub = insp["IPAM"]["Config"][0]
+        assert sub["Subnet"] == "10.251.16.0/20" and sub["Gateway"] == "10.251.16.1", sub
+        two = json.loads(docker(vch, "network", "inspect", "n-two").stdout)[0]
+        assert two["IPAM"]["Config"] == [{"Subnet": "10.251.200.0/24",
+                                          "Gateway": "10.251.200.254"}]
+        r = docker(vch, "network", "ls", "--filter", "label=team=a", "--format", "{{.Name}}")
+        assert r.stdout.split() == ["n-one"], r.stdout
+        # refusals, each with its reason, and nothing made
+        for args, why in ((["network", "create", "n-one"], "already exists"),
+                          (["network", "create", "--subnet", "192.168.9.0/24", "n-out"],
+                           "outside the VCH's bridge range"),
+                          (["network", "create", "--subnet", "10.251.16.0/24", "n-ovl"],
+                           "overlaps"),
+                          (["network", "create", "-d", "overlay", "n-ovr"],
+                           "driver overlay is not supported"),
+                          (["network", "create", "bad name"], "invalid network name"),
+                          (["network", "rm", "bridge"], "pre-defined network"),
+                          (["network", "rm", "nosuch"], "not found")):
+            r = docker(vch, *args)
+            assert r.returncode != 0 and why in r.stderr, (args, r.stderr)
+        r = docker(vch, "network", "ls", "--format", "{{.Name}}")
+        assert sorted(r.stdout.split()) == ["bridge", "n-one", "n-two", "none"], r.stdout
+    finally:
+        assert docker(vch, "network", "rm", "n-one", "n-two").returncode == 0
+    r = docker(vch, "network", "ls", "--format", "{{.Name}}")
+    assert sorted(r.stdout.split()) == ["bridge", "none"], r.stdout
+
+
+def test_containers_reach_each_other_by_name(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    assert docker(vch, "network", "create", "app").returncode == 0
+    assert docker(vch, "network", "create", "other").returncode == 0
+    try:
+        r = docker(vch, "run", "-d", "--name", "srv", "--network", "app", "--network-alias",
+                   "api", image, "sh", "-c",
+                   "mkdir /www && echo served by srv > /www/index.html && httpd -f -p 80 -h /www")
+        assert r.returncode == 0, r.stderr
+        ip = docker(vch, "inspect", "-f", "{{.NetworkSettings.Networks.app.IPAddress}}",
+                    "srv").stdout.strip()
+        assert ip.startswith("10.251.16."), ip
+        # by name and by alias, over the network; the answer comes from the VCH's DNS
+        r = docker(vch, "run", "--rm", "--network", "app", image, "sh", "-c",
+                   "wget -qO- http://srv/ && wget -qO- http://api/ && nslookup srv && "
+                   "cat /etc/resolv.conf")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.count("served by srv") == 2, r.stdout
+        assert "Address: " + ip in r.stdout and "nameserver 10.251.16.1" in r.stdout, r.stdout
+        # a name nobody holds is NXDOMAIN; another network does not see srv at all
+        r = docker(vch, "run", "--rm", "--network", "app", image, "nslookup", "nosuch")
+        assert r.returncode != 0 and "NXDOMAIN" in r.stdout + r.stderr, r.stdout + r.stderr
+        r = docker(vch, "run", "--rm", "--network", "other", image, "wget", "-T", "3", "-qO-",
+                   "http://srv/")
+        assert r.returncode != 0 and "served by srv" not in r.stdout, r.stdout
+        r = docker(vch, "run", "--rm", "--network", "other", image, "ping", "-c", "1", "-W",
+                   "2", ip)
+        assert r.returncode != 0, r.stdout  # another segment: no path to app's addresses
+        # an address asked for, and a taken one refused
+        r = docker(vch, "run", "--rm", "--network", "app", "--ip", "10.251.17.7", image, "ip",
+                   "-o", "-4", "addr", "show", "eth0")
+        assert r.returncode == 0 and "10.251.17.7/20" in r.stdout, r.stdout + r.stderr
+        r = docker(vch, "run", "--rm", "--network", "app", "--ip", ip, image, "true")
+        assert r.returncode != 0 and "Address already in use" in r.stderr, r.stderr
+        r = docker(vch, "network", "rm", "app")
+        assert r.returncode != 0 and "has active endpoints" in r.stderr, r.stderr
+        nets = json.loads(docker(vch, "network", "inspect", "app").stdout)[0]["Containers"]
+        assert [c["Name"] for c in nets.values()] == ["srv"], nets
+        ps = docker(vch, "ps", "--format", "{{.Names}} {{.Networks}}")
+        assert "srv app" in ps.stdout, ps.stdout
+    finally:
+        docker(vch, "rm", "-f", "srv")
+        docker(vch, "network", "rm", "app", "other")
+    # nothing runs on the VCH's networks: their segments are gone from the host
+    assert bridges_of(vch["tmp"] / "home") == []
+
+
+def test_default_bridge_none_and_refused_modes(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    r = docker(vch, "run", "-d", "--name", "b1", image, "sleep", "60")
+    assert r.returncode == 0, r.stderr
+    try:
+        insp = json.loads(docker(vch, "inspect", "b1").stdout)[0]
+        assert insp["HostConfig"]["NetworkMode"] == "default"
+        ip = insp["NetworkSettings"]["IPAddress"]
+        assert ip.startswith("10.251.0.") and insp["NetworkSettings"]["Gateway"] == "10.251.0.1"
+        assert list(insp["NetworkSettings"]["Networks"]) == ["bridge"]
+        r = docker(vch, "run", "--rm", image, "ping", "-c", "1", "-W", "3", "b1")
+        assert r.returncode == 0 and "1 packets received" in r.stdout, r.stdout + r.stderr
+        # none: loopback only
+        r = docker(vch, "run", "--rm", "--network", "none", image, "cat", "/proc/net/dev")
+        assert r.returncode == 0 and "eth0" not in r.stdout and "lo:" in r.stdout, r.stdout
+        r = docker(vch, "run", "--rm", "--network", "none", "-p", "8080:80", image, "true")
+        assert r.returncode != 0 and "conflicting options" in r.stderr, r.stderr
+        for mode in ("host", "container:b1"):
+            r = docker(vch, "run", "--rm", "--network", mode, image, "true")
+            assert r.returncode != 0 and "own VM" in r.stderr, (mode, r.stderr)
+        r = docker(vch, "run", "--rm", "--network", "nosuch", image, "true")
+        assert r.returncode != 0 and "network nosuch not found" in r.stderr, r.stderr
+    finally:
+        docker(vch, "rm", "-f", "b1")
+    # the address goes back with the container: the next one gets it
+    r = docker(vch, "run", "--rm", image, "ip", "-o", "-4", "addr", "show", "eth0")
+    assert ip + "/20" in r.stdout, (ip, r.stdout)
+
+
+def test_dns_answers_only_well_formed_queries(vch, registry):
+    """Bad datagrams to the name server (from a container) get FORMERR or nothing, and it
+    still answers afterwards."""
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    r = docker(vch, "run", "-d", "--name", "named", image, "sleep", "60")
+    assert r.returncode == 0, r.stderr
+    try:
+        # busybox nc sends junk to the gateway's port 53; then a real lookup still works
+        r = docker(vch, "run", "--rm", image, "sh", "-c",
+                   "head -c 600 /dev/urandom > /tmp/j && nc -u -w 1 10.251.0.1 53 < /tmp/j; "
+                   "printf abc > /tmp/k && nc -u -w 1 10.251.0.1 53 < /tmp/k; nslookup named")
+        answer = r.stdout.split("Name:")[-1]
+        assert r.returncode == 0 and "named" in answer and "Address: 10.251.0." in answer, \
+            r.stdout + r.stderr
+    finally:
+        docker(vch, "rm", "-f", "named")
