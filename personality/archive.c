@@ -69,8 +69,8 @@ static void *relay_thread(void *arg)
 {
     relay *r = arg;
     vic_err *err = NULL;
-    if (vic_httpc_raw(r->c->pl, "GET", r->path, -1, NULL, ARCHIVE_STALL_MS, relay_chunk, r,
-                      &err) < 0 &&
+    if (vic_httpc_raw(r->c->pl, "GET", r->path, -1, NULL, ARCHIVE_STALL_MS, relay_chunk, r, &err) <
+            0 &&
         err->code != VIC_EUNAVAIL)
         /* the status is sent already: the client sees a cut archive and says so */
         vic_log(VIC_LOG_WARN, "event=archive_relay_failed id=%s err=\"%s\"", r->id, err->msg);
@@ -83,8 +83,7 @@ static void *relay_thread(void *arg)
     return NULL;
 }
 
-int engine_archive_get_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                               vic_err **err)
+int engine_archive_get_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
     cleanup_free char *stat_path = pl_archive_path(req, "/archive/stat", NULL, err);
@@ -120,8 +119,7 @@ int engine_archive_get_handler(vic_http_req *req, vic_http_resp *resp, void *pay
     return 0;
 }
 
-int engine_archive_put_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                               vic_err **err)
+int engine_archive_put_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
     const char *nodnd = vic_http_req_query(req, "noOverwriteDirNonDir");

@@ -240,8 +240,7 @@ void pl_fs_free(pl_fs *fs)
     free(fs);
 }
 
-int pl_fs_add_mount(pl_fs *fs, const char *target, const char *dir, bool read_only,
-                    vic_err **err)
+int pl_fs_add_mount(pl_fs *fs, const char *target, const char *dir, bool read_only, vic_err **err)
 {
     if (fs->n_roots >= 1 + PL_FS_MAX_MOUNTS)
         return vic_err_set(err, VIC_ELIMIT, "more than %d mounts", PL_FS_MAX_MOUNTS);
@@ -498,8 +497,7 @@ static int get_one(getter *g, int dfd, const char *leaf, const char *name, const
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
         cleanup_free char *cname = xasprintf("%s/%s", name, de->d_name);
-        cleanup_free char *cg =
-            xasprintf("%s/%s", strcmp(gpath, "/") ? gpath : "", de->d_name);
+        cleanup_free char *cg = xasprintf("%s/%s", strcmp(gpath, "/") ? gpath : "", de->d_name);
         rc = get_one(g, fd, de->d_name, cname, cg, depth + 1, err);
     }
     closedir(d);
@@ -703,8 +701,8 @@ static int put_entry(putter *p, struct archive *a, struct archive_entry *e, vic_
     const char *rel;
     fs_root *r = entry_place(p, name, &gpath, &rel);
     if (r->read_only)
-        return vic_err_set(err, VIC_EFORBIDDEN,
-                           "%.512s: mounted volume is marked read-only", gpath);
+        return vic_err_set(err, VIC_EFORBIDDEN, "%.512s: mounted volume is marked read-only",
+                           gpath);
     if (rel[0] == '\0') /* the target of a volume: it stays the volume */
         return put_data(p, a, -1, name, err);
 
@@ -747,8 +745,8 @@ static int put_entry(putter *p, struct archive *a, struct archive_entry *e, vic_
     if (!p->write) {
         /* check what is there already, where the parent exists */
         pfd = open_in_root(r->fd, parent, true, true);
-        if (pfd >= 0 && (rc = clear_way(p, pfd, leaf, type == AE_IFDIR && !hardlink, name,
-                                        err)) < 0)
+        if (pfd >= 0 &&
+            (rc = clear_way(p, pfd, leaf, type == AE_IFDIR && !hardlink, name, err)) < 0)
             return rc;
         return put_data(p, a, -1, name, err);
     }
@@ -797,8 +795,8 @@ static int put_entry(putter *p, struct archive *a, struct archive_entry *e, vic_
         /* stored as text, never followed here */
         if (symlinkat(archive_entry_symlink(e), pfd, leaf) != 0)
             return vic_err_sys(err, VIC_EIO, errno, "symlink %.512s", name);
-        if (geteuid() == 0 && fchownat(pfd, leaf, to_host(p->fs, uid), to_host(p->fs, gid),
-                                       AT_SYMLINK_NOFOLLOW) != 0)
+        if (geteuid() == 0 &&
+            fchownat(pfd, leaf, to_host(p->fs, uid), to_host(p->fs, gid), AT_SYMLINK_NOFOLLOW) != 0)
             return vic_err_sys(err, VIC_EIO, errno, "chown %.512s", name);
         return put_data(p, a, -1, name, err);
     }

@@ -36,8 +36,7 @@ int pl_fs_open(pl_fs **out, const char *root_dir, vic_err **err);
 void pl_fs_free(pl_fs *fs);
 
 /* Adds a volume: dir (a host directory) shows at target (absolute) in the container. */
-int pl_fs_add_mount(pl_fs *fs, const char *target, const char *dir, bool read_only,
-                    vic_err **err);
+int pl_fs_add_mount(pl_fs *fs, const char *target, const char *dir, bool read_only, vic_err **err);
 
 /* Guest ids 0..count-1 are host ids base.. (0, 0: no shift). */
 void pl_fs_set_id_shift(pl_fs *fs, uint32_t base, uint32_t count);
