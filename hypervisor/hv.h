@@ -302,6 +302,13 @@ int hv_ds_delete(hv_conn *c, const char *ds_path, vic_err **err);
 /* Local only: the host path of a datastore path (VIC_EUNSUPPORTED elsewhere). */
 int hv_ds_local_path(hv_conn *c, const char *ds_path, char **out, vic_err **err);
 
+/* Local only: a guest's user and group ids 0..HV_LOCAL_GUEST_ID_COUNT-1 own the files of its
+ * disks (the directories hv_ds_local_path names) as host ids HV_LOCAL_GUEST_ID_BASE + id, from
+ * the VM's first power on (a disk not yet attached keeps the ids it was written with, which
+ * the first power on shifts). */
+#define HV_LOCAL_GUEST_ID_BASE  100000
+#define HV_LOCAL_GUEST_ID_COUNT 65536
+
 /* Waits up to timeout_ms for events with seq > after_seq; fills up to cap of them in order.
  * *n == 0 after a timeout. after_seq -1 starts from the events recorded from now on, 0 from
  * the first one the target keeps. */

@@ -79,6 +79,7 @@ struct vic_http_req {
     nv_list params;
     char *body;
     size_t body_len;
+    int body_fd; /* a spooled archive body, or -1 */
     json_t *json;
     char remote[64];
     int tls;
@@ -93,6 +94,7 @@ vic_http_req *vic_http_req_new(const char *method, const char *path)
     vic_http_req *req = xzalloc(sizeof(*req));
     req->method = xstrdup(method);
     req->path = xstrdup(path);
+    req->body_fd = -1;
     snprintf(req->remote, sizeof(req->remote), "-");
     return req;
 }
@@ -111,6 +113,8 @@ void vic_http_req_free(vic_http_req *req)
         explicit_bzero(req->body, req->body_len);
         free(req->body);
     }
+    if (req->body_fd >= 0)
+        close(req->body_fd);
     json_decref(req->json);
     free(req);
 }
@@ -198,6 +202,18 @@ const char *vic_http_req_cookie(const vic_http_req *req, const char *name, char 
     return NULL;
 }
 
+int vic_http_req_body_fd(const vic_http_req *req)
+{
+    return req->body_fd;
+}
+
+void vic_http_req_set_body_fd(vic_http_req *req, int fd)
+{
+    if (req->body_fd >= 0)
+        close(req->body_fd);
+    req->body_fd = fd;
+}
+
 const char *vic_http_req_body(const vic_http_req *req, size_t *len)
 {
     if (len)
@@ -251,6 +267,7 @@ const vic_http_route *vic_http_req_route(const vic_http_req *req)
 
 struct vic_http_stream {
     pthread_mutex_t lock;
+    pthread_cond_t drained; /* the client took bytes from the backlog (write_wait) */
     int refs;
     vic_buf buf;
     size_t off;
@@ -268,6 +285,7 @@ static vic_http_stream *stream_new(void)
 {
     vic_http_stream *s = xzalloc(sizeof(*s));
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->drained, NULL);
     s->refs = 2; /* the producer's and the response's */
     s->fd = -1;
     return s;
@@ -296,6 +314,42 @@ int vic_http_stream_write(vic_http_stream *s, const void *data, size_t len, vic_
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+int vic_http_stream_write_wait(vic_http_stream *s, const void *data, size_t len,
+                               unsigned timeout_ms, vic_err **err)
+{
+    unsigned idle_ms = 0, limit = timeout_ms ? timeout_ms : 60000;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        size_t backlog = s->buf.len - s->off;
+        if (s->gone || s->closed || s->peer_left) {
+            pthread_mutex_unlock(&s->lock);
+            return vic_err_set(err, VIC_EUNAVAIL, "stream closed");
+        }
+        if (backlog == 0 || backlog + len <= STREAM_BACKLOG_MAX) {
+            vic_buf_append(&s->buf, data, len);
+            stream_wake_locked(s);
+            pthread_mutex_unlock(&s->lock);
+            return 0;
+        }
+        /* wait a slice for the client to take bytes, then look at it (it may have left) */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        int r = pthread_cond_timedwait(&s->drained, &s->lock, &until);
+        int progressed = s->buf.len - s->off < backlog;
+        pthread_mutex_unlock(&s->lock);
+        idle_ms = progressed ? 0 : idle_ms + (r == 0 ? 0 : 200);
+        if (idle_ms >= limit)
+            return vic_err_set(err, VIC_ETIMEOUT, "client read nothing for %u ms", limit);
+        if (!vic_http_stream_alive(s))
+            return vic_err_set(err, VIC_EUNAVAIL, "stream closed");
+    }
 }
 
 int vic_http_stream_event(vic_http_stream *s, const char *event, const char *id, const char *data,
@@ -357,6 +411,7 @@ void vic_http_stream_release(vic_http_stream *s)
     if (left > 0)
         return;
     pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->drained);
     vic_buf_free(&s->buf);
     free(s);
 }
@@ -855,6 +910,7 @@ struct vic_http_server {
     struct MHD_Daemon *d;
     vic_http_router *router;
     size_t max_body;
+    size_t max_archive_body;
     uint16_t port;
     int tls;
     int verify_clients;
@@ -873,6 +929,9 @@ typedef struct conn_state {
     vic_http_hijack *hijack; /* a hijack answer queued on this connection */
     int hijacked;            /* and handed over */
     vic_buf body;
+    int spool_fd; /* an archive body spooled to a temporary file, or -1 */
+    int spool;    /* this request's body is an archive to spool */
+    size_t spooled;
     int too_big;
     int answered;
     int status;
@@ -899,6 +958,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
         s->off += n;
         if (s->off == s->buf.len)
             s->off = s->buf.len = 0;
+        pthread_cond_broadcast(&s->drained);
         pthread_mutex_unlock(&s->lock);
         return (ssize_t)n;
     }
@@ -1155,6 +1215,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     if (cs == NULL) {
         cs = xzalloc(sizeof(*cs));
+        cs->spool_fd = -1;
         clock_gettime(CLOCK_MONOTONIC, &cs->start);
         *con_cls = cs;
         atomic_fetch_add(&srv->in_flight, 1);
@@ -1164,16 +1225,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return queue_error(srv, conn, cs, 401,
                                "a client certificate signed by this server's CA is required "
                                "(docker --tlsverify with the VCH's cert.pem and key.pem)");
+        const char *ct =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        cs->spool = srv->max_archive_body && ct &&
+                    strncasecmp(ct, "application/x-tar", strlen("application/x-tar")) == 0;
+        size_t limit = cs->spool ? srv->max_archive_body : srv->max_body;
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
             char *end = NULL;
             errno = 0;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (errno == 0 && end != cl && n > srv->max_body) {
+            if (errno == 0 && end != cl && n > limit) {
                 char msg[128];
                 snprintf(msg, sizeof(msg), "request body of %llu bytes exceeds the limit of %zu", n,
-                         srv->max_body);
+                         limit);
                 return queue_error(srv, conn, cs, 413, msg);
             }
         }
@@ -1181,6 +1247,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (cs->answered) {
         *upload_data_size = 0; /* discard the rest of a refused body */
+        return MHD_YES;
+    }
+    if (*upload_data_size && cs->spool) {
+        if (cs->spooled + *upload_data_size > srv->max_archive_body) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "archive exceeds the limit of %zu bytes",
+                     srv->max_archive_body);
+            *upload_data_size = 0;
+            return queue_error(srv, conn, cs, 413, msg);
+        }
+        if (cs->spool_fd < 0) {
+            const char *tmp = getenv("TMPDIR");
+            cs->spool_fd = open(tmp && *tmp ? tmp : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        }
+        size_t n = *upload_data_size;
+        const char *p = upload_data;
+        while (n > 0 && cs->spool_fd >= 0) {
+            ssize_t w = write(cs->spool_fd, p, n);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            p += w;
+            n -= (size_t)w;
+        }
+        *upload_data_size = 0;
+        if (n > 0 || cs->spool_fd < 0)
+            return queue_error(srv, conn, cs, 507, "cannot keep the archive: no temporary space");
+        cs->spooled += (size_t)(p - upload_data);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -1209,6 +1304,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cs->body.data = NULL;
         cs->body.len = cs->body.cap = 0;
     }
+    if (cs->spool_fd >= 0 && lseek(cs->spool_fd, 0, SEEK_SET) == 0) {
+        req->body_fd = cs->spool_fd;
+        cs->spool_fd = -1;
+    } else if (cs->spool) { /* an empty archive body */
+        const char *tmp = getenv("TMPDIR");
+        req->body_fd = open(tmp && *tmp ? tmp : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    }
     vic_http_resp *resp = vic_http_resp_new();
     vic_http_dispatch(srv->router, req, resp);
     cs->status = resp->status;
@@ -1236,6 +1338,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (cs->body.data)
         explicit_bzero(cs->body.data, cs->body.len);
     vic_buf_free(&cs->body);
+    if (cs->spool_fd >= 0)
+        close(cs->spool_fd);
     hijack_release(cs->hijack);
     int counted = !cs->hijacked;
     free(cs);
@@ -1300,6 +1404,7 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
 
     vic_http_server *srv = xzalloc(sizeof(*srv));
     srv->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
+    srv->max_archive_body = cfg->max_archive_body;
     srv->tls = cfg->tls_cert_pem != NULL;
     srv->quiesced_fd = MHD_INVALID_SOCKET;
     if (pipe2(srv->stop_pipe, O_CLOEXEC) < 0) {

@@ -66,7 +66,11 @@ typedef struct vic_http_config {
     /* With tls_client_ca_pem: accept clients without a certificate too; a handler tells the
      * two apart with vic_http_req_client_cert(). */
     int tls_client_optional;
-    size_t max_body;       /* bytes; 0 means 1 MiB */
+    size_t max_body; /* bytes; 0 means 1 MiB */
+    /* Bodies of Content-Type application/x-tar (archives, e.g. docker cp) go to an unlinked
+     * temporary file instead of memory, up to this many bytes; a handler reads them through
+     * vic_http_req_body_fd(). 0: archives are bodies like any other (max_body). */
+    size_t max_archive_body;
     unsigned threads;      /* 0 means one per online CPU */
     unsigned idle_timeout; /* seconds a connection may sit idle; 0 means 60 */
     const vic_http_route *routes;
@@ -134,6 +138,11 @@ const char *vic_http_req_header(const vic_http_req *req, const char *name);
 /* Value of cookie name from the Cookie header, copied into buf; NULL when absent. */
 const char *vic_http_req_cookie(const vic_http_req *req, const char *name, char *buf, size_t cap);
 const char *vic_http_req_body(const vic_http_req *req, size_t *len);
+/* A spooled archive body (see max_archive_body): a file descriptor positioned at its start,
+ * borrowed (the request closes it), or -1 when the body is in memory. */
+int vic_http_req_body_fd(const vic_http_req *req);
+/* Gives the request a spooled body (it takes fd over; for tests and relays). */
+void vic_http_req_set_body_fd(vic_http_req *req, int fd);
 /* Parsed body of JSON routes (borrowed), NULL for an empty optional body. */
 json_t *vic_http_req_json(const vic_http_req *req);
 const char *vic_http_req_remote(const vic_http_req *req);
@@ -177,6 +186,12 @@ vic_http_stream *vic_http_resp_stream(vic_http_resp *resp, int status, const cha
 /* Queues bytes for the client. VIC_EUNAVAIL once the client is gone or the stream closed;
  * VIC_ELIMIT when the client reads too slowly and the backlog passes its bound. */
 int vic_http_stream_write(vic_http_stream *s, const void *data, size_t len, vic_err **err);
+
+/* Like vic_http_stream_write, for a producer that outruns its client (a large download):
+ * waits while the backlog is full instead of failing. VIC_EUNAVAIL once the client is gone,
+ * VIC_ETIMEOUT when the client read nothing for timeout_ms (0: 60 s). */
+int vic_http_stream_write_wait(vic_http_stream *s, const void *data, size_t len,
+                               unsigned timeout_ms, vic_err **err);
 
 /* Writes one server-sent event (event and id may be NULL; data may span lines). */
 int vic_http_stream_event(vic_http_stream *s, const char *event, const char *id, const char *data,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -230,6 +231,109 @@ int vic_httpc_lines(vic_httpc *c, const char *method, const char *path, unsigned
     }
     vic_buf_free(&l.pending);
     vic_buf_free(&l.error_body);
+    return rc;
+}
+
+typedef struct raw_call {
+    CURL *h;
+    int body_fd;
+    vic_httpc_data_fn fn;
+    void *payload;
+    vic_buf error_body;
+    int stopped;
+} raw_call;
+
+static size_t on_raw(char *p, size_t size, size_t n, void *ud)
+{
+    raw_call *r = ud;
+    long status = 0;
+    curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299)
+        return collect(p, size, n, &r->error_body);
+    if (r->fn && r->fn(p, size * n, r->payload) != 0) {
+        r->stopped = 1;
+        return 0;
+    }
+    return size * n;
+}
+
+static size_t read_raw(char *buf, size_t size, size_t n, void *ud)
+{
+    raw_call *r = ud;
+    for (;;) {
+        ssize_t got = read(r->body_fd, buf, size * n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
+    }
+}
+
+int vic_httpc_raw(vic_httpc *c, const char *method, const char *path, int body_fd,
+                  const char *content_type, unsigned stall_ms, vic_httpc_data_fn fn, void *payload,
+                  vic_err **err)
+{
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return vic_err_set(err, VIC_EINTERNAL, "curl_easy_init failed");
+    cleanup_free char *url = xasprintf("%s%s", c->base, path);
+    cleanup_free char *ct = content_type ? xasprintf("Content-Type: %s", content_type) : NULL;
+    struct curl_slist *hdrs = NULL;
+    if (c->auth_header)
+        hdrs = curl_slist_append(hdrs, c->auth_header);
+    if (ct && body_fd >= 0)
+        hdrs = curl_slist_append(hdrs, ct);
+    hdrs = curl_slist_append(hdrs, "Expect:"); /* send the body at once, no 100-continue */
+    raw_call r = {h, body_fd, fn, payload, VIC_BUF_INIT, 0};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_raw);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)((stall_ms ? stall_ms : 60000) + 999) / 1000);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (body_fd >= 0) {
+        struct stat st;
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, read_raw);
+        curl_easy_setopt(h, CURLOPT_READDATA, &r);
+        if (fstat(body_fd, &st) == 0 && S_ISREG(st.st_mode))
+            curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                             (curl_off_t)(st.st_size - lseek(body_fd, 0, SEEK_CUR)));
+    } else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    int rc = 0;
+    if (r.stopped)
+        rc = vic_err_set(err, VIC_EUNAVAIL, "%s %s: stopped by the receiver", method, url);
+    else if (status >= 200 && status <= 299 && cc == CURLE_OK)
+        rc = 0;
+    else if (status < 200 || status > 299) {
+        if (cc != CURLE_OK && r.error_body.len == 0 && status == 0)
+            rc = vic_err_set(err, cc == CURLE_OPERATION_TIMEDOUT ? VIC_ETIMEOUT : VIC_EUPSTREAM,
+                             "%s %s: %s", method, url, curl_easy_strerror(cc));
+        else {
+            json_t *e =
+                r.error_body.len ? json_loadb(r.error_body.data, r.error_body.len, 0, NULL) : NULL;
+            const char *msg = vic_json_str(e, "message");
+            rc = vic_err_set(err, vic_httpc_status_code(status), "%s",
+                             msg ? msg : (r.error_body.len ? r.error_body.data : "no message"));
+            json_decref(e);
+        }
+    } else {
+        rc = vic_err_set(err, cc == CURLE_OPERATION_TIMEDOUT ? VIC_ETIMEOUT : VIC_EUPSTREAM,
+                         "%s %s: %s", method, url, curl_easy_strerror(cc));
+    }
+    vic_buf_free(&r.error_body);
     return rc;
 }
 

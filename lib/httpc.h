@@ -35,6 +35,16 @@ int vic_httpc_lines(vic_httpc *c, const char *method, const char *path, unsigned
 int vic_httpc_hijack(vic_httpc *c, const char *method, const char *path, unsigned timeout_ms,
                      int *fd, vic_err **err);
 
+/* Calls method path with a raw body and a raw answer (archives). body_fd: the request body,
+ * read to its end and sent as content_type (-1: none). fn receives a 2xx answer's body as it
+ * arrives (returns 0 to go on, anything else stops the call, which then fails with
+ * VIC_EUNAVAIL); may be NULL. No total time limit: a call fails when the transfer stalls
+ * for stall_ms (0: 60 s). Errors as vic_httpc_json. */
+typedef int (*vic_httpc_data_fn)(const void *data, size_t len, void *payload);
+int vic_httpc_raw(vic_httpc *c, const char *method, const char *path, int body_fd,
+                  const char *content_type, unsigned stall_ms, vic_httpc_data_fn fn, void *payload,
+                  vic_err **err);
+
 /* The vic_code for an HTTP status (the inverse of vic_err_http_status). */
 int vic_httpc_status_code(long status);
 

@@ -19,6 +19,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/mem.h"
+#include "personality/archive.h"
 #include "personality/attach.h"
 
 int engine_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
@@ -1022,6 +1023,10 @@ const vic_http_route engine_routes[] = {
     {"DELETE", "/containers/{id}", remove_handler, 0, "remove"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "logs"},
     {"GET", "/containers/{id}/stats", stats_handler, 0, "CPU and memory use"},
+    {"GET", "/containers/{id}/archive", engine_archive_get_handler, 0,
+     "docker cp from a container (HEAD: the stat of a path)"},
+    {"PUT", "/containers/{id}/archive", engine_archive_put_handler, 0,
+     "docker cp into a container"},
     {"GET", "/images/json", images_handler, 0, "list images"},
     {"POST", "/images/create", pull_handler, 0, "pull an image"},
     {"DELETE", "/images/rmi", rmi_handler, 0, "remove an image (see engine_prepare)"},
@@ -1038,8 +1043,6 @@ const vic_http_route engine_routes[] = {
     {"GET", "/containers/{id}/top", unsupported_handler, 0,
      "docker top is not supported by a VCH: a container is a VM; see docker logs, docker stats "
      "or the VCH admin portal"},
-    {"GET", "/containers/{id}/archive", unsupported_handler, 0, NOT_YET("docker cp")},
-    {"PUT", "/containers/{id}/archive", unsupported_handler, 0, NOT_YET("docker cp")},
     {"POST", "/containers/{id}/pause", unsupported_handler, 0,
      "docker pause is not supported by a VCH: a container is a VM"},
     {"POST", "/containers/{id}/unpause", unsupported_handler, 0,

@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/service.h"
+#include "personality/archive.h"
 #include "personality/engine.h"
 
 #ifndef VIC_VERSION
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
                            .tls_cert_pem = tls.cert,
                            .tls_key_pem = tls.key,
                            .tls_client_ca_pem = tls.ca,
+                           .max_archive_body = ENGINE_MAX_ARCHIVE_BODY,
                            .routes = engine_routes,
                            .n_routes = engine_n_routes,
                            .auth = engine_auth,

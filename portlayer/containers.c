@@ -14,9 +14,12 @@
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
 #include "lib/file.h"
+#include "lib/json.h"
 #include "lib/mem.h"
 #include "lib/netlink.h"
 #include "lib/serial.h"
+#include "portlayer/archive.h"
+#include "portlayer/volumes.h"
 
 #define KEY_ID    VIC_GI_PREFIX "/common/id"
 #define KEY_NAME  VIC_GI_PREFIX "/common/name"
@@ -1124,6 +1127,51 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
         rc = hv_vm_power_off(p->hv, &h->vm, p->grace_ms, err);
     }
     return rc;
+}
+
+/* ---- file system (docker cp) ---- */
+
+int pl_container_fs(pl *p, const char *ref, pl_volumes *volumes, pl_fs **out, vic_err **err)
+{
+    *out = NULL;
+    json_t *c cleanup_json = NULL;
+    int rc = pl_container_inspect(p, ref, &c, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(hv_driver_name(p->hv), "local") != 0)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "docker cp is not supported on a %s target yet: the port layer reaches "
+                           "a container's disks only on the local target",
+                           hv_driver_name(p->hv));
+    const char *vm_name = json_string_value(json_object_get(json_object_get(c, "vm"), "name"));
+    char disk[300];
+    snprintf(disk, sizeof(disk), "[%s] %s/rootfs", p->datastore, vm_name ? vm_name : "");
+    cleanup_free char *dir = NULL;
+    if ((rc = hv_ds_local_path(p->hv, disk, &dir, err)) < 0)
+        return rc;
+    pl_fs *fs = NULL;
+    if ((rc = pl_fs_open(&fs, dir, err)) < 0)
+        return rc;
+    pl_fs_set_id_shift(fs, HV_LOCAL_GUEST_ID_BASE, HV_LOCAL_GUEST_ID_COUNT);
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(c, "mounts"), i, m)
+    {
+        const char *volume = vic_json_str(m, "volume"), *target = vic_json_str(m, "target");
+        const char *mode = vic_json_str(m, "mode");
+        cleanup_free char *vdisk = NULL, *vdir = NULL;
+        if (volumes == NULL)
+            rc = vic_err_set(err, VIC_ENOTFOUND, "no volume stores");
+        else if ((rc = pl_volume_disk(volumes, volume, &vdisk, err)) == 0 &&
+                 (rc = hv_ds_local_path(p->hv, vdisk, &vdir, err)) == 0)
+            rc = pl_fs_add_mount(fs, target, vdir, mode && strcmp(mode, "ro") == 0, err);
+        if (rc < 0) {
+            pl_fs_free(fs);
+            return vic_err_wrap(err, "volume %s", volume ? volume : "?");
+        }
+    }
+    *out = fs;
+    return 0;
 }
 
 /* ---- logs ---- */

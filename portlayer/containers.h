@@ -164,6 +164,19 @@ int pl_volume_users(pl *p, const char *volume, json_t **out, vic_err **err);
 /* Renames (VIC_ECONFLICT when the new name is taken). */
 int pl_container_rename(pl *p, const char *ref, const char *name, vic_err **err);
 
+/* ---- file system (docker cp) ---- */
+
+struct pl_fs;
+struct pl_volumes;
+
+/* Opens the container's file system as its guest sees it (portlayer/archive.h): its root
+ * disk, the volumes it mounts (found in volumes, which may be NULL for none) and the target's
+ * guest id shift. Works whatever the container's state: a running container's root is the
+ * same directory, so it sees changes at once. VIC_EUNSUPPORTED where the hypervisor keeps disks
+ * out of reach (vSphere targets). Free with pl_fs_free. */
+int pl_container_fs(pl *p, const char *ref, struct pl_volumes *volumes, struct pl_fs **out,
+                    vic_err **err);
+
 /* ---- handles ---- */
 
 /* Snapshots the container's configuration and change version. */

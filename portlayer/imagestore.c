@@ -87,9 +87,7 @@ static EVP_MD_CTX *md_new(void)
 
 /* ---- safe paths ---- */
 
-/* Turns an archive path into components joined by '/', dropping "." and empty parts. An
- * absolute path or a ".." component is refused: nothing in a layer may point above it. */
-static int norm_path(char **out, const char *raw, vic_err **err)
+int pl_tar_path_norm(char **out, const char *raw, vic_err **err)
 {
     *out = NULL;
     if (raw == NULL)
@@ -178,7 +176,6 @@ static int open_parent(int *out, const char **leaf, int rootfd, const char *rel,
 /* Removes everything inside the directory dfd (not dfd itself). */
 static int clear_dir(int dfd, int depth, vic_err **err);
 
-/* Removes name in dfd, recursively when it is a directory; absent is fine. */
 static int remove_at(int dfd, const char *name, int depth, vic_err **err)
 {
     struct stat st;
@@ -221,6 +218,11 @@ static int clear_dir(int dfd, int depth, vic_err **err)
             return rc;
     }
     return 0;
+}
+
+int pl_remove_at(int dfd, const char *name, vic_err **err)
+{
+    return remove_at(dfd, name, 0, err);
 }
 
 int pl_rm_rf(const char *path, vic_err **err)
@@ -370,7 +372,7 @@ static int unpack_hardlink(int rootfd, int pfd, const char *name, const char *pa
                            const char *raw_target, vic_err **err)
 {
     cleanup_free char *target = NULL;
-    int rc = norm_path(&target, raw_target, err);
+    int rc = pl_tar_path_norm(&target, raw_target, err);
     if (rc < 0)
         return vic_err_wrap(err, "hard link %.200s", path);
     if (strcmp(target, path) == 0)
@@ -408,7 +410,7 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd, 
                         json_t *implicit, uint64_t *bytes, vic_err **err)
 {
     cleanup_free char *path = NULL;
-    int rc = norm_path(&path, archive_entry_pathname(e), err);
+    int rc = pl_tar_path_norm(&path, archive_entry_pathname(e), err);
     if (rc < 0)
         return rc;
     if (path[0] == '\0')

@@ -211,6 +211,7 @@ int main(int argc, char **argv)
     ctx.rootfs_for = pl_server_rootfs_from_store;
     ctx.rootfs_payload = &ctx;
     vic_http_config cfg = {.listen = listen,
+                           .max_archive_body = PL_MAX_ARCHIVE_BODY,
                            .routes = pl_routes,
                            .n_routes = pl_n_routes,
                            .auth = pl_server_auth,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "portlayer/archive.h"
 
 int pl_server_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
 {
@@ -924,6 +926,141 @@ static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return 0;
 }
 
+/* ---- docker cp: a container's files ---- */
+
+#define ARCHIVE_STALL_MS (5 * 60 * 1000)
+
+/* The container's file system and the path asked for; Docker's message for a missing path. */
+static int archive_open(vic_http_req *req, pl_server_ctx *c, pl_fs **fs, const char **path,
+                        vic_err **err)
+{
+    *path = vic_http_req_query(req, "path");
+    if (*path == NULL || **path == '\0')
+        return vic_err_set(err, VIC_EINVAL, "path: is required");
+    if (strlen(*path) > 4096)
+        return vic_err_set(err, VIC_EINVAL, "path: longer than 4096 bytes");
+    return pl_container_fs(c->port, vic_http_req_param(req, "id"), c->volumes, fs, err);
+}
+
+static int archive_not_found(vic_http_req *req, const char *path, int rc, vic_err **err)
+{
+    if (rc != VIC_ENOTFOUND || err == NULL || *err == NULL ||
+        strncmp((*err)->msg, "Could not find the file", 23) != 0)
+        return rc;
+    vic_err_free(err);
+    return vic_err_set(err, VIC_ENOTFOUND, "Could not find the file %.1024s in container %s", path,
+                       vic_http_req_param(req, "id"));
+}
+
+static int archive_stat_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                vic_err **err)
+{
+    pl_fs *fs = NULL;
+    const char *path;
+    int rc = archive_open(req, payload, &fs, &path, err);
+    if (rc < 0)
+        return rc;
+    json_t *st = NULL;
+    rc = pl_fs_stat(fs, path, &st, err);
+    pl_fs_free(fs);
+    if (rc < 0)
+        return archive_not_found(req, path, rc, err);
+    vic_http_resp_json(resp, 200, st);
+    return 0;
+}
+
+typedef struct tar_job {
+    pl_fs *fs;
+    char *path;
+    char *id;
+    vic_http_stream *s;
+} tar_job;
+
+static int tar_to_stream(const void *data, size_t len, void *payload)
+{
+    tar_job *j = payload;
+    return vic_http_stream_write_wait(j->s, data, len, ARCHIVE_STALL_MS, NULL) < 0 ? -1 : 0;
+}
+
+static void *tar_thread(void *arg)
+{
+    tar_job *j = arg;
+    vic_err *err = NULL;
+    if (pl_fs_get(j->fs, j->path, tar_to_stream, j, &err) < 0 && err->code != VIC_EUNAVAIL)
+        /* the answer's status is sent already: the client sees a cut archive */
+        vic_log(VIC_LOG_WARN, "event=archive_failed id=%s err=\"%s\"", j->id, err->msg);
+    vic_err_free(&err);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    pl_fs_free(j->fs);
+    free(j->path);
+    free(j->id);
+    free(j);
+    return NULL;
+}
+
+/* Streams the tar from a thread of its own; a missing path is a 404 before anything is sent. */
+static int archive_get_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_fs *fs = NULL;
+    const char *path;
+    int rc = archive_open(req, payload, &fs, &path, err);
+    if (rc < 0)
+        return rc;
+    json_t *st cleanup_json = NULL;
+    if ((rc = pl_fs_stat(fs, path, &st, err)) < 0) {
+        pl_fs_free(fs);
+        return archive_not_found(req, path, rc, err);
+    }
+    tar_job *j = xzalloc(sizeof(*j));
+    j->fs = fs;
+    j->path = xstrdup(path);
+    j->id = xstrdup(vic_http_req_param(req, "id"));
+    j->s = vic_http_resp_stream(resp, 200, "application/x-tar");
+    pthread_t th;
+    if (pthread_create(&th, NULL, tar_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        pl_fs_free(fs);
+        free(j->path);
+        free(j->id);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start the archive");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
+static int archive_put_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_fs *fs = NULL;
+    const char *path;
+    int rc = archive_open(req, payload, &fs, &path, err);
+    if (rc < 0)
+        return rc;
+    const char *nodnd = vic_http_req_query(req, "noOverwriteDirNonDir");
+    pl_fs_put_opts o = {.no_overwrite_dir_non_dir =
+                            nodnd && strcmp(nodnd, "0") && strcmp(nodnd, "false")};
+    int fd = vic_http_req_body_fd(req), own cleanup_close = -1;
+    if (fd < 0) { /* a body kept in memory: give the extraction a file */
+        size_t len = 0;
+        const char *body = vic_http_req_body(req, &len);
+        own = fd = memfd_create("archive", MFD_CLOEXEC);
+        if (fd < 0 || (len && write(fd, body, len) != (ssize_t)len) || lseek(fd, 0, SEEK_SET)) {
+            pl_fs_free(fs);
+            return vic_err_sys(err, VIC_EIO, errno, "keep the archive");
+        }
+    }
+    rc = pl_fs_put(fs, path, fd, &o, err);
+    pl_fs_free(fs);
+    if (rc < 0)
+        return archive_not_found(req, path, rc, err);
+    vic_log(VIC_LOG_INFO, "event=archive_put id=%s path=\"%.200s\"", vic_http_req_param(req, "id"),
+            path);
+    vic_http_resp_text(resp, 200, "application/json", "", 0);
+    return 0;
+}
+
 /* ---- images ---- */
 
 int pl_server_rootfs_from_store(const char *image, const char *dir, void *payload, vic_err **err)
@@ -1226,6 +1363,12 @@ const vic_http_route pl_routes[] = {
     {"POST", "/containers/{id}/rename", rename_handler, 0, "rename a container"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "a container's output"},
     {"GET", "/containers/{id}/stats", stats_handler, 0, "a container's CPU and memory use"},
+    {"GET", "/containers/{id}/archive/stat", archive_stat_handler, 0,
+     "the stat of a path in a container (Docker's ContainerPathStat)"},
+    {"GET", "/containers/{id}/archive", archive_get_handler, 0,
+     "a tar of a path in a container (streamed)"},
+    {"PUT", "/containers/{id}/archive", archive_put_handler, 0,
+     "unpack a tar (application/x-tar) into a directory of a container"},
     {"GET", "/images", images_handler, 0, "list images"},
     {"GET", "/images/inspect", image_inspect_handler, 0, "inspect an image"},
     {"DELETE", "/images", image_remove_handler, 0, "remove an image"},

@@ -29,6 +29,9 @@ typedef struct pl_server_ctx {
 /* A rootfs_for that builds from ctx->images (payload: the pl_server_ctx). */
 int pl_server_rootfs_from_store(const char *image, const char *dir, void *payload, vic_err **err);
 
+/* The largest archive PUT /containers/{id}/archive takes (spooled to a temporary file). */
+#define PL_MAX_ARCHIVE_BODY ((size_t)2 << 30)
+
 extern const vic_http_route pl_routes[];
 extern const size_t pl_n_routes;
 

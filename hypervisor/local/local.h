@@ -28,8 +28,8 @@
 #define LOCAL_APPLIANCE_MAGIC "vic-local-appliance 1"
 
 /* Host ids that guests run as: guest uid/gid 0..65535 map to GUEST_ID_BASE.. on the host. */
-#define GUEST_ID_BASE  100000
-#define GUEST_ID_COUNT 65536
+#define GUEST_ID_BASE  HV_LOCAL_GUEST_ID_BASE
+#define GUEST_ID_COUNT HV_LOCAL_GUEST_ID_COUNT
 
 /* 1 when key is a hardware or bookkeeping key rather than extraConfig. */
 int local_key_reserved(const char *key);

@@ -914,3 +914,213 @@ def test_dns_answers_only_well_formed_queries(vch, registry):
             r.stdout + r.stderr
     finally:
         docker(vch, "rm", "-f", "named")
+
+
+# ---- docker cp ----
+
+def test_cp_host_file_into_a_created_container(vch, registry, tmp_path):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    src = tmp_path / "greeting"
+    src.write_text("hello from the host\n")
+    r = docker(vch, "create", "--name", "cp-new", image, "sh", "-c",
+               "cat /greeting /etc/more/greeting && stat -c '%u:%g %a' /greeting")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = docker(vch, "cp", str(src), "cp-new:/greeting")
+        assert r.returncode == 0, r.stderr
+        # into a directory, by its name with a trailing slash
+        assert docker(vch, "cp", str(src), "cp-new:/etc/").returncode == 0
+        r = docker(vch, "cp", str(src), "cp-new:/etc/more/")
+        assert r.returncode != 0 and "no such directory" in r.stderr, r.stderr
+        more = tmp_path / "more"
+        more.mkdir()
+        shutil.copy(src, more / "greeting")
+        assert docker(vch, "cp", str(more), "cp-new:/etc/").returncode == 0
+        r = docker(vch, "start", "-a", "cp-new")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "hello from the host\nhello from the host\n0:0 644\n", r.stdout
+        # and back out of the exited container
+        out = tmp_path / "back"
+        assert docker(vch, "cp", "cp-new:/greeting", str(out)).returncode == 0
+        assert out.read_text() == "hello from the host\n"
+    finally:
+        docker(vch, "rm", "-f", "cp-new")
+
+
+def wait_for_path(vch, container, path, tries=100):
+    for _ in range(tries):
+        r = requests.head(vch["url"] + "/v1.41/containers/%s/archive" % container,
+                          params={"path": path}, timeout=10)
+        if r.status_code == 200:
+            return r
+        time.sleep(0.1)
+    raise AssertionError("%s never appeared in %s" % (path, container))
+
+
+def test_cp_from_and_into_a_running_container(vch, registry, tmp_path):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    r = docker(vch, "run", "-d", "--name", "cp-live", image, "sh", "-c",
+               "mkdir -p /d/sub && echo deep > /d/sub/y && ln -s sub/y /d/link && "
+               "echo live > /tmp/out && sleep 600")
+    assert r.returncode == 0, r.stderr
+    try:
+        head = wait_for_path(vch, "cp-live", "/tmp/out")
+        import base64
+        st = json.loads(base64.b64decode(head.headers["X-Docker-Container-Path-Stat"]))
+        assert (st["name"], st["size"], st["mode"], st["linkTarget"]) == ("out", 5, 0o644, "")
+        wait_for_path(vch, "cp-live", "/d/link")
+        r = docker(vch, "cp", "cp-live:/tmp/out", str(tmp_path / "out"))
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "out").read_text() == "live\n"
+        # a directory out, symlinks kept as symlinks
+        r = docker(vch, "cp", "cp-live:/d", str(tmp_path / "d"))
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "d" / "sub" / "y").read_text() == "deep\n"
+        assert os.readlink(tmp_path / "d" / "link") == "sub/y"
+        # a directory in: the running container sees it at once
+        src = tmp_path / "tree"
+        (src / "a" / "b").mkdir(parents=True)
+        (src / "a" / "b" / "c").write_text("in\n")
+        r = docker(vch, "cp", str(src), "cp-live:/newdir")
+        assert r.returncode == 0, r.stderr
+        r = docker(vch, "exec", "cp-live", "cat", "/newdir/a/b/c")
+        assert (r.returncode, r.stdout) == (0, "in\n"), r.stdout + r.stderr
+        # the contents of a directory with /.
+        r = docker(vch, "cp", str(src) + "/.", "cp-live:/d")
+        assert r.returncode == 0, r.stderr
+        r = docker(vch, "exec", "cp-live", "cat", "/d/a/b/c", "/d/sub/y")
+        assert (r.returncode, r.stdout) == (0, "in\ndeep\n"), r.stdout + r.stderr
+    finally:
+        docker(vch, "rm", "-f", "cp-live")
+
+
+def test_cp_into_a_volume_mount(vch, registry, tmp_path):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    src = tmp_path / "f"
+    src.write_text("on the volume\n")
+    r = docker(vch, "create", "--name", "cp-vol", "-v", "cpvol:/data", "-v", "cpvol:/ro:ro",
+               image, "cat", "/data/f")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = docker(vch, "cp", str(src), "cp-vol:/data/f")
+        assert r.returncode == 0, r.stderr
+        r = docker(vch, "cp", str(src), "cp-vol:/ro/g")
+        assert r.returncode != 0 and "read-only" in r.stderr, r.stderr
+        r = docker(vch, "start", "-a", "cp-vol")
+        assert (r.returncode, r.stdout) == (0, "on the volume\n"), r.stdout + r.stderr
+        # another container finds it on the volume, not on the first one's root disk
+        r = docker(vch, "run", "--rm", "-v", "cpvol:/elsewhere", image, "cat", "/elsewhere/f")
+        assert (r.returncode, r.stdout) == (0, "on the volume\n"), r.stdout + r.stderr
+        r = docker(vch, "cp", "cp-vol:/data/f", str(tmp_path / "back"))
+        assert r.returncode == 0 and (tmp_path / "back").read_text() == "on the volume\n"
+    finally:
+        docker(vch, "rm", "-f", "cp-vol")
+        docker(vch, "volume", "rm", "cpvol")
+
+
+def test_cp_of_a_missing_path_says_so(vch, registry, tmp_path):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    assert docker(vch, "create", "--name", "cp-miss", image, "true").returncode == 0
+    try:
+        r = docker(vch, "cp", "cp-miss:/no/such/file", str(tmp_path / "x"))
+        assert r.returncode != 0
+        assert "Could not find the file /no/such/file in container cp-miss" in r.stderr, r.stderr
+        r = requests.get(vch["url"] + "/v1.41/containers/cp-miss/archive",
+                         params={"path": "/nope"}, timeout=10)
+        assert r.status_code == 404 and "Could not find the file /nope" in r.json()["message"]
+        r = docker(vch, "cp", "nosuchcontainer:/etc/passwd", str(tmp_path / "x"))
+        assert r.returncode != 0 and "No such container" in r.stderr, r.stderr
+    finally:
+        docker(vch, "rm", "-f", "cp-miss")
+
+
+def test_cp_through_symlinks_to_outside_lands_inside_the_container(vch, registry, tmp_path):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    outside = tmp_path / "outside"  # a host directory the symlinks name
+    outside.mkdir()
+    r = docker(vch, "run", "--name", "cp-sym", image, "sh", "-c",
+               "mkdir -p %s && ln -s %s /abs && ln -s ../../../../../../..%s /rel && "
+               "ln -s /etc /etclink" % (outside, outside, outside))
+    assert r.returncode == 0, r.stderr
+    src = tmp_path / "planted"
+    src.write_text("stays in the container\n")
+    try:
+        for dest in ("/abs/", "/rel/", "/abs", "/etclink/"):
+            r = docker(vch, "cp", str(src), "cp-sym:" + dest)
+            assert r.returncode == 0, (dest, r.stderr)
+        assert list(outside.iterdir()) == []
+        assert not os.path.exists("/etc/planted")
+        for path in ("%s/planted" % outside, "/etc/planted"):
+            back = tmp_path / "back"
+            r = docker(vch, "cp", "cp-sym:" + path, str(back))
+            assert r.returncode == 0, r.stderr
+            assert back.read_text() == "stays in the container\n"
+            back.unlink()
+        # the stat of a symlink names its target inside the container
+        r = requests.head(vch["url"] + "/v1.41/containers/cp-sym/archive",
+                          params={"path": "/rel"}, timeout=10)
+        import base64
+        st = json.loads(base64.b64decode(r.headers["X-Docker-Container-Path-Stat"]))
+        assert st["linkTarget"] == str(outside) and st["mode"] & (1 << 27), st
+    finally:
+        docker(vch, "rm", "-f", "cp-sym")
+
+
+def tar_of(entries):
+    """A tar from (name, kind, data-or-target) tuples; kind: file, dir, sym, hard."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, kind, data in entries:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+                continue
+            info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE,
+                         "hard": tarfile.LNKTYPE}[kind]
+            if kind in ("sym", "hard"):
+                info.linkname = data
+            t.addfile(info)
+    return buf.getvalue()
+
+
+def test_cp_refuses_hostile_archives_and_writes_nothing(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    assert docker(vch, "create", "--name", "cp-bad", image, "true").returncode == 0
+    url = vch["url"] + "/v1.41/containers/cp-bad/archive"
+    hdr = {"Content-Type": "application/x-tar"}
+    try:
+        for entries, why in (
+                ([("first", "file", b"x"), ("../../escape", "file", b"x")], "leaves"),
+                ([("first", "file", b"x"), ("/abs", "file", b"x")], "absolute"),
+                ([("first", "file", b"x"), ("pw", "hard", "../../etc/passwd")], "leaves"),
+                ([("first", "file", b"x"), ("pw", "hard", "nothere")], "missing")):
+            r = requests.put(url, params={"path": "/tmp"}, data=tar_of(entries), headers=hdr,
+                             timeout=30)
+            assert r.status_code == 400 and why in r.json()["message"], (entries, r.text)
+            # checked whole before anything is written
+            r = requests.head(url, params={"path": "/tmp/first"}, timeout=10)
+            assert r.status_code == 404, entries
+        r = requests.put(url, params={"path": "/tmp"}, data=b"not a tar" * 100, headers=hdr,
+                         timeout=30)
+        assert r.status_code == 400, r.text
+        # a symlink entry then a file through it: resolved inside the container
+        r = requests.put(url, params={"path": "/"}, headers=hdr, timeout=30, data=tar_of(
+            [("out", "sym", "/../../../../tmp"), ("out/through", "file", b"inside\n")]))
+        assert r.status_code == 200, r.text
+        assert not os.path.exists("/tmp/through")
+        r = requests.get(url, params={"path": "/tmp/through"}, timeout=10)
+        assert r.status_code == 200 and b"inside\n" in r.content
+        r = requests.put(url, params={"path": "/etc/passwd"}, data=tar_of([]), headers=hdr,
+                         timeout=30)
+        assert r.status_code == 400 and "not a directory" in r.json()["message"], r.text
+    finally:
+        docker(vch, "rm", "-f", "cp-bad")
