@@ -156,6 +156,11 @@ int vic_cidr_parse(const char *s, uint32_t *addr, int *prefix)
     return 0;
 }
 
+uint32_t vic_cidr_mask(int prefix)
+{
+    return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~(0xffffffffu >> prefix);
+}
+
 static int ifindex(const char *name, vic_err **err)
 {
     unsigned idx = if_nametoindex(name);

@@ -19,6 +19,9 @@
 /* "10.1.0.5/24" into a host-order address and prefix length; -1 when malformed. */
 int vic_cidr_parse(const char *s, uint32_t *addr, int *prefix);
 
+/* The host-order netmask of a prefix length (0..32). */
+uint32_t vic_cidr_mask(int prefix);
+
 /* Creates bridge `name` when missing and brings it up. */
 int vic_nl_bridge_ensure(const char *name, vic_err **err);
 

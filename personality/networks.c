@@ -220,15 +220,21 @@ int engine_network_list_handler(vic_http_req *req, vic_http_resp *resp, void *pa
     return 0;
 }
 
-int engine_network_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                   vic_err **err)
+/* The port layer's description of the network the request's {id} names. */
+static int fetch_network(engine_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    engine_ctx *c = payload;
+    *out = NULL;
     cleanup_free char *path = net_path(req, "", err);
     if (path == NULL)
         return (*err)->code;
+    return vic_httpc_json(c->pl, "GET", path, NULL, 30000, out, err);
+}
+
+int engine_network_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                   vic_err **err)
+{
     json_t *n cleanup_json = NULL;
-    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 30000, &n, err);
+    int rc = fetch_network(payload, req, &n, err);
     if (rc < 0)
         return rc;
     vic_http_resp_json(resp, 200, docker_network(n, 1));
@@ -322,12 +328,8 @@ int engine_network_connect_handler(vic_http_req *req, vic_http_resp *resp, void 
                                    vic_err **err)
 {
     (void)resp;
-    engine_ctx *c = payload;
-    cleanup_free char *path = net_path(req, "", err);
-    if (path == NULL)
-        return (*err)->code;
     json_t *n cleanup_json = NULL;
-    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 30000, &n, err);
+    int rc = fetch_network(payload, req, &n, err);
     if (rc < 0)
         return rc;
     return vic_err_set(err, VIC_EUNSUPPORTED,

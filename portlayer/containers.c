@@ -356,11 +356,6 @@ static const char *name_holder(const json_t *vms, const char *name)
     return NULL;
 }
 
-static uint32_t prefix_mask(int len)
-{
-    return len <= 0 ? 0 : len >= 32 ? 0xffffffffu : ~(0xffffffffu >> len);
-}
-
 /* The address of network a for a new container, "ADDR/PREFIX" into out: the requested one
  * when it is a free host address of the subnet, else the lowest free one. What is taken is
  * read from every VM of the pool (a container being created included), so an address is
@@ -373,7 +368,7 @@ static int allocate_ip(const json_t *vms, const pl_net_attach *a, char *out, siz
     cleanup_free char *gws = xasprintf("%s/32", a->gateway);
     vic_cidr_parse(a->subnet, &net, &len);
     vic_cidr_parse(gws, &gw, &gl);
-    uint32_t first = net + 1, last = (net | ~prefix_mask(len)) - 1;
+    uint32_t first = net + 1, last = (net | ~vic_cidr_mask(len)) - 1;
     cleanup_free char *key = xasprintf(VIC_GI_PREFIX "/networks|%s/ip", a->name);
     size_t n_used = 0, cap_used = json_array_size(vms) + 1;
     cleanup_free uint32_t *used = xcalloc(cap_used, sizeof(uint32_t));

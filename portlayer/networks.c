@@ -29,11 +29,6 @@ struct pl_networks {
     char none_id[65];
 };
 
-static uint32_t mask_of(int len)
-{
-    return len <= 0 ? 0 : len >= 32 ? 0xffffffffu : ~(0xffffffffu >> len);
-}
-
 static void addr_text(uint32_t a, char *out, size_t cap)
 {
     snprintf(out, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
@@ -42,7 +37,7 @@ static void addr_text(uint32_t a, char *out, size_t cap)
 static int overlap(uint32_t a, int al, uint32_t b, int bl)
 {
     int l = al < bl ? al : bl;
-    return (a & mask_of(l)) == (b & mask_of(l));
+    return (a & vic_cidr_mask(l)) == (b & vic_cidr_mask(l));
 }
 
 int pl_networks_open(pl_networks **out, const char *range, const char *dir, vic_err **err)
@@ -71,7 +66,7 @@ int pl_networks_open(pl_networks **out, const char *range, const char *dir, vic_
     n->range = xstrdup(range);
     n->dir = xstrdup(dir);
     n->prefix = len;
-    n->net = a & mask_of(len);
+    n->net = a & vic_cidr_mask(len);
     n->slice_prefix = len + 4 > 28 ? 28 : len + 4;
     cleanup_free char *bseed = xasprintf("vic-network bridge %s", range);
     cleanup_free char *nseed = xasprintf("vic-network none %s", range);
@@ -284,12 +279,12 @@ int pl_network_create(pl_networks *n, const pl_network_spec *s, json_t **out, vi
             return vic_err_set(err, VIC_EINVAL,
                                "invalid subnet %s: an IPv4 CIDR with a prefix of 8 to 30",
                                s->subnet);
-        if ((net & mask_of(prefix)) != net)
+        if ((net & vic_cidr_mask(prefix)) != net)
             return vic_err_set(err, VIC_EINVAL,
                                "invalid subnet %s: host bits are set (did you mean the network "
                                "address?)",
                                s->subnet);
-        if (prefix < n->prefix || (net & mask_of(n->prefix)) != n->net)
+        if (prefix < n->prefix || (net & vic_cidr_mask(n->prefix)) != n->net)
             return vic_err_set(err, VIC_EINVAL,
                                "subnet %s is outside the VCH's bridge range %s: a VCH's networks "
                                "share that range (vic-machine create --bridge-network-range)",
@@ -304,7 +299,7 @@ int pl_network_create(pl_networks *n, const pl_network_spec *s, json_t **out, vi
         for (int sl = 1; sl < SLICES && !found; sl++) {
             net = n->net + (uint32_t)sl * step;
             prefix = n->slice_prefix;
-            found = (net & mask_of(n->prefix)) == n->net && !taken(all, net, prefix, &who);
+            found = (net & vic_cidr_mask(n->prefix)) == n->net && !taken(all, net, prefix, &who);
         }
         if (!found)
             return vic_err_set(err, VIC_ELIMIT,
@@ -315,8 +310,8 @@ int pl_network_create(pl_networks *n, const pl_network_spec *s, json_t **out, vi
     if (s->gateway) {
         cleanup_free char *g = xasprintf("%s/32", s->gateway);
         int gp = 0;
-        if (vic_cidr_parse(g, &gw, &gp) < 0 || (gw & mask_of(prefix)) != net || gw == net ||
-            gw == (net | ~mask_of(prefix)))
+        if (vic_cidr_parse(g, &gw, &gp) < 0 || (gw & vic_cidr_mask(prefix)) != net || gw == net ||
+            gw == (net | ~vic_cidr_mask(prefix)))
             return vic_err_set(err, VIC_EINVAL, "gateway %s is not a host address of subnet %s",
                                s->gateway, s->subnet ? s->subnet : "(chosen)");
     } else {

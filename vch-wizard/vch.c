@@ -230,29 +230,16 @@ static void ref_of(const json_t *vm, hv_ref *ref)
 /* "172.16.0.0/12" into a network and prefix length; 0 when malformed. */
 static int parse_cidr(const char *s, uint32_t *net, int *len)
 {
-    char buf[64];
-    if (s == NULL || strlen(s) >= sizeof(buf))
+    uint32_t a = 0;
+    if (vic_cidr_parse(s, &a, len) < 0 || *len < 1)
         return 0;
-    snprintf(buf, sizeof(buf), "%s", s);
-    char *slash = strchr(buf, '/');
-    if (slash == NULL)
-        return 0;
-    *slash = '\0';
-    char *end = NULL;
-    long l = strtol(slash + 1, &end, 10);
-    struct in_addr a;
-    if (*end || l < 1 || l > 32 || inet_pton(AF_INET, buf, &a) != 1)
-        return 0;
-    uint32_t mask = l == 32 ? 0xffffffffu : ~(0xffffffffu >> l);
-    *net = ntohl(a.s_addr) & mask;
-    *len = (int)l;
+    *net = a & vic_cidr_mask(*len);
     return 1;
 }
 
 static int cidr_overlap(uint32_t a, int al, uint32_t b, int bl)
 {
-    int l = al < bl ? al : bl;
-    uint32_t mask = l == 32 ? 0xffffffffu : ~(0xffffffffu >> l);
+    uint32_t mask = vic_cidr_mask(al < bl ? al : bl);
     return (a & mask) == (b & mask);
 }
 

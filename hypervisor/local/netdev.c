@@ -42,7 +42,7 @@ static int subnet_of(const char *gateway, char *out, size_t cap)
     int len = 0;
     if (vic_cidr_parse(gateway, &a, &len) < 0 || len < 8 || len > 30)
         return -1;
-    uint32_t net = a & (len == 0 ? 0 : ~(0xffffffffu >> len));
+    uint32_t net = a & vic_cidr_mask(len);
     snprintf(out, cap, "%u.%u.%u.%u/%d", net >> 24, (net >> 16) & 255, (net >> 8) & 255, net & 255,
              len);
     return 0;

@@ -152,8 +152,12 @@ static int put(pl_fs *fs, const char *dir, const tent *e, size_t n, vic_err **er
 static void test_archive_clean_path(void **state)
 {
     (void)state;
-    const char *cases[][2] = {{"", "/"},         {"/", "/"},           {"a/b", "/a/b"},
-                              {"/a/./b/", "/a/b"}, {"/../../etc", "/etc"}, {"/a/../../b", "/b"},
+    const char *cases[][2] = {{"", "/"},
+                              {"/", "/"},
+                              {"a/b", "/a/b"},
+                              {"/a/./b/", "/a/b"},
+                              {"/../../etc", "/etc"},
+                              {"/a/../../b", "/b"},
                               {"//a//b/.", "/a/b"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cleanup_free char *c = pl_fs_clean_path(cases[i][0]);
@@ -376,8 +380,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_archive_clean_path),
         cmocka_unit_test_setup_teardown(test_archive_put_and_stat, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_archive_symlink_to_etc_stays_inside, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_archive_symlink_to_etc_stays_inside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive_refuses_escaping_entries_untouched, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_archive_limits_and_bad_input, setup, teardown),

@@ -43,8 +43,8 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static json_t *create(pl_networks *n, const char *name, const char *subnet, const char *gw,
-                      int *rc, vic_err **err)
+static json_t *create(pl_networks *n, const char *name, const char *subnet, const char *gw, int *rc,
+                      vic_err **err)
 {
     pl_network_spec s = {.name = name, .subnet = subnet, .gateway = gw};
     json_t *out = NULL;
