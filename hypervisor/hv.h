@@ -161,9 +161,14 @@ typedef struct hv_vm_info {
 
 void hv_vm_info_clear(hv_vm_info *info);
 
-/* A change to a VM: extraConfig keys to set (string values) or remove (JSON null). */
+/* A change to a VM: extraConfig keys to set (string values) or remove (JSON null), and,
+ * with set_nics, its NICs replaced by nics (a powered-off VM only: VIC_ECONFLICT while on;
+ * VIC_EUNSUPPORTED where the driver cannot change NICs). */
 typedef struct hv_vm_change {
     const json_t *extra_config;
+    bool set_nics;
+    const hv_nic *nics;
+    size_t n_nics;
 } hv_vm_change;
 
 /* ---- events ---- */

@@ -1065,10 +1065,10 @@ const vic_http_route engine_routes[] = {
     {"POST", "/networks/prune", engine_network_prune_handler, 0, "remove unused networks"},
     {"GET", "/networks/{id}", engine_network_inspect_handler, 0, "inspect a network"},
     {"DELETE", "/networks/{id}", engine_network_remove_handler, 0, "remove a network"},
-    {"POST", "/networks/{id}/connect", engine_network_connect_handler, VIC_ROUTE_JSON_OPTIONAL,
-     "not supported yet (networks are chosen at create)"},
-    {"POST", "/networks/{id}/disconnect", engine_network_connect_handler, VIC_ROUTE_JSON_OPTIONAL,
-     "not supported yet (networks are chosen at create)"},
+    {"POST", "/networks/{id}/connect", engine_network_connect_handler, VIC_ROUTE_JSON,
+     "connect a stopped container"},
+    {"POST", "/networks/{id}/disconnect", engine_network_disconnect_handler, VIC_ROUTE_JSON,
+     "disconnect a stopped container"},
 #undef NOT_YET
 };
 const size_t engine_n_routes = sizeof(engine_routes) / sizeof(engine_routes[0]);

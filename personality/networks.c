@@ -324,16 +324,55 @@ int engine_network_prune_handler(vic_http_req *req, vic_http_resp *resp, void *p
     return 0;
 }
 
+/* The container a connect or disconnect body names, checked as a container reference. */
+static const char *body_container(const json_t *b, vic_err **err)
+{
+    const char *id = vic_json_str(b, "Container");
+    if (id == NULL || *id == '\0' || strlen(id) > 128 ||
+        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+            strlen(id)) {
+        vic_err_set(err, VIC_ENOTFOUND, "No such container: %s", id ? id : "");
+        return NULL;
+    }
+    return id;
+}
+
 int engine_network_connect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                    vic_err **err)
 {
-    (void)resp;
+    engine_ctx *c = payload;
+    json_t *b = vic_http_req_json(req);
+    const char *id = body_container(b, err);
+    if (id == NULL)
+        return (*err)->code;
     json_t *n cleanup_json = NULL;
-    int rc = fetch_network(payload, req, &n, err);
+    int rc = fetch_network(c, req, &n, err);
     if (rc < 0)
         return rc;
-    return vic_err_set(err, VIC_EUNSUPPORTED,
-                       "a VCH does not change the NICs of an existing containerVM yet: choose "
-                       "the container's networks when creating it (docker run --network %s)",
-                       vic_json_str(n, "name"));
+    json_t *ep cleanup_json =
+        endpoint(vic_json_str(n, "name"), json_object_get(b, "EndpointConfig"));
+    cleanup_free char *path = xasprintf("/containers/%s/networks", id);
+    json_t *out cleanup_json = NULL;
+    if ((rc = vic_httpc_json(c->pl, "POST", path, ep, 60000, &out, err)) == 0)
+        vic_http_resp_json(resp, 200, NULL);
+    return rc;
+}
+
+int engine_network_disconnect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                      vic_err **err)
+{
+    engine_ctx *c = payload;
+    json_t *b = vic_http_req_json(req);
+    const char *id = body_container(b, err);
+    if (id == NULL)
+        return (*err)->code;
+    json_t *n cleanup_json = NULL;
+    int rc = fetch_network(c, req, &n, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *path = xasprintf("/containers/%s/networks/%s", id, vic_json_str(n, "id"));
+    json_t *out cleanup_json = NULL;
+    if ((rc = vic_httpc_json(c->pl, "DELETE", path, NULL, 60000, &out, err)) == 0)
+        vic_http_resp_json(resp, 200, NULL);
+    return rc;
 }

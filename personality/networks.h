@@ -36,7 +36,10 @@ int engine_network_remove_handler(vic_http_req *req, vic_http_resp *resp, void *
                                   vic_err **err);
 int engine_network_prune_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                  vic_err **err);
+/* connect and disconnect: a stopped container only (its VM's NICs change while it is off) */
 int engine_network_connect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                    vic_err **err);
+int engine_network_disconnect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                      vic_err **err);
 
 #endif

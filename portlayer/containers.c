@@ -47,7 +47,8 @@ struct pl_handle {
     char change_version[64];
     json_t *orig; /* the guestinfo.vice. keys as read */
     vic_exec_config cfg;
-    int power; /* -1 unchanged, 0 off, 1 on */
+    int power;    /* -1 unchanged, 0 off, 1 on */
+    int set_nics; /* the networks changed: commit gives the VM NICs to match */
 };
 
 static const char *vm_key(const json_t *vm, const char *key)
@@ -200,8 +201,33 @@ int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err)
 
 /* ---- create ---- */
 
+/* The networks a container joins: well formed, at most PL_MAX_NETWORKS, each once. */
+static int check_networks(const pl_net_attach *nets, size_t n, vic_err **err)
+{
+    if (n > PL_MAX_NETWORKS)
+        return vic_err_set(err, VIC_EINVAL, "a container joins at most %d networks",
+                           PL_MAX_NETWORKS);
+    for (size_t i = 0; i < n; i++) {
+        const pl_net_attach *a = &nets[i];
+        uint32_t net = 0;
+        int len = 0;
+        if (a->name == NULL || strchr(a->name, '|') || strchr(a->name, '/') ||
+            vic_cidr_parse(a->subnet, &net, &len) < 0 || a->gateway == NULL)
+            return vic_err_set(err, VIC_EINVAL, "networks[%zu]: not a network", i);
+        for (size_t j = 0; j < a->n_aliases; j++)
+            if (a->aliases[j] == NULL || a->aliases[j][0] == '\0' || strchr(a->aliases[j], '|'))
+                return vic_err_set(err, VIC_EINVAL, "networks[%zu]: invalid alias", i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(nets[j].name, a->name) == 0)
+                return vic_err_set(err, VIC_EINVAL, "the container joins network %s twice",
+                                   a->name);
+    }
+    return 0;
+}
+
 static int check_spec(const pl_create_spec *s, vic_err **err)
 {
+    int rc;
     if (s->name && !name_valid(s->name))
         return vic_err_set(err, VIC_EINVAL,
                            "Invalid container name (%s), only "
@@ -244,24 +270,8 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
             if (strcmp(s->mounts[j].target, m->target) == 0)
                 return vic_err_set(err, VIC_EINVAL, "Duplicate mount point: %s", m->target);
     }
-    if (s->n_networks > PL_MAX_NETWORKS)
-        return vic_err_set(err, VIC_EINVAL, "a container joins at most %d networks",
-                           PL_MAX_NETWORKS);
-    for (size_t i = 0; i < s->n_networks; i++) {
-        const pl_net_attach *a = &s->networks[i];
-        uint32_t net = 0;
-        int len = 0;
-        if (a->name == NULL || strchr(a->name, '|') || strchr(a->name, '/') ||
-            vic_cidr_parse(a->subnet, &net, &len) < 0 || a->gateway == NULL)
-            return vic_err_set(err, VIC_EINVAL, "networks[%zu]: not a network", i);
-        for (size_t j = 0; j < a->n_aliases; j++)
-            if (a->aliases[j] == NULL || a->aliases[j][0] == '\0' || strchr(a->aliases[j], '|'))
-                return vic_err_set(err, VIC_EINVAL, "networks[%zu]: invalid alias", i);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(s->networks[j].name, a->name) == 0)
-                return vic_err_set(err, VIC_EINVAL, "the container joins network %s twice",
-                                   a->name);
-    }
+    if ((rc = check_networks(s->networks, s->n_networks, err)) < 0)
+        return rc;
     if (s->n_ports > 0 && s->n_networks == 0)
         return vic_err_set(err, VIC_EINVAL,
                            "conflicting options: port publishing and the container type "
@@ -1081,6 +1091,146 @@ void pl_handle_set_power(pl_handle *h, bool on)
     h->power = on ? 1 : 0;
 }
 
+/* The port forwards recorded in KEY_PORTS ("IP:HOST:GUEST/tcp,..."); ips holds their
+ * addresses. Returns how many. */
+static size_t forwards_of(const char *rec, hv_port_forward *fwd, char ips[][16])
+{
+    size_t n = 0;
+    while (rec && *rec && n < PL_MAX_PORTS) {
+        int hp = 0, cp = 0, used = 0;
+        if (sscanf(rec, "%15[0-9.]:%d:%d/tcp%n", ips[n], &hp, &cp, &used) == 3 && used > 0) {
+            fwd[n] = (hv_port_forward){.host_ip = ips[n], .host_port = hp, .guest_port = cp};
+            n++;
+        }
+        const char *comma = strchr(rec, ',');
+        rec = comma ? comma + 1 : NULL;
+    }
+    return n;
+}
+
+/* Whether the container (its pool listing) is powered on. */
+static int vm_on(const json_t *vm)
+{
+    const char *power = json_string_value(json_object_get(vm, "power"));
+    return power && strcmp(power, "poweredOn") == 0;
+}
+
+int pl_container_connect(pl *p, const char *ref, const pl_net_attach *a, vic_err **err)
+{
+    int rc = check_networks(a, 1, err);
+    if (rc < 0)
+        return rc;
+    /* held from the address's choice until the VM holds it */
+    pthread_mutex_t *names __attribute__((cleanup(unlock_names))) = &p->names;
+    pthread_mutex_lock(names);
+    json_t *vms cleanup_json = NULL;
+    if ((rc = list_vms(p, &vms, err)) < 0)
+        return rc;
+    const json_t *hit = match(vms, ref, err);
+    if (hit == NULL)
+        return (*err)->code;
+    if (vm_on(hit))
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "container %s is running: a VCH changes a containerVM's NICs only "
+                           "while it is stopped (docker stop, then connect)",
+                           vm_key(hit, KEY_NAME));
+    pl_handle *h = NULL;
+    if ((rc = pl_handle_get(p, vm_key(hit, KEY_ID), &h, err)) < 0)
+        return rc;
+    vic_exec_config *cfg = &h->cfg;
+    for (size_t i = 0; i < cfg->n_networks; i++)
+        if (strcmp(cfg->network_names[i], a->name) == 0) {
+            pl_handle_free(h);
+            return vic_err_set(err, VIC_ECONFLICT,
+                               "endpoint with name %s already exists in network %s",
+                               vm_key(hit, KEY_NAME), a->name);
+        }
+    if (cfg->n_networks >= PL_MAX_NETWORKS) {
+        pl_handle_free(h);
+        return vic_err_set(err, VIC_ELIMIT, "a container joins at most %d networks",
+                           PL_MAX_NETWORKS);
+    }
+    char ip[40];
+    if ((rc = allocate_ip(vms, a, ip, sizeof(ip), err)) < 0) {
+        pl_handle_free(h);
+        return rc;
+    }
+    size_t n = cfg->n_networks;
+    cfg->network_names = xrealloc(cfg->network_names, (n + 1) * sizeof(char *));
+    cfg->networks = xrealloc(cfg->networks, (n + 1) * sizeof(vic_exec_network));
+    vic_exec_network *e = &cfg->networks[n];
+    memset(e, 0, sizeof(*e));
+    cfg->network_names[n] = xstrdup(a->name);
+    e->name = xstrdup(a->name);
+    e->id = a->id ? xstrdup(a->id) : NULL;
+    e->nic = (int64_t)n;
+    e->ip = xstrdup(ip);
+    e->gateway = xasprintf("%s%s", a->gateway, strchr(a->subnet, '/'));
+    e->nameservers = xcalloc(1, sizeof(char *));
+    e->nameservers[0] = xstrdup(a->gateway);
+    e->n_nameservers = 1;
+    if (a->n_aliases) {
+        e->aliases = xcalloc(a->n_aliases, sizeof(char *));
+        for (size_t i = 0; i < a->n_aliases; i++)
+            e->aliases[i] = xstrdup(a->aliases[i]);
+        e->n_aliases = a->n_aliases;
+    }
+    e->is_default = n == 0;
+    cfg->n_networks = n + 1;
+    h->set_nics = 1;
+    rc = pl_handle_commit(p, h, err);
+    pl_handle_free(h);
+    return rc;
+}
+
+int pl_container_disconnect(pl *p, const char *ref, const char *network, vic_err **err)
+{
+    pl_handle *h = NULL;
+    int rc = pl_handle_get(p, ref, &h, err);
+    if (rc < 0)
+        return rc;
+    vic_exec_config *cfg = &h->cfg;
+    hv_vm_info info;
+    if ((rc = hv_vm_get(p->hv, &h->vm, &info, err)) == 0) {
+        int on = info.power == HV_POWERED_ON;
+        hv_vm_info_clear(&info);
+        if (on)
+            rc = vic_err_set(err, VIC_ECONFLICT,
+                             "container %s is running: a VCH changes a containerVM's NICs only "
+                             "while it is stopped (docker stop, then disconnect)",
+                             cfg->name ? cfg->name : ref);
+    }
+    size_t at = cfg->n_networks;
+    for (size_t i = 0; rc == 0 && i < cfg->n_networks; i++)
+        if (strcmp(cfg->network_names[i], network) == 0)
+            at = i;
+    if (rc == 0 && at == cfg->n_networks)
+        rc = vic_err_set(err, VIC_ENOTFOUND, "container %s is not connected to network %s",
+                         cfg->name ? cfg->name : ref, network);
+    if (rc < 0) {
+        pl_handle_free(h);
+        return rc;
+    }
+    /* the one leaving is freed as the handle frees its kind; the rest move up a NIC */
+    vic_exec_network gone = cfg->networks[at];
+    char *gone_name = cfg->network_names[at];
+    memmove(&cfg->networks[at], &cfg->networks[at + 1],
+            (cfg->n_networks - at - 1) * sizeof(vic_exec_network));
+    memmove(&cfg->network_names[at], &cfg->network_names[at + 1],
+            (cfg->n_networks - at - 1) * sizeof(char *));
+    cfg->n_networks--;
+    for (size_t i = 0; i < cfg->n_networks; i++) {
+        cfg->networks[i].nic = (int64_t)i;
+        cfg->networks[i].is_default = i == 0;
+    }
+    vic_gi_free(&vic_exec_network_desc, &gone);
+    free(gone_name);
+    h->set_nics = 1;
+    rc = pl_handle_commit(p, h, err);
+    pl_handle_free(h);
+    return rc;
+}
+
 int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
 {
     json_t *now cleanup_json = json_object();
@@ -1103,14 +1253,36 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
             strncmp(k, VIC_GI_PREFIX "/vicc/", strlen(VIC_GI_PREFIX "/vicc/")) != 0)
             json_object_set_new(change, k, json_null());
     }
-    if (json_object_size(change) > 0) {
-        hv_vm_change c = {.extra_config = change};
+    hv_nic nics[PL_MAX_NETWORKS];
+    char gws[PL_MAX_NETWORKS][40];
+    hv_port_forward fwd[PL_MAX_PORTS];
+    char fwd_ips[PL_MAX_PORTS][16];
+    size_t n_fwd = h->set_nics ? forwards_of(json_string_value(json_object_get(h->orig, KEY_PORTS)),
+                                             fwd, fwd_ips)
+                               : 0;
+    if (h->set_nics && h->cfg.n_networks == 0 && n_fwd > 0)
+        return vic_err_set(err, VIC_EINVAL,
+                           "the container publishes ports: it keeps at least one network");
+    for (size_t i = 0; h->set_nics && i < h->cfg.n_networks && i < PL_MAX_NETWORKS; i++) {
+        snprintf(gws[i], sizeof(gws[i]), "%s", h->cfg.networks[i].gateway ?: "");
+        nics[i] = (hv_nic){.network = p->bridge_pg, .gateway = gws[i]};
+    }
+    if (h->set_nics && n_fwd > 0) {
+        nics[0].forwards = fwd;
+        nics[0].n_forwards = n_fwd;
+    }
+    if (json_object_size(change) > 0 || h->set_nics) {
+        hv_vm_change c = {.extra_config = change,
+                          .set_nics = h->set_nics,
+                          .nics = nics,
+                          .n_nics = h->set_nics ? h->cfg.n_networks : 0};
         char next[64];
         if ((rc = hv_vm_reconfigure(p->hv, &h->vm, h->change_version, &c, next, sizeof(next),
                                     err)) < 0)
             return rc;
         snprintf(h->change_version, sizeof(h->change_version), "%s", next);
         json_object_update(h->orig, change);
+        h->set_nics = 0;
     }
     if (h->power == 1) {
         rc = hv_vm_power_on(p->hv, &h->vm, err);

@@ -155,6 +155,14 @@ int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit
 /* Removes a container: VIC_ECONFLICT while it runs unless force (then it is powered off). */
 int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err);
 
+/* Joins a stopped container to network a (VIC's network join on a handle): an address of its
+ * subnet and a NIC, committed in one reconfigure. VIC_ECONFLICT while it runs or when it is
+ * on that network already. */
+int pl_container_connect(pl *p, const char *ref, const pl_net_attach *a, vic_err **err);
+
+/* Takes a stopped container off network (its name); its other NICs move up. */
+int pl_container_disconnect(pl *p, const char *ref, const char *network, vic_err **err);
+
 /* The containers on network (by name): an array of {id, name, running, ip}. */
 int pl_network_users(pl *p, const char *network, json_t **out, vic_err **err);
 

@@ -870,6 +870,44 @@ static int network_remove_handler(vic_http_req *req, vic_http_resp *resp, void *
     return rc;
 }
 
+static int connect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    json_t *body = vic_http_req_json(req);
+    int rc = need_networks(c, err);
+    if (rc == 0)
+        rc = vic_json_validate(body, &attach_schema, NULL, err);
+    if (rc < 0)
+        return rc;
+    json_t *list cleanup_json = json_pack("[O]", body);
+    net_set ns;
+    if ((rc = nets_prepare(c, list, &ns, err)) == 0 && ns.n == 0)
+        rc = vic_err_set(err, VIC_EINVAL,
+                         "a container leaves every network by disconnecting from each, not by "
+                         "joining none");
+    if (rc == 0)
+        rc = pl_container_connect(c->port, vic_http_req_param(req, "id"), &ns.a[0], err);
+    nets_clear(&ns);
+    if (rc == 0)
+        vic_http_resp_json(resp, 204, NULL);
+    return rc;
+}
+
+static int disconnect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    json_t *net cleanup_json = NULL;
+    int rc = need_networks(c, err);
+    if (rc == 0)
+        rc = pl_network_get(c->networks, vic_http_req_param(req, "name"), &net, err);
+    if (rc == 0)
+        rc = pl_container_disconnect(c->port, vic_http_req_param(req, "id"),
+                                     vic_json_str(net, "name"), err);
+    if (rc == 0)
+        vic_http_resp_json(resp, 204, NULL);
+    return rc;
+}
+
 static int rename_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     pl_server_ctx *c = payload;
@@ -1379,6 +1417,10 @@ const vic_http_route pl_routes[] = {
     {"POST", "/volumes", volume_create_handler, VIC_ROUTE_JSON, "create a volume"},
     {"GET", "/volumes/{name}", volume_inspect_handler, 0, "inspect a volume"},
     {"DELETE", "/volumes/{name}", volume_remove_handler, 0, "remove an unused volume"},
+    {"POST", "/containers/{id}/networks", connect_handler, VIC_ROUTE_JSON,
+     "join a stopped container to a network"},
+    {"DELETE", "/containers/{id}/networks/{name}", disconnect_handler, 0,
+     "take a stopped container off a network"},
     {"GET", "/networks", network_list_handler, 0, "list networks"},
     {"POST", "/networks", network_create_handler, VIC_ROUTE_JSON, "create a bridge network"},
     {"GET", "/networks/{id}", network_inspect_handler, 0, "inspect a network"},

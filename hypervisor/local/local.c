@@ -503,6 +503,52 @@ static int vm_running(const char *dir)
     return held;
 }
 
+/* The .vmx keys of NICs (ethernetN.*) into kv. */
+static int nic_keys(hv_conn *c, json_t *kv, const hv_nic *nics, size_t n, bool appliance,
+                    vic_err **err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        hv_ref net;
+        if ((rc = local_find(c, HV_NETWORK, nics[i].network, &net, err)) < 0)
+            return vic_err_wrap(err, "nics[%zu]", i);
+        char key[64];
+        snprintf(key, sizeof(key), "ethernet%zu.networkName", i);
+        json_object_set_new(kv, key, json_string(net.id + strlen("network:")));
+        if (nics[i].gateway) {
+            uint32_t a = 0;
+            int plen = 0;
+            if (vic_cidr_parse(nics[i].gateway, &a, &plen) < 0 || plen < 8 || plen > 30)
+                return vic_err_set(err, VIC_EINVAL,
+                                   "nics[%zu].gateway: %s is not ADDR/PREFIX with a prefix of "
+                                   "8 to 30",
+                                   i, nics[i].gateway);
+            snprintf(key, sizeof(key), "ethernet%zu.gateway", i);
+            json_object_set_new(kv, key, json_string(nics[i].gateway));
+        } else if (strcmp(net.id, "network:VM Network") != 0 && !appliance) {
+            return vic_err_set(err, VIC_EINVAL,
+                               "nics[%zu]: a containerVM's NIC on port group %s needs the "
+                               "segment's gateway",
+                               i, net.id + strlen("network:"));
+        }
+        for (size_t f = 0; f < nics[i].n_forwards; f++) {
+            const hv_port_forward *pf = &nics[i].forwards[f];
+            struct in_addr a;
+            if (pf->host_ip == NULL || inet_pton(AF_INET, pf->host_ip, &a) != 1 ||
+                pf->host_port < 1 || pf->host_port > 65535 || pf->guest_port < 1 ||
+                pf->guest_port > 65535)
+                return vic_err_set(err, VIC_EINVAL,
+                                   "nics[%zu].forwards[%zu]: needs an IPv4 host address and "
+                                   "ports 1..65535",
+                                   i, f);
+            snprintf(key, sizeof(key), "ethernet%zu.portForward.%zu", i, f);
+            json_object_set_new(
+                kv, key, json_sprintf("tcp %s %d %d", pf->host_ip, pf->host_port, pf->guest_port));
+        }
+    }
+    return 0;
+}
+
 static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_err **err)
 {
     local_conn *lc = L(c);
@@ -555,44 +601,8 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
             return vic_err_wrap(err, "iso");
         json_object_set_new(kv, VMX_CDROM, json_string(spec->iso));
     }
-    for (size_t i = 0; i < spec->n_nics; i++) {
-        hv_ref net;
-        if ((rc = local_find(c, HV_NETWORK, spec->nics[i].network, &net, err)) < 0)
-            return vic_err_wrap(err, "nics[%zu]", i);
-        char key[64];
-        snprintf(key, sizeof(key), "ethernet%zu.networkName", i);
-        json_object_set_new(kv, key, json_string(net.id + strlen("network:")));
-        if (spec->nics[i].gateway) {
-            uint32_t a = 0;
-            int plen = 0;
-            if (vic_cidr_parse(spec->nics[i].gateway, &a, &plen) < 0 || plen < 8 || plen > 30)
-                return vic_err_set(err, VIC_EINVAL,
-                                   "nics[%zu].gateway: %s is not ADDR/PREFIX with a prefix of "
-                                   "8 to 30",
-                                   i, spec->nics[i].gateway);
-            snprintf(key, sizeof(key), "ethernet%zu.gateway", i);
-            json_object_set_new(kv, key, json_string(spec->nics[i].gateway));
-        } else if (strcmp(net.id, "network:VM Network") != 0 && !spec->iso) {
-            return vic_err_set(err, VIC_EINVAL,
-                               "nics[%zu]: a containerVM's NIC on port group %s needs the "
-                               "segment's gateway",
-                               i, net.id + strlen("network:"));
-        }
-        for (size_t f = 0; f < spec->nics[i].n_forwards; f++) {
-            const hv_port_forward *pf = &spec->nics[i].forwards[f];
-            struct in_addr a;
-            if (pf->host_ip == NULL || inet_pton(AF_INET, pf->host_ip, &a) != 1 ||
-                pf->host_port < 1 || pf->host_port > 65535 || pf->guest_port < 1 ||
-                pf->guest_port > 65535)
-                return vic_err_set(err, VIC_EINVAL,
-                                   "nics[%zu].forwards[%zu]: needs an IPv4 host address and "
-                                   "ports 1..65535",
-                                   i, f);
-            snprintf(key, sizeof(key), "ethernet%zu.portForward.%zu", i, f);
-            json_object_set_new(
-                kv, key, json_sprintf("tcp %s %d %d", pf->host_ip, pf->host_port, pf->guest_port));
-        }
-    }
+    if ((rc = nic_keys(c, kv, spec->nics, spec->n_nics, spec->iso != NULL, err)) < 0)
+        return rc;
     if (spec->serial_log)
         json_object_set_new(kv, VMX_SERIAL, json_string("output.log"));
     const char *k;
@@ -689,6 +699,22 @@ static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change
                          "VM %s was changed by someone else (version %s, "
                          "expected %s)",
                          name, cur ? cur : "?", change_version);
+    if (rc == 0 && change->set_nics) {
+        if (vm_running(dir)) {
+            rc = vic_err_set(err, VIC_ECONFLICT,
+                             "VM %s is powered on: its NICs change only while it is off", name);
+        } else {
+            void *iter = json_object_iter(kv);
+            while (iter) { /* the old NICs go, the new ones come */
+                const char *key = json_object_iter_key(iter);
+                iter = json_object_iter_next(kv, iter);
+                if (strncmp(key, "ethernet", 8) == 0)
+                    json_object_del(kv, key);
+            }
+            rc = nic_keys(c, kv, change->nics, change->n_nics,
+                          json_object_get(kv, VMX_CDROM) != NULL, err);
+        }
+    }
     if (rc == 0) {
         json_object_foreach((json_t *)change->extra_config, k, v)
         {

@@ -1034,6 +1034,9 @@ static int vs_vm_reconfigure(hv_conn *hc, const hv_ref *vm, const char *change_v
     int rc;
     if ((rc = check_vm_ref(vm, err)) < 0)
         return rc;
+    if (change->set_nics)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "changing a VM's NICs is not supported on vSphere targets yet");
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)change->extra_config, k, v)

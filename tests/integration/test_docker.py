@@ -146,8 +146,7 @@ def test_unsupported_commands_say_why(vch):
     assert r.status_code == 501
     assert "docker build is not supported by a VCH" in r.json()["message"]
     # through the CLI: the daemon's reason, never "page not found"
-    for args, why in ((["network", "connect", "bridge", "nosuch"],
-                       "does not change the NICs of an existing containerVM yet"),
+    for args, why in ((["export", "nosuch"], "docker export is not supported by this VCH yet"),
                       (["top", "nosuch"], "docker top is not supported by a VCH")):
         r = docker(vch, *args)
         assert r.returncode != 0 and why in r.stderr, (args, r.stderr)
@@ -895,6 +894,40 @@ def test_default_bridge_none_and_refused_modes(vch, registry):
     # the address goes back with the container: the next one gets it
     r = docker(vch, "run", "--rm", image, "ip", "-o", "-4", "addr", "show", "eth0")
     assert ip + "/20" in r.stdout, (ip, r.stdout)
+
+
+def test_connect_and_disconnect_a_stopped_container(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    assert docker(vch, "network", "create", "side").returncode == 0
+    try:
+        r = docker(vch, "create", "--name", "multi", image, "ip", "-o", "-4", "addr")
+        assert r.returncode == 0, r.stderr
+        r = docker(vch, "network", "connect", "--alias", "m2", "side", "multi")
+        assert r.returncode == 0, r.stderr
+        r = docker(vch, "start", "-a", "multi")
+        assert "eth0    inet 10.251.0." in r.stdout and "eth1    inet 10.251.16." in r.stdout, \
+            r.stdout + r.stderr
+        nets = json.loads(docker(vch, "inspect", "multi").stdout)[0]["NetworkSettings"]["Networks"]
+        assert sorted(nets) == ["bridge", "side"] and nets["side"]["Aliases"] == ["m2"], nets
+        r = docker(vch, "network", "connect", "side", "multi")
+        assert r.returncode != 0 and "already exists in network side" in r.stderr, r.stderr
+        # off the default bridge: side's NIC becomes eth0 and carries the default route
+        assert docker(vch, "network", "disconnect", "bridge", "multi").returncode == 0
+        r = docker(vch, "start", "-a", "multi")
+        assert "eth0    inet 10.251.16." in r.stdout and "eth1" not in r.stdout, r.stdout
+        r = docker(vch, "network", "disconnect", "bridge", "multi")
+        assert r.returncode != 0 and "not connected to network bridge" in r.stderr, r.stderr
+        # a running container's NICs do not change: the refusal says so, nothing changes
+        r = docker(vch, "run", "-d", "--name", "live", image, "sleep", "30")
+        assert r.returncode == 0, r.stderr
+        r = docker(vch, "network", "connect", "side", "live")
+        assert r.returncode != 0 and "only while it is stopped" in r.stderr, r.stderr
+        nets = json.loads(docker(vch, "inspect", "live").stdout)[0]["NetworkSettings"]["Networks"]
+        assert list(nets) == ["bridge"], nets
+    finally:
+        docker(vch, "rm", "-f", "multi", "live")
+        docker(vch, "network", "rm", "side")
 
 
 def test_dns_answers_only_well_formed_queries(vch, registry):
