@@ -114,6 +114,11 @@ int pl_ref_parse(pl_ref **out, const char *s, vic_err **err)
         return vic_err_set(err, VIC_EINVAL, "empty image reference");
     if (strlen(s) > 512)
         return vic_err_set(err, VIC_EINVAL, "image reference too long");
+    if (strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64) /* an image id, as docker says */
+        return vic_err_set(err, VIC_EINVAL,
+                           "invalid repository name (%s), cannot specify 64-byte hexadecimal "
+                           "strings",
+                           s);
     cleanup_free char *copy = xstrdup(s);
     pl_ref *r = xzalloc(sizeof(*r));
     int rc = 0;
