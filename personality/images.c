@@ -172,13 +172,13 @@ int engine_image_history_handler(vic_http_req *req, vic_http_resp *resp, void *p
         json_t *tags = top ? json_deep_copy(json_object_get(img, "repo_tags")) : json_null();
         if (top)
             engine_image_familiar_all(tags);
-        json_array_append_new(
-            out, json_pack("{s:s, s:I, s:s, s:o, s:I, s:s}", "Id",
-                           top ? vic_json_str(img, "id") : "<missing>", "Created",
-                           unix_time(vic_json_str(h, "created")), "CreatedBy",
-                           vic_json_str(h, "created_by") ?: "", "Tags", tags ? tags : json_null(),
-                           "Size", json_integer_value(json_object_get(h, "size")), "Comment",
-                           vic_json_str(h, "comment") ?: ""));
+        json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:o, s:I, s:s}", "Id",
+                                             top ? vic_json_str(img, "id") : "<missing>", "Created",
+                                             unix_time(vic_json_str(h, "created")), "CreatedBy",
+                                             vic_json_str(h, "created_by") ?: "", "Tags",
+                                             tags ? tags : json_null(), "Size",
+                                             json_integer_value(json_object_get(h, "size")),
+                                             "Comment", vic_json_str(h, "comment") ?: ""));
     }
     vic_http_resp_json(resp, 200, out);
     return 0;
