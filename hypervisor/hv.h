@@ -282,7 +282,9 @@ int hv_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err **err);
 
 /* VMs in the pool at path `pool` (NULL: all), as a JSON array of {"ref", "name", "power",
  * "change_version", "extra_config"} where extra_config holds only keys starting with
- * key_prefix (NULL: none). New reference. */
+ * key_prefix (NULL: none). New reference. An extra_config object may be shared with other
+ * listings (the local driver hands out the same one while a VM's configuration is
+ * unchanged): read it, never modify it. */
 int hv_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out, vic_err **err);
 
 /* Takes the powered-on VM's interactive channel (the guest's fd 5 on the local host; a

@@ -4,6 +4,7 @@
 #include "personality/engine.h"
 #include "personality/events.h"
 #include "personality/exec.h"
+#include "personality/images.h"
 #include "personality/ports.h"
 #include "personality/networks.h"
 #include "personality/volumes.h"
@@ -38,7 +39,8 @@ static int version_cmp(const char *a, const char *b)
 }
 
 /* Image names carry slashes ("127.0.0.1:5000/busybox:latest"), which a route pattern cannot
- * match: DELETE /images/NAME becomes /images/rmi with the name as an argument. */
+ * match: DELETE /images/NAME becomes /images/rmi with the name as an argument, and the
+ * routes of images.h are rewritten the same way. */
 static int engine_prepare_names(vic_http_req *req)
 {
     const char *p = vic_http_req_path(req);
@@ -46,7 +48,9 @@ static int engine_prepare_names(vic_http_req *req)
         p[8] != '\0') {
         vic_http_req_add_query(req, "name", p + 8);
         vic_http_req_set_path(req, "/images/rmi");
+        return 0;
     }
+    engine_images_rewrite(req);
     return 0;
 }
 
@@ -908,6 +912,13 @@ static int images_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     }
     if (rc < 0)
         return rc;
+    size_t i;
+    json_t *im;
+    json_array_foreach(list, i, im)
+    {
+        engine_image_familiar_all(json_object_get(im, "RepoTags"));
+        engine_image_familiar_all(json_object_get(im, "RepoDigests"));
+    }
     vic_http_resp_json(resp, 200, json_incref(list));
     return 0;
 }
@@ -949,7 +960,7 @@ static void *pull_thread(void *arg)
     return NULL;
 }
 
-static char *url_escape(const char *s)
+char *engine_url_escape(const char *s)
 {
     vic_buf b = VIC_BUF_INIT;
     vic_buf_append(&b, "", 0);
@@ -968,13 +979,23 @@ static int rmi_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vi
     engine_ctx *c = payload;
     const char *name = vic_http_req_query(req, "name");
     const char *force = vic_http_req_query(req, "force");
-    cleanup_free char *esc = url_escape(name ? name : "");
+    cleanup_free char *esc = engine_url_escape(name ? name : "");
     cleanup_free char *path = xasprintf("/images?ref=%s&force=%d", esc,
                                         force && strcmp(force, "0") && strcmp(force, "false"));
     json_t *out = NULL;
     int rc = vic_httpc_json(c->pl, "DELETE", path, NULL, 0, &out, err);
     if (rc < 0)
         return rc;
+    size_t i;
+    json_t *e;
+    json_array_foreach(out, i, e)
+    {
+        json_t *u = json_object_get(e, "Untagged");
+        if (json_is_string(u)) {
+            cleanup_free char *f = engine_image_familiar(json_string_value(u));
+            json_string_set(u, f);
+        }
+    }
     vic_http_resp_json(resp, 200, out ? out : json_array());
     return 0;
 }
@@ -990,7 +1011,7 @@ static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     cleanup_free char *ref =
         tag && *tag ? xasprintf("%s%s%s", from, strncmp(tag, "sha256:", 7) ? ":" : "@", tag)
                     : xstrdup(from);
-    cleanup_free char *esc = url_escape(ref);
+    cleanup_free char *esc = engine_url_escape(ref);
     puller *p = xzalloc(sizeof(*p));
     p->c = c;
     p->path = xasprintf("/images/pull?ref=%s", esc);
@@ -1030,6 +1051,11 @@ const vic_http_route engine_routes[] = {
     {"GET", "/images/json", images_handler, 0, "list images"},
     {"POST", "/images/create", pull_handler, 0, "pull an image"},
     {"DELETE", "/images/rmi", rmi_handler, 0, "remove an image (see engine_prepare)"},
+    {"GET", "/images/inspect", engine_image_inspect_handler, 0,
+     "inspect an image (GET /images/NAME/json, see images.h)"},
+    {"GET", "/images/history", engine_image_history_handler, 0,
+     "an image's history (GET /images/NAME/history)"},
+    {"POST", "/images/tag", engine_image_tag_handler, 0, "tag an image (POST /images/NAME/tag)"},
     {"POST", "/build", build_handler, 0, "not supported"},
     {"POST", "/containers/{id}/restart", restart_handler, 0, "restart"},
     {"POST", "/containers/{id}/rename", rename_handler, 0, "rename"},

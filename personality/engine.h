@@ -34,6 +34,9 @@ char *engine_pl_path(vic_http_req *req, const char *suffix, vic_err **err);
  * is refused with the list of those that work. */
 int engine_filters(vic_http_req *req, const char *const *allowed, json_t **out, vic_err **err);
 
+/* s with every byte but unreserved ones percent-encoded, for a query value; caller frees. */
+char *engine_url_escape(const char *s);
+
 /* TLS client verification happens in the transport; the API itself has no other login. */
 int engine_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err);
 

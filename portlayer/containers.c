@@ -40,6 +40,13 @@ struct pl {
     unsigned grace_ms;
     char *publish_ip;
     char *bridge_pg;
+    /* The containers the last listing described, by VM name: {"extra": the VM's
+     * extra_config object, "power", "change_version", "desc"}. A driver hands out the same
+     * extra_config object while a VM's configuration is unchanged (hv_vm_list), and the
+     * record holds a reference to it, so the same object with the same power state means the
+     * same description. list_mu serialises listings. */
+    pthread_mutex_t list_mu;
+    json_t *described;
 };
 
 struct pl_handle {
@@ -100,6 +107,7 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     p->publish_ip = xstrdup(o->publish_ip ? o->publish_ip : "127.0.0.1");
     p->bridge_pg = xstrdup(o->bridge_pg ? o->bridge_pg : "bridge");
     pthread_mutex_init(&p->names, NULL);
+    pthread_mutex_init(&p->list_mu, NULL);
     sweep_creates(p);
     *out = p;
     return 0;
@@ -114,6 +122,8 @@ void pl_free(pl *p)
     free(p->publish_ip);
     free(p->bridge_pg);
     pthread_mutex_destroy(&p->names);
+    pthread_mutex_destroy(&p->list_mu);
+    json_decref(p->described);
     free(p);
 }
 
@@ -723,6 +733,29 @@ int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err)
     return 0;
 }
 
+/* describe() of vm, or the description the last listing made of the same configuration
+ * object in the same power state; recorded in next. New reference, shared: read-only. */
+static json_t *describe_listed(pl *p, json_t *next, const json_t *vm, vic_err **err)
+{
+    const char *name = json_string_value(json_object_get(vm, "name"));
+    const char *power = json_string_value(json_object_get(vm, "power"));
+    const char *version = json_string_value(json_object_get(vm, "change_version"));
+    json_t *extra = json_object_get(vm, "extra_config");
+    json_t *rec = name ? json_object_get(p->described, name) : NULL;
+    if (rec && extra && json_object_get(rec, "extra") == extra && power && version &&
+        strcmp(vic_json_str(rec, "power"), power) == 0 &&
+        strcmp(vic_json_str(rec, "change_version"), version) == 0) {
+        json_object_set(next, name, rec);
+        return json_incref(json_object_get(rec, "desc"));
+    }
+    json_t *c = describe(vm, err);
+    if (c && name && extra && power && version)
+        json_object_set_new(next, name,
+                            json_pack("{s:O, s:s, s:s, s:O}", "extra", extra, "power", power,
+                                      "change_version", version, "desc", c));
+    return c;
+}
+
 int pl_container_list(pl *p, bool all, json_t **out, vic_err **err)
 {
     *out = NULL;
@@ -731,20 +764,25 @@ int pl_container_list(pl *p, bool all, json_t **out, vic_err **err)
     if (rc < 0)
         return rc;
     json_t *arr = json_array();
+    json_t *next = json_object();
     size_t i;
     json_t *vm;
+    pthread_mutex_lock(&p->list_mu);
     json_array_foreach(vms, i, vm)
     {
         if (vm_key(vm, KEY_ID) == NULL || vm_key(vm, KEY_CREATING))
             continue;
         vic_err *e = NULL;
-        json_t *c = describe(vm, &e);
+        json_t *c = describe_listed(p, next, vm, &e);
         vic_err_free(&e); /* a container whose guestinfo is damaged is skipped, not fatal */
         if (c && (all || json_is_true(json_object_get(c, "running"))))
             json_array_append_new(arr, c);
         else
             json_decref(c);
     }
+    json_decref(p->described);
+    p->described = next; /* containers gone since the last listing drop out */
+    pthread_mutex_unlock(&p->list_mu);
     *out = arr;
     return 0;
 }

@@ -121,7 +121,7 @@ int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
 int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err);
 
 /* Every container of the pool, as an array of inspect objects; all == false keeps only the
- * running ones. */
+ * running ones. The objects may be shared with other listings: read-only. */
 int pl_container_list(pl *p, bool all, json_t **out, vic_err **err);
 
 int pl_container_start(pl *p, const char *ref, vic_err **err);

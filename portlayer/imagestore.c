@@ -1479,6 +1479,68 @@ int pl_imagestore_tag(pl_imagestore *s, const char *name, const char *ref, vic_e
     return with_index(s, tag_fn, &a, err);
 }
 
+/* A layer's size as docker history shows it: its files unpacked, or the blob's size when the
+ * layer's record cannot say. */
+static json_int_t layer_size(const pl_imagestore *s, const json_t *layer)
+{
+    json_t *meta cleanup_json = NULL;
+    const char *diff_id = vic_json_str(layer, "diff_id");
+    if (pl_digest_valid(diff_id) && load_layer_meta(&meta, s, diff_id, NULL) == 0 &&
+        json_is_integer(json_object_get(meta, "bytes")))
+        return json_integer_value(json_object_get(meta, "bytes"));
+    return json_integer_value(json_object_get(layer, "size"));
+}
+
+static json_t *history_entry(const json_t *h, const char *created, const json_t *layer,
+                             json_int_t size)
+{
+    const char *by = vic_json_str(h, "created_by"), *comment = vic_json_str(h, "comment");
+    const char *when = vic_json_str(h, "created");
+    return json_pack("{s:s, s:s, s:s, s:b, s:O, s:I}", "created", when ? when : created,
+                     "created_by", by ? by : "", "comment", comment ? comment : "", "empty_layer",
+                     layer == NULL, "layer",
+                     layer ? json_object_get(layer, "diff_id") : json_null(), "size", size);
+}
+
+int pl_imagestore_history(json_t **out, pl_imagestore *s, const char *name, vic_err **err)
+{
+    *out = NULL;
+    json_t *img cleanup_json = NULL;
+    int rc = pl_imagestore_inspect(&img, s, name, err);
+    if (rc < 0)
+        return rc;
+    const char *id = vic_json_str(img, "id");
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    json_t *config cleanup_json = NULL;
+    if (pl_imagestore_read_blob(&text, &len, s, id, INDEX_MAX, err) < 0 ||
+        vic_json_parse(&config, text, len, 0, NULL) < 0 || !json_is_object(config)) {
+        vic_err_free(err);
+        return vic_err_set(err, VIC_ECORRUPT, "image %.19s: its config is unreadable", id);
+    }
+    const char *created = vic_json_str(img, "created");
+    created = created ? created : "";
+    json_t *layers = json_object_get(img, "layers");
+    size_t next = 0, i;
+    json_t *h, *arr = json_array();
+    json_array_foreach(json_object_get(config, "history"), i, h)
+    {
+        if (!json_is_object(h))
+            continue;
+        const json_t *layer = NULL;
+        if (!json_is_true(json_object_get(h, "empty_layer")) && next < json_array_size(layers))
+            layer = json_array_get(layers, next++);
+        json_array_append_new(arr,
+                              history_entry(h, created, layer, layer ? layer_size(s, layer) : 0));
+    }
+    for (; next < json_array_size(layers); next++) {
+        const json_t *layer = json_array_get(layers, next);
+        json_array_append_new(arr, history_entry(NULL, created, layer, layer_size(s, layer)));
+    }
+    *out = arr;
+    return 0;
+}
+
 /* Deletes what the removed image rec held that no image in images still uses. */
 static int gc_image(pl_imagestore *s, json_t *images, const json_t *rec, json_t *report,
                     vic_err **err)

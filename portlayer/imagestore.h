@@ -159,6 +159,16 @@ int pl_imagestore_inspect(json_t **out, pl_imagestore *s, const char *name, vic_
  * finds. VIC_EINVAL for a malformed or digest reference. */
 int pl_imagestore_tag(pl_imagestore *s, const char *name, const char *ref, vic_err **err);
 
+/* The history of the image name finds, as its config records it, oldest first: an array of
+ * {"created", "created_by", "comment" (strings, "" when absent), "empty_layer" (bool),
+ * "layer" (a diff_id, or null), "size" (bytes)}. Each entry that is not an empty layer is
+ * paired in order with the image's next layer: its diff_id, and its size unpacked (the sum of
+ * its files, as docker history shows it). Layers the history does not account for (a config
+ * without history, or with fewer entries than layers) get an entry each with no command.
+ * *out is a new array. The errors of pl_imagestore_inspect; VIC_ECORRUPT when the stored
+ * config is unreadable. */
+int pl_imagestore_history(json_t **out, pl_imagestore *s, const char *name, vic_err **err);
+
 /* Removes an image, as `docker rmi` does. A name that is a tag of an image with other tags or
  * digests only untags. By id, an image with several tags needs force (VIC_ECONFLICT without).
  * When the image goes, its layers and blobs are deleted unless another image still uses them.

@@ -114,6 +114,11 @@ int pl_ref_parse(pl_ref **out, const char *s, vic_err **err)
         return vic_err_set(err, VIC_EINVAL, "empty image reference");
     if (strlen(s) > 512)
         return vic_err_set(err, VIC_EINVAL, "image reference too long");
+    if (strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64) /* an image id, as docker says */
+        return vic_err_set(err, VIC_EINVAL,
+                           "invalid repository name (%s), cannot specify 64-byte hexadecimal "
+                           "strings",
+                           s);
     cleanup_free char *copy = xstrdup(s);
     pl_ref *r = xzalloc(sizeof(*r));
     int rc = 0;
@@ -1222,10 +1227,8 @@ static int download_layers(session *s, pl_imagestore *store, layer_job *jobs, si
         }
         if (rc < 0 || running == 0)
             break;
-        int still = 0;
+        int still = 0, finished = 0;
         CURLMcode mc = curl_multi_perform(m, &still);
-        if (mc == CURLM_OK)
-            mc = curl_multi_poll(m, NULL, 0, 1000, NULL);
         if (mc != CURLM_OK) {
             rc = vic_err_set(err, VIC_EINTERNAL, "curl multi: %s", curl_multi_strerror(mc));
             break;
@@ -1244,9 +1247,17 @@ static int download_layers(session *s, pl_imagestore *store, layer_job *jobs, si
             x->e = NULL;
             xfer_clear(x);
             running--;
+            finished++;
         }
         if (rc < 0)
             break;
+        /* a finished transfer frees a slot: start the next one before sleeping; a poll
+         * with nothing left on the wire would sleep its whole timeout */
+        if (finished == 0 && still > 0 &&
+            (mc = curl_multi_poll(m, NULL, 0, 1000, NULL)) != CURLM_OK) {
+            rc = vic_err_set(err, VIC_EINTERNAL, "curl multi: %s", curl_multi_strerror(mc));
+            break;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         if (xs[i].e) {

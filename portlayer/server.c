@@ -1166,6 +1166,53 @@ static int image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *p
     return 0;
 }
 
+static int image_history_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                 vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const char *ref = vic_http_req_query(req, "ref");
+    json_t *out = NULL;
+    int rc = need_images(c, err);
+    if (rc == 0 && ref == NULL)
+        rc = vic_err_set(err, VIC_EINVAL, "ref: is required");
+    if (rc == 0)
+        rc = pl_imagestore_history(&out, c->images, ref, err);
+    if (rc == VIC_ENOTFOUND)
+        return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", ref);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+/* docker tag: ref names the image, tag the new reference (a tag of "latest" when it has
+ * none). The tag moves from any image that had it. */
+static int image_tag_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const char *ref = vic_http_req_query(req, "ref"), *tag = vic_http_req_query(req, "tag");
+    int rc = need_images(c, err);
+    if (rc == 0 && (ref == NULL || *ref == '\0'))
+        rc = vic_err_set(err, VIC_EINVAL, "ref: is required");
+    if (rc == 0 && (tag == NULL || *tag == '\0'))
+        rc = vic_err_set(err, VIC_EINVAL, "tag: is required");
+    pl_ref *parsed = NULL;
+    if (rc == 0 && (rc = pl_ref_parse(&parsed, tag, err)) == 0 && parsed->digest)
+        rc = vic_err_set(err, VIC_EINVAL, "refusing to create a tag with a digest reference: %s",
+                         tag);
+    cleanup_free char *name = rc == 0 ? pl_ref_string(parsed) : NULL;
+    pl_ref_free(parsed);
+    if (rc == 0)
+        rc = pl_imagestore_tag(c->images, ref, tag, err);
+    if (rc == VIC_ENOTFOUND)
+        return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", ref);
+    if (rc < 0)
+        return rc;
+    vic_log(VIC_LOG_INFO, "event=image_tagged ref=\"%s\" tag=\"%s\"", ref, name);
+    vic_http_resp_json(resp, 201, json_pack("{s:s}", "tag", name));
+    return 0;
+}
+
 static int image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                 vic_err **err)
 {
@@ -1409,6 +1456,8 @@ const vic_http_route pl_routes[] = {
      "unpack a tar (application/x-tar) into a directory of a container"},
     {"GET", "/images", images_handler, 0, "list images"},
     {"GET", "/images/inspect", image_inspect_handler, 0, "inspect an image"},
+    {"GET", "/images/history", image_history_handler, 0, "an image's history"},
+    {"POST", "/images/tag", image_tag_handler, 0, "tag an image"},
     {"DELETE", "/images", image_remove_handler, 0, "remove an image"},
     {"POST", "/images/pull", pull_handler, 0, "pull an image (progress as JSON lines)"},
     {"GET", "/events", events_handler, 0,

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
 #include "lib/file.h"
+#include "lib/json.h"
 #include "lib/mem.h"
 #include "lib/netlink.h"
 
@@ -47,6 +49,12 @@ typedef struct local_conn {
     char *pools;
     char *bin_dir;
     cg_host cg;
+    /* What the last VM listing read, by folder name: {"text": the .vmx file's bytes, "pool",
+     * "version", "extra": {key prefix: the extra_config handed out for it}}. A listing still
+     * reads every file (the files stay the truth) but parses again only those whose bytes
+     * changed; list_mu serialises listings. */
+    pthread_mutex_t list_mu;
+    json_t *list_cache;
 } local_conn;
 
 #define L(c) ((local_conn *)(c))
@@ -823,6 +831,50 @@ static int local_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
     return vm_socket(c, vm, "exec.sock", "exec channel", fd, err);
 }
 
+/* The extra_config of one VM for key_prefix, from the listing cache when the .vmx file still
+ * holds the bytes it was built from, else parsed from text; either way the record goes into
+ * next (the cache this listing leaves behind). The result is a new reference to an object
+ * other listings may share, so read-only. *rec_out is the VM's record (borrowed from next):
+ * its pool and change version. NULL when text is not a VM configuration. */
+static json_t *listed_extra(local_conn *lc, json_t *next, const char *name, const char *text,
+                            size_t len, const char *key_prefix, const json_t **rec_out)
+{
+    /* no key starts with a newline: the same empty extra_config as no prefix at all */
+    const char *prefix = key_prefix ? key_prefix : "\n";
+    json_t *rec = json_object_get(lc->list_cache, name);
+    json_t *rtext = json_object_get(rec, "text");
+    if (rec == NULL || json_string_length(rtext) != len ||
+        memcmp(json_string_value(rtext), text, len) != 0)
+        rec = NULL;
+    json_t *extra = json_object_get(json_object_get(rec, "extra"), prefix);
+    if (extra == NULL) {
+        json_t *kv cleanup_json = NULL;
+        if (vmx_parse(&kv, text, len, NULL) < 0)
+            return NULL; /* not a VM configuration, or not a whole one */
+        if (rec == NULL)
+            rec = json_pack("{s:o, s:{}, s:O?, s:O?}", "text", json_stringn_nocheck(text, len),
+                            "extra", "pool", json_object_get(kv, VMX_POOL), "version",
+                            json_object_get(kv, VMX_VERSION));
+        else
+            json_incref(rec);
+        extra = json_object();
+        size_t plen = strlen(prefix);
+        const char *k;
+        json_t *v;
+        json_object_foreach(kv, k, v)
+        {
+            if (strncmp(k, prefix, plen) == 0 && !local_key_reserved(k))
+                json_object_set(extra, k, v);
+        }
+        json_object_set_new(json_object_get(rec, "extra"), prefix, extra);
+        json_object_set_new(next, name, rec);
+    } else {
+        json_object_set(next, name, rec);
+    }
+    *rec_out = rec;
+    return json_incref(extra);
+}
+
 static int local_vm_list(hv_conn *c, const char *pool, const char *key_prefix, json_t **out,
                          vic_err **err)
 {
@@ -832,35 +884,38 @@ static int local_vm_list(hv_conn *c, const char *pool, const char *key_prefix, j
     if (d == NULL)
         return vic_err_sys(err, VIC_EIO, errno, "read %s", lc->ds_root);
     json_t *arr = json_array();
+    json_t *next = json_object();
     struct dirent *e;
-    size_t plen = key_prefix ? strlen(key_prefix) : 0;
+    pthread_mutex_lock(&lc->list_mu);
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.' || !local_name_valid(e->d_name))
             continue;
         cleanup_free char *path = vmx_path(lc, e->d_name);
-        json_t *kv cleanup_json = NULL;
-        if (vmx_read(&kv, path, NULL) < 0)
+        cleanup_free char *text = NULL;
+        size_t len = 0;
+        if (vic_file_read(&text, &len, path, VMX_MAX_FILE, NULL) < 0)
             continue; /* not a VM folder, or being removed */
-        const char *vpool = json_string_value(json_object_get(kv, VMX_POOL));
-        if (pool && (vpool == NULL || strcmp(vpool, pool) != 0))
+        const json_t *rec = NULL;
+        json_t *extra = listed_extra(lc, next, e->d_name, text, len, key_prefix, &rec);
+        if (extra == NULL)
             continue;
-        cleanup_free char *dir = vm_dir(lc, e->d_name);
-        json_t *extra = json_object();
-        const char *k;
-        json_t *v;
-        json_object_foreach(kv, k, v)
-        {
-            if (key_prefix && strncmp(k, key_prefix, plen) == 0 && !local_key_reserved(k))
-                json_object_set(extra, k, v);
+        const char *vpool = vic_json_str(rec, "pool");
+        if (pool && (vpool == NULL || strcmp(vpool, pool) != 0)) {
+            json_decref(extra);
+            continue;
         }
+        cleanup_free char *dir = vm_dir(lc, e->d_name);
         char ref[HV_REF_MAX];
         snprintf(ref, sizeof(ref), "vm:%.100s", e->d_name);
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o}", "ref", ref, "name", e->d_name,
-                           "power", vm_running(dir) ? "poweredOn" : "poweredOff", "change_version",
-                           json_string_value(json_object_get(kv, VMX_VERSION)) ?: "0", "pool",
-                           vpool, "extra_config", extra));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o}", "ref", ref, "name",
+                                             e->d_name, "power",
+                                             vm_running(dir) ? "poweredOn" : "poweredOff",
+                                             "change_version", vic_json_str(rec, "version") ?: "0",
+                                             "pool", vpool, "extra_config", extra));
     }
+    json_decref(lc->list_cache);
+    lc->list_cache = next; /* folders gone since the last listing drop out */
+    pthread_mutex_unlock(&lc->list_mu);
     closedir(d);
     *out = arr;
     return 0;
@@ -1206,6 +1261,8 @@ static void local_disconnect(hv_conn *c)
     free(lc->ds_root);
     free(lc->pools);
     free(lc->bin_dir);
+    json_decref(lc->list_cache);
+    pthread_mutex_destroy(&lc->list_mu);
     free(lc);
 }
 
@@ -1252,6 +1309,7 @@ static int local_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **e
     lc->home = xstrdup(real);
     lc->ds_root = xasprintf("%s/" LOCAL_DATASTORE, real);
     lc->pools = xasprintf("%s/pools", real);
+    pthread_mutex_init(&lc->list_mu, NULL);
     char bin_real[PATH_MAX];
     if (opts->bin_dir && realpath(opts->bin_dir, bin_real) == NULL) {
         int e = errno;

@@ -27,6 +27,7 @@
 
 #include "lib/attach.h"
 #include "lib/cleanup.h"
+#include "lib/json.h"
 #include "lib/execconfig.h"
 #include "lib/mem.h"
 #include "lib/serial.h"
@@ -394,6 +395,53 @@ static void test_local_reconfigure_conflict(void **state)
     assert_int_equal(hv_vm_reconfigure(conn, &vm, NULL, &ch, NULL, 0, &err), VIC_EINVAL);
 }
 
+/* The listing: each VM's keys as its .vmx holds them now (a reconfigure between two
+ * listings shows), only those of the prefix, none without one, and a destroyed VM gone. */
+static const json_t *listed(const json_t *vms, const char *name)
+{
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm) if (strcmp(json_string_value(json_object_get(vm, "name")),
+                                              name) == 0) return vm;
+    return NULL;
+}
+
+static void test_local_list_follows_each_change(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/true"};
+    hv_ref vm = make_vm("listed", argv, 1, NULL);
+    vic_err *err cleanup_err = NULL;
+    json_t *a cleanup_json = json_pack("{s:s}", "guestinfo.vice./notes", "first");
+    hv_vm_change ca = {.extra_config = a};
+    assert_int_equal(hv_vm_reconfigure(conn, &vm, NULL, &ca, NULL, 0, &err), 0);
+    for (int round = 0; round < 3; round++) {
+        char want[32];
+        snprintf(want, sizeof(want), "round %d", round);
+        json_t *ch cleanup_json = json_pack("{s:s}", "guestinfo.vice./notes", want);
+        hv_vm_change c = {.extra_config = ch};
+        if (round > 0) /* round 0 lists what the first reconfigure wrote */
+            assert_int_equal(hv_vm_reconfigure(conn, &vm, NULL, &c, NULL, 0, &err), 0);
+        json_t *vms cleanup_json = NULL, *again cleanup_json = NULL, *none cleanup_json = NULL;
+        assert_int_equal(hv_vm_list(conn, POOL, "guestinfo.vice./", &vms, &err), 0);
+        assert_int_equal(hv_vm_list(conn, POOL, "guestinfo.vice./", &again, &err), 0);
+        assert_int_equal(hv_vm_list(conn, NULL, NULL, &none, &err), 0);
+        const json_t *x = listed(vms, "listed");
+        assert_non_null(x);
+        const char *notes =
+            vic_json_str(json_object_get(x, "extra_config"), "guestinfo.vice./notes");
+        assert_string_equal(notes, round == 0 ? "first" : want);
+        assert_null(vic_json_str(json_object_get(x, "extra_config"), "numvcpus"));
+        assert_true(json_equal(x, listed(again, "listed")));
+        assert_int_equal(json_object_size(json_object_get(listed(none, "listed"), "extra_config")),
+                         0);
+    }
+    assert_int_equal(hv_vm_destroy(conn, &vm, &err), 0);
+    json_t *vms cleanup_json = NULL;
+    assert_int_equal(hv_vm_list(conn, NULL, "", &vms, &err), 0);
+    assert_null(listed(vms, "listed"));
+}
+
 static void test_local_pools(void **state)
 {
     (void)state;
@@ -739,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_local_killed_monitor_reads_off),
         cmocka_unit_test(test_local_bad_input),
         cmocka_unit_test(test_local_reconfigure_conflict),
+        cmocka_unit_test(test_local_list_follows_each_change),
         cmocka_unit_test(test_local_pools),
         cmocka_unit_test(test_local_concurrent_create_one_wins),
         cmocka_unit_test(test_local_reconnect_sweeps_leftovers),

@@ -24,6 +24,7 @@
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
 #include "lib/file.h"
+#include "lib/json.h"
 #include "lib/mem.h"
 #include "portlayer/imagestore.h"
 
@@ -394,9 +395,10 @@ static void test_imagestore_blob_writer_rejects(void **state)
     pl_imagestore_free(s);
 }
 
-/* Puts a layer tarball and a config into the store and records an image of them. */
-static void add_image(pl_imagestore *s, const char *tag, const char *const *tars, size_t n,
-                      char **id_out)
+/* Puts layer tarballs and a config (with history when not NULL; stolen) into the store and
+ * records an image of them. */
+static void add_image_h(pl_imagestore *s, const char *tag, const char *const *tars, size_t n,
+                        json_t *history, char **id_out)
 {
     json_t *layers = json_array();
     json_t *diff_ids = json_array();
@@ -417,7 +419,7 @@ static void add_image(pl_imagestore *s, const char *tag, const char *const *tars
             layers, json_pack("{s:s,s:s,s:i}", "digest", dig, "diff_id", dig, "size", (int)len));
         json_array_append_new(diff_ids, json_string(dig));
     }
-    json_t *cfg = json_pack("{s:s,s:o}", "tag", tag, "diff_ids", diff_ids);
+    json_t *cfg = json_pack("{s:s,s:o,s:o*}", "tag", tag, "diff_ids", diff_ids, "history", history);
     cleanup_free char *text = json_dumps(cfg, JSON_COMPACT);
     json_decref(cfg);
     char hex[65];
@@ -431,6 +433,79 @@ static void add_image(pl_imagestore *s, const char *tag, const char *const *tars
         fail_msg("add_image: %s", err->msg);
     json_decref(img);
     *id_out = id;
+}
+
+static void add_image(pl_imagestore *s, const char *tag, const char *const *tars, size_t n,
+                      char **id_out)
+{
+    add_image_h(s, tag, tars, n, NULL, id_out);
+}
+
+/* History pairs each entry that is not an empty layer with the next layer and its unpacked
+ * size; layers the history leaves out get entries of their own; tags survive reopening. */
+static void test_imagestore_history_and_tags(void **state)
+{
+    (void)state;
+    const tent one[] = {{"bin/sh", 'f', "#!shell", 0755, 0}};
+    const tent two[] = {{"app/run", 'f', "run it", 0755, 0}, {"app/cfg", 'f', "x=1", 0644, 0}};
+    cleanup_free char *t1 = pathf("h1.tar"), *t2 = pathf("h2.tar");
+    write_tar(t1, one, 1, 0);
+    write_tar(t2, two, 2, 0);
+    cleanup_free char *dir = pathf("hstore");
+    pl_imagestore *s = NULL;
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(pl_imagestore_open(&s, dir, &err), 0);
+    const char *chain[] = {t1, t2};
+    json_t *h = json_pack("[{s:s, s:s, s:s}, {s:s, s:b}, {s:s}]", "created", "2000-01-01T00:00:00Z",
+                          "created_by", "ADD sh", "comment", "base", "created_by", "CMD [\"sh\"]",
+                          "empty_layer", 1, "created_by", "ADD app");
+    cleanup_free char *id = NULL, *bare = NULL;
+    add_image_h(s, "example.com/hist:1", chain, 2, h, &id);
+    json_t *hist cleanup_json = NULL;
+    assert_int_equal(pl_imagestore_history(&hist, s, "example.com/hist:1", &err), 0);
+    assert_int_equal(json_array_size(hist), 3);
+    json_t *e0 = json_array_get(hist, 0), *e1 = json_array_get(hist, 1),
+           *e2 = json_array_get(hist, 2);
+    assert_string_equal(vic_json_str(e0, "created_by"), "ADD sh");
+    assert_string_equal(vic_json_str(e0, "comment"), "base");
+    assert_string_equal(vic_json_str(e0, "created"), "2000-01-01T00:00:00Z");
+    assert_int_equal(json_integer_value(json_object_get(e0, "size")), 7);
+    assert_false(json_is_true(json_object_get(e0, "empty_layer")));
+    assert_true(json_is_true(json_object_get(e1, "empty_layer")));
+    assert_true(json_is_null(json_object_get(e1, "layer")));
+    assert_int_equal(json_integer_value(json_object_get(e1, "size")), 0);
+    assert_string_equal(vic_json_str(e2, "created_by"), "ADD app");
+    assert_int_equal(json_integer_value(json_object_get(e2, "size")), 9);
+    assert_non_null(vic_json_str(e2, "layer"));
+
+    /* no history in the config: one entry per layer */
+    const char *chain1[] = {t1};
+    add_image(s, "example.com/bare:1", chain1, 1, &bare);
+    json_t *hb cleanup_json = NULL;
+    assert_int_equal(pl_imagestore_history(&hb, s, "example.com/bare:1", &err), 0);
+    assert_int_equal(json_array_size(hb), 1);
+    assert_string_equal(vic_json_str(json_array_get(hb, 0), "created_by"), "");
+    json_t *hn cleanup_json = NULL;
+    assert_int_equal(pl_imagestore_history(&hn, s, "example.com/none", &err), VIC_ENOTFOUND);
+    vic_err_free(&err);
+
+    /* a tag stays across reopening; removing it leaves the image its other tag */
+    assert_int_equal(pl_imagestore_tag(s, "example.com/hist:1", "hist:again", &err), 0);
+    assert_int_equal(pl_imagestore_tag(s, "example.com/hist:1", "Hist:bad", &err), VIC_EINVAL);
+    vic_err_free(&err);
+    pl_imagestore_free(s);
+    assert_int_equal(pl_imagestore_open(&s, dir, &err), 0);
+    json_t *img cleanup_json = NULL;
+    assert_int_equal(pl_imagestore_inspect(&img, s, "docker.io/library/hist:again", &err), 0);
+    assert_string_equal(vic_json_str(img, "id"), id);
+    json_t *rm cleanup_json = NULL;
+    assert_int_equal(pl_imagestore_remove(&rm, s, "hist:again", 0, &err), 0);
+    assert_int_equal(json_array_size(rm), 1);
+    json_decref(img);
+    img = NULL;
+    assert_int_equal(pl_imagestore_inspect(&img, s, "example.com/hist:1", &err), 0);
+    assert_int_equal(json_array_size(json_object_get(img, "repo_tags")), 1);
+    pl_imagestore_free(s);
 }
 
 static void test_imagestore_index_and_rootfs(void **state)
@@ -569,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_imagestore_apply_does_not_follow_symlinks),
         cmocka_unit_test(test_imagestore_blob_writer_rejects),
         cmocka_unit_test(test_imagestore_index_and_rootfs),
+        cmocka_unit_test(test_imagestore_history_and_tags),
         cmocka_unit_test(test_imagestore_crash_leftovers_and_missing_layers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -188,6 +188,7 @@ static void test_registry_ref_parse(void **state)
         "busybox@md5:0123456789abcdef0123456789abcdef",
         "host:port/x",
         "reg.example:99999999/x",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         "busybox:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     };

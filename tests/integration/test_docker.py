@@ -1157,3 +1157,153 @@ def test_cp_refuses_hostile_archives_and_writes_nothing(vch, registry):
         assert r.status_code == 400 and "not a directory" in r.json()["message"], r.text
     finally:
         docker(vch, "rm", "-f", "cp-bad")
+
+
+# ---- images: tag, history, inspect ----
+
+def registry_digest(registry, repo, tag):
+    """The manifest digest the registry serves for repo:tag, and the image's config."""
+    accept = "application/vnd.docker.distribution.manifest.v2+json"
+    r = requests.get("http://%s/v2/%s/manifests/%s" % (registry, repo, tag),
+                     headers={"Accept": accept}, timeout=10)
+    r.raise_for_status()
+    config_digest = r.json()["config"]["digest"]
+    c = requests.get("http://%s/v2/%s/blobs/%s" % (registry, repo, config_digest), timeout=10)
+    c.raise_for_status()
+    return r.headers["Docker-Content-Digest"], config_digest, c.json()
+
+
+def test_tag_then_run_by_the_new_name_and_rmi_one_tag(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    other = registry + "/other/box:2"
+    for new in ("mybox:v1", other):
+        r = docker(vch, "tag", image, new)
+        assert r.returncode == 0, r.stderr
+    r = docker(vch, "run", "--rm", "mybox:v1", "echo", "tagged")
+    assert r.returncode == 0 and r.stdout == "tagged\n", r.stdout + r.stderr
+    r = docker(vch, "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
+    rows = dict(line.split() for line in r.stdout.splitlines())
+    assert rows["mybox:v1"] == rows[image] == rows[other], r.stdout
+    # the CLI checks a reference itself; the API says what is wrong the same way
+    r = docker(vch, "tag", image, "Bad:x")
+    assert r.returncode != 0 and "lowercase" in r.stderr, r.stderr
+    url = vch["url"] + "/v1.41/images/%s/tag" % image
+    r = requests.post(url, params={"repo": "Bad", "tag": "x"}, timeout=10)
+    assert r.status_code == 400 and "lowercase" in r.json()["message"], r.text
+    r = requests.post(url, params={"repo": "mybox", "tag": "-x"}, timeout=10)
+    assert r.status_code == 400 and "tag" in r.json()["message"], r.text
+    r = requests.post(url, params={"repo": "mybox@sha256:" + "0" * 64}, timeout=10)
+    assert r.status_code == 400 and "digest" in r.json()["message"], r.text
+    r = requests.post(url, params={"repo": "0123456789abcdef" * 4}, timeout=10)
+    assert r.status_code == 400 and "64-byte hexadecimal" in r.json()["message"], r.text
+    r = requests.post(vch["url"] + "/v1.41/images/nope:1/tag", params={"repo": "x"}, timeout=10)
+    assert r.status_code == 404 and "No such image: nope:1" in r.json()["message"], r.text
+    # rmi of one tag: only that tag goes, the image stays for the others
+    r = docker(vch, "rmi", "mybox:v1")
+    assert r.returncode == 0 and "Untagged: mybox:v1" in r.stdout, r.stdout + r.stderr
+    assert "Deleted" not in r.stdout, r.stdout
+    r = docker(vch, "image", "inspect", "mybox:v1")
+    assert r.returncode != 0 and "No such image" in r.stderr, r.stderr
+    r = docker(vch, "image", "inspect", "--format", "{{.RepoTags}}", other)
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.strip("[]\n").split()) == sorted([image, other]), r.stdout
+    r = docker(vch, "rmi", other)
+    assert r.returncode == 0 and "Deleted" not in r.stdout, r.stdout + r.stderr
+
+
+def test_image_inspect_fields(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    digest, config_digest, config = registry_digest(registry, "busybox", "latest")
+    r = docker(vch, "image", "inspect", image)
+    assert r.returncode == 0, r.stderr
+    (img,) = json.loads(r.stdout)
+    assert img["Id"] == config_digest
+    assert img["RepoTags"] == [image]
+    assert img["RepoDigests"] == [registry + "/busybox@" + digest]
+    assert img["Config"]["Cmd"] == ["sh"]
+    assert img["Config"]["WorkingDir"] == "/"
+    assert img["Config"]["ExposedPorts"] == {"80/tcp": {}}
+    assert img["Config"]["Labels"] == {"org.vic-c.fixture": "busybox"}
+    assert img["RootFS"] == {"Type": "layers", "Layers": config["rootfs"]["diff_ids"]}
+    assert img["Architecture"] == config["architecture"] and img["Os"] == "linux"
+    assert img["Created"] == "2000-01-01T00:00:00Z" and img["Size"] > 0
+    # by id prefix, and through plain docker inspect (no container of that name)
+    r = docker(vch, "inspect", "--format", "{{.Id}} {{index .RepoTags 0}}", config_digest[7:19])
+    assert r.returncode == 0 and r.stdout.split() == [config_digest, image], r.stdout + r.stderr
+    r = docker(vch, "image", "inspect", registry + "/busybox:nope")
+    assert r.returncode != 0 and "No such image" in r.stderr, r.stderr
+
+
+def test_history_lists_the_layers(vch, registry):
+    image = registry + "/five:latest"
+    r = docker(vch, "pull", image)
+    assert r.returncode == 0, r.stdout + r.stderr
+    _, config_digest, config = registry_digest(registry, "five", "latest")
+    r = docker(vch, "history", "--no-trunc", "--format",
+               "{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}", image)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("|") for line in r.stdout.splitlines()]
+    assert len(rows) == 6, r.stdout
+    assert rows[0] == [config_digest, '/bin/sh -c #(nop)  CMD ["sh"]', "0B", ""], rows[0]
+    for i, row in enumerate(rows[1:5]):
+        n = 4 - i
+        assert row == ["<missing>", "/bin/sh -c #(nop) ADD fill%d /opt/fill%d" % (n, n),
+                       "4.19MB", ""], row
+    assert rows[5][0] == "<missing>" and rows[5][3] == "busybox-static", rows[5]
+    assert rows[5][1] == "/bin/sh -c #(nop) ADD file:busybox in /", rows[5]
+    # the API's own figures: newest first, unpacked sizes, times as Unix seconds
+    h = requests.get(vch["url"] + "/v1.41/images/%s/history" % image, timeout=10).json()
+    assert [e["Size"] for e in h[:5]] == [0] + [4194304] * 4, h
+    assert h[0]["Tags"] == [image] and h[1]["Tags"] is None, h
+    assert h[0]["Created"] == 946684800 + 4 * 86400 and h[5]["Created"] == 946684800, h
+    assert [e["CreatedBy"] for e in h[::-1]] == [x["created_by"] for x in config["history"]]
+    r = docker(vch, "history", registry + "/five:nope")
+    assert r.returncode != 0 and "No such image" in r.stderr, r.stderr
+
+
+def test_tags_survive_a_port_layer_restart(tmp_path, registry):
+    if os.geteuid() != 0 or not os.access(DOCKER, os.X_OK):
+        pytest.skip("needs root and a docker CLI")
+    token = tmp_path / "token"
+    token.write_text("integration-port-layer-token-0123\n")
+    token.chmod(0o600)
+
+    def start():
+        pl_port, de_port = free_port(), free_port()
+        pl_log, de_log = tmp_path / "pl.log", tmp_path / "de.log"
+        pl = subprocess.Popen(
+            [str(BIN_DIR / "port-layer-server"), "--home", str(tmp_path / "home"), "--bin-dir",
+             str(BIN_DIR), "--token-file", str(token), "--listen", "127.0.0.1:%d" % pl_port],
+            stdout=pl_log.open("a"), stderr=subprocess.STDOUT)
+        wait_port(pl_port, pl, pl_log)
+        de = subprocess.Popen(
+            [str(BIN_DIR / "docker-engine-server"), "--port-layer",
+             "http://127.0.0.1:%d" % pl_port, "--token-file", str(token), "--listen",
+             "127.0.0.1:%d" % de_port],
+            stdout=de_log.open("a"), stderr=subprocess.STDOUT)
+        wait_port(de_port, de, de_log)
+        return (pl, pl_log, de, de_log), {"host": "tcp://127.0.0.1:%d" % de_port,
+                                          "tmp": tmp_path}
+
+    def halt(procs):
+        pl, pl_log, de, de_log = procs
+        stop(de, de_log)
+        stop(pl, pl_log)
+
+    procs, vch = start()
+    try:
+        image = registry + "/busybox:latest"
+        assert docker(vch, "pull", image).returncode == 0
+        assert docker(vch, "tag", image, "kept:1").returncode == 0
+    finally:
+        halt(procs)
+    procs, vch = start()
+    try:
+        r = docker(vch, "images", "--format", "{{.Repository}}:{{.Tag}}")
+        assert sorted(r.stdout.split()) == sorted([image, "kept:1"]), r.stdout
+        r = docker(vch, "run", "--rm", "kept:1", "echo", "still here")
+        assert r.stdout == "still here\n", r.stdout + r.stderr
+    finally:
+        halt(procs)

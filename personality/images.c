@@ -1,0 +1,205 @@
+#include "personality/images.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/cleanup.h"
+#include "lib/httpc.h"
+#include "lib/json.h"
+#include "lib/mem.h"
+#include "personality/engine.h"
+
+void engine_images_rewrite(vic_http_req *req)
+{
+    static const struct {
+        const char *method, *suffix, *path;
+    } routes[] = {
+        {"GET", "/json", "/images/inspect"},
+        {"GET", "/history", "/images/history"},
+        {"POST", "/tag", "/images/tag"},
+    };
+    const char *p = vic_http_req_path(req), *method = vic_http_req_method(req);
+    if (strncmp(p, "/images/", 8) != 0)
+        return;
+    const char *name = p + 8;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        size_t sl = strlen(routes[i].suffix);
+        if (strcmp(method, routes[i].method) != 0 || len <= sl ||
+            strcmp(name + len - sl, routes[i].suffix) != 0)
+            continue;
+        cleanup_free char *n = xstrndup(name, len - sl);
+        vic_http_req_add_query(req, "name", n);
+        vic_http_req_set_path(req, routes[i].path);
+        return;
+    }
+}
+
+char *engine_image_familiar(const char *ref)
+{
+    if (strncmp(ref, "docker.io/library/", 18) == 0 && strchr(ref + 18, '/') == NULL)
+        return xstrdup(ref + 18);
+    if (strncmp(ref, "docker.io/", 10) == 0)
+        return xstrdup(ref + 10);
+    return xstrdup(ref);
+}
+
+void engine_image_familiar_all(json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (json_is_string(v)) {
+            cleanup_free char *f = engine_image_familiar(json_string_value(v));
+            json_string_set(v, f);
+        }
+    }
+}
+
+/* The port layer's record of the image the request names. */
+static int image_record(engine_ctx *c, vic_http_req *req, const char *what, json_t **out,
+                        vic_err **err)
+{
+    const char *name = vic_http_req_query(req, "name");
+    if (name == NULL || *name == '\0')
+        return vic_err_set(err, VIC_EINVAL, "name: is required");
+    cleanup_free char *esc = engine_url_escape(name);
+    cleanup_free char *path = xasprintf("/images/%s?ref=%s", what, esc);
+    return vic_httpc_json(c->pl, "GET", path, NULL, 0, out, err);
+}
+
+/* {"80/tcp": {}} from ["80/tcp"]; null when empty (as docker shows an absent set). */
+static json_t *key_set(const json_t *keys)
+{
+    if (json_array_size(keys) == 0)
+        return json_null();
+    json_t *o = json_object();
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) if (json_is_string(k))
+        json_object_set_new(o, json_string_value(k), json_object());
+    return o;
+}
+
+static json_t *or_null(json_t *v)
+{
+    return v ? json_incref(v) : json_null();
+}
+
+int engine_image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                 vic_err **err)
+{
+    json_t *img cleanup_json = NULL;
+    int rc = image_record(payload, req, "inspect", &img, err);
+    if (rc < 0)
+        return rc;
+    json_t *cfg = json_object_get(img, "config");
+    json_t *layers = json_array();
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(img, "layers"), i, l)
+        json_array_append(layers, json_object_get(l, "diff_id"));
+    json_t *tags = json_deep_copy(json_object_get(img, "repo_tags")),
+           *digests = json_deep_copy(json_object_get(img, "repo_digests"));
+    engine_image_familiar_all(tags);
+    engine_image_familiar_all(digests);
+    json_t *config = json_pack(
+        "{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:b, s:b, s:b, s:o, s:o, s:s, s:o, s:s, s:o, s:o, "
+        "s:o}",
+        "Hostname", "", "Domainname", "", "User", vic_json_str(cfg, "user") ?: "", "AttachStdin", 0,
+        "AttachStdout", 0, "AttachStderr", 0, "ExposedPorts",
+        key_set(json_object_get(cfg, "exposed_ports")), "Tty", 0, "OpenStdin", 0, "StdinOnce", 0,
+        "Env", or_null(json_object_get(cfg, "env")), "Cmd", or_null(json_object_get(cfg, "cmd")),
+        "Image", "", "Volumes", key_set(json_object_get(cfg, "volumes")), "WorkingDir",
+        vic_json_str(cfg, "working_dir") ?: "", "Entrypoint",
+        or_null(json_object_get(cfg, "entrypoint")), "OnBuild", json_null(), "Labels",
+        or_null(json_object_get(cfg, "labels")));
+    if (vic_json_str(cfg, "stop_signal"))
+        json_object_set_new(config, "StopSignal", json_string(vic_json_str(cfg, "stop_signal")));
+    json_int_t size = json_integer_value(json_object_get(img, "size"));
+    json_t *out = json_pack(
+        "{s:O, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:{s:s, s:{}}, "
+        "s:{s:s, s:o}, s:{s:s}}",
+        "Id", json_object_get(img, "id"), "RepoTags", tags ? tags : json_array(), "RepoDigests",
+        digests ? digests : json_array(), "Parent", "", "Comment", "", "Created",
+        vic_json_str(img, "created") ?: "", "Container", "", "DockerVersion", "", "Author", "",
+        "Config", config, "Architecture", vic_json_str(img, "architecture") ?: "", "Os",
+        vic_json_str(img, "os") ?: "", "Size", size, "VirtualSize", size, "GraphDriver", "Name",
+        "vic", "Data", "RootFS", "Type", "layers", "Layers", layers, "Metadata", "LastTagTime",
+        "0001-01-01T00:00:00Z");
+    if (out == NULL)
+        return vic_err_set(err, VIC_EINTERNAL, "image inspect: cannot build the answer");
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+/* Seconds since the epoch of an RFC 3339 time ("2000-01-01T00:00:00Z", fractions and
+ * offsets allowed); 0 when it cannot be read. */
+static json_int_t unix_time(const char *s)
+{
+    struct tm tm = {0};
+    const char *rest = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (rest == NULL)
+        return 0;
+    json_int_t t = (json_int_t)timegm(&tm);
+    if (*rest == '.')
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+            ;
+    int hh = 0, mm = 0;
+    if ((rest[0] == '+' || rest[0] == '-') && sscanf(rest + 1, "%2d:%2d", &hh, &mm) == 2)
+        t -= (rest[0] == '+' ? 1 : -1) * (json_int_t)(hh * 3600 + mm * 60);
+    return t;
+}
+
+int engine_image_history_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                 vic_err **err)
+{
+    json_t *img cleanup_json = NULL, *hist cleanup_json = NULL;
+    int rc = image_record(payload, req, "inspect", &img, err);
+    if (rc == 0)
+        rc = image_record(payload, req, "history", &hist, err);
+    if (rc < 0)
+        return rc;
+    /* newest first; the image itself is the top entry, the ones below it have no id of
+     * their own in a pulled image (docker shows <missing>) */
+    json_t *out = json_array();
+    for (size_t i = json_array_size(hist); i-- > 0;) {
+        json_t *h = json_array_get(hist, i);
+        int top = json_array_size(out) == 0;
+        json_t *tags = top ? json_deep_copy(json_object_get(img, "repo_tags")) : json_null();
+        if (top)
+            engine_image_familiar_all(tags);
+        json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:o, s:I, s:s}", "Id",
+                                             top ? vic_json_str(img, "id") : "<missing>", "Created",
+                                             unix_time(vic_json_str(h, "created")), "CreatedBy",
+                                             vic_json_str(h, "created_by") ?: "", "Tags",
+                                             tags ? tags : json_null(), "Size",
+                                             json_integer_value(json_object_get(h, "size")),
+                                             "Comment", vic_json_str(h, "comment") ?: ""));
+    }
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+int engine_image_tag_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    const char *name = vic_http_req_query(req, "name"), *repo = vic_http_req_query(req, "repo"),
+               *tag = vic_http_req_query(req, "tag");
+    if (name == NULL || *name == '\0')
+        return vic_err_set(err, VIC_EINVAL, "name: is required");
+    if (repo == NULL || *repo == '\0')
+        return vic_err_set(err, VIC_EINVAL, "repo: is required (the repository to tag into)");
+    cleanup_free char *ref = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
+    cleanup_free char *en = engine_url_escape(name), *er = engine_url_escape(ref);
+    cleanup_free char *path = xasprintf("/images/tag?ref=%s&tag=%s", en, er);
+    json_t *out cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "POST", path, NULL, 0, &out, err);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_text(resp, 201, "text/plain; charset=utf-8", "", 0);
+    return 0;
+}

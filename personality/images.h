@@ -1,0 +1,34 @@
+/*
+ * images.h - Docker's image inspect, history and tag over the port layer's image store.
+ *
+ * Image names carry slashes ("127.0.0.1:5000/busybox:latest"), which a route pattern cannot
+ * match: engine_prepare (engine_images_rewrite) turns GET /images/NAME/json, GET
+ * /images/NAME/history and POST /images/NAME/tag into /images/inspect, /images/history and
+ * /images/tag with the name as the "name" argument. References on Docker Hub are shown the
+ * way docker shows them ("busybox:latest", not "docker.io/library/busybox:latest").
+ */
+#ifndef VIC_PERSONALITY_IMAGES_H
+#define VIC_PERSONALITY_IMAGES_H
+
+#include <jansson.h>
+
+#include "lib/http.h"
+
+/* Rewrites an image route whose path names an image (see above); other requests are left
+ * as they are. */
+void engine_images_rewrite(vic_http_req *req);
+
+/* ref as docker shows it: "docker.io/library/x:t" as "x:t", "docker.io/o/x:t" as "o/x:t";
+ * other registries' references unchanged. Caller frees. */
+char *engine_image_familiar(const char *ref);
+
+/* Replaces each string of arr with its familiar form (engine_image_familiar). */
+void engine_image_familiar_all(json_t *arr);
+
+int engine_image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                 vic_err **err);
+int engine_image_history_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                 vic_err **err);
+int engine_image_tag_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+
+#endif
