@@ -37,9 +37,11 @@ static char fixture[160];
 static char bin_dir[512];
 static hv_conn *conn;
 
-/* Extras for the next make_vm_ex: a stop signal and a tmpfs mount. */
+/* Extras for the next make_vm_ex: a stop signal, a tmpfs mount, and a NIC on the bridge port
+ * group (the guest's address on it, in 10.99.0.0/24, whose gateway is 10.99.0.1). */
 static const char *next_stop_signal;
 static const char *next_tmpfs;
+static const char *next_ip;
 
 #define POOL "/ha-datacenter/host/local/Resources"
 
@@ -121,6 +123,21 @@ static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc,
         cfg.mounts = &mt;
         cfg.n_mounts = 1;
     }
+    char *net_names[] = {"n"};
+    char *dns[] = {"10.99.0.1"};
+    vic_exec_network net = {.name = "n",
+                            .nic = 0,
+                            .ip = (char *)next_ip,
+                            .gateway = "10.99.0.1/24",
+                            .nameservers = dns,
+                            .n_nameservers = 1,
+                            .is_default = true};
+    hv_nic nic = {.network = "bridge", .gateway = "10.99.0.1/24"};
+    if (next_ip) {
+        cfg.network_names = net_names;
+        cfg.networks = &net;
+        cfg.n_networks = 1;
+    }
     next_stop_signal = NULL;
     next_tmpfs = NULL;
     cfg.id = (char *)name;
@@ -139,8 +156,11 @@ static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc,
                        .memory_mb = 64,
                        .disks = &d,
                        .n_disks = 1,
+                       .nics = next_ip ? &nic : NULL,
+                       .n_nics = next_ip ? 1 : 0,
                        .serial_log = true,
                        .extra_config = extra};
+    next_ip = NULL;
     hv_ref ref;
     if (hv_vm_create(conn, &spec, &ref, &err) < 0)
         fail_msg("create %s: %s", name, err->msg);
@@ -324,6 +344,63 @@ static void test_local_killed_monitor_reads_off(void **state)
     /* and its guest died with it: no process of the guest's uid range runs the sleep */
     usleep(100000);
     sh("! pgrep -u %d -f 'sleep 631' >/dev/null", 100000);
+}
+
+/* The bridge recorded for this home's NICs ("" when none). */
+static void recorded_bridge(char *out, size_t cap)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "ls %s/netdevs 2>/dev/null | grep '^vb' | head -1", home);
+    FILE *f = popen(cmd, "r");
+    out[0] = '\0';
+    if (f && fgets(out, (int)cap, f) == NULL)
+        out[0] = '\0';
+    if (f)
+        pclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+static void test_local_nics_segment_and_sweep(void **state)
+{
+    (void)state;
+    next_ip = "10.99.0.5/24";
+    const char *sleeper[] = {"/bin/sleep", "632"};
+    hv_ref a = make_vm("nic-a", sleeper, 2, NULL);
+    next_ip = "10.99.0.6/24";
+    const char *pinger[] = {"/bin/sh", "-c", "ip -o -4 addr show eth0 && ping -c 1 -W 3 10.99.0.5"};
+    hv_ref b = make_vm("nic-b", pinger, 3, NULL);
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_power_on(conn, &a, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    char bridge[64];
+    recorded_bridge(bridge, sizeof(bridge));
+    assert_true(strncmp(bridge, "vb", 2) == 0);
+    /* the segment exists, with the gateway on the host's side */
+    sh("ip -o -4 addr show dev %s | grep -q 'inet 10.99.0.1/24'", bridge);
+    /* the other guest reaches the first one's address over it */
+    if (hv_vm_power_on(conn, &b, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    wait_off(&b, 10000);
+    cleanup_free char *status = key_of(&b, VIC_GI_PREFIX ".sessions|nic-b.status");
+    cleanup_free char *out = serial_stream("nic-b", VIC_STREAM_STDOUT);
+    if (status == NULL || strcmp(status, "0") != 0)
+        fail_msg("ping over the segment failed (status %s): %s", status ? status : "?", out);
+    assert_non_null(strstr(out, "inet 10.99.0.6/24"));
+    /* a monitor killed with -9 leaves the segment behind, without ports... */
+    pid_t mon = monitor_pid("nic-a");
+    assert_true(mon > 1);
+    assert_int_equal(kill(mon, SIGKILL), 0);
+    wait_off(&a, 2000);
+    usleep(100000);
+    sh("ip link show %s >/dev/null 2>&1", bridge);
+    /* ...and the next NIC that leaves sweeps it */
+    if (hv_vm_power_on(conn, &b, &err) < 0)
+        fail_msg("power on again: %s", err->msg);
+    wait_off(&b, 10000);
+    sh("! ip link show %s >/dev/null 2>&1", bridge);
+    sh("test ! -e %s/netdevs/%s", home, bridge);
+    assert_int_equal(hv_vm_destroy(conn, &a, &err), 0);
+    assert_int_equal(hv_vm_destroy(conn, &b, &err), 0);
 }
 
 static void test_local_bad_input(void **state)
@@ -785,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_local_missing_executable_reported),
         cmocka_unit_test(test_local_power_off_from_outside),
         cmocka_unit_test(test_local_killed_monitor_reads_off),
+        cmocka_unit_test(test_local_nics_segment_and_sweep),
         cmocka_unit_test(test_local_bad_input),
         cmocka_unit_test(test_local_reconfigure_conflict),
         cmocka_unit_test(test_local_list_follows_each_change),
