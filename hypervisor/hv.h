@@ -225,6 +225,7 @@ typedef struct hv_driver {
     int (*events_wait)(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event *out,
                        size_t cap, size_t *n, vic_err **err);
     int (*vm_exec)(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err); /* may be NULL */
+    int (*vm_processes)(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err); /* or NULL */
     int (*ext_register)(hv_conn *c, const hv_extension *x, vic_err **err);
     int (*ext_unregister)(hv_conn *c, const char *key, vic_err **err);
     int (*ext_find)(hv_conn *c, const char *key, json_t **out, vic_err **err);
@@ -299,6 +300,12 @@ int hv_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err);
  * EXEC frame, and is the caller's to close. Any number at once. VIC_ECONFLICT when the VM is
  * off, VIC_EUNSUPPORTED where the driver has no guest operations. */
 int hv_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err);
+
+/* The processes running in the powered-on VM's guest (guest operations' process list), as a
+ * JSON array of {pid, ppid, uid, start_time (Unix seconds), cpu_ns, tty, cmd} with the
+ * guest's own ids, by pid. VIC_ECONFLICT when the VM is off, VIC_EUNSUPPORTED where the
+ * driver has no guest operations. */
+int hv_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err);
 
 /* Datastore files, addressed "[datastore1] folder/file". Paths never escape the datastore. */
 int hv_ds_upload(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);

@@ -1066,9 +1066,7 @@ const vic_http_route engine_routes[] = {
      "start an exec instance (hijacked unless detached)"},
     {"GET", "/exec/{id}/json", engine_exec_inspect_handler, 0, "inspect an exec instance"},
     {"POST", "/exec/{id}/resize", engine_exec_resize_handler, 0, "resize an exec's terminal"},
-    {"GET", "/containers/{id}/top", unsupported_handler, 0,
-     "docker top is not supported by a VCH: a container is a VM; see docker logs, docker stats "
-     "or the VCH admin portal"},
+    {"GET", "/containers/{id}/top", engine_top_handler, 0, "a running container's processes"},
     {"POST", "/containers/{id}/pause", unsupported_handler, 0,
      "docker pause is not supported by a VCH: a container is a VM"},
     {"POST", "/containers/{id}/unpause", unsupported_handler, 0,

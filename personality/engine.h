@@ -37,6 +37,9 @@ int engine_filters(vic_http_req *req, const char *const *allowed, json_t **out, 
 /* s with every byte but unreserved ones percent-encoded, for a query value; caller frees. */
 char *engine_url_escape(const char *s);
 
+/* docker top (personality/top.c). */
+int engine_top_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+
 /* TLS client verification happens in the transport; the API itself has no other login. */
 int engine_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err);
 

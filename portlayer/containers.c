@@ -733,6 +733,22 @@ int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err)
     return 0;
 }
 
+int pl_container_top(pl *p, const char *ref, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    hv_ref vm;
+    char id[65];
+    int rc = locate(p, ref, &vm, id, err);
+    if (rc < 0)
+        return rc;
+    rc = hv_vm_processes(p->hv, &vm, out, err);
+    if (rc == VIC_ECONFLICT) {
+        vic_err_free(err);
+        return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running", id);
+    }
+    return rc;
+}
+
 /* describe() of vm, or the description the last listing made of the same configuration
  * object in the same power state; recorded in next. New reference, shared: read-only. */
 static json_t *describe_listed(pl *p, json_t *next, const json_t *vm, vic_err **err)

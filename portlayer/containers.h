@@ -120,6 +120,10 @@ int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
  * on), memory_bytes, memory_limit_bytes (0: unlimited or unknown), cpus}. */
 int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err);
 
+/* The processes of the running container, as its VM's guest lists them (hv_vm_processes).
+ * VIC_ECONFLICT when it is not running. */
+int pl_container_top(pl *p, const char *ref, json_t **out, vic_err **err);
+
 /* Every container of the pool, as an array of inspect objects; all == false keeps only the
  * running ones. The objects may be shared with other listings: read-only. */
 int pl_container_list(pl *p, bool all, json_t **out, vic_err **err);

@@ -409,6 +409,17 @@ static int stats_handler(vic_http_req *req, vic_http_resp *resp, void *payload, 
     return 0;
 }
 
+static int top_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    json_t *out = NULL;
+    int rc = pl_container_top(c->port, vic_http_req_param(req, "id"), &out, err);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
 static int query_int(vic_http_req *req, const char *name, long def, long min, long max, long *out,
                      vic_err **err)
 {
@@ -1470,6 +1481,7 @@ const vic_http_route pl_routes[] = {
      "join a stopped container to a network"},
     {"DELETE", "/containers/{id}/networks/{name}", disconnect_handler, 0,
      "take a stopped container off a network"},
+    {"GET", "/containers/{id}/top", top_handler, 0, "a running container's processes"},
     {"GET", "/networks", network_list_handler, 0, "list networks"},
     {"POST", "/networks", network_create_handler, VIC_ROUTE_JSON, "create a bridge network"},
     {"GET", "/networks/{id}", network_inspect_handler, 0, "inspect a network"},

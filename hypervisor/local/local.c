@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "hypervisor/local/cgroup.h"
+#include "hypervisor/local/guestps.h"
 #include "hypervisor/local/local.h"
 #include "hypervisor/local/netdev.h"
 #include "hypervisor/local/vmx.h"
@@ -831,6 +832,22 @@ static int local_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
     return vm_socket(c, vm, "exec.sock", "exec channel", fd, err);
 }
 
+static int read_monitor_pid(const char *dir, pid_t *out);
+
+static int local_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL;
+    cleanup_free char *dir = NULL, *path = NULL;
+    int rc = vm_locate(lc, vm, &name, &dir, &path, err);
+    if (rc < 0)
+        return rc;
+    pid_t mon = 0;
+    if (!vm_running(dir) || read_monitor_pid(dir, &mon) < 0)
+        return vic_err_set(err, VIC_ECONFLICT, "VM %s is not powered on", name);
+    return guestps_list(mon, out, err);
+}
+
 /* The extra_config of one VM for key_prefix, from the listing cache when the .vmx file still
  * holds the bytes it was built from, else parsed from text; either way the record goes into
  * next (the cache this listing leaves behind). The result is a new reference to an object
@@ -1355,6 +1372,7 @@ const hv_driver hv_local_driver = {
     .pool_get = local_pool_get,
     .vm_create = local_vm_create,
     .vm_reconfigure = local_vm_reconfigure,
+    .vm_processes = local_vm_processes,
     .vm_power_on = local_vm_power_on,
     .vm_power_off = local_vm_power_off,
     .vm_destroy = local_vm_destroy,

@@ -147,7 +147,7 @@ def test_unsupported_commands_say_why(vch):
     assert "docker build is not supported by a VCH" in r.json()["message"]
     # through the CLI: the daemon's reason, never "page not found"
     for args, why in ((["export", "nosuch"], "docker export is not supported by this VCH yet"),
-                      (["top", "nosuch"], "docker top is not supported by a VCH")):
+                      (["pause", "nosuch"], "docker pause is not supported by a VCH")):
         r = docker(vch, *args)
         assert r.returncode != 0 and why in r.stderr, (args, r.stderr)
         assert "page not found" not in r.stderr
@@ -928,6 +928,34 @@ def test_connect_and_disconnect_a_stopped_container(vch, registry):
     finally:
         docker(vch, "rm", "-f", "multi", "live")
         docker(vch, "network", "rm", "side")
+
+
+def test_top_lists_the_guests_processes(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    r = docker(vch, "run", "-d", "--name", "topped", "-u", "1000", image, "sh", "-c",
+               "sleep 633 & sleep 634")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = docker(vch, "top", "topped")
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[0].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+        rows = [l.split(None, 7) for l in lines[1:]]
+        cmds = {row[7]: row for row in rows}
+        # the guest's own view: PID 1 is the tether, the session's processes are its
+        # descendants, and they run as the guest's uid 1000, not the host's shifted one
+        assert any(row[1] == "1" for row in rows), rows
+        assert "sleep 633" in cmds and "sleep 634" in cmds, rows
+        assert cmds["sleep 633"][0] == "1000", cmds["sleep 633"]
+        assert int(cmds["sleep 633"][1]) < 1000, cmds["sleep 633"]
+        r = docker(vch, "top", "topped", "aux")
+        assert r.returncode != 0 and "ps options (aux) are not supported" in r.stderr, r.stderr
+        assert docker(vch, "stop", "-t", "1", "topped").returncode == 0
+        r = docker(vch, "top", "topped")
+        assert r.returncode != 0 and "is not running" in r.stderr, r.stderr
+    finally:
+        docker(vch, "rm", "-f", "topped")
 
 
 def test_dns_answers_only_well_formed_queries(vch, registry):

@@ -1,0 +1,20 @@
+/*
+ * guestps.h - the processes of a powered-on containerVM on the local host, as VMware's guest
+ * operations list them (ListProcessesInGuest): read from /proc, every process in the guest's
+ * PID namespace, with the ids the guest sees (its PIDs, and its uids: host uid minus the
+ * guest id base).
+ */
+#ifndef VIC_LOCAL_GUESTPS_H
+#define VIC_LOCAL_GUESTPS_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "lib/err.h"
+
+/* The processes of the guest whose monitor is process monitor, as a JSON array of {pid,
+ * ppid, uid, start_time (Unix seconds), cpu_ns, tty, cmd} sorted by pid. VIC_ECONFLICT when
+ * the monitor runs no guest. */
+int guestps_list(pid_t monitor, json_t **out, vic_err **err);
+
+#endif
