@@ -116,6 +116,11 @@ int hv_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
     return CALL(vm_exec, c, vm, fd, err);
 }
 
+int hv_vm_signal(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err)
+{
+    return CALL(vm_signal, c, vm, pid, sig, err);
+}
+
 int hv_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)
 {
     *out = NULL;

@@ -225,7 +225,8 @@ typedef struct hv_driver {
     int (*events_wait)(hv_conn *c, int64_t after_seq, unsigned timeout_ms, hv_event *out,
                        size_t cap, size_t *n, vic_err **err);
     int (*vm_exec)(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err); /* may be NULL */
-    int (*vm_processes)(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err); /* or NULL */
+    int (*vm_processes)(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err);   /* or NULL */
+    int (*vm_signal)(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err); /* or NULL */
     int (*ext_register)(hv_conn *c, const hv_extension *x, vic_err **err);
     int (*ext_unregister)(hv_conn *c, const char *key, vic_err **err);
     int (*ext_find)(hv_conn *c, const char *key, json_t **out, vic_err **err);
@@ -306,6 +307,12 @@ int hv_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err);
  * guest's own ids, by pid. VIC_ECONFLICT when the VM is off, VIC_EUNSUPPORTED where the
  * driver has no guest operations. */
 int hv_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err);
+
+/* Sends signal sig to process pid of the powered-on VM's guest (guest operations'
+ * TerminateProcessInGuest, with the signal chosen); pid 1 is the guest's init, the tether, which
+ * hands it on to the session. VIC_ECONFLICT when the VM is off, VIC_ENOTFOUND when the guest
+ * has no such process, VIC_EUNSUPPORTED where the driver has no guest operations. */
+int hv_vm_signal(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err);
 
 /* Datastore files, addressed "[datastore1] folder/file". Paths never escape the datastore. */
 int hv_ds_upload(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);

@@ -1037,7 +1037,7 @@ const vic_http_route engine_routes[] = {
     {"GET", "/containers/{id}/json", inspect_handler, 0, "inspect a container"},
     {"POST", "/containers/{id}/start", start_handler, VIC_ROUTE_JSON_OPTIONAL, "start"},
     {"POST", "/containers/{id}/stop", stop_handler, 0, "stop"},
-    {"POST", "/containers/{id}/kill", kill_handler, 0, "kill (SIGKILL)"},
+    {"POST", "/containers/{id}/kill", kill_handler, 0, "kill (a signal)"},
     {"POST", "/containers/{id}/attach", engine_attach_handler, 0, "attach (hijacked)"},
     {"POST", "/containers/{id}/resize", engine_resize_handler, 0, "resize the terminal"},
     {"POST", "/containers/{id}/wait", wait_handler, 0, "wait"},

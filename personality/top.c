@@ -64,15 +64,15 @@ int engine_top_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vi
         json_int_t uid = json_integer_value(json_object_get(p, "uid"));
         json_array_append_new(
             rows,
-            json_pack("[o, o, o, s, o, s, o, s]",
-                      uid == 0 ? json_string("root") : json_sprintf("%lld", (long long)uid),
-                      json_sprintf("%lld", (long long)json_integer_value(json_object_get(p, "pid"))),
-                      json_sprintf("%lld",
-                                   (long long)json_integer_value(json_object_get(p, "ppid"))),
-                      "0", stime_of(json_integer_value(json_object_get(p, "start_time"))),
-                      vic_json_str(p, "tty") ?: "?",
-                      cputime_of(json_integer_value(json_object_get(p, "cpu_ns"))),
-                      vic_json_str(p, "cmd") ?: ""));
+            json_pack(
+                "[o, o, o, s, o, s, o, s]",
+                uid == 0 ? json_string("root") : json_sprintf("%lld", (long long)uid),
+                json_sprintf("%lld", (long long)json_integer_value(json_object_get(p, "pid"))),
+                json_sprintf("%lld", (long long)json_integer_value(json_object_get(p, "ppid"))),
+                "0", stime_of(json_integer_value(json_object_get(p, "start_time"))),
+                vic_json_str(p, "tty") ?: "?",
+                cputime_of(json_integer_value(json_object_get(p, "cpu_ns"))),
+                vic_json_str(p, "cmd") ?: ""));
     }
     vic_http_resp_json(resp, 200,
                        json_pack("{s:[s, s, s, s, s, s, s, s], s:o}", "Titles", "UID", "PID",

@@ -947,11 +947,6 @@ int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err)
     int rc = locate(p, ref, &vm, id, err);
     if (rc < 0)
         return rc;
-    if (sig != 9)
-        return vic_err_set(err, VIC_EUNSUPPORTED,
-                           "signal %d: a VCH sends only SIGKILL to a container for now "
-                           "(docker stop sends its stop signal)",
-                           sig);
     hv_vm_info info;
     if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
         return rc;
@@ -959,7 +954,19 @@ int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err)
     hv_vm_info_clear(&info);
     if (power != HV_POWERED_ON)
         return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running", id);
-    return hv_vm_power_off(p->hv, &vm, 0, err);
+    if (sig == SIGKILL)
+        return hv_vm_power_off(p->hv, &vm, 0, err);
+    if (sig == SIGSTOP)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "SIGSTOP would stop the containerVM's init, not the container's "
+                           "process: a VCH does not pause containers");
+    /* other signals go to the guest's init, the tether, which hands them to the session */
+    rc = hv_vm_signal(p->hv, &vm, 1, sig, err);
+    if (rc == VIC_ECONFLICT || rc == VIC_ENOTFOUND) {
+        vic_err_free(err);
+        return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running", id);
+    }
+    return rc;
 }
 
 int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err)

@@ -144,8 +144,9 @@ int pl_container_attach(pl *p, const char *ref, int *fd, vic_err **err);
  * lib/attach.h frames, the caller's first an EXEC spec. VIC_ECONFLICT when not running. */
 int pl_container_exec(pl *p, const char *ref, int *fd, vic_err **err);
 
-/* Sends sig to the container: SIGKILL (9) powers its VM off at once; other signals are
- * VIC_EUNSUPPORTED for now. VIC_ECONFLICT when it is not running. */
+/* Sends sig to the container: SIGKILL (9) powers its VM off at once; another signal goes to
+ * the guest's init (hv_vm_signal), which hands it to the session. VIC_ECONFLICT when it is
+ * not running. */
 int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err);
 
 /* Asks the session to stop (its stop signal) and powers off after grace_ms (-1: default). */

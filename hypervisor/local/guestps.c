@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,19 +162,49 @@ int guestps_list(pid_t monitor, json_t **out, vic_err **err)
             if (rows[j].host_pid == rows[i].host_ppid)
                 ppid = rows[j].pid;
         char tty[32] = "?";
-        long major = (rows[i].tty >> 8) & 0xfff, minor = (rows[i].tty & 0xff) |
-                                                          ((rows[i].tty >> 12) & 0xfff00);
+        long major = (rows[i].tty >> 8) & 0xfff,
+             minor = (rows[i].tty & 0xff) | ((rows[i].tty >> 12) & 0xfff00);
         if (rows[i].tty && major >= 136 && major <= 143)
             snprintf(tty, sizeof(tty), "pts/%ld", (major - 136) * 256 + minor);
         json_array_append_new(
             list, json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "pid", (json_int_t)rows[i].pid,
-                            "ppid", (json_int_t)ppid, "uid", (json_int_t)rows[i].uid,
-                            "start_time", (json_int_t)(btime + rows[i].start_ticks / hz),
-                            "cpu_ns", (json_int_t)(rows[i].cpu_ticks * (1000000000LL / hz)),
-                            "tty", tty, "cmd", rows[i].cmd));
+                            "ppid", (json_int_t)ppid, "uid", (json_int_t)rows[i].uid, "start_time",
+                            (json_int_t)(btime + rows[i].start_ticks / hz), "cpu_ns",
+                            (json_int_t)(rows[i].cpu_ticks * (1000000000LL / hz)), "tty", tty,
+                            "cmd", rows[i].cmd));
         free(rows[i].cmd);
     }
     free(rows);
     *out = list;
+    return 0;
+}
+
+int guestps_signal(pid_t monitor, long guest_pid, int sig, vic_err **err)
+{
+    char ns[64], buf[64];
+    if (guest_ns(monitor, ns, sizeof(ns)) < 0)
+        return vic_err_set(err, VIC_ECONFLICT, "the VM runs no guest of its own to signal");
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return vic_err_sys(err, VIC_EIO, errno, "read /proc");
+    long host = 0;
+    struct dirent *e;
+    while (host == 0 && (e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        long pid = atol(e->d_name);
+        proc_row r;
+        if (pidns_of(pid, buf, sizeof(buf)) < 0 || strcmp(buf, ns) != 0 || read_row(pid, &r) < 0)
+            continue;
+        if (r.pid == guest_pid)
+            host = pid;
+        free(r.cmd);
+    }
+    closedir(d);
+    if (host == 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "the guest has no process %ld", guest_pid);
+    if (kill((pid_t)host, sig) < 0)
+        return vic_err_sys(err, errno == ESRCH ? VIC_ENOTFOUND : VIC_EIO, errno,
+                           "signal %d to the guest's process %ld", sig, guest_pid);
     return 0;
 }

@@ -17,4 +17,8 @@
  * the monitor runs no guest. */
 int guestps_list(pid_t monitor, json_t **out, vic_err **err);
 
+/* Sends sig to the guest's process guest_pid (its PID as the guest sees it). VIC_ENOTFOUND
+ * when the guest has no such process. */
+int guestps_signal(pid_t monitor, long guest_pid, int sig, vic_err **err);
+
 #endif

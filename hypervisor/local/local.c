@@ -834,6 +834,22 @@ static int local_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
 
 static int read_monitor_pid(const char *dir, pid_t *out);
 
+static int local_vm_signal(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL;
+    cleanup_free char *dir = NULL, *path = NULL;
+    int rc = vm_locate(lc, vm, &name, &dir, &path, err);
+    if (rc < 0)
+        return rc;
+    pid_t mon = 0;
+    if (sig < 1 || sig > 64)
+        return vic_err_set(err, VIC_EINVAL, "signal %d is not a signal", sig);
+    if (!vm_running(dir) || read_monitor_pid(dir, &mon) < 0)
+        return vic_err_set(err, VIC_ECONFLICT, "VM %s is not powered on", name);
+    return guestps_signal(mon, pid, sig, err);
+}
+
 static int local_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)
 {
     local_conn *lc = L(c);
@@ -1373,6 +1389,7 @@ const hv_driver hv_local_driver = {
     .vm_create = local_vm_create,
     .vm_reconfigure = local_vm_reconfigure,
     .vm_processes = local_vm_processes,
+    .vm_signal = local_vm_signal,
     .vm_power_on = local_vm_power_on,
     .vm_power_off = local_vm_power_off,
     .vm_destroy = local_vm_destroy,

@@ -958,6 +958,33 @@ def test_top_lists_the_guests_processes(vch, registry):
         docker(vch, "rm", "-f", "topped")
 
 
+def test_kill_with_a_signal_reaches_the_process(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    r = docker(vch, "run", "-d", "--name", "sig", image, "sh", "-c",
+               "trap 'echo got HUP; exit 3' HUP; echo ready; while true; do sleep 1; done")
+    assert r.returncode == 0, r.stderr
+    try:
+        for _ in range(50):
+            if "ready" in docker(vch, "logs", "sig").stdout:
+                break
+            time.sleep(0.1)
+        r = docker(vch, "kill", "-s", "HUP", "sig")
+        assert r.returncode == 0, r.stderr
+        w = docker(vch, "wait", "sig")
+        assert w.stdout.strip() == "3", w.stdout + w.stderr
+        assert "got HUP" in docker(vch, "logs", "sig").stdout
+        r = docker(vch, "kill", "-s", "HUP", "sig")
+        assert r.returncode != 0 and "is not running" in r.stderr, r.stderr
+        assert docker(vch, "start", "sig").returncode == 0
+        r = docker(vch, "kill", "-s", "STOP", "sig")
+        assert r.returncode != 0 and "does not pause containers" in r.stderr, r.stderr
+        r = docker(vch, "kill", "-s", "NOSUCH", "sig")
+        assert r.returncode != 0 and "is not a signal" in r.stderr, r.stderr
+    finally:
+        docker(vch, "rm", "-f", "sig")
+
+
 def test_dns_answers_only_well_formed_queries(vch, registry):
     """Bad datagrams to the name server (from a container) get FORMERR or nothing, and it
     still answers afterwards."""
