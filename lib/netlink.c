@@ -11,7 +11,6 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <linux/veth.h>
 
 #define NL_BUF 1024
 
@@ -204,38 +203,26 @@ int vic_nl_bridge_ensure(const char *name, vic_err **err)
     return vic_nl_link_up(name, err);
 }
 
-int vic_nl_veth_add(const char *host, const char *master, const char *peer, pid_t peer_ns_pid,
-                    vic_err **err)
+int vic_nl_macvlan_add(const char *lower, const char *name, pid_t ns_pid, vic_err **err)
 {
-    int midx = ifindex(master, err);
-    if (midx < 0)
-        return midx;
+    int lidx = ifindex(lower, err);
+    if (lidx < 0)
+        return lidx;
     struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
     nl_req r;
     req_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
-    attr_str(&r, IFLA_IFNAME, host);
-    attr_u32(&r, IFLA_MASTER, (uint32_t)midx);
+    attr_str(&r, IFLA_IFNAME, name);
+    attr_u32(&r, IFLA_LINK, (uint32_t)lidx);
+    if (ns_pid > 0)
+        attr_u32(&r, IFLA_NET_NS_PID, (uint32_t)ns_pid);
     nest_begin(&r, IFLA_LINKINFO);
-    attr_str(&r, IFLA_INFO_KIND, "veth");
+    attr_str(&r, IFLA_INFO_KIND, "macvlan");
     nest_begin(&r, IFLA_INFO_DATA);
-    /* the peer's own ifinfomsg, then its attributes */
-    struct ifinfomsg pifi = {.ifi_family = AF_UNSPEC};
-    struct rtattr *p = attr(&r, VETH_INFO_PEER, &pifi, sizeof(pifi));
-    if (p && r.depth < 4)
-        r.nest[r.depth++] = p;
-    attr_str(&r, IFLA_IFNAME, peer);
-    attr_u32(&r, IFLA_NET_NS_PID, (uint32_t)peer_ns_pid);
-    nest_end(&r);
+    attr_u32(&r, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
     nest_end(&r);
     nest_end(&r);
     int rc = talk(&r);
-    if (rc < 0)
-        return fail(err, rc, "create the NIC", host);
-    int idx = ifindex(host, err);
-    if (idx < 0)
-        return idx;
-    rc = link_set_up(idx);
-    return rc < 0 ? fail(err, rc, "bring up", host) : 0;
+    return rc < 0 ? fail(err, rc, "create the NIC", name) : 0;
 }
 
 int vic_nl_addr_add(const char *ifname, const char *cidr, vic_err **err)

@@ -1,5 +1,5 @@
 /*
- * netlink.h - the few rtnetlink requests VIC-C makes: bridges and veth pairs for the local
+ * netlink.h - the few rtnetlink requests VIC-C makes: bridges and macvlans for the local
  * host's port groups (the VM monitor), addresses and the default route inside a guest (the
  * tether). Raw rtnetlink over an AF_NETLINK socket: both users are static binaries that stay
  * resident beside every running containerVM, so they carry no netlink library.
@@ -25,10 +25,10 @@ uint32_t vic_cidr_mask(int prefix);
 /* Creates bridge `name` when missing and brings it up. */
 int vic_nl_bridge_ensure(const char *name, vic_err **err);
 
-/* Creates the veth pair host/peer: host is a port of bridge master (up), peer appears in the
- * network namespace of process peer_ns_pid. VIC_ECONFLICT when host exists. */
-int vic_nl_veth_add(const char *host, const char *master, const char *peer, pid_t peer_ns_pid,
-                    vic_err **err);
+/* Creates macvlan device name (bridge mode) on lower, in the network namespace of process
+ * ns_pid (0: ours). Macvlans of one lower reach each other directly, without passing the
+ * host's bridge netfilter or FORWARD chain. VIC_ECONFLICT when name exists there. */
+int vic_nl_macvlan_add(const char *lower, const char *name, pid_t ns_pid, vic_err **err);
 
 /* Adds cidr ("10.1.0.1/24") to ifname; present already is not an error. */
 int vic_nl_addr_add(const char *ifname, const char *cidr, vic_err **err);

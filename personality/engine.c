@@ -568,9 +568,21 @@ typedef struct waiter {
     vic_http_stream *s;
 } waiter;
 
+/* The pause before the next look at a container: 5 ms for the first two seconds, so that a
+ * container that exits at once is seen at once (docker run --rm true), then growing to
+ * 100 ms, so that a long wait costs the port layer ten requests a second. *n counts looks. */
+static void wait_nap(long *n)
+{
+    long ms = *n < 400 ? 5 : *n < 420 ? 5 + (*n - 400) * 5 : 100;
+    struct timespec nap = {0, ms * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    (*n)++;
+}
+
 static void *wait_thread(void *p)
 {
     waiter *w = p;
+    long looks = 0;
     json_t *out = NULL;
     vic_err *err = NULL;
     int rc = 0;
@@ -586,9 +598,9 @@ static void *wait_thread(void *p)
         json_decref(x);
         if (begun)
             break;
-        struct timespec nap = {0, 20 * 1000 * 1000};
-        nanosleep(&nap, NULL);
+        wait_nap(&looks);
     }
+    looks = 0;
     /* The port layer's own wait holds one of its server threads for as long as it waits:
      * poll the container's state instead, which holds none, while the client is there. */
     for (;;) {
@@ -605,8 +617,7 @@ static void *wait_thread(void *p)
             rc = vic_err_set(&err, VIC_EUNAVAIL, "the client left");
             break;
         }
-        struct timespec nap = {0, 50 * 1000 * 1000};
-        nanosleep(&nap, NULL);
+        wait_nap(&looks);
     }
     if (rc == 0 && w->remove) {
         cleanup_free char *rm = xasprintf("%s?force=1", w->inspect);

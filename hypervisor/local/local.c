@@ -1290,6 +1290,7 @@ static int local_events_wait(hv_conn *c, int64_t after_seq, unsigned timeout_ms,
 static void local_disconnect(hv_conn *c)
 {
     local_conn *lc = L(c);
+    netdev_sweep(lc->home, NULL); /* segments no NIC uses any more */
     free(lc->home);
     free(lc->ds_root);
     free(lc->pools);
@@ -1359,6 +1360,7 @@ static int local_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **e
     if (rc == 0) {
         sweep(lc->ds_root);
         sweep(lc->pools);
+        netdev_sweep(lc->home, NULL);
     }
     cleanup_free char *root = xasprintf("%s/pool.json", lc->pools);
     if (rc == 0 && access(root, F_OK) != 0) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,19 +71,10 @@ static int lock_netdevs(const char *home)
     return fd;
 }
 
-static int bridge_ports(const char *bridge)
+/* The record of segment name, "$home/netdevs/NAME" (suffix: ".users" and the like). */
+static char *rec_path(const char *home, const char *name, const char *suffix)
 {
-    cleanup_free char *path = xasprintf("/sys/class/net/%s/brif", bridge);
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return errno == ENOENT ? -1 : 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
+    return xasprintf("%s/netdevs/%s%s", home, name, suffix);
 }
 
 int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest, vic_err **err)
@@ -107,14 +99,14 @@ int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest,
         }
         if (lock < 0 && (lock = lock_netdevs(home)) < 0)
             return vic_err_sys(err, VIC_EIO, errno, "lock %s/netdevs", home);
-        char bridge[IFNAMSIZ], host[IFNAMSIZ], guest_if[IFNAMSIZ], idx[16];
-        const char *bparts[] = {home, pool ? pool : "", net, subnet};
-        dev_name(bridge, "vb", bparts, 4);
-        snprintf(idx, sizeof(idx), "%d", i);
-        const char *hparts[] = {home, vm, idx};
-        dev_name(host, "vv", hparts, 3);
+        char seg[IFNAMSIZ], adapter[IFNAMSIZ], guest_if[IFNAMSIZ];
+        const char *parts[] = {home, pool ? pool : "", net, subnet};
+        dev_name(seg, "vb", parts, 4);
+        snprintf(adapter, sizeof(adapter), "vg%s", seg + 2);
         snprintf(guest_if, sizeof(guest_if), "eth%d", i);
-        cleanup_free char *rec = xasprintf("%s/netdevs/%s", home, bridge);
+        cleanup_free char *rec = rec_path(home, seg, "");
+        cleanup_free char *users = rec_path(home, seg, ".users");
+        cleanup_free char *me = xasprintf("%s/%ld", users, (long)getpid());
         if (access(rec, F_OK) != 0) {
             cleanup_free char *text = xasprintf("%s\n%s\n%s\n", pool ? pool : "", net, subnet);
             FILE *f = fopen(rec, "we");
@@ -123,40 +115,83 @@ int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest,
                 fclose(f);
             }
         }
-        vic_nl_link_del(host, NULL); /* a leftover of an earlier power on */
-        int rc = vic_nl_bridge_ensure(bridge, err);
+        int fd = -1;
+        if ((mkdir(users, 0700) < 0 && errno != EEXIST) ||
+            (fd = open(me, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+            int e = errno;
+            close(lock);
+            return vic_err_sys(err, VIC_EIO, e, "record %s", me);
+        }
+        close(fd);
+        int rc = vic_nl_bridge_ensure(seg, err);
+        if (rc == 0 && if_nametoindex(adapter) == 0)
+            rc = vic_nl_macvlan_add(seg, adapter, 0, err);
         if (rc == 0)
-            rc = vic_nl_addr_add(bridge, gw, err);
+            rc = vic_nl_addr_add(adapter, gw, err);
         if (rc == 0)
-            rc = vic_nl_veth_add(host, bridge, guest_if, guest, err);
+            rc = vic_nl_link_up(adapter, err);
+        if (rc == 0)
+            rc = vic_nl_macvlan_add(seg, guest_if, guest, err);
         if (rc < 0) {
             close(lock);
             return vic_err_wrap(err, "NIC %d on port group %s", i, net);
         }
-        vic_log(VIC_LOG_DEBUG, "event=nic_plugged vm=%s nic=%d bridge=%s host_if=%s", vm, i, bridge,
-                host);
+        vic_log(VIC_LOG_DEBUG, "event=nic_plugged vm=%s nic=%d segment=%s", vm, i, seg);
     }
     if (lock >= 0)
         close(lock);
     return 0;
 }
 
-/* Removes the bridge of record name when it has no ports (or force), and its record. */
+/* Whether segment name has a user still running (a monitor whose pid file is there). */
+static int in_use(const char *home, const char *name)
+{
+    cleanup_free char *users = rec_path(home, name, ".users");
+    DIR *d = opendir(users);
+    if (d == NULL)
+        return 0;
+    int used = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        long pid = atol(e->d_name);
+        if (pid > 1 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+            used = 1;
+            continue;
+        }
+        cleanup_free char *stale = xasprintf("%s/%s", users, e->d_name);
+        unlink(stale); /* its monitor is gone */
+    }
+    closedir(d);
+    return used;
+}
+
+/* Removes segment name (its host adapter goes with it) and its records, unless it is in use
+ * (or force). */
 static void sweep_one(const char *home, const char *name, int force)
 {
-    int ports = bridge_ports(name);
-    if (ports > 0 && !force)
+    if (!force && in_use(home, name))
         return;
-    if (ports >= 0) {
-        vic_err *err = NULL;
-        if (vic_nl_link_del(name, &err) < 0) {
-            vic_log(VIC_LOG_WARN, "event=bridge_remove_failed bridge=%s msg=\"%s\"", name,
-                    err->msg);
-            vic_err_free(&err);
-            return;
-        }
+    vic_err *err = NULL;
+    if (vic_nl_link_del(name, &err) < 0) {
+        vic_log(VIC_LOG_WARN, "event=segment_remove_failed segment=%s msg=\"%s\"", name, err->msg);
+        vic_err_free(&err);
+        return;
     }
-    cleanup_free char *rec = xasprintf("%s/netdevs/%s", home, name);
+    cleanup_free char *users = rec_path(home, name, ".users");
+    DIR *d = opendir(users);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        cleanup_free char *f = xasprintf("%s/%s", users, e->d_name);
+        unlink(f);
+    }
+    if (d)
+        closedir(d);
+    rmdir(users);
+    cleanup_free char *rec = rec_path(home, name, "");
     unlink(rec);
 }
 
@@ -168,7 +203,8 @@ static void sweep_locked(const char *home, const char *pool)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "vb", 2) != 0 || strlen(e->d_name) >= IFNAMSIZ)
+        if (strncmp(e->d_name, "vb", 2) != 0 || strlen(e->d_name) >= IFNAMSIZ ||
+            strchr(e->d_name, '.'))
             continue;
         if (pool) {
             cleanup_free char *rec = xasprintf("%s/%s", dir, e->d_name);
@@ -190,27 +226,24 @@ static void sweep_locked(const char *home, const char *pool)
 
 void netdev_unplug(const char *home, const char *vm, const json_t *kv)
 {
+    (void)vm;
+    const char *pool = json_string_value(json_object_get(kv, "vic.pool"));
     int any = 0;
-    for (int i = 0; i < MAX_NICS; i++) {
-        const char *net = kv_str(kv, i, "networkName");
-        if (net == NULL)
-            break;
-        if (strcmp(net, HOST_NETWORK) == 0)
+    for (int i = 0; i < MAX_NICS && kv_str(kv, i, "networkName"); i++) {
+        const char *net = kv_str(kv, i, "networkName"), *gw = kv_str(kv, i, "gateway");
+        char subnet[40], seg[IFNAMSIZ];
+        if (strcmp(net, HOST_NETWORK) == 0 || gw == NULL ||
+            subnet_of(gw, subnet, sizeof(subnet)) < 0)
             continue;
-        char host[IFNAMSIZ], idx[16];
-        snprintf(idx, sizeof(idx), "%d", i);
-        const char *hparts[] = {home, vm, idx};
-        dev_name(host, "vv", hparts, 3);
-        vic_nl_link_del(host, NULL);
+        const char *parts[] = {home, pool ? pool : "", net, subnet};
+        dev_name(seg, "vb", parts, 4);
+        cleanup_free char *me = xasprintf("%s/netdevs/%s.users/%ld", home, seg, (long)getpid());
+        unlink(me);
         any = 1;
     }
-    if (!any)
-        return;
-    int lock = lock_netdevs(home);
-    if (lock < 0)
-        return;
-    sweep_locked(home, NULL);
-    close(lock);
+    /* the guest's macvlans went with its network namespace */
+    if (any)
+        netdev_sweep(home, NULL);
 }
 
 void netdev_sweep(const char *home, const char *pool)
