@@ -103,7 +103,14 @@ stop_dockerd() {
     for _ in $(seq 150); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
     dockerd_pid=""
     ip link del docker0 2>/dev/null || true
-    [ -s "$dd_root/iptables.before" ] && iptables-restore <"$dd_root/iptables.before" 2>/dev/null
+    # the host's firewall as it was: dockerd's chains and its FORWARD DROP go (with no rules
+    # before, iptables-save wrote nothing: the tables it touched are reset)
+    if [ -s "$dd_root/iptables.before" ]; then
+        iptables-restore <"$dd_root/iptables.before" 2>/dev/null
+    elif [ -e "$dd_root/iptables.before" ]; then
+        for t in filter nat; do iptables -t "$t" -F 2>/dev/null; iptables -t "$t" -X 2>/dev/null; done
+        iptables -P FORWARD ACCEPT 2>/dev/null
+    fi
     [ -s "$dd_root/ip_forward.before" ] &&
         sysctl -qw net.ipv4.ip_forward="$(cat "$dd_root/ip_forward.before")" 2>/dev/null
     return 0
