@@ -171,12 +171,9 @@ static void test_vic_init_command_lines(void **state)
     s = init_docker_host(&c);
     assert_string_equal(s, "127.77.0.2:2376");
     free(s);
-    s = init_component_probe_url(&c, INIT_DOCKER_ID);
-    assert_string_equal(s, "https://127.77.0.2:2376/_ping");
-    free(s);
-    s = init_component_probe_url(&c, INIT_PORT_LAYER_ID);
-    assert_string_equal(s, "http://127.77.0.2:2377/version");
-    free(s);
+    assert_int_equal(init_component_port(&c, INIT_DOCKER_ID), 2376);
+    assert_int_equal(init_component_port(&c, INIT_PORT_LAYER_ID), 2377);
+    assert_int_equal(init_component_port(&c, INIT_VICADMIN_ID), 2378);
 
     /* without TLS, with debug logging */
     c.tls = false;
@@ -196,9 +193,7 @@ static void test_vic_init_command_lines(void **state)
     s = init_docker_host(&c);
     assert_string_equal(s, "127.77.0.2:2375");
     free(s);
-    s = init_component_probe_url(&c, INIT_DOCKER_ID);
-    assert_string_equal(s, "http://127.77.0.2:2375/_ping");
-    free(s);
+    assert_int_equal(init_component_port(&c, INIT_DOCKER_ID), 2375);
     assert_string_equal(init_component_name(INIT_PORT_LAYER_ID), "port-layer");
     assert_string_equal(init_component_name(INIT_DOCKER_ID), "docker-personality");
     init_config_clear(&c);

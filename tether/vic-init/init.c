@@ -1,7 +1,6 @@
 #include "tether/vic-init/init.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -11,15 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "lib/cleanup.h"
-#include "lib/crypto.h"
 #include "lib/file.h"
 #include "lib/gichan.h"
 #include "lib/log.h"
@@ -262,15 +259,13 @@ void init_argv_free(char **argv)
     free(argv);
 }
 
-char *init_component_probe_url(const init_config *c, init_component_id id)
+int init_component_port(const init_config *c, init_component_id id)
 {
-    /* the port layer's one public route; the personality's ping */
     if (id == INIT_PORT_LAYER_ID)
-        return xasprintf("http://%s:%d/version", c->address, INIT_PORT_LAYER);
+        return INIT_PORT_LAYER;
     if (id == INIT_VICADMIN_ID)
-        return xasprintf("%s://%s:%d/ping", c->tls ? "https" : "http", c->address, INIT_VICADMIN);
-    return xasprintf("%s://%s:%d/_ping", c->tls ? "https" : "http", c->address,
-                     c->tls ? INIT_DOCKER_TLS : INIT_DOCKER_TCP);
+        return INIT_VICADMIN;
+    return c->tls ? INIT_DOCKER_TLS : INIT_DOCKER_TCP;
 }
 
 char *init_docker_host(const init_config *c)
@@ -295,7 +290,7 @@ int init_backoff_next(int prev_ms)
 typedef struct component {
     init_component_id id;
     char **argv;
-    char *probe_url;
+    int port;           /* where it serves: up once this accepts a connection */
     pid_t pid;          /* 0 while not running */
     bool up;            /* answered since it last started */
     int backoff_ms;     /* the last restart delay, 0 before the first */
@@ -311,9 +306,8 @@ typedef struct supervisor {
     int serial_fd;
     init_config cfg;
     component comps[INIT_N_COMPONENTS];
-    json_t *state;     /* the keys we publish, current values */
-    json_t *published; /* what the channel has accepted */
-    CURL *curl;
+    json_t *state;         /* the keys we publish, current values */
+    json_t *published;     /* what the channel has accepted */
     char *components_text; /* INIT_COMPONENTS as last written */
     time_t started_at;
 } supervisor;
@@ -433,14 +427,17 @@ static int write_token(vic_err **err)
 {
     unsigned char raw[32];
     char hex[2 * sizeof(raw) + 2];
-    vic_random_bytes(raw, sizeof(raw));
+    /* the kernel's generator: vic-init carries no crypto library (it stays small, as PID 1 of
+     * every appliance) */
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return vic_err_sys(err, VIC_EIO, errno, "read random bytes");
     for (size_t i = 0; i < sizeof(raw); i++)
         snprintf(hex + 2 * i, 3, "%02x", raw[i]);
     hex[2 * sizeof(raw)] = '\n';
     hex[2 * sizeof(raw) + 1] = '\0';
     int rc = vic_file_write_atomic(INIT_TOKEN_FILE, hex, 2 * sizeof(raw) + 1, 0600, err);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    OPENSSL_cleanse(hex, sizeof(hex));
+    explicit_bzero(raw, sizeof(raw));
+    explicit_bzero(hex, sizeof(hex));
     return rc;
 }
 
@@ -541,28 +538,25 @@ static void start_component(supervisor *s, component *c, bool first)
         set_status(s, name, "starting");
 }
 
-static size_t discard(char *data, size_t size, size_t n, void *payload)
-{
-    (void)data, (void)payload;
-    return size * n;
-}
-
-/* Any HTTP answer within a second means the component is up. */
+/* Whether the component's port accepts a connection within half a second. */
 static bool probe(supervisor *s, component *c)
 {
-    if (s->curl == NULL)
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
+    if (inet_pton(AF_INET, s->cfg.address, &sa.sin_addr) != 1)
         return false;
-    curl_easy_reset(s->curl);
-    curl_easy_setopt(s->curl, CURLOPT_URL, c->probe_url);
-    curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 500L);
-    curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 1000L);
-    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, discard);
-    /* A liveness probe of our own child on our own address: the answer is what counts, not
-     * who presents the certificate. */
-    curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    return curl_easy_perform(s->curl) == CURLE_OK;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return false;
+    bool up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (!up && errno == EINPROGRESS) {
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t len = sizeof(err);
+        up = poll(&pf, 1, 500) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+             err == 0;
+    }
+    close(fd);
+    return up;
 }
 
 /* Reaps children; a component that exited is scheduled for a restart. */
@@ -636,14 +630,11 @@ static void supervisor_clear(supervisor *s)
 {
     for (int i = 0; i < INIT_N_COMPONENTS; i++) {
         init_argv_free(s->comps[i].argv);
-        free(s->comps[i].probe_url);
     }
     init_config_clear(&s->cfg);
     json_decref(s->state);
     json_decref(s->published);
     free(s->components_text);
-    if (s->curl)
-        curl_easy_cleanup(s->curl);
 }
 
 /* Fails the boot: says why in the status key and the serial log. */
@@ -664,7 +655,6 @@ int init_run(int gi_fd, int serial_fd)
     s->published = json_object();
     s->started_at = time(NULL);
     int code = 1;
-    bool curl_inited = false;
     cleanup_free char *docker_host = NULL;
     vic_err *err cleanup_err = NULL;
     json_t *kv cleanup_json = NULL;
@@ -697,10 +687,6 @@ int init_run(int gi_fd, int serial_fd)
         code = fail_boot(s, why);
         goto done;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) == 0) {
-        curl_inited = true;
-        s->curl = curl_easy_init();
-    }
     docker_host = init_docker_host(&s->cfg);
     set_state(s, INIT_KEY_DOCKER, docker_host);
     set_status(s, "vic-init", "started");
@@ -709,7 +695,7 @@ int init_run(int gi_fd, int serial_fd)
         component *c = &s->comps[i];
         c->id = (init_component_id)i;
         c->argv = init_component_argv(&s->cfg, c->id);
-        c->probe_url = init_component_probe_url(&s->cfg, c->id);
+        c->port = init_component_port(&s->cfg, c->id);
         start_component(s, c, true);
     }
     update_ready(s);
@@ -774,7 +760,5 @@ int init_run(int gi_fd, int serial_fd)
     }
 done:
     supervisor_clear(s);
-    if (curl_inited)
-        curl_global_cleanup();
     return code;
 }

@@ -89,8 +89,9 @@ const char *init_component_name(init_component_id id);
 char **init_component_argv(const init_config *c, init_component_id id);
 void init_argv_free(char **argv);
 
-/* The URL that tells whether the component is up (any HTTP answer means it is); caller frees. */
-char *init_component_probe_url(const init_config *c, init_component_id id);
+/* The port the component serves on the VCH's address; it is up once that port accepts a
+ * connection (each server listens only after it has started). */
+int init_component_port(const init_config *c, init_component_id id);
 
 /* "ADDR:2376", or "ADDR:2375" without TLS; caller frees. */
 char *init_docker_host(const init_config *c);
