@@ -448,3 +448,67 @@ def test_volume_data_outlives_its_vch(home, registry):  # noqa: F811
         assert vic_machine(home, "delete", "--name", name).returncode == 0
     assert (home / "datastore1" / "shared-vols" / "volumes" / "keep" / "data" / "note").is_file()
     assert_nothing_left(home)
+
+
+def components(home, name):
+    return json.loads((Path(home) / "datastore1" / name / "components.json").read_text())
+
+
+def test_components_killed_mid_session_lose_no_container(home, registry):  # noqa: F811
+    """SIGKILL of the Docker endpoint and of the port layer while containers run and wait:
+    vic-init starts them again, and every container is there after, with its id, its state,
+    its network address and its output; the one that ran on, still runs."""
+    if not os.access(DOCKER, os.X_OK):
+        pytest.skip("no docker CLI at %s" % DOCKER)
+    image = "%s/busybox" % registry
+    r = vic_machine(home, "create", "--name", "k1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    env = vic_machine(home, "inspect", "--name", "k1", "--env").stdout
+    try:
+        assert docker(env, home, "pull", image).returncode == 0
+        assert docker(env, home, "network", "create", "kn").returncode == 0
+        r = docker(env, home, "run", "-d", "--name", "long", "--network", "kn", image, "sh", "-c",
+                   "echo before; sleep 300")
+        assert r.returncode == 0, r.stderr
+        assert docker(env, home, "create", "--name", "later", image, "echo", "later ran")\
+            .returncode == 0
+        assert docker(env, home, "run", "--name", "done", image, "sh", "-c", "exit 4")\
+            .returncode == 4
+        before = docker(env, home, "ps", "-a", "--no-trunc", "--format",
+                        "{{.ID}} {{.Names}} {{.State}}").stdout.split("\n")
+        ip = docker(env, home, "inspect", "-f", "{{.NetworkSettings.Networks.kn.IPAddress}}",
+                    "long").stdout.strip()
+        assert ip, before
+        for comp in ("docker-personality", "port-layer"):
+            old = components(home, "k1")[comp]
+            os.kill(old["pid"], 9)
+            for _ in range(150):
+                now = components(home, "k1")[comp]
+                if now["pid"] not in (0, old["pid"]) and now["state"] == "started":
+                    break
+                time.sleep(0.1)
+            assert now["pid"] not in (0, old["pid"]) and now["state"] == "started", now
+            # the same containers, with the same ids and states, whoever died
+            after = []
+            for _ in range(50):
+                p = docker(env, home, "ps", "-a", "--no-trunc", "--format",
+                           "{{.ID}} {{.Names}} {{.State}}")
+                after = p.stdout.split("\n")
+                if p.returncode == 0 and sorted(after) == sorted(before):
+                    break
+                time.sleep(0.1)
+            assert sorted(after) == sorted(before), (comp, before, after)
+        assert "before" in docker(env, home, "logs", "long").stdout
+        assert docker(env, home, "inspect", "-f",
+                      "{{.NetworkSettings.Networks.kn.IPAddress}}", "long").stdout.strip() == ip
+        assert docker(env, home, "inspect", "-f", "{{.State.ExitCode}}", "done").stdout.strip()\
+            == "4"
+        r = docker(env, home, "start", "-a", "later")
+        assert r.returncode == 0 and r.stdout == "later ran\n", r.stdout + r.stderr
+        r = docker(env, home, "run", "--rm", "--network", "kn", image, "ping", "-c", "1", "-W",
+                   "3", "long")
+        assert r.returncode == 0, r.stdout + r.stderr
+    finally:
+        d = vic_machine(home, "delete", "--name", "k1", "--containers", "all")
+        assert d.returncode == 0, d.stdout + d.stderr
+    assert_nothing_left(home)
