@@ -337,10 +337,11 @@ static const char *body_container(const json_t *b, vic_err **err)
     return id;
 }
 
-int engine_network_connect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                   vic_err **err)
+/* connect and disconnect: the container the body names, the network the path names, and a
+ * call to the port layer about the two (method on "/containers/ID/networks" + suffix). */
+static int join_or_leave(vic_http_req *req, vic_http_resp *resp, engine_ctx *c, int join,
+                         vic_err **err)
 {
-    engine_ctx *c = payload;
     json_t *b = vic_http_req_json(req);
     const char *id = body_container(b, err);
     if (id == NULL)
@@ -350,29 +351,24 @@ int engine_network_connect_handler(vic_http_req *req, vic_http_resp *resp, void 
     if (rc < 0)
         return rc;
     json_t *ep cleanup_json =
-        endpoint(vic_json_str(n, "name"), json_object_get(b, "EndpointConfig"));
-    cleanup_free char *path = xasprintf("/containers/%s/networks", id);
+        join ? endpoint(vic_json_str(n, "name"), json_object_get(b, "EndpointConfig")) : NULL;
+    cleanup_free char *path =
+        join ? xasprintf("/containers/%s/networks", id)
+             : xasprintf("/containers/%s/networks/%s", id, vic_json_str(n, "id"));
     json_t *out cleanup_json = NULL;
-    if ((rc = vic_httpc_json(c->pl, "POST", path, ep, 60000, &out, err)) == 0)
+    if ((rc = vic_httpc_json(c->pl, join ? "POST" : "DELETE", path, ep, 60000, &out, err)) == 0)
         vic_http_resp_json(resp, 200, NULL);
     return rc;
+}
+
+int engine_network_connect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                   vic_err **err)
+{
+    return join_or_leave(req, resp, payload, 1, err);
 }
 
 int engine_network_disconnect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                       vic_err **err)
 {
-    engine_ctx *c = payload;
-    json_t *b = vic_http_req_json(req);
-    const char *id = body_container(b, err);
-    if (id == NULL)
-        return (*err)->code;
-    json_t *n cleanup_json = NULL;
-    int rc = fetch_network(c, req, &n, err);
-    if (rc < 0)
-        return rc;
-    cleanup_free char *path = xasprintf("/containers/%s/networks/%s", id, vic_json_str(n, "id"));
-    json_t *out cleanup_json = NULL;
-    if ((rc = vic_httpc_json(c->pl, "DELETE", path, NULL, 60000, &out, err)) == 0)
-        vic_http_resp_json(resp, 200, NULL);
-    return rc;
+    return join_or_leave(req, resp, payload, 0, err);
 }

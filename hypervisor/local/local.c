@@ -834,34 +834,33 @@ static int local_vm_exec(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
 
 static int read_monitor_pid(const char *dir, pid_t *out);
 
-static int local_vm_signal(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err)
+/* The pid of the powered-on VM's monitor, for guest operations; VIC_ECONFLICT when off. */
+static int running_monitor(hv_conn *c, const hv_ref *vm, pid_t *mon, vic_err **err)
 {
-    local_conn *lc = L(c);
     const char *name = NULL;
     cleanup_free char *dir = NULL, *path = NULL;
-    int rc = vm_locate(lc, vm, &name, &dir, &path, err);
+    int rc = vm_locate(L(c), vm, &name, &dir, &path, err);
     if (rc < 0)
         return rc;
+    if (!vm_running(dir) || read_monitor_pid(dir, mon) < 0)
+        return vic_err_set(err, VIC_ECONFLICT, "VM %s is not powered on", name);
+    return 0;
+}
+
+static int local_vm_signal(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err)
+{
     pid_t mon = 0;
     if (sig < 1 || sig > 64)
         return vic_err_set(err, VIC_EINVAL, "signal %d is not a signal", sig);
-    if (!vm_running(dir) || read_monitor_pid(dir, &mon) < 0)
-        return vic_err_set(err, VIC_ECONFLICT, "VM %s is not powered on", name);
-    return guestps_signal(mon, pid, sig, err);
+    int rc = running_monitor(c, vm, &mon, err);
+    return rc < 0 ? rc : guestps_signal(mon, pid, sig, err);
 }
 
 static int local_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)
 {
-    local_conn *lc = L(c);
-    const char *name = NULL;
-    cleanup_free char *dir = NULL, *path = NULL;
-    int rc = vm_locate(lc, vm, &name, &dir, &path, err);
-    if (rc < 0)
-        return rc;
     pid_t mon = 0;
-    if (!vm_running(dir) || read_monitor_pid(dir, &mon) < 0)
-        return vic_err_set(err, VIC_ECONFLICT, "VM %s is not powered on", name);
-    return guestps_list(mon, out, err);
+    int rc = running_monitor(c, vm, &mon, err);
+    return rc < 0 ? rc : guestps_list(mon, out, err);
 }
 
 /* The extra_config of one VM for key_prefix, from the listing cache when the .vmx file still
