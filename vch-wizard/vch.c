@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,14 +497,28 @@ static int host_overlap(uint32_t net, int len, char *ifname, size_t cap)
 }
 
 /* Whether this host lets us create the bridges of containers' networks: a probe bridge is
- * made and removed. */
-static int local_bridges_usable(vic_err **err)
+ * made and removed, once per process (a create on this host costs tens of milliseconds, and
+ * every validation asks). */
+static char bridge_probe_msg[256];
+static int bridge_probe_rc;
+
+static void probe_bridges(void)
 {
     char name[16];
     snprintf(name, sizeof(name), "vbprobe%u", (unsigned)getpid() % 10000000u);
-    int rc = vic_nl_bridge_ensure(name, err);
+    vic_err *err = NULL;
+    bridge_probe_rc = vic_nl_bridge_ensure(name, &err);
+    if (err)
+        snprintf(bridge_probe_msg, sizeof(bridge_probe_msg), "%s", err->msg);
+    vic_err_free(&err);
     vic_nl_link_del(name, NULL);
-    return rc;
+}
+
+static int local_bridges_usable(vic_err **err)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, probe_bridges);
+    return bridge_probe_rc < 0 ? vic_err_set(err, bridge_probe_rc, "%s", bridge_probe_msg) : 0;
 }
 
 /* The default bridge range: VIC's 172.16.0.0/12 when no VCH uses it, else the first
