@@ -228,7 +228,6 @@ void netdev_unplug(const char *home, const char *vm, const json_t *kv)
 {
     (void)vm;
     const char *pool = json_string_value(json_object_get(kv, "vic.pool"));
-    int any = 0;
     for (int i = 0; i < MAX_NICS && kv_str(kv, i, "networkName"); i++) {
         const char *net = kv_str(kv, i, "networkName"), *gw = kv_str(kv, i, "gateway");
         char subnet[40], seg[IFNAMSIZ];
@@ -239,11 +238,11 @@ void netdev_unplug(const char *home, const char *vm, const json_t *kv)
         dev_name(seg, "vb", parts, 4);
         cleanup_free char *me = xasprintf("%s/netdevs/%s.users/%ld", home, seg, (long)getpid());
         unlink(me);
-        any = 1;
     }
-    /* the guest's macvlans went with its network namespace */
-    if (any)
-        netdev_sweep(home, NULL);
+    /* The guest's macvlans went with its network namespace. The segment stays for the next
+     * power on: a segment made and removed with each container would add and remove its
+     * host adapter's address each time, which every program on the host that watches its
+     * addresses (a browser, say) takes for a network change. */
 }
 
 void netdev_sweep(const char *home, const char *pool)

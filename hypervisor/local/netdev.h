@@ -19,9 +19,11 @@
  *                    NIC there
  *
  * A guest's macvlan goes with its network namespace when the guest ends. A segment whose
- * users are all gone (their monitors exited, or were killed with -9) is swept: at each power
- * off, when a connection to the local host opens or closes, and (all of a pool's) when the
- * pool is destroyed. Plugging and sweeping hold $home/netdevs/.lock, so a sweep never removes
+ * users are all gone (their monitors exited, or were killed with -9) is swept when a
+ * connection to the local host opens or closes, and (all of a pool's) when the pool is
+ * destroyed; not at each power off, so that a host adapter's address does not come and go
+ * with every container (programs watching the host's addresses see each as a network
+ * change). Plugging and sweeping hold $home/netdevs/.lock, so a sweep never removes
  * a segment a power on is plugging into.
  */
 #ifndef VIC_LOCAL_NETDEV_H
@@ -38,8 +40,7 @@
  * $VIC_HOME. */
 int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest, vic_err **err);
 
-/* After the guest ended: drops the calling monitor's use of its segments and sweeps those no
- * one uses. Never fails. */
+/* After the guest ended: drops the calling monitor's use of its segments. Never fails. */
 void netdev_unplug(const char *home, const char *vm, const json_t *kv);
 
 /* Removes recorded segments of home that no running VM uses; pool non-NULL limits it to the
