@@ -1158,17 +1158,18 @@ static int images_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     return 0;
 }
 
-static int image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                 vic_err **err)
+/* An image's description by ?ref= through read (pl_imagestore_inspect or _history). */
+static int image_read(vic_http_req *req, vic_http_resp *resp, pl_server_ctx *c,
+                      int (*read)(json_t **, pl_imagestore *, const char *, vic_err **),
+                      vic_err **err)
 {
-    pl_server_ctx *c = payload;
     const char *ref = vic_http_req_query(req, "ref");
     json_t *out = NULL;
     int rc = need_images(c, err);
     if (rc == 0 && ref == NULL)
         rc = vic_err_set(err, VIC_EINVAL, "ref: is required");
     if (rc == 0)
-        rc = pl_imagestore_inspect(&out, c->images, ref, err);
+        rc = read(&out, c->images, ref, err);
     if (rc == VIC_ENOTFOUND)
         return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", ref);
     if (rc < 0)
@@ -1177,23 +1178,16 @@ static int image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *p
     return 0;
 }
 
+static int image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                 vic_err **err)
+{
+    return image_read(req, resp, payload, pl_imagestore_inspect, err);
+}
+
 static int image_history_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                  vic_err **err)
 {
-    pl_server_ctx *c = payload;
-    const char *ref = vic_http_req_query(req, "ref");
-    json_t *out = NULL;
-    int rc = need_images(c, err);
-    if (rc == 0 && ref == NULL)
-        rc = vic_err_set(err, VIC_EINVAL, "ref: is required");
-    if (rc == 0)
-        rc = pl_imagestore_history(&out, c->images, ref, err);
-    if (rc == VIC_ENOTFOUND)
-        return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", ref);
-    if (rc < 0)
-        return rc;
-    vic_http_resp_json(resp, 200, out);
-    return 0;
+    return image_read(req, resp, payload, pl_imagestore_history, err);
 }
 
 /* docker tag: ref names the image, tag the new reference (a tag of "latest" when it has
