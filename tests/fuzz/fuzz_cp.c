@@ -15,44 +15,13 @@
 #include "lib/mem.h"
 #include "portlayer/archive.h"
 #include "portlayer/imagestore.h"
-
-static char work[64];
-
-static void cleanup_work(void)
-{
-    pl_rm_rf(work, NULL);
-}
-
-static int only_has(const char *dir, const char *const *allowed, size_t n)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    struct dirent *de;
-    int ok = 1;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        int found = 0;
-        for (size_t i = 0; i < n; i++)
-            found |= strcmp(de->d_name, allowed[i]) == 0;
-        if (!found) {
-            fprintf(stderr, "fuzz_cp: %s/%s appeared outside the container\n", dir, de->d_name);
-            ok = 0;
-        }
-    }
-    closedir(d);
-    return ok;
-}
+#include "tests/fuzz/fuzz_workdir.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    snprintf(work, sizeof(work), "/tmp/vic-fuzz-cp-XXXXXX");
-    if (mkdtemp(work) == NULL)
-        abort();
-    atexit(cleanup_work);
+    fuzz_workdir_init("cp");
     return 0;
 }
 
@@ -87,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(fd);
     static const char *const expected[] = {"root", "vol", "outside"};
     static const char *const top[] = {"w"};
-    if (!only_has(w, expected, 3) || !only_has(outside, NULL, 0) || !only_has(work, top, 1))
+    if (!only_has(w, expected, 3, "the container") ||
+        !only_has(outside, NULL, 0, "the container") || !only_has(work, top, 1, "the container"))
         abort();
     pl_rm_rf(w, NULL);
     free(vol_link);

@@ -14,45 +14,13 @@
 
 #include "lib/mem.h"
 #include "portlayer/imagestore.h"
-
-static char work[64];
-
-static void cleanup_work(void)
-{
-    pl_rm_rf(work, NULL);
-}
-
-/* Names in dir other than . and .., as "a b c" (sorted is not needed: we compare sets). */
-static int only_has(const char *dir, const char *const *allowed, size_t n)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    struct dirent *de;
-    int ok = 1;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        int found = 0;
-        for (size_t i = 0; i < n; i++)
-            found |= strcmp(de->d_name, allowed[i]) == 0;
-        if (!found) {
-            fprintf(stderr, "fuzz_layer: %s/%s appeared outside the layer\n", dir, de->d_name);
-            ok = 0;
-        }
-    }
-    closedir(d);
-    return ok;
-}
+#include "tests/fuzz/fuzz_workdir.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    snprintf(work, sizeof(work), "/tmp/vic-fuzz-layer-XXXXXX");
-    if (mkdtemp(work) == NULL)
-        abort();
-    atexit(cleanup_work);
+    fuzz_workdir_init("layer");
     return 0;
 }
 
@@ -82,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(fd);
     static const char *const expected[] = {"layer", "root", "outside"};
     static const char *const top[] = {"w"};
-    if (!only_has(w, expected, 3) || !only_has(outside, NULL, 0) || !only_has(work, top, 1))
+    if (!only_has(w, expected, 3, "the layer") || !only_has(outside, NULL, 0, "the layer") ||
+        !only_has(work, top, 1, "the layer"))
         abort();
     pl_rm_rf(w, NULL);
     free(w);
