@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every suite against the sanitizer build (make test calls this after building it):
 # unit tests (cmocka, ASan+UBSan+LeakSanitizer), integration tests (pytest against the real
-# binaries), browser tests (tests/browser/run.mjs: chromium driven by playwright-core), a
-# short libFuzzer pass over each harness, and the format check.
+# binaries), security tests (tests/security: each replays an attack against the real binaries),
+# browser tests (tests/browser/run.mjs: chromium driven by playwright-core), a short libFuzzer
+# pass over each harness, and the format check.
 # Ends with one summary line; exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,18 @@ if [ -d tests/integration ]; then
     else
         failed+=("integration")
         integ="FAILED ($(grep -Eo '[0-9]+ (failed|error)' "$OUT/integration.log" | tail -1))"
+    fi
+fi
+
+section "security tests (pytest: each replays an attack)"
+secur="skipped"
+if [ -d tests/security ]; then
+    if /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/security \
+        --junitxml="$OUT/security.xml" 2>&1 | tee "$OUT/security.log" | tail -n 25; then
+        secur=$(grep -Eo '[0-9]+ passed' "$OUT/security.log" | tail -1)
+    else
+        failed+=("security")
+        secur="FAILED ($(grep -Eo '[0-9]+ (failed|error)' "$OUT/security.log" | tail -1))"
     fi
 fi
 
@@ -105,8 +118,8 @@ fi
 
 echo
 if [ ${#failed[@]} -eq 0 ]; then
-    echo "TEST SUMMARY: PASS: unit $unit_pass/$unit_total suites, integration $integ, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
+    echo "TEST SUMMARY: PASS: unit $unit_pass/$unit_total suites, integration $integ, security $secur, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
     exit 0
 fi
-echo "TEST SUMMARY: FAIL (${failed[*]}): unit $unit_pass/$unit_total suites, integration $integ, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
+echo "TEST SUMMARY: FAIL (${failed[*]}): unit $unit_pass/$unit_total suites, integration $integ, security $secur, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
 exit 1
