@@ -70,12 +70,12 @@ int vic_err_sys(vic_err **err, int code, int errnum, const char *fmt, ...)
     return replace(err, code, errnum, msg);
 }
 
-int vic_err_wrap(vic_err **err, const char *fmt, ...)
+int vic_err_wrap(vic_err **err, int code, const char *fmt, ...)
 {
     if (err == NULL)
-        return VIC_EINTERNAL;
+        return code;
     if (*err == NULL)
-        return vic_err_set(err, VIC_EINTERNAL, "error wrapped but never set");
+        return vic_err_set(err, code, "error wrapped but never set");
     va_list ap;
     va_start(ap, fmt);
     char *head = xvasprintf(fmt, ap);
@@ -84,7 +84,7 @@ int vic_err_wrap(vic_err **err, const char *fmt, ...)
     free(head);
     free((*err)->msg);
     (*err)->msg = msg;
-    return (*err)->code;
+    return code;
 }
 
 void vic_err_free(vic_err **err)

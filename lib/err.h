@@ -48,9 +48,11 @@ int vic_err_set(vic_err **err, int code, const char *fmt, ...)
 int vic_err_sys(vic_err **err, int code, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Prefixes the message of *err with "context: " and returns its code. With no error set it
- * returns VIC_EINTERNAL and sets one saying so. */
-int vic_err_wrap(vic_err **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefixes the message of *err with "context: " and returns code, the failing call's result
+ * (also when err is NULL: a caller that ignores messages still gets the code). With err set
+ * but no error in it, sets one saying so. */
+int vic_err_wrap(vic_err **err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Frees *err and sets it to NULL; safe on NULL and on *err == NULL. */
 void vic_err_free(vic_err **err);

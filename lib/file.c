@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "mem.h"
 
 int vic_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
@@ -122,4 +123,18 @@ char *vic_exe_dir(void)
     if (slash)
         *slash = '\0';
     return xstrdup(buf);
+}
+
+int vic_dir_private(const char *path, vic_err **err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "stat %s", path);
+    if ((st.st_mode & 07777) == 0700)
+        return 0;
+    if (chmod(path, 0700) < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "make %s private (chmod 0700)", path);
+    vic_log(VIC_LOG_INFO, "event=home_tightened dir=%s mode_was=%04o mode=0700", path,
+            (unsigned)(st.st_mode & 07777));
+    return 0;
 }

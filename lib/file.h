@@ -20,6 +20,11 @@ int vic_file_write_atomic(const char *path, const void *data, size_t len, mode_t
  * is freed on failure, so this suits key files; the caller frees *out. */
 int vic_file_read(char **out, size_t *len, const char *path, size_t max, vic_err **err);
 
+/* Makes a state directory private: mode 0700, so that no other host user reads what it holds
+ * (databases, keys, datastores, container disks and logs). Logs when it had to tighten it.
+ * Errors: VIC_EIO when it cannot be read or changed. */
+int vic_dir_private(const char *path, vic_err **err);
+
 /* The directory of the running executable (the binaries' directory, where their siblings
  * are), or "." when it cannot be read; the caller frees. */
 char *vic_exe_dir(void);

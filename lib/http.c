@@ -1454,9 +1454,10 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
             srv->verify_clients = 1;
             srv->clients_optional = cfg->tls_client_optional;
         }
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
-                                            (void *)"SECURE128:-VERS-ALL:+VERS-TLS1.3:"
-                                                    "+VERS-TLS1.2:%SERVER_PRECEDENCE"};
+        /* TLS 1.3, and on TLS 1.2 only forward-secret key exchange (ECDHE) with AEAD
+         * ciphers: no static RSA, no CBC, no SHA-1 MACs */
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)VIC_TLS_PRIORITIES};
     }
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 

@@ -22,6 +22,12 @@
 
 #include "err.h"
 
+/* What every TLS server of VIC-C accepts (GnuTLS priorities): TLS 1.3, and TLS 1.2 with
+ * ECDHE key exchange and AEAD ciphers only. */
+#define VIC_TLS_PRIORITIES                                                                         \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"               \
+    "-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
+
 typedef struct vic_http_req vic_http_req;
 typedef struct vic_http_resp vic_http_resp;
 typedef struct vic_http_router vic_http_router;
@@ -58,7 +64,7 @@ typedef int (*vic_http_prepare_fn)(vic_http_req *req, void *payload, vic_err **e
 
 typedef struct vic_http_config {
     const char *listen;       /* "127.0.0.1:8443"; port 0 picks a free one */
-    const char *tls_cert_pem; /* NULL serves plain HTTP */
+    const char *tls_cert_pem; /* NULL serves plain HTTP; with it, VIC_TLS_PRIORITIES hold */
     const char *tls_key_pem;
     /* With TLS: require every client to present a certificate signed by this CA (PEM), as
      * docker --tlsverify does; requests without one are refused with 401. NULL: none asked. */

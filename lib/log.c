@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -75,6 +76,203 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
+/* ---- logfmt values ---- */
+
+typedef struct out {
+    char *p;
+    size_t len, cap; /* cap excludes the room kept for the newline */
+} out;
+
+static void put(out *o, const char *s, size_t n)
+{
+    if (o->len + n > o->cap)
+        n = o->cap - o->len;
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void put_escaped_char(out *o, unsigned char ch)
+{
+    char esc[8];
+    switch (ch) {
+    case '"':
+        put(o, "\\\"", 2);
+        return;
+    case '\\':
+        put(o, "\\\\", 2);
+        return;
+    case '\n':
+        put(o, "\\n", 2);
+        return;
+    case '\r':
+        put(o, "\\r", 2);
+        return;
+    case '\t':
+        put(o, "\\t", 2);
+        return;
+    default:
+        snprintf(esc, sizeof(esc), "\\u%04x", ch);
+        put(o, esc, 6);
+    }
+}
+
+static int needs_quotes(const char *s, size_t n)
+{
+    if (n == 0)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= ' ' || ch == '"' || ch == '=' || ch == '\\' || ch == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Writes a string argument where the format put it. Inside a quoted value (key="%s") quotes,
+ * backslashes and control characters are escaped; as a bare value (key=%s) the value is
+ * quoted and escaped when it holds anything beyond a plain word; in free text only control
+ * characters are escaped. So no value, whoever supplied it, can end its field early, forge
+ * another field or line, or reach a terminal as an escape sequence.
+ */
+static void put_value(out *o, const char *s, size_t n, int quoted, int bare)
+{
+    int quote = bare && needs_quotes(s, n);
+    if (quote)
+        put(o, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f || ((quoted || quote) && (ch == '"' || ch == '\\')))
+            put_escaped_char(o, ch);
+        else
+            put(o, s + i, 1);
+    }
+    if (quote)
+        put(o, "\"", 1);
+}
+
+/* Formats fmt with ap into o: printf's conversions, with every %s escaped as put_value
+ * says. Returns -1 on a conversion it does not know. Each number goes through snprintf with
+ * its one conversion, copied out of the caller's format, which the compiler checked. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static int format_line(out *o, const char *fmt, va_list ap)
+{
+    const char *lit = fmt;
+    for (const char *f = fmt; *f;) {
+        if (*f != '%') {
+            f++;
+            continue;
+        }
+        put(o, lit, (size_t)(f - lit));
+        if (f[1] == '%') {
+            put(o, "%", 1);
+            f += 2;
+            lit = f;
+            continue;
+        }
+        const char *spec = f++;
+        f += strspn(f, "-+ #0");
+        int star_width = 0, star_prec = 0, has_prec = 0;
+        if (*f == '*') {
+            star_width = 1;
+            f++;
+        } else {
+            f += strspn(f, "0123456789");
+        }
+        if (*f == '.') {
+            has_prec = 1;
+            f++;
+            if (*f == '*') {
+                star_prec = 1;
+                f++;
+            } else {
+                f += strspn(f, "0123456789");
+            }
+        }
+        char len[3] = "";
+        size_t ln = strspn(f, "hlzjtL");
+        if (ln > 2)
+            return -1;
+        memcpy(len, f, ln);
+        f += ln;
+        char conv = *f++;
+        if (conv == '\0')
+            return -1;
+        char one[32];
+        size_t sl = (size_t)(f - spec);
+        if (sl >= sizeof(one))
+            return -1;
+        memcpy(one, spec, sl);
+        one[sl] = '\0';
+        int width = star_width ? va_arg(ap, int) : 0;
+        int prec = star_prec ? va_arg(ap, int) : -1;
+        char buf[128];
+        int n = 0;
+        if (conv == 's') {
+            const char *v = va_arg(ap, const char *);
+            if (v == NULL)
+                v = "(null)";
+            size_t vn = strlen(v);
+            if (has_prec && !star_prec)
+                prec = atoi(strchr(one, '.') + 1);
+            if (has_prec && prec >= 0 && (size_t)prec < vn)
+                vn = (size_t)prec;
+            int quoted = spec >= fmt + 2 && spec[-1] == '"' && spec[-2] == '=' && *f == '"';
+            int bare = !quoted && spec > fmt && spec[-1] == '=';
+            put_value(o, v, vn, quoted, bare);
+            (void)width;
+            lit = f;
+            continue;
+        }
+        /* numbers, characters and pointers: one snprintf with the argument's own type */
+#define ONE(T)                                                                                     \
+    (star_width && star_prec ? snprintf(buf, sizeof(buf), one, width, prec, va_arg(ap, T))         \
+     : star_width            ? snprintf(buf, sizeof(buf), one, width, va_arg(ap, T))               \
+     : star_prec             ? snprintf(buf, sizeof(buf), one, prec, va_arg(ap, T))                \
+                             : snprintf(buf, sizeof(buf), one, va_arg(ap, T)))
+        switch (conv) {
+        case 'd':
+        case 'i':
+        case 'u':
+        case 'x':
+        case 'X':
+        case 'o':
+            if (strcmp(len, "ll") == 0 || strcmp(len, "j") == 0)
+                n = ONE(long long);
+            else if (strcmp(len, "l") == 0 || strcmp(len, "z") == 0 || strcmp(len, "t") == 0)
+                n = ONE(long);
+            else
+                n = ONE(int);
+            break;
+        case 'c':
+            n = ONE(int);
+            break;
+        case 'f':
+        case 'g':
+        case 'e':
+            n = strcmp(len, "L") == 0 ? ONE(long double) : ONE(double);
+            break;
+        case 'p':
+            n = ONE(void *);
+            break;
+        default:
+            return -1;
+        }
+#undef ONE
+        if (n > 0) {
+            if (conv == 'c' && (unsigned char)buf[0] < 0x20)
+                put_escaped_char(o, (unsigned char)buf[0]);
+            else
+                put(o, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+        }
+        lit = f;
+    }
+    put(o, lit, strlen(lit));
+    return 0;
+}
+#pragma GCC diagnostic pop
+
 void vic_log_write_(vic_log_level level, const char *fmt, ...)
 {
     char line[4096];
@@ -88,23 +286,20 @@ void vic_log_write_(vic_log_level level, const char *fmt, ...)
                      component);
     if (n < 0)
         return;
+    out o = {.p = line, .len = (size_t)n, .cap = sizeof(line) - 1};
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    int rc = format_line(&o, fmt, ap);
     va_end(ap);
-    if (m < 0)
-        return;
-    size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof(line) - 2)
-        len = sizeof(line) - 2; /* truncated: keep the line whole */
-    /* One event, one line: fold any newline a message carried. */
-    for (size_t i = (size_t)n; i < len; i++)
-        if (line[i] == '\n' || line[i] == '\r')
-            line[i] = ' ';
-    line[len++] = '\n';
+    if (rc < 0) {
+        o.len = (size_t)n;
+        put(&o, "event=log_format_unknown fmt=", 29);
+        put_value(&o, fmt, strlen(fmt), 0, 1);
+    }
+    line[o.len++] = '\n';
     pthread_mutex_lock(&log_lock);
-    write_all(STDERR_FILENO, line, len);
+    write_all(STDERR_FILENO, line, o.len);
     if (log_fd >= 0)
-        write_all(log_fd, line, len);
+        write_all(log_fd, line, o.len);
     pthread_mutex_unlock(&log_lock);
 }

@@ -42,7 +42,9 @@ void *xrealloc(void *ptr, size_t size)
 
 char *xstrdup(const char *s)
 {
-    char *p = strdup(s ? s : "");
+    if (s == NULL)
+        return NULL;
+    char *p = strdup(s);
     if (p == NULL)
         oom();
     return p;

@@ -1,11 +1,15 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "cleanup.h"
 #include "mem.h"
 
 /* PRAGMA application_id: "VICC". Distinguishes our files from other sqlite databases. */
@@ -126,7 +130,7 @@ static int migrate(vic_store *s, const vic_migration *migs, size_t n_migs, vic_e
             rc = exec(s->db, "COMMIT", "commit migration", err);
         if (rc < 0) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return vic_err_wrap(err, "schema migration to version %d", migs[i].version);
+            return vic_err_wrap(err, rc, "schema migration to version %d", migs[i].version);
         }
         s->version = migs[i].version;
     }
@@ -142,7 +146,7 @@ static int use_wal(sqlite3 *db, vic_err **err)
         sqlite3_stmt *st cleanup_stmt = NULL;
         int rc = vic_store_prepare(db, &st, "PRAGMA journal_mode = WAL", err);
         if (rc < 0)
-            return vic_err_wrap(err, "configure");
+            return vic_err_wrap(err, rc, "configure");
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             const char *mode = (const char *)sqlite3_column_text(st, 0);
@@ -158,8 +162,28 @@ static int use_wal(sqlite3 *db, vic_err **err)
     }
 }
 
+/* The database and its journal files are for this service alone: 0600, also when an earlier
+ * version made them readable to others. SQLite gives new journal files the database's mode. */
+static int make_private(const char *path, vic_err **err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "open %s", path);
+    int rc = fchmod(fd, 0600) < 0 ? vic_err_sys(err, VIC_EIO, errno, "chmod %s", path) : 0;
+    close(fd);
+    static const char *const journals[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 3 && rc == 0; i++) {
+        cleanup_free char *j = xasprintf("%s%s", path, journals[i]);
+        if (chmod(j, 0600) < 0 && errno != ENOENT)
+            rc = vic_err_sys(err, VIC_EIO, errno, "chmod %s", j);
+    }
+    return rc;
+}
+
 static int open_checked(vic_store *s, const vic_migration *migs, size_t n_migs, vic_err **err)
 {
+    if (strcmp(s->path, ":memory:") != 0 && make_private(s->path, err) < 0)
+        return VIC_EIO;
     int rc = sqlite3_open_v2(
         s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
@@ -207,9 +231,9 @@ int vic_store_open(vic_store **out, const char *path, const vic_migration *migs,
     int rc = open_checked(s, migs, n_migs, err);
     if (rc < 0) {
         if (rc == VIC_ECORRUPT)
-            vic_err_wrap(err, "database %s refused", path);
+            vic_err_wrap(err, rc, "database %s refused", path);
         else
-            vic_err_wrap(err, "database %s", path);
+            vic_err_wrap(err, rc, "database %s", path);
         vic_store_free(s);
         return rc;
     }

@@ -136,7 +136,7 @@ static int info_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     json_t *list cleanup_json = NULL;
     int rc = containers_of(c, 1, &list, err);
     if (rc < 0)
-        return vic_err_wrap(err, "port layer");
+        return vic_err_wrap(err, rc, "port layer");
     size_t i, running = 0, stopped = 0;
     json_t *x;
     json_array_foreach(list, i, x)
@@ -243,8 +243,9 @@ int engine_filters(vic_http_req *req, const char *const *allowed, json_t **out, 
     if (q == NULL || *q == '\0')
         return 0;
     json_t *f = NULL;
-    if (vic_json_parse(&f, q, strlen(q), 16384, err) < 0)
-        return vic_err_wrap(err, "filters");
+    int prc = vic_json_parse(&f, q, strlen(q), 16384, err);
+    if (prc < 0)
+        return vic_err_wrap(err, prc, "filters");
     if (!json_is_object(f)) {
         json_decref(f);
         return vic_err_set(err, VIC_EINVAL, "filters: must be a JSON object");

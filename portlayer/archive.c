@@ -221,7 +221,7 @@ int pl_fs_open(pl_fs **out, const char *root_dir, vic_err **err)
     int rc = root_init(&fs->roots[0], "/", root_dir, false, err);
     if (rc < 0) {
         free(fs);
-        return vic_err_wrap(err, "container root disk");
+        return vic_err_wrap(err, rc, "container root disk");
     }
     fs->n_roots = 1;
     *out = fs;
@@ -249,7 +249,7 @@ int pl_fs_add_mount(pl_fs *fs, const char *target, const char *dir, bool read_on
                            target ? target : "");
     int rc = root_init(&fs->roots[fs->n_roots], target, dir, read_only, err);
     if (rc < 0)
-        return vic_err_wrap(err, "volume at %.200s", target);
+        return vic_err_wrap(err, rc, "volume at %.200s", target);
     fs->n_roots++;
     return 0;
 }
@@ -712,7 +712,7 @@ static int put_entry(putter *p, struct archive *a, struct archive_entry *e, vic_
     if (hardlink) {
         rc = pl_tar_path_norm(&target, hardlink, err);
         if (rc < 0)
-            return vic_err_wrap(err, "hard link %.512s", name);
+            return vic_err_wrap(err, rc, "hard link %.512s", name);
         tr = entry_place(p, target, &tgpath, &trel);
         if (tr != r || trel[0] == '\0')
             return vic_err_set(err, VIC_EINVAL,

@@ -98,7 +98,7 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     hv_ref ref;
     int rc = hv_find(o->hv, HV_POOL, o->pool, &ref, err);
     if (rc < 0)
-        return vic_err_wrap(err, "port layer pool");
+        return vic_err_wrap(err, rc, "port layer pool");
     pl *p = xzalloc(sizeof(*p));
     p->hv = o->hv;
     p->pool = xstrdup(o->pool);
@@ -588,7 +588,7 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
         vic_err *undo = NULL;
         hv_vm_destroy(p->hv, &vm, &undo);
         vic_err_free(&undo);
-        return vic_err_wrap(err, "create container %s", name);
+        return vic_err_wrap(err, rc, "create container %s", name);
     }
     snprintf(id_out, 65, "%s", id);
     return 0;
@@ -1127,7 +1127,7 @@ int pl_handle_get(pl *p, const char *ref, pl_handle **out, vic_err **err)
     rc = vic_gi_decode(&h->cfg, &vic_exec_config_desc, h->orig, "", NULL, err);
     if (rc < 0) {
         pl_handle_free(h);
-        return vic_err_wrap(err, "container %s", ref);
+        return vic_err_wrap(err, rc, "container %s", ref);
     }
     *out = h;
     return 0;
@@ -1395,7 +1395,7 @@ int pl_container_fs(pl *p, const char *ref, pl_volumes *volumes, pl_fs **out, vi
             rc = pl_fs_add_mount(fs, target, vdir, mode && strcmp(mode, "ro") == 0, err);
         if (rc < 0) {
             pl_fs_free(fs);
-            return vic_err_wrap(err, "volume %s", volume ? volume : "?");
+            return vic_err_wrap(err, rc, "volume %s", volume ? volume : "?");
         }
     }
     *out = fs;

@@ -374,7 +374,7 @@ static int unpack_hardlink(int rootfd, int pfd, const char *name, const char *pa
     cleanup_free char *target = NULL;
     int rc = pl_tar_path_norm(&target, raw_target, err);
     if (rc < 0)
-        return vic_err_wrap(err, "hard link %.200s", path);
+        return vic_err_wrap(err, rc, "hard link %.200s", path);
     if (strcmp(target, path) == 0)
         return 0;
     const char *tleaf;
@@ -891,7 +891,7 @@ int pl_imagestore_open(pl_imagestore **out, const char *dir, vic_err **err)
         cleanup_free char *p = xasprintf("%s/%s", dir, subdirs[i]);
         int rc = mkdir_p(p, err);
         if (rc < 0)
-            return vic_err_wrap(err, "image store %s", dir);
+            return vic_err_wrap(err, rc, "image store %s", dir);
     }
     /* inuse.lock is held shared by every open store; the index has its own lock file */
     cleanup_free char *lock = xasprintf("%s/inuse.lock", dir);
@@ -1133,7 +1133,7 @@ int pl_imagestore_add_layer(json_t **out, pl_imagestore *s, const char *blob_dig
     }
     rc = pl_layer_unpack(&meta, fd, root, 0, err);
     if (rc < 0) {
-        vic_err_wrap(err, "layer %s", blob_digest);
+        vic_err_wrap(err, rc, "layer %s", blob_digest);
         goto fail;
     }
     const char *got = vic_json_str(meta, "diff_id");
@@ -1667,12 +1667,12 @@ int pl_imagestore_build_rootfs(pl_imagestore *s, const char *name, const char *d
                                vic_json_str(img, "id"));
         rc = load_layer_meta(&meta, s, diff_id, err);
         if (rc < 0)
-            return vic_err_wrap(err, "image %s", vic_json_str(img, "id"));
+            return vic_err_wrap(err, rc, "image %s", vic_json_str(img, "id"));
         cleanup_free char *ld = layer_dir(s, diff_id);
         cleanup_free char *lroot = xasprintf("%s/rootfs", ld);
         rc = pl_layer_apply(dir, lroot, meta, err);
         if (rc < 0)
-            return vic_err_wrap(err, "apply layer %s", diff_id);
+            return vic_err_wrap(err, rc, "apply layer %s", diff_id);
     }
     return 0;
 }

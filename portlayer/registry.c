@@ -288,7 +288,7 @@ int pl_manifest_parse(json_t **out, const char *body, size_t len, const char *me
     json_t *doc cleanup_json = NULL;
     int rc = vic_json_parse(&doc, body, len, 0, err);
     if (rc < 0)
-        return vic_err_wrap(err, "manifest");
+        return vic_err_wrap(err, rc, "manifest");
     if (!json_is_object(doc))
         return vic_err_set(err, VIC_EINVAL, "manifest: not a JSON object");
     json_t *sv = json_object_get(doc, "schemaVersion");
@@ -358,7 +358,7 @@ int pl_manifest_parse(json_t **out, const char *body, size_t len, const char *me
         rc = layer_type_ok(vic_json_str(d, "media_type"), err);
         if (rc < 0) {
             json_decref(d);
-            return vic_err_wrap(err, "%s", what);
+            return vic_err_wrap(err, rc, "%s", what);
         }
         json_array_append_new(json_object_get(res, "layers"), d);
     }
@@ -435,7 +435,7 @@ int pl_image_config_parse(json_t **out, const char *body, size_t len, vic_err **
     json_t *doc cleanup_json = NULL;
     int rc = vic_json_parse(&doc, body, len, 0, err);
     if (rc < 0)
-        return vic_err_wrap(err, "image config");
+        return vic_err_wrap(err, rc, "image config");
     if (!json_is_object(doc))
         return vic_err_set(err, VIC_EINVAL, "image config: not a JSON object");
     json_t *res cleanup_json = json_object();
@@ -1127,7 +1127,7 @@ static int fetch_manifest(json_t **out, char **body_out, size_t *len_out, char d
     }
     rc = pl_manifest_parse(out, x.body.data ? x.body.data : "", x.body.len, x.content_type, err);
     if (rc < 0) {
-        vic_err_wrap(err, "%s", what);
+        vic_err_wrap(err, rc, "%s", what);
         goto done;
     }
     *len_out = x.body.len;
@@ -1383,7 +1383,7 @@ int pl_registry_pull(json_t **out, pl_registry *r, pl_imagestore *store, const c
     }
     rc = pl_image_config_parse(&config, config_body, config_len, err);
     if (rc < 0) {
-        vic_err_wrap(err, "config %s", config_digest);
+        vic_err_wrap(err, rc, "config %s", config_digest);
         goto done;
     }
     json_t *layers = json_object_get(manifest, "layers");
@@ -1461,7 +1461,7 @@ done:
         for (size_t i = 0; i < n_jobs; i++)
             if (jobs[i].downloaded && !pl_imagestore_has_layer(store, jobs[i].diff_id))
                 remove_blob(store, jobs[i].digest);
-        vic_err_wrap(err, "pull %s", reference);
+        vic_err_wrap(err, rc, "pull %s", reference);
     }
     free(jobs);
     free(s.base);

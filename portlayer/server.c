@@ -173,7 +173,7 @@ static int mounts_prepare(pl_server_ctx *c, const json_t *mounts, mount_set *ms,
             rc = pl_volume_disk(c->volumes, ms->names[i], &ms->disks[i], err);
         if (rc < 0) {
             mounts_undo(c, ms);
-            return vic_err_wrap(err, "mounts[%zu]", i);
+            return vic_err_wrap(err, rc, "mounts[%zu]", i);
         }
         ms->m[i] = (pl_mount){.volume = ms->names[i],
                               .disk = ms->disks[i],

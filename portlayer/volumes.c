@@ -114,7 +114,7 @@ int pl_volumes_open(pl_volumes **out, hv_conn *hv, const char *const *stores, si
         int rc = hv_ds_local_path(hv, eq + 1, &host, err);
         if (rc < 0) {
             pl_volumes_free(v);
-            return vic_err_wrap(err, "volume store %s", label);
+            return vic_err_wrap(err, rc, "volume store %s", label);
         }
         store *s = &v->stores[v->n];
         s->dir = xasprintf("%s/volumes", host);

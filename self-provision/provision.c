@@ -184,6 +184,7 @@ typedef struct check {
     const sp_inventory *inv;
     const json_t *r;
     const char *target;
+    int holder; /* a token holder's spec: places are the server's to choose */
 } check;
 
 __attribute__((format(printf, 2, 3))) static void bad(check *c, const char *fmt, ...)
@@ -361,6 +362,28 @@ static char *datastore_of(const char *url)
     return xstrndup(s, strcspn(s, "/"));
 }
 
+/* Whether a store URL names its datastore and nothing more ("datastore1",
+ * "ds://datastore1/"). */
+static int names_only_datastore(const char *url)
+{
+    const char *s = strncmp(url, "ds://", 5) == 0 ? url + 5 : url;
+    if (*s == '[')
+        return 0;
+    size_t n = strcspn(s, "/");
+    return n > 0 && strspn(s + n, "/") == strlen(s + n);
+}
+
+/* A token holder names a datastore; the folder on it is derived from the VCH's id on the
+ * server, so that no holder can point a store at another VCH's data. */
+static void holder_place(check *c, const char *url, const char *path)
+{
+    if (c->holder && url && !names_only_datastore(url))
+        deny(c,
+             "%s: %s names a folder; a token holder names only a datastore (such as "
+             "datastore1) and the server gives the VCH a folder of its own",
+             path, url);
+}
+
 /* Checks a datastore name: known to the target, allowed by the token. */
 static void check_datastore(check *c, const json_t *known, const char *name, const char *path,
                             const char *restr_key, const char *what)
@@ -512,6 +535,7 @@ static void check_storage(check *c, json_t *spec)
             cleanup_free char *ds = datastore_of(json_string_value(e));
             cleanup_free char *path = xasprintf("storage.image_stores[%zu]", i);
             check_datastore(c, known, ds, path, "image_datastores", "images");
+            holder_place(c, json_string_value(e), path);
         }
     }
     json_t *volumes = json_object_get(storage, "volume_stores");
@@ -522,6 +546,7 @@ static void check_storage(check *c, json_t *spec)
         cleanup_free char *ds = datastore_of(json_string_value(json_object_get(e, "datastore")));
         cleanup_free char *path = xasprintf("storage.volume_stores[%zu].datastore", i);
         check_datastore(c, known, ds, path, "volume_datastores", "volumes");
+        holder_place(c, json_string_value(json_object_get(e, "datastore")), path);
         if (json_object_get(e, "label") == NULL)
             json_object_set_new(e, "label", json_string(i == 0 ? "default" : ds));
         const char *label = json_string_value(json_object_get(e, "label"));
@@ -619,8 +644,20 @@ static void check_auth(check *c, json_t *spec)
 {
     json_t *auth = json_object_get(spec, "auth");
     int no_tls = json_is_true(json_object_get(auth, "no_tls"));
-    if (no_tls && json_is_true(json_object_get(c->r, "tls_required")))
+    int tls_required = json_is_true(json_object_get(c->r, "tls_required"));
+    if (no_tls && tls_required)
         deny(c, "auth.no_tls: the token requires TLS");
+    /* TLS without client verification lets anyone who reaches the endpoint use it */
+    if (tls_required &&
+        json_is_true(json_object_get(json_object_get(auth, "client"), "no_tls_verify")))
+        deny(c, "auth.client.no_tls_verify: the token requires TLS with client certificates");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(json_object_get(spec, "registry"), "insecure"), i, e)
+    {
+        if (tls_required)
+            deny(c, "registry.insecure[%zu]: the token requires TLS, also to registries", i);
+    }
     if (json_object_get(json_object_get(auth, "server"), "private_key"))
         bad(c, "auth.server.private_key: not accepted for a self-provisioned VCH; use "
                "auth.server.generate");
@@ -691,8 +728,8 @@ static int report(json_t **problems, const check *c, vic_err **err)
     return rc;
 }
 
-int sp_check_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,
-                  const json_t *spec, const char *target, vic_err **err)
+static int check_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,
+                      const json_t *spec, const char *target, int holder, vic_err **err)
 {
     *out = NULL;
     if (problems)
@@ -704,7 +741,8 @@ int sp_check_spec(json_t **out, json_t **problems, const sp_inventory *inv, cons
                .forbidden = forbidden,
                .inv = inv,
                .r = r,
-               .target = token_target ? token_target : "local"};
+               .target = token_target ? token_target : "local",
+               .holder = holder};
     json_t *schema_problems cleanup_json = NULL;
     if (spec == NULL)
         spec = json_object();
@@ -736,6 +774,18 @@ int sp_check_spec(json_t **out, json_t **problems, const sp_inventory *inv, cons
         return report(problems, &c, err);
     *out = steal_ptr(s);
     return 0;
+}
+
+int sp_check_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,
+                  const json_t *spec, const char *target, vic_err **err)
+{
+    return check_spec(out, problems, inv, r, spec, target, 0, err);
+}
+
+int sp_check_holder_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,
+                         const json_t *spec, const char *target, vic_err **err)
+{
+    return check_spec(out, problems, inv, r, spec, target, 1, err);
 }
 
 /* ---- redemption ---- */
@@ -836,7 +886,8 @@ int sp_redeem(json_t **out, json_t **problems, sp *s, const vp_token *t, const j
     if (problems)
         *problems = NULL;
     json_t *checked cleanup_json = NULL;
-    int rc = sp_check_spec(&checked, problems, s->inv, vp_token_restrictions(t), spec, target, err);
+    int rc = sp_check_holder_spec(&checked, problems, s->inv, vp_token_restrictions(t), spec,
+                                  target, err);
     if (rc == 0) {
         redeem_args a = {.t = t,
                          .spec = checked,
@@ -977,7 +1028,7 @@ int sp_limits(json_t **out, sp *s, const vp_token *t, time_t now, vic_err **err)
     long long max_vchs = vp_restr_int(r, "max_vchs");
     json_t *defaults = NULL;
     json_t *spec cleanup_json = NULL;
-    if (sp_check_spec(&spec, NULL, s->inv, r, NULL, NULL, NULL) == 0) {
+    if (sp_check_holder_spec(&spec, NULL, s->inv, r, NULL, NULL, NULL) == 0) {
         json_object_del(spec, "name");
         json_object_del(spec, "auth");
         defaults = json_incref(spec);

@@ -59,6 +59,11 @@ void sp_free(sp *s);
 int sp_check_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,
                   const json_t *spec, const char *target, vic_err **err);
 
+/* sp_check_spec for a token holder's spec, which may name only datastores for its stores
+ * (the server derives the folders from the VCH's id). */
+int sp_check_holder_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,
+                         const json_t *spec, const char *target, vic_err **err);
+
 /*
  * Redeems token t for the VCH spec: checks it (sp_check_spec), then in one transaction
  * checks max_vchs for the token and each ancestor, refuses a name in use on the target,

@@ -287,7 +287,7 @@ int vp_keyring_open(vp_keyring **out, const char *dir, vic_err **err)
     int rc = k->sha256 ? load_all(k, err) : ssl_fail(err, VIC_EINTERNAL, "fetch SHA-256");
     if (rc < 0) {
         vp_keyring_free(k);
-        return vic_err_wrap(err, "token keys in %s", dir);
+        return vic_err_wrap(err, rc, "token keys in %s", dir);
     }
     *out = k;
     return 0;

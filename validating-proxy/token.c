@@ -869,8 +869,9 @@ static int load_token(sqlite3 *db, void *payload, vic_err **err)
     if (rc == 0) {
         json_t *restr = NULL;
         const chain_link *l = &ch.rows[0];
-        if (vic_json_parse(&restr, l->restrictions, strlen(l->restrictions), 1 << 20, err) < 0)
-            rc = vic_err_wrap(err, "stored restrictions of %s", l->jti);
+        if ((rc = vic_json_parse(&restr, l->restrictions, strlen(l->restrictions), 1 << 20, err)) <
+            0)
+            rc = vic_err_wrap(err, rc, "stored restrictions of %s", l->jti);
         else
             a->t = token_from_link(l, restr);
     }
@@ -998,8 +999,9 @@ int vp_db_chain_each(sqlite3 *db, const char *jti, vp_chain_fn fn, void *payload
     for (size_t i = 0; rc == 0 && i < ch.n; i++) {
         json_t *restr = NULL;
         const chain_link *l = &ch.rows[i];
-        if (vic_json_parse(&restr, l->restrictions, strlen(l->restrictions), 1 << 20, err) < 0) {
-            rc = vic_err_wrap(err, "stored restrictions of %s", l->jti);
+        if ((rc = vic_json_parse(&restr, l->restrictions, strlen(l->restrictions), 1 << 20, err)) <
+            0) {
+            rc = vic_err_wrap(err, rc, "stored restrictions of %s", l->jti);
             break;
         }
         rc = fn(l->jti, restr, payload, err);

@@ -200,7 +200,7 @@ int vch_inventory_new(vch_inventory **out, hv_conn *hv, const char *target, vic_
         rc = hv_list(hv, HV_NETWORK, NULL, &inv->networks, err);
     if (rc < 0) {
         vch_inventory_free(inv);
-        return vic_err_wrap(err, "inventory of %s", target);
+        return vic_err_wrap(err, rc, "inventory of %s", target);
     }
     *out = inv;
     return 0;

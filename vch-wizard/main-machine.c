@@ -98,7 +98,7 @@ static int open_engine(vch_engine **e, common *c)
 {
     vic_err *err cleanup_err = NULL;
     const char *home = c->home ? c->home : getenv("VIC_HOME") ? getenv("VIC_HOME") : "./var";
-    mkdir(home, 0755);
+    mkdir(home, 0700);
     cleanup_free char *bin = c->bin_dir ? xstrdup(c->bin_dir) : vic_exe_dir();
     if (c->password == NULL && getenv("VIC_MACHINE_PASSWORD"))
         c->password = xstrdup(getenv("VIC_MACHINE_PASSWORD"));
@@ -422,7 +422,7 @@ static int cmd_create(int argc, char **argv, common *c)
     vic_err *err cleanup_err = NULL;
     vch_task task;
     json_t *problems cleanup_json = NULL;
-    int rc = vch_create_begin(e, spec, "admin", &task, &problems, &err);
+    int rc = vch_create_begin(e, spec, "admin", NULL, &task, &problems, &err);
     if (rc < 0) {
         fprintf(stderr, "vic-machine create: the VCH specification has %zu problem%s:\n",
                 json_array_size(problems), json_array_size(problems) == 1 ? "" : "s");

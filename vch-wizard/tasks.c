@@ -51,7 +51,7 @@ int vch_tasks_open(vic_store **out, const char *home, vic_err **err)
 {
     cleanup_free char *path = xasprintf("%s/vch-tasks.db", home);
     int rc = vic_store_open(out, path, migrations, sizeof(migrations) / sizeof(migrations[0]), err);
-    return rc < 0 ? vic_err_wrap(err, "task records %s", path) : 0;
+    return rc < 0 ? vic_err_wrap(err, rc, "task records %s", path) : 0;
 }
 
 long long vch_proc_start(long pid)
@@ -201,26 +201,33 @@ int vch_task_finish(vic_store *s, const char *task, const char *state, const cha
 
 static int adopt(sqlite3 *db, void *payload, vic_err **err)
 {
+    const vch_task *seen = payload;
     sqlite3_stmt *st cleanup_stmt = NULL;
     int rc = vic_store_prepare(db, &st,
                                "UPDATE tasks SET owner_pid = ?2, owner_start = ?3, updated = ?4 "
-                               "WHERE id = ?1 AND state = 'running'",
+                               "WHERE id = ?1 AND state = 'running' AND owner_pid = ?5 AND "
+                               "owner_start = ?6",
                                err);
     if (rc < 0)
         return rc;
     long pid = (long)getpid();
-    sqlite3_bind_text(st, 1, payload, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, seen->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, pid);
     sqlite3_bind_int64(st, 3, vch_proc_start(pid));
     sqlite3_bind_int64(st, 4, time(NULL));
+    sqlite3_bind_int64(st, 5, seen->owner_pid);
+    sqlite3_bind_int64(st, 6, seen->owner_start);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
         return vic_store_error(err, db, rc, "adopt the task");
+    if (sqlite3_changes(db) == 0)
+        return vic_err_set(err, VIC_ECONFLICT, "task %s has another runner now, or has finished",
+                           seen->id);
     return 0;
 }
 
-int vch_task_adopt(vic_store *s, const char *task, vic_err **err)
+int vch_task_adopt(vic_store *s, const vch_task *seen, vic_err **err)
 {
-    return vic_store_write(s, adopt, (void *)task, err);
+    return vic_store_write(s, adopt, (void *)seen, err);
 }
 
 static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)

@@ -61,8 +61,10 @@ int vch_task_event(vic_store *s, const char *task, const char *step, const char 
 int vch_task_finish(vic_store *s, const char *task, const char *state, const char *error,
                     vic_err **err);
 
-/* Makes this process the task's runner (when converging a dead runner's task). */
-int vch_task_adopt(vic_store *s, const char *task, vic_err **err);
+/* Makes this process the runner of a dead runner's task: a compare-and-swap on the runner
+ * that `seen` (as read) names, so that of two processes converging at once exactly one wins;
+ * VIC_ECONFLICT for the other, or when the task finished meanwhile. */
+int vch_task_adopt(vic_store *s, const vch_task *seen, vic_err **err);
 
 int vch_task_get(vic_store *s, const char *id, vch_task *out, vic_err **err);
 

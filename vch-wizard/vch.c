@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -48,6 +49,10 @@
 #define K_VERSION    K_CFG "version"
 #define K_CREATED    K_CFG "created"
 #define K_CREATED_BY K_CFG "created_by"
+/* The VCH's immutable id (its folders are named after it), and the datastore paths its
+ * create made and its delete may remove: {"images": [...], "volumes": {"LABEL": PATH}}. */
+#define K_UID   K_CFG "uid"
+#define K_OWNED K_CFG "owned"
 /* What vic-init reports. */
 #define K_INIT        "guestinfo.vice..init."
 #define K_READY       K_INIT "ready"
@@ -255,6 +260,8 @@ static int overlaps_vch(const json_t *vm, uint32_t net, int len, json_t **spec, 
     return parse_cidr(*range, &onet, &olen) && cidr_overlap(net, len, onet, olen);
 }
 
+static char *appliance_ds(const json_t *spec);
+
 /* The image store's datastore path: "datastore1" -> "[datastore1] vic-images/NAME";
  * "ds://datastore1/dir" or "datastore1/dir" -> "[datastore1] dir". */
 static char *store_path(const char *url, const char *dflt)
@@ -287,6 +294,71 @@ static char *volume_store(const json_t *spec, const json_t *vs)
     cleanup_free char *dflt = xasprintf("vic-volumes/%s/%s", str_at(spec, "name"),
                                         str_at(vs, "label") ? str_at(vs, "label") : "default");
     return store_path(str_at(vs, "datastore"), dflt);
+}
+
+/* Whether a store URL names only a datastore ("datastore1", "ds://datastore1/"), leaving
+ * the folder to the server. */
+static int bare_datastore(const char *url)
+{
+    const char *s = strncmp(url, "ds://", 5) == 0 ? url + 5 : url;
+    if (*s == '[') {
+        const char *end = strchr(s, ']');
+        return end && strspn(end + 1, " /") == strlen(end + 1);
+    }
+    size_t n = strcspn(s, "/");
+    return strspn(s + n, "/") == strlen(s + n);
+}
+
+/* A datastore path as "ds/rel/ative" with single slashes and no trailing one, for
+ * comparing places; NULL when it holds a "." or ".." component. Caller frees. */
+static char *place_of(const char *ds_path)
+{
+    cleanup_free char *ds = ds_name_of(ds_path);
+    const char *rel = ds_path[0] == '[' && strchr(ds_path, ']') ? strchr(ds_path, ']') + 1 : "";
+    vic_buf b = VIC_BUF_INIT;
+    vic_buf_appendf(&b, "%s", ds);
+    while (*rel) {
+        rel += strspn(rel, " /");
+        size_t n = strcspn(rel, "/");
+        if (n == 0)
+            break;
+        if ((n == 1 && rel[0] == '.') || (n == 2 && rel[0] == '.' && rel[1] == '.')) {
+            vic_buf_free(&b);
+            return NULL;
+        }
+        vic_buf_appendf(&b, "/%.*s", (int)n, rel);
+        rel += n;
+    }
+    return vic_buf_steal(&b);
+}
+
+/* Whether one place equals the other or lies inside it, either way round. */
+static int places_meet(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t n = la < lb ? la : lb;
+    return strncmp(a, b, n) == 0 && (la == lb || (la < lb ? b[n] : a[n]) == '/');
+}
+
+/* The places a VCH holds on its datastores, from its spec: [{what, path}] (new
+ * reference): its VM folder, its image store and each volume store. */
+static json_t *places_held(const vch_engine *e, const json_t *spec)
+{
+    json_t *out = json_array();
+    cleanup_free char *ds = appliance_ds(spec);
+    cleanup_free char *folder = xasprintf("[%s] %s", ds, str_at(spec, "name"));
+    cleanup_free char *images = image_store(e, spec);
+    json_array_append_new(out, json_pack("{s:s, s:s}", "what", "VM folder", "path", folder));
+    json_array_append_new(out, json_pack("{s:s, s:s}", "what", "image store", "path", images));
+    size_t i;
+    json_t *vs;
+    json_array_foreach(json_object_get(json_object_get(spec, "storage"), "volume_stores"), i, vs)
+    {
+        cleanup_free char *path = volume_store(spec, vs);
+        cleanup_free char *what = xasprintf("volume store %s", str_at(vs, "label") ?: "default");
+        json_array_append_new(out, json_pack("{s:s, s:s}", "what", what, "path", path));
+    }
+    return out;
 }
 
 static int no_tls(const json_t *spec)
@@ -472,6 +544,91 @@ static void check_against(vch_engine *e, const json_t *spec, const json_t *apps,
     }
 }
 
+/* Folder names every VCH on a datastore shares: no VCH may take one as its VM folder. */
+static const char *const shared_folders[] = {"vic", "vic-images", "vic-volumes", NULL};
+
+static const char *relation(const char *mine, const char *theirs)
+{
+    size_t a = strlen(mine), b = strlen(theirs);
+    return a == b ? "is" : a > b ? "lies inside" : "contains";
+}
+
+/* Refuses store paths that meet another VCH's VM folder or stores (equal, inside or
+ * containing), naming the owner: deleting either VCH would remove the other's data. A store
+ * that names only a datastore gets a folder of its own at create and meets nothing. */
+static void check_places(vch_engine *e, const json_t *spec, const json_t *apps, problems *p)
+{
+    const char *name = str_at(spec, "name");
+    for (const char *const *f = shared_folders; *f; f++)
+        if (name && strcasecmp(name, *f) == 0)
+            problem(p,
+                    "name: %s is the name of a folder that every VCH on the datastore shares; "
+                    "choose another name",
+                    name);
+    /* [{field, place}] of this spec: its VM folder, and each store it names a folder for */
+    json_t *mine cleanup_json = json_array();
+    cleanup_free char *ds = appliance_ds(spec);
+    cleanup_free char *folder = xasprintf("[%s] %s", ds, name ? name : "");
+    json_array_append_new(mine, json_pack("{s:s, s:s}", "field", "name", "path", folder));
+    const json_t *storage = json_object_get(spec, "storage");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(storage, "image_stores"), i, v)
+    {
+        if (!json_is_string(v) || bare_datastore(json_string_value(v)))
+            continue;
+        cleanup_free char *field = xasprintf("storage.image_stores[%zu]", i);
+        cleanup_free char *path = store_path(json_string_value(v), "-");
+        json_array_append_new(mine, json_pack("{s:s, s:s}", "field", field, "path", path));
+    }
+    json_array_foreach(json_object_get(storage, "volume_stores"), i, v)
+    {
+        const char *url = str_at(v, "datastore");
+        if (url == NULL || bare_datastore(url))
+            continue;
+        cleanup_free char *field = xasprintf("storage.volume_stores[%zu].datastore", i);
+        cleanup_free char *path = store_path(url, "-");
+        json_array_append_new(mine, json_pack("{s:s, s:s}", "field", field, "path", path));
+    }
+    json_t *m;
+    json_array_foreach(mine, i, m)
+    {
+        cleanup_free char *place = place_of(str_at(m, "path"));
+        if (place == NULL) {
+            problem(p, "%s: %s: a path may not hold \".\" or \"..\"", str_at(m, "field"),
+                    str_at(m, "path"));
+            continue;
+        }
+        if (strchr(place, '/') == NULL) {
+            problem(p, "%s: %s is a whole datastore; name a folder on it", str_at(m, "field"),
+                    str_at(m, "path"));
+            continue;
+        }
+        size_t j;
+        json_t *vm;
+        json_array_foreach(apps, j, vm)
+        {
+            const char *other = appliance_key(vm, K_NAME);
+            if (name && strcmp(other, name) == 0)
+                continue; /* the same name is refused on its own */
+            json_t *ospec cleanup_json = spec_of(vm);
+            if (json_object_get(ospec, "name") == NULL)
+                json_object_set_new(ospec, "name", json_string(other));
+            json_t *theirs cleanup_json = places_held(e, ospec);
+            size_t k;
+            json_t *t;
+            json_array_foreach(theirs, k, t)
+            {
+                cleanup_free char *tp = place_of(str_at(t, "path"));
+                if (tp && places_meet(place, tp))
+                    problem(p, "%s: %s %s VCH %s's %s %s; choose a folder of its own",
+                            str_at(m, "field"), str_at(m, "path"), relation(place, tp), other,
+                            str_at(t, "what"), str_at(t, "path"));
+            }
+        }
+    }
+}
+
 /* Whether net/len overlaps an IPv4 network of one of this host's interfaces (other than
  * loopback and the local target's own bridges); *ifname gets its name. */
 static int host_overlap(uint32_t net, int len, char *ifname, size_t cap)
@@ -623,9 +780,10 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
                         "supported yet; the VCH generates its own CA");
         json_t *apps cleanup_json = NULL;
         vic_err *le = NULL;
-        if (appliances(e, &apps, &le) == 0)
+        if (appliances(e, &apps, &le) == 0) {
             check_against(e, norm, apps, &p, &conflict);
-        else
+            check_places(e, norm, apps, &p);
+        } else
             problem(&p, "target: %s", le->msg);
         vic_err_free(&le);
         if (warnings) {
@@ -787,14 +945,97 @@ static void new_task_id(char out[40])
         n += snprintf(out + n, (size_t)(40 - n), "%02x", rnd[i]);
 }
 
-int vch_create_begin(vch_engine *e, const json_t *spec, const char *created_by, vch_task *task,
-                     json_t **problems_out, vic_err **err)
+/* Whether a datastore path exists on this host (local target only; elsewhere 1: a folder
+ * the engine cannot look at is never taken for its own). */
+static int ds_exists(vch_engine *e, const char *ds_path)
+{
+    cleanup_free char *host = NULL;
+    vic_err *ignore cleanup_err = NULL;
+    struct stat st;
+    if (!e->local || hv_ds_local_path(e->hv, ds_path, &host, &ignore) < 0)
+        return 1;
+    return lstat(host, &st) == 0 || errno != ENOENT;
+}
+
+/*
+ * Gives the VCH its folders: a store that names only a datastore gets a folder derived from
+ * the VCH's immutable id (images in vic-images/UID, or NAME/VIC inside the appliance's folder
+ * on vSphere; volumes in vic-volumes/UID/LABEL), written into the spec. Returns what the
+ * create will make and its delete may remove: {"images": [...], "volumes": {LABEL: PATH}}; a
+ * folder the spec names that exists already stays the admin's.
+ */
+static json_t *assign_places(vch_engine *e, json_t *spec, const char *uid)
+{
+    json_t *owned = json_pack("{s:[], s:{}}", "images", "volumes");
+    json_t *storage = json_object_get(spec, "storage");
+    json_t *images = json_object_get(storage, "image_stores");
+    if (!json_is_array(images) || json_array_size(images) == 0) {
+        images = json_pack("[s]", "datastore1");
+        json_object_set_new(storage, "image_stores", images);
+    }
+    cleanup_free char *first = xstrdup(json_string_value(json_array_get(images, 0)) ?: "");
+    if (bare_datastore(first)) {
+        cleanup_free char *ds = store_path(first, "-");
+        cleanup_free char *name = ds_name_of(ds);
+        cleanup_free char *url = e->local ? xasprintf("ds://%s/vic-images/%s", name, uid)
+                                          : xasprintf("ds://%s/%s/VIC", name, str_at(spec, "name"));
+        json_array_set_new(images, 0, json_string(url));
+    }
+    cleanup_free char *img = image_store(e, spec);
+    if (bare_datastore(first) || !ds_exists(e, img))
+        json_array_append_new(json_object_get(owned, "images"), json_string(img));
+    size_t i;
+    json_t *vs;
+    json_array_foreach(json_object_get(storage, "volume_stores"), i, vs)
+    {
+        const char *url = str_at(vs, "datastore");
+        const char *label = str_at(vs, "label") ?: "default";
+        int bare = url && bare_datastore(url);
+        if (bare) {
+            cleanup_free char *ds = store_path(url, "-");
+            cleanup_free char *name = ds_name_of(ds);
+            json_object_set_new(vs, "datastore",
+                                json_sprintf("ds://%s/vic-volumes/%s/%s", name, uid, label));
+            /* the folder of the VCH's volume stores on that datastore */
+            cleanup_free char *parent = xasprintf("[%s] vic-volumes/%s", name, uid);
+            json_t *parents = json_object_get(owned, "volume_folders");
+            if (parents == NULL)
+                json_object_set_new(owned, "volume_folders", parents = json_array());
+            size_t k;
+            json_t *have;
+            int known = 0;
+            json_array_foreach(parents, k, have)
+            {
+                known |= strcmp(json_string_value(have), parent) == 0;
+            }
+            if (!known)
+                json_array_append_new(parents, json_string(parent));
+        }
+        cleanup_free char *path = volume_store(spec, vs);
+        if (bare || !ds_exists(e, path))
+            json_object_set_new(json_object_get(owned, "volumes"), label, json_string(path));
+    }
+    return owned;
+}
+
+int vch_create_begin(vch_engine *e, const json_t *spec, const char *created_by, const char *uid,
+                     vch_task *task, json_t **problems_out, vic_err **err)
 {
     memset(task, 0, sizeof(*task));
     json_t *norm = NULL;
     int rc = vch_validate(e, spec, &norm, problems_out, NULL, err);
     if (rc < 0)
         return rc;
+    char uid_buf[40];
+    if (uid == NULL) {
+        unsigned char rnd[8];
+        vic_random_bytes(rnd, sizeof(rnd));
+        snprintf(uid_buf, sizeof(uid_buf), "vch-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+                 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+        uid = uid_buf;
+    }
+    json_t *owned = assign_places(e, norm, uid);
+    task->extra = json_pack("{s:s, s:o}", "uid", uid, "owned", owned);
     new_task_id(task->id);
     snprintf(task->kind, sizeof(task->kind), "create");
     snprintf(task->state, sizeof(task->state), "running");
@@ -940,7 +1181,7 @@ static int step_image(run_ctx *r, vic_err **err)
         return rc;
     if (!r->e->local) {
         if ((rc = hv_ds_upload(r->e->hv, image, r->e->iso, err)) < 0)
-            return vic_err_wrap(err, "appliance ISO %s", r->e->iso);
+            return vic_err_wrap(err, rc, "appliance ISO %s", r->e->iso);
         note(r, "appliance_image", "progress", "uploaded %s to %s", r->e->iso, image);
         return 0;
     }
@@ -983,7 +1224,7 @@ static int step_vm(run_ctx *r, vic_err **err)
     else if (rc == 0)
         image_dir = xstrdup(images);
     if (rc < 0)
-        return vic_err_wrap(err, "image store %s", images);
+        return vic_err_wrap(err, rc, "image store %s", images);
     json_t *ec cleanup_json = json_object();
     cleanup_free char *spec_s = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
     const json_t *debug = json_object_get(spec, "debug");
@@ -1039,6 +1280,10 @@ static int step_vm(run_ctx *r, vic_err **err)
     json_object_set_new(ec, K_VERSION, json_string(VIC_VERSION));
     json_object_set_new(ec, K_CREATED, json_sprintf("%lld", (long long)time(NULL)));
     json_object_set_new(ec, K_CREATED_BY, json_string(r->t->created_by));
+    json_object_set_new(ec, K_UID, json_string(str_at(r->t->extra, "uid") ?: ""));
+    cleanup_free char *owned =
+        json_dumps(json_object_get(r->t->extra, "owned"), JSON_COMPACT | JSON_SORT_KEYS);
+    json_object_set_new(ec, K_OWNED, json_string(owned ? owned : "{}"));
     json_object_set_new(ec, K_TASK, json_string(r->t->id));
     json_object_set_new(ec, K_CREATING, json_string(r->t->id));
     const json_t *ep = json_object_get(spec, "endpoint");
@@ -1104,7 +1349,7 @@ static int step_volumes(run_ctx *r, vic_err **err)
         cleanup_free char *path = volume_store(r->t->spec, vs);
         int rc = ds_mkdir_p(r->e->hv, path, err);
         if (rc < 0)
-            return vic_err_wrap(err, "volume store %s", str_at(vs, "label"));
+            return vic_err_wrap(err, rc, "volume store %s", str_at(vs, "label"));
     }
     return 0;
 }
@@ -1295,9 +1540,28 @@ static char *roll_back(vch_engine *e, const vch_task *t)
             vic_log(VIC_LOG_WARN, "event=rollback_pool_failed vch=%s msg=\"%s\"", t->name,
                     err->msg);
         keep_failure(&err, &first);
-        cleanup_free char *images = image_store(e, t->spec);
-        hv_ds_delete(e->hv, images, &err);
-        keep_failure(&err, &first);
+        /* only the stores this create made: a folder that was there before is not ours (a
+         * delete removes its stores in a step of its own, as its options say) */
+        size_t i;
+        json_t *path;
+        const json_t *owned =
+            strcmp(t->kind, "create") == 0 ? json_object_get(t->extra, "owned") : NULL;
+        json_array_foreach(json_object_get(owned, "images"), i, path)
+        {
+            hv_ds_delete(e->hv, json_string_value(path), &err);
+            keep_failure(&err, &first);
+        }
+        const char *label;
+        json_object_foreach(json_object_get(owned, "volumes"), label, path)
+        {
+            hv_ds_delete(e->hv, json_string_value(path), &err);
+            keep_failure(&err, &first);
+        }
+        json_array_foreach(json_object_get(owned, "volume_folders"), i, path)
+        {
+            hv_ds_delete(e->hv, json_string_value(path), &err);
+            keep_failure(&err, &first);
+        }
         if (!e->local && folder_ours) { /* the ISO and files uploaded before the VM existed */
             cleanup_free char *ds = appliance_ds(t->spec);
             cleanup_free char *folder = xasprintf("[%s] %s", ds, t->name);
@@ -1359,6 +1623,44 @@ static int finish_create(vch_engine *e, const vch_task *t, vic_err **err)
     return rc;
 }
 
+/* Records a task's end. A record that cannot be written (the database busy past its
+ * timeout, say) is retried; a task left "running" would be rolled back by the next converge.
+ * Returns the last failure. */
+static int finish_task(vch_engine *e, const char *id, const char *state, const char *error,
+                       vic_err **err)
+{
+    int rc = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        vic_err_free(err);
+        if ((rc = vch_task_finish(e->tasks, id, state, error, err)) == 0)
+            return 0;
+        vic_log(VIC_LOG_WARN, "event=task_record_failed task=%s state=%s attempt=%d msg=\"%s\"", id,
+                state, attempt + 1, (*err)->msg);
+    }
+    return rc;
+}
+
+/* Whether every step of a create task is recorded as done (its runner may have died before
+ * it could record the task's end). */
+static int create_complete(vch_engine *e, const vch_task *t)
+{
+    json_t *events cleanup_json = NULL;
+    char state[16];
+    vic_err *ignore cleanup_err = NULL;
+    if (vch_task_events(e->tasks, t->id, 0, &events, state, &ignore) < 0)
+        return 0;
+    const char *last = create_steps[sizeof(create_steps) / sizeof(create_steps[0]) - 1].name;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        if (strcmp(str_at(ev, "step") ?: "", last) == 0 &&
+            strcmp(str_at(ev, "status") ?: "", "done") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void *payload,
                    vic_err **err)
 {
@@ -1381,7 +1683,13 @@ int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void 
         cleanup_free char *msg =
             incomplete ? xasprintf("%s (rollback incomplete: %s)", (*err)->msg, incomplete)
                        : xasprintf("%s (rolled back)", (*err)->msg);
-        vch_task_finish(e->tasks, t.id, "failed", msg, NULL);
+        vic_err *fe = NULL;
+        if (finish_task(e, t.id, "failed", msg, &fe) < 0)
+            vic_log(VIC_LOG_ERROR,
+                    "event=task_record_failed task=%s state=failed msg=\"%s\" (the next converge "
+                    "rolls it back again)",
+                    t.id, fe->msg);
+        vic_err_free(&fe);
         if (incomplete) { /* the caller learns that pieces may remain */
             int code = (*err)->code;
             vic_err_free(err);
@@ -1392,8 +1700,17 @@ int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void 
         /* The task ends before the appliance loses its creating mark: whoever reads the VCH
          * as running can delete it at once, and a crash between the two leaves a mark whose
          * task has succeeded, which vch_state reads as done. */
-        vch_task_finish(e->tasks, t.id, "succeeded", NULL, NULL);
         vic_err *fe = NULL;
+        if (finish_task(e, t.id, "succeeded", NULL, &fe) < 0) {
+            /* the VCH is whole: the next converge sees every step done and records it then */
+            vic_log(VIC_LOG_ERROR, "event=task_record_failed task=%s state=succeeded msg=\"%s\"",
+                    t.id, fe->msg);
+            rc = vic_err_wrap(&fe, fe->code, "VCH %s is ready, but its task could not be recorded",
+                              t.name);
+            *err = fe;
+            vch_task_clear(&t);
+            return rc;
+        }
         if (finish_create(e, &t, &fe) < 0) {
             vic_log(VIC_LOG_WARN, "event=create_unmark_failed vch=%s msg=\"%s\"", t.name, fe->msg);
             vic_err_free(&fe);
@@ -1427,6 +1744,35 @@ static int record_delete(sqlite3 *db, void *payload, vic_err **err)
 static int pool_vms(vch_engine *e, const char *pool, json_t **out, vic_err **err)
 {
     return hv_vm_list(e->hv, pool, "guestinfo.vice./common/", out, err);
+}
+
+/* What a VCH's delete may remove, as its create recorded it; a VCH made before that record
+ * existed owns the stores it named by datastore alone (the folders named after it). */
+static json_t *owned_of(vch_engine *e, const json_t *vm, const json_t *spec)
+{
+    json_t *owned = json_loads(appliance_key(vm, K_OWNED) ?: "", 0, NULL);
+    if (json_is_object(owned))
+        return owned;
+    json_decref(owned);
+    owned = json_pack("{s:[], s:{}}", "images", "volumes");
+    const json_t *storage = json_object_get(spec, "storage");
+    const char *first =
+        json_string_value(json_array_get(json_object_get(storage, "image_stores"), 0));
+    if (first == NULL || bare_datastore(first)) {
+        cleanup_free char *img = image_store(e, spec);
+        json_array_append_new(json_object_get(owned, "images"), json_string(img));
+    }
+    size_t i;
+    json_t *vs;
+    json_array_foreach(json_object_get(storage, "volume_stores"), i, vs)
+    {
+        if (str_at(vs, "datastore") && bare_datastore(str_at(vs, "datastore"))) {
+            cleanup_free char *path = volume_store(spec, vs);
+            json_object_set_new(json_object_get(owned, "volumes"), str_at(vs, "label") ?: "default",
+                                json_string(path));
+        }
+    }
+    return owned;
 }
 
 int vch_delete_begin(vch_engine *e, const char *id, const vch_delete_opts *o, vch_task *task,
@@ -1477,8 +1823,9 @@ int vch_delete_begin(vch_engine *e, const char *id, const vch_delete_opts *o, vc
     snprintf(task->vch_id, sizeof(task->vch_id), "%s", str_at(vm, "ref"));
     snprintf(task->created_by, sizeof(task->created_by), "admin");
     task->spec = spec_of(vm);
-    task->extra = json_pack("{s:s, s:s}", "containers", o->containers_all ? "all" : "off",
-                            "volume_stores", o->volume_stores_all ? "all" : "none");
+    task->extra = json_pack("{s:s, s:s, s:o}", "containers", o->containers_all ? "all" : "off",
+                            "volume_stores", o->volume_stores_all ? "all" : "none", "owned",
+                            owned_of(e, vm, task->spec));
     delete_begin_args a = {e, task};
     if ((rc = vic_store_write(e->tasks, record_delete, &a, err)) < 0) {
         vch_task_clear(task);
@@ -1553,21 +1900,43 @@ static int del_pool(run_ctx *r, vic_err **err)
     return tolerate_gone(rc, err);
 }
 
+/* Removes the stores the VCH's create recorded as its own, and no other folder: a store
+ * that existed before the VCH is left in place, and said so. */
 static int del_stores(run_ctx *r, vic_err **err)
 {
+    const json_t *owned = json_object_get(r->t->extra, "owned");
+    const json_t *storage = json_object_get(r->t->spec, "storage");
+    int rc = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(owned, "images"), i, v)
+    {
+        if ((rc = tolerate_gone(hv_ds_delete(r->e->hv, json_string_value(v), err), err)) < 0)
+            return rc;
+    }
     cleanup_free char *images = image_store(r->e, r->t->spec);
-    int rc = tolerate_gone(hv_ds_delete(r->e->hv, images, err), err);
-    if (rc < 0)
-        return rc;
+    if (json_array_size(json_object_get(owned, "images")) == 0)
+        note(r, "stores", "progress", "left the image store %s in place: it existed before VCH %s",
+             images, r->t->name);
     if (strcmp(str_at(r->t->extra, "volume_stores") ?: "none", "all") != 0)
         return 0;
-    const json_t *vss = json_object_get(json_object_get(r->t->spec, "storage"), "volume_stores");
-    size_t i;
-    json_t *vs;
-    json_array_foreach(vss, i, vs)
+    json_array_foreach(json_object_get(storage, "volume_stores"), i, v)
     {
-        cleanup_free char *path = volume_store(r->t->spec, vs);
+        const char *label = str_at(v, "label") ?: "default";
+        const char *path = str_at(json_object_get(owned, "volumes"), label);
+        cleanup_free char *named = volume_store(r->t->spec, v);
+        if (path == NULL || strcmp(path, named) != 0) {
+            note(r, "stores", "progress",
+                 "left the volume store %s (%s) in place: it existed before VCH %s", label, named,
+                 r->t->name);
+            continue;
+        }
         if ((rc = tolerate_gone(hv_ds_delete(r->e->hv, path, err), err)) < 0)
+            return rc;
+    }
+    json_array_foreach(json_object_get(owned, "volume_folders"), i, v)
+    {
+        if ((rc = tolerate_gone(hv_ds_delete(r->e->hv, json_string_value(v), err), err)) < 0)
             return rc;
     }
     return 0;
@@ -1604,10 +1973,18 @@ int vch_delete_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void 
         else
             note(&r, delete_steps[i].name, "failed", "%s", (*err)->msg);
     }
+    vic_err *fe = NULL;
     if (rc < 0) {
-        vch_task_finish(e->tasks, t.id, "failed", (*err)->msg, NULL);
+        if (finish_task(e, t.id, "failed", (*err)->msg, &fe) < 0)
+            vic_log(VIC_LOG_ERROR, "event=task_record_failed task=%s state=failed msg=\"%s\"", t.id,
+                    fe->msg);
+        vic_err_free(&fe);
+    } else if (finish_task(e, t.id, "succeeded", NULL, &fe) < 0) {
+        /* every step is done; the next converge runs them again (each tolerates "gone") */
+        rc = vic_err_wrap(&fe, fe->code, "VCH %s is deleted, but its task could not be recorded",
+                          t.name);
+        *err = fe;
     } else {
-        vch_task_finish(e->tasks, t.id, "succeeded", NULL, NULL);
         if (fn) {
             cleanup_free char *msg = xasprintf("VCH %s is deleted", t.name);
             fn("done", "succeeded", msg, payload);
@@ -1641,10 +2018,29 @@ int vch_converge(vch_engine *e, int *n_fixed, vic_err **err)
             vch_task_clear(&t);
             continue;
         }
-        vch_task_adopt(e->tasks, t.id, NULL);
+        vic_err *ae = NULL;
+        if (vch_task_adopt(e->tasks, &t, &ae) < 0) { /* another process converges it */
+            if (ae->code != VIC_ECONFLICT)
+                vic_log(VIC_LOG_WARN, "event=converge_adopt_failed task=%s msg=\"%s\"", t.id,
+                        ae->msg);
+            vic_err_free(&ae);
+            vch_task_clear(&t);
+            continue;
+        }
         vic_log(VIC_LOG_INFO, "event=converge task=%s kind=%s vch=%s step=%s", t.id, t.kind, t.name,
                 t.step);
-        if (strcmp(t.kind, "create") == 0) {
+        if (strcmp(t.kind, "create") == 0 && create_complete(e, &t)) {
+            /* its runner died after the last step, before recording the end: the VCH is whole */
+            run_ctx r = {e, &t, NULL, NULL, ""};
+            note(&r, "resume", "done",
+                 "the process running this create stopped after its last step; VCH %s is ready",
+                 t.name);
+            vic_err *fe = NULL;
+            if (finish_task(e, t.id, "succeeded", NULL, &fe) == 0 && finish_create(e, &t, &fe) < 0)
+                vic_log(VIC_LOG_WARN, "event=create_unmark_failed vch=%s msg=\"%s\"", t.name,
+                        fe->msg);
+            vic_err_free(&fe);
+        } else if (strcmp(t.kind, "create") == 0) {
             run_ctx r = {e, &t, NULL, NULL, ""};
             note(&r, "rollback", "started",
                  "the process running this create stopped during step %s; rolling back",
@@ -1660,7 +2056,11 @@ int vch_converge(vch_engine *e, int *n_fixed, vic_err **err)
                                        t.step[0] ? t.step : "validate", incomplete)
                            : xasprintf("interrupted during step %s; rolled back",
                                        t.step[0] ? t.step : "validate");
-            vch_task_finish(e->tasks, t.id, "failed", msg, NULL);
+            vic_err *fe = NULL;
+            if (finish_task(e, t.id, "failed", msg, &fe) < 0)
+                vic_log(VIC_LOG_ERROR, "event=task_record_failed task=%s state=failed msg=\"%s\"",
+                        t.id, fe->msg);
+            vic_err_free(&fe);
         } else {
             vic_err *de = NULL;
             run_ctx r = {e, &t, NULL, NULL, ""};
@@ -1811,6 +2211,7 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
     cleanup_free char *portal = xasprintf("%s://%.*s:2378/", plain_of(vm) ? "http" : "https",
                                           (int)(strrchr(dh, ':') - dh), dh);
     json_object_set_new(runtime, "admin_portal", json_string(portal));
+    json_object_set_new(runtime, "uid", json_string(appliance_key(vm, K_UID) ?: ""));
     cleanup_free char *pwfile =
         xasprintf("%s/vch/%s/vicadmin-password", e->home, appliance_key(vm, K_NAME));
     json_object_set_new(runtime, "admin_password_file", json_string(pwfile));
@@ -1981,7 +2382,7 @@ int vch_port_layer(vch_engine *e, const char *id, char **url, char **token, vic_
     size_t len = 0;
     char *text = NULL;
     if ((rc = vic_file_read(&text, &len, path, 4096, err)) < 0)
-        return vic_err_wrap(err, "VCH %s's port layer token", appliance_key(vm, K_NAME));
+        return vic_err_wrap(err, rc, "VCH %s's port layer token", appliance_key(vm, K_NAME));
     text[strcspn(text, "\r\n")] = '\0';
     *token = text;
     *url = xasprintf("http://%s:2377", appliance_key(vm, K_ADDRESS));

@@ -64,10 +64,12 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
 /*
  * Validates spec and records a create task for it (reserving the name and an address);
  * nothing in the inventory changes yet. *task receives the task. created_by names who asked
- * ("admin", or a token's jti). Errors: those of vch_validate.
+ * ("admin", or a token's jti); uid is the VCH's immutable id (NULL: a new random one), which
+ * names the folders of stores that the spec gives only a datastore for. The create records
+ * the stores it makes; a delete removes only those. Errors: those of vch_validate.
  */
-int vch_create_begin(vch_engine *e, const json_t *spec, const char *created_by, vch_task *task,
-                     json_t **problems, vic_err **err);
+int vch_create_begin(vch_engine *e, const json_t *spec, const char *created_by, const char *uid,
+                     vch_task *task, json_t **problems, vic_err **err);
 
 /* Runs a create task's steps; on failure rolls back what it made and records the error. */
 int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void *payload,

@@ -67,9 +67,10 @@ int va_open(va **out, const va_options *o, vic_err **err)
     pthread_mutex_init(&a->lock, NULL);
     if (o->passwd_file) {
         size_t len = 0;
-        if (vic_file_read(&a->passwd_hash, &len, o->passwd_file, 4096, err) < 0) {
+        int rc = vic_file_read(&a->passwd_hash, &len, o->passwd_file, 4096, err);
+        if (rc < 0) {
             va_free(a);
-            return vic_err_wrap(err, "--passwd-file");
+            return vic_err_wrap(err, rc, "--passwd-file");
         }
         a->passwd_hash[strcspn(a->passwd_hash, "\r\n")] = '\0';
     }

@@ -432,7 +432,9 @@ static int is_safe_method(const char *m)
 }
 
 /* Browsers attach cookies and cached Basic credentials to cross-site requests; refuse
- * state-changing requests that a browser marks as coming from another site. */
+ * state-changing requests that a browser marks as coming from another site. An opaque
+ * origin ("null": a sandboxed frame, a data: or file: page, a cross-site redirect) is no
+ * site of ours either. */
 static int check_cross_site(vic_http_req *req, vic_err **err)
 {
     const char *site = vic_http_req_header(req, "Sec-Fetch-Site");
@@ -440,7 +442,9 @@ static int check_cross_site(vic_http_req *req, vic_err **err)
         return vic_err_set(err, VIC_EFORBIDDEN, "cross-site request refused");
     const char *origin = vic_http_req_header(req, "Origin");
     const char *host = vic_http_req_header(req, "Host");
-    if (origin && host && strcmp(origin, "null") != 0) {
+    if (origin && strcmp(origin, "null") == 0)
+        return vic_err_set(err, VIC_EFORBIDDEN, "request from an opaque origin (null) refused");
+    if (origin && host) {
         const char *o = strstr(origin, "://");
         if (o == NULL || strcmp(o + 3, host) != 0)
             return vic_err_set(err, VIC_EFORBIDDEN, "request from origin %s refused", origin);

@@ -242,6 +242,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "vic-webservice: cannot create %s: %s\n", home, strerror(errno));
         return 1;
     }
+    if (vic_dir_private(home, &err) < 0) {
+        fprintf(stderr, "vic-webservice: %s\n", err->msg);
+        return 1;
+    }
     if (lock_home(home, &lock_fd) < 0)
         return 1;
     if (ws_open(&w, &opt, &err) < 0) {
@@ -262,8 +266,10 @@ int main(int argc, char **argv)
         .payload = w,
     };
     vic_http_server *srv = NULL;
-    if (vic_http_server_start(&srv, &cfg, &err) < 0 || ws_ensure_admin(w, &password, &err) < 0) {
+    /* the admin account first: the port answers only once a login can succeed */
+    if (ws_ensure_admin(w, &password, &err) < 0 || vic_http_server_start(&srv, &cfg, &err) < 0) {
         fprintf(stderr, "vic-webservice: %s\n", err->msg);
+        vic_free_secret(password);
         vic_http_server_stop(srv, 0);
         ws_free(w);
         close(lock_fd);

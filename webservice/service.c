@@ -90,13 +90,13 @@ static int ensure_tls(ws *w, vic_err **err)
         vic_cert_free(ca);
         vic_cert_free(srv);
         if (rc < 0)
-            return vic_err_wrap(err, "generate TLS certificate");
+            return vic_err_wrap(err, rc, "generate TLS certificate");
     }
     vic_cert *check = NULL;
     rc = vic_cert_load_pem(&check, srv_cert, srv_key, err);
     vic_cert_free(check);
     if (rc < 0)
-        return vic_err_wrap(err, "TLS material in %s", dir);
+        return vic_err_wrap(err, rc, "TLS material in %s", dir);
     if ((rc = vic_file_read(&w->tls_cert_pem, NULL, srv_cert, 1 << 20, err)) < 0)
         return rc;
     if ((rc = vic_file_read(&w->tls_key_pem, NULL, srv_key, 1 << 20, err)) < 0)

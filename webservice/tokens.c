@@ -6,6 +6,8 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "vch-wizard/tasks.h"
+#include "vch-wizard/vch.h"
 #include "webservice/vchs.h"
 
 static void cleanup_token_(vp_token **t)
@@ -237,8 +239,9 @@ int ws_self_provision(vic_http_req *req, vic_http_resp *resp, void *payload, vic
     /* the same create as the admin's, with the spec as the token's limits shaped it */
     json_t *task = NULL;
     json_t *create_problems cleanup_json = NULL;
-    rc = ws_vch_start_create(w, json_object_get(out, "spec"), vp_token_jti(t), &task,
-                             &create_problems, err);
+    rc = ws_vch_start_create(w, json_object_get(out, "spec"), vp_token_jti(t),
+                             json_string_value(json_object_get(out, "id")), &task, &create_problems,
+                             err);
     if (rc < 0) {
         vic_err *ignore = NULL;
         sp_delete(w->provision, t, json_string_value(json_object_get(out, "id")), &c, &ignore);
@@ -279,6 +282,33 @@ int ws_self_provision_limits(vic_http_req *req, vic_http_resp *resp, void *paylo
     return 0;
 }
 
+/*
+ * The live VCH of a holder's record (from sp_list) into *model: only the one that record's
+ * redemption created, by the immutable id it gave the VCH and the token recorded as its
+ * creator. A VCH of the same name made by anyone else (say the admin, after deleting the
+ * holder's) is not the holder's: VIC_ENOTFOUND.
+ */
+static int holder_vch(ws *w, const json_t *record, json_t **model)
+{
+    *model = NULL;
+    const char *name = json_string_value(json_object_get(record, "name"));
+    const char *id = json_string_value(json_object_get(record, "id"));
+    const char *by = json_string_value(json_object_get(record, "created_by"));
+    json_t *m = NULL;
+    vic_err *ignore cleanup_err = NULL;
+    if (name == NULL || id == NULL || by == NULL || vch_inspect(w->vch, name, &m, &ignore) < 0)
+        return VIC_ENOTFOUND;
+    const json_t *rt = json_object_get(m, "runtime");
+    const char *uid = json_string_value(json_object_get(rt, "uid"));
+    const char *creator = json_string_value(json_object_get(rt, "created_by"));
+    if (uid == NULL || creator == NULL || strcmp(uid, id) != 0 || strcmp(creator, by) != 0) {
+        json_decref(m);
+        return VIC_ENOTFOUND;
+    }
+    *model = m;
+    return 0;
+}
+
 int ws_self_provision_vchs(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     ws *w = payload;
@@ -294,15 +324,11 @@ int ws_self_provision_vchs(vic_http_req *req, vic_http_resp *resp, void *payload
     json_t *v;
     json_array_foreach(out, i, v)
     {
-        json_t *model = NULL;
-        vic_err *ignore = NULL;
-        const char *name = json_string_value(json_object_get(v, "name"));
-        if (name && vch_inspect(w->vch, name, &model, &ignore) == 0) {
+        json_t *model cleanup_json = NULL;
+        if (holder_vch(w, v, &model) == 0) {
             json_object_set(v, "runtime", json_object_get(model, "runtime"));
             json_object_set(v, "vch_id", json_object_get(model, "id"));
         }
-        json_decref(model);
-        vic_err_free(&ignore);
     }
     vic_http_resp_json(resp, 200, json_pack("{s:o}", "vchs", out));
     return 0;
@@ -321,20 +347,40 @@ int ws_self_provision_delete(vic_http_req *req, vic_http_resp *resp, void *paylo
     if ((rc = sp_list(&mine, w->provision, t, err)) < 0)
         return rc;
     const char *id = vic_http_req_param(req, "id");
-    cleanup_free char *name = NULL;
+    const json_t *record = NULL;
     size_t i;
     json_t *v;
     json_array_foreach(mine, i, v)
     {
         if (strcmp(json_string_value(json_object_get(v, "id")), id) == 0)
-            name = xstrdup(json_string_value(json_object_get(v, "name")));
+            record = v;
     }
-    if (name == NULL)
+    if (record == NULL)
         return vic_err_set(err, VIC_ENOTFOUND, "VCH %s not found", id);
+    /* the live VCH only when it is the one this record's redemption made; when that one is
+     * gone already, the record is released and nothing else is touched */
+    json_t *model cleanup_json = NULL;
     vch_task task;
     vch_delete_opts o = {.containers_all = 1, .volume_stores_all = 1};
     vic_err *derr = NULL;
-    rc = vch_delete_begin(w->vch, name, &o, &task, &derr);
+    rc = holder_vch(w, record, &model);
+    vch_task created;
+    if (rc < 0 && vch_task_latest(vch_engine_tasks(w->vch), vch_engine_target(w->vch),
+                                  json_string_value(json_object_get(record, "name")), "create",
+                                  &created, NULL) == 0) {
+        int busy = strcmp(created.state, "running") == 0 && vch_task_owner_alive(&created) &&
+                   strcmp(created.created_by,
+                          json_string_value(json_object_get(record, "created_by"))) == 0;
+        vch_task_clear(&created);
+        if (busy)
+            return vic_err_set(err, VIC_ECONFLICT,
+                               "VCH %s is being created right now; delete it once the create "
+                               "has finished",
+                               id);
+    }
+    if (rc == 0)
+        rc = vch_delete_begin(w->vch, json_string_value(json_object_get(model, "id")), &o, &task,
+                              &derr);
     if (rc == 0) {
         rc = vch_delete_run(w->vch, task.id, NULL, NULL, &derr);
         vch_task_clear(&task);

@@ -177,11 +177,11 @@ static json_t *task_ref(const vch_task *t)
                      "task_id", t->id, "events", events);
 }
 
-int ws_vch_start_create(ws *w, const json_t *spec, const char *created_by, json_t **out,
-                        json_t **problems, vic_err **err)
+int ws_vch_start_create(ws *w, const json_t *spec, const char *created_by, const char *uid,
+                        json_t **out, json_t **problems, vic_err **err)
 {
     vch_task t;
-    int rc = vch_create_begin(w->vch, spec, created_by, &t, problems, err);
+    int rc = vch_create_begin(w->vch, spec, created_by, uid, &t, problems, err);
     if (rc < 0)
         return rc;
     target_engine te = {w->vch, 0};
@@ -219,8 +219,8 @@ int ws_vch_create(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err
     int sync = wait && (strcmp(wait, "1") == 0 || strcmp(wait, "true") == 0);
     vch_task t;
     json_t *problems cleanup_json = NULL;
-    rc = vch_create_begin(te.e, vic_http_req_json(req), vic_http_req_principal(req), &t, &problems,
-                          err);
+    rc = vch_create_begin(te.e, vic_http_req_json(req), vic_http_req_principal(req), NULL, &t,
+                          &problems, err);
     if (rc < 0 && problems) {
         problems_response(resp, rc, err, problems);
         return 0;

@@ -24,9 +24,10 @@ int ws_task_events(vic_http_req *req, vic_http_resp *resp, void *payload, vic_er
 int ws_vsphere_target(const ws *w, const char *t);
 
 /* Starts a create task for an already validated spec on a thread (self-provisioning uses
- * it with the token's jti as created_by). *out is {id, task, ...}. */
-int ws_vch_start_create(ws *w, const json_t *spec, const char *created_by, json_t **out,
-                        json_t **problems, vic_err **err);
+ * it with the token's jti as created_by and its record's id as the VCH's uid). *out is
+ * {id, task, ...}. */
+int ws_vch_start_create(ws *w, const json_t *spec, const char *created_by, const char *uid,
+                        json_t **out, json_t **problems, vic_err **err);
 
 /* Converges interrupted tasks now and then every few seconds, until ws_vch_stop, which
  * returns how many task threads still run (their work is converged at the next start). */

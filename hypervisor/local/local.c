@@ -520,7 +520,7 @@ static int nic_keys(hv_conn *c, json_t *kv, const hv_nic *nics, size_t n, bool a
     for (size_t i = 0; i < n; i++) {
         hv_ref net;
         if ((rc = local_find(c, HV_NETWORK, nics[i].network, &net, err)) < 0)
-            return vic_err_wrap(err, "nics[%zu]", i);
+            return vic_err_wrap(err, rc, "nics[%zu]", i);
         char key[64];
         snprintf(key, sizeof(key), "ethernet%zu.networkName", i);
         json_object_set_new(kv, key, json_string(net.id + strlen("network:")));
@@ -581,7 +581,7 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     if (rc == 0)
         rc = read_pool(lc, prel, &pool, err);
     if (rc < 0)
-        return vic_err_wrap(err, "pool");
+        return vic_err_wrap(err, rc, "pool");
     json_t *kv cleanup_json = json_object();
     json_object_set_new(kv, "config.version", json_string("8"));
     json_object_set_new(kv, "virtualHW.version", json_string("14"));
@@ -595,7 +595,7 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     for (size_t i = 0; i < spec->n_disks; i++) {
         cleanup_free char *host = NULL;
         if ((rc = local_ds_path(lc->ds_root, spec->disks[i].path, &host, err)) < 0)
-            return vic_err_wrap(err, "disks[%zu]", i);
+            return vic_err_wrap(err, rc, "disks[%zu]", i);
         char key[64];
         snprintf(key, sizeof(key), "scsi0:%zu.fileName", i);
         json_object_set_new(kv, key, json_string(spec->disks[i].path));
@@ -607,7 +607,7 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     if (spec->iso) {
         cleanup_free char *host = NULL;
         if ((rc = local_ds_path(lc->ds_root, spec->iso, &host, err)) < 0)
-            return vic_err_wrap(err, "iso");
+            return vic_err_wrap(err, rc, "iso");
         json_object_set_new(kv, VMX_CDROM, json_string(spec->iso));
     }
     if ((rc = nic_keys(c, kv, spec->nics, spec->n_nics, spec->iso != NULL, err)) < 0)
@@ -1335,6 +1335,10 @@ static int local_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **e
     char real[PATH_MAX];
     if (mkdir(opts->home, 0700) < 0 && errno != EEXIST)
         return vic_err_sys(err, VIC_EIO, errno, "create %s", opts->home);
+    /* datastores, container disks and logs: no other host user may read them */
+    int prc = vic_dir_private(opts->home, err);
+    if (prc < 0)
+        return prc;
     if (realpath(opts->home, real) == NULL)
         return vic_err_sys(err, VIC_EIO, errno, "resolve %s", opts->home);
     local_conn *lc = xzalloc(sizeof(*lc));

@@ -149,7 +149,7 @@ static int attach_disks(monitor *m, const json_t *kv, vic_err **err)
         if (rc == 0)
             rc = shift_disk(m->disks[i], err);
         if (rc < 0)
-            return vic_err_wrap(err, "disk scsi0:%d (%s)", i, path);
+            return vic_err_wrap(err, rc, "disk scsi0:%d (%s)", i, path);
     }
     return 0;
 }

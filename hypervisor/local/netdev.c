@@ -134,7 +134,7 @@ int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest,
             rc = vic_nl_macvlan_add(seg, guest_if, guest, err);
         if (rc < 0) {
             close(lock);
-            return vic_err_wrap(err, "NIC %d on port group %s", i, net);
+            return vic_err_wrap(err, rc, "NIC %d on port group %s", i, net);
         }
         vic_log(VIC_LOG_DEBUG, "event=nic_plugged vm=%s nic=%d segment=%s", vm, i, seg);
     }

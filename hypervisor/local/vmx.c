@@ -194,7 +194,7 @@ int vmx_read(json_t **out, const char *path, vic_err **err)
     if (rc < 0)
         return rc;
     if ((rc = vmx_parse(out, text, len, err)) < 0)
-        return vic_err_wrap(err, "%s", path);
+        return vic_err_wrap(err, rc, "%s", path);
     return 0;
 }
 

@@ -598,7 +598,7 @@ static int login(vs_conn *c, vic_err **err)
         return vic_err_set(err, VIC_EAUTH, "%s refused the user name or password of %s", c->host,
                            c->user);
     if (rc < 0)
-        return vic_err_wrap(err, "login to %s", c->host);
+        return vic_err_wrap(err, rc, "login to %s", c->host);
     c->logged_in = true;
     return 0;
 }
@@ -720,7 +720,7 @@ int vs_wait_task(vs_conn *c, const char *task, json_t **result, vic_err **err)
         json_t *p cleanup_json = NULL;
         int rc = vs_props(c, task, paths, &p, err);
         if (rc < 0)
-            return vic_err_wrap(err, "task %s", task);
+            return vic_err_wrap(err, rc, "task %s", task);
         const char *state = json_string_value(json_object_get(p, "info.state"));
         if (state && strcmp(state, "success") == 0) {
             if (result) {

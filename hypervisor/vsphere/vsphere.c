@@ -384,7 +384,7 @@ static int vs_pool_create(hv_conn *hc, const char *parent, const char *name,
         return rc;
     char pref[HV_REF_MAX];
     if ((rc = find_pool(c, parent, pref, sizeof(pref), err)) < 0)
-        return vic_err_wrap(err, "parent");
+        return vic_err_wrap(err, rc, "parent");
     vic_buf b cleanup_buf = VIC_BUF_INIT;
     vs_xml_elem(&b, "name", name);
     pool_spec_xml(&b, "spec", spec);
@@ -393,7 +393,7 @@ static int vs_pool_create(hv_conn *hc, const char *parent, const char *name,
     if (rc == VIC_ECONFLICT)
         return vic_err_set(err, VIC_ECONFLICT, "resource pool %s/%s exists", parent, name);
     if (rc < 0)
-        return vic_err_wrap(err, "create resource pool %s/%s", parent, name);
+        return vic_err_wrap(err, rc, "create resource pool %s/%s", parent, name);
     return set_ref(out, ref, err);
 }
 
@@ -416,7 +416,7 @@ static int vs_pool_update(hv_conn *hc, const hv_ref *pool, const hv_pool_spec *s
     xmlDoc *doc cleanup_xmldoc = NULL;
     xmlNode *resp = NULL;
     rc = vs_call(c, "UpdateConfig", pool->id, b.data, &doc, &resp, err);
-    return rc < 0 ? vic_err_wrap(err, "update resource pool %s", pool->id) : 0;
+    return rc < 0 ? vic_err_wrap(err, rc, "update resource pool %s", pool->id) : 0;
 }
 
 static void alloc_from_json(hv_alloc *a, json_t *j)
@@ -487,7 +487,7 @@ static int vs_pool_destroy(hv_conn *hc, const hv_ref *pool, vic_err **err)
     char task[HV_REF_MAX];
     if ((rc = vs_call_ref(c, "Destroy_Task", pool->id, NULL, task, sizeof(task), err)) < 0 ||
         (rc = vs_wait_task(c, task, NULL, err)) < 0)
-        return vic_err_wrap(err, "destroy resource pool %s", name);
+        return vic_err_wrap(err, rc, "destroy resource pool %s", name);
     return 0;
 }
 
@@ -603,7 +603,7 @@ static int vs_ds_upload(hv_conn *hc, const char *ds_path, const char *local_file
         return rc;
     long status = 0;
     if ((rc = vs_http_file(c, "PUT", url, -1, local_file, &status, err)) < 0)
-        return vic_err_wrap(err, "upload %s", ds_path);
+        return vic_err_wrap(err, rc, "upload %s", ds_path);
     if (status != 200 && status != 201 && status != 204)
         return http_error(status, "upload", ds_path, err);
     return 0;
@@ -653,7 +653,7 @@ static int vs_ds_mkdir(hv_conn *hc, const char *ds_path, vic_err **err)
         vic_err_free(err);
         return 0; /* exists already: like mkdir -p */
     }
-    return rc < 0 ? vic_err_wrap(err, "mkdir %s", ds_path) : 0;
+    return rc < 0 ? vic_err_wrap(err, rc, "mkdir %s", ds_path) : 0;
 }
 
 static int vs_ds_delete(hv_conn *hc, const char *ds_path, vic_err **err)
@@ -677,7 +677,7 @@ static int vs_ds_delete(hv_conn *hc, const char *ds_path, vic_err **err)
     if ((rc = vs_call_ref(c, "DeleteDatastoreFile_Task", c->file_manager, b.data, task,
                           sizeof(task), err)) < 0 ||
         (rc = vs_wait_task(c, task, NULL, err)) < 0)
-        return vic_err_wrap(err, "delete %s", ds_path);
+        return vic_err_wrap(err, rc, "delete %s", ds_path);
     return 0;
 }
 
@@ -793,19 +793,19 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
     cleanup_free char *dc_path = NULL;
     int rc;
     if ((rc = find_pool(c, spec->pool, pool, sizeof(pool), err)) < 0)
-        return vic_err_wrap(err, "pool");
+        return vic_err_wrap(err, rc, "pool");
     if ((rc = ds_locate(c, ds, ds_ref, sizeof(ds_ref), dc, sizeof(dc), &dc_path, err)) < 0)
-        return vic_err_wrap(err, "datastore");
+        return vic_err_wrap(err, rc, "datastore");
     if (spec->folder) {
         hv_ref f;
         if ((rc = vs_find(hc, HV_FOLDER, spec->folder, &f, err)) < 0)
-            return vic_err_wrap(err, "folder");
+            return vic_err_wrap(err, rc, "folder");
         snprintf(folder, sizeof(folder), "%s", f.id);
     } else {
         static const char *const paths[] = {"vmFolder", NULL};
         json_t *p cleanup_json = NULL;
         if ((rc = vs_props(c, dc, paths, &p, err)) < 0)
-            return vic_err_wrap(err, "datacenter %s", dc_path);
+            return vic_err_wrap(err, rc, "datacenter %s", dc_path);
         snprintf(folder, sizeof(folder), "%s",
                  json_string_value(json_object_get(p, "vmFolder")) ?: "");
     }
@@ -835,7 +835,7 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
             char dn[256];
             const char *rel;
             if ((rc = ds_split(d->path, dn, sizeof(dn), &rel, err)) < 0)
-                return vic_err_wrap(err, "disks[%zu]", i);
+                return vic_err_wrap(err, rc, "disks[%zu]", i);
             size_t rl = strlen(d->path);
             bool vmdk = rl > 5 && strcmp(d->path + rl - 5, ".vmdk") == 0;
             BUF_LIT(&b, "<deviceChange><operation>add</operation>");
@@ -858,7 +858,7 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
         char dn[256];
         const char *rel;
         if ((rc = ds_split(spec->iso, dn, sizeof(dn), &rel, err)) < 0)
-            return vic_err_wrap(err, "iso");
+            return vic_err_wrap(err, rc, "iso");
         vic_buf_appendf(&b,
                         "<deviceChange><operation>add</operation><device xsi:type=\"VirtualCdrom\">"
                         "<key>%d</key><backing xsi:type=\"VirtualCdromIsoBackingInfo\"><fileName>",
@@ -872,9 +872,9 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
     for (size_t i = 0; i < spec->n_nics; i++) {
         hv_ref net;
         if ((rc = vs_find(hc, HV_NETWORK, spec->nics[i].network, &net, err)) < 0)
-            return vic_err_wrap(err, "nics[%zu]", i);
+            return vic_err_wrap(err, rc, "nics[%zu]", i);
         if ((rc = nic_xml(c, &b, --key, net.id, err)) < 0)
-            return vic_err_wrap(err, "nics[%zu]", i);
+            return vic_err_wrap(err, rc, "nics[%zu]", i);
     }
     if (spec->serial_log) {
         vic_buf_appendf(&b,
@@ -916,7 +916,7 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
     if (rc == VIC_ECONFLICT)
         return vic_err_set(err, VIC_ECONFLICT, "a VM named %s exists", spec->name);
     if (rc < 0)
-        return vic_err_wrap(err, "create VM %s", spec->name);
+        return vic_err_wrap(err, rc, "create VM %s", spec->name);
     const char *ref = json_string_value(res);
     if (ref == NULL || strncmp(ref, "VirtualMachine:", 15) != 0)
         return vic_err_set(err, VIC_EUPSTREAM, "create VM %s: the task returned no VM", spec->name);
@@ -1072,9 +1072,9 @@ static int vs_vm_reconfigure(hv_conn *hc, const hv_ref *vm, const char *change_v
     if (rc == 0)
         rc = vs_wait_task(c, task, NULL, err);
     if (rc == VIC_ECONFLICT)
-        return vic_err_wrap(err, "VM %s was changed by someone else", vm->id);
+        return vic_err_wrap(err, rc, "VM %s was changed by someone else", vm->id);
     if (rc < 0)
-        return vic_err_wrap(err, "reconfigure VM %s", vm->id);
+        return vic_err_wrap(err, rc, "reconfigure VM %s", vm->id);
     if (new_version && cap) {
         json_t *q cleanup_json = NULL;
         if ((rc = vm_props(c, vm, &q, err)) < 0)
@@ -1117,7 +1117,7 @@ static int vs_vm_power_on(hv_conn *hc, const hv_ref *vm, vic_err **err)
     if (st == HV_POWERED_ON)
         return vic_err_set(err, VIC_ECONFLICT, "VM %s is already powered on", vm->id);
     if ((rc = run_task(c, "PowerOnVM_Task", vm, err)) < 0)
-        return vic_err_wrap(err, "power on VM %s", vm->id);
+        return vic_err_wrap(err, rc, "power on VM %s", vm->id);
     return 0;
 }
 
@@ -1154,7 +1154,7 @@ static int vs_vm_power_off(hv_conn *hc, const hv_ref *vm, unsigned grace_ms, vic
         vic_err_free(err);
         return 0; /* it went off meanwhile */
     }
-    return rc < 0 ? vic_err_wrap(err, "power off VM %s", vm->id) : 0;
+    return rc < 0 ? vic_err_wrap(err, rc, "power off VM %s", vm->id) : 0;
 }
 
 static int vs_vm_destroy(hv_conn *hc, const hv_ref *vm, vic_err **err)
@@ -1167,7 +1167,7 @@ static int vs_vm_destroy(hv_conn *hc, const hv_ref *vm, vic_err **err)
     if (st != HV_POWERED_OFF)
         return vic_err_set(err, VIC_ECONFLICT, "VM %s is powered on; power it off first", vm->id);
     if ((rc = run_task(c, "Destroy_Task", vm, err)) < 0)
-        return vic_err_wrap(err, "destroy VM %s", vm->id);
+        return vic_err_wrap(err, rc, "destroy VM %s", vm->id);
     return 0;
 }
 
@@ -1391,7 +1391,7 @@ static int find_extension(vs_conn *c, const char *key, json_t **out, vic_err **e
     xmlNode *resp = NULL;
     int rc = vs_call(c, "FindExtension", c->extension_manager, b.data, &doc, &resp, err);
     if (rc < 0)
-        return vic_err_wrap(err, "find extension %s", key);
+        return vic_err_wrap(err, rc, "find extension %s", key);
     xmlNode *rv = vs_child(resp, "returnval");
     if (rv)
         *out = vs_val_json(rv);
@@ -1444,7 +1444,8 @@ static int vs_ext_register(hv_conn *hc, const hv_extension *x, vic_err **err)
     xmlDoc *doc cleanup_xmldoc = NULL;
     xmlNode *resp = NULL;
     if ((rc = vs_call(c, method, c->extension_manager, b.data, &doc, &resp, err)) < 0)
-        return vic_err_wrap(err, "%s %s", cur ? "update extension" : "register extension", x->key);
+        return vic_err_wrap(err, rc, "%s %s", cur ? "update extension" : "register extension",
+                            x->key);
     return 0;
 }
 
@@ -1462,7 +1463,7 @@ static int vs_ext_unregister(hv_conn *hc, const char *key, vic_err **err)
     if (rc == VIC_ENOTFOUND)
         return vic_err_set(err, VIC_ENOTFOUND, "extension %s is not registered with %s", key,
                            c->host);
-    return rc < 0 ? vic_err_wrap(err, "unregister extension %s", key) : 0;
+    return rc < 0 ? vic_err_wrap(err, rc, "unregister extension %s", key) : 0;
 }
 
 /* ---- connection ---- */

@@ -4,11 +4,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
 #include "lib/err.h"
+#include "lib/mem.h"
 
 static int fails_deep(vic_err **err)
 {
@@ -19,7 +21,7 @@ static int fails_outer(vic_err **err)
 {
     int rc = fails_deep(err);
     if (rc < 0)
-        return vic_err_wrap(err, "load config");
+        return vic_err_wrap(err, rc, "load config");
     return 0;
 }
 
@@ -45,7 +47,7 @@ static void test_err_null_sink(void **state)
 {
     (void)state;
     assert_int_equal(vic_err_set(NULL, VIC_EINVAL, "dropped"), VIC_EINVAL);
-    assert_int_equal(fails_outer(NULL), VIC_EINTERNAL);
+    assert_int_equal(fails_outer(NULL), VIC_EIO); /* the failing call's code, kept */
     vic_err *err = NULL;
     vic_err_free(&err);
     vic_err_free(NULL);
@@ -55,8 +57,26 @@ static void test_err_wrap_without_error(void **state)
 {
     (void)state;
     vic_err *err cleanup_err = NULL;
-    assert_int_equal(vic_err_wrap(&err, "context"), VIC_EINTERNAL);
+    assert_int_equal(vic_err_wrap(&err, VIC_EIO, "context"), VIC_EIO);
     assert_non_null(err);
+}
+
+/* A caller that passes no error still gets the failing call's code back, not a made-up one. */
+static void test_err_wrap_without_err_keeps_the_code(void **state)
+{
+    (void)state;
+    assert_int_equal(vic_err_wrap(NULL, VIC_ENOTFOUND, "volume store %s", "x"), VIC_ENOTFOUND);
+    assert_int_equal(fails_outer(NULL), VIC_EIO);
+}
+
+/* A missing string stays missing: an absent password never turns into an empty one. */
+static void test_xstrdup_null_is_null(void **state)
+{
+    (void)state;
+    assert_null(xstrdup(NULL));
+    char *s = xstrdup("");
+    assert_string_equal(s, "");
+    free(s);
 }
 
 static void test_err_replaces_earlier(void **state)
@@ -137,6 +157,8 @@ int main(void)
         cmocka_unit_test(test_err_wrap_adds_context),
         cmocka_unit_test(test_err_null_sink),
         cmocka_unit_test(test_err_wrap_without_error),
+        cmocka_unit_test(test_err_wrap_without_err_keeps_the_code),
+        cmocka_unit_test(test_xstrdup_null_is_null),
         cmocka_unit_test(test_err_replaces_earlier),
         cmocka_unit_test(test_err_http_status_table),
         cmocka_unit_test(test_crypto_password_hash),

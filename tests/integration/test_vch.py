@@ -211,6 +211,14 @@ def test_kill_during_create_then_converge(home, step):
     ls = vic_machine(home, "ls", "--json")
     assert ls.returncode == 0, ls.stderr
     assert "finished 1 interrupted task" in ls.stderr
+    if step == CREATE_STEPS[-1]:
+        # every step was done: the VCH is whole, and the converge records it as created
+        assert [v["name"] for v in json.loads(ls.stdout)] == ["crash"]
+        log = vic_machine(home, "inspect", "--name", "crash", "--log")
+        assert "stopped after its last step" in log.stdout, log.stdout
+        assert vic_machine(home, "delete", "--name", "crash").returncode == 0
+        assert_nothing_left(home)
+        return
     assert json.loads(ls.stdout) == []
     assert_nothing_left(home)
     log = vic_machine(home, "inspect", "--name", "crash", "--log")
@@ -359,6 +367,15 @@ def test_web_service_killed_during_create_converges_on_restart(make_server, step
             break
         time.sleep(0.1)
     task = api.get(s3.url("/container/tasks/" + r.json()["task_id"])).json()
+    if step == CREATE_STEPS[-1]:
+        # every step was done: the converge records the VCH as created, not rolled back
+        assert task["state"] == "succeeded", task
+        vchs = api.get(s3.url("/container/target/local/vch")).json()["vchs"]
+        assert [(v["name"], v["state"]) for v in vchs] == [("crashy", "running")], vchs
+        d = api.delete(s3.url("/container/target/local/vch/crashy?wait=1"))
+        assert d.status_code == 200, d.text
+        assert_nothing_left(env_home)
+        return
     assert task["state"] == "failed" and "rolled back" in task["error"], task
     assert api.get(s3.url("/container/target/local/vch")).json()["vchs"] == []
     assert_nothing_left(env_home)
