@@ -21,15 +21,15 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/throttle.h"
 #include "lib/static.h"
 
 #define SESSION_COOKIE   "vicadmin_session"
 #define SESSION_SECS     (24 * 3600)
 #define MAX_SESSIONS     256
-#define MAX_THROTTLED    256
-#define FREE_FAILURES    5  /* failed logins allowed before the lock-out starts */
-#define LOCKOUT_SECS     30 /* and it doubles with each further failure, up to */
-#define LOCKOUT_MAX_SECS 900
+#define FREE_FAILURES    5   /* failed logins per user and address before they slow down */
+#define LOCKOUT_WINDOW   300 /* seconds over which they are counted */
+#define LOCKOUT_MAX_SECS 900 /* the longest wait between checks (lib/throttle.h) */
 #define LOG_TAIL_MAX     (4 * 1024 * 1024)
 #define BUNDLE_LOG_MAX   (16 * 1024 * 1024)
 
@@ -42,19 +42,13 @@ typedef struct session {
     time_t expires;
 } session;
 
-typedef struct throttle {
-    char remote[64];
-    int failures;
-    time_t until;
-} throttle;
-
 struct va {
     va_options o;
     char *passwd_hash;
     hv_conn *hv;
     pthread_mutex_t lock;
     session sessions[MAX_SESSIONS];
-    throttle throttled[MAX_THROTTLED];
+    vic_throttle *throttle; /* failed logins, per user name and source */
     time_t started;
 };
 
@@ -65,6 +59,7 @@ int va_open(va **out, const va_options *o, vic_err **err)
     a->o = *o;
     a->started = time(NULL);
     pthread_mutex_init(&a->lock, NULL);
+    a->throttle = vic_throttle_new(FREE_FAILURES, LOCKOUT_WINDOW, LOCKOUT_MAX_SECS);
     if (o->passwd_file) {
         size_t len = 0;
         int rc = vic_file_read(&a->passwd_hash, &len, o->passwd_file, 4096, err);
@@ -92,31 +87,12 @@ void va_free(va *a)
     if (a->hv)
         hv_close(a->hv);
     vic_free_secret(a->passwd_hash);
+    vic_throttle_free(a->throttle);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
 
 /* ---- authentication ---- */
-
-static throttle *throttle_for(va *a, const char *remote, int create)
-{
-    throttle *free_slot = NULL, *oldest = NULL;
-    for (size_t i = 0; i < MAX_THROTTLED; i++) {
-        throttle *t = &a->throttled[i];
-        if (t->remote[0] && strcmp(t->remote, remote) == 0)
-            return t;
-        if (!t->remote[0] && !free_slot)
-            free_slot = t;
-        if (!oldest || t->until < oldest->until)
-            oldest = t;
-    }
-    if (!create)
-        return NULL;
-    throttle *t = free_slot ? free_slot : oldest;
-    memset(t, 0, sizeof(*t));
-    snprintf(t->remote, sizeof(t->remote), "%s", remote);
-    return t;
-}
 
 static int session_valid(va *a, const char *token, const char *remote)
 {
@@ -169,36 +145,27 @@ static int login_handler(vic_http_req *req, vic_http_resp *resp, void *payload, 
     if (rc < 0)
         return rc;
     const char *remote = vic_http_req_remote(req);
+    const char *user = vic_json_str(body, "username");
+    const char *password = vic_json_str(body, "password");
     time_t now = time(NULL);
-    pthread_mutex_lock(&a->lock);
-    throttle *t = throttle_for(a, remote, 0);
-    long wait = t && t->until > now ? (long)(t->until - now) : 0;
-    pthread_mutex_unlock(&a->lock);
-    if (wait > 0) {
+    unsigned wait = 0;
+    vic_throttle_ticket ticket;
+    if (vic_throttle_begin(a->throttle, user, password, remote, now, &wait, &ticket) ==
+        VIC_THROTTLE_WAIT) {
         char secs[24];
-        snprintf(secs, sizeof(secs), "%ld", wait);
-        vic_http_resp_error(resp, 429, "too many failed logins from this address; try again later");
+        snprintf(secs, sizeof(secs), "%u", wait);
+        vic_http_resp_error(resp, 429,
+                            "too many failed logins for this user from this address; try again "
+                            "later");
         vic_http_resp_header(resp, "Retry-After", secs);
         return 0;
     }
     int good = 0;
     vic_err *ve = NULL;
-    if (a->passwd_hash && strcmp(vic_json_str(body, "username"), "admin") == 0)
-        good = vic_password_verify(vic_json_str(body, "password"), a->passwd_hash, &ve) == 1;
+    if (a->passwd_hash && strcmp(user, "admin") == 0)
+        good = vic_password_verify(password, a->passwd_hash, &ve) == 1;
     vic_err_free(&ve);
-    pthread_mutex_lock(&a->lock);
-    t = throttle_for(a, remote, !good);
-    if (!good) {
-        t->failures++;
-        if (t->failures >= FREE_FAILURES) {
-            long lock = LOCKOUT_SECS
-                        << (t->failures - FREE_FAILURES < 5 ? t->failures - FREE_FAILURES : 5);
-            t->until = now + (lock > LOCKOUT_MAX_SECS ? LOCKOUT_MAX_SECS : lock);
-        }
-    } else if (t) {
-        memset(t, 0, sizeof(*t));
-    }
-    pthread_mutex_unlock(&a->lock);
+    vic_throttle_end(a->throttle, &ticket, user, password, good, time(NULL));
     if (!good) {
         vic_log(VIC_LOG_WARN, "event=login_failed remote=%s", remote);
         return vic_err_set(err, VIC_EAUTH, "wrong user name or password");

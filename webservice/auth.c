@@ -12,25 +12,18 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/throttle.h"
 #include "webservice/tokens.h"
 #include "webservice/vchs.h"
 
-#define CACHE_SLOTS    32
-#define CACHE_TTL      300
-#define THROTTLE_SLOTS 256
+#define CACHE_SLOTS 32
+#define CACHE_TTL   300
 
 typedef struct cache_entry {
     unsigned char mac[32];
     char user[64];
     time_t expires;
 } cache_entry;
-
-typedef struct throttle_entry {
-    char remote[64];
-    unsigned failures;
-    time_t window_start;
-    time_t blocked_until;
-} throttle_entry;
 
 struct ws_auth {
     pthread_mutex_t lock;
@@ -41,8 +34,8 @@ struct ws_auth {
     unsigned char cache_key[32];
     cache_entry cache[CACHE_SLOTS];
     unsigned cache_next;
-    throttle_entry throttle[THROTTLE_SLOTS];
-    char *dummy_hash; /* verified against for unknown users, so timing does not tell */
+    vic_throttle *throttle; /* failed logins, per user name and source */
+    char *dummy_hash;       /* verified against for unknown users, so timing does not tell */
 };
 
 ws_auth *ws_auth_new(void)
@@ -51,6 +44,7 @@ ws_auth *ws_auth_new(void)
     pthread_mutex_init(&a->lock, NULL);
     pthread_mutex_init(&a->verify_lock, NULL);
     vic_random_bytes(a->cache_key, sizeof(a->cache_key));
+    a->throttle = vic_throttle_new(WS_LOGIN_MAX_FAILURES, WS_LOGIN_WINDOW, 900);
     /* Any well-formed hash with the real cost will do: no password ever matches it. */
     a->dummy_hash = xasprintf("pbkdf2-sha256$%u$AAAAAAAAAAAAAAAAAAAAAA==$"
                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
@@ -62,6 +56,7 @@ void ws_auth_free(ws_auth *a)
 {
     if (a == NULL)
         return;
+    vic_throttle_free(a->throttle);
     OPENSSL_cleanse(a, offsetof(ws_auth, dummy_hash));
     pthread_mutex_destroy(&a->lock);
     pthread_mutex_destroy(&a->verify_lock);
@@ -144,59 +139,6 @@ static int get_hash(sqlite3 *db, void *payload, vic_err **err)
     return 0;
 }
 
-/* ---- throttling ---- */
-
-static throttle_entry *throttle_slot(ws_auth *a, const char *remote, int create, time_t now)
-{
-    throttle_entry *oldest = &a->throttle[0];
-    for (size_t i = 0; i < THROTTLE_SLOTS; i++) {
-        throttle_entry *t = &a->throttle[i];
-        if (strcmp(t->remote, remote) == 0)
-            return t;
-        if (t->window_start < oldest->window_start)
-            oldest = t;
-    }
-    if (!create)
-        return NULL;
-    memset(oldest, 0, sizeof(*oldest));
-    snprintf(oldest->remote, sizeof(oldest->remote), "%s", remote);
-    oldest->window_start = now;
-    return oldest;
-}
-
-unsigned ws_throttle_wait(ws *w, const char *remote)
-{
-    time_t now = w->now();
-    pthread_mutex_lock(&w->auth->lock);
-    throttle_entry *t = throttle_slot(w->auth, remote, 0, now);
-    unsigned wait = t && t->blocked_until > now ? (unsigned)(t->blocked_until - now) : 0;
-    pthread_mutex_unlock(&w->auth->lock);
-    return wait;
-}
-
-static void throttle_record(ws *w, const char *remote, int ok)
-{
-    time_t now = w->now();
-    pthread_mutex_lock(&w->auth->lock);
-    throttle_entry *t = throttle_slot(w->auth, remote, !ok, now);
-    if (t && ok) {
-        t->failures = 0;
-    } else if (t) {
-        if (now - t->window_start > WS_LOGIN_WINDOW) {
-            t->window_start = now;
-            t->failures = 0;
-        }
-        t->failures++;
-        if (t->failures >= WS_LOGIN_MAX_FAILURES) {
-            /* 30 s after the 5th failure, doubling with each further one, at most 15 min. */
-            unsigned extra = t->failures - WS_LOGIN_MAX_FAILURES;
-            unsigned wait = 30u << (extra > 5 ? 5 : extra);
-            t->blocked_until = now + (wait > 900 ? 900 : wait);
-        }
-    }
-    pthread_mutex_unlock(&w->auth->lock);
-}
-
 /* ---- credential cache ---- */
 
 static void cred_mac(ws_auth *a, unsigned char mac[32], const char *user, const char *password)
@@ -231,17 +173,24 @@ static void cache_put(ws_auth *a, const unsigned char mac[32], const char *user,
     pthread_mutex_unlock(&a->lock);
 }
 
-int ws_login_check(ws *w, const char *remote, const char *user, const char *password, vic_err **err)
+int ws_login_check(ws *w, const char *remote, const char *user, const char *password,
+                   unsigned *retry_after, vic_err **err)
 {
-    unsigned wait = ws_throttle_wait(w, remote);
-    if (wait)
-        return vic_err_set(err, VIC_ELIMIT, "too many failed logins from %s; try again in %u s",
-                           remote, wait);
     time_t now = w->now();
     unsigned char mac[32];
     cred_mac(w->auth, mac, user, password);
     if (cache_hit(w->auth, mac, now))
         return 0;
+    unsigned wait = 0;
+    vic_throttle_ticket ticket;
+    if (vic_throttle_begin(w->auth->throttle, user, password, remote, now, &wait, &ticket) ==
+        VIC_THROTTLE_WAIT) {
+        if (retry_after)
+            *retry_after = wait;
+        return vic_err_set(err, VIC_ELIMIT,
+                           "too many failed logins for this user from %s; try again in %u s",
+                           remote, wait);
+    }
 
     pthread_mutex_lock(&w->auth->verify_lock);
     if (cache_hit(w->auth, mac, now)) {
@@ -258,9 +207,9 @@ int ws_login_check(ws *w, const char *remote, const char *user, const char *pass
     if (ok == 1)
         cache_put(w->auth, mac, user, now);
     pthread_mutex_unlock(&w->auth->verify_lock);
+    vic_throttle_end(w->auth->throttle, &ticket, user, password, ok, w->now());
     if (ok < 0)
         return ok;
-    throttle_record(w, remote, ok);
     if (!ok) {
         vic_log(VIC_LOG_WARN, "event=login_failed user=\"%s\" remote=%s", user, remote);
         return vic_err_set(err, VIC_EAUTH, "invalid username or password");
@@ -465,7 +414,7 @@ static int auth_basic(ws *w, vic_http_req *req, const char *b64, vic_err **err)
         return vic_err_set(err, VIC_EAUTH, "malformed Basic credentials");
     }
     *colon = '\0';
-    int rc = ws_login_check(w, vic_http_req_remote(req), (char *)raw, colon + 1, err);
+    int rc = ws_login_check(w, vic_http_req_remote(req), (char *)raw, colon + 1, NULL, err);
     if (rc == 0)
         vic_http_req_set_principal(req, (char *)raw, "admin");
     OPENSSL_cleanse(raw, len);

@@ -28,9 +28,12 @@ int ws_user_create(ws *w, const char *user, const char *password, vic_err **err)
 int ws_user_count(ws *w, int *out, vic_err **err);
 
 /* 0 when user/password are right; VIC_EAUTH (with a message that does not say which part
- * was wrong) when not; VIC_ELIMIT when the remote address is throttled. */
+ * was wrong) when not; VIC_ELIMIT, with *retry_after (may be NULL) seconds, while failed
+ * logins for this user from this address are slowed down (lib/throttle.h: credentials that
+ * succeeded before are always checked, so the right password is never refused for someone
+ * else's failures). */
 int ws_login_check(ws *w, const char *remote, const char *user, const char *password,
-                   vic_err **err);
+                   unsigned *retry_after, vic_err **err);
 
 typedef struct ws_session {
     char user[64];
@@ -46,8 +49,5 @@ int ws_session_create(ws *w, const char *user, const char *remote, char **token_
 int ws_session_lookup(ws *w, const char *token, ws_session *info, vic_err **err);
 
 int ws_session_delete(ws *w, const char *token, vic_err **err);
-
-/* Seconds until remote may try again (0 when it may now). */
-unsigned ws_throttle_wait(ws *w, const char *remote);
 
 #endif

@@ -74,10 +74,11 @@ static int login_handler(vic_http_req *req, vic_http_resp *resp, void *payload, 
         return rc;
     const char *user = vic_json_str(body, "username");
     const char *remote = vic_http_req_remote(req);
-    rc = ws_login_check(w, remote, user, vic_json_str(body, "password"), err);
+    unsigned retry_after = 0;
+    rc = ws_login_check(w, remote, user, vic_json_str(body, "password"), &retry_after, err);
     if (rc == VIC_ELIMIT) {
         char wait[16];
-        snprintf(wait, sizeof(wait), "%u", ws_throttle_wait(w, remote));
+        snprintf(wait, sizeof(wait), "%u", retry_after);
         vic_http_resp_error(resp, 429, (*err)->msg);
         vic_http_resp_header(resp, "Retry-After", wait);
         vic_err_free(err);

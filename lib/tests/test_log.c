@@ -92,8 +92,8 @@ static void test_numbers_and_precision_as_printf(void **state)
 {
     (void)state;
     reopen();
-    vic_log(VIC_LOG_INFO, "a=%d b=%zu c=%lld d=%.2f e=%.*s f=%ld g=%u h=%x i=%c j=%% k=%.3s",
-            -7, (size_t)42, -1234567890123LL, 3.14159, 3, "abcdef", 99L, 5u, 255u, 'z', "xyz12");
+    vic_log(VIC_LOG_INFO, "a=%d b=%zu c=%lld d=%.2f e=%.*s f=%ld g=%u h=%x i=%c j=%% k=%.3s", -7,
+            (size_t)42, -1234567890123LL, 3.14159, 3, "abcdef", 99L, 5u, 255u, 'z', "xyz12");
     assert_string_equal(logged(path),
                         "a=-7 b=42 c=-1234567890123 d=3.14 e=abc f=99 g=5 h=ff i=z j=% k=xyz");
 }

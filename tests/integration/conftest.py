@@ -42,8 +42,8 @@ SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSani
 # Every server ever started in this run, so that a failing test can show their stderr.
 _SERVERS = []
 
-# Failed logins are throttled per client address. Each client session gets its own loopback
-# source address, so one test's failures never throttle another test.
+# Failed logins are slowed down per user name and client address. Each client session gets
+# its own loopback source address, so one test's failures never slow another test down.
 _SOURCE_COUNTER = itertools.count(2)
 
 

@@ -228,19 +228,23 @@ def test_login_wrong_types_is_400(srv):
 
 def test_failed_logins_are_throttled(srv):
     source = next_source_address()
+    with srv.session() as other:   # the right password has worked before
+        assert login(other, srv).status_code == 200
     with srv.session(source=source) as s:
         for i in range(5):
             r = login(s, srv, password="wrong-%d" % i)
             assert_json_error(r, 401)
-        r = login(s, srv)  # the right password, but too late
+        r = login(s, srv, password="wrong-5")  # the next guess waits
         assert_json_error(r, 429)
         retry = r.headers.get("Retry-After")
         assert retry is not None and retry.isdigit() and int(retry) > 0, dict(r.headers)
         assert "Set-Cookie" not in r.headers
-    # HTTP Basic from the same client is throttled as well ...
-    with srv.admin_session(source=source) as s:
+    # HTTP Basic guesses from the same client are slowed as well ...
+    with srv.session(source=source, auth=basic("admin", "wrong-6")) as s:
         assert_json_error(s.get(srv.url("/container/session")), 429)
-    # ... but another client is not affected.
+    # ... but the right password is not, even from there, nor another client.
+    with srv.session(source=source) as s:
+        assert login(s, srv).status_code == 200
     with srv.session() as other:
         assert login(other, srv).status_code == 200
 
