@@ -484,6 +484,9 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     sess.attach = s->interactive;
     sess.openstdin = s->interactive;
     sess.stop_signal = (char *)s->stop_signal;
+    sess.caps = (char *)s->caps;
+    sess.no_new_privs = s->no_new_privs;
+    sess.seccomp = s->seccomp_unconfined ? "unconfined" : NULL;
     vic_exec_mount mounts[PL_MAX_MOUNTS];
     char sources[PL_MAX_MOUNTS][40];
     hv_disk disks[1 + PL_MAX_MOUNTS];

@@ -97,6 +97,12 @@ typedef struct pl_create_spec {
     size_t n_ports;
     const pl_net_attach *networks; /* at most PL_MAX_NETWORKS; none: only loopback */
     size_t n_networks;
+    /* Confinement (lib/caps.h): the capabilities kept, comma-separated names ("" for none;
+     * NULL: Docker's default set), no-new-privileges, and the default seccomp filter left
+     * off. */
+    const char *caps;
+    bool no_new_privs;
+    bool seccomp_unconfined;
     pl_rootfs_fn rootfs; /* builds the root disk */
     void *rootfs_payload;
 } pl_create_spec;

@@ -29,8 +29,11 @@
 #include "hypervisor/local/netdev.h"
 #include "hypervisor/local/portfwd.h"
 #include "hypervisor/local/vmx.h"
+#include "lib/caps.h"
 #include "lib/cleanup.h"
+#include "lib/confine.h"
 #include "lib/crypto.h"
+#include "lib/execconfig.h"
 #include "lib/gichan.h"
 #include "lib/guestinfo.h"
 #include "lib/log.h"
@@ -186,6 +189,10 @@ static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int seria
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (read(sync_fd, &c, 1) != 1)
         _exit(127); /* the monitor died before mapping our ids */
+    /* A cgroup namespace rooted at the VM's cgroup, where the monitor has placed us by now:
+     * the guest sees its own cgroup as "/". A host without cgroup namespaces goes on without
+     * (the monitor compares namespaces and says so). */
+    unshare(CLONE_NEWCGROUP);
     /* Reach the root disk while our file-system identity is still the host's (the VM's
      * folder may be private to it), then become the guest's root (ids shifted on the host)
      * and build the rest relative to it: files created on the guest's own file systems must
@@ -326,6 +333,24 @@ static int write_id_map(pid_t pid, const char *file, vic_err **err)
     return 0;
 }
 
+/* Logs when the guest shares the host's cgroup namespace (the host refused a new one). */
+static void check_cgroupns(monitor *m)
+{
+    char path[64];
+    struct stat ours, theirs;
+    snprintf(path, sizeof(path), "/proc/%ld/ns/cgroup", (long)m->guest);
+    if (stat("/proc/self/ns/cgroup", &ours) < 0 || stat(path, &theirs) < 0)
+        vic_log(VIC_LOG_WARN,
+                "event=cgroupns_unavailable vm=%s msg=\"this kernel has no cgroup namespaces: "
+                "the guest sees the host's cgroup paths\"",
+                m->o->vm);
+    else if (ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev)
+        vic_log(VIC_LOG_WARN,
+                "event=cgroupns_unavailable vm=%s msg=\"the host refused a cgroup namespace: the "
+                "guest sees the host's cgroup paths\"",
+                m->o->vm);
+}
+
 static int start_guest(monitor *m, int serial_fd, vic_err **err)
 {
     int sync_p[2], err_p[2], gi[2], at[2];
@@ -385,6 +410,8 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
         }
     }
     close(err_p[0]);
+    if (rc == 0 && !m->appliance)
+        check_cgroupns(m);
     if (rc < 0) {
         kill(pid, SIGKILL);
         if (m->appliance)
@@ -528,6 +555,27 @@ static void accept_client(monitor *m)
 }
 
 /* ---- the run ---- */
+
+/* The confinement of the container's main session, for the programs started in it from
+ * outside; Docker's defaults when the configuration does not say. */
+static void session_confine(vic_confine *out, const json_t *kv, const char *vm)
+{
+    vic_exec_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    vic_err *err cleanup_err = NULL;
+    *out = (vic_confine){.caps = VIC_CAPS_DOCKER_DEFAULT, .seccomp = true};
+    if (vic_gi_decode(&cfg, &vic_exec_config_desc, kv, "", NULL, &err) == 0) {
+        const vic_exec_session *s = NULL;
+        for (size_t i = 0; i < cfg.n_sessions; i++)
+            if (s == NULL || (cfg.id && strcmp(cfg.session_ids[i], cfg.id) == 0))
+                s = &cfg.sessions[i];
+        if (s && vic_exec_session_confine(out, s, &err) < 0) {
+            *out = (vic_confine){.caps = VIC_CAPS_DOCKER_DEFAULT, .seccomp = true};
+            vic_log(VIC_LOG_WARN, "event=confine_defaults vm=%s msg=\"%s\"", vm, err->msg);
+        }
+    }
+    vic_gi_free(&vic_exec_config_desc, &cfg);
+}
 
 /* A program started in the guest from outside counts in the VM's cgroup, as the guest does. */
 static void join_cgroup(pid_t pid, void *payload)
@@ -776,7 +824,9 @@ int monitor_run(const monitor_opts *o)
         vic_log(VIC_LOG_WARN, "event=portfwd_unavailable vm=%s msg=\"%s\"", o->vm, err->msg);
         vic_err_free(&err);
     }
-    if (!m->appliance && gexec_open(&m->gx, m->dir, m->guest, join_cgroup, m, &err) < 0) {
+    vic_confine conf;
+    session_confine(&conf, kv, o->vm);
+    if (!m->appliance && gexec_open(&m->gx, m->dir, m->guest, &conf, join_cgroup, m, &err) < 0) {
         vic_log(VIC_LOG_WARN, "event=exec_unavailable vm=%s msg=\"%s\"", o->vm, err->msg);
         vic_err_free(&err);
     }
