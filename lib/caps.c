@@ -8,16 +8,46 @@
 #include "mem.h"
 
 static const char *const cap_names[VIC_CAP_LAST + 1] = {
-    "CHOWN",           "DAC_OVERRIDE",   "DAC_READ_SEARCH",  "FOWNER",
-    "FSETID",          "KILL",           "SETGID",           "SETUID",
-    "SETPCAP",         "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
-    "NET_ADMIN",       "NET_RAW",        "IPC_LOCK",         "IPC_OWNER",
-    "SYS_MODULE",      "SYS_RAWIO",      "SYS_CHROOT",       "SYS_PTRACE",
-    "SYS_PACCT",       "SYS_ADMIN",      "SYS_BOOT",         "SYS_NICE",
-    "SYS_RESOURCE",    "SYS_TIME",       "SYS_TTY_CONFIG",   "MKNOD",
-    "LEASE",           "AUDIT_WRITE",    "AUDIT_CONTROL",    "SETFCAP",
-    "MAC_OVERRIDE",    "MAC_ADMIN",      "SYSLOG",           "WAKE_ALARM",
-    "BLOCK_SUSPEND",   "AUDIT_READ",     "PERFMON",          "BPF",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
     "CHECKPOINT_RESTORE",
 };
 
@@ -58,8 +88,8 @@ static int mask_of(uint64_t *out, int *has_all, const char *const *names, size_t
         if (c < 0) {
             const char *n0 = names[i] ? names[i] : "";
             int prefixed = strncasecmp(n0, "CAP_", 4) == 0;
-            return vic_err_set(err, VIC_EINVAL, "invalid %s: unknown capability: \"%s%.64s\"",
-                               what, prefixed ? "" : "CAP_", n0);
+            return vic_err_set(err, VIC_EINVAL, "invalid %s: unknown capability: \"%s%.64s\"", what,
+                               prefixed ? "" : "CAP_", n0);
         }
         *out |= UINT64_C(1) << c;
     }

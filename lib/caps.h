@@ -30,17 +30,17 @@
 #define VIC_CAPS_ALL ((UINT64_C(1) << (VIC_CAP_LAST + 1)) - 1)
 
 /* Linux capability numbers used by the seccomp policy. */
-#define VIC_CAP_SYS_MODULE  16
-#define VIC_CAP_SYS_RAWIO   17
-#define VIC_CAP_SYS_PTRACE  19
-#define VIC_CAP_SYS_PACCT   20
-#define VIC_CAP_SYS_ADMIN   21
-#define VIC_CAP_SYS_BOOT    22
-#define VIC_CAP_SYS_NICE    23
-#define VIC_CAP_SYS_TIME    25
-#define VIC_CAP_SYSLOG      34
-#define VIC_CAP_PERFMON     38
-#define VIC_CAP_BPF         39
+#define VIC_CAP_SYS_MODULE      16
+#define VIC_CAP_SYS_RAWIO       17
+#define VIC_CAP_SYS_PTRACE      19
+#define VIC_CAP_SYS_PACCT       20
+#define VIC_CAP_SYS_ADMIN       21
+#define VIC_CAP_SYS_BOOT        22
+#define VIC_CAP_SYS_NICE        23
+#define VIC_CAP_SYS_TIME        25
+#define VIC_CAP_SYSLOG          34
+#define VIC_CAP_PERFMON         38
+#define VIC_CAP_BPF             39
 #define VIC_CAP_DAC_READ_SEARCH 2
 
 /* The capability a name means (0..VIC_CAP_LAST), or -1 for an unknown name. "ALL" is not a

@@ -186,7 +186,8 @@ static int build_filter(scmp_filter_ctx f, uint64_t caps, char *why, size_t cap)
     }
     if (!(caps & CAP(VIC_CAP_SYS_ADMIN))) {
         for (size_t i = 0; i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++) {
-            struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, clone_ns_flags[i], clone_ns_flags[i]);
+            struct scmp_arg_cmp c =
+                SCMP_A0(SCMP_CMP_MASKED_EQ, clone_ns_flags[i], clone_ns_flags[i]);
             if (add_rule(f, "clone", SCMP_ACT_ERRNO(EPERM), 1, &c, why, cap) < 0)
                 return -1;
         }
@@ -233,8 +234,7 @@ int vic_confine_enter(const vic_confine *c, char *why, size_t cap)
         if (c->caps & (UINT64_C(1) << i))
             continue;
         if (prctl(PR_CAPBSET_DROP, (unsigned long)i, 0, 0, 0) < 0 && errno != EINVAL) {
-            snprintf(why, cap, "drop capability %d from the bounding set: %s", i,
-                     strerror(errno));
+            snprintf(why, cap, "drop capability %d from the bounding set: %s", i, strerror(errno));
             return -1;
         } /* EINVAL: past the kernel's last capability */
     }

@@ -114,8 +114,12 @@ static void test_security_opts(void **state)
     assert_int_equal(vic_security_opt_apply(&o, "apparmor=unconfined", NULL), 0);
     assert_int_equal(vic_security_opt_apply(&o, "label:disable", NULL), 0);
     vic_err *err cleanup_err = NULL;
-    const char *bad[] = {"no-new-privileges:maybe", "seccomp={\"defaultAction\":1}",
-                         "apparmor=custom", "label=user:x", "frobnicate", "no-new-privilegesX",
+    const char *bad[] = {"no-new-privileges:maybe",
+                         "seccomp={\"defaultAction\":1}",
+                         "apparmor=custom",
+                         "label=user:x",
+                         "frobnicate",
+                         "no-new-privilegesX",
                          ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(vic_security_opt_apply(&o, bad[i], &err), VIC_EINVAL);
