@@ -168,6 +168,7 @@ $(BIN)/port-layer-server: $(B)/obj/portlayer/main.o $(portlayer_LINK) $(LIBVIC)
 VMX_SRCS := hypervisor/local/main-vmx.c hypervisor/local/monitor.c hypervisor/local/giserve.c \
 	hypervisor/local/cgroup.c hypervisor/local/vmx.c hypervisor/local/util.c \
 	hypervisor/local/portfwd.c hypervisor/local/guestexec.c hypervisor/local/netdev.c \
+	hypervisor/local/idrange.c \
 	lib/netlink.c lib/attach.c lib/err.c \
 	lib/mem.c lib/log.c lib/guestinfo.c lib/gichan.c lib/file.c lib/guestuser.c \
 	lib/execconfig.c lib/caps.c lib/confine.c

@@ -22,6 +22,7 @@
 #include "hypervisor/hv.h"
 #include "lib/err.h"
 #include "lib/execconfig.h"
+#include "portlayer/imagestore.h"
 
 typedef struct pl pl;
 typedef struct pl_handle pl_handle;
@@ -38,9 +39,9 @@ typedef struct pl_opts {
 int pl_open(pl **out, const pl_opts *o, vic_err **err);
 void pl_free(pl *p);
 
-/* Fills dir (an empty directory, the container's root disk) from an image; payload is the
- * caller's. */
-typedef int (*pl_rootfs_fn)(const char *dir, void *payload, vic_err **err);
+/* Fills dir (an empty directory, the container's root disk) from an image, with owners
+ * written through ids (the VM's id range; count 0: kept); payload is the caller's. */
+typedef int (*pl_rootfs_fn)(const char *dir, const pl_idmap *ids, void *payload, vic_err **err);
 
 /* A volume mounted into a container: the volume's disk becomes one of the VM's disks, and
  * the tether mounts it at target. */

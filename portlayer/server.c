@@ -192,10 +192,10 @@ typedef struct rootfs_call {
     const char *image;
 } rootfs_call;
 
-static int build_rootfs(const char *dir, void *payload, vic_err **err)
+static int build_rootfs(const char *dir, const pl_idmap *ids, void *payload, vic_err **err)
 {
     rootfs_call *r = payload;
-    return r->ctx->rootfs_for(r->image, dir, r->ctx->rootfs_payload, err);
+    return r->ctx->rootfs_for(r->image, dir, ids, r->ctx->rootfs_payload, err);
 }
 
 static const char **strings(const json_t *arr, size_t *n)
@@ -1138,10 +1138,11 @@ static int archive_put_handler(vic_http_req *req, vic_http_resp *resp, void *pay
 
 /* ---- images ---- */
 
-int pl_server_rootfs_from_store(const char *image, const char *dir, void *payload, vic_err **err)
+int pl_server_rootfs_from_store(const char *image, const char *dir, const pl_idmap *ids,
+                                void *payload, vic_err **err)
 {
     pl_server_ctx *c = payload;
-    int rc = pl_imagestore_build_rootfs(c->images, image, dir, err);
+    int rc = pl_imagestore_build_rootfs(c->images, image, dir, ids, err);
     if (rc == VIC_ENOTFOUND)
         return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", image);
     return rc;

@@ -25,6 +25,7 @@
 #include "hypervisor/local/cgroup.h"
 #include "hypervisor/local/giserve.h"
 #include "hypervisor/local/guestexec.h"
+#include "hypervisor/local/idrange.h"
 #include "hypervisor/local/local.h"
 #include "hypervisor/local/netdev.h"
 #include "hypervisor/local/portfwd.h"
@@ -53,8 +54,9 @@ typedef struct monitor {
     char *rootfs;
     char *disks[MONITOR_MAX_DISKS]; /* host directories of data disks scsi0:1.., or NULL */
     char *tether;
-    char *init;    /* vic-init, the appliance's PID 1 */
-    int appliance; /* the guest is the VCH appliance, in the host's namespaces */
+    char *init;       /* vic-init, the appliance's PID 1 */
+    int appliance;    /* the guest is the VCH appliance, in the host's namespaces */
+    uint32_t id_base; /* host id of the guest's id 0: its id range (idrange.h) */
     char pool_rel[512];
     cg_host cg;
     int in_cgroup;
@@ -88,28 +90,55 @@ static void report(const monitor_opts *o, const char *fmt, ...)
     }
 }
 
-/* ---- the root disk's ownership: guest root is host uid GUEST_ID_BASE ---- */
+/* ---- the disks' ownership: guest id i is host id id_base + i ---- */
+
+/* The range nftw's callbacks shift into (nftw takes no payload; the monitor shifts one VM's
+ * disks, single-threaded, before its guest starts). */
+static uint32_t shift_base;
+
+/* The guest id of host id h as a disk may hold it: a guest id not shifted yet (a new disk),
+ * or the host id of the same guest id in any VM's range (a disk that moved between VMs);
+ * -1 for a host id no guest has (it becomes the overflow id). */
+static int64_t guest_id_of(uint32_t h)
+{
+    if (h < HV_LOCAL_GUEST_ID_COUNT)
+        return h;
+    if (h >= HV_LOCAL_GUEST_ID_BASE &&
+        h < idrange_base(HV_LOCAL_GUEST_ID_RANGES - 1) + HV_LOCAL_GUEST_ID_COUNT)
+        return (h - HV_LOCAL_GUEST_ID_BASE) % HV_LOCAL_GUEST_ID_COUNT;
+    return -1;
+}
 
 static int shift_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)flag, (void)ftw;
-    uid_t uid = st->st_uid < GUEST_ID_COUNT ? st->st_uid + GUEST_ID_BASE : st->st_uid;
-    gid_t gid = st->st_gid < GUEST_ID_COUNT ? st->st_gid + GUEST_ID_BASE : st->st_gid;
+    int64_t gu = guest_id_of(st->st_uid), gg = guest_id_of(st->st_gid);
+    uid_t uid = shift_base + (uint32_t)(gu < 0 ? HV_LOCAL_GUEST_OVERFLOW : gu);
+    gid_t gid = shift_base + (uint32_t)(gg < 0 ? HV_LOCAL_GUEST_OVERFLOW : gg);
+    mode_t mode = st->st_mode & 07777;
+    /* an owner the guest cannot have keeps no set-id bit */
+    if (gu < 0)
+        mode &= ~(mode_t)S_ISUID;
+    if (gg < 0)
+        mode &= ~(mode_t)S_ISGID;
     if ((uid != st->st_uid || gid != st->st_gid) && lchown(path, uid, gid) < 0)
         return -1;
-    if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)))
-        chmod(path, st->st_mode & 07777); /* lchown cleared set-id bits: keep them */
+    /* lchown cleared the set-id bits of a file: set what it keeps */
+    if (!S_ISLNK(st->st_mode) && (mode != (st->st_mode & 07777) || (mode & (S_ISUID | S_ISGID))))
+        chmod(path, mode);
     return 0;
 }
 
-/* Shifts the root disk's owners into the guests' id range once, and records it. */
+/* Shifts the root disk's owners into the VM's id range once, and records it (a disk created
+ * with its range is recorded as shifted already: nothing to walk). */
 static int shift_rootfs(monitor *m, json_t *kv, vic_err **err)
 {
     const char *done = json_string_value(json_object_get(kv, VMX_IDSHIFT));
     char want[32];
-    snprintf(want, sizeof(want), "%d", GUEST_ID_BASE);
+    snprintf(want, sizeof(want), "%u", m->id_base);
     if (done && strcmp(done, want) == 0)
         return 0;
+    shift_base = m->id_base;
     if (nftw(m->rootfs, shift_one, 64, FTW_PHYS | FTW_MOUNT) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "take ownership of the root disk");
     int lock = local_vm_lock(m->dir, err);
@@ -125,15 +154,16 @@ static int shift_rootfs(monitor *m, json_t *kv, vic_err **err)
     return rc;
 }
 
-/* A data disk (a directory on a datastore) belongs to the guest's root: a new one, still
- * owned by host ids below the guests' range, is shifted once, like a root disk. */
-static int shift_disk(const char *dir, vic_err **err)
+/* A data disk (a directory on a datastore) belongs to the guest's root: one not owned by
+ * this VM's range yet (new, or last attached to another VM) is shifted into it. */
+static int shift_disk(const char *dir, uint32_t base, vic_err **err)
 {
     struct stat st;
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
         return vic_err_set(err, VIC_ENOTFOUND, "not found");
-    if (st.st_uid >= GUEST_ID_BASE && st.st_uid < GUEST_ID_BASE + GUEST_ID_COUNT)
+    if (st.st_uid >= base && st.st_uid < base + HV_LOCAL_GUEST_ID_COUNT)
         return 0;
+    shift_base = base;
     if (nftw(dir, shift_one, 64, FTW_PHYS | FTW_MOUNT) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "take ownership");
     return 0;
@@ -150,10 +180,45 @@ static int attach_disks(monitor *m, const json_t *kv, vic_err **err)
             continue;
         int rc = local_ds_path(m->ds_root, path, &m->disks[i], err);
         if (rc == 0)
-            rc = shift_disk(m->disks[i], err);
+            rc = shift_disk(m->disks[i], m->id_base, err);
         if (rc < 0)
             return vic_err_wrap(err, "disk scsi0:%d (%s)", i, path);
     }
+    return 0;
+}
+
+/* Makes the mount points the guest's start needs on its root disk (/.tether/tether, a data
+ * disk's /.vic/disks/N), owned by the guest's root: no host id outside the VM's range is
+ * left on the disk (the tether bound there stays the host's, read-only). */
+static int make_mount_points(monitor *m, vic_err **err)
+{
+    int root cleanup_close = open(m->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "open the root disk");
+    int disks = 0;
+    for (int d = 1; d < MONITOR_MAX_DISKS; d++)
+        disks |= m->disks[d] != NULL;
+    static const char *const dirs[] = {".tether", ".vic", ".vic/disks"};
+    for (size_t i = 0; i < (disks ? 3u : 1u); i++) {
+        if ((mkdirat(root, dirs[i], 0755) < 0 && errno != EEXIST) ||
+            fchownat(root, dirs[i], m->id_base, m->id_base, AT_SYMLINK_NOFOLLOW) < 0)
+            return vic_err_sys(err, VIC_EIO, errno, "make /%s", dirs[i]);
+    }
+    for (int d = 1; d < MONITOR_MAX_DISKS; d++) {
+        char at[32];
+        snprintf(at, sizeof(at), ".vic/disks/%d", d);
+        if (m->disks[d] && ((mkdirat(root, at, 0755) < 0 && errno != EEXIST) ||
+                            fchownat(root, at, m->id_base, m->id_base, AT_SYMLINK_NOFOLLOW) < 0))
+            return vic_err_sys(err, VIC_EIO, errno, "make /%s", at);
+    }
+    int fd = openat(root, ".tether/tether", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0755);
+    if (fd < 0 || fchown(fd, m->id_base, m->id_base) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return vic_err_sys(err, VIC_EIO, e, "make /.tether/tether");
+    }
+    close(fd);
     return 0;
 }
 
@@ -317,11 +382,11 @@ static void appliance_start(monitor *m, int sync_fd, int errfd, int gi_fd, int s
     child_fail(errfd, "start vic-init");
 }
 
-static int write_id_map(pid_t pid, const char *file, vic_err **err)
+static int write_id_map(pid_t pid, const char *file, uint32_t base, vic_err **err)
 {
     char path[64], map[64];
     snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
-    int n = snprintf(map, sizeof(map), "0 %d %d\n", GUEST_ID_BASE, GUEST_ID_COUNT);
+    int n = snprintf(map, sizeof(map), "0 %u %d\n", base, GUEST_ID_COUNT);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, map, (size_t)n) != n) {
         int e = errno;
@@ -385,9 +450,9 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
     m->guest = pid;
     m->gi_fd = gi[0];
     m->attach_fd = at[0];
-    int rc = m->appliance ? 0 : write_id_map(pid, "uid_map", err);
+    int rc = m->appliance ? 0 : write_id_map(pid, "uid_map", m->id_base, err);
     if (rc == 0 && !m->appliance)
-        rc = write_id_map(pid, "gid_map", err);
+        rc = write_id_map(pid, "gid_map", m->id_base, err);
     if (rc == 0 && m->pool_rel[0] != '\1')
         m->in_cgroup = cg_vm_enter(&m->cg, m->pool_rel, m->o->vm, pid) == 0;
     if (rc == 0 && !m->appliance) {
@@ -753,6 +818,7 @@ int monitor_run(const monitor_opts *o)
         goto out;
     }
     m->kv = kv;
+    m->id_base = idrange_base(idrange_of_vmx(json_string_value(json_object_get(kv, VMX_IDRANGE))));
     const char *cdrom = json_string_value(json_object_get(kv, VMX_CDROM));
     if (cdrom) {
         cleanup_free char *image = NULL;
@@ -797,7 +863,7 @@ int monitor_run(const monitor_opts *o)
     cg_tag(tag, real);
     cg_detect(&m->cg, tag);
     if (!m->appliance && (shift_rootfs(m, kv, &err) < 0 || attach_disks(m, kv, &err) < 0 ||
-                          portfwd_open(&m->pf, kv, &err) < 0)) {
+                          make_mount_points(m, &err) < 0 || portfwd_open(&m->pf, kv, &err) < 0)) {
         report(o, "error %s\n", err->msg); /* "conflict" means powered on already */
         goto out;
     }

@@ -207,3 +207,147 @@ def test_the_guest_sees_its_own_cgroup_as_the_root(vch, image):
             assert lines and all(line.endswith(":/") for line in lines), r.stdout
     finally:
         docker(vch, "rm", "-f", "conf-cg")
+
+
+# ---- per-container id ranges ----
+
+ID_BASE, ID_COUNT = 100000, 65536
+
+
+def vm_dir_of(vch, name):
+    dirs = list((vch["home"] / "datastore1").glob(name + "-*"))
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def owners(root):
+    """Every (uid, gid) owning a file of the tree, and the set-id files with their owners."""
+    ids, setid = set(), []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in [dirpath] + [os.path.join(dirpath, f) for f in filenames + dirnames]:
+            st = os.lstat(n)
+            ids.add((st.st_uid, st.st_gid))
+            if st.st_mode & 0o6000 and not os.path.islink(n):
+                setid.append((n, st.st_uid, st.st_mode))
+    return ids, setid
+
+
+def range_of(vm_dir):
+    vmx = (vm_dir / (vm_dir.name + ".vmx")).read_text()
+    m = re.search(r'^vic\.idRange = "(\d+)"', vmx, re.M)
+    assert m, vmx
+    return ID_BASE + int(m.group(1)) * ID_COUNT
+
+
+def test_containers_own_their_files_through_disjoint_id_ranges(vch, image):
+    """The attack: root of container A writes a file; root of container B (same VCH, or
+    another) owns it, since both were host uid 100000. Before: both roots' files were owned
+    by 100000. Now: each container's files are owned by its own range, and no file of a root
+    disk is owned by a host id outside it."""
+    for n in ("range-a", "range-b"):
+        r = docker(vch, "run", "--name", n, image, "sh", "-c", "echo mine > /root-file")
+        assert r.returncode == 0, r.stderr
+    try:
+        bases = {}
+        for n in ("range-a", "range-b"):
+            d = vm_dir_of(vch, n)
+            base = os.stat(d / "rootfs").st_uid  # the guest's root, on the host
+            assert base >= ID_BASE + ID_COUNT, base  # never the range all VMs once shared
+            assert base == range_of(d)
+            ids, _ = owners(d / "rootfs")
+            outside = [i for i in ids if not (base <= i[0] < base + ID_COUNT and
+                                              base <= i[1] < base + ID_COUNT)]
+            assert outside == [], (n, base, outside)
+            st = os.stat(d / "rootfs" / "root-file")
+            assert (st.st_uid, st.st_gid) == (base, base), (n, st.st_uid)
+            bases[n] = base
+        assert abs(bases["range-a"] - bases["range-b"]) >= ID_COUNT, bases
+    finally:
+        for n in ("range-a", "range-b"):
+            docker(vch, "rm", "-f", n)
+
+
+def test_a_removed_containers_range_is_freed(vch, image):
+    r = docker(vch, "create", "--name", "range-free", image, "true")
+    assert r.returncode == 0, r.stderr
+    base = range_of(vm_dir_of(vch, "range-free"))
+    n = (base - ID_BASE) // ID_COUNT
+    registry = Path(os.environ.get("VIC_IDRANGE_DIR") or "/var/lib/vic-c/idranges")
+    rec = (registry / str(n)).read_text()
+    assert "range-free-" in rec, rec
+    assert docker(vch, "rm", "range-free").returncode == 0
+    left = registry / str(n)
+    assert not left.exists() or "range-free-" not in left.read_text()
+
+
+def layer_tar(entries):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, uid, mode, data in entries:
+            info = tarfile.TarInfo(name)
+            info.uid, info.gid, info.mode, info.size = uid, uid, mode, len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_image_files_owned_past_the_range_lose_setuid(vch, registry, tmp_path):
+    """The attack: an image ships a setuid file owned by uid 70000 (and one by 0). Before:
+    the root disk kept host uid 70000 with the setuid bit (a setuid program of a host user
+    outside any container's range). Now: owned by the range's overflow id, without setuid;
+    the root-owned one stays setuid, inside the range."""
+    import shutil
+    skopeo = shutil.which("skopeo")
+    if skopeo is None:
+        pytest.skip("skopeo builds the test image")
+    # an OCI layout with busybox plus one layer holding the hostile files
+    src = tmp_path / "oci"
+    r = subprocess.run([skopeo, "copy", "--src-tls-verify=false",
+                        "docker://%s/busybox:latest" % registry, "oci:%s:latest" % src],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    import hashlib
+    import json as js
+    layer = layer_tar([("hostile-70000", 70000, 0o4755, b"#!/bin/sh\nid\n"),
+                       ("setuid-root", 0, 0o4755, b"#!/bin/sh\nid\n")])
+    ld = hashlib.sha256(layer).hexdigest()
+    blobs = src / "blobs" / "sha256"
+    (blobs / ld).write_bytes(layer)
+    index = js.loads((src / "index.json").read_text())
+    mdesc = index["manifests"][0]
+    manifest = js.loads((blobs / mdesc["digest"].split(":")[1]).read_text())
+    config = js.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
+    config["rootfs"]["diff_ids"].append("sha256:" + ld)
+    cb = js.dumps(config).encode()
+    cd = hashlib.sha256(cb).hexdigest()
+    (blobs / cd).write_bytes(cb)
+    manifest["config"] = dict(manifest["config"], digest="sha256:" + cd, size=len(cb))
+    manifest["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                               "digest": "sha256:" + ld, "size": len(layer)})
+    mb = js.dumps(manifest).encode()
+    md = hashlib.sha256(mb).hexdigest()
+    (blobs / md).write_bytes(mb)
+    index["manifests"] = [dict(mdesc, digest="sha256:" + md, size=len(mb))]
+    (src / "index.json").write_text(js.dumps(index))
+    r = subprocess.run([skopeo, "copy", "--dest-tls-verify=false", "oci:%s:latest" % src,
+                        "docker://%s/hostile:latest" % registry],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    img = registry + "/hostile:latest"
+    assert docker(vch, "pull", img).returncode == 0
+    r = docker(vch, "create", "--name", "hostile", img, "true")
+    assert r.returncode == 0, r.stderr
+    try:
+        d = vm_dir_of(vch, "hostile")
+        base = os.stat(d / "rootfs").st_uid
+        st = os.lstat(d / "rootfs" / "hostile-70000")
+        assert st.st_uid == base + 65534 and not st.st_mode & 0o6000, (st.st_uid, oct(st.st_mode))
+        st = os.lstat(d / "rootfs" / "setuid-root")
+        assert st.st_uid == base and st.st_mode & 0o4000, (st.st_uid, oct(st.st_mode))
+        ids, setid = owners(d / "rootfs")
+        assert all(base <= u < base + ID_COUNT and base <= g < base + ID_COUNT
+                   for u, g in ids), sorted(ids)[:5]
+        assert all(base <= u < base + ID_COUNT for _, u, _ in setid), setid
+    finally:
+        docker(vch, "rm", "-f", "hostile")
