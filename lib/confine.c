@@ -202,7 +202,7 @@ static int build_filter(scmp_filter_ctx f, uint64_t caps, char *why, size_t cap)
         if (add_rule(f, "personality", SCMP_ACT_ERRNO(EPERM), 1, &c, why, cap) < 0)
             return -1;
     }
-    struct scmp_arg_cmp high = SCMP_A0(SCMP_CMP_GT, 0xffffffffu);
+    struct scmp_arg_cmp high = {.arg = 0, .op = SCMP_CMP_GT, .datum_a = 0xffffffffu, .datum_b = 0};
     return add_rule(f, "personality", SCMP_ACT_ERRNO(EPERM), 1, &high, why, cap);
 }
 

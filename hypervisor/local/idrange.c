@@ -108,8 +108,8 @@ int idrange_alloc(int *out, const char *final_dir, const char *tmp_dir, vic_err 
     int lock = registry_lock(dir, err);
     if (lock < 0)
         return lock;
-    int rc = vic_err_set(err, VIC_ELIMIT, "every id range (%d) is in use",
-                         HV_LOCAL_GUEST_ID_RANGES - 1);
+    int rc =
+        vic_err_set(err, VIC_ELIMIT, "every id range (%d) is in use", HV_LOCAL_GUEST_ID_RANGES - 1);
     for (int n = 1; n < HV_LOCAL_GUEST_ID_RANGES; n++) {
         char path[4200];
         snprintf(path, sizeof(path), "%s/%d", dir, n);

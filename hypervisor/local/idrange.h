@@ -21,7 +21,7 @@
 
 #include "lib/err.h"
 
-#define IDRANGE_DIR "/var/lib/vic-c/idranges"
+#define IDRANGE_DIR       "/var/lib/vic-c/idranges"
 #define VMX_IDRANGE       "vic.idRange"
 #define VMX_IDRANGE_OWNER "vic.idRange.owner" /* the record's tmp line: whose range it is */
 
