@@ -19,13 +19,14 @@ endif
 SHELL := /bin/bash
 
 BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libgnutls28-dev libjansson-dev \
-	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev
+	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev libseccomp-dev
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
 	python3-pytest python3-requests curl busybox-static docker-registry skopeo \
 	chromium golang-go golang-github-vmware-govmomi-dev
 BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps docker.io iptables docker-registry skopeo busybox-static
 
-PKGS := libmicrohttpd gnutls jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive
+PKGS := libmicrohttpd gnutls jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive \
+	libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -167,13 +168,15 @@ $(BIN)/port-layer-server: $(B)/obj/portlayer/main.o $(portlayer_LINK) $(LIBVIC)
 VMX_SRCS := hypervisor/local/main-vmx.c hypervisor/local/monitor.c hypervisor/local/giserve.c \
 	hypervisor/local/cgroup.c hypervisor/local/vmx.c hypervisor/local/util.c \
 	hypervisor/local/portfwd.c hypervisor/local/guestexec.c hypervisor/local/netdev.c \
+	hypervisor/local/idrange.c \
 	lib/netlink.c lib/attach.c lib/err.c \
-	lib/mem.c lib/log.c lib/guestinfo.c lib/gichan.c lib/file.c lib/guestuser.c
+	lib/mem.c lib/log.c lib/guestinfo.c lib/gichan.c lib/file.c lib/guestuser.c \
+	lib/execconfig.c lib/caps.c lib/confine.c
 ifeq ($(B),build)
 $(BIN)/vic-vmx: $(VMX_SRCS:%.c=$(B)/static/%.o)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@ (static)")
-	$(Q)gcc -static -pthread -o $@ $^ -ljansson 2>$(B)/static/link-vmx.log || \
+	$(Q)gcc -static -pthread -o $@ $^ -ljansson -lseccomp 2>$(B)/static/link-vmx.log || \
 		{ cat $(B)/static/link-vmx.log; exit 1; }
 else
 $(BIN)/vic-vmx: $(B)/obj/hypervisor/local/main-vmx.o $(hypervisor_OBJS) $(LIBVIC)
@@ -183,10 +186,11 @@ $(BIN)/vic-vmx: $(B)/obj/hypervisor/local/main-vmx.o $(hypervisor_OBJS) $(LIBVIC
 endif
 
 # The tether runs inside whatever root disk a container's image provides, so it is linked
-# statically, from lib/ and libc (plus jansson and libcrypto) only, and never with the
+# statically, from lib/ and libc (plus jansson, libcrypto and libseccomp) only, and never with the
 # sanitizers (they cannot be linked statically).
 TETHER_SRCS := $(wildcard tether/*.c) lib/err.c lib/mem.c lib/log.c lib/guestinfo.c \
-	lib/gichan.c lib/serial.c lib/execconfig.c lib/attach.c lib/guestuser.c lib/netlink.c
+	lib/gichan.c lib/serial.c lib/execconfig.c lib/attach.c lib/guestuser.c lib/netlink.c \
+	lib/caps.c lib/confine.c
 TETHER_OBJS := $(TETHER_SRCS:%.c=$(B)/static/%.o)
 STATIC_CFLAGS := $(BASE_CFLAGS) -g -O2 -DVIC_GI_NO_SECRETS $(EXTRA_CFLAGS)
 
@@ -198,7 +202,7 @@ $(B)/static/%.o: %.c
 $(BIN)/tether: $(TETHER_OBJS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@ (static)")
-	$(Q)gcc -static -pthread -o $@ $^ -ljansson 2>$(B)/static/link.log || \
+	$(Q)gcc -static -pthread -o $@ $^ -ljansson -lseccomp 2>$(B)/static/link.log || \
 		{ cat $(B)/static/link.log; exit 1; }
 
 $(BIN)/vic-webservice: $(B)/obj/webservice/main.o $(webservice_LINK) $(LIBVIC)

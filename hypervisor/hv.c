@@ -121,6 +121,12 @@ int hv_vm_signal(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err)
     return CALL(vm_signal, c, vm, pid, sig, err);
 }
 
+int hv_vm_id_base(hv_conn *c, const hv_ref *vm, uint32_t *out, vic_err **err)
+{
+    *out = 0;
+    return CALL(vm_id_base, c, vm, out, err);
+}
+
 int hv_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)
 {
     *out = NULL;

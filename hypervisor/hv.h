@@ -227,6 +227,7 @@ typedef struct hv_driver {
     int (*vm_exec)(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err); /* may be NULL */
     int (*vm_processes)(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err);   /* or NULL */
     int (*vm_signal)(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err); /* or NULL */
+    int (*vm_id_base)(hv_conn *c, const hv_ref *vm, uint32_t *out, vic_err **err);    /* or NULL */
     int (*ext_register)(hv_conn *c, const hv_extension *x, vic_err **err);
     int (*ext_unregister)(hv_conn *c, const char *key, vic_err **err);
     int (*ext_find)(hv_conn *c, const char *key, json_t **out, vic_err **err);
@@ -323,12 +324,23 @@ int hv_ds_delete(hv_conn *c, const char *ds_path, vic_err **err);
 /* Local only: the host path of a datastore path (VIC_EUNSUPPORTED elsewhere). */
 int hv_ds_local_path(hv_conn *c, const char *ds_path, char **out, vic_err **err);
 
-/* Local only: a guest's user and group ids 0..HV_LOCAL_GUEST_ID_COUNT-1 own the files of its
- * disks (the directories hv_ds_local_path names) as host ids HV_LOCAL_GUEST_ID_BASE + id, from
- * the VM's first power on (a disk not yet attached keeps the ids it was written with, which
- * the first power on shifts). */
-#define HV_LOCAL_GUEST_ID_BASE  100000
-#define HV_LOCAL_GUEST_ID_COUNT 65536
+/* Local only: each containerVM has a range of HV_LOCAL_GUEST_ID_COUNT host ids of its own,
+ * allocated host-wide at create and freed with the VM (hypervisor/local/idrange.h): its
+ * guest's user and group ids 0..COUNT-1 own the files of its disks (the directories
+ * hv_ds_local_path names) as host ids base + id, where base is what hv_vm_id_base answers:
+ * HV_LOCAL_GUEST_ID_BASE + n * COUNT for range n (range 0 is shared by VMs created before
+ * per-VM ranges). A new root disk is owned by the range from its create on: whoever fills it
+ * writes owners shifted into the range, and ids that do not fit (>= COUNT) as the overflow
+ * id (65534) without their set-user-ID and set-group-ID bits. Data disks are shifted into
+ * the range of the VM they attach to at its power on. */
+#define HV_LOCAL_GUEST_ID_BASE   100000
+#define HV_LOCAL_GUEST_ID_COUNT  65536
+#define HV_LOCAL_GUEST_ID_RANGES 32768
+#define HV_LOCAL_GUEST_OVERFLOW  65534
+
+/* The first host id of the VM's id range (see above). VIC_EUNSUPPORTED where the driver
+ * maps no ids (vSphere: a containerVM is a real VM). */
+int hv_vm_id_base(hv_conn *c, const hv_ref *vm, uint32_t *out, vic_err **err);
 
 /* Waits up to timeout_ms for events with seq > after_seq; fills up to cap of them in order.
  * *n == 0 after a timeout. after_seq -1 starts from the events recorded from now on, 0 from

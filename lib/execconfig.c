@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "caps.h"
+#include "confine.h"
 #include "mem.h"
 
 static const vic_gi_field cmd_fields[] = {
@@ -22,6 +24,9 @@ static const vic_gi_field session_fields[] = {
     VIC_GI_FIELD_BOOL(vic_exec_session, attach, "attach", VIC_GI_READONLY, 0),
     VIC_GI_FIELD_BOOL(vic_exec_session, openstdin, "openstdin", VIC_GI_READONLY, 0),
     VIC_GI_FIELD_STRING(vic_exec_session, stop_signal, "stopSignal", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_session, caps, "capabilities", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_BOOL(vic_exec_session, no_new_privs, "noNewPrivileges", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_session, seccomp, "seccomp", VIC_GI_READONLY, 0),
     VIC_GI_FIELD_STRING(vic_exec_session, started, "started", VIC_GI_READWRITE, 0),
     VIC_GI_FIELD_INT64(vic_exec_session, exit_status, "status", VIC_GI_READWRITE, 0),
     VIC_GI_FIELD_INT64(vic_exec_session, started_at, "detail/starttime", VIC_GI_READWRITE, 0),
@@ -65,6 +70,19 @@ static const vic_gi_field config_fields[] = {
                             VIC_GI_READONLY, 0, &vic_exec_network_desc),
 };
 const vic_gi_desc vic_exec_config_desc = VIC_GI_DESC(vic_exec_config, config_fields);
+
+int vic_exec_session_confine(struct vic_confine *out, const vic_exec_session *s, vic_err **err)
+{
+    *out = (vic_confine){
+        .caps = VIC_CAPS_DOCKER_DEFAULT, .no_new_privs = s->no_new_privs, .seccomp = true};
+    if (s->caps && vic_caps_parse(&out->caps, s->caps, err) < 0)
+        return VIC_EINVAL;
+    if (s->seccomp && strcmp(s->seccomp, "unconfined") == 0)
+        out->seccomp = false;
+    else if (s->seccomp && *s->seccomp && strcmp(s->seccomp, "default") != 0)
+        return vic_err_set(err, VIC_EINVAL, "unknown seccomp profile %.64s", s->seccomp);
+    return 0;
+}
 
 char *vic_exec_session_prefix(const char *id)
 {

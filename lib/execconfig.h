@@ -68,6 +68,12 @@ typedef struct vic_exec_session {
     bool attach;
     bool openstdin;
     char *stop_signal; /* "TERM" by default */
+    /* Confinement (lib/caps.h): the capabilities the session keeps, comma-separated names
+     * ("" for none; NULL: Docker's default set), no-new-privileges, and "unconfined" to
+     * leave the default seccomp filter off (NULL or "default": on). */
+    char *caps;
+    bool no_new_privs;
+    char *seccomp;
     /* written by the tether */
     char *started;       /* "true" once running, or the error that stopped it */
     int64_t exit_status; /* valid once stopped_at is set */
@@ -109,6 +115,11 @@ vic_exec_state vic_exec_state_of(int powered_on, const vic_exec_session *s, int6
 
 /* "created", "starting", "running", "exited". */
 const char *vic_exec_state_name(vic_exec_state st);
+
+/* The session's confinement as the guest applies it (lib/confine.h). VIC_EINVAL for a
+ * capability or seccomp value it does not know. */
+struct vic_confine;
+int vic_exec_session_confine(struct vic_confine *out, const vic_exec_session *s, vic_err **err);
 
 /* The key prefix of one session's fields ("guestinfo.vice./sessions|ID"); caller frees. */
 char *vic_exec_session_prefix(const char *id);

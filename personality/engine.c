@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/caps.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/mem.h"
@@ -155,7 +156,7 @@ static int info_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
     json_t *info = json_pack(
         "{s:s, s:I, s:I, s:i, s:I, s:i, s:s, s:[[s,s],[s,s]], s:b, s:b, s:s, s:s, s:s, s:s, "
-        "s:s, s:s, s:I, s:I, s:s, s:s, s:[], s:b, s:{s:s}, s:s, s:s, s:[]}",
+        "s:s, s:s, s:I, s:I, s:s, s:s, s:[], s:b, s:{s:s}, s:s, s:s, s:[s,s,s]}",
         "ID", c->vch_name, "Containers", (json_int_t)json_array_size(list), "ContainersRunning",
         (json_int_t)running, "ContainersPaused", 0, "ContainersStopped", (json_int_t)stopped,
         "Images", 0, "Driver", "vSphere Integrated Containers C Backend Engine", "DriverStatus",
@@ -165,7 +166,7 @@ static int info_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
         (json_int_t)ncpu, "MemTotal", (json_int_t)mem, "Name", c->vch_name, "ServerVersion",
         c->version, "Labels", "ExperimentalBuild", 0, "Swarm", "LocalNodeState", "inactive",
         "CgroupDriver", "none", "IndexServerAddress", "https://index.docker.io/v1/",
-        "SecurityOptions");
+        "SecurityOptions", "name=seccomp,profile=builtin", "name=userns", "name=cgroupns");
     vic_http_resp_json(resp, 200, info);
     api_headers(resp);
     return 0;
@@ -347,6 +348,40 @@ static json_t *strings_of(const json_t *a)
     return json_is_array(a) ? json_deep_copy(a) : json_array();
 }
 
+/* HostConfig's CapAdd, CapDrop and SecurityOpt, checked (an unknown capability or option is a
+ * 400 naming it), as the port layer's cap_add, cap_drop and security_opt. */
+static int create_confinement(const json_t *host, json_t **out, vic_err **err)
+{
+    static const char *const keys[][2] = {
+        {"CapAdd", "cap_add"}, {"CapDrop", "cap_drop"}, {"SecurityOpt", "security_opt"}};
+    *out = json_object();
+    const char *lists[3][65];
+    size_t n[3] = {0, 0, 0};
+    for (size_t k = 0; k < 3; k++) {
+        json_t *a = json_object_get(host, keys[k][0]);
+        if (a == NULL || json_is_null(a))
+            continue;
+        size_t i;
+        json_t *v;
+        if (!json_is_array(a) || json_array_size(a) > 64)
+            return vic_err_set(err, VIC_EINVAL, "invalid %s: a list of at most 64 strings",
+                               keys[k][0]);
+        json_array_foreach(a, i, v)
+        {
+            if (!json_is_string(v))
+                return vic_err_set(err, VIC_EINVAL, "invalid %s: a list of strings", keys[k][0]);
+            lists[k][n[k]++] = json_string_value(v);
+        }
+        json_object_set(*out, keys[k][1], a);
+    }
+    uint64_t caps;
+    int rc = vic_caps_resolve(&caps, lists[0], n[0], lists[1], n[1], err);
+    vic_security_opts sec = {0};
+    for (size_t i = 0; rc == 0 && i < n[2]; i++)
+        rc = vic_security_opt_apply(&sec, lists[2][i], err);
+    return rc;
+}
+
 static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
@@ -364,10 +399,15 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         return vic_err_set(err, VIC_EUNSUPPORTED,
                            "--privileged is not supported: each "
                            "container of a VCH is its own VM");
+    json_t *confine cleanup_json = NULL;
+    int crc = create_confinement(host, &confine, err);
+    if (crc < 0)
+        return crc;
     json_t *pc cleanup_json = json_pack("{s:s, s:o, s:b, s:b}", "image", image, "env",
                                         strings_of(json_object_get(b, "Env")), "tty",
                                         json_is_true(json_object_get(b, "Tty")), "interactive",
                                         json_is_true(json_object_get(b, "OpenStdin")));
+    json_object_update(pc, confine);
     if (json_is_array(json_object_get(b, "Entrypoint")))
         json_object_set(pc, "entrypoint", json_object_get(b, "Entrypoint"));
     if (json_is_array(json_object_get(b, "Cmd")))

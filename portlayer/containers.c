@@ -428,6 +428,22 @@ static int allocate_ip(const json_t *vms, const pl_net_attach *a, char *out, siz
     return 0;
 }
 
+/* The VM's id range (the owners of its disks' files), or no shift where the driver maps no
+ * ids. */
+static int vm_id_map(pl *p, const hv_ref *vm, pl_idmap *out, vic_err **err)
+{
+    uint32_t base = 0;
+    *out = (pl_idmap){0, 0};
+    int rc = hv_vm_id_base(p->hv, vm, &base, err);
+    if (rc == VIC_EUNSUPPORTED) {
+        vic_err_free(err);
+        return 0;
+    }
+    if (rc == 0)
+        *out = (pl_idmap){base, HV_LOCAL_GUEST_ID_COUNT};
+    return rc;
+}
+
 int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err **err)
 {
     int rc = check_spec(s, err);
@@ -484,6 +500,9 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     sess.attach = s->interactive;
     sess.openstdin = s->interactive;
     sess.stop_signal = (char *)s->stop_signal;
+    sess.caps = (char *)s->caps;
+    sess.no_new_privs = s->no_new_privs;
+    sess.seccomp = s->seccomp_unconfined ? "unconfined" : NULL;
     vic_exec_mount mounts[PL_MAX_MOUNTS];
     char sources[PL_MAX_MOUNTS][40];
     hv_disk disks[1 + PL_MAX_MOUNTS];
@@ -577,8 +596,11 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     /* Fill the root disk; a container that cannot get one does not exist. */
     cleanup_free char *dir = NULL;
     rc = hv_ds_local_path(p->hv, disk, &dir, err);
+    pl_idmap owners = {0, 0};
     if (rc == 0)
-        rc = s->rootfs(dir, s->rootfs_payload, err);
+        rc = vm_id_map(p, &vm, &owners, err);
+    if (rc == 0)
+        rc = s->rootfs(dir, &owners, s->rootfs_payload, err);
     if (rc == 0) { /* complete: from here on it is a container */
         json_t *done cleanup_json = json_pack("{s:n}", KEY_CREATING);
         hv_vm_change c = {.extra_config = done};
@@ -1380,7 +1402,18 @@ int pl_container_fs(pl *p, const char *ref, pl_volumes *volumes, pl_fs **out, vi
     pl_fs *fs = NULL;
     if ((rc = pl_fs_open(&fs, dir, err)) < 0)
         return rc;
-    pl_fs_set_id_shift(fs, HV_LOCAL_GUEST_ID_BASE, HV_LOCAL_GUEST_ID_COUNT);
+    hv_ref vm;
+    char cid[65];
+    pl_idmap ids = {0, 0};
+    if ((rc = locate(p, ref, &vm, cid, err)) < 0) {
+        pl_fs_free(fs);
+        return rc;
+    }
+    if ((rc = vm_id_map(p, &vm, &ids, err)) < 0) {
+        pl_fs_free(fs);
+        return rc;
+    }
+    pl_fs_set_id_shift(fs, ids.base, ids.count);
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(c, "mounts"), i, m)

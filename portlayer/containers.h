@@ -22,6 +22,7 @@
 #include "hypervisor/hv.h"
 #include "lib/err.h"
 #include "lib/execconfig.h"
+#include "portlayer/imagestore.h"
 
 typedef struct pl pl;
 typedef struct pl_handle pl_handle;
@@ -38,9 +39,9 @@ typedef struct pl_opts {
 int pl_open(pl **out, const pl_opts *o, vic_err **err);
 void pl_free(pl *p);
 
-/* Fills dir (an empty directory, the container's root disk) from an image; payload is the
- * caller's. */
-typedef int (*pl_rootfs_fn)(const char *dir, void *payload, vic_err **err);
+/* Fills dir (an empty directory, the container's root disk) from an image, with owners
+ * written through ids (the VM's id range; count 0: kept); payload is the caller's. */
+typedef int (*pl_rootfs_fn)(const char *dir, const pl_idmap *ids, void *payload, vic_err **err);
 
 /* A volume mounted into a container: the volume's disk becomes one of the VM's disks, and
  * the tether mounts it at target. */
@@ -97,6 +98,12 @@ typedef struct pl_create_spec {
     size_t n_ports;
     const pl_net_attach *networks; /* at most PL_MAX_NETWORKS; none: only loopback */
     size_t n_networks;
+    /* Confinement (lib/caps.h): the capabilities kept, comma-separated names ("" for none;
+     * NULL: Docker's default set), no-new-privileges, and the default seccomp filter left
+     * off. */
+    const char *caps;
+    bool no_new_privs;
+    bool seccomp_unconfined;
     pl_rootfs_fn rootfs; /* builds the root disk */
     void *rootfs_payload;
 } pl_create_spec;

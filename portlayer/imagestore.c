@@ -601,6 +601,8 @@ done:
 
 /* ---- applying a layer onto a root disk ---- */
 
+#define PL_OVERFLOW_ID 65534 /* "nobody": an owner a container's id range cannot hold */
+
 typedef struct link_seen {
     dev_t dev;
     ino_t ino;
@@ -609,6 +611,7 @@ typedef struct link_seen {
 
 typedef struct apply_ctx {
     int rootfd;
+    const pl_idmap *ids;
     const json_t *implicit; /* object: path -> true */
     link_seen *links;
     size_t n_links, cap_links;
@@ -661,6 +664,19 @@ static int apply_one(apply_ctx *ax, int sfd, int dfd, const char *name, int dept
         return vic_err_sys(err, VIC_EIO, errno, "stat layer %.200s", path);
     entry_meta m = {
         .uid = st.st_uid, .gid = st.st_gid, .mode = st.st_mode & 07777, .mtime = st.st_mtim};
+    if (ax->ids && ax->ids->count) { /* owners into the container's id range, as we copy */
+        const pl_idmap *ids = ax->ids;
+        if (st.st_uid >= ids->count) {
+            m.uid = PL_OVERFLOW_ID;
+            m.mode &= ~(mode_t)S_ISUID;
+        }
+        if (st.st_gid >= ids->count) {
+            m.gid = PL_OVERFLOW_ID;
+            m.mode &= ~(mode_t)S_ISGID;
+        }
+        m.uid += ids->base;
+        m.gid += ids->base;
+    }
     int rc;
     if (S_ISDIR(st.st_mode)) {
         struct stat dst;
@@ -772,7 +788,7 @@ static int apply_tree(apply_ctx *ax, int sfd, int dfd, int depth, vic_err **err)
 }
 
 int pl_layer_apply(const char *root, const char *layer_root, const json_t *layer_meta,
-                   vic_err **err)
+                   const pl_idmap *ids, vic_err **err)
 {
     int rootfd cleanup_close = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
@@ -822,7 +838,7 @@ int pl_layer_apply(const char *root, const char *layer_root, const json_t *layer
         if (json_is_string(v))
             json_object_set(implicit, json_string_value(v), json_true());
     }
-    apply_ctx ax = {.rootfd = rootfd, .implicit = implicit, .path = VIC_BUF_INIT};
+    apply_ctx ax = {.rootfd = rootfd, .ids = ids, .implicit = implicit, .path = VIC_BUF_INIT};
     vic_buf_append(&ax.path, "", 0);
     rc = apply_tree(&ax, srcfd, rootfd, 0, err);
     for (size_t k = 0; k < ax.n_links; k++)
@@ -1639,7 +1655,8 @@ int pl_imagestore_remove(json_t **out, pl_imagestore *s, const char *name, int f
     return rc;
 }
 
-int pl_imagestore_build_rootfs(pl_imagestore *s, const char *name, const char *dir, vic_err **err)
+int pl_imagestore_build_rootfs(pl_imagestore *s, const char *name, const char *dir,
+                               const pl_idmap *ids, vic_err **err)
 {
     json_t *img cleanup_json = NULL;
     int rc = pl_imagestore_inspect(&img, s, name, err);
@@ -1670,7 +1687,7 @@ int pl_imagestore_build_rootfs(pl_imagestore *s, const char *name, const char *d
             return vic_err_wrap(err, rc, "image %s", vic_json_str(img, "id"));
         cleanup_free char *ld = layer_dir(s, diff_id);
         cleanup_free char *lroot = xasprintf("%s/rootfs", ld);
-        rc = pl_layer_apply(dir, lroot, meta, err);
+        rc = pl_layer_apply(dir, lroot, meta, ids, err);
         if (rc < 0)
             return vic_err_wrap(err, rc, "apply layer %s", diff_id);
     }

@@ -50,14 +50,24 @@ typedef struct pl_blob_writer pl_blob_writer;
  * for local I/O. On failure dir may hold part of the layer: the caller removes it. */
 int pl_layer_unpack(json_t **out, int fd, const char *dir, uint64_t max_bytes, vic_err **err);
 
+/* Where the owners of files copied into a container's root disk go: id i (0..count-1) is
+ * written as base + i; an id that does not fit is written as base + 65534 (the overflow id)
+ * and its file loses its set-user-ID (or set-group-ID) bit. A NULL map, or count 0, keeps
+ * ids as they are. */
+typedef struct pl_idmap {
+    uint32_t base;
+    uint32_t count;
+} pl_idmap;
+
 /* Applies an unpacked layer onto a root directory, as a union mount would show it: first the
  * layer's opaque directories are emptied and its whiteouts removed in root, then the layer's
  * tree is copied over root (directories merged, anything else replaced; hard links within the
  * layer stay linked; ownership, modes and mtimes kept). layer_root is the unpacked tree and
  * layer_meta the object pl_layer_unpack returned (borrowed). Nothing is followed through a
- * symlink in root. VIC_EIO on local I/O failure. */
+ * symlink in root. Owners are written through ids (see pl_idmap), in the same pass as the
+ * copy. VIC_EIO on local I/O failure. */
 int pl_layer_apply(const char *root, const char *layer_root, const json_t *layer_meta,
-                   vic_err **err);
+                   const pl_idmap *ids, vic_err **err);
 
 /* Removes path and everything under it without following symlinks; absent is fine. */
 int pl_rm_rf(const char *path, vic_err **err);
@@ -179,6 +189,7 @@ int pl_imagestore_remove(json_t **out, pl_imagestore *s, const char *name, int f
 /* Builds a container's root disk in dir (created when absent; must be empty) by applying the
  * image's layers in order with their whiteouts (pl_layer_apply). This is a full copy; a
  * kernel overlay mount of layers/<hex>/rootfs directories could replace it where allowed. */
-int pl_imagestore_build_rootfs(pl_imagestore *s, const char *name, const char *dir, vic_err **err);
+int pl_imagestore_build_rootfs(pl_imagestore *s, const char *name, const char *dir,
+                               const pl_idmap *ids, vic_err **err);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/attach.h"
+#include "lib/caps.h"
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
@@ -88,6 +89,9 @@ static const vic_schema_field create_fields[] = {
     {.name = "stop_signal", .type = VIC_JSON_STRING, .max = 16},
     {.name = "tty", .type = VIC_JSON_BOOL},
     {.name = "interactive", .type = VIC_JSON_BOOL},
+    {.name = "cap_add", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
+    {.name = "cap_drop", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
+    {.name = "security_opt", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 16},
     {.name = "cpus", .type = VIC_JSON_INT, .min = 1, .max = 64},
     {.name = "memory_mb", .type = VIC_JSON_INT, .min = 4, .max = 1 << 20},
     {.name = "mounts",
@@ -188,10 +192,10 @@ typedef struct rootfs_call {
     const char *image;
 } rootfs_call;
 
-static int build_rootfs(const char *dir, void *payload, vic_err **err)
+static int build_rootfs(const char *dir, const pl_idmap *ids, void *payload, vic_err **err)
 {
     rootfs_call *r = payload;
-    return r->ctx->rootfs_for(r->image, dir, r->ctx->rootfs_payload, err);
+    return r->ctx->rootfs_for(r->image, dir, ids, r->ctx->rootfs_payload, err);
 }
 
 static const char **strings(const json_t *arr, size_t *n)
@@ -337,6 +341,25 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         mounts_clear(&ms);
         return rc;
     }
+    uint64_t caps = 0;
+    vic_security_opts sec = {0};
+    size_t n_add, n_drop;
+    cleanup_free const char **add = strings(json_object_get(body, "cap_add"), &n_add);
+    cleanup_free const char **drop = strings(json_object_get(body, "cap_drop"), &n_drop);
+    rc = vic_caps_resolve(&caps, add, n_add, drop, n_drop, err);
+    size_t si;
+    json_t *so;
+    json_array_foreach(json_object_get(body, "security_opt"), si, so)
+    {
+        if (rc == 0)
+            rc = vic_security_opt_apply(&sec, json_string_value(so), err);
+    }
+    if (rc < 0) {
+        nets_clear(&ns);
+        mounts_clear(&ms);
+        return rc;
+    }
+    cleanup_free char *caps_list = vic_caps_format(caps);
     rootfs_call call = {c, vic_json_str(body, "image")};
     pl_create_spec s = {
         .name = vic_json_str(body, "name"),
@@ -359,6 +382,9 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .n_ports = n_ports,
         .networks = ns.a,
         .n_networks = ns.n,
+        .caps = caps_list,
+        .no_new_privs = sec.no_new_privileges,
+        .seccomp_unconfined = sec.seccomp_unconfined,
         .rootfs = build_rootfs,
         .rootfs_payload = &call,
     };
@@ -1112,10 +1138,11 @@ static int archive_put_handler(vic_http_req *req, vic_http_resp *resp, void *pay
 
 /* ---- images ---- */
 
-int pl_server_rootfs_from_store(const char *image, const char *dir, void *payload, vic_err **err)
+int pl_server_rootfs_from_store(const char *image, const char *dir, const pl_idmap *ids,
+                                void *payload, vic_err **err)
 {
     pl_server_ctx *c = payload;
-    int rc = pl_imagestore_build_rootfs(c->images, image, dir, err);
+    int rc = pl_imagestore_build_rootfs(c->images, image, dir, ids, err);
     if (rc == VIC_ENOTFOUND)
         return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", image);
     return rc;

@@ -16,8 +16,10 @@
 typedef struct pl_server_ctx {
     pl *port;
     const char *token; /* the shared secret callers present */
-    /* builds a root disk for an image reference; NULL until an image store is attached */
-    int (*rootfs_for)(const char *image, const char *dir, void *payload, vic_err **err);
+    /* builds a root disk for an image reference, owners written through ids; NULL until an
+     * image store is attached */
+    int (*rootfs_for)(const char *image, const char *dir, const pl_idmap *ids, void *payload,
+                      vic_err **err);
     void *rootfs_payload;
     pl_imagestore *images;        /* NULL: no image routes */
     pl_registry_options registry; /* for pulls */
@@ -27,7 +29,8 @@ typedef struct pl_server_ctx {
 } pl_server_ctx;
 
 /* A rootfs_for that builds from ctx->images (payload: the pl_server_ctx). */
-int pl_server_rootfs_from_store(const char *image, const char *dir, void *payload, vic_err **err);
+int pl_server_rootfs_from_store(const char *image, const char *dir, const pl_idmap *ids,
+                                void *payload, vic_err **err);
 
 /* The largest archive PUT /containers/{id}/archive takes (spooled to a temporary file). */
 #define PL_MAX_ARCHIVE_BODY ((size_t)2 << 30)

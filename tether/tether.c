@@ -20,6 +20,7 @@
 
 #include "lib/attach.h"
 #include "lib/cleanup.h"
+#include "lib/confine.h"
 #include "lib/execconfig.h"
 #include "lib/gichan.h"
 #include "lib/guestuser.h"
@@ -421,6 +422,12 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
     if (vic_guest_lookup_user(s->user, s->group, "/etc/passwd", "/etc/group", &uid, &gid, home,
                               sizeof(home), why, cap) < 0)
         return -1;
+    vic_confine conf;
+    vic_err *cerr cleanup_err = NULL;
+    if (vic_exec_session_confine(&conf, s, &cerr) < 0) {
+        snprintf(why, cap, "tether: %s", cerr->msg);
+        return -1;
+    }
     const char *dir = s->cmd.dir && *s->cmd.dir ? s->cmd.dir : "/";
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1}, execp[2];
     int master = -1;
@@ -494,20 +501,30 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Confinement last, right before the exec: capabilities bounded and the seccomp
+         * filter loaded while still root, then the user switch, then what root keeps. */
         const char *what = "chdir";
+        char cwhy[300] = "";
         if (chdir(dir) == 0) {
-            what = "set groups";
-            if (setgroups(0, NULL) == 0 || errno == EPERM) {
-                what = "set user";
-                if (setgid(gid) == 0 && setuid(uid) == 0) {
-                    what = "exec";
-                    execve(path, argv, envp);
+            what = "confine";
+            if (vic_confine_enter(&conf, cwhy, sizeof(cwhy)) == 0) {
+                what = "set groups";
+                if (setgroups(0, NULL) == 0 || errno == EPERM) {
+                    what = "set user";
+                    if (setgid(gid) == 0 && setuid(uid) == 0) {
+                        what = "confine";
+                        if (vic_confine_finish(&conf, cwhy, sizeof(cwhy)) == 0) {
+                            what = "exec";
+                            execve(path, argv, envp);
+                        }
+                    }
                 }
             }
         }
         char buf[600];
-        int n = snprintf(buf, sizeof(buf), "%s %s: %s", what,
-                         strcmp(what, "chdir") == 0 ? dir : path, strerror(errno));
+        int n = cwhy[0] ? snprintf(buf, sizeof(buf), "tether: %s", cwhy)
+                        : snprintf(buf, sizeof(buf), "%s %s: %s", what,
+                                   strcmp(what, "chdir") == 0 ? dir : path, strerror(errno));
         ssize_t w = write(execp[1], buf, (size_t)(n > 0 ? n : 0));
         (void)w;
         _exit(127);

@@ -28,7 +28,7 @@
 #define IN_MAX      (1024 * 1024) /* input held for a program that does not read */
 #define DRAIN_MS    200           /* output taken after the program exits */
 #define START_WAIT  5000          /* ms for a program's start to report back */
-#define N_NAMESPACE 6
+#define N_NAMESPACE 7
 
 typedef struct gx {
     int client;   /* the holder, -1 once it left */
@@ -52,8 +52,9 @@ typedef struct gx_slot {
 struct gexec {
     int listen_fd;
     pid_t guest;
-    int ns[N_NAMESPACE]; /* ipc, uts, net, pid, mnt, user: joined in this order; opened at the
-                          * first exec, so that a VM nobody execs into holds none */
+    int ns[N_NAMESPACE]; /* ipc, uts, net, pid, mnt, cgroup, user: joined in this order; opened
+                          * at the first exec, so that a VM nobody execs into holds none */
+    vic_confine conf;    /* what the container's programs are confined to */
     gexec_join_fn join;
     void *join_payload;
     gx *s[GEXEC_MAX];
@@ -61,15 +62,18 @@ struct gexec {
     size_t n_slots;
 };
 
-static const char *const ns_names[N_NAMESPACE] = {"ipc", "uts", "net", "pid", "mnt", "user"};
-static const int ns_types[N_NAMESPACE] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
-                                          CLONE_NEWPID, CLONE_NEWNS,  CLONE_NEWUSER};
+static const char *const ns_names[N_NAMESPACE] = {"ipc", "uts",    "net", "pid",
+                                                  "mnt", "cgroup", "user"};
+static const int ns_types[N_NAMESPACE] = {CLONE_NEWIPC, CLONE_NEWUTS,    CLONE_NEWNET, CLONE_NEWPID,
+                                          CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUSER};
+#define NS_CGROUP 5 /* optional: a kernel without cgroup namespaces has no ns/cgroup */
 
-int gexec_open(gexec **out, const char *vm_dir, pid_t guest, gexec_join_fn join, void *payload,
-               vic_err **err)
+int gexec_open(gexec **out, const char *vm_dir, pid_t guest, const vic_confine *conf,
+               gexec_join_fn join, void *payload, vic_err **err)
 {
     *out = NULL;
     gexec *g = xzalloc(sizeof(*g));
+    g->conf = *conf;
     g->listen_fd = -1;
     g->join = join;
     g->join_payload = payload;
@@ -288,7 +292,7 @@ static void keeper(gexec *g, const json_t *spec, int sv, int say, int inp, int o
     if (g->join)
         g->join(getpid(), g->join_payload);
     for (int i = 0; i < N_NAMESPACE; i++)
-        if (setns(g->ns[i], ns_types[i]) < 0) {
+        if (g->ns[i] >= 0 && setns(g->ns[i], ns_types[i]) < 0) {
             child_say(say, "exec: enter the guest's %s namespace: %s", ns_names[i],
                       strerror(errno));
             _exit(126);
@@ -390,9 +394,19 @@ static void keeper(gexec *g, const json_t *spec, int sv, int say, int inp, int o
         }
         if (!(dir && *dir) && chdir("/") < 0)
             _exit(126);
+        /* the container's confinement, as the tether applies it to its session */
+        char cwhy[300];
+        if (vic_confine_enter(&g->conf, cwhy, sizeof(cwhy)) < 0) {
+            child_say(say, "exec: %s", cwhy);
+            _exit(126);
+        }
         if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
             setresuid(uid, uid, uid) < 0) {
             child_say(say, "exec: switch to user %s: %s", user, strerror(errno));
+            _exit(126);
+        }
+        if (vic_confine_finish(&g->conf, cwhy, sizeof(cwhy)) < 0) {
+            child_say(say, "exec: %s", cwhy);
             _exit(126);
         }
         /* keep only stdio and the start report (close-on-exec) */
@@ -447,7 +461,8 @@ static int open_namespaces(gexec *g)
             continue;
         char path[64];
         snprintf(path, sizeof(path), "/proc/%ld/ns/%s", (long)g->guest, ns_names[i]);
-        if ((g->ns[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        if ((g->ns[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 &&
+            !(i == NS_CGROUP && errno == ENOENT))
             return -1;
     }
     return 0;

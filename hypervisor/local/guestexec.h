@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "lib/confine.h"
 #include "lib/err.h"
 
 #define GEXEC_MAX      32
@@ -31,9 +32,11 @@ typedef struct gexec gexec;
 /* Places pid in the VM's cgroup (payload: the caller's); may do nothing. */
 typedef void (*gexec_join_fn)(pid_t pid, void *payload);
 
-/* Opens the guest's namespaces (guest: its PID 1) and listens on vm_dir/exec.sock. */
-int gexec_open(gexec **out, const char *vm_dir, pid_t guest, gexec_join_fn join, void *payload,
-               vic_err **err);
+/* Opens the guest's namespaces (guest: its PID 1) and listens on vm_dir/exec.sock. Programs
+ * started run confined to conf (copied): the container's capabilities, no-new-privileges and
+ * seccomp filter, as its main session (lib/confine.h). */
+int gexec_open(gexec **out, const char *vm_dir, pid_t guest, const vic_confine *conf,
+               gexec_join_fn join, void *payload, vic_err **err);
 
 /* Stops listening, removes exec.sock and closes every channel (the guest's programs die
  * with the guest). */

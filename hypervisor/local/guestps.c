@@ -76,7 +76,10 @@ static int read_row(long host_pid, proc_row *r)
             char *last = strrchr(line, '\t');
             r->pid = atol(last ? last + 1 : line + 6);
         } else if (strncmp(line, "Uid:", 4) == 0) {
-            r->uid = strtol(line + 4, NULL, 10) - HV_LOCAL_GUEST_ID_BASE;
+            long h = strtol(line + 4, NULL, 10); /* a host id of the VM's range */
+            r->uid = h >= HV_LOCAL_GUEST_ID_BASE
+                         ? (h - HV_LOCAL_GUEST_ID_BASE) % HV_LOCAL_GUEST_ID_COUNT
+                         : h;
         }
     }
     snprintf(path, sizeof(path), "/proc/%ld/stat", host_pid);

@@ -33,6 +33,7 @@
 
 #include "hypervisor/local/cgroup.h"
 #include "hypervisor/local/guestps.h"
+#include "hypervisor/local/idrange.h"
 #include "hypervisor/local/local.h"
 #include "hypervisor/local/netdev.h"
 #include "hypervisor/local/vmx.h"
@@ -641,6 +642,20 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     int lfd = open(tmp_lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (lfd >= 0)
         close(lfd);
+    /* A containerVM (a new root disk, no appliance image) gets an id range of its own; its
+     * new root disk is the range's from the start (nothing to shift at power on). */
+    int range = 0;
+    uint32_t base = 0;
+    if (spec->iso == NULL && spec->n_disks > 0 && spec->disks[0].create) {
+        if ((rc = idrange_alloc(&range, dir, tmp, err)) < 0) {
+            rm_rf(tmp);
+            return vic_err_wrap(err, "allocate the VM's id range");
+        }
+        base = idrange_base(range);
+        json_object_set_new(kv, VMX_IDRANGE, json_sprintf("%d", range));
+        json_object_set_new(kv, VMX_IDRANGE_OWNER, json_string(tmp));
+        json_object_set_new(kv, VMX_IDSHIFT, json_sprintf("%u", base));
+    }
     rc = vmx_write(tmp_vmx, kv, err);
     for (size_t i = 0; rc == 0 && i < spec->n_disks; i++) {
         if (!spec->disks[i].create)
@@ -659,6 +674,8 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
                 char *p = xasprintf("%s%s", tmp, inside);
                 if (mkdir(p, 0755) < 0 && errno != EEXIST)
                     rc = vic_err_sys(err, VIC_EIO, errno, "create disk %s", p);
+                else if (range && i == 0 && geteuid() == 0 && chown(p, base, base) < 0)
+                    rc = vic_err_sys(err, VIC_EIO, errno, "give disk %s to the guest", p);
                 free(p);
             }
         }
@@ -672,6 +689,7 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     }
     if (rc < 0) {
         rm_rf(tmp);
+        idrange_free(range, tmp);
         return rc;
     }
     snprintf(out->id, sizeof(out->id), "vm:%s", spec->name);
@@ -1113,6 +1131,11 @@ static int local_vm_destroy(hv_conn *c, const hv_ref *vm, vic_err **err)
         close(lock);
         return vic_err_set(err, VIC_ECONFLICT, "VM %s is powered on; power it off first", name);
     }
+    json_t *kv cleanup_json = NULL;
+    vmx_read(&kv, path, NULL);
+    int range = idrange_of_vmx(json_string_value(json_object_get(kv, VMX_IDRANGE)));
+    cleanup_free char *owner =
+        xstrdup(json_string_value(json_object_get(kv, VMX_IDRANGE_OWNER)) ?: "");
     /* Unregister first (the .vmx goes), then the folder: a crash in between leaves a folder
      * that is no longer a VM and that the next destroy or a datastore cleanup removes. */
     char rnd[4];
@@ -1127,6 +1150,8 @@ static int local_vm_destroy(hv_conn *c, const hv_ref *vm, vic_err **err)
     }
     close(lock);
     rc = rm_rf(trash);
+    /* the range goes with the VM (a crash before this leaves a record that reads as stale) */
+    idrange_free(range, owner);
     local_event(lc->home, "destroyed", name, NULL);
     if (rc < 0)
         return vic_err_sys(err, VIC_EIO, -rc, "VM %s unregistered, but its files remain in %s",
@@ -1381,6 +1406,22 @@ static int local_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **e
     return 0;
 }
 
+static int local_vm_id_base(hv_conn *c, const hv_ref *vm, uint32_t *out, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL;
+    cleanup_free char *dir = NULL;
+    cleanup_free char *path = NULL;
+    int rc = vm_locate(lc, vm, &name, &dir, &path, err);
+    json_t *kv cleanup_json = NULL;
+    if (rc == 0)
+        rc = vmx_read(&kv, path, err);
+    if (rc < 0)
+        return rc;
+    *out = idrange_base(idrange_of_vmx(json_string_value(json_object_get(kv, VMX_IDRANGE))));
+    return 0;
+}
+
 const hv_driver hv_local_driver = {
     .name = "local",
     .connect = local_connect,
@@ -1395,6 +1436,7 @@ const hv_driver hv_local_driver = {
     .vm_reconfigure = local_vm_reconfigure,
     .vm_processes = local_vm_processes,
     .vm_signal = local_vm_signal,
+    .vm_id_base = local_vm_id_base,
     .vm_power_on = local_vm_power_on,
     .vm_power_off = local_vm_power_off,
     .vm_destroy = local_vm_destroy,

@@ -25,12 +25,16 @@
 #include "hypervisor/local/cgroup.h"
 #include "hypervisor/local/giserve.h"
 #include "hypervisor/local/guestexec.h"
+#include "hypervisor/local/idrange.h"
 #include "hypervisor/local/local.h"
 #include "hypervisor/local/netdev.h"
 #include "hypervisor/local/portfwd.h"
 #include "hypervisor/local/vmx.h"
+#include "lib/caps.h"
 #include "lib/cleanup.h"
+#include "lib/confine.h"
 #include "lib/crypto.h"
+#include "lib/execconfig.h"
 #include "lib/gichan.h"
 #include "lib/guestinfo.h"
 #include "lib/log.h"
@@ -50,8 +54,9 @@ typedef struct monitor {
     char *rootfs;
     char *disks[MONITOR_MAX_DISKS]; /* host directories of data disks scsi0:1.., or NULL */
     char *tether;
-    char *init;    /* vic-init, the appliance's PID 1 */
-    int appliance; /* the guest is the VCH appliance, in the host's namespaces */
+    char *init;       /* vic-init, the appliance's PID 1 */
+    int appliance;    /* the guest is the VCH appliance, in the host's namespaces */
+    uint32_t id_base; /* host id of the guest's id 0: its id range (idrange.h) */
     char pool_rel[512];
     cg_host cg;
     int in_cgroup;
@@ -85,28 +90,55 @@ static void report(const monitor_opts *o, const char *fmt, ...)
     }
 }
 
-/* ---- the root disk's ownership: guest root is host uid GUEST_ID_BASE ---- */
+/* ---- the disks' ownership: guest id i is host id id_base + i ---- */
+
+/* The range nftw's callbacks shift into (nftw takes no payload; the monitor shifts one VM's
+ * disks, single-threaded, before its guest starts). */
+static uint32_t shift_base;
+
+/* The guest id of host id h as a disk may hold it: a guest id not shifted yet (a new disk),
+ * or the host id of the same guest id in any VM's range (a disk that moved between VMs);
+ * -1 for a host id no guest has (it becomes the overflow id). */
+static int64_t guest_id_of(uint32_t h)
+{
+    if (h < HV_LOCAL_GUEST_ID_COUNT)
+        return h;
+    if (h >= HV_LOCAL_GUEST_ID_BASE &&
+        h < idrange_base(HV_LOCAL_GUEST_ID_RANGES - 1) + HV_LOCAL_GUEST_ID_COUNT)
+        return (h - HV_LOCAL_GUEST_ID_BASE) % HV_LOCAL_GUEST_ID_COUNT;
+    return -1;
+}
 
 static int shift_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)flag, (void)ftw;
-    uid_t uid = st->st_uid < GUEST_ID_COUNT ? st->st_uid + GUEST_ID_BASE : st->st_uid;
-    gid_t gid = st->st_gid < GUEST_ID_COUNT ? st->st_gid + GUEST_ID_BASE : st->st_gid;
+    int64_t gu = guest_id_of(st->st_uid), gg = guest_id_of(st->st_gid);
+    uid_t uid = shift_base + (uint32_t)(gu < 0 ? HV_LOCAL_GUEST_OVERFLOW : gu);
+    gid_t gid = shift_base + (uint32_t)(gg < 0 ? HV_LOCAL_GUEST_OVERFLOW : gg);
+    mode_t mode = st->st_mode & 07777;
+    /* an owner the guest cannot have keeps no set-id bit */
+    if (gu < 0)
+        mode &= ~(mode_t)S_ISUID;
+    if (gg < 0)
+        mode &= ~(mode_t)S_ISGID;
     if ((uid != st->st_uid || gid != st->st_gid) && lchown(path, uid, gid) < 0)
         return -1;
-    if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)))
-        chmod(path, st->st_mode & 07777); /* lchown cleared set-id bits: keep them */
+    /* lchown cleared the set-id bits of a file: set what it keeps */
+    if (!S_ISLNK(st->st_mode) && (mode != (st->st_mode & 07777) || (mode & (S_ISUID | S_ISGID))))
+        chmod(path, mode);
     return 0;
 }
 
-/* Shifts the root disk's owners into the guests' id range once, and records it. */
+/* Shifts the root disk's owners into the VM's id range once, and records it (a disk created
+ * with its range is recorded as shifted already: nothing to walk). */
 static int shift_rootfs(monitor *m, json_t *kv, vic_err **err)
 {
     const char *done = json_string_value(json_object_get(kv, VMX_IDSHIFT));
     char want[32];
-    snprintf(want, sizeof(want), "%d", GUEST_ID_BASE);
+    snprintf(want, sizeof(want), "%u", m->id_base);
     if (done && strcmp(done, want) == 0)
         return 0;
+    shift_base = m->id_base;
     if (nftw(m->rootfs, shift_one, 64, FTW_PHYS | FTW_MOUNT) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "take ownership of the root disk");
     int lock = local_vm_lock(m->dir, err);
@@ -122,15 +154,16 @@ static int shift_rootfs(monitor *m, json_t *kv, vic_err **err)
     return rc;
 }
 
-/* A data disk (a directory on a datastore) belongs to the guest's root: a new one, still
- * owned by host ids below the guests' range, is shifted once, like a root disk. */
-static int shift_disk(const char *dir, vic_err **err)
+/* A data disk (a directory on a datastore) belongs to the guest's root: one not owned by
+ * this VM's range yet (new, or last attached to another VM) is shifted into it. */
+static int shift_disk(const char *dir, uint32_t base, vic_err **err)
 {
     struct stat st;
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
         return vic_err_set(err, VIC_ENOTFOUND, "not found");
-    if (st.st_uid >= GUEST_ID_BASE && st.st_uid < GUEST_ID_BASE + GUEST_ID_COUNT)
+    if (st.st_uid >= base && st.st_uid < base + HV_LOCAL_GUEST_ID_COUNT)
         return 0;
+    shift_base = base;
     if (nftw(dir, shift_one, 64, FTW_PHYS | FTW_MOUNT) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "take ownership");
     return 0;
@@ -147,10 +180,45 @@ static int attach_disks(monitor *m, const json_t *kv, vic_err **err)
             continue;
         int rc = local_ds_path(m->ds_root, path, &m->disks[i], err);
         if (rc == 0)
-            rc = shift_disk(m->disks[i], err);
+            rc = shift_disk(m->disks[i], m->id_base, err);
         if (rc < 0)
             return vic_err_wrap(err, rc, "disk scsi0:%d (%s)", i, path);
     }
+    return 0;
+}
+
+/* Makes the mount points the guest's start needs on its root disk (/.tether/tether, a data
+ * disk's /.vic/disks/N), owned by the guest's root: no host id outside the VM's range is
+ * left on the disk (the tether bound there stays the host's, read-only). */
+static int make_mount_points(monitor *m, vic_err **err)
+{
+    int root cleanup_close = open(m->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "open the root disk");
+    int disks = 0;
+    for (int d = 1; d < MONITOR_MAX_DISKS; d++)
+        disks |= m->disks[d] != NULL;
+    static const char *const dirs[] = {".tether", ".vic", ".vic/disks"};
+    for (size_t i = 0; i < (disks ? 3u : 1u); i++) {
+        if ((mkdirat(root, dirs[i], 0755) < 0 && errno != EEXIST) ||
+            fchownat(root, dirs[i], m->id_base, m->id_base, AT_SYMLINK_NOFOLLOW) < 0)
+            return vic_err_sys(err, VIC_EIO, errno, "make /%s", dirs[i]);
+    }
+    for (int d = 1; d < MONITOR_MAX_DISKS; d++) {
+        char at[32];
+        snprintf(at, sizeof(at), ".vic/disks/%d", d);
+        if (m->disks[d] && ((mkdirat(root, at, 0755) < 0 && errno != EEXIST) ||
+                            fchownat(root, at, m->id_base, m->id_base, AT_SYMLINK_NOFOLLOW) < 0))
+            return vic_err_sys(err, VIC_EIO, errno, "make /%s", at);
+    }
+    int fd = openat(root, ".tether/tether", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0755);
+    if (fd < 0 || fchown(fd, m->id_base, m->id_base) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return vic_err_sys(err, VIC_EIO, e, "make /.tether/tether");
+    }
+    close(fd);
     return 0;
 }
 
@@ -186,6 +254,10 @@ static void guest_start(monitor *m, int sync_fd, int errfd, int gi_fd, int seria
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (read(sync_fd, &c, 1) != 1)
         _exit(127); /* the monitor died before mapping our ids */
+    /* A cgroup namespace rooted at the VM's cgroup, where the monitor has placed us by now:
+     * the guest sees its own cgroup as "/". A host without cgroup namespaces goes on without
+     * (the monitor compares namespaces and says so). */
+    unshare(CLONE_NEWCGROUP);
     /* Reach the root disk while our file-system identity is still the host's (the VM's
      * folder may be private to it), then become the guest's root (ids shifted on the host)
      * and build the rest relative to it: files created on the guest's own file systems must
@@ -310,11 +382,11 @@ static void appliance_start(monitor *m, int sync_fd, int errfd, int gi_fd, int s
     child_fail(errfd, "start vic-init");
 }
 
-static int write_id_map(pid_t pid, const char *file, vic_err **err)
+static int write_id_map(pid_t pid, const char *file, uint32_t base, vic_err **err)
 {
     char path[64], map[64];
     snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
-    int n = snprintf(map, sizeof(map), "0 %d %d\n", GUEST_ID_BASE, GUEST_ID_COUNT);
+    int n = snprintf(map, sizeof(map), "0 %u %d\n", base, GUEST_ID_COUNT);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, map, (size_t)n) != n) {
         int e = errno;
@@ -324,6 +396,24 @@ static int write_id_map(pid_t pid, const char *file, vic_err **err)
     }
     close(fd);
     return 0;
+}
+
+/* Logs when the guest shares the host's cgroup namespace (the host refused a new one). */
+static void check_cgroupns(monitor *m)
+{
+    char path[64];
+    struct stat ours, theirs;
+    snprintf(path, sizeof(path), "/proc/%ld/ns/cgroup", (long)m->guest);
+    if (stat("/proc/self/ns/cgroup", &ours) < 0 || stat(path, &theirs) < 0)
+        vic_log(VIC_LOG_WARN,
+                "event=cgroupns_unavailable vm=%s msg=\"this kernel has no cgroup namespaces: "
+                "the guest sees the host's cgroup paths\"",
+                m->o->vm);
+    else if (ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev)
+        vic_log(VIC_LOG_WARN,
+                "event=cgroupns_unavailable vm=%s msg=\"the host refused a cgroup namespace: the "
+                "guest sees the host's cgroup paths\"",
+                m->o->vm);
 }
 
 static int start_guest(monitor *m, int serial_fd, vic_err **err)
@@ -360,9 +450,9 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
     m->guest = pid;
     m->gi_fd = gi[0];
     m->attach_fd = at[0];
-    int rc = m->appliance ? 0 : write_id_map(pid, "uid_map", err);
+    int rc = m->appliance ? 0 : write_id_map(pid, "uid_map", m->id_base, err);
     if (rc == 0 && !m->appliance)
-        rc = write_id_map(pid, "gid_map", err);
+        rc = write_id_map(pid, "gid_map", m->id_base, err);
     if (rc == 0 && m->pool_rel[0] != '\1')
         m->in_cgroup = cg_vm_enter(&m->cg, m->pool_rel, m->o->vm, pid) == 0;
     if (rc == 0 && !m->appliance) {
@@ -385,6 +475,8 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
         }
     }
     close(err_p[0]);
+    if (rc == 0 && !m->appliance)
+        check_cgroupns(m);
     if (rc < 0) {
         kill(pid, SIGKILL);
         if (m->appliance)
@@ -528,6 +620,27 @@ static void accept_client(monitor *m)
 }
 
 /* ---- the run ---- */
+
+/* The confinement of the container's main session, for the programs started in it from
+ * outside; Docker's defaults when the configuration does not say. */
+static void session_confine(vic_confine *out, const json_t *kv, const char *vm)
+{
+    vic_exec_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    vic_err *err cleanup_err = NULL;
+    *out = (vic_confine){.caps = VIC_CAPS_DOCKER_DEFAULT, .seccomp = true};
+    if (vic_gi_decode(&cfg, &vic_exec_config_desc, kv, "", NULL, &err) == 0) {
+        const vic_exec_session *s = NULL;
+        for (size_t i = 0; i < cfg.n_sessions; i++)
+            if (s == NULL || (cfg.id && strcmp(cfg.session_ids[i], cfg.id) == 0))
+                s = &cfg.sessions[i];
+        if (s && vic_exec_session_confine(out, s, &err) < 0) {
+            *out = (vic_confine){.caps = VIC_CAPS_DOCKER_DEFAULT, .seccomp = true};
+            vic_log(VIC_LOG_WARN, "event=confine_defaults vm=%s msg=\"%s\"", vm, err->msg);
+        }
+    }
+    vic_gi_free(&vic_exec_config_desc, &cfg);
+}
 
 /* A program started in the guest from outside counts in the VM's cgroup, as the guest does. */
 static void join_cgroup(pid_t pid, void *payload)
@@ -705,6 +818,7 @@ int monitor_run(const monitor_opts *o)
         goto out;
     }
     m->kv = kv;
+    m->id_base = idrange_base(idrange_of_vmx(json_string_value(json_object_get(kv, VMX_IDRANGE))));
     const char *cdrom = json_string_value(json_object_get(kv, VMX_CDROM));
     if (cdrom) {
         cleanup_free char *image = NULL;
@@ -749,7 +863,7 @@ int monitor_run(const monitor_opts *o)
     cg_tag(tag, real);
     cg_detect(&m->cg, tag);
     if (!m->appliance && (shift_rootfs(m, kv, &err) < 0 || attach_disks(m, kv, &err) < 0 ||
-                          portfwd_open(&m->pf, kv, &err) < 0)) {
+                          make_mount_points(m, &err) < 0 || portfwd_open(&m->pf, kv, &err) < 0)) {
         report(o, "error %s\n", err->msg); /* "conflict" means powered on already */
         goto out;
     }
@@ -776,7 +890,9 @@ int monitor_run(const monitor_opts *o)
         vic_log(VIC_LOG_WARN, "event=portfwd_unavailable vm=%s msg=\"%s\"", o->vm, err->msg);
         vic_err_free(&err);
     }
-    if (!m->appliance && gexec_open(&m->gx, m->dir, m->guest, join_cgroup, m, &err) < 0) {
+    vic_confine conf;
+    session_confine(&conf, kv, o->vm);
+    if (!m->appliance && gexec_open(&m->gx, m->dir, m->guest, &conf, join_cgroup, m, &err) < 0) {
         vic_log(VIC_LOG_WARN, "event=exec_unavailable vm=%s msg=\"%s\"", o->vm, err->msg);
         vic_err_free(&err);
     }

@@ -164,7 +164,13 @@ static hv_ref make_vm_ex(const char *name, const char *const *argv, size_t argc,
     hv_ref ref;
     if (hv_vm_create(conn, &spec, &ref, &err) < 0)
         fail_msg("create %s: %s", name, err->msg);
-    sh("cp -a %s/. %s/datastore1/%s/rootfs/", fixture, home, name);
+    /* the root disk is the VM's id range's from its create on: fill it with shifted owners */
+    uint32_t base = 0;
+    if (hv_vm_id_base(conn, &ref, &base, &err) < 0)
+        fail_msg("id base of %s: %s", name, err->msg);
+    assert_true(base >= HV_LOCAL_GUEST_ID_BASE + HV_LOCAL_GUEST_ID_COUNT);
+    sh("cp -a %s/. %s/datastore1/%s/rootfs/ && chown -hR %u:%u %s/datastore1/%s/rootfs", fixture,
+       home, name, base, base, home, name);
     return ref;
 }
 
@@ -761,7 +767,14 @@ static int proc_ids(long pid, long *ppid, long *uid)
     return 1;
 }
 
-/* Guest processes (ids shifted to 100000 and up) whose monitor serves this test's home:
+/* Whether a host uid belongs to a guest: every VM's id range lies from 100000 on. */
+static int guest_id(long uid)
+{
+    return uid >= HV_LOCAL_GUEST_ID_BASE &&
+           uid < HV_LOCAL_GUEST_ID_BASE + (long)HV_LOCAL_GUEST_ID_RANGES * HV_LOCAL_GUEST_ID_COUNT;
+}
+
+/* Guest processes (ids shifted into their VMs' ranges) whose monitor serves this test's home:
  * other homes' VMs on the machine are none of this test's business. */
 static int guests_of_home(void)
 {
@@ -770,13 +783,13 @@ static int guests_of_home(void)
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
         long pid = atol(e->d_name), ppid, uid;
-        if (pid <= 0 || !proc_ids(pid, &ppid, &uid) || uid < 100000 || uid >= 165536)
+        if (pid <= 0 || !proc_ids(pid, &ppid, &uid) || !guest_id(uid))
             continue;
         /* up through the guest's own processes to the monitor that runs it */
         long cur = ppid;
         for (int depth = 0; depth < 64; depth++) {
             long pp, u;
-            if (!proc_ids(cur, &pp, &u) || u < 100000 || u >= 165536)
+            if (!proc_ids(cur, &pp, &u) || !guest_id(u))
                 break;
             cur = pp;
         }

@@ -25,18 +25,21 @@ static char home[128], fixture[160], bin_dir[512];
 static hv_conn *conn;
 static pl *port;
 
-static int copy_busybox(const char *dir, void *payload, vic_err **err)
+static int copy_busybox(const char *dir, const pl_idmap *ids, void *payload, vic_err **err)
 {
     (void)payload;
-    char *cmd = xasprintf("cp -a %s/. %s/", fixture, dir);
+    /* the fixture is root's: its files go to the VM's guest root, as a real copy writes */
+    char *cmd = ids && ids->count ? xasprintf("cp -a %s/. %s/ && chown -hR %u:%u %s", fixture, dir,
+                                              ids->base, ids->base, dir)
+                                  : xasprintf("cp -a %s/. %s/", fixture, dir);
     int rc = system(cmd);
     free(cmd);
     return rc == 0 ? 0 : vic_err_set(err, VIC_EIO, "copy the root disk");
 }
 
-static int failing_rootfs(const char *dir, void *payload, vic_err **err)
+static int failing_rootfs(const char *dir, const pl_idmap *ids, void *payload, vic_err **err)
 {
-    (void)dir, (void)payload;
+    (void)dir, (void)ids, (void)payload;
     return vic_err_set(err, VIC_EUPSTREAM, "image layer sha256:abc missing");
 }
 

@@ -317,8 +317,8 @@ static void test_imagestore_whiteouts_and_opaque(void **state)
 
     mkdir(root, 0755);
     vic_err *err cleanup_err = NULL;
-    assert_int_equal(pl_layer_apply(root, d1, m1, &err), 0);
-    assert_int_equal(pl_layer_apply(root, d2, m2, &err), 0);
+    assert_int_equal(pl_layer_apply(root, d1, m1, NULL, &err), 0);
+    assert_int_equal(pl_layer_apply(root, d2, m2, NULL, &err), 0);
     cleanup_free char *top = listing(root);
     assert_string_equal(top, "a b d keep");
     cleanup_free char *ra = pathf("wroot/a"), *rb = pathf("wroot/b");
@@ -348,8 +348,8 @@ static void test_imagestore_apply_does_not_follow_symlinks(void **state)
     assert_int_equal(unpack_file(&m1, t1, d1, NULL), 0);
     assert_int_equal(unpack_file(&m2, t2, d2, NULL), 0);
     mkdir(root, 0755);
-    assert_int_equal(pl_layer_apply(root, d1, m1, NULL), 0);
-    assert_int_equal(pl_layer_apply(root, d2, m2, NULL), 0);
+    assert_int_equal(pl_layer_apply(root, d1, m1, NULL, NULL), 0);
+    assert_int_equal(pl_layer_apply(root, d2, m2, NULL, NULL), 0);
     cleanup_free char *ls = listing(outside);
     assert_string_equal(ls, "");
     cleanup_free char *evil = pathf("sroot/lib/evil");
@@ -546,13 +546,14 @@ static void test_imagestore_index_and_rootfs(void **state)
 
     /* the root disk: both layers, the whiteout applied */
     cleanup_free char *rootfs = pathf("rootfs");
-    assert_int_equal(pl_imagestore_build_rootfs(s, "example.com/app:latest", rootfs, &err), 0);
+    assert_int_equal(pl_imagestore_build_rootfs(s, "example.com/app:latest", rootfs, NULL, &err),
+                     0);
     cleanup_free char *ls = listing(rootfs);
     assert_string_equal(ls, "app bin etc");
     cleanup_free char *etc = pathf("rootfs/etc");
     cleanup_free char *le = listing(etc);
     assert_string_equal(le, "");
-    assert_int_equal(pl_imagestore_build_rootfs(s, "example.com/app:latest", rootfs, &err),
+    assert_int_equal(pl_imagestore_build_rootfs(s, "example.com/app:latest", rootfs, NULL, &err),
                      VIC_ECONFLICT);
     vic_err_free(&err);
 

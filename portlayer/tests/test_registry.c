@@ -374,7 +374,8 @@ static void test_registry_fake_good_and_token(void **state)
             fail_msg("%s: %s", repos[i], err->msg);
         assert_string_equal(vic_json_str(json_object_get(out, "config"), "working_dir"), "");
         cleanup_free char *rootfs = pathf("%s-rootfs", repos[i]);
-        assert_int_equal(pl_imagestore_build_rootfs(s, vic_json_str(out, "id"), rootfs, &err), 0);
+        assert_int_equal(pl_imagestore_build_rootfs(s, vic_json_str(out, "id"), rootfs, NULL, &err),
+                         0);
         cleanup_free char *hello = pathf("%s-rootfs/hello.txt", repos[i]);
         assert_int_equal(access(hello, F_OK), 0);
         pl_imagestore_free(s);
@@ -629,7 +630,7 @@ static void test_registry_rootfs_runs_busybox(void **state)
     vic_err *err cleanup_err = NULL;
     cleanup_free char *rootfs = pathf("busybox-rootfs");
     cleanup_free char *ref = xasprintf("%s/busybox", reg_addr);
-    if (pl_imagestore_build_rootfs(reg_store, ref, rootfs, &err) < 0)
+    if (pl_imagestore_build_rootfs(reg_store, ref, rootfs, NULL, &err) < 0)
         fail_msg("rootfs: %s", err->msg);
     cleanup_free char *bb = pathf("busybox-rootfs/bin/busybox");
     struct stat st;
@@ -658,8 +659,8 @@ static void test_registry_layered_whiteouts_and_shared_layers(void **state)
     assert_int_equal(sn.by_state[PL_PROGRESS_COMPLETE], 3);
 
     cleanup_free char *rootfs = pathf("layered-rootfs");
-    assert_int_equal(pl_imagestore_build_rootfs(reg_store, vic_json_str(img, "id"), rootfs, &err),
-                     0);
+    assert_int_equal(
+        pl_imagestore_build_rootfs(reg_store, vic_json_str(img, "id"), rootfs, NULL, &err), 0);
     cleanup_free char *motd = pathf("layered-rootfs/etc/motd");
     assert_int_not_equal(access(motd, F_OK), 0);
     cleanup_free char *passwd = pathf("layered-rootfs/etc/passwd");

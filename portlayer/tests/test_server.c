@@ -25,12 +25,16 @@ static pl *port;
 static pl_server_ctx ctx;
 static vic_http_router *router;
 
-static int copy_image(const char *image, const char *dir, void *payload, vic_err **err)
+static int copy_image(const char *image, const char *dir, const pl_idmap *ids, void *payload,
+                      vic_err **err)
 {
     (void)payload;
     if (strcmp(image, "busybox") != 0)
         return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", image);
-    char *cmd = xasprintf("cp -a %s/. %s/", fixture, dir);
+    /* the fixture is root's: its files go to the VM's guest root, as a real copy writes */
+    char *cmd = ids && ids->count ? xasprintf("cp -a %s/. %s/ && chown -hR %u:%u %s", fixture, dir,
+                                              ids->base, ids->base, dir)
+                                  : xasprintf("cp -a %s/. %s/", fixture, dir);
     int rc = system(cmd);
     free(cmd);
     return rc == 0 ? 0 : vic_err_set(err, VIC_EIO, "copy the root disk");

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pl_layer_unpack(&meta, fd, layer, 8u << 20, NULL) == 0) {
         if (!pl_digest_valid(json_string_value(json_object_get(meta, "diff_id"))))
             abort();
-        pl_layer_apply(root, layer, meta, NULL);
+        pl_layer_apply(root, layer, meta, NULL, NULL);
         json_decref(meta);
     } else if (meta) {
         abort();
