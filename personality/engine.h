@@ -13,6 +13,11 @@
 #define VIC_API_MIN "1.19"
 #define VIC_API_MAX "1.41"
 
+/* How long a request waits for a port layer that refuses connections (vic-init restarts a
+ * port layer that died within about a second) before it fails with 502, naming it. */
+#define ENGINE_PL_RESTART_WAIT_MS 5000
+#define ENGINE_PL_NAME            "the port layer"
+
 typedef struct engine_ctx {
     vic_httpc *pl;        /* the port layer */
     const char *vch_name; /* shown by docker info */
