@@ -170,3 +170,68 @@ def test_port_layer_that_stays_down_is_named_in_the_error(vch):
     wait_port_layer_back(vch, old)
     r = docker(vch, "ps")
     assert r.returncode == 0, r.stderr
+
+
+# ---- 14: a run block whose attach died with the port layer ----
+
+def port_layer(vch, method, path):
+    """A call to the VCH's port layer API (appliance-internal), with its token."""
+    token = (Path(vch["home"]) / "datastore1" / vch["name"] / "portlayer.token").read_text()
+    return requests.request(method, "http://%s:%d%s" % (vch["addr"], PORT_LAYER_PORT, path),
+                            headers={"Authorization": "Bearer " + token.strip()}, timeout=60)
+
+
+def inspect_state(vch, name):
+    r = docker(vch, "inspect", "-f", "{{json .State}}", name)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def ps_status(vch, name):
+    r = docker(vch, "ps", "-a", "--filter", "name=" + name, "--format", "{{.Status}}")
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_run_block_whose_attach_died_with_the_port_layer_is_given_up(vch):
+    """The window of docker run between the start (with VIC's run block: the session waits
+    for an attach) and the attach, made deterministic: the container is started through the
+    port layer's own API with ?attach=1 and nobody attaches; then the port layer is killed.
+    The VM must not stay on in "starting" forever: the new port layer gives the run up, and
+    docker ps/inspect never show year 1 as an uptime."""
+    r = docker(vch, "create", "--name", "blocked", vch["image"], "echo", "ran")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    start = port_layer(vch, "POST", "/containers/%s/start?attach=1" % cid)
+    assert start.status_code == 204, start.text
+    st = inspect_state(vch, "blocked")
+    assert st["Status"] == "starting" and st["StartedAt"].startswith("0001-"), st
+    # on, waiting: no uptime counted from year 1 ("Up 20794 days")
+    assert ps_status(vch, "blocked") == "Created"
+
+    old = kill_port_layer(vch)
+    wait_port_layer_back(vch, old)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        st = inspect_state(vch, "blocked")
+        if not st["Running"]:
+            break
+        assert ps_status(vch, "blocked") == "Created"
+        time.sleep(0.5)
+    assert not st["Running"], st
+    assert st["Status"] == "created" and st["ExitCode"] == 125, st
+    assert "not started" in st["Error"] and "attach" in st["Error"], st
+    assert st["StartedAt"].startswith("0001-"), st
+    status = ps_status(vch, "blocked")
+    assert status == "Created", status
+    vm = port_layer(vch, "GET", "/containers/%s" % cid).json()["vm"]
+    assert vm["power"] == "poweredOff", vm
+    assert "ran" not in docker(vch, "logs", "blocked").stdout
+    created = docker(vch, "ps", "-a", "--filter", "name=blocked", "--format",
+                     "{{.RunningFor}}").stdout
+    assert "year" not in created and "days" not in created, created
+
+    # given up, not broken: it runs when started again
+    r = docker(vch, "start", "-a", "blocked")
+    assert r.returncode == 0 and r.stdout == "ran\n", (r.returncode, r.stdout, r.stderr)
+    assert docker(vch, "rm", "blocked").returncode == 0
