@@ -16,6 +16,15 @@ typedef struct vic_httpc vic_httpc;
 int vic_httpc_new(vic_httpc **out, const char *base_url, const char *bearer, vic_err **err);
 void vic_httpc_free(vic_httpc *c);
 
+/* Rides out a restart of the server: a call whose connection is refused (nothing was sent)
+ * waits up to wait_ms for the server to accept connections again, polling a connect with a
+ * short backoff, and is then made again; so is a GET or HEAD whose connection broke before
+ * any of its answer reached the caller. Any other call whose connection broke after it was
+ * sent fails at once, since it may have taken effect. component names the server in the
+ * errors ("the port layer": "the port layer is restarting (...); try again"); copied.
+ * wait_ms 0 (the default) fails at once. Call before the client is shared. */
+void vic_httpc_set_restart_wait(vic_httpc *c, const char *component, unsigned wait_ms);
+
 /* Calls method path (with its query string) with body (NULL for none); *out receives the
  * decoded JSON answer of a 2xx (NULL for an empty one; caller decrefs). timeout_ms bounds
  * the whole call (0: 30 s). Thread-safe. */

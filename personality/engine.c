@@ -183,9 +183,9 @@ static int64_t parse_time(const char *rfc3339)
     return (int64_t)timegm(&tm);
 }
 
-static void ago(char *out, size_t cap, int64_t since)
+static void ago(char *out, size_t cap, int64_t since, time_t now)
 {
-    int64_t d = time(NULL) - since;
+    int64_t d = (int64_t)now - since;
     if (d < 1)
         snprintf(out, cap, "Less than a second");
     else if (d < 60)
@@ -198,22 +198,38 @@ static void ago(char *out, size_t cap, int64_t since)
         snprintf(out, cap, "%lld days", (long long)(d / 86400));
 }
 
-static json_t *docker_summary(const json_t *c)
+void engine_container_status(const json_t *c, time_t now, char *out, size_t cap)
 {
     const char *state = vic_json_str(c, "state");
     int64_t started = parse_time(vic_json_str(c, "started_at"));
     int64_t finished = parse_time(vic_json_str(c, "finished_at"));
-    char status[96], span[48];
-    if (state && (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0)) {
-        ago(span, sizeof(span), started);
-        snprintf(status, sizeof(status), "Up %s", span);
-    } else if (state && strcmp(state, "exited") == 0) {
-        ago(span, sizeof(span), finished);
-        snprintf(status, sizeof(status), "Exited (%lld) %s ago",
+    char span[48];
+    int on = state && (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0);
+    if (on && started > 0) {
+        ago(span, sizeof(span), started, now);
+        snprintf(out, cap, "Up %s", span);
+    } else if (state && strcmp(state, "exited") == 0 && started > 0 && finished > 0) {
+        ago(span, sizeof(span), finished, now);
+        snprintf(out, cap, "Exited (%lld) %s ago",
                  (long long)json_integer_value(json_object_get(c, "exit_code")), span);
+    } else if (state && strcmp(state, "exited") == 0 && started > 0) {
+        snprintf(out, cap, "Exited (%lld)",
+                 (long long)json_integer_value(json_object_get(c, "exit_code")));
     } else {
-        snprintf(status, sizeof(status), "Created");
+        /* never started, or on but not started yet (its run block): no start time to count
+         * an uptime from, which Docker shows as Created */
+        snprintf(out, cap, "Created");
     }
+}
+
+static json_t *docker_summary(const json_t *c)
+{
+    const char *state = vic_json_str(c, "state");
+    int64_t created = parse_time(vic_json_str(c, "created_at"));
+    if (created == 0) /* a container of a port layer that did not record it */
+        created = parse_time(vic_json_str(c, "started_at"));
+    char status[96];
+    engine_container_status(c, time(NULL), status, sizeof(status));
     vic_buf cmd = VIC_BUF_INIT;
     vic_buf_append(&cmd, "", 0);
     size_t i;
@@ -227,7 +243,7 @@ static json_t *docker_summary(const json_t *c)
         "{s:s, s:[s], s:s, s:s, s:s, s:I, s:{}, s:s, s:s, s:{s:s}, "
         "s:{s:{}}, s:[]}",
         "Id", vic_json_str(c, "id"), "Names", name, "Image", vic_json_str(c, "image") ?: "",
-        "ImageID", "", "Command", cmd.data, "Created", (json_int_t)started, "Labels", "State",
+        "ImageID", "", "Command", cmd.data, "Created", (json_int_t)created, "Labels", "State",
         state ? state : "unknown", "Status", status, "HostConfig", "NetworkMode",
         engine_network_mode(c), "NetworkSettings", "Networks", "Mounts");
     vic_buf_free(&cmd);
@@ -543,6 +559,13 @@ static int remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     return simple(req, resp, payload, "DELETE", q, 204, err);
 }
 
+/* When the container was created; a port layer that did not record it: its start. */
+static const char *created_at(const json_t *x)
+{
+    const char *c = vic_json_str(x, "created_at");
+    return c && strncmp(c, "0001-", 5) != 0 ? c : vic_json_str(x, "started_at");
+}
+
 static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
@@ -558,7 +581,7 @@ static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload
     json_t *out = json_pack(
         "{s:s, s:s, s:s, s:O, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:I, s:s, s:s, s:s}, s:s, s:s, "
         "s:i, s:{s:s, s:O, s:O, s:s, s:b, s:s, s:s}, s:{}, s:{s:{}}}",
-        "Id", vic_json_str(x, "id"), "Created", vic_json_str(x, "started_at"), "Path",
+        "Id", vic_json_str(x, "id"), "Created", created_at(x), "Path",
         json_string_value(json_array_get(cmd, 0)) ?: "", "Args", cmd ? cmd : json_array(), "State",
         "Status", state ? state : "unknown", "Running", json_is_true(json_object_get(x, "running")),
         "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "ExitCode",

@@ -7,11 +7,18 @@
 #ifndef VIC_ENGINE_H
 #define VIC_ENGINE_H
 
+#include <time.h>
+
 #include "lib/http.h"
 #include "lib/httpc.h"
 
 #define VIC_API_MIN "1.19"
 #define VIC_API_MAX "1.41"
+
+/* How long a request waits for a port layer that refuses connections (vic-init restarts a
+ * port layer that died within about a second) before it fails with 502, naming it. */
+#define ENGINE_PL_RESTART_WAIT_MS 5000
+#define ENGINE_PL_NAME            "the port layer"
 
 typedef struct engine_ctx {
     vic_httpc *pl;        /* the port layer */
@@ -33,6 +40,11 @@ char *engine_pl_path(vic_http_req *req, const char *suffix, vic_err **err);
  * too) into *out (NULL without filters); a key outside allowed (NULL-terminated; NULL: any)
  * is refused with the list of those that work. */
 int engine_filters(vic_http_req *req, const char *const *allowed, json_t **out, vic_err **err);
+
+/* docker ps's Status of c (a port layer container) at now: "Up 5 minutes", "Exited (3) 2
+ * hours ago", or "Created" for one without a start time: never started, or powered on but
+ * not started yet (the run block), never an uptime counted from year 1. */
+void engine_container_status(const json_t *c, time_t now, char *out, size_t cap);
 
 /* s with every byte but unreserved ones percent-encoded, for a query value; caller frees. */
 char *engine_url_escape(const char *s);

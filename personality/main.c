@@ -120,6 +120,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "docker-engine-server: --port-layer: %s\n", err->msg);
         return 2;
     }
+    vic_httpc_set_restart_wait(ctx.pl, ENGINE_PL_NAME, ENGINE_PL_RESTART_WAIT_MS);
     vic_http_config cfg = {.listen = listen,
                            .tls_cert_pem = tls.cert,
                            .tls_key_pem = tls.key,

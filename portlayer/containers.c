@@ -15,6 +15,7 @@
 #include "lib/crypto.h"
 #include "lib/file.h"
 #include "lib/json.h"
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/netlink.h"
 #include "lib/serial.h"
@@ -27,6 +28,8 @@
 /* Present while a create fills the root disk: "PID UNIXTIME" of the creating process. A VM
  * still carrying it is not a container yet; once its creator is gone it is garbage. */
 #define KEY_CREATING VIC_GI_PREFIX "/vicc/creating"
+/* When the container was created: Unix time in nanoseconds */
+#define KEY_CREATED VIC_GI_PREFIX "/vicc/created"
 /* Published ports, "HOST_IP:HOST_PORT:CONTAINER_PORT/tcp" joined by "," */
 #define KEY_PORTS         VIC_GI_PREFIX "/vicc/ports"
 #define CREATE_STALE_SECS 3600
@@ -47,6 +50,18 @@ struct pl {
      * same description. list_mu serialises listings. */
     pthread_mutex_t list_mu;
     json_t *described;
+    /* The run-block watch (pl_watch_run_blocks). hold_mu guards the three maps; the watch
+     * marks a container given up only while nobody holds it, and an attach counts as held
+     * only while it is not given up, so the two never cross. */
+    pthread_mutex_t hold_mu;
+    pthread_cond_t hold_cv; /* wakes the watch thread to stop */
+    json_t *holders;        /* {"fd": container id}: attaches taken through this port layer */
+    json_t *unheld;         /* {container id: ms it was first seen run-blocked and unheld} */
+    json_t *giving_up;      /* {container id: true} while the watch powers it off */
+    unsigned long pending;  /* names attaches under way in holders: "pending-N" */
+    unsigned attach_grace_ms;
+    pthread_t watcher;
+    bool watching, stopping;
 };
 
 struct pl_handle {
@@ -92,6 +107,8 @@ static void sweep_creates(pl *p)
     }
 }
 
+static void *watch_thread(void *arg);
+
 int pl_open(pl **out, const pl_opts *o, vic_err **err)
 {
     *out = NULL;
@@ -108,7 +125,20 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     p->bridge_pg = xstrdup(o->bridge_pg ? o->bridge_pg : "bridge");
     pthread_mutex_init(&p->names, NULL);
     pthread_mutex_init(&p->list_mu, NULL);
+    pthread_mutex_init(&p->hold_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->hold_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    p->holders = json_object();
+    p->unheld = json_object();
+    p->giving_up = json_object();
+    p->attach_grace_ms = o->attach_grace_ms ? o->attach_grace_ms : PL_ATTACH_GRACE_MS;
     sweep_creates(p);
+    p->watching = !o->no_watch_thread && pthread_create(&p->watcher, NULL, watch_thread, p) == 0;
+    if (!p->watching && !o->no_watch_thread)
+        vic_log(VIC_LOG_WARN, "event=run_block_watch_unavailable msg=\"cannot start a thread\"");
     *out = p;
     return 0;
 }
@@ -117,6 +147,18 @@ void pl_free(pl *p)
 {
     if (p == NULL)
         return;
+    if (p->watching) {
+        pthread_mutex_lock(&p->hold_mu);
+        p->stopping = true;
+        pthread_cond_broadcast(&p->hold_cv);
+        pthread_mutex_unlock(&p->hold_mu);
+        pthread_join(p->watcher, NULL);
+    }
+    json_decref(p->holders);
+    json_decref(p->unheld);
+    json_decref(p->giving_up);
+    pthread_cond_destroy(&p->hold_cv);
+    pthread_mutex_destroy(&p->hold_mu);
     free(p->pool);
     free(p->datastore);
     free(p->publish_ip);
@@ -565,6 +607,10 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
         json_object_set_new(extra, KEY_IMAGE, json_string(s->image));
     json_object_set_new(extra, KEY_CREATING,
                         json_sprintf("%ld %lld", (long)getpid(), (long long)time(NULL)));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    json_object_set_new(extra, KEY_CREATED,
+                        json_sprintf("%lld", (long long)now.tv_sec * 1000000000LL + now.tv_nsec));
     hv_port_forward fwd[PL_MAX_PORTS];
     if ((rc = publish(p, s, fwd, extra, err)) < 0)
         return rc;
@@ -658,8 +704,10 @@ static json_t *describe(const json_t *vm, vic_err **err)
     int64_t code = 0;
     const char *error = NULL;
     vic_exec_state st = vic_exec_state_of(on, s, &code, &error);
-    char started[96], finished[96];
+    char started[96], finished[96], created[96];
     rfc3339(started, sizeof(started), s->started_at);
+    const char *created_ns = vm_key(vm, KEY_CREATED);
+    rfc3339(created, sizeof(created), created_ns ? strtoll(created_ns, NULL, 10) : 0);
     rfc3339(finished, sizeof(finished), st == VIC_STATE_EXITED ? s->stopped_at : 0);
     json_t *mounts = json_array();
     for (size_t i = 0; i < cfg.n_mounts; i++)
@@ -697,17 +745,18 @@ static json_t *describe(const json_t *vm, vic_err **err)
                                                   "aliases", str_array(n->aliases, n->n_aliases)));
     }
     json_t *out = json_pack(
-        "{s:s, s:s, s:s?, s:s, s:b, s:I, s:s, s:s, s:s, "
+        "{s:s, s:s, s:s?, s:s, s:b, s:I, s:s, s:s, s:s, s:s, "
         "s:{s:o, s:o, s:s?, s:s?, s:b, s:s?, s:b}, s:o, s:o, s:o, s:{s:s, s:s, s:s}}",
         "id", cfg.id ? cfg.id : "", "name", cfg.name ? cfg.name : "", "image",
         vm_key(vm, KEY_IMAGE), "state", vic_exec_state_name(st), "running",
         st == VIC_STATE_RUNNING || st == VIC_STATE_STARTING, "exit_code", (json_int_t)code, "error",
-        error ? error : "", "started_at", started, "finished_at", finished, "config", "cmd",
-        str_array(s->cmd.args, s->cmd.n_args), "env", str_array(s->cmd.env, s->cmd.n_env),
-        "workdir", s->cmd.dir, "user", s->user, "tty", s->tty, "hostname", cfg.hostname,
-        "interactive", s->openstdin, "mounts", mounts, "ports", ports, "networks", networks, "vm",
-        "name", json_string_value(json_object_get(vm, "name")), "power", power ? power : "",
-        "change_version", json_string_value(json_object_get(vm, "change_version")));
+        error ? error : "", "created_at", created, "started_at", started, "finished_at", finished,
+        "config", "cmd", str_array(s->cmd.args, s->cmd.n_args), "env",
+        str_array(s->cmd.env, s->cmd.n_env), "workdir", s->cmd.dir, "user", s->user, "tty", s->tty,
+        "hostname", cfg.hostname, "interactive", s->openstdin, "mounts", mounts, "ports", ports,
+        "networks", networks, "vm", "name", json_string_value(json_object_get(vm, "name")), "power",
+        power ? power : "", "change_version",
+        json_string_value(json_object_get(vm, "change_version")));
     vic_gi_free(&vic_exec_config_desc, &cfg);
     if (out == NULL)
         vic_err_set(err, VIC_EINTERNAL, "describe container");
@@ -934,17 +983,49 @@ int pl_container_start(pl *p, const char *ref, vic_err **err)
 
 int pl_container_attach(pl *p, const char *ref, int *fd, vic_err **err)
 {
+    *fd = -1;
     hv_ref vm;
     char id[65];
     int rc = locate(p, ref, &vm, id, err);
     if (rc < 0)
         return rc;
+    /* held from here on: the watch leaves the container alone while this attach is made */
+    pthread_mutex_lock(&p->hold_mu);
+    bool given_up = json_object_get(p->giving_up, id) != NULL;
+    char pending[40];
+    snprintf(pending, sizeof(pending), "pending-%lu", p->pending++);
+    if (!given_up)
+        json_object_set_new(p->holders, pending, json_string(id));
+    pthread_mutex_unlock(&p->hold_mu);
+    if (given_up)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "container %.12s is not running: nobody attached to it in time", id);
     rc = hv_vm_attach(p->hv, &vm, fd, err);
+    pthread_mutex_lock(&p->hold_mu);
+    json_object_del(p->holders, pending);
+    if (rc == 0) {
+        char key[16];
+        snprintf(key, sizeof(key), "%d", *fd);
+        json_object_set_new(p->holders, key, json_string(id));
+    }
+    pthread_mutex_unlock(&p->hold_mu);
     if (rc == VIC_ECONFLICT) {
         vic_err_free(err);
         return vic_err_set(err, VIC_ECONFLICT, "container %.12s is not running", id);
     }
     return rc;
+}
+
+void pl_container_detach(pl *p, int fd)
+{
+    if (fd < 0)
+        return;
+    char key[16];
+    snprintf(key, sizeof(key), "%d", fd);
+    pthread_mutex_lock(&p->hold_mu);
+    json_object_del(p->holders, key);
+    close(fd); /* under the lock: the fd's number is not reused before it is forgotten */
+    pthread_mutex_unlock(&p->hold_mu);
 }
 
 int pl_container_exec(pl *p, const char *ref, int *fd, vic_err **err)
@@ -1022,6 +1103,178 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
         rc = wait_started(p, &h->vm, h->cfg.id, err);
     pl_handle_free(h);
     return rc;
+}
+
+/* ---- the run-block watch ---- */
+
+/* Whether the listed VM is a container in its run block: powered on, its session started
+ * with attach, and not reported started ("true"); a reason there instead means it was
+ * given up already and only the power off is left. */
+static bool run_blocked(const json_t *vm, const char *id)
+{
+    const char *power = json_string_value(json_object_get(vm, "power"));
+    if (power == NULL || strcmp(power, "poweredOn") != 0)
+        return false;
+    char key[200];
+    snprintf(key, sizeof(key), VIC_GI_PREFIX "/sessions|%s/attach", id);
+    const char *attach = vm_key(vm, key);
+    if (attach == NULL || strcmp(attach, "true") != 0)
+        return false;
+    snprintf(key, sizeof(key), VIC_GI_PREFIX ".sessions|%s.started", id);
+    const char *started = vm_key(vm, key);
+    return started == NULL || strcmp(started, "true") != 0;
+}
+
+static int64_t wall_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Gives up the run of a container nobody attached to: records why (a start that failed, as
+ * the tether records one) and powers it off at once (nothing runs in it yet). Crash-safe in
+ * either order of death: the record is guarded by the change version (a session that
+ * started meanwhile wins), and a VM still on with the record is run-blocked to the next look,
+ * which powers it off. */
+static int give_up_run(pl *p, const char *id, vic_err **err)
+{
+    pl_handle *h = NULL;
+    int rc = pl_handle_get(p, id, &h, err);
+    if (rc < 0)
+        return rc;
+    vic_exec_session *s = NULL;
+    for (size_t i = 0; i < h->cfg.n_sessions; i++)
+        if (h->cfg.id && strcmp(h->cfg.session_ids[i], h->cfg.id) == 0)
+            s = &h->cfg.sessions[i];
+    hv_vm_info info;
+    if ((rc = hv_vm_get(p->hv, &h->vm, &info, err)) < 0) {
+        pl_handle_free(h);
+        return rc;
+    }
+    bool on = info.power == HV_POWERED_ON;
+    hv_vm_info_clear(&info);
+    if (!on || s == NULL || !s->attach || (s->started && strcmp(s->started, "true") == 0)) {
+        pl_handle_free(h); /* it ran after all, or was stopped */
+        return 0;
+    }
+    if (s->started == NULL) {
+        s->started = xstrdup(PL_RUN_ABANDONED);
+        s->exit_status = PL_RUN_ABANDONED_CODE;
+        s->stopped_at = wall_ns();
+        rc = pl_handle_commit(p, h, err);
+    }
+    if (rc == 0)
+        rc = hv_vm_power_off(p->hv, &h->vm, 0, err);
+    pl_handle_free(h);
+    return rc;
+}
+
+static bool held(pl *p, const char *id)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(p->holders, k, v)
+    {
+        if (strcmp(json_string_value(v), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+int pl_watch_run_blocks(pl *p, int64_t now_ms)
+{
+    json_t *vms cleanup_json = NULL;
+    vic_err *err cleanup_err = NULL;
+    if (list_vms(p, &vms, &err) < 0) {
+        vic_log(VIC_LOG_WARN, "event=run_block_watch_failed msg=\"%s\"", err->msg);
+        return 0;
+    }
+    json_t *blocked cleanup_json = json_object();
+    int given_up = 0;
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm)
+    {
+        const char *id = vm_key(vm, KEY_ID);
+        if (id == NULL || vm_key(vm, KEY_CREATING) || !run_blocked(vm, id))
+            continue;
+        json_object_set_new(blocked, id, json_true());
+        pthread_mutex_lock(&p->hold_mu);
+        json_t *since = json_object_get(p->unheld, id);
+        bool act = false;
+        if (held(p, id))
+            json_object_del(p->unheld, id);
+        else if (since == NULL)
+            json_object_set_new(p->unheld, id, json_integer(now_ms));
+        else if (now_ms - json_integer_value(since) >= (json_int_t)p->attach_grace_ms) {
+            act = true;
+            json_object_set_new(p->giving_up, id, json_true());
+            json_object_del(p->unheld, id);
+        }
+        pthread_mutex_unlock(&p->hold_mu);
+        if (!act)
+            continue;
+        vic_err *e = NULL;
+        int rc = give_up_run(p, id, &e);
+        if (rc < 0)
+            vic_log(VIC_LOG_WARN, "event=run_block_give_up_failed container=%.12s msg=\"%s\"", id,
+                    e->msg);
+        else
+            vic_log(VIC_LOG_WARN,
+                    "event=run_block_given_up container=%.12s grace_ms=%u "
+                    "reason=\"no attach held\"",
+                    id, p->attach_grace_ms);
+        given_up += rc == 0;
+        vic_err_free(&e);
+        pthread_mutex_lock(&p->hold_mu);
+        json_object_del(p->giving_up, id);
+        pthread_mutex_unlock(&p->hold_mu);
+    }
+    /* a container that left its run block (it ran, went off, or is gone) starts over */
+    pthread_mutex_lock(&p->hold_mu);
+    void *it = json_object_iter(p->unheld);
+    while (it) {
+        const char *id = json_object_iter_key(it);
+        it = json_object_iter_next(p->unheld, it);
+        if (json_object_get(blocked, id) == NULL)
+            json_object_del(p->unheld, id);
+    }
+    pthread_mutex_unlock(&p->hold_mu);
+    return given_up;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Looks about four times per grace (between 100 ms and 1 s apart) until pl_free. */
+static void *watch_thread(void *arg)
+{
+    pl *p = arg;
+    long period = (long)p->attach_grace_ms / 4;
+    period = period < 100 ? 100 : period > 1000 ? 1000 : period;
+    pthread_mutex_lock(&p->hold_mu);
+    while (!p->stopping) {
+        pthread_mutex_unlock(&p->hold_mu);
+        pl_watch_run_blocks(p, mono_ms());
+        pthread_mutex_lock(&p->hold_mu);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += period / 1000;
+        until.tv_nsec += (period % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!p->stopping && pthread_cond_timedwait(&p->hold_cv, &p->hold_mu, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&p->hold_mu);
+    return NULL;
 }
 
 int pl_container_stop(pl *p, const char *ref, int grace_ms, vic_err **err)

@@ -34,8 +34,27 @@ typedef struct pl_opts {
     unsigned stop_grace_ms; /* default grace of a stop (10 s) */
     const char *publish_ip; /* where published ports listen (the VCH's address); NULL: 127.0.0.1 */
     const char *bridge_pg;  /* the VCH's bridge port group (containers' NICs); NULL: "bridge" */
+    /* How long a container started with the run block (pl_container_start_attach) may wait
+     * with no attach held through this port layer before it is powered off, never having
+     * run (its holder died: a port layer or Docker endpoint killed mid docker run).
+     * 0: PL_ATTACH_GRACE_MS. */
+    unsigned attach_grace_ms;
+    bool no_watch_thread; /* tests: only pl_watch_run_blocks calls watch */
 } pl_opts;
 
+#define PL_ATTACH_GRACE_MS 10000
+
+/* The error a container given up in its run block shows (inspect: state "created",
+ * exit_code PL_RUN_ABANDONED_CODE, error this). */
+#define PL_RUN_ABANDONED                                                                           \
+    "not started: no client attached within the run block's grace (the port layer or the "         \
+    "Docker endpoint restarted during docker run/start -a); start it again"
+#define PL_RUN_ABANDONED_CODE 125
+
+/* Opens the port layer of a pool. It sweeps what died half-way (creates) and watches, from a
+ * thread of its own until pl_free, for run-blocked containers nobody attaches to (see
+ * pl_opts.attach_grace_ms), which is how a restarted port layer releases the VMs whose
+ * attach died with its predecessor. */
 int pl_open(pl **out, const pl_opts *o, vic_err **err);
 void pl_free(pl *p);
 
@@ -117,8 +136,8 @@ int pl_container_create(pl *p, const pl_create_spec *spec, char id_out[65], vic_
 int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
 
 /* The container as JSON: id, name, image, state ("created", "running", "exited"...),
- * exit_code, error, started_at / finished_at (RFC 3339), config {cmd, env, workdir, user,
- * tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
+ * exit_code, error, created_at / started_at / finished_at (RFC 3339), config {cmd, env, workdir,
+ * user, tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
  * container_port, protocol}], networks [{name, id, ip, prefix, gateway, aliases}], vm {name,
  * power, change_version}. New reference. */
 int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
@@ -143,9 +162,21 @@ int pl_container_start(pl *p, const char *ref, vic_err **err);
  * the session started. */
 int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err);
 
-/* Takes the running container's interactive channel: *fd speaks lib/attach.h frames (the
- * caller's to close). VIC_ECONFLICT while the container is not running (yet). */
+/* Takes the running container's interactive channel: *fd speaks lib/attach.h frames. The
+ * port layer counts the caller as the container's holder (its run block is not given up
+ * while held) until pl_container_detach(p, *fd), which closes the fd. VIC_ECONFLICT while
+ * the container is not running (yet), or when its run block was given up. */
 int pl_container_attach(pl *p, const char *ref, int *fd, vic_err **err);
+
+/* Ends a holder's attach: forgets it and closes fd. */
+void pl_container_detach(pl *p, int fd);
+
+/* One look of the run-block watch at time now_ms (CLOCK_MONOTONIC milliseconds): a
+ * container that has been run-blocked (powered on, started with attach, its session not
+ * reported started) with no holder for the grace is powered off with PL_RUN_ABANDONED as
+ * its error. Returns how many were given up. The watch thread calls it about 4 times per
+ * grace; exported for tests. */
+int pl_watch_run_blocks(pl *p, int64_t now_ms);
 
 /* Opens a channel that runs a new program in the running container (hv_vm_exec): *fd speaks
  * lib/attach.h frames, the caller's first an EXEC spec. VIC_ECONFLICT when not running. */

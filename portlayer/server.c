@@ -498,9 +498,8 @@ static int stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
  * Ends when the channel ends (the guest's EXIT frame went by, or another holder took it),
  * the client leaves, or the server stops. The client's end of input is not passed on: the
  * monitor would drop a holder that half-closes, and the frames carry their own CLOSE. */
-static void attach_relay(vic_http_hijack *h, void *payload)
+static void relay_frames(vic_http_hijack *h, int vm)
 {
-    int vm = (int)(intptr_t)payload;
     int client = vic_http_hijack_fd(h);
     size_t extra_len = 0;
     const char *extra = vic_http_hijack_extra(h, &extra_len);
@@ -537,12 +536,40 @@ static void attach_relay(vic_http_hijack *h, void *payload)
                 break;
         }
     }
+}
+
+static void exec_relay(vic_http_hijack *h, void *payload)
+{
+    int vm = (int)(intptr_t)payload;
+    relay_frames(h, vm);
     close(vm);
+}
+
+static void exec_drop(void *payload)
+{
+    close((int)(intptr_t)payload);
+}
+
+/* An attach: its channel is the container's holder (pl_container_attach) until it ends.
+ * Either fn (attach_relay) or drop (attach_drop) runs, once. */
+typedef struct held_attach {
+    pl *port;
+    int fd;
+} held_attach;
+
+static void attach_relay(vic_http_hijack *h, void *payload)
+{
+    held_attach *a = payload;
+    relay_frames(h, a->fd);
+    pl_container_detach(a->port, a->fd);
+    free(a);
 }
 
 static void attach_drop(void *payload)
 {
-    close((int)(intptr_t)payload);
+    held_attach *a = payload;
+    pl_container_detach(a->port, a->fd);
+    free(a);
 }
 
 static int attach_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
@@ -552,8 +579,11 @@ static int attach_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     int rc = pl_container_attach(c->port, vic_http_req_param(req, "id"), &fd, err);
     if (rc < 0)
         return rc;
+    held_attach *a = xzalloc(sizeof(*a));
+    a->port = c->port;
+    a->fd = fd;
     vic_http_resp_hijack(resp, "tcp", "application/vnd.vic.attach-frames", attach_relay,
-                         attach_drop, (void *)(intptr_t)fd);
+                         attach_drop, a);
     return 0;
 }
 
@@ -566,8 +596,8 @@ static int exec_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     int rc = pl_container_exec(c->port, vic_http_req_param(req, "id"), &fd, err);
     if (rc < 0)
         return rc;
-    vic_http_resp_hijack(resp, "tcp", "application/vnd.vic.attach-frames", attach_relay,
-                         attach_drop, (void *)(intptr_t)fd);
+    vic_http_resp_hijack(resp, "tcp", "application/vnd.vic.attach-frames", exec_relay, exec_drop,
+                         (void *)(intptr_t)fd);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/attach.h"
 #include "lib/cleanup.h"
 #include "lib/mem.h"
 #include "lib/serial.h"
@@ -62,7 +63,7 @@ static int group_setup(void **state)
     vic_err *err cleanup_err = NULL;
     hv_pool_spec spec = {.cpu = {.limit = -1}, .memory = {.limit = -1}};
     hv_ref pool;
-    pl_opts po = {.pool = POOL, .stop_grace_ms = 2000};
+    pl_opts po = {.pool = POOL, .stop_grace_ms = 2000, .no_watch_thread = true};
     if (hv_open(&conn, &o, &err) < 0 ||
         hv_pool_create(conn, ROOT_POOL, "vch-test", &spec, &pool, &err) < 0 ||
         (po.hv = conn, pl_open(&port, &po, &err) < 0)) {
@@ -306,6 +307,114 @@ static void test_containers_half_created_are_swept(void **state)
     assert_int_equal(hv_vm_get(conn, &vm, &info, &err), VIC_ENOTFOUND);
 }
 
+/* Starts ref with the run block and waits until its channel can be held (the guest is far
+ * enough to offer it). */
+static void start_blocked(pl *w, const char *ref)
+{
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(pl_container_start_attach(w, ref, true, &err), 0);
+    json_t *c = NULL;
+    assert_string_equal(state_of(ref, &c), "starting");
+    assert_string_equal(json_string_value(json_object_get(c, "started_at")),
+                        "0001-01-01T00:00:00Z");
+    json_decref(c);
+}
+
+/* What a holder that dies (a port layer killed mid docker run) leaves: a VM on in its run
+ * block. The watch gives it up after the grace, unless an attach holds it; and a port layer
+ * killed half-way through giving up (the reason recorded, the VM still on) is finished by
+ * the next one. */
+static void test_containers_run_block_without_holder_is_given_up(void **state)
+{
+    (void)state;
+    const char *cmd[] = {"/bin/echo", "ran"};
+    char id[65];
+    create("blocked1", cmd, 2, id);
+    pl *w = NULL;
+    vic_err *err cleanup_err = NULL;
+    pl_opts po = {.hv = conn, .pool = POOL, .attach_grace_ms = 1000, .no_watch_thread = true};
+    assert_int_equal(pl_open(&w, &po, &err), 0);
+
+    /* nobody attaches: given up once the grace has passed, never run */
+    start_blocked(w, id);
+    assert_int_equal(pl_watch_run_blocks(w, 1000), 0); /* first seen */
+    assert_int_equal(pl_watch_run_blocks(w, 1999), 0);
+    assert_int_equal(pl_watch_run_blocks(w, 2000), 1);
+    json_t *c = NULL;
+    assert_string_equal(state_of(id, &c), "created");
+    assert_false(json_is_true(json_object_get(c, "running")));
+    assert_int_equal(json_integer_value(json_object_get(c, "exit_code")), PL_RUN_ABANDONED_CODE);
+    assert_string_equal(json_string_value(json_object_get(c, "error")), PL_RUN_ABANDONED);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "vm"), "power")),
+                        "poweredOff");
+    json_decref(c);
+    collected out = {VIC_BUF_INIT, 0};
+    pl_log_opts lo = {.out = true, .err = true, .tail = -1};
+    assert_int_equal(pl_container_logs(w, id, &lo, collect, &out, &err), 0);
+    assert_int_equal(out.records, 0); /* the session never ran */
+    vic_buf_free(&out.out);
+
+    /* started again, held by an attach: left alone however long it waits */
+    start_blocked(w, id);
+    int fd = -1;
+    for (int i = 0; i < 500; i++) {
+        vic_err_free(&err);
+        if (pl_container_attach(w, id, &fd, &err) == 0 || err->code != VIC_ECONFLICT)
+            break;
+        usleep(10 * 1000);
+    }
+    assert_true(fd >= 0);
+    for (int64_t t = 10000; t <= 40000; t += 10000)
+        assert_int_equal(pl_watch_run_blocks(w, t), 0);
+    assert_string_equal(state_of(id, &c), "starting");
+    json_decref(c);
+    /* its holder goes: the grace starts over from then */
+    pl_container_detach(w, fd);
+    assert_int_equal(pl_watch_run_blocks(w, 50000), 0);
+    assert_int_equal(pl_watch_run_blocks(w, 51000), 1);
+    assert_string_equal(state_of(id, &c), "created");
+    json_decref(c);
+
+    /* a port layer killed between recording the reason and the power off */
+    start_blocked(w, id);
+    pl_handle *h = NULL;
+    assert_int_equal(pl_handle_get(w, id, &h, &err), 0);
+    vic_exec_config *cfg = pl_handle_config(h);
+    cfg->sessions[0].started = xstrdup("given up by a port layer that died");
+    cfg->sessions[0].exit_status = PL_RUN_ABANDONED_CODE;
+    assert_int_equal(pl_handle_commit(w, h, &err), 0);
+    pl_handle_free(h);
+    pl_free(w);
+    assert_int_equal(pl_open(&w, &po, &err), 0); /* the next port layer */
+    assert_int_equal(pl_watch_run_blocks(w, 0), 0);
+    assert_int_equal(pl_watch_run_blocks(w, 1000), 1);
+    assert_string_equal(state_of(id, &c), "created");
+    assert_string_equal(json_string_value(json_object_get(c, "error")),
+                        "given up by a port layer that died");
+    json_decref(c);
+
+    /* a held attach that sends READY: the session runs to its end as always */
+    start_blocked(w, id);
+    fd = -1;
+    for (int i = 0; i < 500; i++) {
+        vic_err_free(&err);
+        if (pl_container_attach(w, id, &fd, &err) == 0 || err->code != VIC_ECONFLICT)
+            break;
+        usleep(10 * 1000);
+    }
+    assert_true(fd >= 0);
+    assert_int_equal(vic_attach_send(fd, VIC_ATTACH_READY, NULL, 0, &err), 0);
+    int64_t code = -1;
+    assert_int_equal(pl_container_wait(w, id, 10000, &code, &err), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(pl_watch_run_blocks(w, 100000), 0);
+    assert_string_equal(state_of(id, &c), "exited");
+    json_decref(c);
+    pl_container_detach(w, fd);
+    assert_int_equal(pl_container_remove(w, id, true, &err), 0);
+    pl_free(w);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -318,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_containers_bad_input),
         cmocka_unit_test(test_containers_concurrent_commits_one_wins),
         cmocka_unit_test(test_containers_half_created_are_swept),
+        cmocka_unit_test(test_containers_run_block_without_holder_is_given_up),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
