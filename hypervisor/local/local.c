@@ -649,7 +649,7 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     if (spec->iso == NULL && spec->n_disks > 0 && spec->disks[0].create) {
         if ((rc = idrange_alloc(&range, dir, tmp, err)) < 0) {
             rm_rf(tmp);
-            return vic_err_wrap(err, "allocate the VM's id range");
+            return vic_err_wrap(err, rc, "allocate the VM's id range");
         }
         base = idrange_base(range);
         json_object_set_new(kv, VMX_IDRANGE, json_sprintf("%d", range));

@@ -41,8 +41,7 @@ static void test_slows_after_free_failures(void **state)
                      VIC_THROTTLE_WAIT);
     assert_int_equal(wait, 59);
     /* another name, or another address, is not slowed */
-    assert_int_equal(attempt(t, "bob", "guess", "127.0.0.1", T0 + 31, 0, NULL),
-                     VIC_THROTTLE_CHECK);
+    assert_int_equal(attempt(t, "bob", "guess", "127.0.0.1", T0 + 31, 0, NULL), VIC_THROTTLE_CHECK);
     assert_int_equal(attempt(t, "admin", "guess", "127.0.0.2", T0 + 31, 0, NULL),
                      VIC_THROTTLE_CHECK);
     vic_throttle_free(t);
@@ -72,8 +71,7 @@ static void test_right_password_is_never_refused(void **state)
     assert_int_equal(attempt(t, "admin", "right", "127.0.0.1", T0, 1, NULL), VIC_THROTTLE_CHECK);
     for (int i = 0; i < 12; i++)
         attempt(t, "admin", "guess", "127.0.0.1", T0 + 1, 0, NULL);
-    assert_int_equal(attempt(t, "admin", "guess", "127.0.0.1", T0 + 2, 0, NULL),
-                     VIC_THROTTLE_WAIT);
+    assert_int_equal(attempt(t, "admin", "guess", "127.0.0.1", T0 + 2, 0, NULL), VIC_THROTTLE_WAIT);
     /* the administrator at the attacker's address, with the password that worked before */
     assert_int_equal(attempt(t, "admin", "right", "127.0.0.1", T0 + 2, 1, NULL),
                      VIC_THROTTLE_CHECK);
@@ -81,8 +79,7 @@ static void test_right_password_is_never_refused(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(attempt(t, "admin", "guess", "127.0.0.1", T0 + 3, 0, NULL),
                          VIC_THROTTLE_CHECK);
-    assert_int_equal(attempt(t, "admin", "guess", "127.0.0.1", T0 + 3, 0, NULL),
-                     VIC_THROTTLE_WAIT);
+    assert_int_equal(attempt(t, "admin", "guess", "127.0.0.1", T0 + 3, 0, NULL), VIC_THROTTLE_WAIT);
     vic_throttle_free(t);
 }
 
