@@ -148,7 +148,7 @@ int main(int argc, char **argv)
     if (!mkdtemp(home))
         return 1;
     char *db = xasprintf("%s/vic.db", home), *keys = xasprintf("%s/tokens", home);
-    static const vic_migration migs[] = {{1, VP_SCHEMA_SQL SP_SCHEMA_SQL}};
+    static const vic_migration migs[] = {{1, VP_SCHEMA_SQL VP_SCHEMA_SQL_2 SP_SCHEMA_SQL}};
     vic_store *store = NULL;
     vic_err *err = NULL;
     if (vic_store_open(&store, db, migs, 1, &err) < 0)

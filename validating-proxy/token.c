@@ -28,6 +28,8 @@ struct vp {
     sqlite3_stmt *by_hash_st;
     char *issuer;
     char *audience;
+    unsigned audit_days;
+    unsigned audit_max_rows;
 };
 
 struct vp_token {
@@ -222,6 +224,9 @@ static int retire_if_unused(const char *kid, void *payload)
     return a.max_exp < p->now;
 }
 
+typedef struct audit_args audit_args;
+static int prune_tx(sqlite3 *db, void *payload, vic_err **err);
+
 int vp_open(vp **out, const vp_options *opt, time_t now, vic_err **err)
 {
     *out = NULL;
@@ -233,6 +238,8 @@ int vp_open(vp **out, const vp_options *opt, time_t now, vic_err **err)
     v->store = opt->store;
     v->issuer = xstrdup(opt->issuer);
     v->audience = xstrdup(opt->audience);
+    v->audit_days = opt->audit_days ? opt->audit_days : 90;
+    v->audit_max_rows = opt->audit_max_rows ? opt->audit_max_rows : 100000;
     int rc = vp_keyring_open(&v->keys, opt->key_dir, err);
     if (rc < 0) {
         vp_free(v);
@@ -240,6 +247,12 @@ int vp_open(vp **out, const vp_options *opt, time_t now, vic_err **err)
     }
     prune_args p = {.v = v, .now = now};
     vp_keyring_prune(v->keys, retire_if_unused, &p, NULL);
+    vp_ctx c = {.now = now};
+    audit_args a = {.c = &c, .v = v};
+    if ((rc = vic_store_write(v->store, prune_tx, &a, err)) < 0) {
+        vp_free(v);
+        return rc;
+    }
     *out = v;
     return 0;
 }
@@ -263,11 +276,43 @@ vp_keyring *vp_keys(vp *v)
 
 /* ---- audit ---- */
 
+/* Adds a denial to the count of the same one recorded within VP_AUDIT_FOLD seconds; *folded
+ * is 1 when there was one. */
+static int fold_denial(sqlite3 *db, const char *jti, const vp_ctx *c, const char *detail,
+                       int *folded, vic_err **err)
+{
+    sqlite3_stmt *st cleanup_stmt = NULL;
+    int rc = vic_store_prepare(
+        db, &st,
+        "UPDATE token_audit SET repeats = repeats + 1, last_at = ?1 WHERE id = "
+        "(SELECT id FROM token_audit WHERE event = 'deny' AND jti IS ?2 AND remote IS ?3 AND "
+        "actor = ?4 AND detail = ?5 AND coalesce(last_at, at) >= ?6 ORDER BY id DESC LIMIT 1)",
+        err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, c->now);
+    if (jti)
+        sqlite3_bind_text(st, 2, jti, -1, SQLITE_STATIC);
+    if (c->remote)
+        sqlite3_bind_text(st, 3, c->remote, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, c->actor ? c->actor : "-", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, c->now - VP_AUDIT_FOLD);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+        return vic_store_error(err, db, rc, "count a repeated denial");
+    *folded = sqlite3_changes(db) > 0;
+    return 0;
+}
+
 int vp_db_audit(sqlite3 *db, const char *event, const char *jti, const vp_ctx *c,
                 const char *detail, vic_err **err)
 {
+    int folded = 0;
+    int rc = strcmp(event, "deny") == 0 ? fold_denial(db, jti, c, detail, &folded, err) : 0;
+    if (rc < 0 || folded)
+        return rc;
     sqlite3_stmt *st cleanup_stmt = NULL;
-    int rc = vic_store_prepare(db, &st,
+    rc = vic_store_prepare(db, &st,
                                "INSERT INTO token_audit(at, event, jti, actor, remote, detail) "
                                "VALUES(?, ?, ?, ?, ?, ?)",
                                err);
@@ -286,23 +331,55 @@ int vp_db_audit(sqlite3 *db, const char *event, const char *jti, const vp_ctx *c
     return 0;
 }
 
-typedef struct audit_args {
+struct audit_args {
     const char *event;
     const char *jti;
     const vp_ctx *c;
     const char *detail;
-} audit_args;
+    const vp *v;
+};
+
+/* Keeps the audit log within its retention: no row older than audit_days, at most
+ * audit_max_rows rows (the oldest go first). */
+static int prune_audit(sqlite3 *db, const vp *v, time_t now, vic_err **err)
+{
+    sqlite3_stmt *old cleanup_stmt = NULL;
+    int rc = vic_store_prepare(db, &old,
+                               "DELETE FROM token_audit WHERE coalesce(last_at, at) < ?1", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(old, 1, now - (time_t)v->audit_days * 86400);
+    if ((rc = sqlite3_step(old)) != SQLITE_DONE)
+        return vic_store_error(err, db, rc, "prune the token audit log");
+    sqlite3_stmt *many cleanup_stmt = NULL;
+    if ((rc = vic_store_prepare(db, &many,
+                                "DELETE FROM token_audit WHERE id <= (SELECT id FROM token_audit "
+                                "ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                                err)) < 0)
+        return rc;
+    sqlite3_bind_int64(many, 1, v->audit_max_rows);
+    if ((rc = sqlite3_step(many)) != SQLITE_DONE)
+        return vic_store_error(err, db, rc, "prune the token audit log");
+    return 0;
+}
+
+static int prune_tx(sqlite3 *db, void *payload, vic_err **err)
+{
+    audit_args *a = payload;
+    return prune_audit(db, a->v, a->c->now, err);
+}
 
 static int audit_tx(sqlite3 *db, void *payload, vic_err **err)
 {
     audit_args *a = payload;
-    return vp_db_audit(db, a->event, a->jti, a->c, a->detail, err);
+    int rc = vp_db_audit(db, a->event, a->jti, a->c, a->detail, err);
+    return rc < 0 ? rc : prune_audit(db, a->v, a->c->now, err);
 }
 
 int vp_audit_append(vp *v, const char *event, const char *jti, const vp_ctx *c, const char *detail,
                     vic_err **err)
 {
-    audit_args a = {.event = event, .jti = jti, .c = c, .detail = detail};
+    audit_args a = {.event = event, .jti = jti, .c = c, .detail = detail, .v = v};
     return vic_store_write(v->store, audit_tx, &a, err);
 }
 
@@ -1179,19 +1256,25 @@ static int audit_list_tx(sqlite3 *db, void *payload, vic_err **err)
         return vic_err_set(err, VIC_ENOTFOUND, "no token %s", a->jti);
     sqlite3_stmt *st cleanup_stmt = NULL;
     rc = vic_store_prepare(db, &st,
-                           VP_SUBTREE_CTE "SELECT id, at, event, jti, actor, remote, detail "
-                                          "FROM token_audit WHERE jti IN vp_subtree ORDER BY id",
+                           VP_SUBTREE_CTE "SELECT id, at, event, jti, actor, remote, detail, "
+                                          "repeats, last_at FROM token_audit WHERE jti IN "
+                                          "vp_subtree ORDER BY id",
                            err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, a->jti, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(
-            a->out, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "id",
-                              (json_int_t)sqlite3_column_int64(st, 0), "at",
-                              (json_int_t)sqlite3_column_int64(st, 1), "event", text_or_null(st, 2),
-                              "jti", text_or_null(st, 3), "actor", text_or_null(st, 4), "remote",
-                              text_or_null(st, 5), "detail", text_or_null(st, 6)));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I}", "id",
+                                (json_int_t)sqlite3_column_int64(st, 0), "at",
+                                (json_int_t)sqlite3_column_int64(st, 1), "event",
+                                text_or_null(st, 2), "jti", text_or_null(st, 3), "actor",
+                                text_or_null(st, 4), "remote", text_or_null(st, 5), "detail",
+                                text_or_null(st, 6), "repeats",
+                                (json_int_t)sqlite3_column_int64(st, 7));
+        if (sqlite3_column_type(st, 8) != SQLITE_NULL) /* a folded denial: the last one */
+            json_object_set_new(row, "last_at", json_integer(sqlite3_column_int64(st, 8)));
+        json_array_append_new(a->out, row);
+    }
     if (rc != SQLITE_DONE)
         return vic_store_error(err, db, rc, "read the token audit log");
     return 0;

@@ -64,6 +64,21 @@
     "CREATE TRIGGER token_audit_no_delete BEFORE DELETE ON token_audit "                           \
     "  BEGIN SELECT RAISE(ABORT, 'token_audit is append-only'); END;"
 
+/* The audit log's second shape, a migration after VP_SCHEMA_SQL: a denial repeated within
+ * VP_AUDIT_FOLD seconds (same token or none, same client, same reason) adds to one row's
+ * count instead of a row each, and rows past the retention limits are pruned. A row's
+ * content is still never rewritten. */
+#define VP_SCHEMA_SQL_2                                                                            \
+    "ALTER TABLE token_audit ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;"                       \
+    "ALTER TABLE token_audit ADD COLUMN last_at INTEGER;"                                          \
+    "DROP TRIGGER token_audit_no_update;"                                                          \
+    "DROP TRIGGER token_audit_no_delete;"                                                          \
+    "CREATE TRIGGER token_audit_no_rewrite BEFORE UPDATE OF at, event, jti, actor, remote, "       \
+    "  detail ON token_audit "                                                                     \
+    "  BEGIN SELECT RAISE(ABORT, 'token_audit rows are not rewritten'); END;"                      \
+    "CREATE INDEX token_audit_at ON token_audit(at);"
+#define VP_AUDIT_FOLD 300
+
 /* A CTE naming vp_subtree(jti): the token bound to ?1 and all its descendants. */
 #define VP_SUBTREE_CTE                                                                             \
     "WITH RECURSIVE vp_subtree(jti) AS (SELECT ?1 UNION "                                          \
@@ -80,7 +95,11 @@ typedef struct vp_options {
     const char *key_dir;  /* $VIC_HOME/tokens */
     const char *issuer;   /* iss of every token, e.g. "vic-webservice" */
     const char *audience; /* the audience this service accepts, e.g. "vic-self-provision" */
-    vic_store *store;     /* borrowed; holds VP_SCHEMA_SQL */
+    vic_store *store;     /* borrowed; holds VP_SCHEMA_SQL and VP_SCHEMA_SQL_2 */
+    /* The audit log's retention: rows older than audit_days, and the oldest past
+     * audit_max_rows, are pruned (0: 90 days, 100,000 rows). */
+    unsigned audit_days;
+    unsigned audit_max_rows;
 } vp_options;
 
 typedef struct vp_ctx {

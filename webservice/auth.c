@@ -102,6 +102,25 @@ int ws_user_create(ws *w, const char *user, const char *password, vic_err **err)
     return rc;
 }
 
+static int delete_user(sqlite3 *db, void *payload, vic_err **err)
+{
+    user_args *a = payload;
+    sqlite3_stmt *st cleanup_stmt = NULL;
+    int rc = vic_store_prepare(db, &st, "DELETE FROM users WHERE name = ?", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, a->user, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+        return vic_store_error(err, db, rc, "delete user");
+    return 0;
+}
+
+int ws_user_delete(ws *w, const char *user, vic_err **err)
+{
+    user_args a = {.user = user};
+    return vic_store_write(w->store, delete_user, &a, err);
+}
+
 static int count_users(sqlite3 *db, void *payload, vic_err **err)
 {
     user_args *a = payload;

@@ -24,6 +24,9 @@ void ws_auth_free(ws_auth *a);
 /* Creates the user with a hashed password; VIC_ECONFLICT when it exists. */
 int ws_user_create(ws *w, const char *user, const char *password, vic_err **err);
 
+/* Removes an account (a first start that failed takes back the admin it generated). */
+int ws_user_delete(ws *w, const char *user, vic_err **err);
+
 /* Number of user accounts. */
 int ws_user_count(ws *w, int *out, vic_err **err);
 

@@ -21,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/service.h"
+#include "webservice/auth.h"
 #include "webservice/service.h"
 #include "webservice/ui.h"
 #include "webservice/vchs.h"
@@ -48,6 +49,9 @@ static void usage(FILE *f)
                "                       and ?thumbprint=SHA1 for a certificate no CA signed\n"
                "  --appliance-iso FILE the appliance ISO for vSphere VCHs (default:\n"
                "                       appliance.iso beside this binary)\n"
+               "  --audit-retention-days N  keep token audit rows N days (default 90)\n"
+               "  --audit-max-rows N   keep at most N token audit rows, the newest (default\n"
+               "                       100000); repeated denials count in one row\n"
                "  --version            print the version and exit\n"
                "  -h, --help           show this help\n"
                "\n"
@@ -122,6 +126,8 @@ int main(int argc, char **argv)
         {"ui-dir", required_argument, NULL, 'u'},
         {"vsphere-target", required_argument, NULL, 'T'},
         {"appliance-iso", required_argument, NULL, 'I'},
+        {"audit-retention-days", required_argument, NULL, 'R'},
+        {"audit-max-rows", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     ws_options opt = {.listen = "127.0.0.1:8443",
@@ -193,6 +199,19 @@ int main(int argc, char **argv)
             break;
         case 'I':
             opt.appliance_iso = optarg;
+            break;
+        case 'R':
+        case 'M':
+            if (parse_uint(optarg, c == 'R' ? 36500 : 100000000, &v) < 0) {
+                fprintf(stderr, "vic-webservice: --%s: \"%s\" is not a number between 1 and %s\n",
+                        c == 'R' ? "audit-retention-days" : "audit-max-rows", optarg,
+                        c == 'R' ? "36500" : "100000000");
+                return 2;
+            }
+            if (c == 'R')
+                opt.audit_days = (unsigned)v;
+            else
+                opt.audit_max_rows = (unsigned)v;
             break;
         case 'V':
             printf("vic-webservice %s\n", ws_version());
@@ -269,6 +288,12 @@ int main(int argc, char **argv)
     /* the admin account first: the port answers only once a login can succeed */
     if (ws_ensure_admin(w, &password, &err) < 0 || vic_http_server_start(&srv, &cfg, &err) < 0) {
         fprintf(stderr, "vic-webservice: %s\n", err->msg);
+        if (password) { /* nobody has seen the password it generated: take the account back */
+            vic_err *de = NULL;
+            if (ws_user_delete(w, "admin", &de) < 0)
+                fprintf(stderr, "vic-webservice: %s\n", de->msg);
+            vic_err_free(&de);
+        }
         vic_free_secret(password);
         vic_http_server_stop(srv, 0);
         ws_free(w);

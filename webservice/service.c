@@ -28,6 +28,7 @@ const vic_migration ws_migrations[] = {
         "  last_seen INTEGER NOT NULL,"
         "  remote TEXT);"},
     {2, VP_SCHEMA_SQL SP_SCHEMA_SQL},
+    {3, VP_SCHEMA_SQL_2},
 };
 const size_t ws_n_migrations = sizeof(ws_migrations) / sizeof(ws_migrations[0]);
 
@@ -152,7 +153,9 @@ int ws_open(ws **out, const ws_options *opt, vic_err **err)
         vp_options vo = {.key_dir = key_dir,
                          .issuer = WS_TOKEN_ISSUER,
                          .audience = WS_TOKEN_AUDIENCE,
-                         .store = w->store};
+                         .store = w->store,
+                         .audit_days = opt->audit_days,
+                         .audit_max_rows = opt->audit_max_rows};
         rc = vp_open(&w->tokens, &vo, w->now(), err);
     }
     if (rc == 0) {

@@ -43,6 +43,8 @@ typedef struct ws_options {
     const char *vsphere_targets[WS_MAX_VSPHERE_TARGETS];
     size_t n_vsphere_targets;
     const char *appliance_iso; /* the ISO uploaded for a vSphere VCH (default in bin_dir) */
+    unsigned audit_days;       /* token audit retention (0: the default, 90 days) */
+    unsigned audit_max_rows;   /* and its row limit (0: the default, 100,000) */
 } ws_options;
 
 typedef struct ws {

@@ -369,7 +369,7 @@ typedef struct fixture {
     sp *s;
 } fixture;
 
-static const vic_migration migs[] = {{1, VP_SCHEMA_SQL SP_SCHEMA_SQL}};
+static const vic_migration migs[] = {{1, VP_SCHEMA_SQL VP_SCHEMA_SQL_2 SP_SCHEMA_SQL}};
 
 static int setup(void **state)
 {

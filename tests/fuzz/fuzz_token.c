@@ -33,7 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!mkdtemp(home))
         abort();
     atexit(remove_home);
-    static const vic_migration migs[] = {{1, VP_SCHEMA_SQL}};
+    static const vic_migration migs[] = {{1, VP_SCHEMA_SQL VP_SCHEMA_SQL_2}};
     char *db = xasprintf("%s/vic.db", home), *keys = xasprintf("%s/tokens", home);
     vic_store *store = NULL;
     vic_err *err = NULL;

@@ -24,7 +24,7 @@ typedef struct fixture {
     vp *v;
 } fixture;
 
-static const vic_migration migs[] = {{1, VP_SCHEMA_SQL}};
+static const vic_migration migs[] = {{1, VP_SCHEMA_SQL VP_SCHEMA_SQL_2}};
 
 static int setup(void **state)
 {
