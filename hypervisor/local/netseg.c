@@ -96,6 +96,22 @@ void netdev_release(const char *home, const json_t *kv, char *token)
     }
     free(token);
 }
+/* Whether pid has exited and waits for its parent to reap it (its guest is gone with it;
+ * a killed monitor's new parent may take a while). */
+static int zombie(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close_paren = strrchr(buf, ')');
+    return close_paren && (close_paren[1] == ' ') && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
 /* Whether segment name has a user still running (a monitor whose pid file is there). */
 static int in_use(const char *home, const char *name)
 {
@@ -109,7 +125,7 @@ static int in_use(const char *home, const char *name)
         if (e->d_name[0] == '.')
             continue;
         long pid = atol(e->d_name);
-        if (pid > 1 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+        if (pid > 1 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) && !zombie((pid_t)pid)) {
             used = 1;
             continue;
         }
