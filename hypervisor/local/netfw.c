@@ -52,8 +52,8 @@ static int run(const char *cmds, const char *what, vic_err **err)
         const char *msg = nft_ctx_get_error_buffer(nft);
         /* nft's first line says what failed; the rest quotes the command */
         size_t n = msg ? strcspn(msg, "\n") : 0;
-        out = vic_err_set(err, VIC_EUNSUPPORTED, "nftables: %s: %.*s", what, (int)(n > 300 ? 300 : n),
-                          n ? msg : "failed");
+        out = vic_err_set(err, VIC_EUNSUPPORTED, "nftables: %s: %.*s", what,
+                          (int)(n > 300 ? 300 : n), n ? msg : "failed");
     }
     nft_ctx_free(nft);
     pthread_mutex_unlock(&nft_mu);
@@ -87,13 +87,13 @@ int netfw_segment_remove(const char *adapter, vic_err **err)
     if (rc < 0)
         return rc;
     /* adding first makes the delete succeed when the element (or the table) was not there */
-    cleanup_free char *cmds = xasprintf(
-        "add table " T "\n"
-        "add set " T " segments { type ifname; comment \"host adapters of VIC-C bridge "
-        "segments\"; }\n"
-        "add element " T " segments { \"%s\" }\n"
-        "delete element " T " segments { \"%s\" }\n",
-        adapter, adapter);
+    cleanup_free char *cmds =
+        xasprintf("add table " T "\n"
+                  "add set " T " segments { type ifname; comment \"host adapters of VIC-C bridge "
+                  "segments\"; }\n"
+                  "add element " T " segments { \"%s\" }\n"
+                  "delete element " T " segments { \"%s\" }\n",
+                  adapter, adapter);
     cleanup_free char *what = xasprintf("remove segment adapter %s", adapter);
     return run(cmds, what, err);
 }

@@ -109,7 +109,8 @@ static int zombie(pid_t pid)
     fclose(f);
     buf[n] = '\0';
     const char *close_paren = strrchr(buf, ')');
-    return close_paren && (close_paren[1] == ' ') && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+    return close_paren && (close_paren[1] == ' ') &&
+           (close_paren[2] == 'Z' || close_paren[2] == 'X');
 }
 
 /* Whether segment name has a user still running (a monitor whose pid file is there). */
@@ -209,7 +210,6 @@ static void sweep_locked(const char *home, const char *pool)
     }
     closedir(d);
 }
-
 
 void netdev_sweep(const char *home, const char *pool)
 {
