@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hypervisor/local/netfw.h"
 #include "lib/certs.h"
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
@@ -817,6 +818,14 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
                                      "(only --network none works)",
                                      be->msg));
                 vic_err_free(&be);
+                vic_err *fe = NULL;
+                if (netfw_probe(&fe) < 0)
+                    json_array_append_new(
+                        *warnings,
+                        json_sprintf("network.bridge: containers are not isolated from the "
+                                     "host's services and other VCHs (%s)",
+                                     fe->msg));
+                vic_err_free(&fe);
             }
         }
         const char *r2 =

@@ -982,6 +982,9 @@ static int count_vms_in_pool(local_conn *lc, const char *pool_path, int *out, vi
 
 /* Starts the monitor, detached from us (its own session, reparented to init), and waits for
  * its word on a pipe: "ok" once the guest runs, or the reason it could not start it. */
+static int power_on_monitor(char *monitor, char *home_arg, char *bin_arg, const char *name,
+                            const char *dir, vic_err **err);
+
 static int local_vm_power_on(hv_conn *c, const hv_ref *vm, vic_err **err)
 {
     local_conn *lc = L(c);
@@ -998,6 +1001,23 @@ static int local_vm_power_on(hv_conn *c, const hv_ref *vm, vic_err **err)
         return vic_err_sys(err, VIC_EINTERNAL, errno, "monitor %s", monitor);
     cleanup_free char *home_arg = xstrdup(lc->home);
     cleanup_free char *bin_arg = xstrdup(lc->bin_dir);
+    json_t *kv cleanup_json = NULL;
+    if ((rc = vmx_read(&kv, path, err)) < 0)
+        return rc;
+    /* the VM's segments and their firewall rules, before the monitor plugs into them */
+    char *token = NULL, *unenforced = NULL;
+    if ((rc = netdev_reserve(lc->home, kv, &token, &unenforced, err)) < 0)
+        return vic_err_wrap(err, rc, "VM %s", name);
+    free(unenforced); /* logged; reported by netfw_probe to those who ask */
+    rc = power_on_monitor(monitor, home_arg, bin_arg, name, dir, err);
+    netdev_release(lc->home, kv, token);
+    return rc;
+}
+
+/* Starts the monitor of VM name (folder dir) and waits for its word that the guest runs. */
+static int power_on_monitor(char *monitor, char *home_arg, char *bin_arg, const char *name,
+                            const char *dir, vic_err **err)
+{
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "pipe");

@@ -383,6 +383,8 @@ static void test_local_nics_segment_and_sweep(void **state)
     assert_true(strncmp(bridge, "vb", 2) == 0);
     /* the segment exists, with the gateway on the host's adapter there */
     sh("ip -o -4 addr show dev vg%s | grep -q 'inet 10.99.0.1/24'", bridge + 2);
+    /* and its rules: the host adapter is in VIC-C's set of isolated segments (netfw.h) */
+    sh("nft list set inet vic_c segments | grep -q '\"vg%s\"'", bridge + 2);
     /* the other guest reaches the first one's address over it */
     if (hv_vm_power_on(conn, &b, &err) < 0)
         fail_msg("power on: %s", err->msg);
@@ -417,6 +419,7 @@ static void test_local_nics_segment_and_sweep(void **state)
     }
     assert_true(gone);
     sh("! ip link show %s >/dev/null 2>&1", bridge);
+    sh("! nft list set inet vic_c segments | grep -q '\"vg%s\"'", bridge + 2);
     assert_int_equal(hv_vm_destroy(conn, &a, &err), 0);
     assert_int_equal(hv_vm_destroy(conn, &b, &err), 0);
 }
