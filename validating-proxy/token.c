@@ -224,7 +224,13 @@ static int retire_if_unused(const char *kid, void *payload)
     return a.max_exp < p->now;
 }
 
-typedef struct audit_args audit_args;
+typedef struct audit_args {
+    const char *event;
+    const char *jti;
+    const vp_ctx *c;
+    const char *detail;
+    const vp *v;
+} audit_args;
 static int prune_tx(sqlite3 *db, void *payload, vic_err **err);
 
 int vp_open(vp **out, const vp_options *opt, time_t now, vic_err **err)
@@ -313,9 +319,9 @@ int vp_db_audit(sqlite3 *db, const char *event, const char *jti, const vp_ctx *c
         return rc;
     sqlite3_stmt *st cleanup_stmt = NULL;
     rc = vic_store_prepare(db, &st,
-                               "INSERT INTO token_audit(at, event, jti, actor, remote, detail) "
-                               "VALUES(?, ?, ?, ?, ?, ?)",
-                               err);
+                           "INSERT INTO token_audit(at, event, jti, actor, remote, detail) "
+                           "VALUES(?, ?, ?, ?, ?, ?)",
+                           err);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, c->now);
@@ -331,21 +337,13 @@ int vp_db_audit(sqlite3 *db, const char *event, const char *jti, const vp_ctx *c
     return 0;
 }
 
-struct audit_args {
-    const char *event;
-    const char *jti;
-    const vp_ctx *c;
-    const char *detail;
-    const vp *v;
-};
-
 /* Keeps the audit log within its retention: no row older than audit_days, at most
  * audit_max_rows rows (the oldest go first). */
 static int prune_audit(sqlite3 *db, const vp *v, time_t now, vic_err **err)
 {
     sqlite3_stmt *old cleanup_stmt = NULL;
-    int rc = vic_store_prepare(db, &old,
-                               "DELETE FROM token_audit WHERE coalesce(last_at, at) < ?1", err);
+    int rc = vic_store_prepare(db, &old, "DELETE FROM token_audit WHERE coalesce(last_at, at) < ?1",
+                               err);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(old, 1, now - (time_t)v->audit_days * 86400);
@@ -1264,13 +1262,12 @@ static int audit_list_tx(sqlite3 *db, void *payload, vic_err **err)
         return rc;
     sqlite3_bind_text(st, 1, a->jti, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *row = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I}", "id",
-                                (json_int_t)sqlite3_column_int64(st, 0), "at",
-                                (json_int_t)sqlite3_column_int64(st, 1), "event",
-                                text_or_null(st, 2), "jti", text_or_null(st, 3), "actor",
-                                text_or_null(st, 4), "remote", text_or_null(st, 5), "detail",
-                                text_or_null(st, 6), "repeats",
-                                (json_int_t)sqlite3_column_int64(st, 7));
+        json_t *row = json_pack(
+            "{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I}", "id",
+            (json_int_t)sqlite3_column_int64(st, 0), "at", (json_int_t)sqlite3_column_int64(st, 1),
+            "event", text_or_null(st, 2), "jti", text_or_null(st, 3), "actor", text_or_null(st, 4),
+            "remote", text_or_null(st, 5), "detail", text_or_null(st, 6), "repeats",
+            (json_int_t)sqlite3_column_int64(st, 7));
         if (sqlite3_column_type(st, 8) != SQLITE_NULL) /* a folded denial: the last one */
             json_object_set_new(row, "last_at", json_integer(sqlite3_column_int64(st, 8)));
         json_array_append_new(a->out, row);

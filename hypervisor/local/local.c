@@ -1004,9 +1004,16 @@ static int local_vm_power_on(hv_conn *c, const hv_ref *vm, vic_err **err)
     json_t *kv cleanup_json = NULL;
     if ((rc = vmx_read(&kv, path, err)) < 0)
         return rc;
-    /* the VM's segments and their firewall rules, before the monitor plugs into them */
+    /* the VM's segments and their firewall rules, before the monitor plugs into them (an
+     * appliance is vic-init on this host: it has no guest NICs to plug) */
     char *token = NULL, *unenforced = NULL;
-    if ((rc = netdev_reserve(lc->home, kv, &token, &unenforced, err)) < 0)
+    const char *cdrom = json_string_value(json_object_get(kv, VMX_CDROM));
+    cleanup_free char *image = NULL;
+    vic_err *ie = NULL;
+    int appliance = cdrom && local_ds_path(lc->ds_root, cdrom, &image, &ie) == 0 &&
+                    local_appliance_image(image);
+    vic_err_free(&ie);
+    if (!appliance && (rc = netdev_reserve(lc->home, kv, &token, &unenforced, err)) < 0)
         return vic_err_wrap(err, rc, "VM %s", name);
     free(unenforced); /* logged; reported by netfw_probe to those who ask */
     rc = power_on_monitor(monitor, home_arg, bin_arg, name, dir, err);

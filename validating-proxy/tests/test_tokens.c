@@ -636,14 +636,15 @@ static int tamper_audit(sqlite3 *db, void *payload, vic_err **err)
     return rc == SQLITE_DONE ? 0 : vic_store_error(err, db, rc, "update");
 }
 
-static void test_tokens_audit_is_append_only(void **state)
+/* Rows are counted (repeats) and pruned (retention), never rewritten. */
+static void test_tokens_audit_rows_are_never_rewritten(void **state)
 {
     fixture *f = *state;
     vp_issued is = {0};
     issue(f, &is, NULL, 3600);
     vic_err *err cleanup_err = NULL;
     assert_true(vic_store_write(f->store, tamper_audit, NULL, &err) < 0);
-    assert_non_null(strstr(err->msg, "append-only"));
+    assert_non_null(strstr(err->msg, "not rewritten"));
     vp_issued_clear(&is);
 }
 
@@ -681,7 +682,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tokens_single_use_two_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens_rotation_keeps_old_keys_until_expiry, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_tokens_audit_is_append_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_audit_rows_are_never_rewritten, setup,
+                                        teardown),
         cmocka_unit_test(test_restrictions_path_within),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
