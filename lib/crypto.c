@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,4 +138,17 @@ int vic_password_verify(const char *password, const char *stored, vic_err **err)
     free(salt);
     free(want);
     return ok;
+}
+
+void vic_credentials_mac(unsigned char mac[32], const unsigned char key[32], const char *user,
+                         const char *password)
+{
+    size_t ul = strlen(user), pl = strlen(password);
+    unsigned char *msg = xmalloc(ul + 1 + pl);
+    memcpy(msg, user, ul + 1); /* the NUL separates user from password */
+    memcpy(msg + ul + 1, password, pl);
+    unsigned int len = 32;
+    HMAC(EVP_sha256(), key, 32, msg, ul + 1 + pl, mac, &len);
+    OPENSSL_cleanse(msg, ul + 1 + pl);
+    free(msg);
 }

@@ -33,6 +33,11 @@ int vic_base64_decode(unsigned char **out, size_t *out_len, const char *in, vic_
 /* Hashes a password as "pbkdf2-sha256$ITER$SALT$HASH" (base64 parts); caller frees. */
 char *vic_password_hash(const char *password, unsigned iterations);
 
+/* HMAC-SHA256 under key (32 bytes) of user, a NUL, and password: a fingerprint of
+ * credentials that says nothing about them without the key (credential caches keep it). */
+void vic_credentials_mac(unsigned char mac[32], const unsigned char key[32], const char *user,
+                         const char *password);
+
 /* 1 when password matches the stored hash, 0 when it does not; VIC_ECORRUPT when the stored
  * string is malformed. */
 int vic_password_verify(const char *password, const char *stored, vic_err **err);

@@ -1,8 +1,6 @@
 #include "throttle.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,19 +58,6 @@ void vic_throttle_free(vic_throttle *t)
     free(t);
 }
 
-static void cred_mac(const vic_throttle *t, unsigned char mac[32], const char *user,
-                     const char *password)
-{
-    size_t ul = strlen(user), pl = strlen(password);
-    unsigned char *msg = xmalloc(ul + 1 + pl);
-    memcpy(msg, user, ul + 1); /* the NUL separates user from password */
-    memcpy(msg + ul + 1, password, pl);
-    unsigned int len = 32;
-    HMAC(EVP_sha256(), t->secret, sizeof(t->secret), msg, ul + 1 + pl, mac, &len);
-    OPENSSL_cleanse(msg, ul + 1 + pl);
-    free(msg);
-}
-
 /* The key's entry (created when missing, taking the free or least recently used one). */
 static key_entry *entry_for(vic_throttle *t, const char *key, time_t now)
 {
@@ -111,7 +96,7 @@ vic_throttle_verdict vic_throttle_begin(vic_throttle *t, const char *user, const
 {
     *wait = 0;
     unsigned char mac[32];
-    cred_mac(t, mac, user, password);
+    vic_credentials_mac(mac, t->secret, user, password);
     char key[192];
     snprintf(key, sizeof(key), "%.100s\n%.64s", user, source);
     pthread_mutex_lock(&t->lock);
@@ -157,7 +142,7 @@ void vic_throttle_end(vic_throttle *t, const vic_throttle_ticket *ticket, const 
 {
     unsigned char mac[32];
     if (ok > 0)
-        cred_mac(t, mac, user, password);
+        vic_credentials_mac(mac, t->secret, user, password);
     pthread_mutex_lock(&t->lock);
     key_entry *e = ticket->slot < KEYS ? &t->keys[ticket->slot] : NULL;
     if (e && e->gen == ticket->gen) {

@@ -1,8 +1,6 @@
 #include "webservice/auth.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -160,18 +158,6 @@ static int get_hash(sqlite3 *db, void *payload, vic_err **err)
 
 /* ---- credential cache ---- */
 
-static void cred_mac(ws_auth *a, unsigned char mac[32], const char *user, const char *password)
-{
-    size_t ul = strlen(user), pl = strlen(password);
-    unsigned char *msg = xmalloc(ul + 1 + pl);
-    memcpy(msg, user, ul + 1); /* the NUL separates user from password */
-    memcpy(msg + ul + 1, password, pl);
-    unsigned int len = 32;
-    HMAC(EVP_sha256(), a->cache_key, sizeof(a->cache_key), msg, ul + 1 + pl, mac, &len);
-    OPENSSL_cleanse(msg, ul + 1 + pl);
-    free(msg);
-}
-
 static int cache_hit(ws_auth *a, const unsigned char mac[32], time_t now)
 {
     int hit = 0;
@@ -197,7 +183,7 @@ int ws_login_check(ws *w, const char *remote, const char *user, const char *pass
 {
     time_t now = w->now();
     unsigned char mac[32];
-    cred_mac(w->auth, mac, user, password);
+    vic_credentials_mac(mac, w->auth->cache_key, user, password);
     if (cache_hit(w->auth, mac, now))
         return 0;
     unsigned wait = 0;
