@@ -303,3 +303,18 @@ void vic_log_write_(vic_log_level level, const char *fmt, ...)
         write_all(log_fd, line, o.len);
     pthread_mutex_unlock(&log_lock);
 }
+
+size_t vic_log_format(char *buf, size_t cap, const char *fmt, ...)
+{
+    if (cap == 0)
+        return 0;
+    out o = {.p = buf, .len = 0, .cap = cap - 1};
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = format_line(&o, fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        o.len = 0;
+    buf[o.len] = '\0';
+    return o.len;
+}

@@ -12,6 +12,8 @@
 #ifndef VIC_LOG_H
 #define VIC_LOG_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 typedef enum vic_log_level {
@@ -37,6 +39,13 @@ void vic_log_close(void);
 
 void vic_log_write_(vic_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The message part of a log line, as vic_log writes it: printf's conversions, with every
+ * string argument escaped the logfmt way (inside key="%s" its quotes, backslashes and
+ * control characters; as key=%s quoted when it is more than a plain word; elsewhere its
+ * control characters). Writes at most cap - 1 bytes and a NUL; returns the length. */
+size_t vic_log_format(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #define vic_log(level, ...)                                                                        \
     do {                                                                                           \

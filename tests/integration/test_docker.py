@@ -69,53 +69,69 @@ def registry(tmp_path_factory):
                    timeout=60)
 
 
-@pytest.fixture(scope="module")
-def vch(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("the port layer runs VMs: needs root")
-    if not os.access(DOCKER, os.X_OK):
-        pytest.skip("no docker CLI at %s" % DOCKER)
-    tmp = tmp_path_factory.mktemp("vch")
+def start_vch(tmp, name, bridge_range, endpoint_addr="127.0.0.1", pl_args=()):
+    """A port layer and a Docker endpoint (from BIN_DIR) on a home of their own, as a VCH's
+    vic-init runs them; the endpoint listens on endpoint_addr. Stop it with stop_vch."""
     token = tmp / "token"
-    token.write_text("integration-port-layer-token-0123\n")
+    token.write_text("port-layer-token-%s-0123456789\n" % name)
     token.chmod(0o600)
     pl_port, de_port = free_port(), free_port()
     pl_log, de_log = tmp / "pl.log", tmp / "de.log"
     pl = subprocess.Popen(
         [str(BIN_DIR / "port-layer-server"), "--home", str(tmp / "home"), "--bin-dir",
          str(BIN_DIR), "--token-file", str(token), "--listen", "127.0.0.1:%d" % pl_port,
-         "--volume-store", "default=[datastore1] volumes-default",
-         "--volume-store", "fast=[datastore1] volumes-fast", "--bridge-range", BRIDGE_RANGE],
+         "--bridge-range", bridge_range, *pl_args],
         stdout=pl_log.open("w"), stderr=subprocess.STDOUT)
     wait_port(pl_port, pl, pl_log)
     de = subprocess.Popen(
         [str(BIN_DIR / "docker-engine-server"), "--port-layer", "http://127.0.0.1:%d" % pl_port,
-         "--token-file", str(token), "--listen", "127.0.0.1:%d" % de_port, "--name", "vch-it"],
+         "--token-file", str(token), "--listen", "%s:%d" % (endpoint_addr, de_port), "--name",
+         name],
         stdout=de_log.open("w"), stderr=subprocess.STDOUT)
     wait_port(de_port, de, de_log)
-    yield {"host": "tcp://127.0.0.1:%d" % de_port, "url": "http://127.0.0.1:%d" % de_port,
-           "pl_url": "http://127.0.0.1:%d" % pl_port, "tmp": tmp}
-    stop(de, de_log)
-    stop(pl, pl_log)
-    # nothing runs on the VCH's networks any more: their segments leave the host (a
-    # connection to the local host sweeps those without ports; veths go in the background)
-    home = tmp / "home"
+    return {"name": name, "home": tmp / "home", "tmp": tmp, "pl": pl, "de": de,
+            "pl_log": pl_log, "de_log": de_log, "pl_port": pl_port, "de_port": de_port,
+            "token": token.read_text().strip(), "host": "tcp://127.0.0.1:%d" % de_port,
+            "url": "http://127.0.0.1:%d" % de_port, "pl_url": "http://127.0.0.1:%d" % pl_port}
+
+
+def stop_vch(v):
+    """Stops a start_vch pair (each must exit 0 with no sanitizer report) and lets its
+    networks' segments leave the host (a connection to the local host sweeps those nothing
+    uses; veths go in the background). Returns the segments still recorded."""
+    stop(v["de"], v["de_log"])
+    stop(v["pl"], v["pl_log"])
     for _ in range(50):
-        if not bridges_of(home):
+        if not bridges_of(v["home"]):
             break
-        subprocess.run([str(BIN_DIR / "vic-machine"), "ls", "--home", str(home)],
+        subprocess.run([str(BIN_DIR / "vic-machine"), "ls", "--home", str(v["home"])],
                        capture_output=True, timeout=60)
         time.sleep(0.1)
-    assert bridges_of(home) == [], "bridges left on the host: %s" % bridges_of(home)
+    return bridges_of(v["home"])
+
+
+@pytest.fixture(scope="module")
+def vch(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("the port layer runs VMs: needs root")
+    if not os.access(DOCKER, os.X_OK):
+        pytest.skip("no docker CLI at %s" % DOCKER)
+    v = start_vch(tmp_path_factory.mktemp("vch"), "vch-it", BRIDGE_RANGE,
+                  pl_args=["--volume-store", "default=[datastore1] volumes-default",
+                           "--volume-store", "fast=[datastore1] volumes-fast"])
+    yield v
+    left = stop_vch(v)
+    assert left == [], "bridges left on the host: %s" % left
 
 
 BRIDGE_RANGE = "10.251.0.0/16"
 
 
-def docker(vch, *args):
+def docker(vch, *args, timeout=60):
     env = dict(os.environ, DOCKER_HOST=vch["host"], DOCKER_CONFIG=str(vch["tmp"] / "cli"))
     env.pop("DOCKER_TLS_VERIFY", None)
-    return subprocess.run([DOCKER, *args], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run([DOCKER, *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
 
 
 def test_version_negotiates_and_names_the_server(vch):
@@ -379,22 +395,7 @@ def test_servers_stop_with_a_client_attached(tmp_path, registry):
     """SIGTERM ends both servers cleanly while a docker client is attached."""
     if os.geteuid() != 0 or not os.access(DOCKER, os.X_OK):
         pytest.skip("needs root and a docker CLI")
-    token = tmp_path / "token"
-    token.write_text("integration-port-layer-token-0123\n")
-    token.chmod(0o600)
-    pl_port, de_port = free_port(), free_port()
-    pl_log, de_log = tmp_path / "pl.log", tmp_path / "de.log"
-    pl = subprocess.Popen(
-        [str(BIN_DIR / "port-layer-server"), "--home", str(tmp_path / "home"), "--bin-dir",
-         str(BIN_DIR), "--token-file", str(token), "--listen", "127.0.0.1:%d" % pl_port],
-        stdout=pl_log.open("w"), stderr=subprocess.STDOUT)
-    wait_port(pl_port, pl, pl_log)
-    de = subprocess.Popen(
-        [str(BIN_DIR / "docker-engine-server"), "--port-layer", "http://127.0.0.1:%d" % pl_port,
-         "--token-file", str(token), "--listen", "127.0.0.1:%d" % de_port],
-        stdout=de_log.open("w"), stderr=subprocess.STDOUT)
-    wait_port(de_port, de, de_log)
-    vch = {"host": "tcp://127.0.0.1:%d" % de_port, "tmp": tmp_path}
+    vch = start_vch(tmp_path, "vch-stop", "10.253.0.0/16")
     env = dict(os.environ, DOCKER_HOST=vch["host"], DOCKER_CONFIG=str(tmp_path / "cli"))
     env.pop("DOCKER_TLS_VERIFY", None)
     image = registry + "/busybox:latest"
@@ -404,16 +405,16 @@ def test_servers_stop_with_a_client_attached(tmp_path, registry):
                          env=env)
     assert p.stdout.readline() == b"up\n"
     try:
-        stop(de, de_log)
+        stop(vch["de"], vch["de_log"])
         p.wait(timeout=30)  # the client's stream ended with the server
     finally:
         if p.poll() is None:
             p.kill()
         # power the VM off through the port layer, then stop it
-        requests.delete("http://127.0.0.1:%d/containers/sleepy?force=1" % pl_port,
-                        headers={"Authorization": "Bearer integration-port-layer-token-0123"},
+        requests.delete(vch["pl_url"] + "/containers/sleepy?force=1",
+                        headers={"Authorization": "Bearer " + vch["token"]},
                         timeout=30)
-        stop(pl, pl_log)
+        stop(vch["pl"], vch["pl_log"])
 
 
 # ---- volumes ----
@@ -495,7 +496,7 @@ def test_volume_stores_and_refusals(vch, registry):
     r = docker(vch, "volume", "create", "--opt", "VolumeStore=fast", "quick")
     assert r.returncode == 0, r.stderr
     r = requests.get(vch["pl_url"] + "/volumes/quick", timeout=10,
-                     headers={"Authorization": "Bearer integration-port-layer-token-0123"})
+                     headers={"Authorization": "Bearer " + vch["token"]})
     assert r.json()["store"] == "fast" and r.json()["mountpoint"].startswith(
         "[datastore1] volumes-fast/volumes/quick"), r.text
     assert docker(vch, "volume", "rm", "quick").returncode == 0
@@ -782,9 +783,11 @@ def test_ps_filters(vch, registry):
 # ---- networks ----
 
 def bridges_of(home):
-    """The local host's bridges recorded for a $VIC_HOME (hypervisor/local/netdev.h)."""
+    """The local host's segments recorded for a $VIC_HOME (hypervisor/local/netdev.h), without
+    their side records (NAME.users)."""
     d = os.path.join(str(home), "netdevs")
-    return sorted(n for n in os.listdir(d) if n.startswith("vb")) if os.path.isdir(d) else []
+    return sorted(n for n in os.listdir(d) if n.startswith("vb") and "." not in n) \
+        if os.path.isdir(d) else []
 
 
 def test_network_create_ls_inspect_rm(vch):

@@ -18,14 +18,11 @@ CLI against docker-engine-server over port-layer-server, whose containers are lo
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN_DIR
-from test_docker import (DOCKER, bridges_of, docker, free_port, registry,  # noqa: F401
-                         stop, wait_port)
+from test_docker import DOCKER, docker, registry, start_vch, stop_vch  # noqa: F401
 
 BRIDGE_RANGE = "10.247.0.0/16"
 
@@ -42,35 +39,9 @@ def vch(tmp_path_factory):
         pytest.skip("the port layer runs VMs: needs root")
     if not os.access(DOCKER, os.X_OK):
         pytest.skip("no docker CLI at %s" % DOCKER)
-    tmp = tmp_path_factory.mktemp("confine")
-    token = tmp / "token"
-    token.write_text("security-confinement-token-0123456\n")
-    token.chmod(0o600)
-    pl_port, de_port = free_port(), free_port()
-    pl_log, de_log = tmp / "pl.log", tmp / "de.log"
-    pl = subprocess.Popen(
-        [str(BIN_DIR / "port-layer-server"), "--home", str(tmp / "home"), "--bin-dir",
-         str(BIN_DIR), "--token-file", str(token), "--listen", "127.0.0.1:%d" % pl_port,
-         "--bridge-range", BRIDGE_RANGE],
-        stdout=pl_log.open("w"), stderr=subprocess.STDOUT)
-    wait_port(pl_port, pl, pl_log)
-    de = subprocess.Popen(
-        [str(BIN_DIR / "docker-engine-server"), "--port-layer", "http://127.0.0.1:%d" % pl_port,
-         "--token-file", str(token), "--listen", "127.0.0.1:%d" % de_port, "--name", "vch-sec"],
-        stdout=de_log.open("w"), stderr=subprocess.STDOUT)
-    wait_port(de_port, de, de_log)
-    v = {"host": "tcp://127.0.0.1:%d" % de_port, "url": "http://127.0.0.1:%d" % de_port,
-         "tmp": tmp, "home": tmp / "home"}
+    v = start_vch(tmp_path_factory.mktemp("confine"), "vch-sec", BRIDGE_RANGE)
     yield v
-    stop(de, de_log)
-    stop(pl, pl_log)
-    home = tmp / "home"
-    for _ in range(50):
-        if not bridges_of(home):
-            break
-        subprocess.run([str(BIN_DIR / "vic-machine"), "ls", "--home", str(home)],
-                       capture_output=True, timeout=60)
-        time.sleep(0.1)
+    stop_vch(v)
 
 
 @pytest.fixture(scope="module")

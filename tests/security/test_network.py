@@ -25,50 +25,12 @@ from pathlib import Path
 import pytest
 
 from vic_integration_conftest import BIN_DIR
-from test_docker import free_port, registry, stop, wait_port  # noqa: F401  (registry: fixture)
+from test_docker import (DOCKER, bridges_of, docker, registry,  # noqa: F401  (a fixture)
+                         start_vch, stop_vch)
 
-DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
 NFT = shutil.which("nft") or "/usr/sbin/nft"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="VCHs run VMs: needs root")
-
-
-def start_vch(tmp, name, bridge_range, endpoint_addr):
-    """A port layer and a Docker endpoint on a home of their own; the endpoint listens on
-    endpoint_addr (0.0.0.0 for the one the attacks aim at: a wildcard host service)."""
-    token = tmp / "token"
-    token.write_text("network-security-token-%s-0123456789\n" % name)
-    token.chmod(0o600)
-    pl_port, de_port = free_port(), free_port()
-    pl_log, de_log = tmp / "pl.log", tmp / "de.log"
-    pl = subprocess.Popen(
-        [str(BIN_DIR / "port-layer-server"), "--home", str(tmp / "home"), "--bin-dir",
-         str(BIN_DIR), "--token-file", str(token), "--listen", "127.0.0.1:%d" % pl_port,
-         "--bridge-range", bridge_range],
-        stdout=pl_log.open("w"), stderr=subprocess.STDOUT)
-    wait_port(pl_port, pl, pl_log)
-    de = subprocess.Popen(
-        [str(BIN_DIR / "docker-engine-server"), "--port-layer", "http://127.0.0.1:%d" % pl_port,
-         "--token-file", str(token), "--listen", "%s:%d" % (endpoint_addr, de_port), "--name",
-         name],
-        stdout=de_log.open("w"), stderr=subprocess.STDOUT)
-    wait_port(de_port, de, de_log)
-    return {"name": name, "home": tmp / "home", "tmp": tmp, "pl": pl, "de": de,
-            "pl_log": pl_log, "de_log": de_log, "pl_port": pl_port, "de_port": de_port,
-            "host": "tcp://127.0.0.1:%d" % de_port}
-
-
-def docker(vch, *args, timeout=90):
-    env = dict(os.environ, DOCKER_HOST=vch["host"], DOCKER_CONFIG=str(vch["tmp"] / "cli"))
-    env.pop("DOCKER_TLS_VERIFY", None)
-    return subprocess.run([DOCKER, *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
-
-
-def bridges_of(home):
-    d = Path(home) / "netdevs"
-    return sorted(n for n in os.listdir(d) if n.startswith("vb") and "." not in n) \
-        if d.is_dir() else []
 
 
 def guarded():
@@ -116,8 +78,7 @@ def vchs(tmp_path_factory, registry):  # noqa: F811
             ids = docker(v, "ps", "-aq").stdout.split()
             if ids:
                 docker(v, "rm", "-f", *ids)
-            stop(v["de"], v["de_log"])
-            stop(v["pl"], v["pl_log"])
+            stop_vch(v)
         for v in (a, b):
             for _ in range(50):
                 if not bridges_of(v["home"]):
