@@ -101,6 +101,36 @@ static int record_in_use(const char *path, int n)
     return idrange_of_vmx(json_string_value(json_object_get(kv, VMX_IDRANGE))) == n;
 }
 
+/* Where the next allocation starts looking (a hint, kept under the registry's lock): after the
+ * last range given out, so that a create finds a free range at once instead of checking
+ * every live VM's record first; records left stale are taken back when the search wraps. */
+static int next_hint(const char *dir)
+{
+    char path[4200], text[16] = "";
+    snprintf(path, sizeof(path), "%s/next", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, text, sizeof(text) - 1);
+        text[n > 0 ? n : 0] = '\0';
+        close(fd);
+    }
+    int n = atoi(text);
+    return n >= 1 && n < HV_LOCAL_GUEST_ID_RANGES ? n : 1;
+}
+
+static void set_next_hint(const char *dir, int n)
+{
+    char path[4200], text[16];
+    snprintf(path, sizeof(path), "%s/next", dir);
+    int len = snprintf(text, sizeof(text), "%d\n", n >= HV_LOCAL_GUEST_ID_RANGES - 1 ? 1 : n + 1);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        ssize_t w = write(fd, text, (size_t)len); /* a hint: a lost one costs a longer search */
+        (void)w;
+        close(fd);
+    }
+}
+
 int idrange_alloc(int *out, const char *final_dir, const char *tmp_dir, vic_err **err)
 {
     *out = 0;
@@ -110,7 +140,9 @@ int idrange_alloc(int *out, const char *final_dir, const char *tmp_dir, vic_err 
         return lock;
     int rc =
         vic_err_set(err, VIC_ELIMIT, "every id range (%d) is in use", HV_LOCAL_GUEST_ID_RANGES - 1);
-    for (int n = 1; n < HV_LOCAL_GUEST_ID_RANGES; n++) {
+    int start = next_hint(dir);
+    for (int k = 0; k < HV_LOCAL_GUEST_ID_RANGES - 1; k++) {
+        int n = (start - 1 + k) % (HV_LOCAL_GUEST_ID_RANGES - 1) + 1;
         char path[4200];
         snprintf(path, sizeof(path), "%s/%d", dir, n);
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -136,6 +168,7 @@ int idrange_alloc(int *out, const char *final_dir, const char *tmp_dir, vic_err 
         }
         vic_err_free(err);
         *out = n;
+        set_next_hint(dir, n);
         rc = 0;
         break;
     }

@@ -65,6 +65,17 @@ static void test_idrange_bases_and_parsing(void **state)
     assert_int_equal(idrange_of_vmx("99999"), 0);
 }
 
+/* The search starts after the last range given out; this makes the next one start from the
+ * first range again, as a search that wrapped round does. */
+static void rewind_search(void)
+{
+    cleanup_free char *hint = xasprintf("%s/registry/next", work);
+    FILE *f = fopen(hint, "w");
+    assert_non_null(f);
+    fputs("1\n", f);
+    fclose(f);
+}
+
 static void test_idrange_alloc_reclaim_and_free(void **state)
 {
     (void)state;
@@ -84,6 +95,7 @@ static void test_idrange_alloc_reclaim_and_free(void **state)
     rmdir(tmp_b);
     cleanup_free char *tmp_c = xasprintf("%s/.tmp-c", work), *fin_c = xasprintf("%s/c", work);
     mkdir(tmp_c, 0755);
+    rewind_search();
     assert_int_equal(idrange_alloc(&c, fin_c, tmp_c, NULL), 0);
     assert_int_equal(c, 2);
     /* freeing with another owner (b's, stale and given to c) leaves c's record */
@@ -99,6 +111,7 @@ static void test_idrange_alloc_reclaim_and_free(void **state)
     cleanup_free char *tmp_d = xasprintf("%s/.tmp-d", work), *fin_d = xasprintf("%s/d", work);
     mkdir(tmp_d, 0755);
     int d = 0;
+    rewind_search();
     assert_int_equal(idrange_alloc(&d, fin_d, tmp_d, NULL), 0);
     assert_int_equal(d, 1);
 }
@@ -114,6 +127,7 @@ static void test_idrange_unwritten_record_is_stale(void **state)
     cleanup_free char *tmp_e = xasprintf("%s/.tmp-e", work), *fin_e = xasprintf("%s/e", work);
     mkdir(tmp_e, 0755);
     int e = 0;
+    rewind_search();
     assert_int_equal(idrange_alloc(&e, fin_e, tmp_e, NULL), 0);
     assert_int_equal(e, 2); /* 1 (d's) is in progress; 2 was freed */
     cleanup_free char *tmp_g = xasprintf("%s/.tmp-g", work), *fin_g = xasprintf("%s/g", work);
@@ -121,6 +135,12 @@ static void test_idrange_unwritten_record_is_stale(void **state)
     int g = 0;
     assert_int_equal(idrange_alloc(&g, fin_g, tmp_g, NULL), 0);
     assert_int_equal(g, 3);
+    /* without a wrap, the search goes on after the last range: no live VM's record is read */
+    cleanup_free char *tmp_h = xasprintf("%s/.tmp-h", work), *fin_h = xasprintf("%s/h", work);
+    mkdir(tmp_h, 0755);
+    int h = 0;
+    assert_int_equal(idrange_alloc(&h, fin_h, tmp_h, NULL), 0);
+    assert_int_equal(h, 4);
 }
 
 int main(void)
