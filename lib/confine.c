@@ -13,6 +13,15 @@
 
 #include "caps.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+/* Docker's default capability set's filter, compiled when VIC-C is built (mk/seccomp-gen.c):
+ * loading it costs a system call, where libseccomp takes about 2 ms to build it. */
+#ifdef VIC_SECCOMP_DEFAULT
+#include "seccomp_default.h"
+#endif
+
 #define CAP(n) (UINT64_C(1) << (n))
 
 /* A system call denied unless the container holds one of the capabilities in allow_if (0:
@@ -206,8 +215,55 @@ static int build_filter(scmp_filter_ctx f, uint64_t caps, char *why, size_t cap)
     return add_rule(f, "personality", SCMP_ACT_ERRNO(EPERM), 1, &high, why, cap);
 }
 
+bool vic_confine_default_program(const void **bpf, size_t *len)
+{
+#ifdef VIC_SECCOMP_DEFAULT
+    *bpf = vic_seccomp_default_bpf;
+    *len = sizeof(vic_seccomp_default_bpf);
+    return true;
+#else
+    *bpf = NULL;
+    *len = 0;
+    return false;
+#endif
+}
+
+int vic_confine_export(uint64_t caps, int fd, char *why, size_t cap)
+{
+    why[0] = '\0';
+    scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+    if (f == NULL) {
+        snprintf(why, cap, "seccomp: cannot initialise a filter");
+        return -1;
+    }
+    int rc = build_filter(f, caps, why, cap);
+    if (rc == 0 && (rc = seccomp_export_bpf(f, fd)) < 0)
+        snprintf(why, cap, "seccomp: export the filter: %s", strerror(-rc));
+    seccomp_release(f);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Loads a compiled filter as libseccomp would (no flags; without CAP_SYS_ADMIN the kernel
+ * takes it only under no_new_privs, which is then set). */
+static int load_program(const void *bpf, size_t len, char *why, size_t cap)
+{
+    struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)),
+                              .filter = (struct sock_filter *)(uintptr_t)bpf};
+    int rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+    if (rc < 0 && errno == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+        rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+    if (rc < 0)
+        snprintf(why, cap, "seccomp: load the filter: %s", strerror(errno));
+    return rc;
+}
+
 static int load_seccomp(uint64_t caps, char *why, size_t cap)
 {
+    const void *bpf = NULL;
+    size_t len = 0;
+    if (caps == VIC_CAPS_DOCKER_DEFAULT && !kernel_before_4_8() &&
+        vic_confine_default_program(&bpf, &len))
+        return load_program(bpf, len, why, cap);
     scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
     if (f == NULL) {
         snprintf(why, cap, "seccomp: cannot initialise a filter");

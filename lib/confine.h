@@ -52,6 +52,14 @@ int vic_confine_enter(const vic_confine *c, char *why, size_t cap);
  * 0, or -1 with the reason in why. */
 int vic_confine_finish(const vic_confine *c, char *why, size_t cap);
 
+/* The filter for a capability set as a BPF program, written to fd (libseccomp's export):
+ * what the build compiles for Docker's default set. Returns 0, or -1 with the reason. */
+int vic_confine_export(uint64_t caps, int fd, char *why, size_t cap);
+
+/* The program compiled at build time for VIC_CAPS_DOCKER_DEFAULT (on Linux 4.8 and later),
+ * which vic_confine_enter loads instead of building it; false when the build has none. */
+bool vic_confine_default_program(const void **bpf, size_t *len);
+
 /* Whether the filter denies personality(persona): the rule table, for tests. */
 bool vic_confine_personality_denied(uint64_t persona);
 
