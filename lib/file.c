@@ -138,3 +138,19 @@ int vic_dir_private(const char *path, vic_err **err)
             (unsigned)(st.st_mode & 07777));
     return 0;
 }
+
+int vic_mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
+}

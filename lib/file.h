@@ -20,6 +20,10 @@ int vic_file_write_atomic(const char *path, const void *data, size_t len, mode_t
  * is freed on failure, so this suits key files; the caller frees *out. */
 int vic_file_read(char **out, size_t *len, const char *path, size_t max, vic_err **err);
 
+/* Creates path and its missing parents with mode (existing ones are left as they are).
+ * Returns 0, or -errno of the first failure. */
+int vic_mkdir_p(const char *path, mode_t mode);
+
 /* Makes a state directory private: mode 0700, so that no other host user reads what it holds
  * (databases, keys, datastores, container disks and logs). Logs when it had to tighten it.
  * Errors: VIC_EIO when it cannot be read or changed. */

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/file.h"
+
 static int write_file(const char *path, const char *value)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -18,23 +20,6 @@ static int write_file(const char *path, const char *value)
     int e = n < 0 ? errno : 0;
     close(fd);
     return n < 0 ? -e : 0;
-}
-
-static int mkdir_p(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
 }
 
 static double host_mhz(void)
@@ -88,7 +73,7 @@ void cg_detect(cg_host *h, const char *tag)
             char sub[600];
             snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", v2roots[i]);
             write_file(sub, "+cpu +memory");
-            if (mkdir_p(base) == 0) {
+            if (vic_mkdir_p(base, 0755) == 0) {
                 snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", base);
                 if (write_file(sub, "+cpu +memory") == 0) {
                     h->version = 2;
@@ -103,9 +88,11 @@ void cg_detect(cg_host *h, const char *tag)
     char cpu[512], mem[512];
     snprintf(cpu, sizeof(cpu), "/sys/fs/cgroup/cpu/vic-c-%s", tag);
     snprintf(mem, sizeof(mem), "/sys/fs/cgroup/memory/vic-c-%s", tag);
-    int ec = access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", F_OK) == 0 ? mkdir_p(cpu) : -ENOENT;
-    int em =
-        access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0 ? mkdir_p(mem) : -ENOENT;
+    int ec =
+        access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", F_OK) == 0 ? vic_mkdir_p(cpu, 0755) : -ENOENT;
+    int em = access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0
+                 ? vic_mkdir_p(mem, 0755)
+                 : -ENOENT;
     if (ec == 0)
         snprintf(h->cpu_base, sizeof(h->cpu_base), "%s", cpu);
     else
@@ -123,7 +110,7 @@ void cg_detect(cg_host *h, const char *tag)
     } else if (access("/sys/fs/cgroup/cpuacct/cpuacct.usage", F_OK) == 0) {
         char acct[512];
         snprintf(acct, sizeof(acct), "/sys/fs/cgroup/cpuacct/vic-c-%s", tag);
-        if (mkdir_p(acct) == 0)
+        if (vic_mkdir_p(acct, 0755) == 0)
             snprintf(h->acct_base, sizeof(h->acct_base), "%s", acct);
     }
 }
@@ -162,7 +149,7 @@ void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec, 
                  h->cpu_reason);
     } else {
         path_of(dir, sizeof(dir), h->cpu_base, rel, NULL);
-        int e = mkdir_p(dir);
+        int e = vic_mkdir_p(dir, 0755);
         long period = 100000;
         long quota = spec->cpu.limit > 0
                          ? (long)((double)spec->cpu.limit / h->mhz_per_cpu * (double)period)
@@ -203,7 +190,7 @@ void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec, 
         return;
     }
     path_of(dir, sizeof(dir), h->mem_base, rel, NULL);
-    int e = mkdir_p(dir);
+    int e = vic_mkdir_p(dir, 0755);
     if (spec->memory.limit > 0)
         snprintf(val, sizeof(val), "%lld", (long long)spec->memory.limit * 1024 * 1024);
     else
@@ -253,7 +240,7 @@ int cg_vm_enter(const cg_host *h, const char *pool_rel, const char *vm, pid_t pi
             continue;
         path_of(dir, sizeof(dir), bases[i], pool_rel, vm);
         snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
-        if (mkdir_p(dir) == 0 && write_file(file, val) == 0)
+        if (vic_mkdir_p(dir, 0755) == 0 && write_file(file, val) == 0)
             entered++;
     }
     return entered ? 0 : -1;

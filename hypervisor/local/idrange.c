@@ -12,6 +12,7 @@
 #include "hypervisor/hv.h"
 #include "hypervisor/local/vmx.h"
 #include "lib/cleanup.h"
+#include "lib/file.h"
 #include "lib/mem.h"
 
 uint32_t idrange_base(int n)
@@ -34,26 +35,10 @@ static const char *registry_dir(void)
     return d && *d ? d : IDRANGE_DIR;
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Opens and locks the registry; the fd to close, or -1 with err set. */
 static int registry_lock(const char *dir, vic_err **err)
 {
-    if (mkdir_p(dir) < 0)
+    if (vic_mkdir_p(dir, 0700) < 0)
         return vic_err_sys(err, VIC_EIO, errno, "id range registry %s", dir);
     cleanup_free char *lp = xasprintf("%s/lock", dir);
     int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
