@@ -120,11 +120,10 @@ def test_first_request_after_first_start_is_served(make_server, tmp_path):
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 try:
-                    if api.get(s.url("/container/version"), timeout=5,
-                               verify=False).status_code == 200:
+                    if api.get(s.url("/container/version"), timeout=5).status_code == 200:
                         break
                 except (requests.ConnectionError, OSError):
                     assert s.running, s.stderr_tail()
-            r = api.get(s.url("/container/tokens"), timeout=30, verify=False)
+            r = api.get(s.url("/container/tokens"), timeout=30)
             assert r.status_code == 200, r.text
         s.stop()
