@@ -9,6 +9,7 @@
 #ifndef VIC_CLEANUP_H
 #define VIC_CLEANUP_H
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,12 @@ static inline void vic_cleanup_file_(FILE **f)
         fclose(*f);
 }
 
+static inline void vic_cleanup_dir_(DIR **d)
+{
+    if (*d)
+        closedir(*d);
+}
+
 static inline void vic_cleanup_json_(json_t **j)
 {
     json_decref(*j);
@@ -54,6 +61,7 @@ static inline void vic_cleanup_secret_(char **p)
 #define cleanup_close  __attribute__((cleanup(vic_cleanup_close_)))
 #define cleanup_file   __attribute__((cleanup(vic_cleanup_file_)))
 #define cleanup_json   __attribute__((cleanup(vic_cleanup_json_)))
+#define cleanup_dirp   __attribute__((cleanup(vic_cleanup_dir_)))
 #define cleanup_err    __attribute__((cleanup(vic_cleanup_err_)))
 
 /* Returns the pointer and clears the variable: `*out = steal_ptr(p);`. */

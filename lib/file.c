@@ -1,5 +1,6 @@
 #include "file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -153,4 +154,81 @@ int vic_mkdir_p(const char *path, mode_t mode)
         *p = '/';
     }
     return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* ---- removing trees: never through a symlink, each step relative to its parent's fd ---- */
+
+#define RM_MAX_DEPTH 512
+
+/* Removes everything inside the directory dfd (not dfd itself). */
+static int clear_dir(int dfd, int depth, vic_err **err);
+
+static int remove_at(int dfd, const char *name, int depth, vic_err **err)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? 0 : vic_err_sys(err, VIC_EIO, errno, "stat %s", name);
+    if (S_ISDIR(st.st_mode)) {
+        if (depth > RM_MAX_DEPTH)
+            return vic_err_set(err, VIC_EIO, "directory tree too deep at %s", name);
+        int fd cleanup_close = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return vic_err_sys(err, VIC_EIO, errno, "open %s", name);
+        int rc = clear_dir(fd, depth + 1, err);
+        if (rc < 0)
+            return rc;
+        if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+            return vic_err_sys(err, VIC_EIO, errno, "rmdir %s", name);
+        return 0;
+    }
+    if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
+        return vic_err_sys(err, VIC_EIO, errno, "unlink %s", name);
+    return 0;
+}
+
+static int clear_dir(int dfd, int depth, vic_err **err)
+{
+    int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "dup");
+    DIR *d cleanup_dirp = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return vic_err_sys(err, VIC_EIO, errno, "opendir");
+    }
+    struct dirent *de;
+    while ((errno = 0, de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        int rc = remove_at(dfd, de->d_name, depth, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int vic_remove_at(int dfd, const char *name, vic_err **err)
+{
+    return remove_at(dfd, name, 0, err);
+}
+
+int vic_rm_rf(const char *path, vic_err **err)
+{
+    cleanup_free char *copy = xstrdup(path);
+    char *slash = strrchr(copy, '/');
+    const char *name = copy;
+    int dfd cleanup_close = -1;
+    if (slash) {
+        *slash = '\0';
+        name = slash + 1;
+        dfd = open(copy[0] ? copy : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+            return errno == ENOENT ? 0 : vic_err_sys(err, VIC_EIO, errno, "open %s", copy);
+    }
+    return remove_at(slash ? dfd : AT_FDCWD, name, 0, err);
+}
+
+int vic_clear_dir(int dfd, vic_err **err)
+{
+    return clear_dir(dfd, 0, err);
 }

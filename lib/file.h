@@ -20,6 +20,17 @@ int vic_file_write_atomic(const char *path, const void *data, size_t len, mode_t
  * is freed on failure, so this suits key files; the caller frees *out. */
 int vic_file_read(char **out, size_t *len, const char *path, size_t max, vic_err **err);
 
+/* Removes path and everything under it without following symlinks (each step opens the next
+ * relative to its parent, O_NOFOLLOW); absent is fine. Stops at the first failure. */
+int vic_rm_rf(const char *path, vic_err **err);
+
+/* Removes everything inside the directory dfd (not dfd itself), never following a symlink. */
+int vic_clear_dir(int dfd, vic_err **err);
+
+/* Removes name in the directory dfd, recursively when it is a directory, never following a
+ * symlink; absent is fine. */
+int vic_remove_at(int dfd, const char *name, vic_err **err);
+
 /* Creates path and its missing parents with mode (existing ones are left as they are).
  * Returns 0, or -errno of the first failure. */
 int vic_mkdir_p(const char *path, mode_t mode);

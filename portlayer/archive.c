@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/mem.h"
 #include "portlayer/imagestore.h"
@@ -634,7 +635,7 @@ static int clear_way(putter *p, int pfd, const char *leaf, bool want_dir, const 
                            name);
     if (!p->write)
         return 0;
-    return pl_remove_at(pfd, leaf, err);
+    return vic_remove_at(pfd, leaf, err);
 }
 
 static int put_data(putter *p, struct archive *a, int fd, const char *name, vic_err **err)

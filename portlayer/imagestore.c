@@ -38,13 +38,6 @@
 #define OPAQUE_MARKER   ".wh..wh..opq"
 #define AUFS_META       ".wh..wh."
 
-static void cleanup_dir_(DIR **d)
-{
-    if (*d)
-        closedir(*d);
-}
-#define cleanup_dirp __attribute__((cleanup(cleanup_dir_)))
-
 /* ---- digests ---- */
 
 int pl_digest_valid(const char *digest)
@@ -173,74 +166,6 @@ static int open_parent(int *out, const char **leaf, int rootfd, const char *rel,
     return 0;
 }
 
-/* Removes everything inside the directory dfd (not dfd itself). */
-static int clear_dir(int dfd, int depth, vic_err **err);
-
-static int remove_at(int dfd, const char *name, int depth, vic_err **err)
-{
-    struct stat st;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return errno == ENOENT ? 0 : vic_err_sys(err, VIC_EIO, errno, "stat %s", name);
-    if (S_ISDIR(st.st_mode)) {
-        if (depth > 4 * MAX_DEPTH)
-            return vic_err_set(err, VIC_EIO, "directory tree too deep at %s", name);
-        int fd cleanup_close = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-            return vic_err_sys(err, VIC_EIO, errno, "open %s", name);
-        int rc = clear_dir(fd, depth + 1, err);
-        if (rc < 0)
-            return rc;
-        if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-            return vic_err_sys(err, VIC_EIO, errno, "rmdir %s", name);
-        return 0;
-    }
-    if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
-        return vic_err_sys(err, VIC_EIO, errno, "unlink %s", name);
-    return 0;
-}
-
-static int clear_dir(int dfd, int depth, vic_err **err)
-{
-    int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0)
-        return vic_err_sys(err, VIC_EIO, errno, "dup");
-    DIR *d cleanup_dirp = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return vic_err_sys(err, VIC_EIO, errno, "opendir");
-    }
-    struct dirent *de;
-    while ((errno = 0, de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        int rc = remove_at(dfd, de->d_name, depth, err);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-int pl_remove_at(int dfd, const char *name, vic_err **err)
-{
-    return remove_at(dfd, name, 0, err);
-}
-
-int pl_rm_rf(const char *path, vic_err **err)
-{
-    cleanup_free char *copy = xstrdup(path);
-    char *slash = strrchr(copy, '/');
-    const char *name = copy;
-    int dfd cleanup_close = -1;
-    if (slash) {
-        *slash = '\0';
-        name = slash + 1;
-        dfd = open(copy[0] ? copy : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-            return errno == ENOENT ? 0 : vic_err_sys(err, VIC_EIO, errno, "open %s", copy);
-    }
-    return remove_at(slash ? dfd : AT_FDCWD, name, 0, err);
-}
-
 /* ---- unpacking ---- */
 
 typedef struct unpack_ctx {
@@ -310,7 +235,7 @@ static int ensure_dir(int *out, int pfd, const char *name, const char *path, vic
 {
     struct stat st;
     if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
-        int rc = remove_at(pfd, name, 0, err);
+        int rc = vic_remove_at(pfd, name, err);
         if (rc < 0)
             return rc;
     }
@@ -342,7 +267,7 @@ static int write_all_at(int fd, const void *data, size_t len, off_t off)
 static int unpack_file(struct archive *a, struct archive_entry *e, int pfd, const char *name,
                        const char *path, const entry_meta *m, uint64_t *bytes, vic_err **err)
 {
-    int rc = remove_at(pfd, name, 0, err);
+    int rc = vic_remove_at(pfd, name, err);
     if (rc < 0)
         return rc;
     int fd cleanup_close =
@@ -388,7 +313,7 @@ static int unpack_hardlink(int rootfd, int pfd, const char *name, const char *pa
         return vic_err_set(err, VIC_EINVAL,
                            "hard link %.200s: target %.200s is missing or a directory", path,
                            target);
-    rc = remove_at(pfd, name, 0, err);
+    rc = vic_remove_at(pfd, name, err);
     if (rc < 0)
         return rc;
     if (linkat(tfd, tleaf, pfd, name, 0) != 0)
@@ -469,7 +394,7 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd, 
         const char *target = archive_entry_symlink(e);
         if (target == NULL || !target[0])
             return vic_err_set(err, VIC_EINVAL, "symlink %.200s without a target", path);
-        rc = remove_at(pfd, leaf, 0, err);
+        rc = vic_remove_at(pfd, leaf, err);
         if (rc < 0)
             return rc;
         /* the target is stored as text and never followed while unpacking or applying */
@@ -478,7 +403,7 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd, 
         return set_meta_link(pfd, leaf, &m, path, err);
     }
     case AE_IFIFO: {
-        rc = remove_at(pfd, leaf, 0, err);
+        rc = vic_remove_at(pfd, leaf, err);
         if (rc < 0)
             return rc;
         if (mkfifoat(pfd, leaf, 0600) != 0)
@@ -705,7 +630,7 @@ static int apply_one(apply_ctx *ax, int sfd, int dfd, const char *name, int dept
             rc = open_parent(&tfd, &tleaf, ax->rootfd, ax->links[i].path, 0, NULL, err);
             if (rc < 0)
                 return rc;
-            rc = remove_at(dfd, name, 0, err);
+            rc = vic_remove_at(dfd, name, err);
             if (rc < 0)
                 return rc;
             if (linkat(tfd, tleaf, dfd, name, 0) != 0)
@@ -713,7 +638,7 @@ static int apply_one(apply_ctx *ax, int sfd, int dfd, const char *name, int dept
             return 0;
         }
     }
-    rc = remove_at(dfd, name, 0, err);
+    rc = vic_remove_at(dfd, name, err);
     if (rc < 0)
         return rc;
     if (S_ISREG(st.st_mode)) {
@@ -805,7 +730,7 @@ int pl_layer_apply(const char *root, const char *layer_root, const json_t *layer
         if (dir == NULL)
             continue;
         if (!dir[0]) {
-            rc = clear_dir(rootfd, 0, err);
+            rc = vic_clear_dir(rootfd, err);
             if (rc < 0)
                 return rc;
             continue;
@@ -817,7 +742,7 @@ int pl_layer_apply(const char *root, const char *layer_root, const json_t *layer
         int dfd cleanup_close = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
             continue;
-        rc = clear_dir(dfd, 0, err);
+        rc = vic_clear_dir(dfd, err);
         if (rc < 0)
             return rc;
     }
@@ -828,7 +753,7 @@ int pl_layer_apply(const char *root, const char *layer_root, const json_t *layer
         int pfd cleanup_close = -1;
         if (w == NULL || !w[0] || open_parent(&pfd, &leaf, rootfd, w, 0, NULL, NULL) < 0)
             continue; /* hidden already, or under a symlink: nothing to remove */
-        rc = remove_at(pfd, leaf, 0, err);
+        rc = vic_remove_at(pfd, leaf, err);
         if (rc < 0)
             return rc;
     }
@@ -895,7 +820,7 @@ static void remove_leftovers(const char *dir, const char *prefix)
             strncmp(de->d_name, prefix, strlen(prefix)) != 0)
             continue;
         cleanup_free char *p = xasprintf("%s/%s", dir, de->d_name);
-        pl_rm_rf(p, NULL);
+        vic_rm_rf(p, NULL);
     }
 }
 
@@ -1171,13 +1096,13 @@ int pl_imagestore_add_layer(json_t **out, pl_imagestore *s, const char *blob_dig
             rc = vic_err_sys(err, VIC_EIO, errno, "rename %s", tmp);
             goto fail;
         }
-        pl_rm_rf(tmp, NULL); /* another pull unpacked it first */
+        vic_rm_rf(tmp, NULL); /* another pull unpacked it first */
     }
     if (out)
         *out = steal_ptr(meta);
     return 0;
 fail:
-    pl_rm_rf(tmp, NULL);
+    vic_rm_rf(tmp, NULL);
     return rc;
 }
 
@@ -1580,7 +1505,7 @@ static int gc_image(pl_imagestore *s, json_t *images, const json_t *rec, json_t 
         if (used || !pl_digest_valid(diff_id))
             continue;
         cleanup_free char *d = layer_dir(s, diff_id);
-        int rc = pl_rm_rf(d, err);
+        int rc = vic_rm_rf(d, err);
         if (rc < 0)
             return rc;
         json_array_append_new(report, json_pack("{s:s}", "Deleted", diff_id));

@@ -69,13 +69,6 @@ typedef struct pl_idmap {
 int pl_layer_apply(const char *root, const char *layer_root, const json_t *layer_meta,
                    const pl_idmap *ids, vic_err **err);
 
-/* Removes path and everything under it without following symlinks; absent is fine. */
-int pl_rm_rf(const char *path, vic_err **err);
-
-/* Removes name in the directory dfd, recursively when it is a directory, never following a
- * symlink; absent is fine. */
-int pl_remove_at(int dfd, const char *name, vic_err **err);
-
 /* Turns a path read from an archive into components joined by '/', dropping "." and empty
  * parts (*out, caller frees; "" for the archive's root). An absolute path or a ".." component
  * is refused (VIC_EINVAL): nothing in an archive may point above where it is unpacked. */

@@ -72,7 +72,7 @@ static void sweep(const store *s)
         }
         cleanup_free char *p = xasprintf("%s/%s", s->dir, e->d_name);
         vic_err *err = NULL;
-        pl_rm_rf(p, &err);
+        vic_rm_rf(p, &err);
         vic_err_free(&err);
     }
     closedir(d);
@@ -281,7 +281,7 @@ int pl_volume_create(pl_volumes *v, const pl_volume_spec *spec, json_t **out, vi
     }
     if (rc < 0) {
         vic_err *ignore = NULL;
-        pl_rm_rf(tmp, &ignore);
+        vic_rm_rf(tmp, &ignore);
         vic_err_free(&ignore);
         return rc;
     }
@@ -368,5 +368,5 @@ int pl_volume_remove(pl_volumes *v, const char *name, vic_err **err)
     if (rename(from, gone) < 0)
         return errno == ENOENT ? vic_err_set(err, VIC_ENOTFOUND, "get %s: no such volume", name)
                                : vic_err_sys(err, VIC_EIO, errno, "remove volume %s", name);
-    return pl_rm_rf(gone, err);
+    return vic_rm_rf(gone, err);
 }

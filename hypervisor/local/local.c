@@ -68,33 +68,6 @@ static int mkdir_if_missing(const char *path, mode_t mode, vic_err **err)
     return 0;
 }
 
-static int rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return errno == ENOENT ? 0 : -errno;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path) < 0 ? -errno : 0;
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return -errno;
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char *sub = xasprintf("%s/%s", path, e->d_name);
-        int r = rm_rf(sub);
-        free(sub);
-        if (r < 0)
-            rc = r;
-    }
-    closedir(d);
-    if (rmdir(path) < 0)
-        rc = -errno;
-    return rc;
-}
-
 /* ---- pools ---- */
 
 static json_t *alloc_json(const hv_alloc *a)
@@ -213,13 +186,13 @@ static int local_pool_create(hv_conn *c, const char *parent, const char *name,
     cleanup_free char *rec_path = xasprintf("%s/pool.json", tmp);
     json_t *rec cleanup_json = pool_record(spec, &info);
     if ((rc = write_json_atomic(rec_path, rec, err)) < 0) {
-        rm_rf(tmp);
+        vic_rm_rf(tmp, NULL);
         return rc;
     }
     /* The record appears whole or not at all; of two creates, one rename wins. */
     if (rename(tmp, dir) < 0) {
         int e = errno;
-        rm_rf(tmp);
+        vic_rm_rf(tmp, NULL);
         if (e == EEXIST || e == ENOTEMPTY)
             return vic_err_set(err, VIC_ECONFLICT, "resource pool %s/%s exists", parent, name);
         return vic_err_sys(err, VIC_EIO, e, "create pool %s", dir);
@@ -280,9 +253,8 @@ static int local_pool_destroy(hv_conn *c, const hv_ref *pool, vic_err **err)
     if (vms > 0)
         return vic_err_set(err, VIC_ECONFLICT, "resource pool %s holds %d VM%s", info.path, vms,
                            vms == 1 ? "" : "s");
-    rc = rm_rf(dir);
-    if (rc < 0)
-        return vic_err_sys(err, VIC_EIO, -rc, "remove pool %s", dir);
+    if ((rc = vic_rm_rf(dir, err)) < 0)
+        return vic_err_wrap(err, rc, "remove pool %s", dir);
     cg_pool_remove(&lc->cg, rel);
     netdev_sweep(lc->home, info.path); /* the pool's segments go with it */
     return 0;
@@ -648,7 +620,7 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     uint32_t base = 0;
     if (spec->iso == NULL && spec->n_disks > 0 && spec->disks[0].create) {
         if ((rc = idrange_alloc(&range, dir, tmp, err)) < 0) {
-            rm_rf(tmp);
+            vic_rm_rf(tmp, NULL);
             return vic_err_wrap(err, rc, "allocate the VM's id range");
         }
         base = idrange_base(range);
@@ -688,7 +660,7 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
                  : vic_err_sys(err, VIC_EIO, e, "create %s", dir);
     }
     if (rc < 0) {
-        rm_rf(tmp);
+        vic_rm_rf(tmp, NULL);
         idrange_free(range, tmp);
         return rc;
     }
@@ -1176,13 +1148,12 @@ static int local_vm_destroy(hv_conn *c, const hv_ref *vm, vic_err **err)
         return vic_err_sys(err, VIC_EIO, e, "remove VM %s", name);
     }
     close(lock);
-    rc = rm_rf(trash);
+    rc = vic_rm_rf(trash, err);
     /* the range goes with the VM (a crash before this leaves a record that reads as stale) */
     idrange_free(range, owner);
     local_event(lc->home, "destroyed", name, NULL);
     if (rc < 0)
-        return vic_err_sys(err, VIC_EIO, -rc, "VM %s unregistered, but its files remain in %s",
-                           name, trash);
+        return vic_err_wrap(err, rc, "VM %s unregistered, but its files remain in %s", name, trash);
     return 0;
 }
 
@@ -1268,8 +1239,8 @@ static int local_ds_delete(hv_conn *c, const char *ds_path, vic_err **err)
         return rc;
     if (strcmp(host, L(c)->ds_root) == 0)
         return vic_err_set(err, VIC_EINVAL, "refusing to delete the datastore root");
-    rc = rm_rf(host);
-    return rc < 0 ? vic_err_sys(err, VIC_EIO, -rc, "delete %s", ds_path) : 0;
+    rc = vic_rm_rf(host, err);
+    return rc < 0 ? vic_err_wrap(err, rc, "delete %s", ds_path) : 0;
 }
 
 static int local_ds_local_path(hv_conn *c, const char *ds_path, char **out, vic_err **err)
@@ -1371,7 +1342,7 @@ static void sweep(const char *dir)
         }
         if (remove) {
             char *path = xasprintf("%s/%s", dir, e->d_name);
-            rm_rf(path);
+            vic_rm_rf(path, NULL);
             free(path);
         }
     }

@@ -55,7 +55,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    return pl_rm_rf(base, NULL);
+    return vic_rm_rf(base, NULL);
 }
 
 static char *at(const char *dir, const char *rel)

@@ -51,7 +51,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    return pl_rm_rf(base, NULL);
+    return vic_rm_rf(base, NULL);
 }
 
 static char *pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

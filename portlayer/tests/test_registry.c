@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/mem.h"
@@ -397,7 +398,7 @@ static void test_registry_fake_basic_auth(void **state)
         fail_msg("basic: %s", err->msg);
     pl_imagestore_free(s);
     cleanup_free char *dir = pathf("basic");
-    pl_rm_rf(dir, NULL);
+    vic_rm_rf(dir, NULL);
     expect_failure("basic", VIC_EAUTH, "requires authentication", NULL);
 }
 
@@ -726,7 +727,7 @@ int main(void)
         failed += cmocka_run_group_tests_name("registry_real", real, reg_setup, reg_teardown);
     else
         skipped = 1;
-    pl_rm_rf(tmpdir, NULL);
+    vic_rm_rf(tmpdir, NULL);
     if (failed)
         return 1;
     if (skipped) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "hypervisor/hv.h"
+#include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/mem.h"
 #include "portlayer/imagestore.h"
@@ -39,7 +40,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     hv_close(hv);
-    return pl_rm_rf(home, NULL);
+    return vic_rm_rf(home, NULL);
 }
 
 static const char *const two_stores[] = {"default=[datastore1] vols", "fast=[datastore1] quick"};

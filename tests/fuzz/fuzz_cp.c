@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/mem.h"
 #include "portlayer/archive.h"
 #include "portlayer/imagestore.h"
@@ -59,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!only_has(w, expected, 3, "the container") ||
         !only_has(outside, NULL, 0, "the container") || !only_has(work, top, 1, "the container"))
         abort();
-    pl_rm_rf(w, NULL);
+    vic_rm_rf(w, NULL);
     free(vol_link);
     free(up_target);
     free(up_link);

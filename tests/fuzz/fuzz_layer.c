@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/mem.h"
 #include "portlayer/imagestore.h"
 #include "tests/fuzz/fuzz_workdir.h"
@@ -53,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!only_has(w, expected, 3, "the layer") || !only_has(outside, NULL, 0, "the layer") ||
         !only_has(work, top, 1, "the layer"))
         abort();
-    pl_rm_rf(w, NULL);
+    vic_rm_rf(w, NULL);
     free(w);
     free(outside);
     free(root);

@@ -11,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/file.h"
 #include "portlayer/imagestore.h"
 
 static char work[64];
 
 static void cleanup_work(void)
 {
-    pl_rm_rf(work, NULL);
+    vic_rm_rf(work, NULL);
 }
 
 /* Makes work ("/tmp/vic-fuzz-NAME-XXXXXX"), removed when the harness exits. */
