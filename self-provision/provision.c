@@ -349,8 +349,7 @@ static char *join_list(const json_t *arr)
     return vic_buf_steal(&b);
 }
 
-/* The datastore an image store URL names: "ds://name/path", "[name] path", "name/path". */
-static char *datastore_of(const char *url)
+char *sp_datastore_of(const char *url)
 {
     const char *s = url;
     if (strncmp(s, "ds://", 5) == 0)
@@ -362,13 +361,13 @@ static char *datastore_of(const char *url)
     return xstrndup(s, strcspn(s, "/"));
 }
 
-/* Whether a store URL names its datastore and nothing more ("datastore1",
- * "ds://datastore1/"). */
-static int names_only_datastore(const char *url)
+int sp_datastore_only(const char *url)
 {
     const char *s = strncmp(url, "ds://", 5) == 0 ? url + 5 : url;
-    if (*s == '[')
-        return 0;
+    if (*s == '[') {
+        const char *end = strchr(s, ']');
+        return end && end > s + 1 && strspn(end + 1, " /") == strlen(end + 1);
+    }
     size_t n = strcspn(s, "/");
     return n > 0 && strspn(s + n, "/") == strlen(s + n);
 }
@@ -377,7 +376,7 @@ static int names_only_datastore(const char *url)
  * server, so that no holder can point a store at another VCH's data. */
 static void holder_place(check *c, const char *url, const char *path)
 {
-    if (c->holder && url && !names_only_datastore(url))
+    if (c->holder && url && !sp_datastore_only(url))
         deny(c,
              "%s: %s names a folder; a token holder names only a datastore (such as "
              "datastore1) and the server gives the VCH a folder of its own",
@@ -532,7 +531,7 @@ static void check_storage(check *c, json_t *spec)
         json_t *e;
         json_array_foreach(images, i, e)
         {
-            cleanup_free char *ds = datastore_of(json_string_value(e));
+            cleanup_free char *ds = sp_datastore_of(json_string_value(e));
             cleanup_free char *path = xasprintf("storage.image_stores[%zu]", i);
             check_datastore(c, known, ds, path, "image_datastores", "images");
             holder_place(c, json_string_value(e), path);
@@ -543,7 +542,7 @@ static void check_storage(check *c, json_t *spec)
     json_t *e;
     json_array_foreach(volumes, i, e)
     {
-        cleanup_free char *ds = datastore_of(json_string_value(json_object_get(e, "datastore")));
+        cleanup_free char *ds = sp_datastore_of(json_string_value(json_object_get(e, "datastore")));
         cleanup_free char *path = xasprintf("storage.volume_stores[%zu].datastore", i);
         check_datastore(c, known, ds, path, "volume_datastores", "volumes");
         holder_place(c, json_string_value(json_object_get(e, "datastore")), path);

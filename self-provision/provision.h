@@ -59,6 +59,14 @@ void sp_free(sp *s);
 int sp_check_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,
                   const json_t *spec, const char *target, vic_err **err);
 
+/* The datastore a store URL names: "ds://name/path", "[name] path", "name/path" (caller
+ * frees). */
+char *sp_datastore_of(const char *url);
+
+/* Whether a store URL names its datastore and no folder on it ("datastore1",
+ * "ds://datastore1/", "[datastore1]"): the folder is then the server's to choose. */
+int sp_datastore_only(const char *url);
+
 /* sp_check_spec for a token holder's spec, which may name only datastores for its stores
  * (the server derives the folders from the VCH's id). */
 int sp_check_holder_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,

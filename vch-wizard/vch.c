@@ -297,19 +297,6 @@ static char *volume_store(const json_t *spec, const json_t *vs)
     return store_path(str_at(vs, "datastore"), dflt);
 }
 
-/* Whether a store URL names only a datastore ("datastore1", "ds://datastore1/"), leaving
- * the folder to the server. */
-static int bare_datastore(const char *url)
-{
-    const char *s = strncmp(url, "ds://", 5) == 0 ? url + 5 : url;
-    if (*s == '[') {
-        const char *end = strchr(s, ']');
-        return end && strspn(end + 1, " /") == strlen(end + 1);
-    }
-    size_t n = strcspn(s, "/");
-    return strspn(s + n, "/") == strlen(s + n);
-}
-
 /* A datastore path as "ds/rel/ative" with single slashes and no trailing one, for
  * comparing places; NULL when it holds a "." or ".." component. Caller frees. */
 static char *place_of(const char *ds_path)
@@ -576,7 +563,7 @@ static void check_places(vch_engine *e, const json_t *spec, const json_t *apps, 
     json_t *v;
     json_array_foreach(json_object_get(storage, "image_stores"), i, v)
     {
-        if (!json_is_string(v) || bare_datastore(json_string_value(v)))
+        if (!json_is_string(v) || sp_datastore_only(json_string_value(v)))
             continue;
         cleanup_free char *field = xasprintf("storage.image_stores[%zu]", i);
         cleanup_free char *path = store_path(json_string_value(v), "-");
@@ -585,7 +572,7 @@ static void check_places(vch_engine *e, const json_t *spec, const json_t *apps, 
     json_array_foreach(json_object_get(storage, "volume_stores"), i, v)
     {
         const char *url = str_at(v, "datastore");
-        if (url == NULL || bare_datastore(url))
+        if (url == NULL || sp_datastore_only(url))
             continue;
         cleanup_free char *field = xasprintf("storage.volume_stores[%zu].datastore", i);
         cleanup_free char *path = store_path(url, "-");
@@ -983,15 +970,14 @@ static json_t *assign_places(vch_engine *e, json_t *spec, const char *uid)
         json_object_set_new(storage, "image_stores", images);
     }
     cleanup_free char *first = xstrdup(json_string_value(json_array_get(images, 0)) ?: "");
-    if (bare_datastore(first)) {
-        cleanup_free char *ds = store_path(first, "-");
-        cleanup_free char *name = ds_name_of(ds);
+    if (sp_datastore_only(first)) {
+        cleanup_free char *name = sp_datastore_of(first);
         cleanup_free char *url = e->local ? xasprintf("ds://%s/vic-images/%s", name, uid)
                                           : xasprintf("ds://%s/%s/VIC", name, str_at(spec, "name"));
         json_array_set_new(images, 0, json_string(url));
     }
     cleanup_free char *img = image_store(e, spec);
-    if (bare_datastore(first) || !ds_exists(e, img))
+    if (sp_datastore_only(first) || !ds_exists(e, img))
         json_array_append_new(json_object_get(owned, "images"), json_string(img));
     size_t i;
     json_t *vs;
@@ -999,10 +985,9 @@ static json_t *assign_places(vch_engine *e, json_t *spec, const char *uid)
     {
         const char *url = str_at(vs, "datastore");
         const char *label = str_at(vs, "label") ?: "default";
-        int bare = url && bare_datastore(url);
+        int bare = url && sp_datastore_only(url);
         if (bare) {
-            cleanup_free char *ds = store_path(url, "-");
-            cleanup_free char *name = ds_name_of(ds);
+            cleanup_free char *name = sp_datastore_of(url);
             json_object_set_new(vs, "datastore",
                                 json_sprintf("ds://%s/vic-volumes/%s/%s", name, uid, label));
             /* the folder of the VCH's volume stores on that datastore */
@@ -1767,7 +1752,7 @@ static json_t *owned_of(vch_engine *e, const json_t *vm, const json_t *spec)
     const json_t *storage = json_object_get(spec, "storage");
     const char *first =
         json_string_value(json_array_get(json_object_get(storage, "image_stores"), 0));
-    if (first == NULL || bare_datastore(first)) {
+    if (first == NULL || sp_datastore_only(first)) {
         cleanup_free char *img = image_store(e, spec);
         json_array_append_new(json_object_get(owned, "images"), json_string(img));
     }
@@ -1775,7 +1760,7 @@ static json_t *owned_of(vch_engine *e, const json_t *vm, const json_t *spec)
     json_t *vs;
     json_array_foreach(json_object_get(storage, "volume_stores"), i, vs)
     {
-        if (str_at(vs, "datastore") && bare_datastore(str_at(vs, "datastore"))) {
+        if (str_at(vs, "datastore") && sp_datastore_only(str_at(vs, "datastore"))) {
             cleanup_free char *path = volume_store(spec, vs);
             json_object_set_new(json_object_get(owned, "volumes"), str_at(vs, "label") ?: "default",
                                 json_string(path));

@@ -261,10 +261,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "vic-webservice: cannot create %s: %s\n", home, strerror(errno));
         return 1;
     }
-    if (vic_dir_private(home, &err) < 0) {
-        fprintf(stderr, "vic-webservice: %s\n", err->msg);
-        return 1;
-    }
     if (lock_home(home, &lock_fd) < 0)
         return 1;
     if (ws_open(&w, &opt, &err) < 0) {

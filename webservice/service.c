@@ -46,7 +46,7 @@ static int mkdir_private(const char *path, vic_err **err)
     struct stat st;
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return vic_err_set(err, VIC_EIO, "%s exists and is not a directory", path);
-    return 0;
+    return vic_dir_private(path, err); /* an earlier version (or mkdir -p) left it open */
 }
 
 /* The service's TLS material lives in $VIC_HOME/tls: a CA (whose certificate clients may

@@ -10,18 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from test_tokens import bearer, issue
 from vic_integration_conftest import assert_json_error
-
-
-def issue(admin, srv, **body):
-    body.setdefault("sub", "mallory")
-    r = admin.post(srv.url("/container/tokens"), json=body, timeout=30)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def bearer(srv, token):
-    return srv.session(auth="Bearer " + token)
 
 
 def create(api, srv, spec):
