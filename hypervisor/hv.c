@@ -44,6 +44,77 @@ const char *hv_driver_name(const hv_conn *c)
     return c->driver->name;
 }
 
+/* ---- validation shared by every driver: run here, before the driver is called ---- */
+
+/* A resource allocation (what names its field in the message: "cpu", "memory"). */
+static int check_alloc(const hv_alloc *a, const char *what, vic_err **err)
+{
+    if (a->limit < -1 || a->limit == 0)
+        return vic_err_set(err, VIC_EINVAL, "%s.limit: must be positive, or -1 for unlimited",
+                           what);
+    if (a->reservation < 0 || (a->limit > 0 && a->reservation > a->limit))
+        return vic_err_set(err, VIC_EINVAL, "%s.reservation: must be between 0 and the limit",
+                           what);
+    const char *s = a->shares;
+    if (s[0] && strcmp(s, "low") && strcmp(s, "normal") && strcmp(s, "high") &&
+        strspn(s, "0123456789") != strlen(s))
+        return vic_err_set(err, VIC_EINVAL, "%s.shares: must be low, normal, high or a number",
+                           what);
+    return 0;
+}
+
+static int check_pool_spec(const hv_pool_spec *spec, vic_err **err)
+{
+    int rc = check_alloc(&spec->cpu, "cpu", err);
+    return rc < 0 ? rc : check_alloc(&spec->memory, "memory", err);
+}
+
+/* A VM name: letters, digits, '-', '_' and '.', not starting with '.', at most 80. */
+static bool vm_name_valid(const char *s)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 80 || s[0] == '.')
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+           strlen(s);
+}
+
+/* What a VM spec must hold on any target; the drivers add what their target needs (the
+ * datastore, disk and ISO paths, networks, keys the target keeps for itself). */
+static int check_vm_spec(const hv_vm_spec *spec, vic_err **err)
+{
+    if (!vm_name_valid(spec->name))
+        return vic_err_set(err, VIC_EINVAL,
+                           "name: \"%s\" is not a valid VM name (letters, digits, '-', '_', '.'; "
+                           "at most 80)",
+                           spec->name ? spec->name : "");
+    if (spec->cpus < 1 || spec->cpus > 128)
+        return vic_err_set(err, VIC_EINVAL, "cpus: must be between 1 and 128");
+    if (spec->memory_mb < 1)
+        return vic_err_set(err, VIC_EINVAL, "memory_mb: must be positive");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)spec->extra_config, k, v)
+    {
+        if (*k == '\0' || !json_is_string(v))
+            return vic_err_set(err, VIC_EINVAL, "extra_config: key \"%s\" cannot be set%s", k,
+                               json_is_string(v) ? "" : " (value must be a string)");
+    }
+    return 0;
+}
+
+/* extraConfig changes: a named key set to a string, or removed with null. */
+static int check_vm_change(const hv_vm_change *change, vic_err **err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)change->extra_config, k, v)
+    {
+        if (*k == '\0' || !(json_is_string(v) || json_is_null(v)))
+            return vic_err_set(err, VIC_EINVAL, "extra_config: key \"%s\" cannot be changed", k);
+    }
+    return 0;
+}
+
 #define CALL(fn, ...)                                                                              \
     (c->driver->fn ? c->driver->fn(__VA_ARGS__)                                                    \
                    : vic_err_set(err, VIC_EUNSUPPORTED, "%s: not supported by the %s driver", #fn, \
@@ -62,12 +133,14 @@ int hv_list(hv_conn *c, hv_kind kind, const char *parent, json_t **out, vic_err 
 int hv_pool_create(hv_conn *c, const char *parent, const char *name, const hv_pool_spec *spec,
                    hv_ref *out, vic_err **err)
 {
-    return CALL(pool_create, c, parent, name, spec, out, err);
+    int rc = check_pool_spec(spec, err);
+    return rc < 0 ? rc : CALL(pool_create, c, parent, name, spec, out, err);
 }
 
 int hv_pool_update(hv_conn *c, const hv_ref *pool, const hv_pool_spec *spec, vic_err **err)
 {
-    return CALL(pool_update, c, pool, spec, err);
+    int rc = check_pool_spec(spec, err);
+    return rc < 0 ? rc : CALL(pool_update, c, pool, spec, err);
 }
 
 int hv_pool_destroy(hv_conn *c, const hv_ref *pool, vic_err **err)
@@ -87,13 +160,15 @@ int hv_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_err **err)
             return vic_err_set(err, VIC_EUNSUPPORTED,
                                "nics[%zu]: port forwards are not supported by the %s driver", i,
                                c->driver->name);
-    return CALL(vm_create, c, spec, out, err);
+    int rc = check_vm_spec(spec, err);
+    return rc < 0 ? rc : CALL(vm_create, c, spec, out, err);
 }
 
 int hv_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change_version,
                       const hv_vm_change *change, char *new_version, size_t cap, vic_err **err)
 {
-    return CALL(vm_reconfigure, c, vm, change_version, change, new_version, cap, err);
+    int rc = check_vm_change(change, err);
+    return rc < 0 ? rc : CALL(vm_reconfigure, c, vm, change_version, change, new_version, cap, err);
 }
 
 int hv_vm_power_on(hv_conn *c, const hv_ref *vm, vic_err **err)

@@ -7,6 +7,10 @@
  * else is a vSphere server), and then call the hv_* wrappers below; they never see which
  * driver answers. Every call is synchronous and thread-safe on one connection.
  *
+ * The wrappers check what every target requires before they call the driver (hv.c): a pool
+ * spec's allocations, a VM spec's name, cpus, memory_mb and extraConfig values, and the
+ * extraConfig of a change. A driver checks only what its own target adds.
+ *
  * Objects are named two ways:
  *   - inventory paths, as vSphere prints them: "/ha-datacenter/host/local/Resources/vch1"
  *   - references (hv_ref): short stable strings a driver hands out ("vm-42", a local VM's

@@ -85,22 +85,6 @@ static void alloc_from_json(hv_alloc *a, const json_t *j)
     snprintf(a->shares, sizeof(a->shares), "%s", s ? s : "normal");
 }
 
-static int check_alloc(const hv_alloc *a, const char *what, vic_err **err)
-{
-    if (a->limit < -1 || a->limit == 0)
-        return vic_err_set(err, VIC_EINVAL, "%s.limit: must be positive, or -1 for unlimited",
-                           what);
-    if (a->reservation < 0 || (a->limit > 0 && a->reservation > a->limit))
-        return vic_err_set(err, VIC_EINVAL, "%s.reservation: must be between 0 and the limit",
-                           what);
-    const char *s = a->shares;
-    if (s[0] && strcmp(s, "low") && strcmp(s, "normal") && strcmp(s, "high") &&
-        strspn(s, "0123456789") != strlen(s))
-        return vic_err_set(err, VIC_EINVAL, "%s.shares: must be low, normal, high or a number",
-                           what);
-    return 0;
-}
-
 static char *pool_dir(local_conn *lc, const char *rel)
 {
     return *rel ? xasprintf("%s/%s", lc->pools, rel) : xstrdup(lc->pools);
@@ -163,9 +147,6 @@ static int local_pool_create(hv_conn *c, const char *parent, const char *name,
                            "pool name \"%s\": use letters, digits, '-', '_' "
                            "and '.' (at most 80)",
                            name ? name : "");
-    if ((rc = check_alloc(&spec->cpu, "cpu", err)) < 0 ||
-        (rc = check_alloc(&spec->memory, "memory", err)) < 0)
-        return rc;
     hv_pool_info parent_info;
     if ((rc = read_pool(lc, prel, &parent_info, err)) < 0)
         return rc;
@@ -210,8 +191,6 @@ static int local_pool_update(hv_conn *c, const hv_ref *pool, const hv_pool_spec 
     int rc = ref_pool_rel(pool, &rel, err);
     if (rc == 0)
         rc = read_pool(lc, rel, &info, err);
-    if (rc == 0 && (rc = check_alloc(&spec->cpu, "cpu", err)) == 0)
-        rc = check_alloc(&spec->memory, "memory", err);
     if (rc < 0)
         return rc;
     cg_pool_apply(&lc->cg, rel, spec, &info);
@@ -534,15 +513,7 @@ static int nic_keys(hv_conn *c, json_t *kv, const hv_nic *nics, size_t n, bool a
 static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_err **err)
 {
     local_conn *lc = L(c);
-    if (!local_name_valid(spec->name))
-        return vic_err_set(err, VIC_EINVAL,
-                           "name: \"%s\" is not a valid VM name (letters, "
-                           "digits, '-', '_', '.'; at most 80)",
-                           spec->name ? spec->name : "");
-    if (spec->cpus < 1 || spec->cpus > 128)
-        return vic_err_set(err, VIC_EINVAL, "cpus: must be between 1 and 128");
-    if (spec->memory_mb < 1)
-        return vic_err_set(err, VIC_EINVAL, "memory_mb: must be positive");
+    /* hv_vm_create checked the name, cpus, memory_mb and the extra_config values */
     if (spec->datastore && strcmp(spec->datastore, LOCAL_DATASTORE) &&
         strcmp(spec->datastore, "[" LOCAL_DATASTORE "]"))
         return vic_err_set(err, VIC_ENOTFOUND,
@@ -591,9 +562,8 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     json_t *v;
     json_object_foreach((json_t *)spec->extra_config, k, v)
     {
-        if (local_key_reserved(k) || !vmx_key_valid(k) || !json_is_string(v))
-            return vic_err_set(err, VIC_EINVAL, "extra_config: key \"%s\" cannot be set%s", k,
-                               json_is_string(v) ? "" : " (value must be a string)");
+        if (local_key_reserved(k) || !vmx_key_valid(k))
+            return vic_err_set(err, VIC_EINVAL, "extra_config: key \"%s\" cannot be set", k);
         json_object_set(kv, k, v);
     }
 
@@ -682,7 +652,7 @@ static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change
     json_t *v;
     json_object_foreach((json_t *)change->extra_config, k, v)
     {
-        if (local_key_reserved(k) || !vmx_key_valid(k) || !(json_is_string(v) || json_is_null(v)))
+        if (local_key_reserved(k) || !vmx_key_valid(k)) /* values: see hv_vm_reconfigure */
             return vic_err_set(err, VIC_EINVAL, "extra_config: key \"%s\" cannot be changed", k);
     }
     cleanup_free char *dir = vm_dir(lc, name);

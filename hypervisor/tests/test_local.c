@@ -335,21 +335,121 @@ static pid_t monitor_pid(const char *name)
     return (pid_t)atol(buf);
 }
 
+/* A process the test knows by PID, with its start time (field 22 of /proc/PID/stat): a PID
+ * that another process took since is not this one. */
+typedef struct known_proc {
+    pid_t pid;
+    pid_t ppid;
+    unsigned long long start;
+    char state;
+    char comm[32];
+} known_proc;
+
+/* Reads /proc/PID/stat; -1 when there is no such process. */
+static int read_proc(pid_t pid, known_proc *out)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *open_p = strchr(buf, '('), *close_p = strrchr(buf, ')');
+    if (open_p == NULL || close_p == NULL || close_p < open_p)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->pid = pid;
+    snprintf(out->comm, sizeof(out->comm), "%.*s", (int)(close_p - open_p - 1), open_p + 1);
+    int ppid = 0;
+    /* after the name: state, ppid, 17 fields we skip, then starttime */
+    if (sscanf(close_p + 1,
+               " %c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+               &out->state, &ppid, &out->start) != 3)
+        return -1;
+    out->ppid = (pid_t)ppid;
+    return 0;
+}
+
+/* The processes below root (its children, theirs, ...), at most cap of them; the count. */
+static size_t descendants(pid_t root, known_proc *out, size_t cap)
+{
+    static known_proc all[32768];
+    size_t n_all = 0, n = 0;
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n_all < sizeof(all) / sizeof(all[0])) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end == '\0' && pid > 0 && read_proc((pid_t)pid, &all[n_all]) == 0)
+            n_all++;
+    }
+    closedir(d);
+    /* breadth first: each found process's children join the list behind it */
+    for (size_t i = 0; i < n_all && n < cap; i++)
+        if (all[i].ppid == root)
+            out[n++] = all[i];
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < n_all && n < cap; i++)
+            if (all[i].ppid == out[k].pid)
+                out[n++] = all[i];
+    return n;
+}
+
+/* 1 while the known process still runs: its PID is there, started when it did, and not dead
+ * (a zombie waiting for its parent has finished). */
+static int still_runs(const known_proc *p)
+{
+    known_proc now;
+    return read_proc(p->pid, &now) == 0 && now.start == p->start && now.state != 'Z' &&
+           now.state != 'X';
+}
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void test_local_killed_monitor_reads_off(void **state)
 {
     (void)state;
-    const char *argv[] = {"/bin/sleep", "631"}; /* a duration nothing else on the host uses */
+    const char *argv[] = {"/bin/sleep", "631"};
     hv_ref vm = make_vm("orphan", argv, 2, NULL);
     vic_err *err cleanup_err = NULL;
     if (hv_vm_power_on(conn, &vm, &err) < 0)
         fail_msg("power on: %s", err->msg);
     pid_t mon = monitor_pid("orphan");
     assert_true(mon > 1);
+    /* the guest: every process below the monitor, once the session's sleep runs among them */
+    known_proc guest[64];
+    size_t n = 0;
+    bool sleeping = false;
+    for (long long deadline = now_ms() + 10000; !sleeping; usleep(10000)) {
+        n = descendants(mon, guest, sizeof(guest) / sizeof(guest[0]));
+        for (size_t i = 0; i < n; i++)
+            sleeping |= strcmp(guest[i].comm, "sleep") == 0;
+        if (!sleeping && now_ms() > deadline)
+            fail_msg("the guest's sleep did not start below monitor %d in 10 s", (int)mon);
+    }
     assert_int_equal(kill(mon, SIGKILL), 0);
     wait_off(&vm, 2000);
-    /* and its guest died with it: no process of the guest's uid range runs the sleep */
-    usleep(100000);
-    sh("! pgrep -u %d -f 'sleep 631' >/dev/null", 100000);
+    /* and its guest died with it: each of those processes ends */
+    for (long long deadline = now_ms() + 5000;; usleep(10000)) {
+        size_t left = 0;
+        for (size_t i = 0; i < n; i++)
+            if (still_runs(&guest[i]))
+                guest[left++] = guest[i];
+        n = left;
+        if (n == 0)
+            break;
+        if (now_ms() > deadline)
+            fail_msg("%zu guest process(es) outlived their monitor by 5 s, e.g. %d (%s)", n,
+                     (int)guest[0].pid, guest[0].comm);
+    }
 }
 
 /* The bridge recorded for this home's NICs ("" when none). */

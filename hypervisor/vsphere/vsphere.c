@@ -309,22 +309,6 @@ static const char *shares_level(const char *s, long long *value, bool cpu)
     return "custom";
 }
 
-static int check_alloc(const hv_alloc *a, const char *what, vic_err **err)
-{
-    if (a->limit < -1 || a->limit == 0)
-        return vic_err_set(err, VIC_EINVAL, "%s.limit: must be positive, or -1 for unlimited",
-                           what);
-    if (a->reservation < 0 || (a->limit > 0 && a->reservation > a->limit))
-        return vic_err_set(err, VIC_EINVAL, "%s.reservation: must be between 0 and the limit",
-                           what);
-    const char *s = a->shares;
-    if (s[0] && strcmp(s, "low") && strcmp(s, "normal") && strcmp(s, "high") &&
-        strspn(s, "0123456789") != strlen(s))
-        return vic_err_set(err, VIC_EINVAL, "%s.shares: must be low, normal, high or a number",
-                           what);
-    return 0;
-}
-
 static void alloc_xml(vic_buf *b, const char *tag, const hv_alloc *a, bool cpu)
 {
     long long sv;
@@ -379,9 +363,6 @@ static int vs_pool_create(hv_conn *hc, const char *parent, const char *name,
         return vic_err_set(err, VIC_EINVAL, "name: \"%s\" is not a valid pool name",
                            name ? name : "");
     int rc;
-    if ((rc = check_alloc(&spec->cpu, "cpu", err)) < 0 ||
-        (rc = check_alloc(&spec->memory, "memory", err)) < 0)
-        return rc;
     char pref[HV_REF_MAX];
     if ((rc = find_pool(c, parent, pref, sizeof(pref), err)) < 0)
         return vic_err_wrap(err, rc, "parent");
@@ -408,8 +389,7 @@ static int vs_pool_update(hv_conn *hc, const hv_ref *pool, const hv_pool_spec *s
 {
     vs_conn *c = V(hc);
     int rc;
-    if ((rc = check_pool_ref(pool, err)) < 0 || (rc = check_alloc(&spec->cpu, "cpu", err)) < 0 ||
-        (rc = check_alloc(&spec->memory, "memory", err)) < 0)
+    if ((rc = check_pool_ref(pool, err)) < 0)
         return rc;
     vic_buf b cleanup_buf = VIC_BUF_INIT;
     pool_spec_xml(&b, "config", spec);
@@ -700,14 +680,6 @@ static int check_vm_ref(const hv_ref *vm, vic_err **err)
     return 0;
 }
 
-static bool vm_name_valid(const char *s)
-{
-    if (s == NULL || *s == '\0' || strlen(s) > 80 || s[0] == '.')
-        return false;
-    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
-           strlen(s);
-}
-
 static void option_xml(vic_buf *b, const char *tag, const char *key, const char *value)
 {
     vic_buf_appendf(b, "<%s xsi:type=\"OptionValue\">", tag);
@@ -763,26 +735,11 @@ static int nic_xml(vs_conn *c, vic_buf *b, int key, const char *net, vic_err **e
 static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_err **err)
 {
     vs_conn *c = V(hc);
-    if (!vm_name_valid(spec->name))
-        return vic_err_set(err, VIC_EINVAL,
-                           "name: \"%s\" is not a valid VM name (letters, digits, '-', '_', '.'; "
-                           "at most 80)",
-                           spec->name ? spec->name : "");
-    if (spec->cpus < 1 || spec->cpus > 128)
-        return vic_err_set(err, VIC_EINVAL, "cpus: must be between 1 and 128");
-    if (spec->memory_mb < 1)
-        return vic_err_set(err, VIC_EINVAL, "memory_mb: must be positive");
+    /* hv_vm_create checked the name, cpus, memory_mb and the extra_config values */
     if (spec->datastore == NULL || *spec->datastore == '\0')
         return vic_err_set(err, VIC_EINVAL, "datastore: required");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)spec->extra_config, k, v)
-    {
-        if (!json_is_string(v) || *k == '\0')
-            return vic_err_set(err, VIC_EINVAL,
-                               "extra_config: key \"%s\" cannot be set (value must be a string)",
-                               k);
-    }
     char ds[256];
     snprintf(ds, sizeof(ds), "%s", spec->datastore);
     if (ds[0] == '[') {
@@ -1037,13 +994,8 @@ static int vs_vm_reconfigure(hv_conn *hc, const hv_ref *vm, const char *change_v
     if (change->set_nics)
         return vic_err_set(err, VIC_EUNSUPPORTED,
                            "changing a VM's NICs is not supported on vSphere targets yet");
-    const char *k;
+    const char *k; /* hv_vm_reconfigure checked the extra_config keys and values */
     json_t *v;
-    json_object_foreach((json_t *)change->extra_config, k, v)
-    {
-        if (*k == '\0' || !(json_is_string(v) || json_is_null(v)))
-            return vic_err_set(err, VIC_EINVAL, "extra_config: key \"%s\" cannot be changed", k);
-    }
     json_t *p cleanup_json = NULL;
     if ((rc = vm_props(c, vm, &p, err)) < 0)
         return rc;
