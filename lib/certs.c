@@ -65,12 +65,6 @@ static int ssl_fail(vic_err **err, int code, const char *what)
     return vic_err_set(err, code, "%s: %s", what, detail);
 }
 
-static void cleanup_bio_(BIO **b)
-{
-    BIO_free(*b);
-}
-#define cleanup_bio __attribute__((cleanup(cleanup_bio_)))
-
 /* Copies the contents of a memory BIO into a NUL-terminated heap string. */
 static char *bio_to_string(BIO *b)
 {

@@ -48,18 +48,6 @@ struct vp_keyring {
     EVP_MD *sha256;   /* fetched once */
 };
 
-static void cleanup_bio_(BIO **b)
-{
-    BIO_free(*b);
-}
-#define cleanup_bio __attribute__((cleanup(cleanup_bio_)))
-
-static void cleanup_pkey_(EVP_PKEY **p)
-{
-    EVP_PKEY_free(*p);
-}
-#define cleanup_pkey __attribute__((cleanup(cleanup_pkey_)))
-
 static void key_release(vp_key *key)
 {
     for (size_t i = 0; i < key->n_pool; i++)

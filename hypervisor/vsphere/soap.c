@@ -17,13 +17,6 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 
-static void cleanup_xmldoc_(xmlDoc **d)
-{
-    if (*d)
-        xmlFreeDoc(*d);
-}
-#define cleanup_xmldoc __attribute__((cleanup(cleanup_xmldoc_)))
-
 /* ---- references and XML writing ---- */
 
 int vs_ref_split(const char *ref, char *type, size_t tcap, const char **value)

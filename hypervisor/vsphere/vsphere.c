@@ -28,19 +28,6 @@
 
 #define V(c) ((vs_conn *)(c))
 
-static void cleanup_xmldoc_(xmlDoc **d)
-{
-    if (*d)
-        xmlFreeDoc(*d);
-}
-#define cleanup_xmldoc __attribute__((cleanup(cleanup_xmldoc_)))
-
-static void cleanup_buf_(vic_buf *b)
-{
-    vic_buf_free(b);
-}
-#define cleanup_buf __attribute__((cleanup(cleanup_buf_)))
-
 #define BUF_LIT(b, s) vic_buf_append((b), (s), strlen(s))
 
 static const char *kind_name(hv_kind k)
