@@ -364,20 +364,22 @@ json_t *engine_container_inspect(const json_t *x)
     json_t *cmd = json_object_get(cfg, "cmd");
     cleanup_free char *name = xasprintf("/%s", vic_json_str(x, "name"));
     json_t *out = json_pack(
-        "{s:s, s:s, s:s, s:O, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:I, s:s, s:s, s:s}, s:s, s:s, "
-        "s:i, s:{s:s, s:O, s:O, s:s, s:b, s:s, s:s}, s:{}, s:{s:{}}}",
+        "{s:s, s:s, s:s, s:o, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:I, s:s, s:s, s:s}, s:s, s:s, "
+        "s:i, s:{s:s, s:o, s:o, s:s, s:b, s:s, s:s}, s:{}, s:{s:{}}}",
         "Id", vic_json_str(x, "id"), "Created", created_at(x), "Path",
-        json_string_value(json_array_get(cmd, 0)) ?: "", "Args", cmd ? cmd : json_array(), "State",
-        "Status", state ? state : "unknown", "Running", json_is_true(json_object_get(x, "running")),
-        "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "ExitCode",
+        json_string_value(json_array_get(cmd, 0)) ?: "", "Args",
+        cmd ? json_incref(cmd) : json_array(), "State", "Status", state ? state : "unknown",
+        "Running", json_is_true(json_object_get(x, "running")), "Paused", 0, "Restarting", 0,
+        "OOMKilled", 0, "Dead", 0, "ExitCode",
         (json_int_t)json_integer_value(json_object_get(x, "exit_code")), "Error",
         vic_json_str(x, "error") ?: "", "StartedAt", vic_json_str(x, "started_at"), "FinishedAt",
         vic_json_str(x, "finished_at"), "Image", vic_json_str(x, "image") ?: "", "Name", name,
         "RestartCount", 0, "Config", "Image", vic_json_str(x, "image") ?: "", "Cmd",
-        cmd ? cmd : json_array(), "Env", json_object_get(cfg, "env") ?: json_array(), "WorkingDir",
-        vic_json_str(cfg, "workdir") ?: "", "Tty", json_is_true(json_object_get(cfg, "tty")),
-        "Hostname", vic_json_str(cfg, "hostname") ?: "", "User", vic_json_str(cfg, "user") ?: "",
-        "HostConfig", "NetworkSettings", "Networks");
+        cmd ? json_incref(cmd) : json_array(), "Env",
+        json_object_get(cfg, "env") ? json_incref(json_object_get(cfg, "env")) : json_array(),
+        "WorkingDir", vic_json_str(cfg, "workdir") ?: "", "Tty",
+        json_is_true(json_object_get(cfg, "tty")), "Hostname", vic_json_str(cfg, "hostname") ?: "",
+        "User", vic_json_str(cfg, "user") ?: "", "HostConfig", "NetworkSettings", "Networks");
     json_t *mounts = engine_inspect_mounts(x);
     json_t *binds = json_array();
     size_t i;
