@@ -20,7 +20,7 @@
 #include "lib/httpc.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "personality/engine.h"
+#include "personality/common.h"
 
 #define ARCHIVE_STALL_MS (5 * 60 * 1000)
 

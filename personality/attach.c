@@ -17,145 +17,14 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "personality/stream.h"
 
 #define EARLY_INPUT_MAX   (1024 * 1024) /* what a client types before its container runs */
 #define WAIT_FOR_START_MS 120000        /* how long an attach waits for its container to run */
 
-/* ---- frames ---- */
-
-void engine_mux_header(unsigned char h[8], int stream, size_t len)
-{
-    h[0] = (unsigned char)stream;
-    h[1] = h[2] = h[3] = 0;
-    h[4] = (unsigned char)(len >> 24);
-    h[5] = (unsigned char)(len >> 16);
-    h[6] = (unsigned char)(len >> 8);
-    h[7] = (unsigned char)len;
-}
-
-int engine_attach_translate(vic_buf *in, int tty, int want_out, int want_err, vic_buf *out,
-                            int *exit_code)
-{
-    size_t off = 0;
-    vic_attach_frame f;
-    int rc, done = 0;
-    while (!done && (rc = vic_attach_next(in->data, in->len, &off, &f)) == 1) {
-        switch (f.type) {
-        case VIC_ATTACH_STDOUT:
-        case VIC_ATTACH_STDERR: {
-            int stream = f.type == VIC_ATTACH_STDOUT ? 1 : 2;
-            if ((stream == 1 && !want_out) || (stream == 2 && !want_err) || f.len == 0)
-                break;
-            if (!tty) {
-                unsigned char h[8];
-                engine_mux_header(h, stream, f.len);
-                vic_buf_append(out, h, 8);
-            }
-            vic_buf_append(out, f.data, f.len);
-            break;
-        }
-        case VIC_ATTACH_EXIT: {
-            char num[16];
-            size_t n = f.len < sizeof(num) - 1 ? f.len : sizeof(num) - 1;
-            memcpy(num, f.data, n);
-            num[n] = '\0';
-            *exit_code = atoi(num);
-            done = 1;
-            break;
-        }
-        default: /* the holder's own frame types never come this way: ignore them */
-            break;
-        }
-    }
-    if (!done && rc < 0)
-        return -1;
-    if (off) {
-        memmove(in->data, in->data + off, in->len - off);
-        in->len -= off;
-    }
-    return done;
-}
-
-void engine_attach_stdin_frames(const char *data, size_t len, vic_buf *out)
-{
-    while (len) {
-        size_t n = len > VIC_ATTACH_MAX ? VIC_ATTACH_MAX : len;
-        unsigned char h[VIC_ATTACH_HEADER] = {VIC_ATTACH_STDIN, (unsigned char)(n >> 24),
-                                              (unsigned char)(n >> 16), (unsigned char)(n >> 8),
-                                              (unsigned char)n};
-        vic_buf_append(out, h, sizeof(h));
-        vic_buf_append(out, data, n);
-        data += n;
-        len -= n;
-    }
-}
-
-int engine_attach_relay(const engine_relay *r)
-{
-    vic_buf from_pl = VIC_BUF_INIT, out = VIC_BUF_INIT, frames = VIC_BUF_INIT;
-    int client = r->client, in_open = client >= 0 && r->want_in, exit_code = -1;
-    char buf[65536];
-    for (;;) {
-        struct pollfd pf[4] = {{r->pl_fd, POLLIN, 0},
-                               {in_open ? client : -1, POLLIN, 0},
-                               {r->stop_fd, POLLIN, 0},
-                               {r->peer_fd, POLLRDHUP, 0}};
-        if (poll(pf, 4, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (pf[2].revents || pf[3].revents)
-            break;
-        if (pf[0].revents) {
-            ssize_t n = read(r->pl_fd, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break; /* the channel went to another holder, or the VM is gone */
-            vic_buf_append(&from_pl, buf, (size_t)n);
-            int rc = engine_attach_translate(&from_pl, r->tty, r->want_out, r->want_err, &out,
-                                             &exit_code);
-            if (client >= 0 && out.len && vic_send_all(client, out.data, out.len) < 0) {
-                if (!r->outlive_client)
-                    break;
-                client = -1; /* the client left: the program runs on to its end */
-                in_open = 0;
-            }
-            out.len = 0;
-            if (rc != 0)
-                break; /* the session ended (or the channel spoke nonsense) */
-        }
-        if (pf[1].revents) {
-            ssize_t n = read(client, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && !r->outlive_client)
-                break;
-            if (n <= 0) { /* the end of the client's input */
-                in_open = 0;
-                vic_buf_append(&frames, (const char[VIC_ATTACH_HEADER]){VIC_ATTACH_CLOSE},
-                               VIC_ATTACH_HEADER);
-            } else {
-                engine_attach_stdin_frames(buf, (size_t)n, &frames);
-            }
-            pthread_mutex_lock(r->lock);
-            int bad = vic_send_all(r->pl_fd, frames.data, frames.len) < 0;
-            pthread_mutex_unlock(r->lock);
-            frames.len = 0;
-            if (bad)
-                break;
-        }
-    }
-    vic_buf_free(&from_pl);
-    vic_buf_free(&out);
-    vic_buf_free(&frames);
-    return exit_code;
-}
-
 /* ---- sessions: the attaches of this process, for start and resize ---- */
 
-typedef struct att_session {
+typedef struct engine_attach_session {
     char id[65];
     char *pl_path; /* "/containers/ID/attach" */
     engine_ctx *c;
@@ -163,22 +32,20 @@ typedef struct att_session {
     pthread_mutex_t lock; /* guards pl_fd writes and the size */
     int pl_fd;            /* the port layer's channel, -1 until the container runs */
     unsigned rows, cols;  /* the client's terminal, 0 until it says */
-    struct att_session *next;
+    struct engine_attach_session *next;
 } att_session;
-
-static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
-static att_session *sessions;
 
 static void session_unlink(att_session *s)
 {
-    pthread_mutex_lock(&sessions_lock);
-    for (att_session **pp = &sessions; *pp; pp = &(*pp)->next) {
+    engine_ctx *c = s->c;
+    pthread_mutex_lock(&c->sessions_lock);
+    for (att_session **pp = &c->sessions; *pp; pp = &(*pp)->next) {
         if (*pp == s) {
             *pp = s->next;
             break;
         }
     }
-    pthread_mutex_unlock(&sessions_lock);
+    pthread_mutex_unlock(&c->sessions_lock);
 }
 
 static void session_free(void *p)
@@ -192,13 +59,13 @@ static void session_free(void *p)
     free(s);
 }
 
-int engine_attach_pending(const char *id)
+int engine_attach_pending(engine_ctx *c, const char *id)
 {
     int found = 0;
-    pthread_mutex_lock(&sessions_lock);
-    for (att_session *s = sessions; s && !found; s = s->next)
+    pthread_mutex_lock(&c->sessions_lock);
+    for (att_session *s = c->sessions; s && !found; s = s->next)
         found = strcmp(s->id, id) == 0;
-    pthread_mutex_unlock(&sessions_lock);
+    pthread_mutex_unlock(&c->sessions_lock);
     return found;
 }
 
@@ -219,9 +86,7 @@ static int send_resize_locked(att_session *s)
 {
     if (s->rows == 0 || s->cols == 0)
         return 0;
-    unsigned char d[4] = {(unsigned char)(s->rows >> 8), (unsigned char)s->rows,
-                          (unsigned char)(s->cols >> 8), (unsigned char)s->cols};
-    return send_frame_locked(s, VIC_ATTACH_RESIZE, d, 4);
+    return engine_stream_send_resize(s->pl_fd, s->rows, s->cols);
 }
 
 static int64_t now_ms(void)
@@ -235,8 +100,10 @@ static int64_t now_ms(void)
 static void attach_run(vic_http_hijack *h, void *payload)
 {
     att_session *s = payload;
-    int client = vic_http_hijack_fd(h);
-    int stop_fd = vic_http_hijack_stop_fd(h), peer_fd = vic_http_hijack_peer_fd(h);
+    engine_relay r = {
+        .tty = s->tty, .want_out = s->want_out, .want_err = s->want_err, .lock = &s->lock};
+    engine_relay_client(&r, h);
+    int client = r.client, stop_fd = r.stop_fd, peer_fd = r.peer_fd;
     vic_buf early = VIC_BUF_INIT;
     int in_open = s->want_in, exit_code = -1;
     size_t extra_len = 0;
@@ -292,15 +159,8 @@ static void attach_run(vic_http_hijack *h, void *payload)
         goto done;
 
     /* 3. relay until the session's EXIT */
-    engine_relay r = {.pl_fd = fd,
-                      .client = client,
-                      .stop_fd = stop_fd,
-                      .peer_fd = peer_fd,
-                      .tty = s->tty,
-                      .want_in = in_open,
-                      .want_out = s->want_out,
-                      .want_err = s->want_err,
-                      .lock = &s->lock};
+    r.pl_fd = fd;
+    r.want_in = in_open;
     exit_code = engine_attach_relay(&r);
 done:
     vic_log(VIC_LOG_INFO, "event=attach_end container=%.12s exit=%d", s->id, exit_code);
@@ -320,10 +180,8 @@ static int flag(vic_http_req *req, const char *name, int def)
 static int lookup(engine_ctx *c, vic_http_req *req, char id[65], int *tty, json_t **x,
                   vic_err **err)
 {
-    cleanup_free char *path = engine_pl_path(req, "", err);
-    if (path == NULL)
-        return VIC_ENOTFOUND;
-    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, x, err);
+    cleanup_free char *path = NULL;
+    int rc = engine_container_lookup(c, req, &path, x, err);
     if (rc < 0)
         return rc;
     snprintf(id, 65, "%s", vic_json_str(*x, "id") ?: "");
@@ -335,15 +193,13 @@ static int lookup(engine_ctx *c, vic_http_req *req, char id[65], int *tty, json_
 int engine_attach_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
-    const char *upgrade = vic_http_req_header(req, "Upgrade");
-    if (upgrade == NULL)
-        return vic_err_set(err, VIC_EUNSUPPORTED,
-                           "attach needs a client that upgrades the connection "
-                           "(Upgrade: tcp, Connection: Upgrade): use a newer docker CLI");
+    int rc = engine_stream_need_upgrade(req, "attach", err);
+    if (rc < 0)
+        return rc;
     char id[65];
     int tty = 0;
     json_t *x cleanup_json = NULL;
-    int rc = lookup(c, req, id, &tty, &x, err);
+    rc = lookup(c, req, id, &tty, &x, err);
     if (rc < 0)
         return rc;
     if (!flag(req, "stream", 0))
@@ -360,42 +216,39 @@ int engine_attach_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     s->want_err = flag(req, "stderr", 0);
     s->pl_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_mutex_lock(&sessions_lock); /* registered now: a start from here on blocks */
-    s->next = sessions;
-    sessions = s;
-    pthread_mutex_unlock(&sessions_lock);
-    vic_http_resp_hijack(resp, "tcp",
-                         tty ? "application/vnd.docker.raw-stream"
-                             : "application/vnd.docker.multiplexed-stream",
-                         attach_run, session_free, s);
+    pthread_mutex_lock(&c->sessions_lock); /* registered now: a start from here on blocks */
+    s->next = c->sessions;
+    c->sessions = s;
+    pthread_mutex_unlock(&c->sessions_lock);
+    vic_http_resp_hijack(resp, "tcp", engine_stream_type(tty), attach_run, session_free, s);
     return 0;
 }
 
 int engine_resize_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
-    const char *hq = vic_http_req_query(req, "h"), *wq = vic_http_req_query(req, "w");
-    long rows = hq ? strtol(hq, NULL, 10) : 0, cols = wq ? strtol(wq, NULL, 10) : 0;
-    if (rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535)
-        return vic_err_set(err, VIC_EINVAL, "h and w must be terminal sizes (1 to 65535)");
+    unsigned rows, cols;
+    int rc = engine_stream_size(req, &rows, &cols, err);
+    if (rc < 0)
+        return rc;
     char id[65];
     json_t *x cleanup_json = NULL;
-    int rc = lookup(c, req, id, NULL, &x, err);
+    rc = lookup(c, req, id, NULL, &x, err);
     if (rc < 0)
         return rc;
     /* the attach holds the channel: the size goes over it (now, or once it is attached) */
-    pthread_mutex_lock(&sessions_lock);
-    for (att_session *s = sessions; s; s = s->next) {
+    pthread_mutex_lock(&c->sessions_lock);
+    for (att_session *s = c->sessions; s; s = s->next) {
         if (strcmp(s->id, id) != 0)
             continue;
         pthread_mutex_lock(&s->lock);
-        s->rows = (unsigned)rows;
-        s->cols = (unsigned)cols;
+        s->rows = rows;
+        s->cols = cols;
         if (s->pl_fd >= 0)
             send_resize_locked(s);
         pthread_mutex_unlock(&s->lock);
     }
-    pthread_mutex_unlock(&sessions_lock);
+    pthread_mutex_unlock(&c->sessions_lock);
     vic_http_resp_json(resp, 200, NULL);
     return 0;
 }

@@ -12,7 +12,7 @@
 #include "lib/httpc.h"
 #include "lib/json.h"
 #include "lib/mem.h"
-#include "personality/engine.h"
+#include "personality/common.h"
 
 typedef struct follower {
     engine_ctx *c;

@@ -16,12 +16,12 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "personality/attach.h"
-#include "personality/engine.h"
+#include "personality/common.h"
+#include "personality/stream.h"
 
 #define EXECS_KEPT 256 /* finished instances kept for inspect before the oldest go */
 
-typedef struct exec_inst {
+typedef struct engine_exec_inst {
     char id[65];
     char container[65];
     json_t *spec; /* the EXEC frame's {cmd, env, workdir, user, tty, stdin} */
@@ -29,12 +29,8 @@ typedef struct exec_inst {
     int started, running, exit_code;
     int pl_fd; /* the channel while attached; -1 otherwise */
     unsigned rows, cols;
-    struct exec_inst *next;
+    struct engine_exec_inst *next;
 } exec_inst;
-
-static pthread_mutex_t execs_lock = PTHREAD_MUTEX_INITIALIZER;
-static exec_inst *execs;
-static size_t n_execs;
 
 static void inst_free(exec_inst *e)
 {
@@ -42,12 +38,28 @@ static void inst_free(exec_inst *e)
     free(e);
 }
 
-/* Drops the oldest finished instances beyond EXECS_KEPT; with execs_lock held. */
-static void trim_locked(void)
+void engine_exec_free_all(engine_ctx *c)
 {
-    while (n_execs > EXECS_KEPT) {
+    pthread_mutex_lock(&c->execs_lock);
+    for (exec_inst **pp = &c->execs; *pp;) {
+        exec_inst *e = *pp;
+        if (e->running) { /* a detached run still follows it */
+            pp = &e->next;
+            continue;
+        }
+        *pp = e->next;
+        inst_free(e);
+        c->n_execs--;
+    }
+    pthread_mutex_unlock(&c->execs_lock);
+}
+
+/* Drops the oldest finished instances beyond EXECS_KEPT; with c->execs_lock held. */
+static void trim_locked(engine_ctx *c)
+{
+    while (c->n_execs > EXECS_KEPT) {
         exec_inst **victim = NULL;
-        for (exec_inst **pp = &execs; *pp; pp = &(*pp)->next)
+        for (exec_inst **pp = &c->execs; *pp; pp = &(*pp)->next)
             if (!(*pp)->running && (*pp)->started)
                 victim = pp; /* the list is newest first: the last such is the oldest */
         if (victim == NULL)
@@ -55,19 +67,19 @@ static void trim_locked(void)
         exec_inst *e = *victim;
         *victim = e->next;
         inst_free(e);
-        n_execs--;
+        c->n_execs--;
     }
 }
 
-/* The instance {id} (with execs_lock held on success), or VIC_ENOTFOUND. */
-static exec_inst *find_locked(vic_http_req *req, vic_err **err)
+/* The instance {id} (with c->execs_lock held on success), or VIC_ENOTFOUND. */
+static exec_inst *find_locked(engine_ctx *c, vic_http_req *req, vic_err **err)
 {
     const char *id = vic_http_req_param(req, "id");
-    pthread_mutex_lock(&execs_lock);
-    for (exec_inst *e = execs; e && id; e = e->next)
+    pthread_mutex_lock(&c->execs_lock);
+    for (exec_inst *e = c->execs; e && id; e = e->next)
         if (strcmp(e->id, id) == 0)
             return e;
-    pthread_mutex_unlock(&execs_lock);
+    pthread_mutex_unlock(&c->execs_lock);
     vic_err_set(err, VIC_ENOTFOUND, "No such exec instance: %.64s", id ? id : "");
     return NULL;
 }
@@ -133,12 +145,12 @@ int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *pay
         e->rows = (unsigned)json_integer_value(json_array_get(size, 0));
         e->cols = (unsigned)json_integer_value(json_array_get(size, 1));
     }
-    pthread_mutex_lock(&execs_lock);
-    e->next = execs;
-    execs = e;
-    n_execs++;
-    trim_locked();
-    pthread_mutex_unlock(&execs_lock);
+    pthread_mutex_lock(&c->execs_lock);
+    e->next = c->execs;
+    c->execs = e;
+    c->n_execs++;
+    trim_locked(c);
+    pthread_mutex_unlock(&c->execs_lock);
     vic_http_resp_json(resp, 201, json_pack("{s:s}", "Id", e->id));
     return 0;
 }
@@ -153,39 +165,30 @@ typedef struct exec_run {
 
 static void finish(exec_run *r, int exit_code)
 {
-    pthread_mutex_lock(&execs_lock);
+    pthread_mutex_lock(&r->c->execs_lock);
     r->e->running = 0;
     r->e->exit_code = exit_code;
     r->e->pl_fd = -1;
-    pthread_mutex_unlock(&execs_lock);
+    pthread_mutex_unlock(&r->c->execs_lock);
     vic_log(VIC_LOG_INFO, "event=exec_end container=%.12s exec=%.12s exit=%d", r->e->container,
             r->e->id, exit_code);
 }
 
-/* Relays until the program's EXIT (client -1 when detached); the exit code, or -1 when the
+/* Relays until the program's EXIT (h NULL when detached); the exit code, or -1 when the
  * channel broke. What the client sent with its request goes first. */
-static int relay(exec_run *r, int client, int stop_fd, int peer_fd, const char *extra,
-                 size_t extra_len)
+static int relay(exec_run *r, vic_http_hijack *h)
 {
     exec_inst *e = r->e;
-    int want_in = client >= 0 && e->want_in;
-    if (want_in && extra_len) {
-        vic_buf frames = VIC_BUF_INIT;
-        engine_attach_stdin_frames(extra, extra_len, &frames);
-        if (vic_send_all(r->fd, frames.data, frames.len) < 0)
-            want_in = 0;
-        vic_buf_free(&frames);
-    }
     engine_relay er = {.pl_fd = r->fd,
-                       .client = client,
-                       .stop_fd = stop_fd,
-                       .peer_fd = peer_fd,
                        .tty = e->tty,
-                       .want_in = want_in,
+                       .want_in = e->want_in,
                        .want_out = e->want_out,
                        .want_err = e->want_err,
                        .outlive_client = 1,
-                       .lock = &execs_lock};
+                       .lock = &r->c->execs_lock};
+    engine_relay_client(&er, h);
+    if (h)
+        er.input = vic_http_hijack_extra(h, &er.input_len);
     return engine_attach_relay(&er);
 }
 
@@ -200,10 +203,7 @@ static void run_drop(void *payload)
 static void run_attached(vic_http_hijack *h, void *payload)
 {
     exec_run *r = payload;
-    size_t extra_len = 0;
-    const char *extra = vic_http_hijack_extra(h, &extra_len);
-    int code = relay(r, vic_http_hijack_fd(h), vic_http_hijack_stop_fd(h),
-                     vic_http_hijack_peer_fd(h), extra, extra_len);
+    int code = relay(r, h);
     finish(r, code < 0 ? 126 : code); /* before the stream closes: the CLI inspects next */
     run_drop(r);
 }
@@ -211,7 +211,7 @@ static void run_attached(vic_http_hijack *h, void *payload)
 static void *run_detached(void *payload)
 {
     exec_run *r = payload;
-    int code = relay(r, -1, -1, -1, NULL, 0);
+    int code = relay(r, NULL);
     finish(r, code < 0 ? 126 : code);
     run_drop(r);
     return NULL;
@@ -222,15 +222,14 @@ int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payl
     engine_ctx *c = payload;
     json_t *b = vic_http_req_json(req);
     int detach = json_is_true(json_object_get(b, "Detach"));
-    if (!detach && vic_http_req_header(req, "Upgrade") == NULL)
-        return vic_err_set(err, VIC_EUNSUPPORTED,
-                           "an attached exec needs a client that upgrades the connection "
-                           "(Upgrade: tcp): use a newer docker CLI");
-    exec_inst *e = find_locked(req, err);
+    int urc = detach ? 0 : engine_stream_need_upgrade(req, "an attached exec", err);
+    if (urc < 0)
+        return urc;
+    exec_inst *e = find_locked(c, req, err);
     if (e == NULL)
         return VIC_ENOTFOUND;
     if (e->started) {
-        pthread_mutex_unlock(&execs_lock);
+        pthread_mutex_unlock(&c->execs_lock);
         return vic_err_set(err, VIC_ECONFLICT, "exec %.12s has already started", e->id);
     }
     e->started = 1;
@@ -242,7 +241,7 @@ int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payl
     }
     char container[65];
     snprintf(container, sizeof(container), "%s", e->container);
-    pthread_mutex_unlock(&execs_lock);
+    pthread_mutex_unlock(&c->execs_lock);
 
     exec_run *r = xzalloc(sizeof(*r));
     r->c = c;
@@ -255,16 +254,16 @@ int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payl
     if (rc == 0 && vic_attach_send(r->fd, VIC_ATTACH_EXEC, text, strlen(text), err) < 0)
         rc = (*err)->code;
     if (rc < 0) {
-        pthread_mutex_lock(&execs_lock);
+        pthread_mutex_lock(&c->execs_lock);
         e->running = 0;
         e->exit_code = 126;
-        pthread_mutex_unlock(&execs_lock);
+        pthread_mutex_unlock(&c->execs_lock);
         run_drop(r);
         return rc;
     }
-    pthread_mutex_lock(&execs_lock);
+    pthread_mutex_lock(&c->execs_lock);
     e->pl_fd = r->fd;
-    pthread_mutex_unlock(&execs_lock);
+    pthread_mutex_unlock(&c->execs_lock);
     vic_log(VIC_LOG_INFO, "event=exec_start container=%.12s exec=%.12s detach=%d", container, e->id,
             detach);
     if (detach) {
@@ -277,18 +276,15 @@ int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payl
         vic_http_resp_json(resp, 200, NULL);
         return 0;
     }
-    vic_http_resp_hijack(resp, "tcp",
-                         e->tty ? "application/vnd.docker.raw-stream"
-                                : "application/vnd.docker.multiplexed-stream",
-                         run_attached, run_drop, r);
+    vic_http_resp_hijack(resp, "tcp", engine_stream_type(e->tty), run_attached, run_drop, r);
     return 0;
 }
 
 int engine_exec_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                 vic_err **err)
 {
-    (void)payload;
-    exec_inst *e = find_locked(req, err);
+    engine_ctx *c = payload;
+    exec_inst *e = find_locked(c, req, err);
     if (e == NULL)
         return VIC_ENOTFOUND;
     json_t *cmd = json_object_get(e->spec, "cmd");
@@ -305,29 +301,26 @@ int engine_exec_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *pa
                   "ContainerID", e->container, "Pid", 0);
     if (!e->started || e->running)
         json_object_set_new(out, "ExitCode", json_null());
-    pthread_mutex_unlock(&execs_lock);
+    pthread_mutex_unlock(&c->execs_lock);
     vic_http_resp_json(resp, 200, out);
     return 0;
 }
 
 int engine_exec_resize_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
-    (void)payload;
-    const char *hq = vic_http_req_query(req, "h"), *wq = vic_http_req_query(req, "w");
-    long rows = hq ? strtol(hq, NULL, 10) : 0, cols = wq ? strtol(wq, NULL, 10) : 0;
-    if (rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535)
-        return vic_err_set(err, VIC_EINVAL, "h and w must be terminal sizes (1 to 65535)");
-    exec_inst *e = find_locked(req, err);
+    engine_ctx *c = payload;
+    unsigned rows, cols;
+    int rc = engine_stream_size(req, &rows, &cols, err);
+    if (rc < 0)
+        return rc;
+    exec_inst *e = find_locked(c, req, err);
     if (e == NULL)
         return VIC_ENOTFOUND;
-    e->rows = (unsigned)rows;
-    e->cols = (unsigned)cols;
-    if (e->pl_fd >= 0) {
-        unsigned char d[4] = {(unsigned char)(rows >> 8), (unsigned char)rows,
-                              (unsigned char)(cols >> 8), (unsigned char)cols};
-        vic_attach_send(e->pl_fd, VIC_ATTACH_RESIZE, d, 4, NULL);
-    }
-    pthread_mutex_unlock(&execs_lock);
+    e->rows = rows;
+    e->cols = cols;
+    if (e->pl_fd >= 0)
+        engine_stream_send_resize(e->pl_fd, rows, cols);
+    pthread_mutex_unlock(&c->execs_lock);
     vic_http_resp_json(resp, 200, NULL);
     return 0;
 }

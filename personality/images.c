@@ -1,5 +1,9 @@
+/*
+ * images.c - Docker's image routes over the port layer's image store (see images.h).
+ */
 #include "personality/images.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +13,7 @@
 #include "lib/httpc.h"
 #include "lib/json.h"
 #include "lib/mem.h"
-#include "personality/engine.h"
+#include "personality/common.h"
 
 void engine_images_rewrite(vic_http_req *req)
 {
@@ -21,6 +25,11 @@ void engine_images_rewrite(vic_http_req *req)
         {"POST", "/tag", "/images/tag"},
     };
     const char *p = vic_http_req_path(req), *method = vic_http_req_method(req);
+    if (strcmp(method, "DELETE") == 0 && strncmp(p, "/images/", 8) == 0 && p[8] != '\0') {
+        vic_http_req_add_query(req, "name", p + 8);
+        vic_http_req_set_path(req, "/images/rmi");
+        return;
+    }
     if (strncmp(p, "/images/", 8) != 0)
         return;
     const char *name = p + 8;
@@ -201,5 +210,131 @@ int engine_image_tag_handler(vic_http_req *req, vic_http_resp *resp, void *paylo
     if (rc < 0)
         return rc;
     vic_http_resp_text(resp, 201, "text/plain; charset=utf-8", "", 0);
+    return 0;
+}
+
+/* ---- list, pull, remove; build is not done here ---- */
+
+int engine_image_build_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req, (void)resp, (void)payload;
+    return vic_err_set(err, VIC_EUNSUPPORTED,
+                       "docker build is not supported by a VCH: build on "
+                       "a Docker host, push the image to a registry, and run it here");
+}
+
+int engine_image_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req;
+    engine_ctx *c = payload;
+    json_t *list cleanup_json = NULL;
+    int rc = vic_httpc_json(c->pl, "GET", "/images", NULL, 0, &list, err);
+    if (rc == VIC_ENOTFOUND || rc == VIC_EUNAVAIL) { /* a port layer without an image store */
+        vic_err_free(err);
+        vic_http_resp_json(resp, 200, json_array());
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    size_t i;
+    json_t *im;
+    json_array_foreach(list, i, im)
+    {
+        engine_image_familiar_all(json_object_get(im, "RepoTags"));
+        engine_image_familiar_all(json_object_get(im, "RepoDigests"));
+    }
+    vic_http_resp_json(resp, 200, json_incref(list));
+    return 0;
+}
+
+/* A pull streams Docker's progress lines as the port layer produces them, from a thread of
+ * its own. */
+typedef struct puller {
+    engine_ctx *c;
+    char *path;
+    vic_http_stream *s;
+} puller;
+
+static int relay_line(const char *line, size_t len, void *payload)
+{
+    puller *p = payload;
+    if (vic_http_stream_write(p->s, line, len, NULL) < 0 ||
+        vic_http_stream_write(p->s, "\n", 1, NULL) < 0)
+        return -1; /* the client left */
+    return 0;
+}
+
+static void *pull_thread(void *arg)
+{
+    puller *p = arg;
+    vic_err *err = NULL;
+    if (vic_httpc_lines(p->c->pl, "POST", p->path, 30 * 60 * 1000, relay_line, p, &err) < 0) {
+        json_t *line =
+            json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg);
+        char *text = json_dumps(line, JSON_COMPACT);
+        relay_line(text, strlen(text), p);
+        free(text);
+        json_decref(line);
+    }
+    vic_err_free(&err);
+    vic_http_stream_close(p->s);
+    vic_http_stream_release(p->s);
+    free(p->path);
+    free(p);
+    return NULL;
+}
+
+int engine_image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                vic_err **err)
+{
+    engine_ctx *c = payload;
+    const char *name = vic_http_req_query(req, "name");
+    const char *force = vic_http_req_query(req, "force");
+    cleanup_free char *esc = engine_url_escape(name ? name : "");
+    cleanup_free char *path = xasprintf("/images?ref=%s&force=%d", esc,
+                                        force && strcmp(force, "0") && strcmp(force, "false"));
+    json_t *out = NULL;
+    int rc = vic_httpc_json(c->pl, "DELETE", path, NULL, 0, &out, err);
+    if (rc < 0)
+        return rc;
+    size_t i;
+    json_t *e;
+    json_array_foreach(out, i, e)
+    {
+        json_t *u = json_object_get(e, "Untagged");
+        if (json_is_string(u)) {
+            cleanup_free char *f = engine_image_familiar(json_string_value(u));
+            json_string_set(u, f);
+        }
+    }
+    vic_http_resp_json(resp, 200, out ? out : json_array());
+    return 0;
+}
+
+int engine_image_pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    const char *from = vic_http_req_query(req, "fromImage"), *tag = vic_http_req_query(req, "tag");
+    if (vic_http_req_query(req, "fromSrc"))
+        return vic_err_set(err, VIC_EUNSUPPORTED, "docker import is not supported by a VCH");
+    if (from == NULL || *from == '\0')
+        return vic_err_set(err, VIC_EINVAL, "fromImage: is required");
+    cleanup_free char *ref =
+        tag && *tag ? xasprintf("%s%s%s", from, strncmp(tag, "sha256:", 7) ? ":" : "@", tag)
+                    : xstrdup(from);
+    cleanup_free char *esc = engine_url_escape(ref);
+    puller *p = xzalloc(sizeof(*p));
+    p->c = c;
+    p->path = xasprintf("/images/pull?ref=%s", esc);
+    p->s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    if (pthread_create(&th, NULL, pull_thread, p) != 0) {
+        vic_http_stream_close(p->s);
+        vic_http_stream_release(p->s);
+        free(p->path);
+        free(p);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start a pull");
+    }
+    pthread_detach(th);
     return 0;
 }

@@ -1,11 +1,14 @@
 /*
- * images.h - Docker's image inspect, history and tag over the port layer's image store.
+ * images.h - Docker's image routes over the port layer's image store: list, pull (its
+ * progress streamed as the port layer makes it), inspect, history, tag and remove; build is
+ * refused with the way to do it.
  *
  * Image names carry slashes ("127.0.0.1:5000/busybox:latest"), which a route pattern cannot
- * match: engine_prepare (engine_images_rewrite) turns GET /images/NAME/json, GET
- * /images/NAME/history and POST /images/NAME/tag into /images/inspect, /images/history and
- * /images/tag with the name as the "name" argument. References on Docker Hub are shown the
- * way docker shows them ("busybox:latest", not "docker.io/library/busybox:latest").
+ * match: engine_prepare (engine_images_rewrite) turns DELETE /images/NAME, GET
+ * /images/NAME/json, GET /images/NAME/history and POST /images/NAME/tag into /images/rmi,
+ * /images/inspect, /images/history and /images/tag with the name as the "name" argument. References
+ * on Docker Hub are shown the way docker shows them ("busybox:latest", not
+ * "docker.io/library/busybox:latest").
  */
 #ifndef VIC_PERSONALITY_IMAGES_H
 #define VIC_PERSONALITY_IMAGES_H
@@ -30,5 +33,11 @@ int engine_image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *p
 int engine_image_history_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                  vic_err **err);
 int engine_image_tag_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+int engine_image_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+int engine_image_pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+int engine_image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                vic_err **err);
+int engine_image_build_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                               vic_err **err);
 
 #endif

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
     sigset_t sigs;
     vic_service_signals(&sigs);
     engine_ctx ctx = {.vch_name = name, .version = VIC_VERSION};
-    if (vic_httpc_new(&ctx.pl, pl_url, token, &err) < 0) {
+    if (engine_ctx_init(&ctx, pl_url, token, &err) < 0) {
         fprintf(stderr, "docker-engine-server: --port-layer: %s\n", err->msg);
         return 2;
     }
@@ -134,14 +134,14 @@ int main(int argc, char **argv)
     vic_http_server *srv = NULL;
     if (vic_http_server_start(&srv, &cfg, &err) < 0) {
         fprintf(stderr, "docker-engine-server: %s\n", err->msg);
-        vic_httpc_free(ctx.pl);
+        engine_ctx_free(&ctx);
         return 1;
     }
     printf("docker-engine-server serving %s://%.*s:%u/ (VCH %s)\n", cert ? "https" : "http",
            (int)strcspn(listen, ":"), listen, vic_http_server_port(srv), name);
     fflush(stdout);
     int code = vic_service_wait(srv, &sigs);
-    vic_httpc_free(ctx.pl);
+    engine_ctx_free(&ctx);
     vic_log_close();
     return code;
 }

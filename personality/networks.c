@@ -9,7 +9,7 @@
 #include "lib/httpc.h"
 #include "lib/json.h"
 #include "lib/mem.h"
-#include "personality/engine.h"
+#include "personality/common.h"
 
 /* ---- a create's networks ---- */
 
@@ -92,8 +92,8 @@ json_t *engine_inspect_networks(const json_t *x)
         json_object_set_new(
             out, vic_json_str(n, "name"),
             json_pack(
-                "{s:n, s:n, s:O, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
-                "Links", "Aliases", aliases ? aliases : json_array(), "NetworkID",
+                "{s:n, s:n, s:o, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
+                "Links", "Aliases", aliases ? json_incref(aliases) : json_array(), "NetworkID",
                 vic_json_str(n, "id") ?: "", "EndpointID", endpoint_id, "Gateway",
                 vic_json_str(n, "gateway") ?: "", "IPAddress", vic_json_str(n, "ip") ?: "",
                 "IPPrefixLen", json_integer_value(json_object_get(n, "prefix")), "IPv6Gateway", "",

@@ -11,7 +11,7 @@
 #include "lib/httpc.h"
 #include "lib/json.h"
 #include "lib/mem.h"
-#include "personality/engine.h"
+#include "personality/containers.h"
 
 /* ps's STIME: the hour and minute today, the month and day before. */
 static json_t *stime_of(int64_t t)

@@ -8,7 +8,7 @@
 #include "lib/httpc.h"
 #include "lib/json.h"
 #include "lib/mem.h"
-#include "personality/engine.h"
+#include "personality/common.h"
 
 /* ---- a create's volumes ---- */
 

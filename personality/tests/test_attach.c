@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "lib/attach.h"
-#include "personality/attach.h"
+#include "personality/stream.h"
 
 static void frame(vic_buf *b, int type, const char *data)
 {

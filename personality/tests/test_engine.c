@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "lib/cleanup.h"
-#include "personality/engine.h"
+#include "personality/containers.h"
 
 /* 2026-12-07T12:00:00Z */
 #define NOW ((time_t)1796644800)

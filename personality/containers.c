@@ -1,19 +1,13 @@
 /*
- * engine.c - the Docker Engine API routes (see engine.h).
+ * containers.c - Docker's container routes over the port layer's containers (see
+ * containers.h).
  */
-#include "personality/engine.h"
-#include "personality/events.h"
-#include "personality/exec.h"
-#include "personality/images.h"
-#include "personality/ports.h"
-#include "personality/networks.h"
-#include "personality/volumes.h"
+#include "personality/containers.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,158 +15,13 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/mem.h"
-#include "personality/archive.h"
 #include "personality/attach.h"
+#include "personality/networks.h"
+#include "personality/ports.h"
+#include "personality/stream.h"
+#include "personality/volumes.h"
 
-int engine_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
-{
-    (void)route, (void)payload, (void)err;
-    vic_http_req_set_principal(req, "docker", "client");
-    return 0;
-}
-
-static int version_cmp(const char *a, const char *b)
-{
-    int am = 0, an = 0, bm = 0, bn = 0;
-    sscanf(a, "%d.%d", &am, &an);
-    sscanf(b, "%d.%d", &bm, &bn);
-    return am != bm ? am - bm : an - bn;
-}
-
-/* Image names carry slashes ("127.0.0.1:5000/busybox:latest"), which a route pattern cannot
- * match: DELETE /images/NAME becomes /images/rmi with the name as an argument, and the
- * routes of images.h are rewritten the same way. */
-static int engine_prepare_names(vic_http_req *req)
-{
-    const char *p = vic_http_req_path(req);
-    if (strcmp(vic_http_req_method(req), "DELETE") == 0 && strncmp(p, "/images/", 8) == 0 &&
-        p[8] != '\0') {
-        vic_http_req_add_query(req, "name", p + 8);
-        vic_http_req_set_path(req, "/images/rmi");
-        return 0;
-    }
-    engine_images_rewrite(req);
-    return 0;
-}
-
-int engine_prepare(vic_http_req *req, void *payload, vic_err **err)
-{
-    (void)payload;
-    const char *p = vic_http_req_path(req);
-    if (p[0] != '/' || p[1] != 'v' || p[2] < '0' || p[2] > '9')
-        return engine_prepare_names(req);
-    const char *slash = strchr(p + 1, '/');
-    char v[16];
-    size_t n = slash ? (size_t)(slash - p - 2) : strlen(p + 2);
-    if (n == 0 || n >= sizeof(v))
-        return vic_err_set(err, VIC_EINVAL, "malformed API version in %s", p);
-    memcpy(v, p + 2, n);
-    v[n] = '\0';
-    if (strspn(v, "0123456789.") != n)
-        return vic_err_set(err, VIC_EINVAL, "malformed API version %s", v);
-    if (version_cmp(v, VIC_API_MAX) > 0)
-        return vic_err_set(err, VIC_EINVAL,
-                           "client version %s is too new. Maximum supported "
-                           "API version is " VIC_API_MAX,
-                           v);
-    if (version_cmp(v, VIC_API_MIN) < 0)
-        return vic_err_set(err, VIC_EINVAL,
-                           "client version %s is too old. Minimum supported "
-                           "API version is " VIC_API_MIN ", please upgrade your client to a "
-                           "newer version",
-                           v);
-    cleanup_free char *rest = xstrdup(slash ? slash : "/");
-    vic_http_req_set_path(req, rest);
-    return engine_prepare_names(req);
-}
-
-/* ---- system ---- */
-
-static void api_headers(vic_http_resp *resp)
-{
-    vic_http_resp_header(resp, "Api-Version", VIC_API_MAX);
-    vic_http_resp_header(resp, "OSType", "linux");
-    vic_http_resp_header(resp, "Docker-Experimental", "false");
-    vic_http_resp_header(resp, "Server", "VIC-C docker-engine-server");
-}
-
-static int ping_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
-{
-    (void)req, (void)payload, (void)err;
-    vic_http_resp_text(resp, 200, "text/plain; charset=utf-8", "OK", 2);
-    api_headers(resp);
-    return 0;
-}
-
-static int version_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
-{
-    (void)req, (void)err;
-    engine_ctx *c = payload;
-    struct utsname u;
-    uname(&u);
-    json_t *engine = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "Name", "Engine", "Version",
-                               c->version, "Details", "ApiVersion", VIC_API_MAX, "MinAPIVersion",
-                               VIC_API_MIN, "Os", "linux", "Arch", "amd64");
-    vic_http_resp_json(resp, 200,
-                       json_pack("{s:{s:s}, s:[o], s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                                 "Platform", "Name", "VIC-C", "Components", engine, "Version",
-                                 c->version, "ApiVersion", VIC_API_MAX, "MinAPIVersion",
-                                 VIC_API_MIN, "GitCommit", c->version, "GoVersion", "n/a (C)", "Os",
-                                 "linux", "Arch", "amd64", "KernelVersion", u.release, "BuildTime",
-                                 ""));
-    api_headers(resp);
-    return 0;
-}
-
-static int containers_of(engine_ctx *c, int all, json_t **out, vic_err **err)
-{
-    return vic_httpc_json(c->pl, "GET", all ? "/containers?all=1" : "/containers", NULL, 0, out,
-                          err);
-}
-
-static int info_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
-{
-    (void)req;
-    engine_ctx *c = payload;
-    json_t *list cleanup_json = NULL;
-    int rc = containers_of(c, 1, &list, err);
-    if (rc < 0)
-        return vic_err_wrap(err, rc, "port layer");
-    size_t i, running = 0, stopped = 0;
-    json_t *x;
-    json_array_foreach(list, i, x)
-    {
-        if (json_is_true(json_object_get(x, "running")))
-            running++;
-        else
-            stopped++;
-    }
-    struct utsname u;
-    uname(&u);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    long long mem = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
-    char now[40];
-    time_t t = time(NULL);
-    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-    json_t *info = json_pack(
-        "{s:s, s:I, s:I, s:i, s:I, s:i, s:s, s:[[s,s],[s,s]], s:b, s:b, s:s, s:s, s:s, s:s, "
-        "s:s, s:s, s:I, s:I, s:s, s:s, s:[], s:b, s:{s:s}, s:s, s:s, s:[s,s,s]}",
-        "ID", c->vch_name, "Containers", (json_int_t)json_array_size(list), "ContainersRunning",
-        (json_int_t)running, "ContainersPaused", 0, "ContainersStopped", (json_int_t)stopped,
-        "Images", 0, "Driver", "vSphere Integrated Containers C Backend Engine", "DriverStatus",
-        "VCH", c->vch_name, "Containers", "VMs on the local host", "MemoryLimit", 1, "SwapLimit", 0,
-        "KernelVersion", u.release, "OperatingSystem", "VIC-C containerVMs", "OSType", "linux",
-        "Architecture", u.machine, "SystemTime", now, "LoggingDriver", "serial log", "NCPU",
-        (json_int_t)ncpu, "MemTotal", (json_int_t)mem, "Name", c->vch_name, "ServerVersion",
-        c->version, "Labels", "ExperimentalBuild", 0, "Swarm", "LocalNodeState", "inactive",
-        "CgroupDriver", "none", "IndexServerAddress", "https://index.docker.io/v1/",
-        "SecurityOptions", "name=seccomp,profile=builtin", "name=userns", "name=cgroupns");
-    vic_http_resp_json(resp, 200, info);
-    api_headers(resp);
-    return 0;
-}
-
-/* ---- containers ---- */
+const char *const engine_ps_filters[] = {"name", "id", "status", NULL};
 
 static int64_t parse_time(const char *rfc3339)
 {
@@ -222,14 +71,14 @@ void engine_container_status(const json_t *c, time_t now, char *out, size_t cap)
     }
 }
 
-static json_t *docker_summary(const json_t *c)
+json_t *engine_container_summary(const json_t *c, time_t now)
 {
     const char *state = vic_json_str(c, "state");
     int64_t created = parse_time(vic_json_str(c, "created_at"));
     if (created == 0) /* a container of a port layer that did not record it */
         created = parse_time(vic_json_str(c, "started_at"));
     char status[96];
-    engine_container_status(c, time(NULL), status, sizeof(status));
+    engine_container_status(c, now, status, sizeof(status));
     vic_buf cmd = VIC_BUF_INIT;
     vic_buf_append(&cmd, "", 0);
     size_t i;
@@ -253,63 +102,7 @@ static json_t *docker_summary(const json_t *c)
     return out;
 }
 
-int engine_filters(vic_http_req *req, const char *const *allowed, json_t **out, vic_err **err)
-{
-    *out = NULL;
-    const char *q = vic_http_req_query(req, "filters");
-    if (q == NULL || *q == '\0')
-        return 0;
-    json_t *f = NULL;
-    int prc = vic_json_parse(&f, q, strlen(q), 16384, err);
-    if (prc < 0)
-        return vic_err_wrap(err, prc, "filters");
-    if (!json_is_object(f)) {
-        json_decref(f);
-        return vic_err_set(err, VIC_EINVAL, "filters: must be a JSON object");
-    }
-    const char *k;
-    json_t *v;
-    int rc = 0;
-    json_object_foreach(f, k, v)
-    {
-        int known = allowed == NULL;
-        for (const char *const *a = allowed; a && *a; a++)
-            known |= strcmp(k, *a) == 0;
-        if (!known) {
-            vic_buf names = VIC_BUF_INIT;
-            for (const char *const *a = allowed; *a; a++)
-                vic_buf_appendf(&names, "%s%s", a == allowed ? "" : ", ", *a);
-            rc = vic_err_set(err, VIC_EUNSUPPORTED,
-                             "filter %.32s is not supported by this VCH yet (%s are)", k,
-                             names.data ? names.data : "none");
-            vic_buf_free(&names);
-            break;
-        }
-        if (json_is_object(v)) { /* the older {"value": true} form */
-            json_t *arr = json_array();
-            const char *kk;
-            json_t *vv;
-            json_object_foreach(v, kk, vv)
-            {
-                json_array_append_new(arr, json_string(kk));
-            }
-            json_object_set_new(f, k, arr);
-        } else if (!json_is_array(v)) {
-            rc = vic_err_set(err, VIC_EINVAL, "filters.%.32s: must be a list", k);
-            break;
-        }
-    }
-    if (rc < 0) {
-        json_decref(f); /* after the message: k is f's */
-        return rc;
-    }
-    *out = f;
-    return 0;
-}
-
-/* Whether any of the filter's values matches s: a substring for names, a prefix for ids,
- * the whole of a status ("running" also matches a container still starting). */
-static int ps_match(const json_t *values, const char *s, int how)
+int engine_ps_match(const json_t *values, const char *s, int how)
 {
     if (values == NULL)
         return 1;
@@ -320,40 +113,47 @@ static int ps_match(const json_t *values, const char *s, int how)
         const char *want = json_string_value(v);
         if (want == NULL || s == NULL)
             continue;
-        if ((how == 0 && strstr(s, want[0] == '/' ? want + 1 : want)) ||
-            (how == 1 && strncmp(s, want, strlen(want)) == 0) ||
-            (how == 2 && (strcmp(s, want) == 0 ||
-                          (strcmp(want, "running") == 0 && strcmp(s, "starting") == 0))))
+        if ((how == ENGINE_PS_NAME && strstr(s, want[0] == '/' ? want + 1 : want)) ||
+            (how == ENGINE_PS_ID && strncmp(s, want, strlen(want)) == 0) ||
+            (how == ENGINE_PS_STATUS && (strcmp(s, want) == 0 || (strcmp(want, "running") == 0 &&
+                                                                  strcmp(s, "starting") == 0))))
             return 1;
     }
     return 0;
 }
 
-static int list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_ps_wanted(const json_t *filters, const json_t *x)
+{
+    return engine_ps_match(json_object_get(filters, "name"), vic_json_str(x, "name"),
+                           ENGINE_PS_NAME) &&
+           engine_ps_match(json_object_get(filters, "id"), vic_json_str(x, "id"), ENGINE_PS_ID) &&
+           engine_ps_match(json_object_get(filters, "status"), vic_json_str(x, "state"),
+                           ENGINE_PS_STATUS);
+}
+
+int engine_container_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                  vic_err **err)
 {
     engine_ctx *c = payload;
     const char *all = vic_http_req_query(req, "all");
-    static const char *const known[] = {"name", "id", "status", NULL};
     json_t *filters cleanup_json = NULL;
-    int rc = engine_filters(req, known, &filters, err);
+    int rc = engine_filters(req, engine_ps_filters, &filters, err);
     if (rc < 0)
         return rc;
     json_t *list cleanup_json = NULL;
-    rc = containers_of(
-        c, (all && strcmp(all, "0") && strcmp(all, "false")) || json_object_get(filters, "status"),
-        &list, err);
+    int every = engine_query_true(all) || json_object_get(filters, "status");
+    rc = vic_httpc_json(c->pl, "GET", every ? "/containers?all=1" : "/containers", NULL, 0, &list,
+                        err);
     if (rc < 0)
         return rc;
     json_t *out = json_array();
+    time_t now = time(NULL);
     size_t i;
     json_t *x;
     json_array_foreach(list, i, x)
     {
-        if (!ps_match(json_object_get(filters, "name"), vic_json_str(x, "name"), 0) ||
-            !ps_match(json_object_get(filters, "id"), vic_json_str(x, "id"), 1) ||
-            !ps_match(json_object_get(filters, "status"), vic_json_str(x, "state"), 2))
-            continue;
-        json_array_append_new(out, docker_summary(x));
+        if (engine_ps_wanted(filters, x))
+            json_array_append_new(out, engine_container_summary(x, now));
     }
     vic_http_resp_json(resp, 200, out);
     return 0;
@@ -398,10 +198,9 @@ static int create_confinement(const json_t *host, json_t **out, vic_err **err)
     return rc;
 }
 
-static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_spec(const json_t *b, const char *name, json_t **out, vic_err **err)
 {
-    engine_ctx *c = payload;
-    json_t *b = vic_http_req_json(req);
+    *out = NULL;
     if (!json_is_object(b))
         return vic_err_set(err, VIC_EINVAL, "the container config must be a JSON object");
     const char *image = vic_json_str(b, "Image");
@@ -428,7 +227,6 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         json_object_set(pc, "entrypoint", json_object_get(b, "Entrypoint"));
     if (json_is_array(json_object_get(b, "Cmd")))
         json_object_set(pc, "cmd", json_object_get(b, "Cmd"));
-    const char *name = vic_http_req_query(req, "name");
     if (name && *name)
         json_object_set_new(pc, "name", json_string(name[0] == '/' ? name + 1 : name));
     static const char *const strs[][2] = {{"WorkingDir", "workdir"},
@@ -463,27 +261,26 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     json_int_t mem = json_integer_value(json_object_get(host, "Memory"));
     if (mem > 0)
         json_object_set_new(pc, "memory_mb", json_integer(mem / (1024 * 1024) ?: 4));
+    *out = json_incref(pc);
+    return 0;
+}
+
+int engine_container_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                    vic_err **err)
+{
+    engine_ctx *c = payload;
+    json_t *pc cleanup_json = NULL;
+    int rc =
+        engine_container_spec(vic_http_req_json(req), vic_http_req_query(req, "name"), &pc, err);
+    if (rc < 0)
+        return rc;
     json_t *created cleanup_json = NULL;
-    int rc = vic_httpc_json(c->pl, "POST", "/containers", pc, 120000, &created, err);
+    rc = vic_httpc_json(c->pl, "POST", "/containers", pc, 120000, &created, err);
     if (rc < 0)
         return rc;
     vic_http_resp_json(resp, 201,
                        json_pack("{s:s, s:[]}", "Id", vic_json_str(created, "id"), "Warnings"));
     return 0;
-}
-
-/* The port layer path of the container the request names, or NULL (with err set) when the
- * name cannot be a container's: ids are hex, names [a-zA-Z0-9][a-zA-Z0-9_.-]. */
-char *engine_pl_path(vic_http_req *req, const char *suffix, vic_err **err)
-{
-    const char *id = vic_http_req_param(req, "id");
-    if (id == NULL || *id == '\0' || strlen(id) > 128 ||
-        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-            strlen(id)) {
-        vic_err_set(err, VIC_ENOTFOUND, "No such container: %s", id ? id : "");
-        return NULL;
-    }
-    return xasprintf("/containers/%s%s", id, suffix);
 }
 
 static int simple(vic_http_req *req, vic_http_resp *resp, engine_ctx *c, const char *method,
@@ -499,22 +296,13 @@ static int simple(vic_http_req *req, vic_http_resp *resp, engine_ctx *c, const c
     return rc;
 }
 
-/* The container {id}: its port-layer path and description. Streamed answers look it up
- * first, so that an unknown container is a 404, not a stream. */
-static int lookup(vic_http_req *req, engine_ctx *c, char **path, json_t **x, vic_err **err)
-{
-    *path = engine_pl_path(req, "", err);
-    if (*path == NULL)
-        return VIC_ENOTFOUND;
-    return vic_httpc_json(c->pl, "GET", *path, NULL, 0, x, err);
-}
-
-static int start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_start_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                   vic_err **err)
 {
     engine_ctx *c = payload;
     cleanup_free char *path = NULL;
     json_t *x cleanup_json = NULL;
-    int rc = lookup(req, c, &path, &x, err);
+    int rc = engine_container_lookup(c, req, &path, &x, err);
     if (rc < 0)
         return rc;
     const char *id = vic_json_str(x, "id");
@@ -524,8 +312,8 @@ static int start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, 
     }
     /* an attach of ours waits for this container: VIC's run block keeps the session from
      * running before the attach holds its channel */
-    cleanup_free char *start =
-        xasprintf("/containers/%s/start%s", id, id && engine_attach_pending(id) ? "?attach=1" : "");
+    cleanup_free char *start = xasprintf("/containers/%s/start%s", id,
+                                         id && engine_attach_pending(c, id) ? "?attach=1" : "");
     json_t *out cleanup_json = NULL;
     rc = vic_httpc_json(c->pl, "POST", start, NULL, 120000, &out, err);
     if (rc == 0)
@@ -533,7 +321,8 @@ static int start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, 
     return rc;
 }
 
-static int kill_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_kill_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                  vic_err **err)
 {
     const char *sig = vic_http_req_query(req, "signal");
     if (sig && strspn(sig, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") !=
@@ -543,14 +332,16 @@ static int kill_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return simple(req, resp, payload, "POST", suffix, 204, err);
 }
 
-static int stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                  vic_err **err)
 {
     const char *t = vic_http_req_query(req, "t");
     cleanup_free char *suffix = t ? xasprintf("/stop?t=%ld", strtol(t, NULL, 10)) : NULL;
     return simple(req, resp, payload, "POST", suffix ? suffix : "/stop", 204, err);
 }
 
-static int remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                    vic_err **err)
 {
     const char *f = vic_http_req_query(req, "force"), *v = vic_http_req_query(req, "v");
     int force = f && strcmp(f, "0") && strcmp(f, "false");
@@ -566,33 +357,29 @@ static const char *created_at(const json_t *x)
     return c && strncmp(c, "0001-", 5) != 0 ? c : vic_json_str(x, "started_at");
 }
 
-static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+json_t *engine_container_inspect(const json_t *x)
 {
-    engine_ctx *c = payload;
-    cleanup_free char *path = NULL;
-    json_t *x cleanup_json = NULL;
-    int rc = lookup(req, c, &path, &x, err);
-    if (rc < 0)
-        return rc;
     const char *state = vic_json_str(x, "state");
     json_t *cfg = json_object_get(x, "config");
     json_t *cmd = json_object_get(cfg, "cmd");
     cleanup_free char *name = xasprintf("/%s", vic_json_str(x, "name"));
     json_t *out = json_pack(
-        "{s:s, s:s, s:s, s:O, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:I, s:s, s:s, s:s}, s:s, s:s, "
-        "s:i, s:{s:s, s:O, s:O, s:s, s:b, s:s, s:s}, s:{}, s:{s:{}}}",
+        "{s:s, s:s, s:s, s:o, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:I, s:s, s:s, s:s}, s:s, s:s, "
+        "s:i, s:{s:s, s:o, s:o, s:s, s:b, s:s, s:s}, s:{}, s:{s:{}}}",
         "Id", vic_json_str(x, "id"), "Created", created_at(x), "Path",
-        json_string_value(json_array_get(cmd, 0)) ?: "", "Args", cmd ? cmd : json_array(), "State",
-        "Status", state ? state : "unknown", "Running", json_is_true(json_object_get(x, "running")),
-        "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "ExitCode",
+        json_string_value(json_array_get(cmd, 0)) ?: "", "Args",
+        cmd ? json_incref(cmd) : json_array(), "State", "Status", state ? state : "unknown",
+        "Running", json_is_true(json_object_get(x, "running")), "Paused", 0, "Restarting", 0,
+        "OOMKilled", 0, "Dead", 0, "ExitCode",
         (json_int_t)json_integer_value(json_object_get(x, "exit_code")), "Error",
         vic_json_str(x, "error") ?: "", "StartedAt", vic_json_str(x, "started_at"), "FinishedAt",
         vic_json_str(x, "finished_at"), "Image", vic_json_str(x, "image") ?: "", "Name", name,
         "RestartCount", 0, "Config", "Image", vic_json_str(x, "image") ?: "", "Cmd",
-        cmd ? cmd : json_array(), "Env", json_object_get(cfg, "env") ?: json_array(), "WorkingDir",
-        vic_json_str(cfg, "workdir") ?: "", "Tty", json_is_true(json_object_get(cfg, "tty")),
-        "Hostname", vic_json_str(cfg, "hostname") ?: "", "User", vic_json_str(cfg, "user") ?: "",
-        "HostConfig", "NetworkSettings", "Networks");
+        cmd ? json_incref(cmd) : json_array(), "Env",
+        json_object_get(cfg, "env") ? json_incref(json_object_get(cfg, "env")) : json_array(),
+        "WorkingDir", vic_json_str(cfg, "workdir") ?: "", "Tty",
+        json_is_true(json_object_get(cfg, "tty")), "Hostname", vic_json_str(cfg, "hostname") ?: "",
+        "User", vic_json_str(cfg, "user") ?: "", "HostConfig", "NetworkSettings", "Networks");
     json_t *mounts = engine_inspect_mounts(x);
     json_t *binds = json_array();
     size_t i;
@@ -617,7 +404,19 @@ static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload
     json_object_set_new(ns, "Networks", nets);
     json_object_set_new(json_object_get(out, "HostConfig"), "NetworkMode",
                         json_string(engine_network_mode(x)));
-    vic_http_resp_json(resp, 200, out);
+    return out;
+}
+
+int engine_container_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                     vic_err **err)
+{
+    engine_ctx *c = payload;
+    cleanup_free char *path = NULL;
+    json_t *x cleanup_json = NULL;
+    int rc = engine_container_lookup(c, req, &path, &x, err);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, engine_container_inspect(x));
     return 0;
 }
 
@@ -711,12 +510,13 @@ static void *wait_thread(void *p)
     return NULL;
 }
 
-static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                  vic_err **err)
 {
     engine_ctx *c = payload;
     cleanup_free char *path = NULL;
     json_t *x cleanup_json = NULL;
-    int rc = lookup(req, c, &path, &x, err);
+    int rc = engine_container_lookup(c, req, &path, &x, err);
     if (rc < 0)
         return rc;
     waiter *w = xzalloc(sizeof(*w));
@@ -830,12 +630,13 @@ static void *stats_thread(void *p)
     return NULL;
 }
 
-static int stats_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_stats_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                   vic_err **err)
 {
     engine_ctx *c = payload;
     cleanup_free char *path = NULL;
     json_t *x cleanup_json = NULL;
-    int rc = lookup(req, c, &path, &x, err);
+    int rc = engine_container_lookup(c, req, &path, &x, err);
     if (rc < 0)
         return rc;
     const char *stream = vic_http_req_query(req, "stream");
@@ -860,7 +661,8 @@ static int stats_handler(vic_http_req *req, vic_http_resp *resp, void *payload, 
     return 0;
 }
 
-static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                  vic_err **err)
 {
     engine_ctx *c = payload;
     const char *q_out = vic_http_req_query(req, "stdout"),
@@ -908,30 +710,22 @@ static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
         vic_buf_append(&line, data, strlen(data));
         if (!tty) { /* Docker's multiplexed stream: 8-byte header per frame */
             const char *stream = vic_json_str(r, "stream");
-            unsigned char h[8] = {stream && strcmp(stream, "stderr") == 0 ? 2 : 1,
-                                  0,
-                                  0,
-                                  0,
-                                  (unsigned char)(line.len >> 24),
-                                  (unsigned char)(line.len >> 16),
-                                  (unsigned char)(line.len >> 8),
-                                  (unsigned char)line.len};
+            unsigned char h[8];
+            engine_mux_header(h, stream && strcmp(stream, "stderr") == 0 ? 2 : 1, line.len);
             vic_buf_append(&out, h, 8);
         }
         vic_buf_append(&out, line.data, line.len);
         vic_buf_free(&line);
     }
-    vic_http_resp_text(resp, 200,
-                       tty ? "application/vnd.docker.raw-stream"
-                           : "application/vnd.docker.multiplexed-stream",
-                       out.data ? out.data : "", out.len);
+    vic_http_resp_text(resp, 200, engine_stream_type(tty), out.data ? out.data : "", out.len);
     vic_buf_free(&out);
     return 0;
 }
 
-/* ---- what a VCH does not do ---- */
+/* ---- restart and rename ---- */
 
-static int restart_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_restart_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                     vic_err **err)
 {
     const char *t = vic_http_req_query(req, "t");
     cleanup_free char *suffix = t ? xasprintf("/stop?t=%ld", strtol(t, NULL, 10)) : NULL;
@@ -941,7 +735,8 @@ static int restart_handler(vic_http_req *req, vic_http_resp *resp, void *payload
     return simple(req, resp, payload, "POST", "/start", 204, err);
 }
 
-static int rename_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+int engine_container_rename_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                    vic_err **err)
 {
     const char *name = vic_http_req_query(req, "name");
     if (name == NULL || *name == '\0')
@@ -956,218 +751,3 @@ static int rename_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     cleanup_free char *suffix = xasprintf("/rename?name=%s", name);
     return simple(req, resp, payload, "POST", suffix, 204, err);
 }
-
-/* What a VCH does not do (yet): Docker's error format, with the route's summary saying why,
- * never a 404 that the CLI would render as "page not found". */
-static int unsupported_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
-{
-    (void)resp, (void)payload;
-    const vic_http_route *r = vic_http_req_route(req);
-    return vic_err_set(err, VIC_EUNSUPPORTED, "%s", r && r->summary ? r->summary : "not supported");
-}
-
-static int build_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
-{
-    (void)req, (void)resp, (void)payload;
-    return vic_err_set(err, VIC_EUNSUPPORTED,
-                       "docker build is not supported by a VCH: build on "
-                       "a Docker host, push the image to a registry, and run it here");
-}
-
-static int images_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
-{
-    (void)req;
-    engine_ctx *c = payload;
-    json_t *list cleanup_json = NULL;
-    int rc = vic_httpc_json(c->pl, "GET", "/images", NULL, 0, &list, err);
-    if (rc == VIC_ENOTFOUND || rc == VIC_EUNAVAIL) { /* a port layer without an image store */
-        vic_err_free(err);
-        vic_http_resp_json(resp, 200, json_array());
-        return 0;
-    }
-    if (rc < 0)
-        return rc;
-    size_t i;
-    json_t *im;
-    json_array_foreach(list, i, im)
-    {
-        engine_image_familiar_all(json_object_get(im, "RepoTags"));
-        engine_image_familiar_all(json_object_get(im, "RepoDigests"));
-    }
-    vic_http_resp_json(resp, 200, json_incref(list));
-    return 0;
-}
-
-/* A pull streams Docker's progress lines as the port layer produces them, from a thread of
- * its own. */
-typedef struct puller {
-    engine_ctx *c;
-    char *path;
-    vic_http_stream *s;
-} puller;
-
-static int relay_line(const char *line, size_t len, void *payload)
-{
-    puller *p = payload;
-    if (vic_http_stream_write(p->s, line, len, NULL) < 0 ||
-        vic_http_stream_write(p->s, "\n", 1, NULL) < 0)
-        return -1; /* the client left */
-    return 0;
-}
-
-static void *pull_thread(void *arg)
-{
-    puller *p = arg;
-    vic_err *err = NULL;
-    if (vic_httpc_lines(p->c->pl, "POST", p->path, 30 * 60 * 1000, relay_line, p, &err) < 0) {
-        json_t *line =
-            json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg);
-        char *text = json_dumps(line, JSON_COMPACT);
-        relay_line(text, strlen(text), p);
-        free(text);
-        json_decref(line);
-    }
-    vic_err_free(&err);
-    vic_http_stream_close(p->s);
-    vic_http_stream_release(p->s);
-    free(p->path);
-    free(p);
-    return NULL;
-}
-
-char *engine_url_escape(const char *s)
-{
-    vic_buf b = VIC_BUF_INIT;
-    vic_buf_append(&b, "", 0);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-            strchr("-._~", *c))
-            vic_buf_append(&b, c, 1);
-        else
-            vic_buf_appendf(&b, "%%%02X", *c);
-    }
-    return vic_buf_steal(&b);
-}
-
-static int rmi_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
-{
-    engine_ctx *c = payload;
-    const char *name = vic_http_req_query(req, "name");
-    const char *force = vic_http_req_query(req, "force");
-    cleanup_free char *esc = engine_url_escape(name ? name : "");
-    cleanup_free char *path = xasprintf("/images?ref=%s&force=%d", esc,
-                                        force && strcmp(force, "0") && strcmp(force, "false"));
-    json_t *out = NULL;
-    int rc = vic_httpc_json(c->pl, "DELETE", path, NULL, 0, &out, err);
-    if (rc < 0)
-        return rc;
-    size_t i;
-    json_t *e;
-    json_array_foreach(out, i, e)
-    {
-        json_t *u = json_object_get(e, "Untagged");
-        if (json_is_string(u)) {
-            cleanup_free char *f = engine_image_familiar(json_string_value(u));
-            json_string_set(u, f);
-        }
-    }
-    vic_http_resp_json(resp, 200, out ? out : json_array());
-    return 0;
-}
-
-static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
-{
-    engine_ctx *c = payload;
-    const char *from = vic_http_req_query(req, "fromImage"), *tag = vic_http_req_query(req, "tag");
-    if (vic_http_req_query(req, "fromSrc"))
-        return vic_err_set(err, VIC_EUNSUPPORTED, "docker import is not supported by a VCH");
-    if (from == NULL || *from == '\0')
-        return vic_err_set(err, VIC_EINVAL, "fromImage: is required");
-    cleanup_free char *ref =
-        tag && *tag ? xasprintf("%s%s%s", from, strncmp(tag, "sha256:", 7) ? ":" : "@", tag)
-                    : xstrdup(from);
-    cleanup_free char *esc = engine_url_escape(ref);
-    puller *p = xzalloc(sizeof(*p));
-    p->c = c;
-    p->path = xasprintf("/images/pull?ref=%s", esc);
-    p->s = vic_http_resp_stream(resp, 200, "application/json");
-    pthread_t th;
-    if (pthread_create(&th, NULL, pull_thread, p) != 0) {
-        vic_http_stream_close(p->s);
-        vic_http_stream_release(p->s);
-        free(p->path);
-        free(p);
-        return vic_err_set(err, VIC_EINTERNAL, "cannot start a pull");
-    }
-    pthread_detach(th);
-    return 0;
-}
-
-const vic_http_route engine_routes[] = {
-    {"GET", "/_ping", ping_handler, 0, "liveness and API version"},
-    {"GET", "/version", version_handler, 0, "versions"},
-    {"GET", "/info", info_handler, 0, "the VCH"},
-    {"GET", "/containers/json", list_handler, 0, "list containers"},
-    {"POST", "/containers/create", create_handler, VIC_ROUTE_JSON, "create a container"},
-    {"GET", "/containers/{id}/json", inspect_handler, 0, "inspect a container"},
-    {"POST", "/containers/{id}/start", start_handler, VIC_ROUTE_JSON_OPTIONAL, "start"},
-    {"POST", "/containers/{id}/stop", stop_handler, 0, "stop"},
-    {"POST", "/containers/{id}/kill", kill_handler, 0, "kill (a signal)"},
-    {"POST", "/containers/{id}/attach", engine_attach_handler, 0, "attach (hijacked)"},
-    {"POST", "/containers/{id}/resize", engine_resize_handler, 0, "resize the terminal"},
-    {"POST", "/containers/{id}/wait", wait_handler, 0, "wait"},
-    {"DELETE", "/containers/{id}", remove_handler, 0, "remove"},
-    {"GET", "/containers/{id}/logs", logs_handler, 0, "logs"},
-    {"GET", "/containers/{id}/stats", stats_handler, 0, "CPU and memory use"},
-    {"GET", "/containers/{id}/archive", engine_archive_get_handler, 0,
-     "docker cp from a container (HEAD: the stat of a path)"},
-    {"PUT", "/containers/{id}/archive", engine_archive_put_handler, 0,
-     "docker cp into a container"},
-    {"GET", "/images/json", images_handler, 0, "list images"},
-    {"POST", "/images/create", pull_handler, 0, "pull an image"},
-    {"DELETE", "/images/rmi", rmi_handler, 0, "remove an image (see engine_prepare)"},
-    {"GET", "/images/inspect", engine_image_inspect_handler, 0,
-     "inspect an image (GET /images/NAME/json, see images.h)"},
-    {"GET", "/images/history", engine_image_history_handler, 0,
-     "an image's history (GET /images/NAME/history)"},
-    {"POST", "/images/tag", engine_image_tag_handler, 0, "tag an image (POST /images/NAME/tag)"},
-    {"POST", "/build", build_handler, 0, "not supported"},
-    {"POST", "/containers/{id}/restart", restart_handler, 0, "restart"},
-    {"POST", "/containers/{id}/rename", rename_handler, 0, "rename"},
-#define NOT_YET(what) what " is not supported by this VCH yet"
-    {"POST", "/containers/{id}/exec", engine_exec_create_handler, VIC_ROUTE_JSON,
-     "create an exec instance"},
-    {"POST", "/exec/{id}/start", engine_exec_start_handler, VIC_ROUTE_JSON_OPTIONAL,
-     "start an exec instance (hijacked unless detached)"},
-    {"GET", "/exec/{id}/json", engine_exec_inspect_handler, 0, "inspect an exec instance"},
-    {"POST", "/exec/{id}/resize", engine_exec_resize_handler, 0, "resize an exec's terminal"},
-    {"GET", "/containers/{id}/top", engine_top_handler, 0, "a running container's processes"},
-    {"POST", "/containers/{id}/pause", unsupported_handler, 0,
-     "docker pause is not supported by a VCH: a container is a VM"},
-    {"POST", "/containers/{id}/unpause", unsupported_handler, 0,
-     "docker unpause is not supported by a VCH: a container is a VM"},
-    {"POST", "/containers/{id}/update", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
-     NOT_YET("docker update")},
-    {"POST", "/commit", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
-     "docker commit is not supported by a VCH: build images on a Docker host and push them"},
-    {"GET", "/containers/{id}/export", unsupported_handler, 0, NOT_YET("docker export")},
-    {"GET", "/events", engine_events_handler, 0, "container events"},
-    {"GET", "/volumes", engine_volume_list_handler, 0, "list volumes"},
-    {"POST", "/volumes/create", engine_volume_create_handler, VIC_ROUTE_JSON_OPTIONAL,
-     "create a volume"},
-    {"POST", "/volumes/prune", engine_volume_prune_handler, 0, "remove unused volumes"},
-    {"GET", "/volumes/{name}", engine_volume_inspect_handler, 0, "inspect a volume"},
-    {"DELETE", "/volumes/{name}", engine_volume_remove_handler, 0, "remove a volume"},
-    {"GET", "/networks", engine_network_list_handler, 0, "list networks"},
-    {"POST", "/networks/create", engine_network_create_handler, VIC_ROUTE_JSON,
-     "create a bridge network"},
-    {"POST", "/networks/prune", engine_network_prune_handler, 0, "remove unused networks"},
-    {"GET", "/networks/{id}", engine_network_inspect_handler, 0, "inspect a network"},
-    {"DELETE", "/networks/{id}", engine_network_remove_handler, 0, "remove a network"},
-    {"POST", "/networks/{id}/connect", engine_network_connect_handler, VIC_ROUTE_JSON,
-     "connect a stopped container"},
-    {"POST", "/networks/{id}/disconnect", engine_network_disconnect_handler, VIC_ROUTE_JSON,
-     "disconnect a stopped container"},
-#undef NOT_YET
-};
-const size_t engine_n_routes = sizeof(engine_routes) / sizeof(engine_routes[0]);
