@@ -715,6 +715,7 @@ def test_detached_runs_leave_no_waiter_polling(vch, registry):
         # half a second (a waiter asks at least ten times a second), within 10 s.
         deadline = time.monotonic() + 10
         seen = asked()
+        assert seen >= len(names), "the port layer's log shows no waiter asking (%d)" % seen
         while True:
             time.sleep(0.5)
             now = asked()
