@@ -21,7 +21,7 @@ SHELL := /bin/bash
 BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libgnutls28-dev libjansson-dev \
 	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev libseccomp-dev libnftables-dev
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
-	python3-pytest python3-requests curl busybox-static docker-registry skopeo \
+	python3-pytest python3-pytest-timeout python3-requests curl busybox-static docker-registry skopeo \
 	chromium golang-go golang-github-vmware-govmomi-dev nftables
 BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps docker.io iptables docker-registry skopeo busybox-static
 
@@ -180,13 +180,14 @@ $(B)/static/lib/confine.o: STATIC_CFLAGS += -DVIC_SECCOMP_DEFAULT -I$(B)/gen
 # The VM monitor stays resident beside every running VM, so release builds link it
 # statically (smaller RSS, faster power on); the sanitizer tree keeps it dynamic so that the
 # tests run it under ASan and UBSan.
-VMX_SRCS := hypervisor/local/main-vmx.c hypervisor/local/monitor.c hypervisor/local/giserve.c \
-	hypervisor/local/cgroup.c hypervisor/local/vmx.c hypervisor/local/util.c \
-	hypervisor/local/portfwd.c hypervisor/local/guestexec.c hypervisor/local/netdev.c \
-	hypervisor/local/idrange.c \
-	lib/netlink.c lib/attach.c lib/err.c \
-	lib/mem.c lib/log.c lib/guestinfo.c lib/gichan.c lib/file.c lib/guestuser.c \
-	lib/execconfig.c lib/caps.c lib/confine.c
+# The lib/ modules both static binaries (vic-vmx, tether) link: no libcurl, GnuTLS, SQLite...
+STATIC_LIB_SRCS := $(addprefix lib/,err.c mem.c log.c guestinfo.c gichan.c execconfig.c attach.c \
+	guestuser.c netlink.c caps.c confine.c)
+# vic-vmx: the local host modules the monitor uses (of hypervisor_SRCS), and lib/file.c.
+VMX_LOCAL_MODULES := monitor giserve cgroup vmx util portfwd guestexec netdev idrange
+VMX_SRCS := hypervisor/local/main-vmx.c \
+	$(filter $(VMX_LOCAL_MODULES:%=hypervisor/local/%.c),$(hypervisor_SRCS)) \
+	$(STATIC_LIB_SRCS) lib/file.c
 ifeq ($(B),build)
 $(BIN)/vic-vmx: $(VMX_SRCS:%.c=$(B)/static/%.o)
 	@mkdir -p $(@D)
@@ -203,9 +204,8 @@ endif
 # The tether runs inside whatever root disk a container's image provides, so it is linked
 # statically, from lib/ and libc (plus jansson, libcrypto and libseccomp) only, and never with the
 # sanitizers (they cannot be linked statically).
-TETHER_SRCS := $(wildcard tether/*.c) lib/err.c lib/mem.c lib/log.c lib/guestinfo.c \
-	lib/gichan.c lib/serial.c lib/execconfig.c lib/attach.c lib/guestuser.c lib/netlink.c \
-	lib/caps.c lib/confine.c
+TETHER_SRCS := $(wildcard tether/main*.c) $(filter-out tether/vic-init/%,$(tether_SRCS)) \
+	$(STATIC_LIB_SRCS) lib/serial.c
 TETHER_OBJS := $(TETHER_SRCS:%.c=$(B)/static/%.o)
 STATIC_CFLAGS := $(BASE_CFLAGS) -g -O2 -DVIC_GI_NO_SECRETS $(EXTRA_CFLAGS)
 

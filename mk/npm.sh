@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the UI's npm packages (package-lock.json) into node_modules/ when it is missing or
 # older than the lock file. Installs Debian's nodejs and npm first when node is absent.
-# A registry that cannot be reached is not fatal: the build then serves the UI without the
-# Clarity styles (mk/ui.sh says so) and the browser tests skip; pass --strict to fail instead.
+# A registry that cannot be reached is not fatal here (pass --strict to fail at once), but the
+# build then stops at the web UI (mk/ui.sh needs the Clarity styles and fonts).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 strict=0
@@ -31,6 +31,6 @@ if [ $strict -eq 1 ]; then
     echo "npm: npm ci failed" >&2
     exit 1
 fi
-echo "npm: WARNING: npm ci failed (registry unreachable?); the web UI will be built without" \
-    "its Clarity styles and fonts, and the browser tests will be skipped" >&2
+echo "npm: WARNING: npm ci failed (registry unreachable?); the build will stop at the web UI," \
+    "which needs Clarity's styles and fonts from node_modules" >&2
 exit 0

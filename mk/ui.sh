@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
 # Assembles the served web UI directory: ui-assets/ as it is, plus vendor/ with the files the
-# pages use from node_modules (Clarity's CSS, the Clarity City font). Without node_modules the
-# UI still works, unstyled: vendor/ then holds empty placeholders and a warning is printed.
+# pages use from node_modules (Clarity's CSS, the Clarity City font). Fails, building nothing,
+# when one of them is missing (mk/npm.sh, run by make deps, installs them).
 #   mk/ui.sh OUTDIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1
-tmp="$out.tmp.$$"
-rm -rf "$tmp"
-mkdir -p "$tmp/vendor"
-cp -p ui-assets/*.* "$tmp/"
 
 vendor=(
     "node_modules/@clr/ui/clr-ui.min.css"
@@ -18,21 +14,23 @@ vendor=(
     "node_modules/@cds/city/Webfonts/WOFF2/ClarityCity-SemiBold.woff2"
     "node_modules/@cds/city/Webfonts/WOFF2/ClarityCity-Bold.woff2"
 )
-missing=0
+missing=()
 for f in "${vendor[@]}"; do
-    if [ -f "$f" ]; then
-        cp -p "$f" "$tmp/vendor/"
-    else
-        missing=1
-        : >"$tmp/vendor/$(basename "$f")"
-    fi
+    [ -s "$f" ] || missing+=("$f")
 done
+if [ ${#missing[@]} -ne 0 ]; then
+    echo "ui: missing Clarity assets: ${missing[*]}" >&2
+    echo "ui: install the UI's npm packages first: mk/npm.sh (or make deps)" >&2
+    exit 1
+fi
+
+tmp="$out.tmp.$$"
+rm -rf "$tmp"
+mkdir -p "$tmp/vendor"
+cp -p ui-assets/*.* "$tmp/"
+cp -p "${vendor[@]}" "$tmp/vendor/"
 for f in node_modules/@clr/ui/LICENSE node_modules/@cds/city/LICENSE; do
     [ -f "$f" ] && cp -p "$f" "$tmp/vendor/$(basename "$(dirname "$f")")-LICENSE.txt"
 done
-if [ $missing -eq 1 ]; then
-    echo "ui: WARNING: node_modules lacks @clr/ui or @cds/city (run make deps): the web UI" \
-        "is built unstyled" >&2
-fi
 rm -rf "$out"
 mv "$tmp" "$out"

@@ -3,7 +3,7 @@
 # unit tests (cmocka, ASan+UBSan+LeakSanitizer), integration tests (pytest against the real
 # binaries), security tests (tests/security: each replays an attack against the real binaries),
 # browser tests (tests/browser/run.mjs: chromium driven by playwright-core), a short libFuzzer
-# pass over each harness, and the format check.
+# pass over each harness, the format check and the include cycle check (mk/cycles.py).
 # Ends with one summary line; exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +43,7 @@ done
 section "integration tests (pytest)"
 integ="skipped"
 if [ -d tests/integration ]; then
-    if /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration \
+    if /usr/bin/python3 -m pytest -q -p no:cacheprovider -p timeout tests/integration \
         --junitxml="$OUT/integration.xml" 2>&1 | tee "$OUT/integration.log" | tail -n 25; then
         integ=$(grep -Eo '[0-9]+ passed' "$OUT/integration.log" | tail -1)
     else
@@ -55,7 +55,7 @@ fi
 section "security tests (pytest: each replays an attack)"
 secur="skipped"
 if [ -d tests/security ]; then
-    if /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/security \
+    if /usr/bin/python3 -m pytest -q -p no:cacheprovider -p timeout tests/security \
         --junitxml="$OUT/security.xml" 2>&1 | tee "$OUT/security.log" | tail -n 25; then
         secur=$(grep -Eo '[0-9]+ passed' "$OUT/security.log" | tail -1)
     else
@@ -116,10 +116,18 @@ if ! make --no-print-directory format-check >"$OUT/format.log" 2>&1; then
     head -20 "$OUT/format.log"
 fi
 
+section "include cycles (mk/cycles.py)"
+cyc="ok"
+if ! /usr/bin/python3 mk/cycles.py >"$OUT/cycles.log" 2>&1; then
+    cyc="FAILED"
+    failed+=("cycles")
+    head -40 "$OUT/cycles.log"
+fi
+
 echo
 if [ ${#failed[@]} -eq 0 ]; then
-    echo "TEST SUMMARY: PASS: unit $unit_pass/$unit_total suites, integration $integ, security $secur, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
+    echo "TEST SUMMARY: PASS: unit $unit_pass/$unit_total suites, integration $integ, security $secur, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt, cycles $cyc"
     exit 0
 fi
-echo "TEST SUMMARY: FAIL (${failed[*]}): unit $unit_pass/$unit_total suites, integration $integ, security $secur, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt"
+echo "TEST SUMMARY: FAIL (${failed[*]}): unit $unit_pass/$unit_total suites, integration $integ, security $secur, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt, cycles $cyc"
 exit 1

@@ -78,10 +78,20 @@ static int events(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err
     return 0;
 }
 
+/* How many requests have entered the slow handler: a test waits on it (wait_slow_entered)
+ * instead of guessing when its request got there. */
+static pthread_mutex_t slow_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slow_cond = PTHREAD_COND_INITIALIZER;
+static int slow_entered;
+
 static int slow(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     (void)req, (void)payload, (void)err;
-    usleep(300000);
+    pthread_mutex_lock(&slow_lock);
+    slow_entered++;
+    pthread_cond_broadcast(&slow_cond);
+    pthread_mutex_unlock(&slow_lock);
+    usleep(300000); /* work that takes a while: the drain has to wait for it */
     vic_http_resp_text(resp, 200, NULL, "done", 4);
     return 0;
 }
@@ -417,14 +427,33 @@ static void *fetch_slow(void *p)
     return NULL;
 }
 
+/* Waits (at most 10 s) until more than before requests have entered the slow handler. */
+static void wait_slow_entered(int before)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&slow_lock);
+    int rc = 0;
+    while (slow_entered <= before && rc == 0)
+        rc = pthread_cond_timedwait(&slow_cond, &slow_lock, &until);
+    int entered = slow_entered;
+    pthread_mutex_unlock(&slow_lock);
+    if (entered <= before)
+        fail_msg("the request did not reach its handler within 10 s");
+}
+
 static void test_http_server_drains_in_flight(void **state)
 {
     (void)state;
     vic_http_server *s = start(0);
     bg_fetch b = {.port = vic_http_server_port(s)};
+    pthread_mutex_lock(&slow_lock);
+    int before = slow_entered;
+    pthread_mutex_unlock(&slow_lock);
     pthread_t th;
     pthread_create(&th, NULL, fetch_slow, &b);
-    usleep(100000); /* the request is inside the handler now */
+    wait_slow_entered(before); /* the request is inside the handler now */
     assert_int_equal(vic_http_server_stop(s, 5000), 0);
     pthread_join(th, NULL);
     assert_int_equal(b.f.status, 200);

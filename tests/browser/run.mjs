@@ -298,14 +298,14 @@ try {
   const holderCtx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
   const holder = await holderCtx.newPage();
   holder.on('pageerror', (e) => consoleErrors.push('holder pageerror: ' + e.message));
+  const holderFailed = [];
+  holder.on('requestfailed', (r) => holderFailed.push(r.url().replace(/#token=.*/, '') + ' (' +
+    ((r.failure() || {}).errorText || '?') + ')'));
   await holder.goto(link);
-  // Chromium drops requests in flight when the host's addresses change (its network change
-  // notifier), and a containerVM's power on or off adds or removes its network's host adapter
-  // address: a page caught by that stays at "Loading...", so it is loaded once more.
-  if (!(await holder.waitForSelector('#limits .vic-kv', { timeout: 10000 }).catch(() => null))) {
-    console.log('[note] the holder page did not load its scripts; loading it again');
-    await holder.goto(link);
-    await holder.waitForSelector('#limits .vic-kv');
+  // The page must leave "Loading..." by itself: one load, no second chance.
+  if (!(await holder.waitForSelector('#limits .vic-kv', { timeout: 15000 }).catch(() => null))) {
+    throw new Error('the token holder page stayed at "Loading..." for 15 s: its scripts did not ' +
+      'show the token limits' + (holderFailed.length ? '; failed requests: ' + holderFailed.join(', ') : ''));
   }
   const limits = await holder.textContent('#limits');
   ok(limits.includes('alice@example.com') && limits.includes('alice-') && limits.includes('4000 MHz'), 'the holder sees the token limits');

@@ -7,6 +7,7 @@ CLI (/usr/local/bin/docker, or Debian's docker.io client); skipped with the reas
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -38,6 +39,33 @@ def wait_port(port, proc, log):
         except OSError:
             time.sleep(0.05)
     raise AssertionError("server did not listen:\n" + log.read_text())
+
+
+def readline_within(proc, timeout=30):
+    """proc.stdout's next line, waited for at most timeout seconds; past that proc is killed
+    (which ends the read) and the test fails."""
+    got = []
+    t = threading.Thread(target=lambda: got.append(proc.stdout.readline()), daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        proc.kill()
+        t.join(10)
+        raise AssertionError("no line from %s within %d s" % (proc.args, timeout))
+    return got[0]
+
+
+def wait_log_count(log, needle, above, timeout=30):
+    """Waits until log holds needle more than above times; returns the count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        n = log.read_text().count(needle)
+        if n > above:
+            return n
+        if time.monotonic() > deadline:
+            raise AssertionError("%r seen %d times in %s within %d s, wanted more than %d"
+                                 % (needle, n, log, timeout, above))
+        time.sleep(0.05)
 
 
 def stop(proc, log):
@@ -382,7 +410,7 @@ def test_attach_to_a_running_container_and_kill(vch, registry):
     env.pop("DOCKER_TLS_VERIFY", None)
     p = subprocess.Popen([DOCKER, "attach", "--no-stdin", "ticker"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=env)
-    line = p.stdout.readline()
+    line = readline_within(p)
     assert line == b"tick\n", line
     r = docker(vch, "kill", "ticker")
     assert r.returncode == 0, r.stderr
@@ -403,13 +431,15 @@ def test_servers_stop_with_a_client_attached(tmp_path, registry):
     p = subprocess.Popen([DOCKER, "run", "--name", "sleepy", image, "sh", "-c",
                           "echo up; sleep 60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=env)
-    assert p.stdout.readline() == b"up\n"
     try:
+        assert readline_within(p) == b"up\n"
         stop(vch["de"], vch["de_log"])
         p.wait(timeout=30)  # the client's stream ended with the server
     finally:
         if p.poll() is None:
             p.kill()
+        if vch["de"].poll() is None:
+            vch["de"].kill()
         # power the VM off through the port layer, then stop it
         requests.delete(vch["pl_url"] + "/containers/sleepy?force=1",
                         headers={"Authorization": "Bearer " + vch["token"]},
@@ -662,15 +692,48 @@ def test_detached_runs_leave_no_waiter_polling(vch, registry):
     image = registry + "/busybox:latest"
     assert docker(vch, "pull", image).returncode == 0
     names = ["quiet%d" % i for i in range(3)]
+    log = vch["tmp"] / "pl.log"
     try:
         for n in names:
             assert docker(vch, "run", "-d", "--name", n, image, "sleep", "600").returncode == 0
-        time.sleep(0.5)
-        log = vch["tmp"] / "pl.log"
-        before = log.read_text().count("event=request")
-        time.sleep(2)
-        after = log.read_text().count("event=request")
-        assert after - before < 10, "%d port layer requests in 2 s" % (after - before)
+        ids = [docker(vch, "inspect", "-f", "{{.Id}}", n).stdout.strip() for n in names]
+        assert all(ids), ids
+        # the port layer's requests about these containers (a waiter asks GET /containers/ID)
+        about = re.compile(r"event=request method=GET path=/containers/(%s)[ ?]"
+                           % "|".join(re.escape(x) for x in ids + names))
+
+        def asked():
+            return len(about.findall(log.read_text()))
+
+        tag = "/window-marker-%d-" % time.monotonic_ns()
+
+        def marker(end):  # a request the port layer logs: a bound of the window
+            requests.get(vch["pl_url"] + tag + end, timeout=10)
+            wait_log_count(log, "path=" + tag + end, 0)
+
+        # Every waiter noticed its client leave: no new request about the containers for
+        # half a second (a waiter asks at least ten times a second), within 10 s.
+        deadline = time.monotonic() + 10
+        seen = asked()
+        assert seen >= len(names), "the port layer's log shows no waiter asking (%d)" % seen
+        while True:
+            time.sleep(0.5)
+            now = asked()
+            if now == seen:
+                break
+            assert time.monotonic() < deadline, (
+                "the endpoint still asks the port layer about the detached containers "
+                "10 s after the runs (%d requests)" % now)
+            seen = now
+        # then a window of a second, bounded by two requests the port layer logs, holds no
+        # request about them
+        marker("start")
+        time.sleep(1)
+        marker("end")
+        text = log.read_text()
+        found = about.findall(text[text.index(tag + "start"):text.index(tag + "end")])
+        assert found == [], "%d port layer requests about %s in a 1 s window" % (
+            len(found), found)
     finally:
         docker(vch, "rm", "-f", *names)
 
@@ -712,13 +775,15 @@ def test_events_follow_live_and_stop_with_the_client(vch, registry):
     env.pop("DOCKER_TLS_VERIFY", None)
     log = vch["tmp"] / "pl.log"
     ended_before = log.read_text().count("event=events_end")
+    followed_before = log.read_text().count("method=GET path=/events")
     follower = subprocess.Popen([DOCKER, "events", "--filter", "event=start", "--format",
                                  "{{.Actor.Attributes.name}}"], stdout=subprocess.PIPE,
                                 text=True, env=env)
     try:
-        time.sleep(0.5)
+        # the endpoint asked the port layer for its event stream: the follower is subscribed
+        wait_log_count(log, "method=GET path=/events", followed_before)
         assert docker(vch, "run", "--rm", "--name", "live1", image, "true").returncode == 0
-        line = follower.stdout.readline()
+        line = readline_within(follower)
         assert line.strip() == "live1", line
     finally:
         follower.terminate()

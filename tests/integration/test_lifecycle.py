@@ -271,8 +271,66 @@ def half_sent_login(srv, password):
     sock.sendall(b"POST /container/login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
                  b"Content-Type: application/json\r\nContent-Length: 60\r\n\r\n"
                  % srv.port + body[:30])
-    time.sleep(0.3)  # let the server see the headers before the signal
+    wait_bytes_read(sock, srv)
     return sock, body[30:]
+
+
+def _proc_tcp():
+    """{(local, remote): (state, tx_queue, rx_queue)} of this network namespace's IPv4 TCP
+    sockets, addresses as /proc/net/tcp writes them."""
+    rows = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            p = line.split()
+            tx, rx = (int(x, 16) for x in p[4].split(":"))
+            rows[(p[1], p[2])] = (p[3], tx, rx)
+    return rows
+
+
+def _tcp_addr(addr):
+    """("127.0.0.1", 443) as /proc/net/tcp writes it: "0100007F:01BB"."""
+    return "%08X:%04X" % (int.from_bytes(socket.inet_aton(addr[0]), "little"), addr[1])
+
+
+def wait_bytes_read(sock, srv, timeout=10):
+    """Waits until the server has read everything sent on sock: the kernel holds nothing
+    unacknowledged on the client's side and nothing unread on the server's, and no thread
+    of the server is running (the bytes read are dealt with)."""
+    me, peer = _tcp_addr(sock.getsockname()), _tcp_addr(sock.getpeername())
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        rows = _proc_tcp()
+        client, server = rows.get((me, peer)), rows.get((peer, me))
+        busy = [t for t in os.listdir("/proc/%d/task" % srv.proc.pid)
+                if _thread_state(srv.proc.pid, t) == "R"]
+        last = (client, server, busy)
+        if client and server and client[1] == 0 and server[2] == 0 and not busy:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the server did not read the request within %d s "
+                         "(client, server socket, running threads): %r" % (timeout, last))
+
+
+def _thread_state(pid, tid):
+    try:
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            return f.read().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+def wait_not_listening(port, timeout=5):
+    """Waits until nothing listens on 127.0.0.1:port (a draining server stops listening)."""
+    addr = _tcp_addr(("127.0.0.1", port))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(local == addr and state == "0A"
+                   for (local, _), (state, _, _) in _proc_tcp().items()):
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def try_new_connection(srv):
@@ -297,8 +355,9 @@ def try_new_connection(srv):
 @pytest.fixture(scope="module")
 def drained(request, tmp_path_factory):
     """One SIGTERM scenario, asserted on by the tests below: a login request is half sent,
-    SIGTERM arrives, 0.5 s later a new client tries to connect, then the rest of the body is
-    sent and the response read; finally the server's exit."""
+    SIGTERM arrives, once the server stopped listening (within 5 s) a new client tries to
+    connect, then the rest of the body is sent and the response read; finally the server's
+    exit."""
     srv = Server(tmp_path_factory.mktemp("drain") / "home", name="drain")
     srv.start()
     request.addfinalizer(srv.kill)
@@ -306,7 +365,7 @@ def drained(request, tmp_path_factory):
     sock, rest = half_sent_login(srv, srv.password)
     try:
         srv.signal(signal.SIGTERM)
-        time.sleep(0.5)
+        out["stopped_listening"] = wait_not_listening(srv.port)
         out["running_after_signal"] = srv.running
         out["new_connection"] = try_new_connection(srv)
         try:
@@ -332,14 +391,14 @@ def test_sigterm_drains_in_flight_request(drained):
     resp = drained["response"]
     assert isinstance(resp, tuple), "no response to the in-flight request: %r" % (resp,)
     status, headers, body = resp
-    assert status in (200, 401), (status, body)
-    if status == 200:
-        assert json.loads(body)["user"] == "admin"
+    assert status == 200, (status, body)
+    assert json.loads(body)["user"] == "admin"
     srv.assert_clean_exit(drained["exit_code"])
 
 
 def test_new_connection_during_drain_is_refused(drained):
     drained["server"].touched = True
+    assert drained["stopped_listening"], "still listening 5 s into the drain"
     assert drained["new_connection"] is None, (
         "a new connection made during the drain was " + drained["new_connection"])
 

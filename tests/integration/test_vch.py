@@ -6,6 +6,7 @@ docker CLI talking to it over TLS with the generated client certificate. Every t
 checking that nothing is left: no VM folders, no pools, no processes for its home.
 """
 
+import ipaddress
 import json
 import os
 import shutil
@@ -186,16 +187,51 @@ def test_two_concurrent_creates_of_one_name(home):
     assert_nothing_left(home)
 
 
+def host_networks():
+    """The IPv4 networks of this host's interfaces that a VCH's bridge range must not overlap
+    (vic-machine leaves out loopback and the local target's own vb* bridges)."""
+    out = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    return [ipaddress.ip_network("%s/%d" % (a["local"], a["prefixlen"]), strict=False)
+            for link in json.loads(out) if not link["ifname"].startswith(("lo", "vb"))
+            for a in link.get("addr_info", [])]
+
+
+def free_range(*taken):
+    """A /16 of 10.0.0.0/8 that overlaps none of taken (CIDR strings) nor this host."""
+    busy = [ipaddress.ip_network(t) for t in taken] + host_networks()
+    for n in range(254, 0, -1):
+        cand = ipaddress.ip_network("10.%d.0.0/16" % n)
+        if not any(cand.overlaps(b) for b in busy):
+            return str(cand)
+    pytest.fail("no free 10.N.0.0/16 on this host: %s" % busy)
+
+
+def bridge_range(home, name):
+    r = vic_machine(home, "inspect", "--name", name)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["network"]["bridge"]["ip_range"]
+
+
 def test_second_vch_gets_its_own_address_and_range_checks(home):
     assert vic_machine(home, "create", "--name", "a").returncode == 0
-    r = vic_machine(home, "create", "--name", "b", "--bridge-network-range", "172.20.0.0/16")
-    assert r.returncode == 3
-    assert "overlaps VCH a's bridge range 172.16.0.0/12" in r.stderr
-    r = vic_machine(home, "create", "--name", "b", "--bridge-network-range", "10.10.0.0/16")
+    # a's default range is 172.16.0.0/12 unless this host uses part of it: ask, then ask
+    # for a range inside it
+    a_range = bridge_range(home, "a")
+    inside = ipaddress.ip_network(a_range)
+    if inside.prefixlen < 16:
+        inside = next(inside.subnets(new_prefix=16))
+    r = vic_machine(home, "create", "--name", "b", "--bridge-network-range", str(inside))
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "overlaps VCH a's bridge range %s" % a_range in r.stderr, r.stderr
+    b_range = free_range(a_range)
+    r = vic_machine(home, "create", "--name", "b", "--bridge-network-range", b_range)
     assert r.returncode == 0, r.stderr
+    assert bridge_range(home, "b") == b_range
     ls = {v["name"]: v["docker_host"] for v in json.loads(vic_machine(home, "ls", "--json").stdout)}
     assert ls["a"] != ls["b"]
-    r = vic_machine(home, "create", "--name", "a", "--bridge-network-range", "10.20.0.0/16")
+    r = vic_machine(home, "create", "--name", "a", "--bridge-network-range",
+                    free_range(a_range, b_range))
     assert r.returncode == 3 and "a VCH named a already exists" in r.stderr
     for n in ("a", "b"):
         assert vic_machine(home, "delete", "--name", n).returncode == 0
