@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hypervisor/local/local.h"
+#include "hypervisor/hv.h"
 #include "lib/cleanup.h"
 #include "lib/mem.h"
 
