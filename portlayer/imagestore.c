@@ -29,7 +29,7 @@
 #include "lib/file.h"
 #include "lib/json.h"
 #include "lib/mem.h"
-#include "portlayer/registry.h"
+#include "portlayer/reference.h"
 
 #define MAX_DEPTH       128
 #define INDEX_MAX       (64u << 20)
@@ -37,46 +37,6 @@
 #define WHITEOUT_PREFIX ".wh."
 #define OPAQUE_MARKER   ".wh..wh..opq"
 #define AUFS_META       ".wh..wh."
-
-/* ---- digests ---- */
-
-int pl_digest_valid(const char *digest)
-{
-    if (digest == NULL || strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71)
-        return 0;
-    for (const char *p = digest + 7; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return 0;
-    return 1;
-}
-
-static void hex_of(char out[65], const unsigned char *md)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[64] = '\0';
-}
-
-static void md_final_digest(char out[72], EVP_MD_CTX *md)
-{
-    unsigned char raw[EVP_MAX_MD_SIZE];
-    unsigned n = 0;
-    EVP_DigestFinal_ex(md, raw, &n);
-    char hex[65];
-    hex_of(hex, raw);
-    snprintf(out, 72, "sha256:%s", hex);
-}
-
-static EVP_MD_CTX *md_new(void)
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-        abort();
-    return md;
-}
 
 /* ---- safe paths ---- */
 
@@ -426,7 +386,7 @@ int pl_layer_unpack(json_t **out, int fd, const char *dir, uint64_t max_bytes, v
     int rc = 0;
     struct archive *raw = NULL, *tar = NULL;
     unpack_ctx *c = xzalloc(sizeof(*c));
-    c->md = md_new();
+    c->md = pl_digest_new();
     c->max = max_bytes;
     json_t *meta cleanup_json = json_pack("{s:[],s:[],s:[]}", "whiteouts", "opaque", "skipped");
     json_t *implicit cleanup_json = json_object();
@@ -501,7 +461,7 @@ int pl_layer_unpack(json_t **out, int fd, const char *dir, uint64_t max_bytes, v
         EVP_DigestUpdate(c->md, c->buf, (size_t)n);
     }
     char diff_id[72];
-    md_final_digest(diff_id, c->md);
+    pl_digest_final(diff_id, c->md);
     json_t *imp = json_array();
     const char *k;
     json_t *v;
@@ -922,7 +882,7 @@ int pl_blob_writer_new(pl_blob_writer **out, pl_imagestore *s, const char *diges
     w->tmp = tmp;
     w->final = steal_ptr(final);
     w->fd = fd;
-    w->md = md_new();
+    w->md = pl_digest_new();
     snprintf(w->digest, sizeof(w->digest), "%s", digest);
     w->expected = expected_size;
     *out = w;
@@ -962,7 +922,7 @@ int pl_blob_writer_commit(pl_blob_writer *w, vic_err **err)
         return vic_err_set(err, VIC_EUPSTREAM, "blob %.19s: got %llu of %lld bytes (truncated)",
                            w->digest, (unsigned long long)w->n, (long long)w->expected);
     char got[72];
-    md_final_digest(got, w->md);
+    pl_digest_final(got, w->md);
     if (strcmp(got, w->digest) != 0)
         return vic_err_set(err, VIC_EUPSTREAM, "blob %s: content hashes to %s (wrong digest)",
                            w->digest, got);

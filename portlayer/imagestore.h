@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "lib/err.h"
+#include "portlayer/reference.h"
 
 typedef struct pl_imagestore pl_imagestore;
 typedef struct pl_blob_writer pl_blob_writer;
@@ -86,9 +87,6 @@ void pl_imagestore_free(pl_imagestore *s);
 
 /* The store's directory (borrowed). */
 const char *pl_imagestore_dir(const pl_imagestore *s);
-
-/* Whether digest ("sha256:<64 hex>") is a well-formed digest this store can hold. */
-int pl_digest_valid(const char *digest);
 
 /* 1 when the blob is stored, 0 when not (or when digest is malformed). */
 int pl_imagestore_has_blob(const pl_imagestore *s, const char *digest);
