@@ -27,22 +27,6 @@
 
 /* ---- the store ---- */
 
-static int mkdir_p(const char *path, vic_err **err)
-{
-    cleanup_free char *p = xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return vic_err_sys(err, VIC_EIO, errno, "mkdir %s", p);
-        *s = '/';
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        return vic_err_sys(err, VIC_EIO, errno, "mkdir %s", p);
-    return 0;
-}
-
 /* Removes entries of dir whose names start with prefix (all when prefix is ""). */
 static void remove_leftovers(const char *dir, const char *prefix)
 {
@@ -65,7 +49,7 @@ int pl_imagestore_open(pl_imagestore **out, const char *dir, vic_err **err)
     const char *subdirs[] = {"blobs/sha256", "blobs/tmp", "layers"};
     for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
         cleanup_free char *p = xasprintf("%s/%s", dir, subdirs[i]);
-        int rc = mkdir_p(p, err);
+        int rc = vic_mkdir_p_err(p, 0755, err);
         if (rc < 0)
             return vic_err_wrap(err, rc, "image store %s", dir);
     }

@@ -45,29 +45,12 @@ int pl_tar_path_norm(char **out, const char *raw, vic_err **err)
         return vic_err_set(err, VIC_EINVAL, "absolute path \"%.200s\" refused", raw);
     if (strlen(raw) > PATH_MAX)
         return vic_err_set(err, VIC_EINVAL, "path of %zu bytes refused", strlen(raw));
-    vic_buf b = VIC_BUF_INIT;
-    vic_buf_append(&b, "", 0);
-    int depth = 0;
-    const char *p = raw;
-    while (*p) {
-        const char *q = strchr(p, '/');
-        size_t len = q ? (size_t)(q - p) : strlen(p);
-        if (len == 2 && p[0] == '.' && p[1] == '.') {
-            vic_buf_free(&b);
-            return vic_err_set(err, VIC_EINVAL, "path \"%.200s\" leaves the layer (\"..\")", raw);
-        }
-        if (len > NAME_MAX || ++depth > MAX_DEPTH) {
-            vic_buf_free(&b);
-            return vic_err_set(err, VIC_EINVAL, "path \"%.200s\" too long or too deep", raw);
-        }
-        if (!(len == 0 || (len == 1 && p[0] == '.'))) {
-            if (b.len)
-                vic_buf_append(&b, "/", 1);
-            vic_buf_append(&b, p, len);
-        }
-        p += len + (q ? 1 : 0);
-    }
-    *out = vic_buf_steal(&b);
+    int rc =
+        vic_path_normalise(out, raw, VIC_PATH_NO_DOTDOT | VIC_PATH_RELATIVE | VIC_PATH_BOUNDED);
+    if (rc == VIC_EINVAL)
+        return vic_err_set(err, VIC_EINVAL, "path \"%.200s\" leaves the layer (\"..\")", raw);
+    if (rc < 0)
+        return vic_err_set(err, VIC_EINVAL, "path \"%.200s\" too long or too deep", raw);
     return 0;
 }
 
