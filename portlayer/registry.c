@@ -15,6 +15,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
+#include "lib/httpc.h"
 #include "lib/json.h"
 #include "lib/mem.h"
 
@@ -376,13 +377,6 @@ struct pl_registry {
     size_t n_hosts;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static char *dup_or_null(const char *s)
 {
     return s ? xstrdup(s) : NULL;
@@ -396,7 +390,7 @@ int pl_registry_new(pl_registry **out, const pl_registry_options *opts, vic_err 
         opts = &def;
     if (opts->version != PL_REGISTRY_OPTIONS_VERSION)
         return vic_err_set(err, VIC_EINVAL, "registry options version %d unknown", opts->version);
-    pthread_once(&curl_once, curl_init_once);
+    vic_curl_global_init();
     pl_registry *r = xzalloc(sizeof(*r));
     r->o = *opts;
     r->o.os = xstrdup(opts->os ? opts->os : "linux");
