@@ -32,7 +32,7 @@
 #include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/mem.h"
-#include "portlayer/imagestore.h"
+#include "portlayer/layer.h"
 
 #define MAX_DEPTH 256
 #define NOBODY    65534u

@@ -15,7 +15,6 @@
 #include "lib/file.h"
 #include "lib/mem.h"
 #include "lib/timefmt.h"
-#include "portlayer/imagestore.h"
 
 #define META_MAX      (64 * 1024)
 #define LABELS_MAX    64
