@@ -140,11 +140,9 @@ int vic_dir_private(const char *path, vic_err **err)
     return 0;
 }
 
-int vic_mkdir_p(const char *path, mode_t mode)
+/* mkdir -p on buf (modified: on failure it ends at the directory that could not be made). */
+static int mkdir_p_buf(char *buf, mode_t mode)
 {
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
             continue;
@@ -154,6 +152,59 @@ int vic_mkdir_p(const char *path, mode_t mode)
         *p = '/';
     }
     return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+int vic_mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    return mkdir_p_buf(buf, mode);
+}
+
+int vic_mkdir_p_err(const char *path, mode_t mode, vic_err **err)
+{
+    cleanup_free char *buf = xstrdup(path);
+    int rc = mkdir_p_buf(buf, mode);
+    if (rc < 0)
+        return vic_err_sys(err, VIC_EIO, -rc, "mkdir %s", buf);
+    return 0;
+}
+
+int vic_path_normalise(char **out, const char *path, unsigned flags)
+{
+    *out = NULL;
+    vic_buf b = VIC_BUF_INIT;
+    vic_buf_append(&b, "", 0);
+    unsigned depth = 0;
+    const char *p = path ? path : "";
+    while (*p) {
+        size_t len = strcspn(p, "/");
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            if (flags & VIC_PATH_NO_DOTDOT) {
+                vic_buf_free(&b);
+                return VIC_EINVAL;
+            }
+        }
+        if ((flags & VIC_PATH_BOUNDED) && (len > NAME_MAX || ++depth > VIC_PATH_MAX_DEPTH)) {
+            vic_buf_free(&b);
+            return VIC_ETOOBIG;
+        }
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            char *slash = strrchr(b.data, '/');
+            b.len = slash ? (size_t)(slash - b.data) : 0;
+            b.data[b.len] = '\0';
+        } else if (!(len == 0 || (len == 1 && p[0] == '.'))) {
+            if (b.len || !(flags & VIC_PATH_RELATIVE))
+                vic_buf_append(&b, "/", 1);
+            vic_buf_append(&b, p, len);
+        }
+        p += len + (p[len] == '/' ? 1 : 0);
+    }
+    if (b.len == 0 && !(flags & VIC_PATH_RELATIVE))
+        vic_buf_append(&b, "/", 1);
+    *out = vic_buf_steal(&b);
+    return 0;
 }
 
 /* ---- removing trees: never through a symlink, each step relative to its parent's fd ---- */

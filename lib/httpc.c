@@ -38,13 +38,18 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+void vic_curl_global_init(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+}
+
 int vic_httpc_new(vic_httpc **out, const char *base_url, const char *bearer, vic_err **err)
 {
     *out = NULL;
     if (base_url == NULL || (strncmp(base_url, "http://", 7) && strncmp(base_url, "https://", 8)))
         return vic_err_set(err, VIC_EINVAL, "\"%s\" is not an http(s) URL",
                            base_url ? base_url : "");
-    pthread_once(&curl_once, curl_init_once);
+    vic_curl_global_init();
     vic_httpc *c = xzalloc(sizeof(*c));
     c->base = xstrdup(base_url);
     size_t n = strlen(c->base);

@@ -12,6 +12,10 @@
 
 typedef struct vic_httpc vic_httpc;
 
+/* curl_global_init(CURL_GLOBAL_DEFAULT), once per process however many threads call it: every
+ * user of libcurl calls this before its first handle. */
+void vic_curl_global_init(void);
+
 /* base_url: "http://127.0.0.1:2377"; bearer: a token sent with every call, or NULL. */
 int vic_httpc_new(vic_httpc **out, const char *base_url, const char *bearer, vic_err **err);
 void vic_httpc_free(vic_httpc *c);

@@ -32,7 +32,7 @@
 #include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/mem.h"
-#include "portlayer/imagestore.h"
+#include "portlayer/layer.h"
 
 #define MAX_DEPTH 256
 #define NOBODY    65534u
@@ -54,30 +54,9 @@ struct pl_fs {
 
 char *pl_fs_clean_path(const char *path)
 {
-    vic_buf b = VIC_BUF_INIT;
-    vic_buf_append(&b, "", 0);
-    const char *p = path ? path : "";
-    while (*p) {
-        while (*p == '/')
-            p++;
-        size_t len = strcspn(p, "/");
-        if (len == 0)
-            break;
-        if (len == 2 && p[0] == '.' && p[1] == '.') {
-            char *slash = b.len ? strrchr(b.data, '/') : NULL;
-            if (slash) {
-                b.len = (size_t)(slash - b.data);
-                b.data[b.len] = '\0';
-            }
-        } else if (!(len == 1 && p[0] == '.')) {
-            vic_buf_append(&b, "/", 1);
-            vic_buf_append(&b, p, len);
-        }
-        p += len;
-    }
-    if (b.len == 0)
-        vic_buf_append(&b, "/", 1);
-    return vic_buf_steal(&b);
+    char *out = NULL;
+    vic_path_normalise(&out, path, 0); /* cannot fail without flags */
+    return out;
 }
 
 /* Docker follows the last component of a path that ends in "/" or "/.". */

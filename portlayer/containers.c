@@ -19,6 +19,7 @@
 #include "lib/mem.h"
 #include "lib/netlink.h"
 #include "lib/serial.h"
+#include "lib/timefmt.h"
 #include "portlayer/archive.h"
 #include "portlayer/volumes.h"
 
@@ -664,19 +665,6 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
 
 /* ---- state ---- */
 
-static void rfc3339(char *out, size_t cap, int64_t ns)
-{
-    if (ns <= 0) {
-        snprintf(out, cap, "0001-01-01T00:00:00Z");
-        return;
-    }
-    time_t t = (time_t)(ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)(ns % 1000000000));
-}
-
 static json_t *str_array(char **items, size_t n)
 {
     json_t *a = json_array();
@@ -705,10 +693,10 @@ static json_t *describe(const json_t *vm, vic_err **err)
     const char *error = NULL;
     vic_exec_state st = vic_exec_state_of(on, s, &code, &error);
     char started[96], finished[96], created[96];
-    rfc3339(started, sizeof(started), s->started_at);
+    vic_rfc3339(started, sizeof(started), s->started_at);
     const char *created_ns = vm_key(vm, KEY_CREATED);
-    rfc3339(created, sizeof(created), created_ns ? strtoll(created_ns, NULL, 10) : 0);
-    rfc3339(finished, sizeof(finished), st == VIC_STATE_EXITED ? s->stopped_at : 0);
+    vic_rfc3339(created, sizeof(created), created_ns ? strtoll(created_ns, NULL, 10) : 0);
+    vic_rfc3339(finished, sizeof(finished), st == VIC_STATE_EXITED ? s->stopped_at : 0);
     json_t *mounts = json_array();
     for (size_t i = 0; i < cfg.n_mounts; i++)
         if (cfg.mounts[i].volume)

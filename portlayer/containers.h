@@ -22,7 +22,7 @@
 #include "hypervisor/hv.h"
 #include "lib/err.h"
 #include "lib/execconfig.h"
-#include "portlayer/imagestore.h"
+#include "portlayer/layer.h"
 
 typedef struct pl pl;
 typedef struct pl_handle pl_handle;

@@ -1,14 +1,9 @@
 /*
- * imagestore.h - the port layer's content-addressed image store.
+ * imagestore.h - the port layer's content-addressed image store, and its image index.
  *
- * One directory on a datastore (e.g. $VIC_HOME/datastore1/images/) holds:
+ * One directory on a datastore (e.g. $VIC_HOME/datastore1/images/) holds blobs and unpacked
+ * layers (blobs.h) and:
  *
- *   blobs/sha256/<hex>        manifests, configs and compressed layers, named by digest
- *   blobs/tmp/                blobs being downloaded (renamed into place once verified)
- *   layers/<hex>/rootfs/      a layer unpacked once, <hex> being its diff_id (the sha256 of
- *   layers/<hex>/layer.json   the uncompressed tar), and what it records: whiteouts, opaque
- *                             directories, skipped entries
- *   layers/.tmp-*             layers being unpacked (renamed into place when complete)
  *   images.json               the images: id (config digest), tags, repo digests, config,
  *                             layer chain; replaced atomically
  *
@@ -16,11 +11,6 @@
  * verified, and an image is written to images.json only after every blob and layer it names
  * is present, so a half-pulled image is never listed. Temporary leftovers of a crash are
  * removed by pl_imagestore_open.
- *
- * Layers are unpacked without ever writing outside the layer's root: absolute paths and ".."
- * are refused, every parent is opened with O_NOFOLLOW (a symlinked parent fails the layer),
- * hard links must point inside the layer, device nodes are skipped and reported. Numeric
- * ownership is preserved when running as root; modes and mtimes always.
  *
  * A store may be shared by threads of one process and by several processes (images.json is
  * updated under a lock file).
@@ -33,48 +23,11 @@
 #include <stdint.h>
 
 #include "lib/err.h"
+#include "portlayer/blobs.h"
+#include "portlayer/layer.h"
+#include "portlayer/reference.h"
 
 typedef struct pl_imagestore pl_imagestore;
-typedef struct pl_blob_writer pl_blob_writer;
-
-/* ---- layers without a store ---- */
-
-/* Unpacks one layer: a tar stream, plain or compressed (gzip, and whatever else libarchive
- * detects), read from fd, into dir, which must exist (normally empty). Whiteouts (.wh.NAME)
- * and opaque markers (.wh..wh..opq) are not written but recorded. At most max_bytes of
- * uncompressed tar are read (0: no limit; past it VIC_ETOOBIG). On success *out is a new JSON
- * object: {"diff_id": "sha256:<hex of the uncompressed stream>", "entries": n, "bytes": n,
- * "whiteouts": [paths], "opaque": [dirs], "skipped": [paths of device nodes and other entries
- * not written]}. Errors: VIC_EINVAL for a malformed archive or an entry that would escape dir
- * (absolute path, "..", a symlink or file as a parent, a hard link leaving the layer), VIC_EIO
- * for local I/O. On failure dir may hold part of the layer: the caller removes it. */
-int pl_layer_unpack(json_t **out, int fd, const char *dir, uint64_t max_bytes, vic_err **err);
-
-/* Where the owners of files copied into a container's root disk go: id i (0..count-1) is
- * written as base + i; an id that does not fit is written as base + 65534 (the overflow id)
- * and its file loses its set-user-ID (or set-group-ID) bit. A NULL map, or count 0, keeps
- * ids as they are. */
-typedef struct pl_idmap {
-    uint32_t base;
-    uint32_t count;
-} pl_idmap;
-
-/* Applies an unpacked layer onto a root directory, as a union mount would show it: first the
- * layer's opaque directories are emptied and its whiteouts removed in root, then the layer's
- * tree is copied over root (directories merged, anything else replaced; hard links within the
- * layer stay linked; ownership, modes and mtimes kept). layer_root is the unpacked tree and
- * layer_meta the object pl_layer_unpack returned (borrowed). Nothing is followed through a
- * symlink in root. Owners are written through ids (see pl_idmap), in the same pass as the
- * copy. VIC_EIO on local I/O failure. */
-int pl_layer_apply(const char *root, const char *layer_root, const json_t *layer_meta,
-                   const pl_idmap *ids, vic_err **err);
-
-/* Turns a path read from an archive into components joined by '/', dropping "." and empty
- * parts (*out, caller frees; "" for the archive's root). An absolute path or a ".." component
- * is refused (VIC_EINVAL): nothing in an archive may point above where it is unpacked. */
-int pl_tar_path_norm(char **out, const char *raw, vic_err **err);
-
-/* ---- the store ---- */
 
 /* Opens (creating when absent) the store in dir and removes temporary leftovers of a crash.
  * VIC_EIO when dir cannot be created or used; VIC_ECORRUPT when images.json is unreadable.
@@ -86,55 +39,6 @@ void pl_imagestore_free(pl_imagestore *s);
 
 /* The store's directory (borrowed). */
 const char *pl_imagestore_dir(const pl_imagestore *s);
-
-/* Whether digest ("sha256:<64 hex>") is a well-formed digest this store can hold. */
-int pl_digest_valid(const char *digest);
-
-/* 1 when the blob is stored, 0 when not (or when digest is malformed). */
-int pl_imagestore_has_blob(const pl_imagestore *s, const char *digest);
-
-/* The path of a stored or future blob (caller frees); VIC_EINVAL on a malformed digest. */
-int pl_imagestore_blob_path(char **out, const pl_imagestore *s, const char *digest, vic_err **err);
-
-/* Starts writing a blob that must hash to digest; expected_size is its size, or -1 when
- * unknown. Bytes go to a temporary file under blobs/tmp/. Free with pl_blob_writer_free
- * (which discards the temporary file unless committed). */
-int pl_blob_writer_new(pl_blob_writer **out, pl_imagestore *s, const char *digest,
-                       int64_t expected_size, vic_err **err);
-
-/* Appends bytes; VIC_EUPSTREAM when they pass the expected size, VIC_EIO on write failure. */
-int pl_blob_writer_write(pl_blob_writer *w, const void *data, size_t len, vic_err **err);
-
-/* Bytes written so far. */
-uint64_t pl_blob_writer_size(const pl_blob_writer *w);
-
-/* Verifies size and digest, syncs and renames the blob into place. VIC_EUPSTREAM when the
- * size or digest differs (the temporary file is removed), VIC_EIO on I/O failure. The writer
- * must still be freed. */
-int pl_blob_writer_commit(pl_blob_writer *w, vic_err **err);
-
-/* Discards an uncommitted blob and frees the writer; safe on NULL. */
-void pl_blob_writer_free(pl_blob_writer *w);
-
-/* Stores a whole blob held in memory after checking it hashes to digest (VIC_EUPSTREAM when
- * not). */
-int pl_imagestore_put_blob(pl_imagestore *s, const char *digest, const void *data, size_t len,
-                           vic_err **err);
-
-/* Reads a stored blob of at most max bytes; *out is NUL-terminated, caller frees.
- * VIC_ENOTFOUND when absent, VIC_ETOOBIG past max. */
-int pl_imagestore_read_blob(char **out, size_t *len, const pl_imagestore *s, const char *digest,
-                            size_t max, vic_err **err);
-
-/* 1 when the layer with this diff_id is unpacked in the store, else 0. */
-int pl_imagestore_has_layer(const pl_imagestore *s, const char *diff_id);
-
-/* Unpacks the stored blob blob_digest as the layer diff_id (unless already present) and
- * checks that the uncompressed stream hashes to diff_id. *out (may be NULL) receives the
- * layer's record (new reference). VIC_ENOTFOUND without the blob; VIC_EUPSTREAM when the
- * diff_id differs; the errors of pl_layer_unpack. Nothing is left behind on failure. */
-int pl_imagestore_add_layer(json_t **out, pl_imagestore *s, const char *blob_digest,
-                            const char *diff_id, vic_err **err);
 
 /* Records an image. image (borrowed) is an object:
  *   {"id": "sha256:<config digest>", "manifest_digest": "sha256:...",

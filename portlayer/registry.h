@@ -2,9 +2,7 @@
  * registry.h - a Docker Registry HTTP API v2 client (libcurl) that pulls images into a
  * pl_imagestore.
  *
- * References follow docker's rules: "busybox" is docker.io/library/busybox:latest (Docker
- * Hub, served by registry-1.docker.io), "127.0.0.1:5000/busybox" names another registry (a
- * first component with '.', ':' or "localhost"), "repo@sha256:<hex>" pins a manifest.
+ * References and digests are in reference.h.
  *
  * A pull pings /v2/, answers a `WWW-Authenticate: Bearer realm=...,service=...` challenge
  * with one token request (anonymous, or with the registry's basic credentials) or a Basic
@@ -28,42 +26,12 @@
 
 #include "lib/err.h"
 #include "portlayer/imagestore.h"
-
-#define PL_DOCKER_HUB_DOMAIN   "docker.io"
-#define PL_DOCKER_HUB_REGISTRY "registry-1.docker.io"
-#define PL_DEFAULT_TAG         "latest"
+#include "portlayer/reference.h"
 
 #define PL_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define PL_MT_DOCKER_LIST     "application/vnd.docker.distribution.manifest.list.v2+json"
 #define PL_MT_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
 #define PL_MT_OCI_INDEX       "application/vnd.oci.image.index.v1+json"
-
-/* ---- references ---- */
-
-/* A parsed image reference; every string is owned. */
-typedef struct pl_ref {
-    char *domain;     /* "docker.io", "127.0.0.1:5000" */
-    char *repository; /* "library/busybox" */
-    char *tag;        /* "latest" when neither tag nor digest was given; NULL with a digest only */
-    char *digest;     /* "sha256:<hex>" or NULL */
-} pl_ref;
-
-/* Parses s (docker's grammar: lowercase path components of [a-z0-9] joined by ., _, __ or
- * -, an optional domain, :tag of [A-Za-z0-9_.-]{1,128}, @sha256:<64 hex>). VIC_EINVAL with
- * the reason when malformed. Free with pl_ref_free. */
-int pl_ref_parse(pl_ref **out, const char *s, vic_err **err);
-
-/* Frees a reference; safe on NULL. */
-void pl_ref_free(pl_ref *r);
-
-/* "domain/repository:tag" (or "@digest" when the reference has no tag); caller frees. */
-char *pl_ref_string(const pl_ref *r);
-
-/* "domain/repository" (the name without tag or digest); caller frees. */
-char *pl_ref_name(const pl_ref *r);
-
-/* The host[:port] to connect to: docker.io becomes registry-1.docker.io. Borrowed. */
-const char *pl_ref_registry_host(const pl_ref *r);
 
 /* ---- manifests and configs (pure parsing, no I/O) ---- */
 

@@ -400,50 +400,25 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     return 0;
 }
 
-static int list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_list(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
     const char *all = vic_http_req_query(req, "all");
-    json_t *list = NULL;
-    int rc =
-        pl_container_list(c->port, all && strcmp(all, "0") && strcmp(all, "false"), &list, err);
-    if (rc < 0)
-        return rc;
-    vic_http_resp_json(resp, 200, list);
-    return 0;
+    return pl_container_list(c->port, all && strcmp(all, "0") && strcmp(all, "false"), out, err);
 }
 
-static int inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_inspect(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
-    json_t *out = NULL;
-    int rc = pl_container_inspect(c->port, vic_http_req_param(req, "id"), &out, err);
-    if (rc < 0)
-        return rc;
-    vic_http_resp_json(resp, 200, out);
-    return 0;
+    return pl_container_inspect(c->port, vic_http_req_param(req, "id"), out, err);
 }
 
-static int stats_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_stats(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
-    json_t *out = NULL;
-    int rc = pl_container_stats(c->port, vic_http_req_param(req, "id"), &out, err);
-    if (rc < 0)
-        return rc;
-    vic_http_resp_json(resp, 200, out);
-    return 0;
+    return pl_container_stats(c->port, vic_http_req_param(req, "id"), out, err);
 }
 
-static int top_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_top(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
-    json_t *out = NULL;
-    int rc = pl_container_top(c->port, vic_http_req_param(req, "id"), &out, err);
-    if (rc < 0)
-        return rc;
-    vic_http_resp_json(resp, 200, out);
-    return 0;
+    return pl_container_top(c->port, vic_http_req_param(req, "id"), out, err);
 }
 
 static int query_int(vic_http_req *req, const char *name, long def, long min, long max, long *out,
@@ -469,26 +444,21 @@ static int query_flag(vic_http_req *req, const char *name)
     return v && strcmp(v, "0") && strcmp(v, "false") && strcmp(v, "");
 }
 
-static int start_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_start(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
-    int rc = pl_container_start_attach(c->port, vic_http_req_param(req, "id"),
-                                       query_flag(req, "attach"), err);
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
-    return rc;
+    (void)out;
+    return pl_container_start_attach(c->port, vic_http_req_param(req, "id"),
+                                     query_flag(req, "attach"), err);
 }
 
-static int stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_stop(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
+    (void)out;
     long t;
     int rc = query_int(req, "t", -1, -1, 3600, &t, err);
     if (rc == 0)
         rc = pl_container_stop(c->port, vic_http_req_param(req, "id"), t < 0 ? -1 : (int)t * 1000,
                                err);
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
     return rc;
 }
 
@@ -624,22 +594,18 @@ static int parse_signal(const char *v)
     return -1;
 }
 
-static int kill_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_kill(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
+    (void)out;
     const char *name = vic_http_req_query(req, "signal");
     int sig = parse_signal(name);
     if (sig < 0)
         return vic_err_set(err, VIC_EINVAL, "signal: \"%s\" is not a signal", name);
-    int rc = pl_container_kill(c->port, vic_http_req_param(req, "id"), sig, err);
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
-    return rc;
+    return pl_container_kill(c->port, vic_http_req_param(req, "id"), sig, err);
 }
 
-static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_wait(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
     long t;
     int64_t code = 0;
     int rc = query_int(req, "timeout", 60, 0, 3600, &t, err);
@@ -647,7 +613,7 @@ static int wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
         rc = pl_container_wait(c->port, vic_http_req_param(req, "id"), (unsigned)t * 1000, &code,
                                err);
     if (rc == 0)
-        vic_http_resp_json(resp, 200, json_pack("{s:I}", "exit_code", (json_int_t)code));
+        *out = json_pack("{s:I}", "exit_code", (json_int_t)code);
     return rc;
 }
 
@@ -672,9 +638,9 @@ static void remove_anonymous(pl_server_ctx *c, const json_t *container)
     }
 }
 
-static int remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_remove(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
+    (void)out;
     const char *force = vic_http_req_query(req, "force");
     json_t *x cleanup_json = NULL;
     int volumes = query_flag(req, "v") && c->volumes;
@@ -684,8 +650,6 @@ static int remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                  force && strcmp(force, "0") && strcmp(force, "false"), err);
     if (rc == 0 && volumes)
         remove_anonymous(c, x);
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
     return rc;
 }
 
@@ -741,17 +705,14 @@ static int volume_with_users(pl_server_ctx *c, const char *name, json_t **out, v
     return rc;
 }
 
-static int volume_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int volume_list(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
     (void)req;
-    pl_server_ctx *c = payload;
     json_t *all cleanup_json = NULL;
-    int rc = need_volumes(c, err);
-    if (rc == 0)
-        rc = pl_volume_list(c->volumes, &all, err);
+    int rc = pl_volume_list(c->volumes, &all, err);
     if (rc < 0)
         return rc;
-    json_t *out = json_array();
+    *out = json_array();
     size_t i;
     json_t *v;
     json_array_foreach(all, i, v)
@@ -761,34 +722,22 @@ static int volume_list_handler(vic_http_req *req, vic_http_resp *resp, void *pay
         if (pl_volume_users(c->port, vic_json_str(v, "name"), &users, &e) == 0)
             json_object_set_new(v, "used_by", users);
         vic_err_free(&e);
-        json_array_append(out, v);
+        json_array_append(*out, v);
     }
-    vic_http_resp_json(resp, 200, out);
     return 0;
 }
 
-static int volume_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                  vic_err **err)
+static int volume_inspect(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
-    json_t *out = NULL;
-    int rc = need_volumes(c, err);
-    if (rc == 0)
-        rc = volume_with_users(c, vic_http_req_param(req, "name"), &out, err);
-    if (rc == 0)
-        vic_http_resp_json(resp, 200, out);
-    return rc;
+    return volume_with_users(c, vic_http_req_param(req, "name"), out, err);
 }
 
-static int volume_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                 vic_err **err)
+static int volume_remove(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
+    (void)out;
     const char *name = vic_http_req_param(req, "name");
     json_t *vol cleanup_json = NULL;
-    int rc = need_volumes(c, err);
-    if (rc == 0)
-        rc = volume_with_users(c, name, &vol, err);
+    int rc = volume_with_users(c, name, &vol, err);
     if (rc < 0)
         return rc;
     json_t *users = json_object_get(vol, "used_by");
@@ -805,9 +754,7 @@ static int volume_remove_handler(vic_http_req *req, vic_http_resp *resp, void *p
         vic_buf_free(&ids);
         return rc;
     }
-    if ((rc = pl_volume_remove(c->volumes, name, err)) == 0)
-        vic_http_resp_json(resp, 204, NULL);
-    return rc;
+    return pl_volume_remove(c->volumes, name, err);
 }
 
 /* ---- networks ---- */
@@ -861,56 +808,33 @@ static int network_create_handler(vic_http_req *req, vic_http_resp *resp, void *
     return 0;
 }
 
-static int network_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                vic_err **err)
+static int network_list(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
     (void)req;
-    pl_server_ctx *c = payload;
-    json_t *all = NULL;
-    int rc = need_networks(c, err);
-    if (rc == 0)
-        rc = pl_network_list(c->networks, &all, err);
+    int rc = pl_network_list(c->networks, out, err);
     size_t i;
     json_t *n;
-    json_array_foreach(all, i, n)
+    json_array_foreach(*out, i, n)
     {
         if (rc == 0)
             rc = network_with_users(c, n, err);
     }
-    if (rc < 0) {
-        json_decref(all);
-        return rc;
-    }
-    vic_http_resp_json(resp, 200, all);
-    return 0;
+    return rc;
 }
 
-static int network_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                   vic_err **err)
+static int network_inspect(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
-    json_t *out = NULL;
-    int rc = need_networks(c, err);
+    int rc = pl_network_get(c->networks, vic_http_req_param(req, "id"), out, err);
     if (rc == 0)
-        rc = pl_network_get(c->networks, vic_http_req_param(req, "id"), &out, err);
-    if (rc == 0)
-        rc = network_with_users(c, out, err);
-    if (rc < 0) {
-        json_decref(out);
-        return rc;
-    }
-    vic_http_resp_json(resp, 200, out);
-    return 0;
+        rc = network_with_users(c, *out, err);
+    return rc;
 }
 
-static int network_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                  vic_err **err)
+static int network_remove(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
+    (void)out;
     json_t *net cleanup_json = NULL;
-    int rc = need_networks(c, err);
-    if (rc == 0)
-        rc = pl_network_get(c->networks, vic_http_req_param(req, "id"), &net, err);
+    int rc = pl_network_get(c->networks, vic_http_req_param(req, "id"), &net, err);
     if (rc == 0 && !json_is_true(json_object_get(net, "builtin")))
         rc = network_with_users(c, net, err);
     if (rc < 0)
@@ -932,18 +856,14 @@ static int network_remove_handler(vic_http_req *req, vic_http_resp *resp, void *
         vic_buf_free(&names);
         return rc;
     }
-    if ((rc = pl_network_remove(c->networks, vic_json_str(net, "id"), err)) == 0)
-        vic_http_resp_json(resp, 204, NULL);
-    return rc;
+    return pl_network_remove(c->networks, vic_json_str(net, "id"), err);
 }
 
-static int connect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_connect(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
+    (void)out;
     json_t *body = vic_http_req_json(req);
-    int rc = need_networks(c, err);
-    if (rc == 0)
-        rc = vic_json_validate(body, &attach_schema, NULL, err);
+    int rc = vic_json_validate(body, &attach_schema, NULL, err);
     if (rc < 0)
         return rc;
     json_t *list cleanup_json = json_pack("[O]", body);
@@ -955,36 +875,27 @@ static int connect_handler(vic_http_req *req, vic_http_resp *resp, void *payload
     if (rc == 0)
         rc = pl_container_connect(c->port, vic_http_req_param(req, "id"), &ns.a[0], err);
     nets_clear(&ns);
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
     return rc;
 }
 
-static int disconnect_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_disconnect(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
+    (void)out;
     json_t *net cleanup_json = NULL;
-    int rc = need_networks(c, err);
-    if (rc == 0)
-        rc = pl_network_get(c->networks, vic_http_req_param(req, "name"), &net, err);
+    int rc = pl_network_get(c->networks, vic_http_req_param(req, "name"), &net, err);
     if (rc == 0)
         rc = pl_container_disconnect(c->port, vic_http_req_param(req, "id"),
                                      vic_json_str(net, "name"), err);
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
     return rc;
 }
 
-static int rename_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int container_rename(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
+    (void)out;
     const char *name = vic_http_req_query(req, "name");
     if (name == NULL)
         return vic_err_set(err, VIC_EINVAL, "name: is required");
-    int rc = pl_container_rename(c->port, vic_http_req_param(req, "id"), name, err);
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
-    return rc;
+    return pl_container_rename(c->port, vic_http_req_param(req, "id"), name, err);
 }
 
 typedef struct log_acc {
@@ -1183,18 +1094,15 @@ static int need_images(pl_server_ctx *c, vic_err **err)
     return c->images ? 0 : vic_err_set(err, VIC_EUNAVAIL, "this port layer has no image store");
 }
 
-static int images_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+static int image_list(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
     (void)req;
-    pl_server_ctx *c = payload;
     json_t *list = NULL;
-    int rc = need_images(c, err);
-    if (rc == 0)
-        rc = pl_imagestore_list(&list, c->images, err);
+    int rc = pl_imagestore_list(&list, c->images, err);
     if (rc < 0)
         return rc;
     /* Docker's image summaries */
-    json_t *out = json_array();
+    *out = json_array();
     size_t i;
     json_t *im;
     json_array_foreach(list, i, im)
@@ -1202,7 +1110,7 @@ static int images_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         json_t *tags = json_object_get(im, "repo_tags"),
                *digests = json_object_get(im, "repo_digests");
         json_array_append_new(
-            out,
+            *out,
             json_pack("{s:O, s:s, s:O, s:O, s:I, s:I, s:I, s:{}, s:i}", "Id",
                       json_object_get(im, "id"), "ParentId", "", "RepoTags",
                       tags ? tags : json_array(), "RepoDigests", digests ? digests : json_array(),
@@ -1211,40 +1119,34 @@ static int images_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                       json_integer_value(json_object_get(im, "size")), "Labels", "Containers", -1));
     }
     json_decref(list);
-    vic_http_resp_json(resp, 200, out);
     return 0;
 }
 
 /* An image's description by ?ref= through read (pl_imagestore_inspect or _history). */
-static int image_read(vic_http_req *req, vic_http_resp *resp, pl_server_ctx *c,
+/* An image's description by ?ref= through read (pl_imagestore_inspect or _history). */
+static int image_read(pl_server_ctx *c, vic_http_req *req, json_t **out,
                       int (*read)(json_t **, pl_imagestore *, const char *, vic_err **),
                       vic_err **err)
 {
     const char *ref = vic_http_req_query(req, "ref");
-    json_t *out = NULL;
-    int rc = need_images(c, err);
-    if (rc == 0 && ref == NULL)
+    int rc = 0;
+    if (ref == NULL)
         rc = vic_err_set(err, VIC_EINVAL, "ref: is required");
     if (rc == 0)
-        rc = read(&out, c->images, ref, err);
+        rc = read(out, c->images, ref, err);
     if (rc == VIC_ENOTFOUND)
         return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", ref);
-    if (rc < 0)
-        return rc;
-    vic_http_resp_json(resp, 200, out);
-    return 0;
+    return rc;
 }
 
-static int image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                 vic_err **err)
+static int image_inspect(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    return image_read(req, resp, payload, pl_imagestore_inspect, err);
+    return image_read(c, req, out, pl_imagestore_inspect, err);
 }
 
-static int image_history_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                 vic_err **err)
+static int image_history(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    return image_read(req, resp, payload, pl_imagestore_history, err);
+    return image_read(c, req, out, pl_imagestore_history, err);
 }
 
 /* docker tag: ref names the image, tag the new reference (a tag of "latest" when it has
@@ -1275,24 +1177,18 @@ static int image_tag_handler(vic_http_req *req, vic_http_resp *resp, void *paylo
     return 0;
 }
 
-static int image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                vic_err **err)
+static int image_remove(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    pl_server_ctx *c = payload;
     const char *ref = vic_http_req_query(req, "ref"), *force = vic_http_req_query(req, "force");
-    json_t *out = NULL;
-    int rc = need_images(c, err);
-    if (rc == 0 && ref == NULL)
+    int rc = 0;
+    if (ref == NULL)
         rc = vic_err_set(err, VIC_EINVAL, "ref: is required");
     if (rc == 0)
-        rc = pl_imagestore_remove(&out, c->images, ref,
+        rc = pl_imagestore_remove(out, c->images, ref,
                                   force && strcmp(force, "0") && strcmp(force, "false"), err);
     if (rc == VIC_ENOTFOUND)
         return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", ref);
-    if (rc < 0)
-        return rc;
-    vic_http_resp_json(resp, 200, out);
-    return 0;
+    return rc;
 }
 
 typedef struct pull_job {
@@ -1492,50 +1388,110 @@ static int events_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     return 0;
 }
 
+/* ---- routes ---- */
+
+/* The routes served by one port-layer call: the store the call needs attached (or NULL), the
+ * call, and the status of its answer: 200 with *out as the JSON body, or 204 without one. */
+typedef struct pl_call {
+    const char *method, *pattern; /* the route's */
+    int (*need)(pl_server_ctx *c, vic_err **err);
+    int (*call)(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err);
+    int status;
+} pl_call;
+
+static const pl_call pl_calls[] = {
+    {"GET", "/containers", NULL, container_list, 200},
+    {"GET", "/containers/{id}", NULL, container_inspect, 200},
+    {"DELETE", "/containers/{id}", NULL, container_remove, 204},
+    {"POST", "/containers/{id}/start", NULL, container_start, 204},
+    {"POST", "/containers/{id}/stop", NULL, container_stop, 204},
+    {"POST", "/containers/{id}/kill", NULL, container_kill, 204},
+    {"POST", "/containers/{id}/wait", NULL, container_wait, 200},
+    {"POST", "/containers/{id}/rename", NULL, container_rename, 204},
+    {"GET", "/containers/{id}/stats", NULL, container_stats, 200},
+    {"GET", "/containers/{id}/top", NULL, container_top, 200},
+    {"POST", "/containers/{id}/networks", need_networks, container_connect, 204},
+    {"DELETE", "/containers/{id}/networks/{name}", need_networks, container_disconnect, 204},
+    {"GET", "/images", need_images, image_list, 200},
+    {"GET", "/images/inspect", need_images, image_inspect, 200},
+    {"GET", "/images/history", need_images, image_history, 200},
+    {"DELETE", "/images", need_images, image_remove, 200},
+    {"GET", "/volumes", need_volumes, volume_list, 200},
+    {"GET", "/volumes/{name}", need_volumes, volume_inspect, 200},
+    {"DELETE", "/volumes/{name}", need_volumes, volume_remove, 204},
+    {"GET", "/networks", need_networks, network_list, 200},
+    {"GET", "/networks/{id}", need_networks, network_inspect, 200},
+    {"DELETE", "/networks/{id}", need_networks, network_remove, 204},
+};
+
+/* The handler of every route in pl_calls: finds the route's entry and answers its call. */
+static int call_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const vic_http_route *route = vic_http_req_route(req);
+    const pl_call *pc = NULL;
+    for (size_t i = 0; route && pc == NULL && i < sizeof(pl_calls) / sizeof(pl_calls[0]); i++)
+        if (strcmp(pl_calls[i].method, route->method) == 0 &&
+            strcmp(pl_calls[i].pattern, route->pattern) == 0)
+            pc = &pl_calls[i];
+    if (pc == NULL)
+        return vic_err_set(err, VIC_EINTERNAL, "no port layer call for this route");
+    json_t *out = NULL;
+    int rc = pc->need ? pc->need(c, err) : 0;
+    if (rc == 0)
+        rc = pc->call(c, req, &out, err);
+    if (rc < 0) {
+        json_decref(out);
+        return rc;
+    }
+    vic_http_resp_json(resp, pc->status, out); /* the 204 calls leave out NULL */
+    return 0;
+}
+
 const vic_http_route pl_routes[] = {
     {"GET", "/version", version_handler, VIC_ROUTE_PUBLIC, "the API version"},
     {"GET", "/openapi.json", openapi_handler, 0, "this API's description"},
     {"POST", "/containers", create_handler, VIC_ROUTE_JSON, "create a container"},
-    {"GET", "/containers", list_handler, 0, "list containers"},
-    {"GET", "/containers/{id}", inspect_handler, 0, "inspect a container"},
-    {"DELETE", "/containers/{id}", remove_handler, 0, "remove a container"},
-    {"POST", "/containers/{id}/start", start_handler, 0, "power a container on"},
-    {"POST", "/containers/{id}/stop", stop_handler, 0, "stop a container"},
-    {"POST", "/containers/{id}/kill", kill_handler, 0, "send a container a signal"},
+    {"GET", "/containers", call_handler, 0, "list containers"},
+    {"GET", "/containers/{id}", call_handler, 0, "inspect a container"},
+    {"DELETE", "/containers/{id}", call_handler, 0, "remove a container"},
+    {"POST", "/containers/{id}/start", call_handler, 0, "power a container on"},
+    {"POST", "/containers/{id}/stop", call_handler, 0, "stop a container"},
+    {"POST", "/containers/{id}/kill", call_handler, 0, "send a container a signal"},
     {"POST", "/containers/{id}/attach", attach_handler, 0,
      "take the container's interactive channel (hijacked: attach frames both ways)"},
     {"POST", "/containers/{id}/exec", exec_handler, 0,
      "start a program in a running container (hijacked: attach frames, EXEC first)"},
-    {"POST", "/containers/{id}/wait", wait_handler, 0, "wait for a container to stop"},
-    {"POST", "/containers/{id}/rename", rename_handler, 0, "rename a container"},
+    {"POST", "/containers/{id}/wait", call_handler, 0, "wait for a container to stop"},
+    {"POST", "/containers/{id}/rename", call_handler, 0, "rename a container"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "a container's output"},
-    {"GET", "/containers/{id}/stats", stats_handler, 0, "a container's CPU and memory use"},
+    {"GET", "/containers/{id}/stats", call_handler, 0, "a container's CPU and memory use"},
     {"GET", "/containers/{id}/archive/stat", archive_stat_handler, 0,
      "the stat of a path in a container (Docker's ContainerPathStat)"},
     {"GET", "/containers/{id}/archive", archive_get_handler, 0,
      "a tar of a path in a container (streamed)"},
     {"PUT", "/containers/{id}/archive", archive_put_handler, 0,
      "unpack a tar (application/x-tar) into a directory of a container"},
-    {"GET", "/images", images_handler, 0, "list images"},
-    {"GET", "/images/inspect", image_inspect_handler, 0, "inspect an image"},
-    {"GET", "/images/history", image_history_handler, 0, "an image's history"},
+    {"GET", "/images", call_handler, 0, "list images"},
+    {"GET", "/images/inspect", call_handler, 0, "inspect an image"},
+    {"GET", "/images/history", call_handler, 0, "an image's history"},
     {"POST", "/images/tag", image_tag_handler, 0, "tag an image"},
-    {"DELETE", "/images", image_remove_handler, 0, "remove an image"},
+    {"DELETE", "/images", call_handler, 0, "remove an image"},
     {"POST", "/images/pull", pull_handler, 0, "pull an image (progress as JSON lines)"},
     {"GET", "/events", events_handler, 0,
      "container events as JSON lines (since, until: Unix timestamps; {} is a heartbeat)"},
-    {"GET", "/volumes", volume_list_handler, 0, "list volumes"},
+    {"GET", "/volumes", call_handler, 0, "list volumes"},
     {"POST", "/volumes", volume_create_handler, VIC_ROUTE_JSON, "create a volume"},
-    {"GET", "/volumes/{name}", volume_inspect_handler, 0, "inspect a volume"},
-    {"DELETE", "/volumes/{name}", volume_remove_handler, 0, "remove an unused volume"},
-    {"POST", "/containers/{id}/networks", connect_handler, VIC_ROUTE_JSON,
+    {"GET", "/volumes/{name}", call_handler, 0, "inspect a volume"},
+    {"DELETE", "/volumes/{name}", call_handler, 0, "remove an unused volume"},
+    {"POST", "/containers/{id}/networks", call_handler, VIC_ROUTE_JSON,
      "join a stopped container to a network"},
-    {"DELETE", "/containers/{id}/networks/{name}", disconnect_handler, 0,
+    {"DELETE", "/containers/{id}/networks/{name}", call_handler, 0,
      "take a stopped container off a network"},
-    {"GET", "/containers/{id}/top", top_handler, 0, "a running container's processes"},
-    {"GET", "/networks", network_list_handler, 0, "list networks"},
+    {"GET", "/containers/{id}/top", call_handler, 0, "a running container's processes"},
+    {"GET", "/networks", call_handler, 0, "list networks"},
     {"POST", "/networks", network_create_handler, VIC_ROUTE_JSON, "create a bridge network"},
-    {"GET", "/networks/{id}", network_inspect_handler, 0, "inspect a network"},
-    {"DELETE", "/networks/{id}", network_remove_handler, 0, "remove an unused network"},
+    {"GET", "/networks/{id}", call_handler, 0, "inspect a network"},
+    {"DELETE", "/networks/{id}", call_handler, 0, "remove an unused network"},
 };
 const size_t pl_n_routes = sizeof(pl_routes) / sizeof(pl_routes[0]);

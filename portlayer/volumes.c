@@ -14,7 +14,7 @@
 #include "lib/crypto.h"
 #include "lib/file.h"
 #include "lib/mem.h"
-#include "portlayer/imagestore.h"
+#include "lib/timefmt.h"
 
 #define META_MAX      (64 * 1024)
 #define LABELS_MAX    64
@@ -180,14 +180,6 @@ static int check_strings(const json_t *obj, const char *what, vic_err **err)
     return 0;
 }
 
-static void rfc3339(char out[32], long long secs)
-{
-    struct tm tm;
-    time_t t = (time_t)secs;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* A new reference: obj when it is an object, else an empty one. */
 static json_t *object_or_empty(const json_t *obj)
 {
@@ -197,7 +189,8 @@ static json_t *object_or_empty(const json_t *obj)
 static json_t *describe(const store *s, const char *name, const json_t *meta)
 {
     char created[32];
-    rfc3339(created, json_integer_value(json_object_get(meta, "created")));
+    vic_rfc3339_secs(created, sizeof(created),
+                     json_integer_value(json_object_get(meta, "created")));
     return json_pack("{s:s, s:s, s:s, s:s++, s:o, s:o, s:b, s:s}", "name", name, "store", s->label,
                      "driver", "vsphere", "mountpoint", s->ds_path, "/volumes/", name, "labels",
                      object_or_empty(json_object_get(meta, "labels")), "options",

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/httpc.h"
 #include "lib/log.h"
 
 /* ---- references and XML writing ---- */
@@ -484,12 +485,6 @@ static size_t write_cb(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* Reads an upload; nothing when no file is set (a handle reused after an upload). */
 static size_t read_cb(char *p, size_t sz, size_t n, void *ud)
 {
@@ -838,7 +833,7 @@ static void sc_ref(xmlNode *sc, const char *name, char *out, size_t cap)
 
 int vs_open(vs_conn *c, const hv_connect_opts *opts, vic_err **err)
 {
-    pthread_once(&curl_once, curl_init_once);
+    vic_curl_global_init();
     const char *t = opts->target;
     if (strncmp(t, "https://", 8) == 0)
         t += 8;

@@ -1,5 +1,5 @@
 /*
- * The registry client: reference and manifest parsing (pure), the failure modes against
+ * The registry client: manifest and config parsing (pure), the failure modes against
  * tests/fixtures/fake_registry.py (a registry that misbehaves on purpose), and real pulls from
  * Debian's docker-registry seeded by tests/fixtures/registry-busybox.sh.
  *
@@ -141,65 +141,6 @@ static void on_progress(const pl_progress *p, void *payload)
 }
 
 /* ---- pure parsing ---- */
-
-static void test_registry_ref_parse(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *in, *out;
-    } ok[] = {
-        {"busybox", "docker.io/library/busybox:latest"},
-        {"busybox:1.36", "docker.io/library/busybox:1.36"},
-        {"library/busybox", "docker.io/library/busybox:latest"},
-        {"user/app", "docker.io/user/app:latest"},
-        {"docker.io/busybox", "docker.io/library/busybox:latest"},
-        {"index.docker.io/busybox", "docker.io/library/busybox:latest"},
-        {"127.0.0.1:5000/busybox:latest", "127.0.0.1:5000/busybox:latest"},
-        {"localhost/a/b/c:v1.0-rc_2", "localhost/a/b/c:v1.0-rc_2"},
-        {"Registry.Example/x", "Registry.Example/x:latest"},
-        {"my-reg.example.com:443/team/app__x.y-z", "my-reg.example.com:443/team/app__x.y-z:latest"},
-        {"busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-         "docker.io/library/busybox@sha256:"
-         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
-    };
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        pl_ref *r = NULL;
-        vic_err *err cleanup_err = NULL;
-        if (pl_ref_parse(&r, ok[i].in, &err) < 0)
-            fail_msg("%s: %s", ok[i].in, err->msg);
-        cleanup_free char *s = pl_ref_string(r);
-        assert_string_equal(s, ok[i].out);
-        pl_ref_free(r);
-    }
-    pl_ref *r = NULL;
-    assert_int_equal(pl_ref_parse(&r, "busybox", NULL), 0);
-    assert_string_equal(pl_ref_registry_host(r), "registry-1.docker.io");
-    pl_ref_free(r);
-    static const char *bad[] = {
-        "",
-        "BusyBox",
-        "busybox:",
-        "busybox:-x",
-        "a//b",
-        "/busybox",
-        "busybox/",
-        "bu..sy",
-        "-busybox",
-        "busybox@sha256:abc",
-        "busybox@md5:0123456789abcdef0123456789abcdef",
-        "host:port/x",
-        "reg.example:99999999/x",
-        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        "busybox:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        vic_err *err cleanup_err = NULL;
-        if (pl_ref_parse(&r, bad[i], &err) != VIC_EINVAL)
-            fail_msg("accepted bad reference \"%s\"", bad[i]);
-        assert_null(r);
-    }
-}
 
 static void test_registry_manifest_parse(void **state)
 {
@@ -696,7 +637,6 @@ int main(void)
     if (mkdtemp(tmpdir) == NULL)
         return 1;
     const struct CMUnitTest pure[] = {
-        cmocka_unit_test(test_registry_ref_parse),
         cmocka_unit_test(test_registry_manifest_parse),
         cmocka_unit_test(test_registry_config_parse),
         cmocka_unit_test(test_registry_challenge_parse),
