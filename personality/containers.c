@@ -15,6 +15,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/mem.h"
+#include "lib/timefmt.h"
 #include "personality/attach.h"
 #include "personality/networks.h"
 #include "personality/ports.h"
@@ -552,16 +553,6 @@ typedef struct stats_job {
     vic_http_stream *s;
 } stats_job;
 
-static void rfc3339_ns(char *out, size_t cap, int64_t ns)
-{
-    time_t sec = (time_t)(ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, cap, "%s.%09lldZ", base, (long long)(ns % 1000000000));
-}
-
 /* One Docker stats object from two samples (prev may be NULL: the first of a stream). The
  * host's CPU time is the elapsed time on every CPU, which is what the CLI divides by. */
 static json_t *docker_stats(const stats_job *j, const json_t *cur, const json_t *prev)
@@ -570,8 +561,8 @@ static json_t *docker_stats(const stats_job *j, const json_t *cur, const json_t 
     int64_t cpus = json_integer_value(json_object_get(cur, "cpus"));
     int64_t pt = prev ? json_integer_value(json_object_get(prev, "time_ns")) : 0;
     char read[64], preread[64];
-    rfc3339_ns(read, sizeof(read), t);
-    rfc3339_ns(preread, sizeof(preread), pt);
+    vic_rfc3339(read, sizeof(read), t);
+    vic_rfc3339(preread, sizeof(preread), pt);
     int64_t mem = json_integer_value(json_object_get(cur, "memory_bytes"));
     int64_t limit = json_integer_value(json_object_get(cur, "memory_limit_bytes"));
     if (limit <= 0) {
