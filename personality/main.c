@@ -1,7 +1,6 @@
 /*
  * docker-engine-server: the Docker Engine API of a VCH (see engine.h).
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/service.h"
+#include "lib/srvopt.h"
 #include "personality/archive.h"
 #include "personality/engine.h"
 
@@ -38,77 +38,57 @@ static void usage(FILE *f)
                "  -h, --help           show this help\n");
 }
 
+/* The engine's own options: --port-layer and --name. */
+typedef struct engine_args {
+    const char *pl_url;
+    const char *name;
+} engine_args;
+
+static int option(int c, const char *arg, void *payload, FILE *out, FILE *err)
+{
+    (void)out;
+    (void)err;
+    engine_args *a = payload;
+    if (c == 'p')
+        a->pl_url = arg;
+    else
+        a->name = arg;
+    return VIC_SRVOPT_RUN;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"port-layer", required_argument, NULL, 'p'},
-        {"token-file", required_argument, NULL, 't'},
-        {"name", required_argument, NULL, 'n'},
-        {"tls-cert", required_argument, NULL, 'c'},
-        {"tls-key", required_argument, NULL, 'k'},
-        {"tls-ca", required_argument, NULL, 'a'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        VIC_SRVOPT_LISTEN,     {"port-layer", required_argument, NULL, 'p'},
+        VIC_SRVOPT_TOKEN_FILE, {"name", required_argument, NULL, 'n'},
+        VIC_SRVOPT_TLS_CERT,   VIC_SRVOPT_TLS_KEY,
+        VIC_SRVOPT_TLS_CA,     VIC_SRVOPT_LOG_LEVEL,
+        VIC_SRVOPT_HELP,       {NULL, 0, NULL, 0},
     };
-    const char *listen = "127.0.0.1:2375", *pl_url = "http://127.0.0.1:2377", *token_file = NULL;
-    const char *name = "virtual-container-host", *cert_file = NULL, *key_file = NULL;
-    const char *ca_file = NULL;
-    int level = VIC_LOG_INFO, c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'l':
-            listen = optarg;
-            break;
-        case 'p':
-            pl_url = optarg;
-            break;
-        case 't':
-            token_file = optarg;
-            break;
-        case 'n':
-            name = optarg;
-            break;
-        case 'c':
-            cert_file = optarg;
-            break;
-        case 'k':
-            key_file = optarg;
-            break;
-        case 'a':
-            ca_file = optarg;
-            break;
-        case 'L':
-            if ((level = vic_log_level_parse(optarg)) < 0) {
-                fprintf(stderr,
-                        "docker-engine-server: --log-level: \"%s\" is not one of "
-                        "debug, info, warn, error\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (token_file == NULL || (cert_file == NULL) != (key_file == NULL) ||
-        (ca_file && cert_file == NULL)) {
+    engine_args own = {.pl_url = "http://127.0.0.1:2377", .name = "virtual-container-host"};
+    const vic_srvopt_spec spec = {.prog = "docker-engine-server",
+                                  .longopts = longopts,
+                                  .usage = usage,
+                                  .listen_default = "127.0.0.1:2375",
+                                  .option = option,
+                                  .payload = &own};
+    vic_srvopt so;
+    int rc = vic_srvopt_parse(&so, &spec, argc, argv);
+    if (rc != VIC_SRVOPT_RUN)
+        return rc;
+    const char *listen = so.listen, *pl_url = own.pl_url, *name = own.name;
+    if (so.token_file == NULL || !vic_srvopt_tls_ok(&so)) {
         fprintf(stderr, "docker-engine-server: --token-file is required, --tls-cert and "
                         "--tls-key go together, and --tls-ca needs them\n");
         usage(stderr);
         return 2;
     }
-    vic_log_init("docker", (vic_log_level)level);
+    vic_log_init("docker", (vic_log_level)so.log_level);
     vic_err *err cleanup_err = NULL;
     cleanup_secret char *token = NULL;
     vic_service_tls tls cleanup_tls = {0};
-    if (vic_service_token(&token, token_file, 16, &err) < 0 ||
-        vic_service_tls_load(&tls, cert_file, key_file, ca_file, &err) < 0) {
+    if (vic_service_token(&token, so.token_file, 16, &err) < 0 ||
+        vic_service_tls_load(&tls, so.tls_cert, so.tls_key, so.tls_ca, &err) < 0) {
         fprintf(stderr, "docker-engine-server: %s\n", err->msg);
         return 1;
     }

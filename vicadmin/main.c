@@ -2,7 +2,6 @@
  * vicadmin: a VCH's administration portal (see admin.h). Started by vic-init in the
  * appliance's folder.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/service.h"
+#include "lib/srvopt.h"
 #include "vicadmin/admin.h"
 
 static void usage(FILE *f)
@@ -38,13 +38,58 @@ static void usage(FILE *f)
             "  -h, --help               show this help\n");
 }
 
+/* vicadmin's own options, into its va_options and the list of registries. */
+typedef struct admin_args {
+    va_options o;
+    const char *regs[32];
+    size_t n_regs;
+} admin_args;
+
+static int option(int c, const char *arg, void *payload, FILE *out, FILE *err)
+{
+    (void)out;
+    (void)err;
+    admin_args *a = payload;
+    switch (c) {
+    case 'P':
+        a->o.passwd_file = arg;
+        break;
+    case 'n':
+        a->o.name = arg;
+        break;
+    case 'H':
+        a->o.home = arg;
+        break;
+    case 'p':
+        a->o.pool = arg;
+        break;
+    case 'i':
+        a->o.images = arg;
+        break;
+    case 'd':
+        a->o.docker = arg;
+        break;
+    case 'L':
+        a->o.port_layer = arg;
+        break;
+    case 'r':
+        if (a->n_regs < 32)
+            a->regs[a->n_regs++] = arg;
+        break;
+    case 'u':
+        a->o.ui_dir = arg;
+        break;
+    }
+    return VIC_SRVOPT_RUN;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"tls-cert", required_argument, NULL, 'c'},
-        {"tls-key", required_argument, NULL, 'k'},
-        {"tls-ca", required_argument, NULL, 'a'},
+        VIC_SRVOPT_LISTEN,
+        VIC_SRVOPT_TLS_CERT,
+        VIC_SRVOPT_TLS_KEY,
+        VIC_SRVOPT_TLS_CA,
         {"passwd-file", required_argument, NULL, 'P'},
         {"name", required_argument, NULL, 'n'},
         {"home", required_argument, NULL, 'H'},
@@ -52,100 +97,45 @@ int main(int argc, char **argv)
         {"images", required_argument, NULL, 'i'},
         {"docker", required_argument, NULL, 'd'},
         {"port-layer", required_argument, NULL, 'L'},
-        {"token-file", required_argument, NULL, 't'},
+        VIC_SRVOPT_TOKEN_FILE,
         {"registry", required_argument, NULL, 'r'},
         {"ui-dir", required_argument, NULL, 'u'},
-        {"log-level", required_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
+        VIC_SRVOPT_LOG_LEVEL,
+        VIC_SRVOPT_HELP,
         {NULL, 0, NULL, 0},
     };
-    va_options o = {.dir = "."};
-    const char *listen = NULL, *cert_file = NULL, *key_file = NULL, *ca_file = NULL;
-    const char *regs[32];
-    size_t n_regs = 0;
-    int level = VIC_LOG_INFO, c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'l':
-            listen = optarg;
-            break;
-        case 'c':
-            cert_file = optarg;
-            break;
-        case 'k':
-            key_file = optarg;
-            break;
-        case 'a':
-            ca_file = optarg;
-            break;
-        case 'P':
-            o.passwd_file = optarg;
-            break;
-        case 'n':
-            o.name = optarg;
-            break;
-        case 'H':
-            o.home = optarg;
-            break;
-        case 'p':
-            o.pool = optarg;
-            break;
-        case 'i':
-            o.images = optarg;
-            break;
-        case 'd':
-            o.docker = optarg;
-            break;
-        case 'L':
-            o.port_layer = optarg;
-            break;
-        case 't':
-            o.token_file = optarg;
-            break;
-        case 'r':
-            if (n_regs < 32)
-                regs[n_regs++] = optarg;
-            break;
-        case 'u':
-            o.ui_dir = optarg;
-            break;
-        case 'v':
-            if ((level = vic_log_level_parse(optarg)) < 0) {
-                fprintf(stderr,
-                        "vicadmin: --log-level: \"%s\" is not one of debug, info, warn, "
-                        "error\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (listen == NULL || (cert_file == NULL) != (key_file == NULL) ||
-        (ca_file && cert_file == NULL) || optind < argc) {
+    admin_args args = {.o = {.dir = "."}};
+    const vic_srvopt_spec spec = {.prog = "vicadmin",
+                                  .longopts = longopts,
+                                  .usage = usage,
+                                  .option = option,
+                                  .payload = &args};
+    vic_srvopt so;
+    int rc = vic_srvopt_parse(&so, &spec, argc, argv);
+    if (rc != VIC_SRVOPT_RUN)
+        return rc;
+    if (so.listen == NULL || !vic_srvopt_tls_ok(&so) || so.argind < argc) {
         fprintf(stderr, "vicadmin: --listen is required, --tls-cert and --tls-key go together, "
                         "and --tls-ca needs them\n");
         usage(stderr);
         return 2;
     }
-    o.registries = regs;
-    o.n_registries = n_regs;
-    o.docker_tls = cert_file != NULL;
+    va_options o = args.o;
+    o.token_file = so.token_file;
+    const char *listen = so.listen;
+    o.registries = args.regs;
+    o.n_registries = args.n_regs;
+    o.docker_tls = so.tls_cert != NULL;
     cleanup_free char *ui = NULL;
     if (o.ui_dir == NULL) {
         cleanup_free char *self = vic_exe_dir();
         ui = xasprintf("%s/ui", self);
         o.ui_dir = ui;
     }
-    vic_log_init("vicadmin", (vic_log_level)level);
+    vic_log_init("vicadmin", (vic_log_level)so.log_level);
     vic_err *err cleanup_err = NULL;
     vic_service_tls tls cleanup_tls = {0};
-    if (vic_service_tls_load(&tls, cert_file, key_file, ca_file, &err) < 0) {
+    if (vic_service_tls_load(&tls, so.tls_cert, so.tls_key, so.tls_ca, &err) < 0) {
         fprintf(stderr, "vicadmin: %s\n", err->msg);
         return 1;
     }
