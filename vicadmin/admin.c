@@ -401,7 +401,7 @@ static int dashboard_handler(vic_http_req *req, vic_http_resp *resp, void *paylo
 
 /* ---- logs ---- */
 
-static int component_log(const va *a, const char *name, char **path, vic_err **err)
+int va_component_log(const va *a, const char *name, char **path, vic_err **err)
 {
     for (size_t i = 0; i < sizeof(components) / sizeof(components[0]); i++)
         if (name && strcmp(name, components[i]) == 0) {
@@ -414,8 +414,7 @@ static int component_log(const va *a, const char *name, char **path, vic_err **e
                        name ? name : "");
 }
 
-/* The last `lines` lines of a file (reading at most max bytes from its end). */
-static char *tail_file(const char *path, long lines, size_t max, size_t *len)
+char *va_tail_file(const char *path, long lines, size_t max, size_t *len)
 {
     *len = 0;
     FILE *f = fopen(path, "re");
@@ -445,7 +444,7 @@ static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
 {
     va *a = payload;
     cleanup_free char *path = NULL;
-    int rc = component_log(a, vic_http_req_param(req, "component"), &path, err);
+    int rc = va_component_log(a, vic_http_req_param(req, "component"), &path, err);
     if (rc < 0)
         return rc;
     const char *t = vic_http_req_query(req, "tail");
@@ -454,7 +453,7 @@ static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     if (t && (end == t || *end || lines < 1 || lines > 1000000))
         return vic_err_set(err, VIC_EINVAL, "tail: \"%.32s\" is not between 1 and 1000000", t);
     size_t len = 0;
-    cleanup_free char *text = tail_file(path, lines, LOG_TAIL_MAX, &len);
+    cleanup_free char *text = va_tail_file(path, lines, LOG_TAIL_MAX, &len);
     vic_http_resp_text(resp, 200, "text/plain; charset=utf-8", text, len);
     return 0;
 }
@@ -471,7 +470,7 @@ static void *follow_thread(void *p)
     off_t pos = stat(j->path, &st) == 0 ? st.st_size : 0;
     /* the recent past first, so the page is not empty */
     size_t len = 0;
-    cleanup_free char *recent = tail_file(j->path, 50, LOG_TAIL_MAX, &len);
+    cleanup_free char *recent = va_tail_file(j->path, 50, LOG_TAIL_MAX, &len);
     int alive = len == 0 || vic_http_stream_event(j->s, "log", NULL, recent, NULL) == 0;
     vic_buf carry = VIC_BUF_INIT;
     while (alive && vic_http_stream_alive(j->s)) {
@@ -514,7 +513,7 @@ static int follow_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
 {
     va *a = payload;
     char *path = NULL;
-    int rc = component_log(a, vic_http_req_param(req, "component"), &path, err);
+    int rc = va_component_log(a, vic_http_req_param(req, "component"), &path, err);
     if (rc < 0)
         return rc;
     follow_job *j = xzalloc(sizeof(*j));
@@ -556,8 +555,7 @@ static int add_entry(struct archive *ar, const char *name, const char *data, siz
     return ok ? 0 : -1;
 }
 
-/* A key whose value must never leave the appliance. */
-static int secret_key(const char *k)
+int va_secret_key(const char *k)
 {
     static const char *const words[] = {"password", "passwd", "secret", "token", "key", NULL};
     for (const char *const *w = words; *w; w++)
@@ -581,7 +579,7 @@ static json_t *config_of(va *a)
         json_t *v;
         json_object_foreach(info.extra_config, k, v)
         {
-            json_object_set(out, k, secret_key(k) ? json_string("(removed)") : v);
+            json_object_set(out, k, va_secret_key(k) ? json_string("(removed)") : v);
         }
         json_object_set_new(out, "power", json_string(hv_power_name(info.power)));
     }
@@ -612,7 +610,7 @@ int va_bundle(va *a, char **data, size_t *len, vic_err **err)
     for (size_t i = 0; rc == 0 && i < sizeof(components) / sizeof(components[0]); i++) {
         cleanup_free char *path = xasprintf("%s/%s.log", a->o.dir ? a->o.dir : ".", components[i]);
         size_t n = 0;
-        cleanup_free char *text = tail_file(path, 1L << 30, BUNDLE_LOG_MAX, &n);
+        cleanup_free char *text = va_tail_file(path, 1L << 30, BUNDLE_LOG_MAX, &n);
         cleanup_free char *name = xasprintf("%s/logs/%s.log", root, components[i]);
         rc = add_entry(ar, name, text, n);
     }
@@ -632,7 +630,7 @@ int va_bundle(va *a, char **data, size_t *len, vic_err **err)
         /* the inventory's recent events about this VCH and its containers */
         cleanup_free char *path = xasprintf("%s/events.log", a->o.home);
         size_t n = 0;
-        cleanup_free char *text = tail_file(path, 2000, LOG_TAIL_MAX, &n);
+        cleanup_free char *text = va_tail_file(path, 2000, LOG_TAIL_MAX, &n);
         cleanup_free char *name = xasprintf("%s/events.log", root);
         rc = add_entry(ar, name, text, n);
     }

@@ -57,4 +57,17 @@ int va_authenticate(vic_http_req *req, const vic_http_route *route, void *payloa
 int va_dashboard(va *a, json_t **out, vic_err **err);
 int va_bundle(va *a, char **data, size_t *len, vic_err **err);
 
+/* The log file of a component named in a request (vic-init, port-layer, docker-personality,
+ * vicadmin: o->dir/NAME.log), into *path (caller frees); any other name, including one that
+ * would lead out of the directory, is VIC_ENOTFOUND. */
+int va_component_log(const va *a, const char *name, char **path, vic_err **err);
+
+/* The last `lines` lines of a file (reading at most max bytes from its end), NUL-terminated,
+ * *len its length; "" when the file cannot be opened. The caller frees it. */
+char *va_tail_file(const char *path, long lines, size_t max, size_t *len);
+
+/* Whether a configuration key names a secret (password, passwd, secret, token, key, in any
+ * case): the bundle replaces its value with "(removed)". */
+int va_secret_key(const char *k);
+
 #endif
