@@ -109,7 +109,8 @@ webservice_OBJS += $(B)/obj/webservice/embed.o
 portlayer_OBJS += $(B)/obj/portlayer/embed.o
 webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS) \
 	$(vch-wizard_OBJS) $(hypervisor_OBJS)
-self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
+self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS) $(vch-wizard_OBJS) \
+	$(hypervisor_OBJS)
 # vic-init (tether/vic-init/) is a dynamic binary of its own: keep it out of the tether's
 # objects; the tether's unit tests link both.
 VIC_INIT_OBJS := $(filter $(B)/obj/tether/vic-init/%,$(tether_OBJS))
@@ -118,8 +119,7 @@ tether_LINK = $(tether_OBJS) $(VIC_INIT_OBJS)
 .SECONDARY: $(tether_OBJS) # only unit tests use them: keep make from deleting them
 portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
 vicadmin_LINK = $(vicadmin_OBJS) $(hypervisor_OBJS)
-vch-wizard_LINK = $(vch-wizard_OBJS) $(self-provision_OBJS) $(validating-proxy_OBJS) \
-	$(hypervisor_OBJS)
+vch-wizard_LINK = $(vch-wizard_OBJS) $(hypervisor_OBJS)
 
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/portlayer/embed.o: portlayer/openapi.json

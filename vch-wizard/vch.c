@@ -25,8 +25,8 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/netlink.h"
-#include "self-provision/provision.h"
 #include "vch-wizard/inventory.h"
+#include "vch-wizard/spec.h"
 
 #ifndef VIC_VERSION
 #define VIC_VERSION "v0.1.0"
@@ -563,7 +563,7 @@ static void check_places(vch_engine *e, const json_t *spec, const json_t *apps, 
     json_t *v;
     json_array_foreach(json_object_get(storage, "image_stores"), i, v)
     {
-        if (!json_is_string(v) || sp_datastore_only(json_string_value(v)))
+        if (!json_is_string(v) || vch_spec_datastore_only(json_string_value(v)))
             continue;
         cleanup_free char *field = xasprintf("storage.image_stores[%zu]", i);
         cleanup_free char *path = store_path(json_string_value(v), "-");
@@ -572,7 +572,7 @@ static void check_places(vch_engine *e, const json_t *spec, const json_t *apps, 
     json_array_foreach(json_object_get(storage, "volume_stores"), i, v)
     {
         const char *url = str_at(v, "datastore");
-        if (url == NULL || sp_datastore_only(url))
+        if (url == NULL || vch_spec_datastore_only(url))
             continue;
         cleanup_free char *field = xasprintf("storage.volume_stores[%zu].datastore", i);
         cleanup_free char *path = store_path(url, "-");
@@ -699,7 +699,6 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
         *problems_out = NULL;
     if (warnings)
         *warnings = json_array();
-    json_t *r cleanup_json = json_object();
     json_t *sp_problems = NULL;
     json_t *norm = NULL;
     if (!json_is_object(spec)) {
@@ -719,9 +718,9 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
             *problems_out = json_pack("[s]", (*err)->msg);
         return rc;
     }
-    /* no token here: the only restriction is the engine's own target */
-    json_object_set_new(r, "target", json_string(e->target));
-    rc = sp_check_spec(&norm, &sp_problems, vch_inventory_sp(inv), r, in, e->target, &sperr);
+    /* no token here: the only limit is the engine's own target */
+    vch_spec_limits lim = VCH_SPEC_NO_LIMITS(e->target);
+    rc = vch_spec_check(&norm, &sp_problems, vch_inventory_spec(inv), &lim, in, e->target, &sperr);
     vch_inventory_free(inv);
     problems p = {.list = sp_problems ? sp_problems : json_array()};
     vic_err_free(&sperr);
@@ -970,14 +969,14 @@ static json_t *assign_places(vch_engine *e, json_t *spec, const char *uid)
         json_object_set_new(storage, "image_stores", images);
     }
     cleanup_free char *first = xstrdup(json_string_value(json_array_get(images, 0)) ?: "");
-    if (sp_datastore_only(first)) {
-        cleanup_free char *name = sp_datastore_of(first);
+    if (vch_spec_datastore_only(first)) {
+        cleanup_free char *name = vch_spec_datastore_of(first);
         cleanup_free char *url = e->local ? xasprintf("ds://%s/vic-images/%s", name, uid)
                                           : xasprintf("ds://%s/%s/VIC", name, str_at(spec, "name"));
         json_array_set_new(images, 0, json_string(url));
     }
     cleanup_free char *img = image_store(e, spec);
-    if (sp_datastore_only(first) || !ds_exists(e, img))
+    if (vch_spec_datastore_only(first) || !ds_exists(e, img))
         json_array_append_new(json_object_get(owned, "images"), json_string(img));
     size_t i;
     json_t *vs;
@@ -985,9 +984,9 @@ static json_t *assign_places(vch_engine *e, json_t *spec, const char *uid)
     {
         const char *url = str_at(vs, "datastore");
         const char *label = str_at(vs, "label") ?: "default";
-        int bare = url && sp_datastore_only(url);
+        int bare = url && vch_spec_datastore_only(url);
         if (bare) {
-            cleanup_free char *name = sp_datastore_of(url);
+            cleanup_free char *name = vch_spec_datastore_of(url);
             json_object_set_new(vs, "datastore",
                                 json_sprintf("ds://%s/vic-volumes/%s/%s", name, uid, label));
             /* the folder of the VCH's volume stores on that datastore */
@@ -1752,7 +1751,7 @@ static json_t *owned_of(vch_engine *e, const json_t *vm, const json_t *spec)
     const json_t *storage = json_object_get(spec, "storage");
     const char *first =
         json_string_value(json_array_get(json_object_get(storage, "image_stores"), 0));
-    if (first == NULL || sp_datastore_only(first)) {
+    if (first == NULL || vch_spec_datastore_only(first)) {
         cleanup_free char *img = image_store(e, spec);
         json_array_append_new(json_object_get(owned, "images"), json_string(img));
     }
@@ -1760,7 +1759,7 @@ static json_t *owned_of(vch_engine *e, const json_t *vm, const json_t *spec)
     json_t *vs;
     json_array_foreach(json_object_get(storage, "volume_stores"), i, vs)
     {
-        if (str_at(vs, "datastore") && sp_datastore_only(str_at(vs, "datastore"))) {
+        if (str_at(vs, "datastore") && vch_spec_datastore_only(str_at(vs, "datastore"))) {
             cleanup_free char *path = volume_store(spec, vs);
             json_object_set_new(json_object_get(owned, "volumes"), str_at(vs, "label") ?: "default",
                                 json_string(path));
@@ -2326,12 +2325,12 @@ int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t *
         return join_problems(p.list, VIC_EINVAL, err);
     /* the result must still be a valid spec */
     json_t *norm cleanup_json = NULL;
-    json_t *r cleanup_json = json_pack("{s:s}", "target", e->target);
+    vch_spec_limits lim = VCH_SPEC_NO_LIMITS(e->target);
     json_t *sp_problems cleanup_json = NULL;
     vch_inventory *inv = NULL;
     if ((rc = vch_inventory_new(&inv, e->hv, e->target, err)) < 0)
         return rc;
-    rc = sp_check_spec(&norm, &sp_problems, vch_inventory_sp(inv), r, spec, e->target, err);
+    rc = vch_spec_check(&norm, &sp_problems, vch_inventory_spec(inv), &lim, spec, e->target, err);
     vch_inventory_free(inv);
     if (rc < 0)
         return rc;
