@@ -125,8 +125,10 @@ vic-machine_LINK = $(vic-machine_OBJS) $(vch-wizard_OBJS) $(hypervisor_OBJS)
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/portlayer/embed.o: portlayer/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vch-wizard/vch.o $(B)/obj/vic-machine/main-machine.o $(B)/obj/vch-wizard/plugin.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vch-wizard/vch.o $(B)/obj/vic-machine/main-machine.o $(B)/obj/vch-wizard/plugin.o: $(GIT_STAMP)
+$(B)/obj/vch-wizard/create.o $(B)/obj/vch-wizard/query.o $(B)/obj/vic-machine/main-machine.o \
+	$(B)/obj/vch-wizard/plugin.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
+$(B)/obj/vch-wizard/create.o $(B)/obj/vch-wizard/query.o $(B)/obj/vic-machine/main-machine.o \
+	$(B)/obj/vch-wizard/plugin.o: $(GIT_STAMP)
 $(B)/obj/webservice/version.o: $(GIT_STAMP)
 
 BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \
