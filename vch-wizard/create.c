@@ -21,8 +21,8 @@
 static char *appliance_image(const vch_engine *e, const json_t *spec, const char *name)
 {
     cleanup_free char *ds = vch_appliance_ds(spec);
-    return e->local ? xasprintf("[%s] vic/appliance.iso", ds)
-                    : xasprintf("[%s] %s/appliance.iso", ds, name);
+    return e->caps->appliance_on_host ? xasprintf("[%s] vic/appliance.iso", ds)
+                                      : xasprintf("[%s] %s/appliance.iso", ds, name);
 }
 
 /* The appliance VM of the task's VCH (VIC_ENOTFOUND before it is made). */
@@ -107,7 +107,7 @@ static int reserve(sqlite3 *db, void *payload, vic_err **err)
                                "name: a VCH named %s already exists on %s; choose another name",
                                a->t->name, a->e->target);
     }
-    if (!a->e->local) {
+    if (!a->e->caps->appliance_on_host) {
         /* the target's network gives the address, unless the spec fixes one */
         const char *ip =
             str_at(json_object_get(json_object_get(a->t->spec, "network"), "public"), "static");
@@ -131,7 +131,7 @@ static int ds_exists(vch_engine *e, const char *ds_path)
     cleanup_free char *host = NULL;
     vic_err *ignore cleanup_err = NULL;
     struct stat st;
-    if (!e->local || hv_ds_local_path(e->hv, ds_path, &host, &ignore) < 0)
+    if (!e->caps->appliance_on_host || hv_ds_local_path(e->hv, ds_path, &host, &ignore) < 0)
         return 1;
     return lstat(host, &st) == 0 || errno != ENOENT;
 }
@@ -155,8 +155,9 @@ static json_t *assign_places(vch_engine *e, json_t *spec, const char *uid)
     cleanup_free char *first = xstrdup(json_string_value(json_array_get(images, 0)) ?: "");
     if (vch_spec_datastore_only(first)) {
         cleanup_free char *name = vch_spec_datastore_of(first);
-        cleanup_free char *url = e->local ? xasprintf("ds://%s/vic-images/%s", name, uid)
-                                          : xasprintf("ds://%s/%s/VIC", name, str_at(spec, "name"));
+        cleanup_free char *url = e->caps->images_in_vm_folder
+                                     ? xasprintf("ds://%s/%s/VIC", name, str_at(spec, "name"))
+                                     : xasprintf("ds://%s/vic-images/%s", name, uid);
         json_array_set_new(images, 0, json_string(url));
     }
     cleanup_free char *img = vch_image_store(e, spec);
@@ -326,7 +327,7 @@ static int step_image(vch_run_ctx *r, vic_err **err)
     int rc = hv_ds_mkdir(r->e->hv, folder, err);
     if (rc < 0)
         return rc;
-    if (!r->e->local) {
+    if (!r->e->caps->appliance_on_host) {
         if ((rc = hv_ds_upload(r->e->hv, image, r->e->iso, err)) < 0)
             return vic_err_wrap(err, rc, "appliance ISO %s", r->e->iso);
         vch_note(r, "appliance_image", "progress", "uploaded %s to %s", r->e->iso, image);
@@ -366,7 +367,7 @@ static int step_vm(vch_run_ctx *r, vic_err **err)
     cleanup_free char *image = appliance_image(r->e, spec, r->t->name);
     int rc = ds_mkdir_p(r->e->hv, images, err);
     /* the local appliance reads the store on this host; a VM reads it on its datastore */
-    if (rc == 0 && r->e->local)
+    if (rc == 0 && r->e->caps->appliance_on_host)
         rc = hv_ds_local_path(r->e->hv, images, &image_dir, err);
     else if (rc == 0)
         image_dir = xstrdup(images);
@@ -378,7 +379,8 @@ static int step_vm(vch_run_ctx *r, vic_err **err)
     json_object_set_new(ec, K_NAME, json_string(r->t->name));
     json_object_set_new(ec, K_ADDRESS, json_string(r->t->address));
     json_object_set_new(ec, K_POOL, json_string(pool));
-    if (r->e->local) { /* host paths mean something only to an appliance on this host */
+    if (r->e->caps
+            ->appliance_on_host) { /* host paths mean something only to an appliance on this host */
         json_object_set_new(ec, K_HOME, json_string(r->e->home));
         json_object_set_new(ec, K_BIN_DIR, json_string(r->e->bin_dir));
     }
@@ -703,7 +705,8 @@ char *vch_roll_back(vch_engine *e, const vch_task *t)
             hv_ds_delete(e->hv, json_string_value(path), &err);
             keep_failure(&err, &first);
         }
-        if (!e->local && folder_ours) { /* the ISO and files uploaded before the VM existed */
+        if (!e->caps->appliance_on_host &&
+            folder_ours) { /* the ISO and files uploaded before the VM existed */
             cleanup_free char *ds = vch_appliance_ds(t->spec);
             cleanup_free char *folder = xasprintf("[%s] %s", ds, t->name);
             hv_ds_delete(e->hv, folder, &err);

@@ -32,7 +32,7 @@ int vch_engine_open(vch_engine **out, const vch_engine_opts *o, vic_err **err)
                           .thumbprint = o->thumbprint};
     int rc = hv_open(&e->hv, &co, err);
     if (rc == 0)
-        e->local = strcmp(hv_driver_name(e->hv), "local") == 0;
+        e->caps = hv_caps_of(e->hv);
     if (rc == 0)
         rc = vch_tasks_open(&e->tasks, e->home, err);
     if (rc < 0) {
@@ -150,7 +150,7 @@ char *vch_image_store(const vch_engine *e, const json_t *spec)
     const json_t *stores = json_object_get(json_object_get(spec, "storage"), "image_stores");
     const char *first = json_string_value(json_array_get(stores, 0));
     cleanup_free char *dflt =
-        e->local ? xasprintf("vic-images/%s", name) : xasprintf("%s/VIC", name);
+        e->caps->images_in_vm_folder ? xasprintf("%s/VIC", name) : xasprintf("vic-images/%s", name);
     return vch_store_path(first ? first : "datastore1", dflt);
 }
 

@@ -2,12 +2,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "hypervisor/local/netfw.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/netlink.h"
@@ -246,56 +243,6 @@ static void check_places(vch_engine *e, const json_t *spec, const json_t *apps, 
     }
 }
 
-/* Whether net/len overlaps an IPv4 network of one of this host's interfaces (other than
- * loopback and the local target's own bridges); *ifname gets its name. */
-static int host_overlap(uint32_t net, int len, char *ifname, size_t cap)
-{
-    struct ifaddrs *ifs = NULL;
-    if (getifaddrs(&ifs) < 0)
-        return 0;
-    int hit = 0;
-    for (struct ifaddrs *i = ifs; i && !hit; i = i->ifa_next) {
-        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET || i->ifa_netmask == NULL ||
-            strncmp(i->ifa_name, "lo", 2) == 0 || strncmp(i->ifa_name, "vb", 2) == 0)
-            continue;
-        uint32_t a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
-        uint32_t m = ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
-        int ml = __builtin_popcount(m);
-        if (cidr_overlap(net, len, a & m, ml)) {
-            snprintf(ifname, cap, "%s", i->ifa_name);
-            hit = 1;
-        }
-    }
-    freeifaddrs(ifs);
-    return hit;
-}
-
-/* Whether this host lets us create the bridges of containers' networks: a probe bridge is
- * made and removed, once per process (a create on this host costs tens of milliseconds, and
- * every validation asks). */
-static char bridge_probe_msg[256];
-
-static int bridge_probe_rc;
-
-static void probe_bridges(void)
-{
-    char name[16];
-    snprintf(name, sizeof(name), "vbprobe%u", (unsigned)getpid() % 10000000u);
-    vic_err *err = NULL;
-    bridge_probe_rc = vic_nl_bridge_ensure(name, &err);
-    if (err)
-        snprintf(bridge_probe_msg, sizeof(bridge_probe_msg), "%s", err->msg);
-    vic_err_free(&err);
-    vic_nl_link_del(name, NULL);
-}
-
-static int local_bridges_usable(vic_err **err)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, probe_bridges);
-    return bridge_probe_rc < 0 ? vic_err_set(err, bridge_probe_rc, "%s", bridge_probe_msg) : 0;
-}
-
 /* The default bridge range: VIC's 172.16.0.0/12 when no VCH uses it, else the first
  * 10.N.0.0/16 that overlaps none. */
 static char *free_bridge_range(const json_t *apps)
@@ -315,7 +262,7 @@ static char *free_bridge_range(const json_t *apps)
             clash |= overlaps_vch(vm, net, len, &ospec, &orange);
         }
         char ifn[64];
-        if (!clash && !host_overlap(net, len, ifn, sizeof(ifn)))
+        if (!clash && !hv_host_net_overlap(net, len, ifn, sizeof(ifn)))
             return steal_ptr(cand);
     }
     return xstrdup("172.16.0.0/12");
@@ -361,10 +308,10 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
     if (ip_only && inet_pton(AF_INET, ip_only, &sa) != 1)
         vch_problem(&p, "network.public.static: %s is not an IPv4 address (ADDR or ADDR/PREFIX)",
                     static_ip);
-    else if (ip_only && e->local)
+    else if (ip_only && e->caps->appliance_on_host)
         vch_problem(&p, "network.public.static: the local target gives each VCH its own loopback "
                         "address; leave it out");
-    if (!e->local && access(e->iso, R_OK) < 0)
+    if (!e->caps->appliance_on_host && access(e->iso, R_OK) < 0)
         vch_problem(
             &p,
             "appliance_iso: %s: %s (give the appliance ISO with --appliance-iso; VIC-C does "
@@ -427,30 +374,26 @@ int vch_validate(vch_engine *e, const json_t *spec, json_t **out, json_t **probl
                                      info.memory_enforcement));
             }
             vic_err_free(&we);
-            if (e->local) {
-                vic_err *be = NULL;
-                if (local_bridges_usable(&be) < 0)
-                    json_array_append_new(
-                        *warnings,
-                        json_sprintf("network.bridge: %s; containers will have no network "
-                                     "(only --network none works)",
-                                     be->msg));
-                vic_err_free(&be);
-                vic_err *fe = NULL;
-                if (netfw_probe(&fe) < 0)
-                    json_array_append_new(
-                        *warnings,
-                        json_sprintf("network.bridge: containers are not isolated from the "
-                                     "host's services and other VCHs (%s)",
-                                     fe->msg));
-                vic_err_free(&fe);
-            }
+            vic_err *be = NULL;
+            if (e->caps->bridges_usable && e->caps->bridges_usable(&be) < 0)
+                json_array_append_new(
+                    *warnings, json_sprintf("network.bridge: %s; containers will have no network "
+                                            "(only --network none works)",
+                                            be->msg));
+            vic_err_free(&be);
+            vic_err *fe = NULL;
+            if (e->caps->bridges_isolated && e->caps->bridges_isolated(&fe) < 0)
+                json_array_append_new(
+                    *warnings, json_sprintf("network.bridge: containers are not isolated from the "
+                                            "host's services and other VCHs (%s)",
+                                            fe->msg));
+            vic_err_free(&fe);
         }
         const char *r2 =
             str_at(json_object_get(json_object_get(norm, "network"), "bridge"), "ip_range");
         char host_if[64];
-        if (e->local && r2 && parse_cidr(r2, &rn, &rl) &&
-            host_overlap(rn, rl, host_if, sizeof(host_if)))
+        if (e->caps->bridges_on_host && r2 && parse_cidr(r2, &rn, &rl) &&
+            hv_host_net_overlap(rn, rl, host_if, sizeof(host_if)))
             vch_problem(&p,
                         "network.bridge.ip_range: %s overlaps this host's network on %s; choose "
                         "another range (--bridge-network-range)",

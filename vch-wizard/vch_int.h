@@ -62,8 +62,8 @@ struct vch_engine {
     char *home;
     char *bin_dir;
     char *target;
-    char *iso; /* vSphere: the appliance ISO uploaded for each VCH */
-    int local; /* the local host: the appliance is vic-init here, addresses are ours to give */
+    char *iso;           /* vSphere: the appliance ISO uploaded for each VCH */
+    const hv_caps *caps; /* where the target runs appliances and containers' bridges */
     long ready_timeout_ms;
     hv_conn *hv;
     vic_store *tasks;
