@@ -1,3 +1,4 @@
+/* Reconfiguring a live VCH: the fields it can take, checked again as a whole spec. */
 #include "vch-wizard/vch_int.h"
 
 #include <string.h>
@@ -5,8 +6,6 @@
 #include "lib/cleanup.h"
 #include "vch-wizard/inventory.h"
 #include "vch-wizard/spec.h"
-
-/* ---- reconfigure ---- */
 
 static const char *const mutable_fields[] = {"compute", "debug", "syslog_addr", "registry", NULL};
 

@@ -1,11 +1,10 @@
+/* Recovery: tasks whose runner died are rolled back (creates) or finished (deletes). */
 #include "vch-wizard/vch_int.h"
 
 #include <string.h>
 
 #include "lib/cleanup.h"
 #include "lib/log.h"
-
-/* ---- converge ---- */
 
 int vch_converge(vch_engine *e, int *n_fixed, vic_err **err)
 {

@@ -1,3 +1,5 @@
+/* Creating a VCH: the task is recorded (name and address reserved), then its steps run;
+ * a failure rolls back what the create made. */
 #include "vch-wizard/vch_int.h"
 
 #include <arpa/inet.h>

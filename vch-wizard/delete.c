@@ -1,3 +1,5 @@
+/* Deleting a VCH: the task is recorded, then its steps remove the containerVMs, the
+ * appliance, the pool and the stores the VCH owns. */
 #include "vch-wizard/vch_int.h"
 
 #include <string.h>
@@ -5,8 +7,6 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "vch-wizard/spec.h"
-
-/* ---- delete ---- */
 
 typedef struct delete_begin_args {
     vch_engine *e;

@@ -1,3 +1,5 @@
+/* The VCH engine: connecting to a target, the model helpers every part uses, and tasks
+ * run as recorded steps (vch_int.h). */
 #include "vch-wizard/vch_int.h"
 
 #include <errno.h>
@@ -66,6 +68,8 @@ const char *vch_engine_target(const vch_engine *e)
 {
     return e->target;
 }
+
+/* ---- the model helpers ---- */
 
 char *vch_root_pool(void)
 {
@@ -252,6 +256,8 @@ char *vch_vm_path(const json_t *spec, const char *name)
     cleanup_free char *dc = dc_of(pool);
     return xasprintf("%s/vm/%s", dc, name);
 }
+
+/* ---- tasks and their steps ---- */
 
 void vch_new_task_id(char out[40])
 {

@@ -1,3 +1,4 @@
+/* Reading VCHs: list, inspect, certificate, creation log, env lines and the port layer. */
 #include "vch-wizard/vch_int.h"
 
 #include <curl/curl.h>
@@ -12,8 +13,6 @@ static int plain_of(const json_t *vm)
     const char *tls = appliance_key(vm, K_TLS);
     return tls && strcmp(tls, "false") == 0;
 }
-
-/* ---- inspect and list ---- */
 
 const char *vch_state(const json_t *vm, vch_engine *e)
 {

@@ -1,3 +1,5 @@
+/* Validation of a VCH spec against the target: the spec's own checks (spec.h), the VCHs
+ * that exist, this host's networks and what the target's capabilities allow. */
 #include "vch-wizard/vch_int.h"
 
 #include <arpa/inet.h>

@@ -10,6 +10,8 @@
 #include "lib/mem.h"
 #include "vch-wizard/plugin.h"
 
+/* Opens the engine on c's target and finishes tasks interrupted there; -1 after saying why
+ * it could not. */
 static int open_engine(vch_engine **e, vm_common *c)
 {
     vic_err *err cleanup_err = NULL;
@@ -41,6 +43,8 @@ static int open_engine(vch_engine **e, vm_common *c)
     return 0;
 }
 
+/* Shows a task's step (vch_progress_fn); payload points at vm_common.tty: on a terminal a
+ * step's line is redrawn when it ends. */
 static void progress(const char *step, const char *status, const char *message, void *payload)
 {
     if (*(const int *)payload) {
