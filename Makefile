@@ -93,7 +93,7 @@ $(B)/obj/%.o: %.S
 # main and are left out. $(comp)_LINK lists what the component's binaries and unit tests link
 # besides libvic.a: its own objects and those of the components it uses.
 COMPONENTS := lib webservice validating-proxy self-provision hypervisor tether portlayer \
-	personality vch-wizard vicadmin
+	personality vch-wizard vic-machine vicadmin
 
 define component_objs
 $(1)_SRCS := $$(filter-out $(1)/tests/%,$$(wildcard $(1)/*.c $(1)/*/*.c))
@@ -109,7 +109,8 @@ webservice_OBJS += $(B)/obj/webservice/embed.o
 portlayer_OBJS += $(B)/obj/portlayer/embed.o
 webservice_LINK = $(webservice_OBJS) $(validating-proxy_OBJS) $(self-provision_OBJS) \
 	$(vch-wizard_OBJS) $(hypervisor_OBJS)
-self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS)
+self-provision_LINK = $(self-provision_OBJS) $(validating-proxy_OBJS) $(vch-wizard_OBJS) \
+	$(hypervisor_OBJS)
 # vic-init (tether/vic-init/) is a dynamic binary of its own: keep it out of the tether's
 # objects; the tether's unit tests link both.
 VIC_INIT_OBJS := $(filter $(B)/obj/tether/vic-init/%,$(tether_OBJS))
@@ -118,14 +119,16 @@ tether_LINK = $(tether_OBJS) $(VIC_INIT_OBJS)
 .SECONDARY: $(tether_OBJS) # only unit tests use them: keep make from deleting them
 portlayer_LINK = $(portlayer_OBJS) $(hypervisor_OBJS)
 vicadmin_LINK = $(vicadmin_OBJS) $(hypervisor_OBJS)
-vch-wizard_LINK = $(vch-wizard_OBJS) $(self-provision_OBJS) $(validating-proxy_OBJS) \
-	$(hypervisor_OBJS)
+vch-wizard_LINK = $(vch-wizard_OBJS) $(hypervisor_OBJS)
+vic-machine_LINK = $(vic-machine_OBJS) $(vch-wizard_OBJS) $(hypervisor_OBJS)
 
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/portlayer/embed.o: portlayer/openapi.json
 $(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o $(B)/obj/vch-wizard/plugin.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vch-wizard/vch.o $(B)/obj/vch-wizard/main-machine.o $(B)/obj/vch-wizard/plugin.o: $(GIT_STAMP)
+$(B)/obj/vch-wizard/create.o $(B)/obj/vch-wizard/query.o $(B)/obj/vic-machine/main-machine.o \
+	$(B)/obj/vch-wizard/plugin.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
+$(B)/obj/vch-wizard/create.o $(B)/obj/vch-wizard/query.o $(B)/obj/vic-machine/main-machine.o \
+	$(B)/obj/vch-wizard/plugin.o: $(GIT_STAMP)
 $(B)/obj/webservice/version.o: $(GIT_STAMP)
 
 BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \
@@ -138,7 +141,7 @@ $(BIN)/vicadmin: $(B)/obj/vicadmin/main.o $(vicadmin_LINK) $(LIBVIC)
 $(B)/obj/vicadmin/admin.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
 $(B)/obj/vicadmin/admin.o: $(GIT_STAMP)
 
-$(BIN)/vic-machine: $(B)/obj/vch-wizard/main-machine.o $(vch-wizard_LINK) $(LIBVIC)
+$(BIN)/vic-machine: $(B)/obj/vic-machine/main-machine.o $(vic-machine_LINK) $(LIBVIC)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -200,8 +200,35 @@ typedef struct hv_extension {
 
 /* ---- the driver table ---- */
 
+/*
+ * What the VCH engine must know of where a driver runs a VCH's appliance and its containers'
+ * networks, beyond the calls below. Probes may be NULL when the driver has nothing to probe.
+ */
+typedef struct hv_caps {
+    /* 1: the appliance is vic-init on this host: it gets a loopback address the engine picks,
+     * boots a marker image every VCH shares, and reads its stores, home and binaries through
+     * this host's paths (hv_ds_local_path). 0: it is a VM booting the appliance ISO uploaded
+     * into its own folder, at the address its network gives it (DHCP) or a static one. */
+    int appliance_on_host;
+    /* 1: a VCH's images live in its appliance VM's folder (NAME/VIC), as VIC keeps them; 0:
+     * in a folder of the datastore's shared vic-images/. */
+    int images_in_vm_folder;
+    /* 1: containers' bridges are made on this host, so a bridge range must avoid this host's
+     * own networks (hv_host_net_overlap). */
+    int bridges_on_host;
+    /* The prefix of the interfaces the driver makes for containers' bridges on this host
+     * ("vb"), which hv_host_net_overlap skips; NULL when it makes none. */
+    const char *bridge_prefix;
+    /* Whether this host lets the driver make containers' bridges: 0, or the reason. */
+    int (*bridges_usable)(vic_err **err);
+    /* Whether containers on bridges are kept from this host's services and each other: 0, or
+     * the reason (VIC_EUNSUPPORTED). */
+    int (*bridges_isolated)(vic_err **err);
+} hv_caps;
+
 typedef struct hv_driver {
     const char *name;
+    const hv_caps *caps; /* never NULL */
     int (*connect)(hv_conn **out, const hv_connect_opts *opts, vic_err **err);
     void (*disconnect)(hv_conn *c);
     int (*find)(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, vic_err **err);
@@ -247,6 +274,13 @@ struct hv_conn {
 int hv_open(hv_conn **out, const hv_connect_opts *opts, vic_err **err);
 void hv_close(hv_conn *c);
 const char *hv_driver_name(const hv_conn *c);
+/* The connected driver's capabilities (hv_caps). */
+const hv_caps *hv_caps_of(const hv_conn *c);
+
+/* Whether net/len (an IPv4 network, host order) overlaps that of one of this machine's
+ * interfaces, other than loopback and the bridges any driver makes for containers; *ifname
+ * (cap bytes) gets the interface's name. */
+int hv_host_net_overlap(uint32_t net, int len, char *ifname, size_t cap);
 
 /* Resolves an inventory path (kind says what is expected there). */
 int hv_find(hv_conn *c, hv_kind kind, const char *path, hv_ref *out, vic_err **err);

@@ -61,7 +61,7 @@ static json_t *local_compute_resources(void *payload, const char *target)
     return strcmp(target, LOCAL_TARGET) == 0 ? json_pack("[s]", LOCAL_COMPUTE) : json_array();
 }
 
-static const sp_inventory_ops local_ops = {
+static const vch_spec_inventory_ops local_ops = {
     .has_target = local_has_target,
     .resolve_pool = local_resolve_pool,
     .root_pool = local_root_pool,
@@ -72,9 +72,9 @@ static const sp_inventory_ops local_ops = {
     .compute_resources = local_compute_resources,
 };
 
-static const sp_inventory local_inventory = {.ops = &local_ops, .payload = NULL};
+static const vch_spec_inventory local_inventory = {.ops = &local_ops, .payload = NULL};
 
-const sp_inventory *sp_inventory_local(void)
+const vch_spec_inventory *sp_inventory_local(void)
 {
     return &local_inventory;
 }

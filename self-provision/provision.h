@@ -3,14 +3,8 @@
  * restrictions and the target's inventory, defaults filled inside the restrictions, a use
  * consumed and the request recorded, all in one transaction.
  *
- * The VCH spec uses vic-machine-server's model (name, compute{cpu{limit,reservation},
- * memory{limit,reservation}, resource}, storage{image_stores[], volume_stores[{datastore,
- * label}], base_image_size}, network{bridge, public, client, management, container[]},
- * auth{no_tls, client, server{generate}}, endpoint{cpu{sockets}, memory}, registry,
- * container{name_convention}, debug, syslog_addr), with two VIC-C additions carrying
- * ceilings to the lifecycle engine: storage.limit (GB a VCH may use) and
- * container.max_containers. Sizes are Value objects ({"value": 4096, "units": "MiB"}) or bare
- * integers in MHz, MiB and GB.
+ * The spec itself (its model, defaults and checks) is the VCH engine's (vch-wizard/spec.h);
+ * this layer lays a token's restrictions on it as limits.
  *
  * Deployment itself belongs to the VCH lifecycle engine, which does not exist yet: a
  * redemption records the VCH in the `vchs` table in state "requested" and nothing more.
@@ -44,7 +38,7 @@ typedef struct sp sp;
 
 /* A redemption service over store (holding SP_SCHEMA_SQL), the token service and an
  * inventory; all borrowed and must outlive it. */
-sp *sp_new(vic_store *store, vp *tokens, const sp_inventory *inv);
+sp *sp_new(vic_store *store, vp *tokens, const vch_spec_inventory *inv);
 void sp_free(sp *s);
 
 /*
@@ -56,21 +50,13 @@ void sp_free(sp *s);
  * exceeds the restrictions ("compute.memory.limit: 8192 MB exceeds the token's ceiling of
  * 4096 MB").
  */
-int sp_check_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,
+int sp_check_spec(json_t **out, json_t **problems, const vch_spec_inventory *inv, const json_t *r,
                   const json_t *spec, const char *target, vic_err **err);
-
-/* The datastore a store URL names: "ds://name/path", "[name] path", "name/path" (caller
- * frees). */
-char *sp_datastore_of(const char *url);
-
-/* Whether a store URL names its datastore and no folder on it ("datastore1",
- * "ds://datastore1/", "[datastore1]"): the folder is then the server's to choose. */
-int sp_datastore_only(const char *url);
 
 /* sp_check_spec for a token holder's spec, which may name only datastores for its stores
  * (the server derives the folders from the VCH's id). */
-int sp_check_holder_spec(json_t **out, json_t **problems, const sp_inventory *inv, const json_t *r,
-                         const json_t *spec, const char *target, vic_err **err);
+int sp_check_holder_spec(json_t **out, json_t **problems, const vch_spec_inventory *inv,
+                         const json_t *r, const json_t *spec, const char *target, vic_err **err);
 
 /*
  * Redeems token t for the VCH spec: checks it (sp_check_spec), then in one transaction

@@ -6,7 +6,7 @@
 #include "lib/mem.h"
 
 struct vch_inventory {
-    sp_inventory sp;
+    vch_spec_inventory sp;
     char *target;
     json_t *computes;   /* [{name, path, ref}] */
     json_t *pools;      /* [{name, path, ref}], root pools included */
@@ -173,7 +173,7 @@ static json_t *inv_compute_resources(void *payload, const char *target)
     return out;
 }
 
-static const sp_inventory_ops hv_ops = {
+static const vch_spec_inventory_ops hv_ops = {
     .has_target = inv_has_target,
     .resolve_pool = inv_resolve_pool,
     .root_pool = inv_root_pool,
@@ -218,7 +218,7 @@ void vch_inventory_free(vch_inventory *inv)
     free(inv);
 }
 
-const sp_inventory *vch_inventory_sp(const vch_inventory *inv)
+const vch_spec_inventory *vch_inventory_spec(const vch_inventory *inv)
 {
     return &inv->sp;
 }

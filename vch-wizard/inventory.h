@@ -1,6 +1,6 @@
 /*
- * inventory.h - a target's inventory as VCH validation sees it (self-provision/inventory.h's
- * ops table), read from a connected hypervisor driver: compute resources, resource pools,
+ * inventory.h - a target's inventory as VCH validation sees it (vch-wizard/spec.h's ops
+ * table), read from a connected hypervisor driver: compute resources, resource pools,
  * datastores and networks, in one snapshot taken when it is made.
  *
  * Paths name pools as vSphere prints them; a compute resource (a cluster or a standalone
@@ -13,7 +13,7 @@
 
 #include "hypervisor/hv.h"
 #include "lib/err.h"
-#include "self-provision/inventory.h"
+#include "vch-wizard/spec.h"
 
 typedef struct vch_inventory vch_inventory;
 
@@ -22,6 +22,6 @@ int vch_inventory_new(vch_inventory **out, hv_conn *hv, const char *target, vic_
 void vch_inventory_free(vch_inventory *inv);
 
 /* The ops table over the snapshot; borrowed, valid until vch_inventory_free. */
-const sp_inventory *vch_inventory_sp(const vch_inventory *inv);
+const vch_spec_inventory *vch_inventory_spec(const vch_inventory *inv);
 
 #endif

@@ -52,13 +52,13 @@ typedef struct ws {
     vic_store *store;
     ws_auth *auth;
     char *tls_cert_pem;
-    char *tls_key_pem;             /* secret: cleansed on free */
-    char *ca_path;                 /* CA a client should trust, or NULL without TLS */
-    time_t (*now)(void);           /* the clock, replaceable in tests */
-    vp *tokens;                    /* delegation tokens (validating-proxy/) */
-    sp *provision;                 /* token redemption (self-provision/) */
-    const sp_inventory *inventory; /* what the targets hold; the local target until hv.h */
-    vch_engine *vch;               /* the VCH lifecycle (vch-wizard/) */
+    char *tls_key_pem;                   /* secret: cleansed on free */
+    char *ca_path;                       /* CA a client should trust, or NULL without TLS */
+    time_t (*now)(void);                 /* the clock, replaceable in tests */
+    vp *tokens;                          /* delegation tokens (validating-proxy/) */
+    sp *provision;                       /* token redemption (self-provision/) */
+    const vch_spec_inventory *inventory; /* what the targets hold; the local target until hv.h */
+    vch_engine *vch;                     /* the VCH lifecycle (vch-wizard/) */
 } ws;
 
 /* The schema migrations of vic.db. */

@@ -36,6 +36,7 @@
 #include "hypervisor/local/idrange.h"
 #include "hypervisor/local/local.h"
 #include "hypervisor/local/netdev.h"
+#include "hypervisor/local/netfw.h"
 #include "hypervisor/local/vmx.h"
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
@@ -1390,8 +1391,19 @@ static int local_vm_id_base(hv_conn *c, const hv_ref *vm, uint32_t *out, vic_err
     return 0;
 }
 
+/* The appliance is vic-init on this host; containers' networks are segments here. */
+static const hv_caps local_caps = {
+    .appliance_on_host = 1,
+    .images_in_vm_folder = 0,
+    .bridges_on_host = 1,
+    .bridge_prefix = NETDEV_SEGMENT_PREFIX,
+    .bridges_usable = netdev_bridges_usable,
+    .bridges_isolated = netfw_probe,
+};
+
 const hv_driver hv_local_driver = {
     .name = "local",
+    .caps = &local_caps,
     .connect = local_connect,
     .disconnect = local_disconnect,
     .find = local_find,

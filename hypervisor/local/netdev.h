@@ -90,4 +90,12 @@ void netdev_release(const char *home, const json_t *kv, char *token);
  * pool is going away). The rules of the segments kept are made sure of. */
 void netdev_sweep(const char *home, const char *pool);
 
+/* The prefix of segment names (hv_caps.bridge_prefix). */
+#define NETDEV_SEGMENT_PREFIX "vb"
+
+/* Whether this host lets us create segments: a probe bridge is made and removed, once per
+ * process (a create on this host costs tens of milliseconds, and every VCH validation asks);
+ * 0, or the reason (hv_caps.bridges_usable). */
+int netdev_bridges_usable(vic_err **err);
+
 #endif

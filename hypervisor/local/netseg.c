@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -218,4 +219,26 @@ void netdev_sweep(const char *home, const char *pool)
         return;
     sweep_locked(home, pool);
     close(lock);
+}
+
+static char bridge_probe_msg[256];
+static int bridge_probe_rc;
+
+static void probe_bridges(void)
+{
+    char name[16];
+    snprintf(name, sizeof(name), NETDEV_SEGMENT_PREFIX "probe%u", (unsigned)getpid() % 10000000u);
+    vic_err *err = NULL;
+    bridge_probe_rc = vic_nl_bridge_ensure(name, &err);
+    if (err)
+        snprintf(bridge_probe_msg, sizeof(bridge_probe_msg), "%s", err->msg);
+    vic_err_free(&err);
+    vic_nl_link_del(name, NULL);
+}
+
+int netdev_bridges_usable(vic_err **err)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, probe_bridges);
+    return bridge_probe_rc < 0 ? vic_err_set(err, bridge_probe_rc, "%s", bridge_probe_msg) : 0;
 }

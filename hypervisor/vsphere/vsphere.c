@@ -1448,8 +1448,17 @@ static int vs_connect(hv_conn **out, const hv_connect_opts *opts, vic_err **err)
     return 0;
 }
 
+/* The appliance is a VM booting the appliance ISO; containers' bridges are inside it. */
+static const hv_caps vsphere_caps = {
+    .appliance_on_host = 0,
+    .images_in_vm_folder = 1,
+    .bridges_on_host = 0,
+    .bridge_prefix = NULL,
+};
+
 const hv_driver hv_vsphere_driver = {
     .name = "vsphere",
+    .caps = &vsphere_caps,
     .connect = vs_connect,
     .disconnect = vs_disconnect,
     .find = vs_find,

@@ -70,9 +70,9 @@ static char *fake_bridge(void *p, const char *t)
     return xstrdup("bridge-a");
 }
 
-static const sp_inventory_ops fake_ops = {fake_has_target, fake_resolve, fake_root,   fake_ds,
-                                          fake_nets,       fake_pub,     fake_bridge, NULL};
-static const sp_inventory fake = {&fake_ops, NULL};
+static const vch_spec_inventory_ops fake_ops = {fake_has_target, fake_resolve, fake_root,   fake_ds,
+                                                fake_nets,       fake_pub,     fake_bridge, NULL};
+static const vch_spec_inventory fake = {&fake_ops, NULL};
 
 /* The same with two compute resources (no default root pool) that says where a VCH can go. */
 static char *fake_no_root(void *p, const char *t)
@@ -89,10 +89,10 @@ static json_t *fake_places(void *p, const char *t)
     return json_pack("[s, s]", "/dc/host/c", "/dc/host/h");
 }
 
-static const sp_inventory_ops places_ops = {fake_has_target, fake_resolve, fake_no_root,
-                                            fake_ds,         fake_nets,    fake_pub,
-                                            fake_bridge,     fake_places};
-static const sp_inventory places = {&places_ops, NULL};
+static const vch_spec_inventory_ops places_ops = {fake_has_target, fake_resolve, fake_no_root,
+                                                  fake_ds,         fake_nets,    fake_pub,
+                                                  fake_bridge,     fake_places};
+static const vch_spec_inventory places = {&places_ops, NULL};
 
 /* ---- spec checks (pure) ---- */
 
@@ -109,7 +109,7 @@ static json_t *restr(const char *text)
 }
 
 /* Checks spec against restrictions; expects code and each of the NULL-terminated reasons. */
-static json_t *check(const sp_inventory *inv, const char *r_text, const char *spec_text,
+static json_t *check(const vch_spec_inventory *inv, const char *r_text, const char *spec_text,
                      const char *target, int code, ...)
 {
     json_t *r cleanup_json = restr(r_text);

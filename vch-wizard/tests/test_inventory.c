@@ -77,7 +77,7 @@ static void test_inventory_resolves_paths_and_names(void **state)
     vch_inventory *inv = NULL;
     vic_err *err cleanup_err = NULL;
     assert_int_equal(vch_inventory_new(&inv, &c, "vc", &err), 0);
-    const sp_inventory *sp = vch_inventory_sp(inv);
+    const vch_spec_inventory *sp = vch_inventory_spec(inv);
     void *p = sp->payload;
     assert_true(sp->ops->has_target(p, "vc"));
     assert_false(sp->ops->has_target(p, "local"));

@@ -1,0 +1,171 @@
+/*
+ * The VCH spec without outside limits (the engine's own check): defaults from the inventory,
+ * every problem reported at once, and the store URL helpers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/cleanup.h"
+#include "lib/mem.h"
+#include "vch-wizard/spec.h"
+
+static int has_target(void *p, const char *t)
+{
+    (void)p;
+    return strcmp(t, "vc") == 0;
+}
+
+static char *resolve(void *p, const char *t, const char *path)
+{
+    (void)p;
+    (void)t;
+    if (strcmp(path, "/dc/host/c") == 0 || strcmp(path, "/dc/host/c/Resources") == 0)
+        return xstrdup("/dc/host/c/Resources");
+    return NULL;
+}
+
+static char *root(void *p, const char *t)
+{
+    (void)p;
+    (void)t;
+    return xstrdup("/dc/host/c/Resources");
+}
+
+static json_t *datastores(void *p, const char *t)
+{
+    (void)p;
+    (void)t;
+    return json_pack("[s, s]", "ds0", "ds1");
+}
+
+static json_t *networks(void *p, const char *t)
+{
+    (void)p;
+    (void)t;
+    return json_pack("[s, s]", "public", "bridge-a");
+}
+
+static char *dflt_public(void *p, const char *t)
+{
+    (void)p;
+    (void)t;
+    return xstrdup("public");
+}
+
+static char *dflt_bridge(void *p, const char *t)
+{
+    (void)p;
+    (void)t;
+    return xstrdup("bridge-a");
+}
+
+static const vch_spec_inventory_ops ops = {has_target, resolve,     root,        datastores,
+                                           networks,   dflt_public, dflt_bridge, NULL};
+static const vch_spec_inventory inv = {&ops, NULL};
+
+static const char *str_at(const json_t *o, const char *a, const char *b, const char *c)
+{
+    o = json_object_get(o, a);
+    if (b)
+        o = json_object_get(o, b);
+    if (c)
+        o = json_object_get(o, c);
+    return json_string_value(o);
+}
+
+static void test_spec_defaults(void **state)
+{
+    (void)state;
+    vch_spec_limits lim = VCH_SPEC_NO_LIMITS("vc");
+    json_t *spec cleanup_json = json_pack("{s:s}", "name", "v1");
+    json_t *out cleanup_json = NULL;
+    json_t *problems cleanup_json = NULL;
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(vch_spec_check(&out, &problems, &inv, &lim, spec, "vc", &err), 0);
+    assert_string_equal(str_at(out, "compute", "resource", "name"), "/dc/host/c/Resources");
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(out, "storage"), "image_stores"), 0)),
+                        "ds0");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(json_object_get(out, "network"), "public"),
+                            "port_group"),
+            "name")),
+        "public");
+    /* no ceilings: limits stay absent */
+    assert_null(json_object_get(json_object_get(json_object_get(out, "compute"), "cpu"), "limit"));
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(out, "storage"), "base_image_size"), "value")),
+        8);
+    assert_non_null(json_object_get(json_object_get(out, "auth"), "server"));
+}
+
+static void test_spec_problems_at_once(void **state)
+{
+    (void)state;
+    vch_spec_limits lim = VCH_SPEC_NO_LIMITS("vc");
+    json_t *spec cleanup_json =
+        json_loads("{\"name\":\"-x\",\"storage\":{\"image_stores\":[\"ds9\"]},"
+                   "\"network\":{\"public\":{\"port_group\":{\"name\":\"nope\"}}}}",
+                   0, NULL);
+    json_t *out = NULL;
+    json_t *problems cleanup_json = NULL;
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(vch_spec_check(&out, &problems, &inv, &lim, spec, NULL, &err), VIC_EINVAL);
+    assert_null(out);
+    assert_int_equal(json_array_size(problems), 3);
+    assert_non_null(strstr(err->msg, "name: must start with a letter or digit"));
+    assert_non_null(strstr(err->msg, "storage.image_stores[0]: datastore ds9 does not exist on vc "
+                                     "(available: ds0, ds1)"));
+    assert_non_null(strstr(err->msg, "network.public.port_group: network nope does not exist"));
+}
+
+static void test_spec_unknown_target(void **state)
+{
+    (void)state;
+    vch_spec_limits lim = VCH_SPEC_NO_LIMITS("esx");
+    json_t *out = NULL;
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(vch_spec_check(&out, NULL, &inv, &lim, NULL, NULL, &err), VIC_EINVAL);
+    assert_string_equal(err->msg, "target: the token's target esx is not known here");
+}
+
+static void test_spec_datastore_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *ds;
+        int only;
+    } cases[] = {
+        {"ds://datastore1/vic/x", "datastore1", 0},
+        {"ds://datastore1/", "datastore1", 1},
+        {"[datastore1] vic/x", "datastore1", 0},
+        {"[datastore1]", "datastore1", 1},
+        {"datastore1", "datastore1", 1},
+        {"datastore1/a", "datastore1", 0},
+        {"[]", "", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cleanup_free char *ds = vch_spec_datastore_of(cases[i].url);
+        assert_string_equal(ds, cases[i].ds);
+        assert_int_equal(vch_spec_datastore_only(cases[i].url), cases[i].only);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spec_defaults),
+        cmocka_unit_test(test_spec_problems_at_once),
+        cmocka_unit_test(test_spec_unknown_target),
+        cmocka_unit_test(test_spec_datastore_urls),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
