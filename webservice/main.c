@@ -15,6 +15,7 @@
 #include "lib/mem.h"
 #include "lib/service.h"
 #include "webservice/auth.h"
+#include "webservice/home.h"
 #include "webservice/config.h"
 #include "webservice/service.h"
 #include "webservice/ui.h"

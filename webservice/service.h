@@ -61,20 +61,6 @@ typedef struct ws {
     vch_engine *vch;                     /* the VCH lifecycle (vch-wizard/) */
 } ws;
 
-/* The schema migrations of vic.db. */
-extern const vic_migration ws_migrations[];
-extern const size_t ws_n_migrations;
-
-/* Opens $VIC_HOME (created 0700), its database and TLS material. */
-int ws_open(ws **out, const ws_options *opt, vic_err **err);
-
-/* Creates the admin account when there is none. When it generates the password,
- * *created_password receives it, to be shown once (NULL when it came from VIC_ADMIN_PASSWORD
- * or the account existed); the caller frees it with vic_free_secret(). Call it once the
- * service is reachable, so that a failed start never swallows a password nobody saw. */
-int ws_ensure_admin(ws *w, char **created_password, vic_err **err);
-void ws_free(ws *w);
-
 /* The route table (also the source of truth checked against openapi.json by a test). */
 extern const vic_http_route ws_routes[];
 extern const size_t ws_n_routes;

@@ -18,6 +18,7 @@
 #include "lib/crypto.h"
 #include "lib/mem.h"
 #include "webservice/auth.h"
+#include "webservice/home.h"
 #include "webservice/service.h"
 
 #define T0 1700000000

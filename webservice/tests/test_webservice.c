@@ -12,6 +12,7 @@
 #include "lib/crypto.h"
 #include "lib/mem.h"
 #include "webservice/auth.h"
+#include "webservice/home.h"
 #include "webservice/service.h"
 
 /* ---- the route table and openapi.json stay in step ---- */

@@ -1,5 +1,4 @@
-#include "webservice/service.h"
-#include "webservice/vchs.h"
+#include "webservice/home.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "webservice/auth.h"
+#include "webservice/vchs.h"
 
 const vic_migration ws_migrations[] = {
     {1, "CREATE TABLE users ("
