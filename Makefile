@@ -124,12 +124,9 @@ vic-machine_LINK = $(vic-machine_OBJS) $(vch-wizard_OBJS) $(hypervisor_OBJS)
 
 $(B)/obj/webservice/embed.o: webservice/openapi.json
 $(B)/obj/portlayer/embed.o: portlayer/openapi.json
-$(B)/obj/webservice/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vch-wizard/create.o $(B)/obj/vch-wizard/query.o $(B)/obj/vic-machine/main-machine.o \
-	$(B)/obj/vch-wizard/plugin.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vch-wizard/create.o $(B)/obj/vch-wizard/query.o $(B)/obj/vic-machine/main-machine.o \
-	$(B)/obj/vch-wizard/plugin.o: $(GIT_STAMP)
-$(B)/obj/webservice/version.o: $(GIT_STAMP)
+# The version string is stamped into one object, lib/version.c (vic_version()).
+$(B)/obj/lib/version.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
+$(B)/obj/lib/version.o: $(GIT_STAMP)
 
 BINARIES := $(BIN)/vic-webservice $(BIN)/vic-vmx $(BIN)/tether $(BIN)/port-layer-server \
 	$(BIN)/docker-engine-server $(BIN)/vic-init $(BIN)/vic-machine $(BIN)/vicadmin
@@ -138,8 +135,6 @@ $(BIN)/vicadmin: $(B)/obj/vicadmin/main.o $(vicadmin_LINK) $(LIBVIC)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/obj/vicadmin/admin.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/vicadmin/admin.o: $(GIT_STAMP)
 
 $(BIN)/vic-machine: $(B)/obj/vic-machine/main-machine.o $(vic-machine_LINK) $(LIBVIC)
 	@mkdir -p $(@D)
@@ -157,8 +152,6 @@ $(BIN)/docker-engine-server: $(B)/obj/personality/main.o $(personality_LINK) $(L
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/obj/personality/main.o: CFLAGS += -DVIC_VERSION='"$(VERSION)"'
-$(B)/obj/personality/main.o: $(GIT_STAMP)
 
 $(BIN)/port-layer-server: $(B)/obj/portlayer/main.o $(portlayer_LINK) $(LIBVIC)
 	@mkdir -p $(@D)

@@ -12,13 +12,10 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/service.h"
+#include "lib/version.h"
 #include "personality/archive.h"
 #include "personality/config.h"
 #include "personality/engine.h"
-
-#ifndef VIC_VERSION
-#define VIC_VERSION "v0.1.0-dev"
-#endif
 
 int main(int argc, char **argv)
 {
@@ -40,7 +37,7 @@ int main(int argc, char **argv)
     const char *cert = tls.cert;
     sigset_t sigs;
     vic_service_signals(&sigs);
-    engine_ctx ctx = {.vch_name = name, .version = VIC_VERSION};
+    engine_ctx ctx = {.vch_name = name, .version = vic_version()};
     if (engine_ctx_init(&ctx, pl_url, token, &err) < 0) {
         fprintf(stderr, "docker-engine-server: --port-layer: %s\n", err->msg);
         return 2;

@@ -15,6 +15,7 @@
 #include "lib/crypto.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "vch-wizard/spec.h"
 
 /* The appliance image: on the local host a marker file every VCH shares (the appliance is
@@ -428,7 +429,7 @@ static int step_vm(vch_run_ctx *r, vic_err **err)
     json_object_set_new(ec, K_DEBUG,
                         json_sprintf("%lld", debug ? (long long)json_integer_value(debug) : 0LL));
     json_object_set_new(ec, K_SPEC, json_string(spec_s));
-    json_object_set_new(ec, K_VERSION, json_string(VIC_VERSION));
+    json_object_set_new(ec, K_VERSION, json_string(vic_version()));
     json_object_set_new(ec, K_CREATED, json_sprintf("%lld", (long long)time(NULL)));
     json_object_set_new(ec, K_CREATED_BY, json_string(r->t->created_by));
     json_object_set_new(ec, K_UID, json_string(str_at(r->t->extra, "uid") ?: ""));

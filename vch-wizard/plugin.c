@@ -5,10 +5,7 @@
 #include <string.h>
 
 #include "lib/mem.h"
-
-#ifndef VIC_VERSION
-#define VIC_VERSION "v0.1.0"
-#endif
+#include "lib/version.h"
 
 /* "aa:bb:..." or 40 hex digits into vCenter's form "AA:BB:..."; 0 when not a SHA-1. */
 static int sha1_thumbprint(const char *in, char out[60])
@@ -59,7 +56,7 @@ int vch_plugin_install(hv_conn *hv, const vch_plugin_opts *o, json_t **out, vic_
                            o->url);
     const char *key = o->key ? o->key : VCH_PLUGIN_KEY;
     hv_extension x = {.key = key,
-                      .version = o->version ? o->version : VIC_VERSION,
+                      .version = o->version ? o->version : vic_version(),
                       .label = VCH_PLUGIN_LABEL,
                       .summary = VCH_PLUGIN_SUMMARY,
                       .company = o->company ? o->company : "VIC-C",

@@ -6,6 +6,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/file.h"
+#include "lib/version.h"
 
 /* Whether the VCH's docker endpoint is plain HTTP (created with no_tls). */
 static int plain_of(const json_t *vm)
@@ -139,7 +140,7 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
                   "docker_host", "tcp://", json_string_value(json_object_get(s, "docker_host")), "",
                   "address", json_object_get(json_object_get(vm, "extra_config"), K_ADDRESS),
                   "components", components_of(vm), "version", version, "upgrade_status",
-                  strcmp(version, VIC_VERSION) == 0 ? "up to date" : "upgrade available",
+                  strcmp(version, vic_version()) == 0 ? "up to date" : "upgrade available",
                   "containers", json_object_get(s, "containers"), "created_by",
                   json_object_get(s, "created_by"), "pool", appliance_key(vm, K_POOL) ?: "");
     cleanup_free char *dh = docker_host_of(vm); /* the portal is on the endpoint's host */

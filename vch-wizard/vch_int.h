@@ -16,10 +16,6 @@
 #include "vch-wizard/tasks.h"
 #include "vch-wizard/vch.h"
 
-#ifndef VIC_VERSION
-#define VIC_VERSION "v0.1.0"
-#endif
-
 /* Read-only configuration of the appliance (vic-init reads these). */
 #define K_CFG        "guestinfo.vice./vch/"
 #define K_NAME       K_CFG "name"

@@ -11,11 +11,8 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/version.h"
 #include "vic-machine/commands.h"
-
-#ifndef VIC_VERSION
-#define VIC_VERSION "v0.1.0"
-#endif
 
 static void usage(FILE *f)
 {
@@ -47,7 +44,7 @@ static int run(const char *cmd, int argc, char **argv, vm_common *cp)
                 printf("Usage: vic-machine version\n\nPrints the version of vic-machine.\n");
                 return 0;
             }
-        printf("vic-machine version %s\n", VIC_VERSION);
+        printf("vic-machine version %s\n", vic_version());
         return 0;
     }
     if (strcmp(cmd, "create") == 0)

@@ -23,6 +23,7 @@
 #include "lib/mem.h"
 #include "lib/throttle.h"
 #include "lib/static.h"
+#include "lib/version.h"
 
 #define SESSION_COOKIE   "vicadmin_session"
 #define SESSION_SECS     (24 * 3600)
@@ -379,11 +380,8 @@ int va_dashboard(va *a, json_t **out, vic_err **err)
     vic_err_free(&ce);
     if (pl)
         vic_httpc_free(pl);
-#ifndef VIC_VERSION
-#define VIC_VERSION "v0.1.0"
-#endif
     *out = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
-                     a->o.name ? a->o.name : "", "version", VIC_VERSION, "components", comps,
+                     a->o.name ? a->o.name : "", "version", vic_version(), "components", comps,
                      "docker", docker, "registries", regs, "storage", storage, "pool", pool,
                      "containers", counts, "warnings", warnings);
     return 0;

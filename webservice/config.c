@@ -10,6 +10,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/mem.h"
+#include "lib/version.h"
 
 void ws_config_usage(FILE *f)
 {
@@ -131,7 +132,7 @@ static int option(int c, const char *arg, void *payload, FILE *out, FILE *err)
             opt->audit_max_rows = (unsigned)v;
         break;
     case 'V':
-        fprintf(out, "vic-webservice %s\n", ws_version());
+        fprintf(out, "vic-webservice %s\n", vic_version());
         return 0;
     }
     return VIC_SRVOPT_RUN;
@@ -218,7 +219,7 @@ void ws_config_banner(FILE *f, const ws_banner *b)
     const char *scheme = opt->no_tls ? "http" : "https";
     char host[64];
     snprintf(host, sizeof(host), "%.*s", (int)strcspn(opt->listen, ":"), opt->listen);
-    fprintf(f, "vic-webservice %s\n", ws_version());
+    fprintf(f, "vic-webservice %s\n", vic_version());
     fprintf(f, "  serving   %s://%s:%u/ (target%s: local", scheme, host, b->port,
             opt->n_vsphere_targets ? "s" : "");
     for (size_t i = 0; i < opt->n_vsphere_targets; i++)

@@ -10,6 +10,7 @@
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/mem.h"
+#include "lib/version.h"
 #include "webservice/auth.h"
 #include "webservice/service.h"
 #include "webservice/insight.h"
@@ -22,7 +23,7 @@ static int version_handler(vic_http_req *req, vic_http_resp *resp, void *payload
     (void)req;
     (void)payload;
     (void)err;
-    const char *v = ws_version();
+    const char *v = vic_version();
     vic_http_resp_text(resp, 200, "text/plain; charset=utf-8", v, strlen(v));
     return 0;
 }

@@ -71,7 +71,4 @@ int ws_authenticate(vic_http_req *req, const vic_http_route *route, void *payloa
 /* The embedded OpenAPI document (NUL-terminated). */
 extern const char vic_openapi_json[];
 
-/* The build's version string, e.g. "v0.1.0-1a2b3c4". */
-const char *ws_version(void);
-
 #endif

@@ -15,6 +15,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/version.h"
 #include "webservice/config.h"
 
 typedef struct run {
@@ -190,7 +191,7 @@ static void test_help_version_and_arguments(void **state)
 
     parse(&r, ARGS("--version", "--bogus"));
     assert_int_equal(r.rc, 0);
-    cleanup_free char *want = xasprintf("vic-webservice %s\n", ws_version());
+    cleanup_free char *want = xasprintf("vic-webservice %s\n", vic_version());
     assert_string_equal(r.out, want);
     done(&r);
 
@@ -333,7 +334,7 @@ static void test_banner(void **state)
                                         "  home      /h\n"
                                         "  web UI    http://0.0.0.0:8443/ (files in %s)\n"
                                         "  login     user admin (password set at first start)\n",
-                                        ws_version(), ui);
+                                        vic_version(), ui);
     assert_string_equal(s, want);
     free(s);
 
@@ -355,7 +356,7 @@ static void test_banner(void **state)
         "  login     user admin, password s3cret\n"
         "            (shown once; set VIC_ADMIN_PASSWORD before the first start to choose it)\n"
         "  try       curl --cacert /h/tls/ca.pem https://127.0.0.1:40001/container/version\n",
-        ws_version());
+        vic_version());
     assert_string_equal(s, want2);
     free(s);
     rmdir(ui);

@@ -11,6 +11,7 @@
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
 #include "lib/mem.h"
+#include "lib/version.h"
 #include "webservice/auth.h"
 #include "webservice/home.h"
 #include "webservice/service.h"
@@ -104,7 +105,7 @@ static void test_webservice_version_is_public(void **state)
     fixture *f = *state;
     vic_http_resp *r = call(f, "GET", "/container/version", NULL, NULL);
     assert_int_equal(vic_http_resp_status(r), 200);
-    assert_string_equal(vic_http_resp_body(r, NULL), ws_version());
+    assert_string_equal(vic_http_resp_body(r, NULL), vic_version());
     vic_http_resp_free(r);
     r = call(f, "GET", "/container/openapi.json", NULL, NULL);
     assert_int_equal(vic_http_resp_status(r), 401);
