@@ -178,17 +178,17 @@ $(B)/static/lib/confine.o: STATIC_CFLAGS += -DVIC_SECCOMP_DEFAULT -I$(B)/gen
 # tests run it under ASan and UBSan.
 # The lib/ modules both static binaries (vic-vmx, tether) link: no libcurl, GnuTLS, SQLite...
 STATIC_LIB_SRCS := $(addprefix lib/,err.c mem.c log.c guestinfo.c gichan.c execconfig.c attach.c \
-	guestuser.c netlink.c caps.c confine.c)
-# vic-vmx: the local host modules the monitor uses (of hypervisor_SRCS), and lib/file.c.
+	guestuser.c netlink.c caps.c confine.c file.c)
+# vic-vmx: the local host modules the monitor uses (of hypervisor_SRCS).
 VMX_LOCAL_MODULES := monitor giserve cgroup vmx util portfwd guestexec netdev idrange
 VMX_SRCS := hypervisor/local/main-vmx.c \
 	$(filter $(VMX_LOCAL_MODULES:%=hypervisor/local/%.c),$(hypervisor_SRCS)) \
-	$(STATIC_LIB_SRCS) lib/file.c
+	$(STATIC_LIB_SRCS)
 ifeq ($(B),build)
 $(BIN)/vic-vmx: $(VMX_SRCS:%.c=$(B)/static/%.o)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@ (static)")
-	$(Q)gcc -static -pthread -o $@ $^ -ljansson -lseccomp 2>$(B)/static/link-vmx.log || \
+	$(Q)gcc -static -pthread -Wl,--gc-sections -o $@ $^ -ljansson -lseccomp 2>$(B)/static/link-vmx.log || \
 		{ cat $(B)/static/link-vmx.log; exit 1; }
 else
 $(BIN)/vic-vmx: $(B)/obj/hypervisor/local/main-vmx.o $(hypervisor_OBJS) $(LIBVIC)
@@ -203,7 +203,8 @@ endif
 TETHER_SRCS := $(wildcard tether/main*.c) $(filter-out tether/vic-init/%,$(tether_SRCS)) \
 	$(STATIC_LIB_SRCS) lib/serial.c
 TETHER_OBJS := $(TETHER_SRCS:%.c=$(B)/static/%.o)
-STATIC_CFLAGS := $(BASE_CFLAGS) -g -O2 -DVIC_GI_NO_SECRETS $(EXTRA_CFLAGS)
+STATIC_CFLAGS := $(BASE_CFLAGS) -g -O2 -ffunction-sections -fdata-sections -DVIC_GI_NO_SECRETS \
+	$(EXTRA_CFLAGS)
 
 $(B)/static/%.o: %.c
 	@mkdir -p $(@D)
@@ -213,7 +214,7 @@ $(B)/static/%.o: %.c
 $(BIN)/tether: $(TETHER_OBJS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@ (static)")
-	$(Q)gcc -static -pthread -o $@ $^ -ljansson -lseccomp 2>$(B)/static/link.log || \
+	$(Q)gcc -static -pthread -Wl,--gc-sections -o $@ $^ -ljansson -lseccomp 2>$(B)/static/link.log || \
 		{ cat $(B)/static/link.log; exit 1; }
 
 $(BIN)/vic-webservice: $(B)/obj/webservice/main.o $(webservice_LINK) $(LIBVIC)

@@ -22,6 +22,7 @@
 #include "lib/cleanup.h"
 #include "lib/confine.h"
 #include "lib/execconfig.h"
+#include "lib/file.h"
 #include "lib/gichan.h"
 #include "lib/guestuser.h"
 #include "lib/mem.h"
@@ -87,23 +88,6 @@ static void mount_fs(const char *src, const char *target, const char *type, unsi
         tlog("tether: mount %s on %s: %s", type, target, strerror(errno));
 }
 
-/* mkdir -p for a mount point; the guest's own paths, created as its root. */
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Replaces the guest's file path with text (written aside and renamed over it, so a symlink
  * there is replaced rather than followed). */
 static int write_guest_file(const char *path, const char *text)
@@ -161,7 +145,7 @@ static int configure_networks(const vic_exec_config *cfg, const char *hostname, 
                 vic_buf_appendf(&resolv, "nameserver %s\n", n->nameservers[d]);
     }
     if (rc == 0 && cfg->n_networks > 0) {
-        if (make_dirs("/etc") < 0 || write_guest_file("/etc/hosts", hosts.data) < 0 ||
+        if (vic_mkdir_p("/etc", 0755) < 0 || write_guest_file("/etc/hosts", hosts.data) < 0 ||
             (resolv.len && write_guest_file("/etc/resolv.conf", resolv.data) < 0))
             tlog("tether: write /etc/hosts or /etc/resolv.conf: %s", strerror(errno));
     }
@@ -194,7 +178,7 @@ static int prepare_guest(const vic_exec_config *cfg, char *why, size_t cap)
             return -1;
         }
         int rc;
-        if (make_dirs(mt->target) < 0)
+        if (vic_mkdir_p(mt->target, 0755) < 0)
             rc = -1;
         else if (strcmp(mt->source, "tmpfs") == 0)
             rc = mount("tmpfs", mt->target, "tmpfs", MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0),
