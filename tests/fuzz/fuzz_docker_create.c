@@ -1,12 +1,14 @@
 /* libFuzzer harness: the volume and port requests of a Docker create body (HostConfig.Binds,
  * HostConfig.Mounts, Config.Volumes, HostConfig.PortBindings, ExposedPorts with -P), as the
  * Docker endpoint turns them into the port layer's mounts and ports (personality/volumes.c,
- * personality/ports.c). */
+ * personality/ports.c); and the whole body as the port layer's create spec
+ * (personality/containers.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/json.h"
+#include "personality/containers.h"
 #include "personality/ports.h"
 #include "personality/volumes.h"
 
@@ -50,6 +52,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_decref(engine_port_map(pl));
         json_decref(engine_port_list(pl));
         json_decref(pl);
+    } else if (err == NULL || err->msg[0] == '\0') {
+        abort();
+    }
+    json_decref(out);
+    vic_err_free(&err);
+    out = NULL;
+    if (engine_container_spec(body, "fuzz", &out, &err) == 0) {
+        if (!json_is_object(out) || !json_is_string(json_object_get(out, "image")))
+            abort(); /* an accepted body names its image */
     } else if (err == NULL || err->msg[0] == '\0') {
         abort();
     }

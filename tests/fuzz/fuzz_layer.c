@@ -1,5 +1,5 @@
 /* libFuzzer harness: unpacking an arbitrary tar or tar.gz as a layer and applying it onto a
- * root directory (portlayer/imagestore.c). Whatever the input, nothing may appear outside the
+ * root directory (portlayer/layer.c). Whatever the input, nothing may appear outside the
  * directories made for it: after each input the work directory must hold only those, and the
  * sentinel directory beside them (the target of the "../outside" paths in the corpus and
  * dictionary) must stay empty. */

@@ -1,5 +1,6 @@
 /* libFuzzer harness: a VCH specification from a REST caller or a token holder, checked the way
- * a create and a self-provision check it (self-provision/provision.c, used by vch-wizard). */
+ * a create and a self-provision check it (vch-wizard/spec.c, with a token's limits laid on by
+ * self-provision/provision.c). */
 #include <stdint.h>
 #include <stdlib.h>
 
