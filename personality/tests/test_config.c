@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/tests/cli_capture.h"
 #include "lib/log.h"
 #include "personality/config.h"
 
@@ -21,16 +22,13 @@ typedef struct run {
 static void parse(run *r, const char *const *args)
 {
     char *argv[32];
-    int argc = 0;
-    argv[argc++] = (char *)"docker-engine-server";
-    for (; *args; args++)
-        argv[argc++] = (char *)*args;
-    argv[argc] = NULL;
-    size_t ol = 0, el = 0;
-    FILE *out = open_memstream(&r->out, &ol), *err = open_memstream(&r->err, &el);
-    r->rc = engine_config_parse(&r->c, argc, argv, out, err);
-    fclose(out);
-    fclose(err);
+    int argc = cli_argv(argv, 32, "docker-engine-server", args);
+    cli_capture cap;
+    cli_capture_begin(&cap);
+    r->rc = engine_config_parse(&r->c, argc, argv, cap.out, cap.err);
+    cli_capture_end(&cap);
+    r->out = cap.out_text;
+    r->err = cap.err_text;
 }
 
 static void done(run *r)
@@ -39,23 +37,11 @@ static void done(run *r)
     free(r->err);
 }
 
-static char *usage_text(void)
-{
-    char *s = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&s, &len);
-    engine_config_usage(f);
-    fclose(f);
-    return s;
-}
-
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 static void test_defaults(void **state)
 {
     (void)state;
     run r;
-    parse(&r, ARGS("--token-file", "/t"));
+    parse(&r, CLI_ARGS("--token-file", "/t"));
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     assert_string_equal(r.c.common.listen, "127.0.0.1:2375");
     assert_string_equal(r.c.common.token_file, "/t");
@@ -72,9 +58,9 @@ static void test_every_option(void **state)
 {
     (void)state;
     run r;
-    parse(&r, ARGS("--listen", "127.77.0.2:2376", "--port-layer", "http://127.77.0.2:2377",
-                   "--token-file", "/t", "--name", "vch1", "--tls-cert", "c.pem", "--tls-key",
-                   "k.pem", "--tls-ca", "ca.pem", "--log-level", "debug"));
+    parse(&r, CLI_ARGS("--listen", "127.77.0.2:2376", "--port-layer", "http://127.77.0.2:2377",
+                       "--token-file", "/t", "--name", "vch1", "--tls-cert", "c.pem", "--tls-key",
+                       "k.pem", "--tls-ca", "ca.pem", "--log-level", "debug"));
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     assert_string_equal(r.c.common.listen, "127.77.0.2:2376");
     assert_string_equal(r.c.pl_url, "http://127.77.0.2:2377");
@@ -89,17 +75,17 @@ static void test_every_option(void **state)
 static void test_bad_command_lines(void **state)
 {
     (void)state;
-    char *usage = usage_text();
+    char *usage = cli_usage_text(engine_config_usage);
     char *want = NULL;
     assert_true(asprintf(&want,
                          "docker-engine-server: --token-file is required, --tls-cert and "
                          "--tls-key go together, and --tls-ca needs them\n%s",
                          usage) > 0);
     const char *const *cases[] = {
-        ARGS("--name", "vch1"),
-        ARGS("--token-file", "/t", "--tls-cert", "c"),
-        ARGS("--token-file", "/t", "--tls-key", "k"),
-        ARGS("--token-file", "/t", "--tls-ca", "ca"),
+        CLI_ARGS("--name", "vch1"),
+        CLI_ARGS("--token-file", "/t", "--tls-cert", "c"),
+        CLI_ARGS("--token-file", "/t", "--tls-key", "k"),
+        CLI_ARGS("--token-file", "/t", "--tls-ca", "ca"),
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         run r;
@@ -111,23 +97,23 @@ static void test_bad_command_lines(void **state)
     free(want);
 
     run r;
-    parse(&r, ARGS("--token-file", "/t", "--log-level", "verbose"));
+    parse(&r, CLI_ARGS("--token-file", "/t", "--log-level", "verbose"));
     assert_int_equal(r.rc, 2);
     assert_string_equal(r.err, "docker-engine-server: --log-level: \"verbose\" is not one of "
                                "debug, info, warn, error\n");
     done(&r);
 
-    parse(&r, ARGS("--token-file", "/t", "--publish", "x"));
+    parse(&r, CLI_ARGS("--token-file", "/t", "--publish", "x"));
     assert_int_equal(r.rc, 2);
     assert_string_equal(r.err, usage);
     done(&r);
 
     /* extra arguments are not looked at */
-    parse(&r, ARGS("--token-file", "/t", "extra"));
+    parse(&r, CLI_ARGS("--token-file", "/t", "extra"));
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     done(&r);
 
-    parse(&r, ARGS("-h"));
+    parse(&r, CLI_ARGS("-h"));
     assert_int_equal(r.rc, 0);
     assert_string_equal(r.out, usage);
     assert_string_equal(r.err, "");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/tests/cli_capture.h"
 #include "lib/log.h"
 #include "portlayer/config.h"
 
@@ -21,16 +22,13 @@ typedef struct run {
 static void parse(run *r, const char *const *args)
 {
     char *argv[64];
-    int argc = 0;
-    argv[argc++] = (char *)"port-layer-server";
-    for (; *args; args++)
-        argv[argc++] = (char *)*args;
-    argv[argc] = NULL;
-    size_t ol = 0, el = 0;
-    FILE *out = open_memstream(&r->out, &ol), *err = open_memstream(&r->err, &el);
-    r->rc = pl_config_parse(&r->c, argc, argv, out, err);
-    fclose(out);
-    fclose(err);
+    int argc = cli_argv(argv, 64, "port-layer-server", args);
+    cli_capture cap;
+    cli_capture_begin(&cap);
+    r->rc = pl_config_parse(&r->c, argc, argv, cap.out, cap.err);
+    cli_capture_end(&cap);
+    r->out = cap.out_text;
+    r->err = cap.err_text;
 }
 
 static void done(run *r)
@@ -39,24 +37,12 @@ static void done(run *r)
     free(r->err);
 }
 
-static char *usage_text(void)
-{
-    char *s = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&s, &len);
-    pl_config_usage(f);
-    fclose(f);
-    return s;
-}
-
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 static void test_defaults(void **state)
 {
     (void)state;
     unsetenv("VIC_HOME");
     run r;
-    parse(&r, ARGS("--token-file", "/tok"));
+    parse(&r, CLI_ARGS("--token-file", "/tok"));
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     assert_string_equal(r.c.common.listen, "127.0.0.1:2377");
     assert_string_equal(r.c.common.token_file, "/tok");
@@ -77,7 +63,7 @@ static void test_defaults(void **state)
     done(&r);
 
     setenv("VIC_HOME", "/srv/vic", 1);
-    parse(&r, ARGS("--token-file", "/tok"));
+    parse(&r, CLI_ARGS("--token-file", "/tok"));
     assert_string_equal(r.c.home, "/srv/vic");
     done(&r);
     unsetenv("VIC_HOME");
@@ -87,12 +73,12 @@ static void test_every_option(void **state)
 {
     (void)state;
     run r;
-    parse(&r,
-          ARGS("--listen", "10.0.0.2:12377", "--token-file", "/tok", "--target", "esx", "--home",
-               "/h", "--bin-dir", "/b", "--pool", "/dc/host/h/Resources/vch", "--images", "/img",
-               "--log-level", "warn", "--volume-store", "default=[ds1] vols", "--volume-store",
-               "fast=[ssd] v", "--publish-address", "10.0.0.3", "--bridge-range", "10.128.0.0/16",
-               "--bridge-port-group", "pg", "--network-dir", "/n", "--dns-port", "5353"));
+    parse(&r, CLI_ARGS("--listen", "10.0.0.2:12377", "--token-file", "/tok", "--target", "esx",
+                       "--home", "/h", "--bin-dir", "/b", "--pool", "/dc/host/h/Resources/vch",
+                       "--images", "/img", "--log-level", "warn", "--volume-store",
+                       "default=[ds1] vols", "--volume-store", "fast=[ssd] v", "--publish-address",
+                       "10.0.0.3", "--bridge-range", "10.128.0.0/16", "--bridge-port-group", "pg",
+                       "--network-dir", "/n", "--dns-port", "5353"));
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     assert_string_equal(r.c.common.listen, "10.0.0.2:12377");
     assert_string_equal(r.c.target, "esx");
@@ -115,12 +101,12 @@ static void test_every_option(void **state)
 static void test_help(void **state)
 {
     (void)state;
-    char *usage = usage_text();
+    char *usage = cli_usage_text(pl_config_usage);
     assert_non_null(strstr(usage, "Usage: port-layer-server --token-file FILE [OPTIONS]\n"));
     assert_non_null(strstr(usage, "  --dns-port PORT      the name server's port on each gateway "
                                   "(default 53)\n"));
     run r;
-    parse(&r, ARGS("--help")); /* no --token-file needed */
+    parse(&r, CLI_ARGS("--help")); /* no --token-file needed */
     assert_int_equal(r.rc, 0);
     assert_string_equal(r.out, usage);
     assert_string_equal(r.err, "");
@@ -131,9 +117,9 @@ static void test_help(void **state)
 static void test_token_file_required(void **state)
 {
     (void)state;
-    char *usage = usage_text();
+    char *usage = cli_usage_text(pl_config_usage);
     run r;
-    parse(&r, ARGS("--listen", "127.0.0.1:1"));
+    parse(&r, CLI_ARGS("--listen", "127.0.0.1:1"));
     assert_int_equal(r.rc, 2);
     char *want = NULL;
     assert_true(asprintf(&want, "port-layer-server: --token-file is required\n%s", usage) > 0);
@@ -150,7 +136,7 @@ static void test_bad_dns_port(void **state)
     const char *bad[] = {"0", "65536", "12x", "", "-53", " 53x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         run r;
-        parse(&r, ARGS("--token-file", "/tok", "--dns-port", bad[i]));
+        parse(&r, CLI_ARGS("--token-file", "/tok", "--dns-port", bad[i]));
         assert_int_equal(r.rc, 2);
         char *want = NULL;
         assert_true(
@@ -160,7 +146,7 @@ static void test_bad_dns_port(void **state)
         done(&r);
     }
     run r;
-    parse(&r, ARGS("--token-file", "/tok", "--dns-port", "65535"));
+    parse(&r, CLI_ARGS("--token-file", "/tok", "--dns-port", "65535"));
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     assert_int_equal(r.c.dns_port, 65535);
     done(&r);
@@ -189,19 +175,19 @@ static void test_bad_log_level_and_unknown(void **state)
 {
     (void)state;
     run r;
-    parse(&r, ARGS("--token-file", "/tok", "--log-level", "trace"));
+    parse(&r, CLI_ARGS("--token-file", "/tok", "--log-level", "trace"));
     assert_int_equal(r.rc, 2);
     assert_string_equal(r.err, "port-layer-server: --log-level: \"trace\" is not one of debug, "
                                "info, warn, error\n");
     done(&r);
 
-    char *usage = usage_text();
+    char *usage = cli_usage_text(pl_config_usage);
     /* "--bridge" could be --bridge-range or --bridge-port-group */
-    parse(&r, ARGS("--token-file", "/tok", "--bridge", "x"));
+    parse(&r, CLI_ARGS("--token-file", "/tok", "--bridge", "x"));
     assert_int_equal(r.rc, 2);
     assert_string_equal(r.err, usage);
     done(&r);
-    parse(&r, ARGS("--tls-cert", "c"));
+    parse(&r, CLI_ARGS("--tls-cert", "c"));
     assert_int_equal(r.rc, 2);
     done(&r);
     free(usage);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/tests/cli_capture.h"
 #include "lib/log.h"
 #include "vicadmin/config.h"
 
@@ -21,16 +22,13 @@ typedef struct run {
 static void parse(run *r, const char *const *args)
 {
     char *argv[96];
-    int argc = 0;
-    argv[argc++] = (char *)"vicadmin";
-    for (; *args; args++)
-        argv[argc++] = (char *)*args;
-    argv[argc] = NULL;
-    size_t ol = 0, el = 0;
-    FILE *out = open_memstream(&r->out, &ol), *err = open_memstream(&r->err, &el);
-    r->rc = va_config_parse(&r->c, argc, argv, out, err);
-    fclose(out);
-    fclose(err);
+    int argc = cli_argv(argv, 96, "vicadmin", args);
+    cli_capture cap;
+    cli_capture_begin(&cap);
+    r->rc = va_config_parse(&r->c, argc, argv, cap.out, cap.err);
+    cli_capture_end(&cap);
+    r->out = cap.out_text;
+    r->err = cap.err_text;
 }
 
 static void done(run *r)
@@ -39,23 +37,11 @@ static void done(run *r)
     free(r->err);
 }
 
-static char *usage_text(void)
-{
-    char *s = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&s, &len);
-    va_config_usage(f);
-    fclose(f);
-    return s;
-}
-
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 static void test_minimal(void **state)
 {
     (void)state;
     run r;
-    parse(&r, ARGS("--listen", "127.77.0.2:2378"));
+    parse(&r, CLI_ARGS("--listen", "127.77.0.2:2378"));
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     assert_string_equal(r.c.common.listen, "127.77.0.2:2378");
     assert_int_equal(r.c.common.log_level, VIC_LOG_INFO);
@@ -75,11 +61,11 @@ static void test_every_option(void **state)
 {
     (void)state;
     run r;
-    parse(&r, ARGS("--listen", "127.77.0.2:2378", "--tls-cert", "c.pem", "--tls-key", "k.pem",
-                   "--tls-ca", "ca.pem", "--passwd-file", "pw", "--name", "adm", "--home", "/h",
-                   "--pool", "/p", "--images", "/i", "--docker", "127.77.0.2:2376", "--port-layer",
-                   "http://127.77.0.2:2377", "--token-file", "/t", "--registry", "r1:5000",
-                   "--registry", "r2", "--ui-dir", "/ui", "--log-level", "warn"));
+    parse(&r, CLI_ARGS("--listen", "127.77.0.2:2378", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+                       "--tls-ca", "ca.pem", "--passwd-file", "pw", "--name", "adm", "--home", "/h",
+                       "--pool", "/p", "--images", "/i", "--docker", "127.77.0.2:2376",
+                       "--port-layer", "http://127.77.0.2:2377", "--token-file", "/t", "--registry",
+                       "r1:5000", "--registry", "r2", "--ui-dir", "/ui", "--log-level", "warn"));
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     const va_options *o = &r.c.o;
     assert_string_equal(r.c.common.tls_cert, "c.pem");
@@ -126,18 +112,18 @@ static void test_registries_beyond_the_limit_are_ignored(void **state)
 static void test_bad_command_lines(void **state)
 {
     (void)state;
-    char *usage = usage_text();
+    char *usage = cli_usage_text(va_config_usage);
     char *want = NULL;
     assert_true(asprintf(&want,
                          "vicadmin: --listen is required, --tls-cert and --tls-key go together, "
                          "and --tls-ca needs them\n%s",
                          usage) > 0);
     const char *const *cases[] = {
-        ARGS("--name", "adm"),
-        ARGS("--listen", "a:1", "--tls-cert", "c"),
-        ARGS("--listen", "a:1", "--tls-key", "k"),
-        ARGS("--listen", "a:1", "--tls-ca", "ca"),
-        ARGS("--listen", "a:1", "extra"),
+        CLI_ARGS("--name", "adm"),
+        CLI_ARGS("--listen", "a:1", "--tls-cert", "c"),
+        CLI_ARGS("--listen", "a:1", "--tls-key", "k"),
+        CLI_ARGS("--listen", "a:1", "--tls-ca", "ca"),
+        CLI_ARGS("--listen", "a:1", "extra"),
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         run r;
@@ -150,18 +136,18 @@ static void test_bad_command_lines(void **state)
     free(want);
 
     run r;
-    parse(&r, ARGS("--listen", "a:1", "--log-level", "chatty"));
+    parse(&r, CLI_ARGS("--listen", "a:1", "--log-level", "chatty"));
     assert_int_equal(r.rc, 2);
     assert_string_equal(
         r.err, "vicadmin: --log-level: \"chatty\" is not one of debug, info, warn, error\n");
     done(&r);
 
-    parse(&r, ARGS("--listen", "a:1", "--bogus"));
+    parse(&r, CLI_ARGS("--listen", "a:1", "--bogus"));
     assert_int_equal(r.rc, 2);
     assert_string_equal(r.err, usage);
     done(&r);
 
-    parse(&r, ARGS("--help"));
+    parse(&r, CLI_ARGS("--help"));
     assert_int_equal(r.rc, 0);
     assert_string_equal(r.out, usage);
     assert_string_equal(r.err, "");

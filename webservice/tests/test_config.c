@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/tests/cli_capture.h"
 #include "lib/cleanup.h"
 #include "lib/file.h"
 #include "lib/log.h"
@@ -27,16 +28,13 @@ typedef struct run {
 static void parse(run *r, const char *const *args)
 {
     char *argv[64];
-    int argc = 0;
-    argv[argc++] = (char *)"vic-webservice";
-    for (; *args; args++)
-        argv[argc++] = (char *)*args;
-    argv[argc] = NULL;
-    size_t ol = 0, el = 0;
-    FILE *out = open_memstream(&r->out, &ol), *err = open_memstream(&r->err, &el);
-    r->rc = ws_config_parse(&r->c, argc, argv, out, err);
-    fclose(out);
-    fclose(err);
+    int argc = cli_argv(argv, 64, "vic-webservice", args);
+    cli_capture cap;
+    cli_capture_begin(&cap);
+    r->rc = ws_config_parse(&r->c, argc, argv, cap.out, cap.err);
+    cli_capture_end(&cap);
+    r->out = cap.out_text;
+    r->err = cap.err_text;
 }
 
 static void done(run *r)
@@ -45,23 +43,11 @@ static void done(run *r)
     free(r->err);
 }
 
-static char *usage_text(void)
-{
-    char *s = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&s, &len);
-    ws_config_usage(f);
-    fclose(f);
-    return s;
-}
-
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 static void test_defaults(void **state)
 {
     (void)state;
     run r;
-    parse(&r, (const char *const[]){NULL});
+    parse(&r, CLI_NO_ARGS);
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     assert_string_equal(r.c.opt.listen, "127.0.0.1:8443");
     assert_int_equal(r.c.opt.no_tls, 0);
@@ -87,11 +73,11 @@ static void test_every_option(void **state)
 {
     (void)state;
     run r;
-    parse(&r, ARGS("--listen", "0.0.0.0:9443", "--home", "/h1", "--home", "/h2", "--no-tls",
-                   "--max-body", "1073741824", "--threads", "256", "--log-level", "debug",
-                   "--log-file", "/l", "--ui-dir", "/ui", "--vsphere-target", "vc.example",
-                   "--vsphere-target", "esx:8443", "--appliance-iso", "/a.iso",
-                   "--audit-retention-days", "36500", "--audit-max-rows", "100000000"));
+    parse(&r, CLI_ARGS("--listen", "0.0.0.0:9443", "--home", "/h1", "--home", "/h2", "--no-tls",
+                       "--max-body", "1073741824", "--threads", "256", "--log-level", "debug",
+                       "--log-file", "/l", "--ui-dir", "/ui", "--vsphere-target", "vc.example",
+                       "--vsphere-target", "esx:8443", "--appliance-iso", "/a.iso",
+                       "--audit-retention-days", "36500", "--audit-max-rows", "100000000"));
     assert_int_equal(r.rc, VIC_SRVOPT_RUN);
     assert_string_equal(r.c.opt.listen, "0.0.0.0:9443");
     assert_string_equal(r.c.home_arg, "/h2");
@@ -149,7 +135,7 @@ static void test_bad_values(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         run r;
-        parse(&r, ARGS(cases[i].opt, cases[i].val, "--help"));
+        parse(&r, CLI_ARGS(cases[i].opt, cases[i].val, "--help"));
         assert_int_equal(r.rc, 2);
         assert_string_equal(r.err, cases[i].msg);
         assert_string_equal(r.out, "");
@@ -180,22 +166,22 @@ static void test_too_many_targets(void **state)
 static void test_help_version_and_arguments(void **state)
 {
     (void)state;
-    char *usage = usage_text();
+    char *usage = cli_usage_text(ws_config_usage);
     assert_non_null(strstr(usage, "Usage: vic-webservice [OPTIONS]\n"));
     run r;
-    parse(&r, ARGS("--help"));
+    parse(&r, CLI_ARGS("--help"));
     assert_int_equal(r.rc, 0);
     assert_string_equal(r.out, usage);
     assert_string_equal(r.err, "");
     done(&r);
 
-    parse(&r, ARGS("--version", "--bogus"));
+    parse(&r, CLI_ARGS("--version", "--bogus"));
     assert_int_equal(r.rc, 0);
     cleanup_free char *want = xasprintf("vic-webservice %s\n", vic_version());
     assert_string_equal(r.out, want);
     done(&r);
 
-    parse(&r, ARGS("--no-tls", "serve"));
+    parse(&r, CLI_ARGS("--no-tls", "serve"));
     assert_int_equal(r.rc, 2);
     cleanup_free char *unexpected =
         xasprintf("vic-webservice: unexpected argument \"serve\"\n%s", usage);
@@ -203,7 +189,7 @@ static void test_help_version_and_arguments(void **state)
     done(&r);
 
     /* "--audit" could be either audit option */
-    parse(&r, ARGS("--audit", "3"));
+    parse(&r, CLI_ARGS("--audit", "3"));
     assert_int_equal(r.rc, 2);
     assert_string_equal(r.err, usage);
     done(&r);
