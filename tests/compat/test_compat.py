@@ -93,7 +93,7 @@ def test_unknown_objects_are_not_found(engine):
                  ["start", "nosuch-compat"], ["container", "inspect", "nosuch-compat"]):
         refused(engine.docker(*args), "No such container: nosuch-compat")
     refused(engine.docker("volume", "inspect", "nosuch-compat"), "no such volume")
-    refused(engine.docker("network", "inspect", "nosuch-compat"), "not found")
+    refused(engine.docker("network", "inspect", "nosuch-compat"), "no such network", "not found")
     with pytest.raises(docker.errors.NotFound):
         engine.client.containers.get("nosuch-compat")
 
@@ -111,17 +111,23 @@ def test_run_env_workdir_user(engine):
     r = engine.docker("run", "--rm", "-e", "A=1", "-e", "B=x y", "-w", "/tmp", "-u", "nobody",
                       engine.image, "sh", "-c", 'echo "$A,$B"; pwd; id -u; id -g')
     assert ok(r) == "1,x y\n/tmp\n65534\n65534\n"
+
+
+@pytest.mark.vch_differs("a uid:gid with no passwd entry is refused (exit 126, no message)")
+def test_run_numeric_uid_gid_and_new_workdir(engine):
     r = engine.docker("run", "--rm", "-u", "1234:5678", "-w", "/new/dir", engine.image,
                       "sh", "-c", "id -u; id -g; pwd")
     assert ok(r) == "1234\n5678\n/new/dir\n"
 
 
+@pytest.mark.vch_differs("exit 126 without a message naming the user")
 def test_run_unknown_user_is_refused(engine):
     r = engine.docker("run", "--rm", "-u", "nosuchuser", engine.image, "true")
     assert r.returncode != 0
     assert "nosuchuser" in r.stderr
 
 
+@pytest.mark.vch_differs("exit 127 without a message naming the command")
 def test_run_missing_command_exits_127(engine):
     r = engine.docker("run", "--rm", engine.image, "/no/such/binary")
     assert r.returncode == 127, (r.returncode, r.stderr)
@@ -142,18 +148,22 @@ def test_run_name_and_detach(engine, s):
     assert inspect(engine, cid[:12])["Id"] == cid
 
 
+@pytest.mark.vch_differs("over TLS the end of piped input never reaches the container "
+                         "(libmicrohttpd 0.9.75 does not relay the half-close)")
 def test_run_stdin_pipe(engine):
     r = engine.docker("run", "-i", "--rm", engine.image, "sh", "-c", "tr a-z A-Z; echo end",
-                      input="piped in\n", timeout=30)
+                      input="piped in\n", timeout=20)
     assert ok(r) == "PIPED IN\nend\n"
 
 
+@pytest.mark.vch_differs("'|' is refused in a command and in env values (guestinfo encoding)")
 def test_run_shell_pipeline(engine):
     r = engine.docker("run", "--rm", "-e", "V=a|b", engine.image, "sh", "-c",
                       'echo abc | tr a x; echo "$V"')
     assert ok(r) == "xbc\na|b\n"
 
 
+@pytest.mark.vch_differs("run -d --rm leaves the container behind (AutoRemove is not read)")
 def test_run_rm_detached_removes_the_container(engine, s):
     name = s.name()
     ok(engine.docker("run", "-d", "--rm", "--name", name, engine.image, "true"))
@@ -179,13 +189,27 @@ def test_exec(engine, s):
     r = engine.docker("exec", "-e", "X=y", "-w", "/tmp", "-u", "nobody", name, "sh", "-c",
                       'echo "$X"; pwd; id -u')
     assert ok(r) == "y\n/tmp\n65534\n"
-    r = engine.docker("exec", "-i", name, "cat", input="through exec\n", timeout=30)
-    assert ok(r) == "through exec\n"
-    # an exec is listed in inspect's ExecIDs while it runs, and sees the container's files
+    # an exec sees the container's files
     ok(engine.docker("exec", name, "sh", "-c", "echo shared > /tmp/f"))
     assert ok(engine.docker("exec", name, "cat", "/tmp/f")) == "shared\n"
+
+
+@pytest.mark.vch_differs("exec of a missing binary drops the connection (the CLI shows "
+                         "'connection reset by peer', exit 1)")
+def test_exec_missing_binary(engine, s):
+    name = sleeper(engine, s)
     r = engine.docker("exec", name, "/no/such/binary")
-    assert r.returncode == 126 or r.returncode == 127, (r.returncode, r.stderr)
+    assert r.returncode in (126, 127), (r.returncode, r.stderr)
+    assert "/no/such/binary" in r.stderr
+
+
+@pytest.mark.vch_differs("over TLS the end of piped input never reaches the exec "
+                         "(libmicrohttpd 0.9.75 does not relay the half-close)")
+def test_exec_stdin_pipe(engine, s):
+    name = sleeper(engine, s)
+    r = engine.docker("exec", "-i", name, "sh", "-c", "cat; echo end", input="through exec\n",
+                      timeout=20)
+    assert ok(r) == "through exec\nend\n"
 
 
 def test_exec_refused_when_not_running(engine, s):
@@ -238,7 +262,7 @@ def test_cp_both_directions(engine, s, tmp_path):
     r = engine.docker("cp", name + ":/tmp/in.txt", "-")
     assert r.returncode == 0 and "in.txt" in r.stdout and "from the host" in r.stdout
     refused(engine.docker("cp", name + ":/no/such/file", str(tmp_path / "x")),
-            "no such file", "not found")
+            "could not find the file", "no such container:path")
 
 
 def test_cp_into_a_stopped_container(engine, s, tmp_path):
@@ -357,8 +381,8 @@ def test_ps_filters_and_format(engine, s):
     ok(engine.docker("create", "--name", created, "--label", label, "--label", "role=b",
                      engine.image, "true"))
     exited = s.name("done")
-    ok(engine.docker("run", "--name", exited, "--label", label, "--label", "role=a",
-                     engine.image, "sh", "-c", "exit 3"))
+    assert engine.docker("run", "--name", exited, "--label", label, "--label", "role=a",
+                         engine.image, "sh", "-c", "exit 3").returncode == 3
 
     def names(*args):
         out = ok(engine.docker("ps", "--filter", "label=" + label, "--format", "{{.Names}}",
@@ -493,7 +517,8 @@ def test_inspect_image(engine):
 def test_events(engine, s):
     since = int(time.time()) - 1
     name = s.name()
-    ok(engine.docker("run", "--name", name, engine.image, "sh", "-c", "exit 2"))
+    assert engine.docker("run", "--name", name, engine.image, "sh", "-c",
+                         "exit 2").returncode == 2
     ok(engine.docker("rm", name))
     until = int(time.time()) + 1
     out = ok(engine.docker("events", "--since", str(since), "--until", str(until), "--filter",
@@ -531,18 +556,26 @@ def test_stats_no_stream(engine, s):
     name = sleeper(engine, s)
     out = ok(engine.docker("stats", "--no-stream", "--format",
                            "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}", name))
-    n, cpu, mem, pids = out.strip().split("|")
+    n, cpu, mem, _ = out.strip().split("|")
     assert n == name
-    assert cpu.endswith("%") and "/" in mem and int(pids) >= 1, out
+    assert cpu.endswith("%") and "/" in mem, out
     st = engine.client.api.stats(name, stream=False)
     rfc3339(st["read"])
     assert isinstance(st["memory_stats"]["usage"], int) and st["memory_stats"]["usage"] > 0
     assert isinstance(st["memory_stats"]["limit"], int) and st["memory_stats"]["limit"] > 0
     assert isinstance(st["cpu_stats"]["cpu_usage"]["total_usage"], int)
-    assert isinstance(st["pids_stats"]["current"], int)
     assert isinstance(st["networks"], dict) and st["networks"]
     for nic in st["networks"].values():
         assert isinstance(nic["rx_bytes"], int) and isinstance(nic["tx_bytes"], int)
+
+
+@pytest.mark.vch_differs("the pids count is 0 (PIDs column, pids_stats.current)")
+def test_stats_counts_pids(engine, s):
+    name = sleeper(engine, s)
+    out = ok(engine.docker("stats", "--no-stream", "--format", "{{.PIDs}}", name))
+    assert int(out) >= 1, out
+    st = engine.client.api.stats(name, stream=False)
+    assert isinstance(st["pids_stats"]["current"], int) and st["pids_stats"]["current"] >= 1
 
 
 # ---- kill, wait, stop, rename, pause, rm ----
@@ -566,7 +599,7 @@ def test_kill_with_signals(engine, s):
     assert ok(engine.docker("wait", plain)).strip() == "137"
     assert inspect(engine, plain)["State"]["ExitCode"] == 137
     bad = sleeper(engine, s, "bad")
-    refused(engine.docker("kill", "-s", "NOSUCHSIG", bad), "invalid signal")
+    refused(engine.docker("kill", "-s", "NOSUCHSIG", bad), "invalid signal", "not a signal")
     assert inspect(engine, bad)["State"]["Running"] is True
 
 
@@ -640,6 +673,7 @@ def test_logs_stdout_and_stderr(engine, s):
     assert sdk.logs(stdout=False, stderr=True) == b"two\n"
 
 
+@pytest.mark.vch_differs("logs --tail is ignored")
 def test_logs_tail_and_timestamps(engine, s):
     name = s.name()
     ok(engine.docker("run", "--name", name, engine.image, "sh", "-c",
@@ -653,6 +687,7 @@ def test_logs_tail_and_timestamps(engine, s):
         assert text == "line%d" % i
 
 
+@pytest.mark.vch_differs("logs -f is ignored: it returns what is there and does not follow")
 def test_logs_follow(engine, s):
     name = s.name()
     ok(engine.docker("run", "-d", "--name", name, engine.image, "sh", "-c",
@@ -673,6 +708,7 @@ def test_logs_follow(engine, s):
             p.wait()
 
 
+@pytest.mark.vch_differs("logs --since and --until are ignored")
 def test_logs_since_and_until(engine, s):
     name = s.name()
     ok(engine.docker("run", "--name", name, engine.image, "echo", "old"))
@@ -700,4 +736,12 @@ def test_host_environment_reaches_no_container(engine):
     r = engine.docker("run", "--rm", engine.image, "env")
     env = dict(line.split("=", 1) for line in ok(r).splitlines() if "=" in line)
     assert "DOCKER_HOST" not in env and "DOCKER_CONFIG" not in env
-    assert env["HOME"] == "/root" and env["HOSTNAME"] and env["PATH"].startswith("/usr/local")
+    assert env["HOME"] == "/root" and env["PATH"].startswith("/usr/local")
+
+
+@pytest.mark.vch_differs("HOSTNAME is not set in a container's environment")
+def test_hostname_in_environment(engine, s):
+    name = s.name()
+    r = engine.docker("run", "--name", name, "--hostname", "h1", engine.image, "sh", "-c",
+                      'echo "$HOSTNAME"; hostname')
+    assert ok(r) == "h1\nh1\n"
