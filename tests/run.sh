@@ -73,6 +73,7 @@ if [ -d tests/compat ]; then
         /usr/bin/python3 -m pytest -q -p no:cacheprovider -p timeout --timeout 120 tests/compat \
         --junitxml="$OUT/compat.xml" 2>&1 | tee "$OUT/compat.log" | tail -n 25; then
         compat="$(grep -Eo '[0-9]+ passed' "$OUT/compat.log" | tail -1)"
+        [ -n "$compat" ] || compat="skipped ($(tail -1 "$OUT/compat.log"))"
         xf=$(grep -Eo '[0-9]+ xfailed' "$OUT/compat.log" | tail -1)
         [ -n "$xf" ] && compat="$compat, $xf as known differences"
     else
