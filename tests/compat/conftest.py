@@ -87,7 +87,12 @@ class Engine:
         """python3-docker's client for the same endpoint (TLS settings from the same env)."""
         if self._client is None:
             import docker
-            self._client = docker.from_env(environment=self.env, timeout=60)
+            # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from this process's environment
+            # replace the session's CA (the engine's ca.pem): the client reads its settings
+            # from self.env only. The API version is given (1.41, both engines'), as asking
+            # for it would be the client's first request, made before trust_env is off.
+            self._client = docker.from_env(environment=self.env, timeout=60, version="1.41")
+            self._client.api.trust_env = False
         return self._client
 
     def close(self):
