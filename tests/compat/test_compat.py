@@ -426,13 +426,12 @@ def test_ps_filters_and_format(engine, s):
     assert len(table) == 4
     ids = ok(engine.docker("ps", "-aq", "--no-trunc", "--filter", mine)).split()
     assert len(ids) == 3 and all(HEX64.match(i) for i in ids)
-    assert ok(engine.docker("ps", "-a", "-n", "1", "--format", "{{.Names}}")).split() == \
-        [exited]
     sdk = engine.client.containers.list(all=True, filters={"name": s.tag})
     assert sorted(c.name for c in sdk) == sorted([running, created, exited])
 
 
-@pytest.mark.vch_differs("ps filters only by name, id and status (no label, exited, ancestor)")
+@pytest.mark.vch_differs("ps filters only by name, id and status (no label, exited, ancestor) "
+                         "and ignores -n")
 def test_ps_filters_label_exited_ancestor(engine, s):
     label, running, created, exited = ps_trio(engine, s)
 
@@ -449,6 +448,8 @@ def test_ps_filters_label_exited_ancestor(engine, s):
         sorted([running, created, exited])
     sdk = engine.client.containers.list(all=True, filters={"label": label})
     assert sorted(c.name for c in sdk) == sorted([running, created, exited])
+    assert ok(engine.docker("ps", "-a", "-n", "1", "--format", "{{.Names}}")).split() == \
+        [exited]
 
 
 # ---- inspect ----
@@ -581,6 +582,13 @@ def test_stats_no_stream(engine, s):
     n, cpu, mem, _ = out.strip().split("|")
     assert n == name
     assert cpu.endswith("%") and "/" in mem, out
+
+
+@pytest.mark.vch_differs("stats?stream=false keeps streaming: the SDK's stats(stream=False) "
+                         "never returns")
+@pytest.mark.timeout(30)
+def test_stats_sdk_one_shot(engine, s):
+    name = sleeper(engine, s)
     st = engine.client.api.stats(name, stream=False)
     rfc3339(st["read"])
     assert isinstance(st["memory_stats"]["usage"], int) and st["memory_stats"]["usage"] > 0
@@ -591,13 +599,10 @@ def test_stats_no_stream(engine, s):
 @pytest.mark.vch_differs("stats count 0 pids and have no network figures")
 def test_stats_pids_and_network(engine, s):
     name = sleeper(engine, s)
-    out = ok(engine.docker("stats", "--no-stream", "--format", "{{.PIDs}}", name))
-    assert int(out) >= 1, out
-    st = engine.client.api.stats(name, stream=False)
-    assert isinstance(st["pids_stats"]["current"], int) and st["pids_stats"]["current"] >= 1
-    assert isinstance(st["networks"], dict) and st["networks"]
-    for nic in st["networks"].values():
-        assert isinstance(nic["rx_bytes"], int) and isinstance(nic["tx_bytes"], int)
+    out = ok(engine.docker("stats", "--no-stream", "--format", "{{.PIDs}}|{{.NetIO}}", name))
+    pids, net = out.strip().split("|")
+    assert int(pids) >= 1, out
+    assert re.match(r"^[0-9.]+[kMG]?B / [0-9.]+[kMG]?B$", net), out
 
 
 # ---- kill, wait, stop, rename, pause, rm ----
@@ -741,6 +746,8 @@ def test_logs_since_and_until(engine, s):
 
 # ---- the SDK, as a client program uses it ----
 
+@pytest.mark.vch_differs("containers.run() reads HostConfig.LogConfig, which inspect lacks "
+                         "(KeyError)")
 def test_sdk_run_and_remove(engine, s):
     name = s.name()
     out = engine.client.containers.run(engine.image, ["sh", "-c", "echo sdk $K"],
