@@ -4,6 +4,7 @@
 #   make run        install missing packages, build, start vic-webservice on the local target
 #   make test       install what tests need, build with ASan+UBSan, run every suite
 #   make bench      benchmarks, recorded in bench/results.md
+#   make compat     the compatibility suite (tests/compat) against a VCH and Docker Engine
 #   make ui         the web UI's served directory (bin/ui/, from ui-assets/ and node_modules)
 #
 # SAN=1 builds the sanitizer tree (build-san/, binaries in build-san/bin/); FUZZ=1 builds the
@@ -22,8 +23,11 @@ BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libgnutls2
 	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev libseccomp-dev libnftables-dev
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
 	python3-pytest python3-pytest-timeout python3-requests curl busybox-static docker-registry skopeo \
-	chromium golang-go golang-github-vmware-govmomi-dev nftables
+	chromium golang-go golang-github-vmware-govmomi-dev nftables python3-docker
 BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps docker.io iptables docker-registry skopeo busybox-static
+# make compat: the compatibility suite against a VCH and against Debian's Docker Engine
+COMPAT_PKGS := $(BUILD_PKGS) python3-pytest python3-pytest-timeout python3-requests python3-docker \
+	curl busybox-static docker-registry skopeo docker.io iptables
 
 PKGS := libmicrohttpd gnutls jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive \
 	libseccomp libnftables
@@ -271,8 +275,8 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIBVIC) $(FUZZ_LINK)
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(FUZZ_LINK) $(LIBVIC) $(LDLIBS)
 
 # ---- targets ----
-.PHONY: build all ui unit-bins fuzzers deps deps-test deps-bench run test bench clean format \
-	format-check
+.PHONY: build all ui unit-bins fuzzers deps deps-test deps-bench deps-compat run test bench \
+	compat clean format format-check
 
 build: $(BINARIES) ui
 ui: $(UI_OUT)/.built
@@ -291,6 +295,9 @@ deps-test:
 deps-bench:
 	@mk/deps.sh $(BENCH_PKGS)
 
+deps-compat:
+	@mk/deps.sh $(COMPAT_PKGS)
+
 run: deps
 	@$(MAKE) --no-print-directory build
 	@mkdir -p var
@@ -305,6 +312,11 @@ test: deps-test
 bench: deps-bench
 	@$(MAKE) --no-print-directory build $(BENCH_BINS)
 	@bench/run.sh
+
+# one suite, two engines: a VCH from bin/ and dockerd under a temporary root, side by side
+compat: deps-compat
+	@$(MAKE) --no-print-directory build
+	@VIC_BIN_DIR=$(CURDIR)/bin tests/compat/run.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -5,8 +5,8 @@
 #   - idle RSS of the appliance (vic-init + port layer + personality + vicadmin) and the RSS
 #     each running container adds (its VM's monitor + tether), next to dockerd + containerd
 #     and a container's shim.
-# dockerd is started by hand under a temp root (its rows say why when it cannot start). A
-# local docker-registry with busybox comes from tests/fixtures. Needs root.
+# dockerd runs under a temp root, started by tests/fixtures/dockerd.sh (its rows say why when
+# it cannot start). A local docker-registry with busybox comes from tests/fixtures. Needs root.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VIC_BIN_DIR:-$PWD/bin}
@@ -96,41 +96,16 @@ floor=$(time_ms "$RUNS" unshare --user --map-root-user --mount --pid --fork --ne
 
 # ---- Docker Engine ----
 dd_root="$work/dockerd"
+# tests/fixtures/dockerd.sh starts it under dd_root and gives the host its firewall back
 stop_dockerd() {
-    DOCKER_HOST="unix://$dd_root/docker.sock" "$DOCKER" ps -aq 2>/dev/null |
-        xargs -r -n 50 env DOCKER_HOST="unix://$dd_root/docker.sock" "$DOCKER" rm -f >/dev/null 2>&1
-    kill "$dockerd_pid" 2>/dev/null
-    for _ in $(seq 150); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
+    bash tests/fixtures/dockerd.sh stop "$dd_root" >/dev/null
     dockerd_pid=""
-    ip link del docker0 2>/dev/null || true
-    # the host's firewall as it was: dockerd's chains and its FORWARD DROP go (with no rules
-    # before, iptables-save wrote nothing: the tables it touched are reset)
-    if [ -s "$dd_root/iptables.before" ]; then
-        iptables-restore <"$dd_root/iptables.before" 2>/dev/null
-    elif [ -e "$dd_root/iptables.before" ]; then
-        for t in filter nat; do iptables -t "$t" -F 2>/dev/null; iptables -t "$t" -X 2>/dev/null; done
-        iptables -P FORWARD ACCEPT 2>/dev/null
-    fi
-    [ -s "$dd_root/ip_forward.before" ] &&
-        sysctl -qw net.ipv4.ip_forward="$(cat "$dd_root/ip_forward.before")" 2>/dev/null
-    return 0
 }
 dd_note=""
-if command -v dockerd >/dev/null; then
-    mkdir -p "$dd_root"
-    iptables-save >"$dd_root/iptables.before" 2>/dev/null || true
-    sysctl -n net.ipv4.ip_forward >"$dd_root/ip_forward.before" 2>/dev/null || true
-    dockerd --data-root "$dd_root/data" --exec-root "$dd_root/exec" --pidfile "$dd_root/dockerd.pid" \
-        -H "unix://$dd_root/docker.sock" --insecure-registry "$reg_addr" >"$dd_root/dockerd.log" 2>&1 &
-    dockerd_pid=$!
-    for _ in $(seq 100); do
-        DOCKER_HOST="unix://$dd_root/docker.sock" "$DOCKER" info >/dev/null 2>&1 && break
-        sleep 0.2
-    done
-    DOCKER_HOST="unix://$dd_root/docker.sock" "$DOCKER" info >/dev/null 2>&1 ||
-        { dd_note="dockerd did not start: $(tail -1 "$dd_root/dockerd.log")"; stop_dockerd; }
+if dd_err=$(bash tests/fixtures/dockerd.sh start "$dd_root" --insecure-registry "$reg_addr" 2>&1 >/dev/null); then
+    dockerd_pid=$(cat "$dd_root/dockerd.pid")
 else
-    dd_note="dockerd is not installed (Debian's docker.io; make deps-bench installs it)"
+    dd_note=$(tail -1 <<<"${dd_err#dockerd.sh: }")
 fi
 dd_run=n/a dd_ps_running=n/a dd_ps_many=n/a dd_idle_kb=n/a dd_per_kb=n/a dd_idle_pss=n/a
 if [ -n "$dockerd_pid" ]; then

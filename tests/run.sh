@@ -2,6 +2,7 @@
 # Runs every suite against the sanitizer build (make test calls this after building it):
 # unit tests (cmocka, ASan+UBSan+LeakSanitizer), integration tests (pytest against the real
 # binaries), security tests (tests/security: each replays an attack against the real binaries),
+# the compatibility suite against a VCH (tests/compat),
 # browser tests (tests/browser/run.mjs: chromium driven by playwright-core), a short libFuzzer
 # pass over each harness, the format check and the include cycle check (mk/cycles.py).
 # Ends with one summary line; exits non-zero when anything failed.
@@ -61,6 +62,23 @@ if [ -d tests/security ]; then
     else
         failed+=("security")
         secur="FAILED ($(grep -Eo '[0-9]+ (failed|error)' "$OUT/security.log" | tail -1))"
+    fi
+fi
+
+section "compatibility suite against a VCH (tests/compat; make compat adds Docker Engine)"
+compat="skipped"
+if [ -d tests/compat ]; then
+    # the suite creates its own VCH when DOCKER_HOST is unset; never dockerd here
+    if env -u DOCKER_HOST -u DOCKER_TLS_VERIFY -u DOCKER_CERT_PATH COMPAT_ENGINE=vch \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider -p timeout --timeout 120 tests/compat \
+        --junitxml="$OUT/compat.xml" 2>&1 | tee "$OUT/compat.log" | tail -n 25; then
+        compat="$(grep -Eo '[0-9]+ passed' "$OUT/compat.log" | tail -1)"
+        [ -n "$compat" ] || compat="skipped ($(tail -1 "$OUT/compat.log"))"
+        xf=$(grep -Eo '[0-9]+ xfailed' "$OUT/compat.log" | tail -1)
+        [ -n "$xf" ] && compat="$compat, $xf as known differences"
+    else
+        failed+=("compat")
+        compat="FAILED ($(grep -Eo '[0-9]+ (failed|error)' "$OUT/compat.log" | tail -1))"
     fi
 fi
 
@@ -126,8 +144,8 @@ fi
 
 echo
 if [ ${#failed[@]} -eq 0 ]; then
-    echo "TEST SUMMARY: PASS: unit $unit_pass/$unit_total suites, integration $integ, security $secur, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt, cycles $cyc"
+    echo "TEST SUMMARY: PASS: unit $unit_pass/$unit_total suites, integration $integ, security $secur, compat $compat, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt, cycles $cyc"
     exit 0
 fi
-echo "TEST SUMMARY: FAIL (${failed[*]}): unit $unit_pass/$unit_total suites, integration $integ, security $secur, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt, cycles $cyc"
+echo "TEST SUMMARY: FAIL (${failed[*]}): unit $unit_pass/$unit_total suites, integration $integ, security $secur, compat $compat, browser $browser, fuzz $fuzz_pass/$fuzz_total harnesses, format $fmt, cycles $cyc"
 exit 1

@@ -1,0 +1,779 @@
+"""Everyday docker commands, checked the same way against a VCH and against Docker Engine.
+
+Each test drives the real docker CLI (and python3-docker, the SDK clients use) at the engine
+conftest.py chose, and asserts what a user or a client would rely on: exit codes, output,
+error messages, and the fields and types that clients read back from inspect. Every test
+passes against Docker Engine; what a VCH does not do yet is marked vch_differs(reason) and is
+reported as a difference, never skipped.
+"""
+
+import json
+import re
+import threading
+import time
+from datetime import datetime
+
+import pytest
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def wait_until(what, fn, timeout=30, interval=0.1):
+    """Polls fn() until it returns something true, up to a deadline; returns that value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("%s: not within %d s (last: %r)" % (what, timeout, last))
+
+
+def ok(r):
+    """Asserts a CLI call succeeded; returns its stdout."""
+    assert r.returncode == 0, "exit %d\nstdout: %s\nstderr: %s" % (r.returncode, r.stdout,
+                                                                   r.stderr)
+    return r.stdout
+
+
+def refused(r, *needles):
+    """Asserts a CLI call failed with a message holding one of needles; returns stderr."""
+    assert r.returncode != 0, "expected a refusal, got exit 0: %s" % r.stdout
+    text = r.stderr.lower()
+    assert any(n.lower() in text for n in needles), r.stderr
+    assert "page not found" not in text, r.stderr
+    return r.stderr
+
+
+def inspect(e, name, kind="container"):
+    return json.loads(ok(e.docker(kind, "inspect", name)))[0]
+
+
+def sleeper(e, s, what="c", *opts):
+    """A running container (sleep) named from the test's scope; returns its name."""
+    name = s.name(what)
+    ok(e.docker("run", "-d", "--name", name, *opts, e.image, "sleep", "600"))
+    return name
+
+
+def logs_hold(e, name, needle):
+    return lambda: needle in ok(e.docker("logs", name))
+
+
+def rfc3339(value):
+    """Docker's timestamps: RFC 3339 with up to nanoseconds, Z or an offset."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", value)
+    assert m, "not an RFC 3339 time: %r" % value
+    return datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+
+
+# ---- the endpoint ----
+
+def test_version_and_info(engine):
+    v = engine.client.version()
+    for key in ("Version", "ApiVersion", "MinAPIVersion", "Os", "Arch", "GoVersion",
+                "KernelVersion"):
+        assert isinstance(v.get(key), str), (key, v)
+    assert v["Os"] == "linux"
+    info = engine.client.info()
+    for key in ("Containers", "ContainersRunning", "ContainersPaused", "ContainersStopped",
+                "Images", "NCPU", "MemTotal"):
+        assert isinstance(info.get(key), int), (key, info)
+    for key in ("Name", "ServerVersion", "OSType", "Driver", "KernelVersion"):
+        assert isinstance(info.get(key), str), (key, info)
+    assert info["OSType"] == "linux"
+    assert info["Containers"] == (info["ContainersRunning"] + info["ContainersPaused"]
+                                  + info["ContainersStopped"])
+
+
+def test_unknown_objects_are_not_found(engine):
+    import docker
+    for args in (["logs", "nosuch-compat"], ["rm", "nosuch-compat"],
+                 ["start", "nosuch-compat"], ["container", "inspect", "nosuch-compat"]):
+        refused(engine.docker(*args), "No such container: nosuch-compat")
+    refused(engine.docker("volume", "inspect", "nosuch-compat"), "no such volume")
+    refused(engine.docker("network", "inspect", "nosuch-compat"), "no such network", "not found")
+    with pytest.raises(docker.errors.NotFound):
+        engine.client.containers.get("nosuch-compat")
+
+
+# ---- run ----
+
+def test_run_exit_code_and_output(engine):
+    r = engine.docker("run", "--rm", engine.image, "sh", "-c", "echo out; echo err >&2; exit 7")
+    assert r.returncode == 7, r.stderr
+    assert r.stdout == "out\n"
+    assert "err\n" in r.stderr
+
+
+def test_run_env_workdir_user(engine):
+    r = engine.docker("run", "--rm", "-e", "A=1", "-e", "B=x y", "-w", "/tmp", "-u", "nobody",
+                      engine.image, "sh", "-c", 'echo "$A,$B"; pwd; id -u; id -g')
+    assert ok(r) == "1,x y\n/tmp\n65534\n65534\n"
+
+
+@pytest.mark.vch_differs("a uid:gid with no passwd entry is refused (exit 126, no message)")
+def test_run_numeric_uid_gid_and_new_workdir(engine):
+    r = engine.docker("run", "--rm", "-u", "1234:5678", "-w", "/new/dir", engine.image,
+                      "sh", "-c", "id -u; id -g; pwd")
+    assert ok(r) == "1234\n5678\n/new/dir\n"
+
+
+@pytest.mark.vch_differs("exit 126 without a message naming the user")
+def test_run_unknown_user_is_refused(engine):
+    r = engine.docker("run", "--rm", "-u", "nosuchuser", engine.image, "true")
+    assert r.returncode != 0
+    assert "nosuchuser" in r.stderr
+
+
+@pytest.mark.vch_differs("exit 127 without a message naming the command")
+def test_run_missing_command_exits_127(engine):
+    r = engine.docker("run", "--rm", engine.image, "/no/such/binary")
+    assert r.returncode == 127, (r.returncode, r.stderr)
+    assert "/no/such/binary" in r.stderr
+
+
+def test_run_name_and_detach(engine, s):
+    name = s.name()
+    cid = ok(engine.docker("run", "-d", "--name", name, engine.image, "sleep", "600")).strip()
+    assert HEX64.match(cid), cid
+    c = inspect(engine, name)
+    assert c["Id"] == cid and c["Name"] == "/" + name
+    assert c["State"]["Running"] is True
+    # a name is one container's
+    refused(engine.docker("run", "-d", "--name", name, engine.image, "true"),
+            "is already in use")
+    # the id's prefix finds it too
+    assert inspect(engine, cid[:12])["Id"] == cid
+
+
+@pytest.mark.vch_differs("over TLS the end of piped input never reaches the container "
+                         "(libmicrohttpd 0.9.75 does not relay the half-close)")
+def test_run_stdin_pipe(engine):
+    r = engine.docker("run", "-i", "--rm", engine.image, "sh", "-c", "tr a-z A-Z; echo end",
+                      input="piped in\n", timeout=20)
+    assert ok(r) == "PIPED IN\nend\n"
+
+
+@pytest.mark.vch_differs("'|' is refused in a command and in env values (guestinfo encoding)")
+def test_run_shell_pipeline(engine):
+    r = engine.docker("run", "--rm", "-e", "V=a|b", engine.image, "sh", "-c",
+                      'echo abc | tr a x; echo "$V"')
+    assert ok(r) == "xbc\na|b\n"
+
+
+@pytest.mark.vch_differs("run -d --rm sometimes leaves the container behind (2 runs of 4)")
+def test_run_rm_detached_removes_the_container(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "-d", "--rm", "--name", name, engine.image, "true"))
+    wait_until("the container removed after its exit",
+               lambda: engine.docker("container", "inspect", name).returncode != 0)
+
+
+def test_create_start_attach(engine, s):
+    name = s.name()
+    ok(engine.docker("create", "--name", name, engine.image, "sh", "-c", "echo started; exit 4"))
+    assert inspect(engine, name)["State"]["Status"] == "created"
+    r = engine.docker("start", "-a", name)
+    assert r.returncode == 4 and r.stdout == "started\n", (r.returncode, r.stdout, r.stderr)
+    assert inspect(engine, name)["State"]["Status"] == "exited"
+
+
+# ---- exec and attach ----
+
+def test_exec(engine, s):
+    name = sleeper(engine, s)
+    r = engine.docker("exec", name, "sh", "-c", "echo in; echo err >&2; exit 3")
+    assert (r.returncode, r.stdout) == (3, "in\n") and "err" in r.stderr, r
+    r = engine.docker("exec", "-e", "X=y", "-w", "/tmp", "-u", "nobody", name, "sh", "-c",
+                      'echo "$X"; pwd; id -u')
+    assert ok(r) == "y\n/tmp\n65534\n"
+    # an exec sees the container's files
+    ok(engine.docker("exec", name, "sh", "-c", "echo shared > /tmp/f"))
+    assert ok(engine.docker("exec", name, "cat", "/tmp/f")) == "shared\n"
+
+
+def test_exec_missing_binary(engine, s):
+    name = sleeper(engine, s)
+    r = engine.docker("exec", name, "/no/such/binary")
+    assert r.returncode in (126, 127), (r.returncode, r.stderr)
+    assert "/no/such/binary" in r.stdout + r.stderr
+
+
+@pytest.mark.vch_differs("over TLS the end of piped input never reaches the exec "
+                         "(libmicrohttpd 0.9.75 does not relay the half-close)")
+def test_exec_stdin_pipe(engine, s):
+    name = sleeper(engine, s)
+    r = engine.docker("exec", "-i", name, "sh", "-c", "cat; echo end", input="through exec\n",
+                      timeout=20)
+    assert ok(r) == "through exec\nend\n"
+
+
+def test_exec_refused_when_not_running(engine, s):
+    name = s.name()
+    ok(engine.docker("create", "--name", name, engine.image, "true"))
+    refused(engine.docker("exec", name, "true"), "is not running")
+
+
+def test_attach(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "-d", "--name", name, engine.image, "sh", "-c",
+                     "while [ ! -e /tmp/stop ]; do echo tick; sleep 0.2; done; echo bye; exit 3"))
+    p = engine.popen("attach", name)
+    try:
+        got = []
+        t = threading.Thread(target=lambda: got.append(p.stdout.readline()), daemon=True)
+        t.start()
+        t.join(30)
+        assert got == ["tick\n"], got
+        ok(engine.docker("exec", name, "touch", "/tmp/stop"))
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 3, (p.returncode, err)
+        assert out.endswith("bye\n"), out
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+# ---- cp ----
+
+def test_cp_both_directions(engine, s, tmp_path):
+    name = sleeper(engine, s)
+    src = tmp_path / "in.txt"
+    src.write_text("from the host\n")
+    ok(engine.docker("cp", str(src), name + ":/tmp/in.txt"))
+    assert ok(engine.docker("exec", name, "cat", "/tmp/in.txt")) == "from the host\n"
+    d = tmp_path / "dir"
+    (d / "sub").mkdir(parents=True)
+    (d / "sub" / "f").write_text("nested\n")
+    ok(engine.docker("cp", str(d), name + ":/tmp/"))
+    assert ok(engine.docker("exec", name, "cat", "/tmp/dir/sub/f")) == "nested\n"
+
+    ok(engine.docker("exec", name, "sh", "-c", "mkdir -p /out/a && echo back > /out/a/b"))
+    ok(engine.docker("cp", name + ":/out", str(tmp_path / "got")))
+    assert (tmp_path / "got" / "a" / "b").read_text() == "back\n"
+    ok(engine.docker("cp", name + ":/etc/passwd", str(tmp_path / "passwd")))
+    assert (tmp_path / "passwd").read_text().startswith("root:x:0:0:")
+    # to stdout: a tar stream
+    r = engine.docker("cp", name + ":/tmp/in.txt", "-")
+    assert r.returncode == 0 and "in.txt" in r.stdout and "from the host" in r.stdout
+    refused(engine.docker("cp", name + ":/no/such/file", str(tmp_path / "x")),
+            "could not find the file", "no such container:path")
+
+
+def test_cp_into_a_stopped_container(engine, s, tmp_path):
+    name = s.name()
+    ok(engine.docker("create", "--name", name, engine.image, "cat", "/tmp/note"))
+    (tmp_path / "note").write_text("before start\n")
+    ok(engine.docker("cp", str(tmp_path / "note"), name + ":/tmp/note"))
+    r = engine.docker("start", "-a", name)
+    assert (r.returncode, r.stdout) == (0, "before start\n"), (r.returncode, r.stdout, r.stderr)
+
+
+# ---- volumes ----
+
+def test_volume_create_ls_inspect_rm(engine, s):
+    name = s.volume()
+    assert ok(engine.docker("volume", "create", "--label", "k=v", name)).strip() == name
+    assert name in ok(engine.docker("volume", "ls", "-q")).split()
+    assert ok(engine.docker("volume", "ls", "-q", "--filter", "label=k=v")).split() == [name]
+    v = inspect(engine, name, "volume")
+    assert v["Name"] == name
+    assert isinstance(v["Driver"], str) and v["Driver"]
+    assert isinstance(v["Mountpoint"], str)
+    assert v["Labels"] == {"k": "v"}
+    assert v["Scope"] == "local"
+    rfc3339(v["CreatedAt"])
+    sdk = engine.client.volumes.get(name)
+    assert sdk.name == name and sdk.attrs["Labels"] == {"k": "v"}
+    assert ok(engine.docker("volume", "rm", name)).strip() == name
+    assert name not in ok(engine.docker("volume", "ls", "-q")).split()
+    refused(engine.docker("volume", "rm", name), "no such volume")
+
+
+def test_volume_mount_keeps_data(engine, s):
+    vol = s.volume()
+    ok(engine.docker("volume", "create", vol))
+    r = engine.docker("run", "--rm", "-v", vol + ":/data", engine.image, "sh", "-c",
+                      "echo kept > /data/note")
+    ok(r)
+    name = s.name()
+    ok(engine.docker("run", "-d", "--name", name, "-v", vol + ":/data", engine.image,
+                     "sleep", "600"))
+    assert ok(engine.docker("exec", name, "cat", "/data/note")) == "kept\n"
+    mounts = inspect(engine, name)["Mounts"]
+    assert len(mounts) == 1, mounts
+    m = mounts[0]
+    assert m["Type"] == "volume" and m["Name"] == vol and m["Destination"] == "/data"
+    assert m["RW"] is True and isinstance(m["Driver"], str) and isinstance(m["Source"], str)
+    # in use: refused
+    refused(engine.docker("volume", "rm", vol), "in use")
+    # an anonymous volume, from -v /path
+    anon = s.name("anon")
+    ok(engine.docker("run", "--name", anon, "-v", "/scratch", engine.image, "touch",
+                     "/scratch/x"))
+    am = inspect(engine, anon)["Mounts"]
+    assert len(am) == 1 and am[0]["Type"] == "volume" and am[0]["Destination"] == "/scratch"
+    assert len(am[0]["Name"]) == 64
+
+
+# ---- networks ----
+
+def test_network_create_ls_inspect_connect_rm(engine, s):
+    net = s.network()
+    nid = ok(engine.docker("network", "create", "--label", "k=v", net)).strip()
+    assert HEX64.match(nid), nid
+    assert net in ok(engine.docker("network", "ls", "--format", "{{.Name}}")).split()
+    n = inspect(engine, net, "network")
+    assert n["Name"] == net and n["Id"] == nid
+    assert n["Driver"] == "bridge" and n["Scope"] == "local"
+    assert n["Labels"] == {"k": "v"}
+    cfg = n["IPAM"]["Config"]
+    assert isinstance(cfg, list) and cfg and "/" in cfg[0]["Subnet"], n["IPAM"]
+    refused(engine.docker("network", "create", net), "already exists")
+
+    c = sleeper(engine, s, "c", "--network", net)
+    nets = inspect(engine, c)["NetworkSettings"]["Networks"]
+    assert list(nets) == [net], nets
+    ep = nets[net]
+    assert ep["NetworkID"] == nid
+    assert re.match(r"^\d+\.\d+\.\d+\.\d+$", ep["IPAddress"]), ep
+    assert isinstance(ep["IPPrefixLen"], int) and ep["IPPrefixLen"] > 0
+    assert isinstance(ep["Gateway"], str) and isinstance(ep["MacAddress"], str)
+    containers = inspect(engine, net, "network")["Containers"]
+    assert any(v["Name"] == c for v in containers.values()), containers
+
+    refused(engine.docker("network", "rm", net), "active endpoints", "in use")
+    ok(engine.docker("rm", "-f", c))
+    ok(engine.docker("network", "rm", net))
+    assert net not in ok(engine.docker("network", "ls", "--format", "{{.Name}}")).split()
+
+
+def test_network_containers_reach_each_other_by_name(engine, s):
+    net = s.network()
+    ok(engine.docker("network", "create", net))
+    server = sleeper(engine, s, "srv", "--network", net)
+    r = engine.docker("run", "--rm", "--network", net, engine.image, "ping", "-c", "1", "-W", "5",
+                      server, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 packets received" in r.stdout
+
+
+def test_default_networks_are_listed(engine):
+    names = ok(engine.docker("network", "ls", "--format", "{{.Name}} {{.Driver}}")).splitlines()
+    assert "bridge bridge" in names
+    for n in engine.client.networks.list():
+        assert isinstance(n.id, str) and isinstance(n.name, str)
+
+
+# ---- ps ----
+
+def ps_trio(engine, s):
+    """A running, a created and an exited (3) container, labelled; returns their names."""
+    label = "compat.ps=" + s.tag
+    running, created, exited = s.name("run"), s.name("new"), s.name("done")
+    ok(engine.docker("run", "-d", "--name", running, "--label", label, "--label", "role=a",
+                     engine.image, "sleep", "600"))
+    ok(engine.docker("create", "--name", created, "--label", label, "--label", "role=b",
+                     engine.image, "true"))
+    assert engine.docker("run", "--name", exited, "--label", label, "--label", "role=a",
+                         engine.image, "sh", "-c", "exit 3").returncode == 3
+    return label, running, created, exited
+
+
+def test_ps_filters_and_format(engine, s):
+    _, running, created, exited = ps_trio(engine, s)
+    mine = "name=" + s.tag  # every name of this test holds its tag
+
+    def names(*args):
+        out = ok(engine.docker("ps", "--filter", mine, "--format", "{{.Names}}", *args))
+        return sorted(out.split())
+
+    assert names() == [running]
+    assert names("-a") == sorted([running, created, exited])
+    assert names("-a", "--filter", "status=exited") == [exited]
+    assert names("-a", "--filter", "status=created") == [created]
+    assert names("-a", "--filter", "status=running") == [running]
+    # values of one filter key are or'ed: name alone
+    assert ok(engine.docker("ps", "-a", "--filter", "name=" + created, "--format",
+                            "{{.Names}}")).split() == [created]
+    cid = inspect(engine, exited)["Id"]
+    assert names("-a", "--filter", "id=" + cid[:12]) == [exited]
+
+    rows = ok(engine.docker("ps", "-a", "--filter", mine, "--format",
+                            "{{json .}}")).splitlines()
+    assert len(rows) == 3
+    by_name = {}
+    for row in rows:
+        d = json.loads(row)
+        for key in ("ID", "Names", "Image", "Command", "CreatedAt", "Status", "State",
+                    "Labels", "Mounts", "Networks", "Ports", "RunningFor"):
+            assert key in d, (key, d)
+        by_name[d["Names"]] = d
+    assert by_name[running]["State"] == "running"
+    assert by_name[running]["Status"].startswith("Up")
+    assert by_name[created]["State"] == "created"
+    assert by_name[exited]["State"] == "exited"
+    assert by_name[exited]["Status"].startswith("Exited (3)")
+    assert by_name[exited]["Image"] == engine.image
+    assert by_name[exited]["ID"] == cid[:12]
+
+    table = ok(engine.docker("ps", "-a", "--filter", mine, "--format",
+                             "table {{.Names}}\t{{.State}}")).splitlines()
+    assert re.match(r"^NAMES\s+STATE$", table[0]), table
+    assert len(table) == 4
+    ids = ok(engine.docker("ps", "-aq", "--no-trunc", "--filter", mine)).split()
+    assert len(ids) == 3 and all(HEX64.match(i) for i in ids)
+    sdk = engine.client.containers.list(all=True, filters={"name": s.tag})
+    assert sorted(c.name for c in sdk) == sorted([running, created, exited])
+
+
+@pytest.mark.vch_differs("ps filters only by name, id and status (no label, exited, ancestor) "
+                         "and ignores -n")
+def test_ps_filters_label_exited_ancestor(engine, s):
+    label, running, created, exited = ps_trio(engine, s)
+
+    def names(*args):
+        out = ok(engine.docker("ps", "--filter", "label=" + label, "--format", "{{.Names}}",
+                               *args))
+        return sorted(out.split())
+
+    assert names() == [running]
+    assert names("-a") == sorted([running, created, exited])
+    assert names("-a", "--filter", "exited=3") == [exited]
+    assert names("-a", "--filter", "label=role=a") == sorted([running, exited])
+    assert names("-a", "--filter", "ancestor=" + engine.image) == \
+        sorted([running, created, exited])
+    sdk = engine.client.containers.list(all=True, filters={"label": label})
+    assert sorted(c.name for c in sdk) == sorted([running, created, exited])
+    assert ok(engine.docker("ps", "-a", "-n", "1", "--format", "{{.Names}}")).split() == \
+        [exited]
+
+
+# ---- inspect ----
+
+@pytest.mark.vch_differs("inspect lacks fields Docker Engine returns (State.Pid, Platform, Driver, "
+                         "Config.Labels, Entrypoint, ExposedPorts, HostConfig.RestartPolicy, "
+                         "AutoRemove, the limits, LogConfig, ...)")
+def test_inspect_fields_clients_read(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "-d", "--name", name, "-e", "X=1", "-w", "/tmp", "--label", "k=v",
+                     "--hostname", "box", engine.image, "sleep", "600"))
+    c = engine.client.api.inspect_container(name)
+    assert HEX64.match(c["Id"]) and c["Name"] == "/" + name
+    rfc3339(c["Created"])
+    assert c["Path"] == "sleep" and c["Args"] == ["600"]
+    assert c["Image"].startswith("sha256:") and HEX64.match(c["Image"][7:])
+    assert isinstance(c["RestartCount"], int)
+    for key in ("Driver", "Platform", "ResolvConfPath", "HostnamePath", "HostsPath", "LogPath"):
+        assert isinstance(c[key], str), (key, c.get(key))
+
+    st = c["State"]
+    assert st["Status"] == "running"
+    for key, value in (("Running", True), ("Paused", False), ("Restarting", False),
+                       ("OOMKilled", False), ("Dead", False), ("ExitCode", 0), ("Error", "")):
+        assert st[key] == value and type(st[key]) is type(value), (key, st)
+    assert isinstance(st["Pid"], int) and st["Pid"] > 0
+    started = rfc3339(st["StartedAt"])
+    assert st["FinishedAt"].startswith("0001-01-01T00:00:00")
+
+    cfg = c["Config"]
+    assert cfg["Hostname"] == "box"
+    assert "X=1" in cfg["Env"] and any(e.startswith("PATH=") for e in cfg["Env"])
+    assert cfg["Cmd"] == ["sleep", "600"]
+    assert cfg["Image"] == engine.image
+    assert cfg["WorkingDir"] == "/tmp"
+    assert cfg["Labels"]["k"] == "v"
+    assert cfg["User"] == "" and cfg["Tty"] is False and cfg["OpenStdin"] is False
+    for key in ("AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce"):
+        assert isinstance(cfg[key], bool), (key, cfg)
+    assert cfg["Entrypoint"] is None or isinstance(cfg["Entrypoint"], list)
+    assert isinstance(cfg["ExposedPorts"], dict) and "80/tcp" in cfg["ExposedPorts"]
+
+    hc = c["HostConfig"]
+    assert hc["NetworkMode"] in ("default", "bridge")
+    assert hc["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
+    assert hc["AutoRemove"] is False and hc["Privileged"] is False
+    assert hc["Binds"] is None or hc["Binds"] == []
+    for key in ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "ShmSize"):
+        assert isinstance(hc[key], int), (key, hc)
+    assert isinstance(hc["LogConfig"]["Type"], str) and isinstance(hc["LogConfig"]["Config"],
+                                                                   dict)
+    assert hc["PortBindings"] in ({}, None)
+    assert isinstance(hc["ReadonlyRootfs"], bool)
+
+    ns = c["NetworkSettings"]
+    assert isinstance(ns["Ports"], dict)
+    assert re.match(r"^\d+\.\d+\.\d+\.\d+$", ns["IPAddress"]), ns
+    assert list(ns["Networks"]) == ["bridge"]
+    br = ns["Networks"]["bridge"]
+    assert br["IPAddress"] == ns["IPAddress"]
+    for key in ("Gateway", "MacAddress", "NetworkID", "EndpointID"):
+        assert isinstance(br[key], str) and br[key], (key, br)
+    assert isinstance(br["IPPrefixLen"], int)
+    assert c["Mounts"] == []
+
+    # -f templates reach the same fields
+    assert ok(engine.docker("inspect", "-f", "{{.State.Status}} {{.Config.WorkingDir}}",
+                            name)) == "running /tmp\n"
+    # stopped: the exit is recorded
+    ok(engine.docker("stop", "-t", "1", name))
+    st = inspect(engine, name)["State"]
+    assert st["Status"] == "exited" and st["Running"] is False and st["Pid"] == 0
+    assert st["ExitCode"] in (137, 143), st
+    assert rfc3339(st["FinishedAt"]) >= started
+
+
+def test_inspect_image(engine):
+    img = json.loads(ok(engine.docker("image", "inspect", engine.image)))[0]
+    assert img["Id"].startswith("sha256:")
+    assert engine.image in img["RepoTags"]
+    assert img["Config"]["Cmd"] == ["sh"]
+    assert img["Os"] == "linux" and isinstance(img["Size"], int)
+    assert img["RootFS"]["Type"] == "layers" and len(img["RootFS"]["Layers"]) == 1
+
+
+# ---- events, top, stats ----
+
+def test_events(engine, s):
+    since = int(time.time()) - 1
+    name = s.name()
+    assert engine.docker("run", "--name", name, engine.image, "sh", "-c",
+                         "exit 2").returncode == 2
+    ok(engine.docker("rm", name))
+    until = int(time.time()) + 1
+    out = ok(engine.docker("events", "--since", str(since), "--until", str(until), "--filter",
+                           "container=" + name, "--format", "{{json .}}", timeout=30))
+    events = [json.loads(line) for line in out.splitlines()]
+    actions = [ev["Action"] for ev in events if ev["Type"] == "container"]
+    for a in ("create", "start", "die", "destroy"):
+        assert a in actions, actions
+    assert actions.index("create") < actions.index("start") < actions.index("die") < \
+        actions.index("destroy")
+    die = [ev for ev in events if ev["Action"] == "die"][0]
+    assert die["Actor"]["Attributes"]["exitCode"] == "2"
+    assert die["Actor"]["Attributes"]["name"] == name
+    assert isinstance(die["time"], int) and isinstance(die["timeNano"], int)
+    # the SDK reads the same stream
+    sdk = list(engine.client.events(since=since, until=until, decode=True,
+                                    filters={"container": name}))
+    assert [ev["Action"] for ev in sdk if ev["Type"] == "container"] == actions
+
+
+def test_top(engine, s):
+    name = sleeper(engine, s)
+    out = ok(engine.docker("top", name)).splitlines()
+    assert "PID" in out[0].split() and ("CMD" in out[0] or "COMMAND" in out[0]), out
+    assert any("sleep 600" in line for line in out[1:]), out
+    t = engine.client.api.top(name)
+    assert isinstance(t["Titles"], list) and "PID" in t["Titles"]
+    assert any("sleep 600" in " ".join(p) for p in t["Processes"]), t
+    stopped = s.name("stopped")
+    ok(engine.docker("create", "--name", stopped, engine.image, "true"))
+    refused(engine.docker("top", stopped), "is not running")
+
+
+def test_stats_no_stream(engine, s):
+    name = sleeper(engine, s)
+    out = ok(engine.docker("stats", "--no-stream", "--format",
+                           "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}", name))
+    n, cpu, mem, _ = out.strip().split("|")
+    assert n == name
+    assert cpu.endswith("%") and "/" in mem, out
+
+
+@pytest.mark.vch_differs("stats?stream=false keeps streaming: the SDK's stats(stream=False) "
+                         "never returns")
+@pytest.mark.timeout(30)
+def test_stats_sdk_one_shot(engine, s):
+    name = sleeper(engine, s)
+    st = engine.client.api.stats(name, stream=False)
+    rfc3339(st["read"])
+    assert isinstance(st["memory_stats"]["usage"], int) and st["memory_stats"]["usage"] > 0
+    assert isinstance(st["memory_stats"]["limit"], int) and st["memory_stats"]["limit"] > 0
+    assert isinstance(st["cpu_stats"]["cpu_usage"]["total_usage"], int)
+
+
+@pytest.mark.vch_differs("stats count 0 pids and have no network figures")
+def test_stats_pids_and_network(engine, s):
+    name = sleeper(engine, s)
+    out = ok(engine.docker("stats", "--no-stream", "--format", "{{.PIDs}}|{{.NetIO}}", name))
+    pids, net = out.strip().split("|")
+    assert int(pids) >= 1, out
+    assert re.match(r"^[0-9.]+[kMG]?B / [0-9.]+[kMG]?B$", net), out
+
+
+# ---- kill, wait, stop, rename, pause, rm ----
+
+def test_kill_with_signals(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "-d", "--name", name, engine.image, "sh", "-c",
+                     'trap "echo got USR1" USR1; trap "echo got TERM; exit 42" TERM; '
+                     'echo ready; while :; do sleep 0.1; done'))
+    wait_until("ready", logs_hold(engine, name, "ready"))
+    ok(engine.docker("kill", "-s", "USR1", name))
+    wait_until("USR1 trapped", logs_hold(engine, name, "got USR1"))
+    assert inspect(engine, name)["State"]["Running"] is True
+    ok(engine.docker("kill", "--signal", "SIGTERM", name))
+    assert ok(engine.docker("wait", name)).strip() == "42"
+    assert "got TERM" in ok(engine.docker("logs", name))
+    refused(engine.docker("kill", name), "is not running")
+
+    plain = sleeper(engine, s, "plain")
+    ok(engine.docker("kill", plain))
+    assert ok(engine.docker("wait", plain)).strip() == "137"
+    assert inspect(engine, plain)["State"]["ExitCode"] == 137
+    bad = sleeper(engine, s, "bad")
+    refused(engine.docker("kill", "-s", "NOSUCHSIG", bad), "invalid signal", "not a signal")
+    assert inspect(engine, bad)["State"]["Running"] is True
+
+
+def test_wait(engine, s):
+    a, b = s.name("a"), s.name("b")
+    ok(engine.docker("run", "-d", "--name", a, engine.image, "sh", "-c", "sleep 1; exit 5"))
+    ok(engine.docker("run", "-d", "--name", b, engine.image, "sh", "-c", "exit 6"))
+    assert ok(engine.docker("wait", a, b)).split() == ["5", "6"]
+    assert engine.client.containers.get(a).wait()["StatusCode"] == 5
+
+
+def test_stop_start_restart(engine, s):
+    name = sleeper(engine, s)
+    first = inspect(engine, name)["State"]["StartedAt"]
+    ok(engine.docker("stop", "-t", "1", name))
+    assert inspect(engine, name)["State"]["Running"] is False
+    ok(engine.docker("start", name))
+    st = inspect(engine, name)["State"]
+    assert st["Running"] is True and st["StartedAt"] != first
+    ok(engine.docker("restart", "-t", "1", name))
+    assert inspect(engine, name)["State"]["Running"] is True
+    assert ok(engine.docker("exec", name, "echo", "alive")) == "alive\n"
+
+
+def test_rename(engine, s):
+    old, new, other = s.name("old"), s.name("new"), s.name("other")
+    ok(engine.docker("create", "--name", old, engine.image, "true"))
+    ok(engine.docker("create", "--name", other, engine.image, "true"))
+    ok(engine.docker("rename", old, new))
+    assert inspect(engine, new)["Name"] == "/" + new
+    refused(engine.docker("container", "inspect", old), "No such container")
+    refused(engine.docker("rename", new, other), "already in use")
+    assert inspect(engine, new)["Name"] == "/" + new
+
+
+@pytest.mark.vch_differs("pause is not built: refused with the reason "
+                         "(freezing the VM's cgroup is planned)")
+def test_pause_unpause(engine, s):
+    name = sleeper(engine, s)
+    r = engine.docker("pause", name)
+    if r.returncode != 0:
+        # a refusal must at least say why, never look like a broken daemon
+        assert r.stderr.strip() and "page not found" not in r.stderr.lower(), r.stderr
+        pytest.fail("pause refused: " + r.stderr.strip())
+    st = inspect(engine, name)["State"]
+    assert st["Status"] == "paused" and st["Paused"] is True
+    assert ok(engine.docker("ps", "--filter", "status=paused", "--format", "{{.Names}}")
+              ).split() == [name]
+    ok(engine.docker("unpause", name))
+    assert inspect(engine, name)["State"]["Paused"] is False
+    assert ok(engine.docker("exec", name, "echo", "thawed")) == "thawed\n"
+
+
+def test_rm(engine, s):
+    name = sleeper(engine, s)
+    refused(engine.docker("rm", name), "stop the container", "cannot remove a running")
+    ok(engine.docker("rm", "-f", name))
+    refused(engine.docker("container", "inspect", name), "No such container")
+
+
+# ---- logs ----
+
+def test_logs_stdout_and_stderr(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "--name", name, engine.image, "sh", "-c",
+                     "echo one; echo two >&2; echo three"))
+    r = engine.docker("logs", name)
+    assert ok(r) == "one\nthree\n" and r.stderr == "two\n", (r.stdout, r.stderr)
+    sdk = engine.client.containers.get(name)
+    assert sdk.logs(stdout=True, stderr=False) == b"one\nthree\n"
+    assert sdk.logs(stdout=False, stderr=True) == b"two\n"
+
+
+@pytest.mark.vch_differs("logs --tail is ignored")
+def test_logs_tail_and_timestamps(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "--name", name, engine.image, "sh", "-c",
+                     "for i in 1 2 3 4 5; do echo line$i; done"))
+    assert ok(engine.docker("logs", "--tail", "2", name)) == "line4\nline5\n"
+    lines = ok(engine.docker("logs", "-t", name)).splitlines()
+    assert len(lines) == 5
+    for i, line in enumerate(lines, 1):
+        stamp, _, text = line.partition(" ")
+        rfc3339(stamp)
+        assert text == "line%d" % i
+
+
+@pytest.mark.vch_differs("logs -f is ignored: it returns what is there and does not follow")
+def test_logs_follow(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "-d", "--name", name, engine.image, "sh", "-c",
+                     "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo last"))
+    p = engine.popen("logs", "-f", name)
+    try:
+        got = []
+        t = threading.Thread(target=lambda: got.append(p.stdout.readline()), daemon=True)
+        t.start()
+        t.join(30)
+        assert got == ["first\n"], got
+        ok(engine.docker("exec", name, "touch", "/tmp/go"))
+        out, _ = p.communicate(timeout=30)
+        assert out == "last\n" and p.returncode == 0, (out, p.returncode)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+@pytest.mark.vch_differs("logs --since and --until are ignored")
+def test_logs_since_and_until(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "--name", name, engine.image, "echo", "old"))
+    assert ok(engine.docker("logs", "--since", str(int(time.time()) + 5), name)) == ""
+    assert ok(engine.docker("logs", "--until", "2000-01-01T00:00:00Z", name)) == ""
+    assert ok(engine.docker("logs", "--since", "2000-01-01T00:00:00Z", name)) == "old\n"
+
+
+# ---- the SDK, as a client program uses it ----
+
+@pytest.mark.vch_differs("containers.run() reads HostConfig.LogConfig, which inspect lacks "
+                         "(KeyError)")
+def test_sdk_run_and_remove(engine, s):
+    name = s.name()
+    out = engine.client.containers.run(engine.image, ["sh", "-c", "echo sdk $K"],
+                                       environment={"K": "v"}, name=name)
+    assert out == b"sdk v\n"
+    c = engine.client.containers.get(name)
+    assert c.status == "exited" and c.attrs["State"]["ExitCode"] == 0
+    assert c.image.tags and engine.image in c.image.tags
+    c.remove()
+    assert name not in [x.name for x in engine.client.containers.list(all=True)]
+
+
+def test_host_environment_reaches_no_container(engine):
+    # the client's environment is the client's: nothing leaks into the container
+    r = engine.docker("run", "--rm", engine.image, "env")
+    env = dict(line.split("=", 1) for line in ok(r).splitlines() if "=" in line)
+    assert "DOCKER_HOST" not in env and "DOCKER_CONFIG" not in env
+    assert env["HOME"] == "/root" and env["PATH"].startswith("/usr/local")
+
+
+@pytest.mark.vch_differs("HOSTNAME is not in a container's environment")
+def test_hostname_in_environment(engine):
+    # env(1), not $HOSTNAME: busybox sh sets that shell variable by itself
+    r = engine.docker("run", "--rm", "--hostname", "h1", engine.image, "env")
+    assert "HOSTNAME=h1" in ok(r).splitlines(), r.stdout
+    r = engine.docker("run", "--rm", engine.image, "sh", "-c", "env; echo hostname=$(hostname)")
+    lines = ok(r).splitlines()
+    actual = [x for x in lines if x.startswith("hostname=")][0].split("=", 1)[1]
+    assert actual and "HOSTNAME=" + actual in lines, r.stdout
