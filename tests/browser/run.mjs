@@ -374,6 +374,10 @@ try {
   await page.click('#delete-confirm');
   await page.waitForSelector(`tr[data-vch="${NAME}"]`, { state: 'detached', timeout: 60000 });
   ok(true, 'the VCH is deleted from the list');
+  // the row goes when the appliance does; the delete's last steps may still be running
+  for (let t = Date.now(); existsSync(join(home, 'datastore1', NAME)) && Date.now() - t < 30000;) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
   ok(!existsSync(join(home, 'datastore1', NAME)), 'its folder and the default volume store in it are gone');
   await shot(page, '12-list-after-delete');
 
