@@ -61,6 +61,13 @@ static json_t *local_compute_resources(void *payload, const char *target)
     return strcmp(target, LOCAL_TARGET) == 0 ? json_pack("[s]", LOCAL_COMPUTE) : json_array();
 }
 
+/* The local target's appliance serves volumes from datastore1's folders. */
+static int local_default_volume_store(void *payload, const char *target)
+{
+    (void)payload;
+    return strcmp(target, LOCAL_TARGET) == 0;
+}
+
 static const vch_spec_inventory_ops local_ops = {
     .has_target = local_has_target,
     .resolve_pool = local_resolve_pool,
@@ -70,6 +77,7 @@ static const vch_spec_inventory_ops local_ops = {
     .default_public = local_default_public,
     .default_bridge = local_default_bridge,
     .compute_resources = local_compute_resources,
+    .default_volume_store = local_default_volume_store,
 };
 
 static const vch_spec_inventory local_inventory = {.ops = &local_ops, .payload = NULL};

@@ -63,7 +63,16 @@ function buildForm() {
     input('image_store', 'Image datastore', { path: 'storage.image_stores', value: 'datastore1', required: true }),
     input('base_image_size', 'Container base image size (GB)', { path: 'storage.base_image_size', type: 'number', min: 1, placeholder: '8' }),
     h('div.clr-form-control', h('span.clr-control-label', 'Volume stores'), vsBox));
-  getVolumes = volumeStores(vsBox, [{ datastore: 'datastore1/volumes/default', label: 'default' }]);
+  // the engine's default: label default, in the VCH's own folder on its datastore
+  const defaultStore = () => {
+    const f = form.elements;
+    const ds = (f.image_store.value.trim() || 'datastore1').replace(/^ds:\/\//, '').split('/')[0];
+    return ds + '/' + (f.name.value.trim() || 'virtual-container-host') + '/volumes/default';
+  };
+  getVolumes = volumeStores(vsBox, [{ auto: defaultStore, label: 'default' }]);
+  vsBox.append(h('div.clr-subtext#volume-stores-help',
+    'The default store lies in the VCH\'s own folder and is deleted with the VCH; docker volume create and -v NAME:/path use it. ' +
+    'Remove it for none, or give other stores (DATASTORE/PATH, label).'));
   section('networks', 'Networks', 'The bridge network connects containers to each other; the public network reaches the outside.',
     input('bridge_network', 'Bridge network', { path: 'network.bridge.port_group', placeholder: '(private to this VCH)' }),
     input('bridge_range', 'Bridge network range', { path: 'network.bridge.ip_range', placeholder: '172.16.0.0/12',
@@ -118,6 +127,7 @@ function go(i) {
     stepButtons[key].setAttribute('aria-current', j === i ? 'step' : 'false');
   });
   if (STEPS[i][0] === 'summary') renderSummary();
+  if (STEPS[i][0] === 'storage') getVolumes(); // the default store follows the name
   back.disabled = i === 0;
   next.hidden = i === STEPS.length - 1;
   finish.hidden = i !== STEPS.length - 1;

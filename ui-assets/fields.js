@@ -31,31 +31,40 @@ export function control(id, label, field, help) {
       help ? h('div.clr-subtext#' + id + '-help', help) : null));
 }
 
-// Repeatable volume store rows: datastore path + label.
+// Repeatable volume store rows: datastore path + label. A row given {auto: () => path}
+// shows that path and follows it (the VCH's name and datastore may change in other steps)
+// until its datastore is edited. Returns the reader of the rows, which brings such rows up
+// to date first; an empty list means "no volume store".
 export function volumeStores(container, rows, choices) {
   const list = h('div.vic-volume-rows');
-  const add = (ds = '', label = '') => {
+  const autos = new Map();
+  const add = (ds = '', label = '', auto = null) => {
     const i = list.children.length;
     const n = ++seq;
     const dsIn = choices && choices.length
       ? h('select.clr-select', { id: 'vs-ds-' + n, 'data-path': 'storage.volume_stores.' + i, 'aria-label': 'Volume store ' + (i + 1) + ' datastore' },
         choices.map((c) => h('option', { value: c, selected: ds.split('/')[0] === c }, c)))
-      : h('input.clr-input', { id: 'vs-ds-' + n, value: ds, placeholder: 'datastore1/volumes/NAME',
+      : h('input.clr-input', { id: 'vs-ds-' + n, value: auto ? auto() : ds, placeholder: 'datastore1/volumes/NAME',
         'data-path': 'storage.volume_stores.' + i, 'aria-label': 'Volume store ' + (i + 1) + ' datastore path' });
+    if (auto) {
+      autos.set(dsIn, auto);
+      dsIn.addEventListener('input', () => autos.delete(dsIn));
+    }
     const lbIn = h('input.clr-input', { id: 'vs-label-' + n, value: label, placeholder: i === 0 ? 'default' : 'label',
       'aria-label': 'Volume store ' + (i + 1) + ' label' });
     const row = h('div.vic-row.vic-volume-row', dsIn, h('span', ':'), lbIn,
       h('button.btn.btn-sm.btn-link', { type: 'button', 'aria-label': 'Remove volume store ' + (i + 1),
-        onclick: () => { row.remove(); renumber(); } }, 'Remove'));
+        onclick: () => { autos.delete(dsIn); row.remove(); renumber(); } }, 'Remove'));
     list.append(row);
   };
   const renumber = () => [...list.children].forEach((row, i) => {
     row.firstChild.dataset.path = 'storage.volume_stores.' + i;
   });
-  for (const r of rows) add(r.datastore, r.label);
+  for (const r of rows) add(r.datastore, r.label, r.auto);
   container.append(list, h('button.btn.btn-sm.btn-outline#add-volume-store', { type: 'button', onclick: () => add() }, 'Add volume store'));
   return () => [...list.querySelectorAll('.vic-volume-row')].map((row) => {
     const [ds, , lb] = row.children;
+    if (autos.has(ds)) ds.value = autos.get(ds)();
     return { datastore: ds.value.trim(), label: lb.value.trim() };
   }).filter((v) => v.datastore);
 }
@@ -77,7 +86,8 @@ export function buildSpec(v) {
   if (Object.keys(compute).length) spec.compute = compute;
   const storage = {};
   if (v.imageStore) storage.image_stores = [v.imageStore.trim()];
-  if (v.volumeStores && v.volumeStores.length) {
+  // absent: the target's default store; an empty list: none
+  if (v.volumeStores) {
     storage.volume_stores = v.volumeStores.map((s) => (s.label ? s : { datastore: s.datastore }));
   }
   if (int(v.baseImageSize) !== null) storage.base_image_size = int(v.baseImageSize);
@@ -111,6 +121,7 @@ export function commandLine(v) {
   add('--compute-resource', v.computeResource);
   add('--image-store', v.imageStore);
   for (const s of v.volumeStores || []) a.push('--volume-store', s.datastore + (s.label ? ':' + s.label : ''));
+  if (v.volumeStores && !v.volumeStores.length) a.push('--no-volume-store');
   add('--bridge-network', v.bridgeNetwork);
   add('--bridge-network-range', v.bridgeRange);
   add('--public-network', v.publicNetwork);

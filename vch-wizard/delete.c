@@ -202,14 +202,19 @@ static int del_stores(vch_run_ctx *r, vic_err **err)
     if (json_array_size(json_object_get(owned, "images")) == 0)
         vch_note(r, "stores", "progress",
                  "left the image store %s in place: it existed before VCH %s", images, r->t->name);
-    if (strcmp(str_at(r->t->extra, "volume_stores") ?: "none", "all") != 0)
-        return 0;
+    int all = strcmp(str_at(r->t->extra, "volume_stores") ?: "none", "all") == 0;
     json_array_foreach(json_object_get(storage, "volume_stores"), i, v)
     {
         const char *label = str_at(v, "label") ?: "default";
         const char *path = str_at(json_object_get(owned, "volumes"), label);
         cleanup_free char *named = vch_volume_store(r->t->spec, v);
-        if (path == NULL || strcmp(path, named) != 0) {
+        int ours = path && strcmp(path, named) == 0;
+        /* a store the create made in the VCH's own folder (the default one) is part of the
+         * VCH: it goes with it, as the appliance VM's folder does, whatever the options say */
+        int with_vch = ours && vch_in_vm_folder(r->t->spec, path);
+        if (!all && !with_vch)
+            continue;
+        if (!ours) {
             vch_note(r, "stores", "progress",
                      "left the volume store %s (%s) in place: it existed before VCH %s", label,
                      named, r->t->name);
@@ -217,7 +222,13 @@ static int del_stores(vch_run_ctx *r, vic_err **err)
         }
         if ((rc = tolerate_gone(hv_ds_delete(r->e->hv, path, err), err)) < 0)
             return rc;
+        if (with_vch && !all)
+            vch_note(r, "stores", "progress",
+                     "removed the volume store %s (%s) with VCH %s: it lay in the VCH's folder",
+                     label, path, r->t->name);
     }
+    if (!all)
+        return 0;
     json_array_foreach(json_object_get(owned, "volume_folders"), i, v)
     {
         if ((rc = tolerate_gone(hv_ds_delete(r->e->hv, json_string_value(v), err), err)) < 0)

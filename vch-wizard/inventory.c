@@ -8,10 +8,11 @@
 struct vch_inventory {
     vch_spec_inventory sp;
     char *target;
-    json_t *computes;   /* [{name, path, ref}] */
-    json_t *pools;      /* [{name, path, ref}], root pools included */
-    json_t *datastores; /* [{name, path, ref}] */
-    json_t *networks;   /* [{name, path, ref}] */
+    json_t *computes;      /* [{name, path, ref}] */
+    json_t *pools;         /* [{name, path, ref}], root pools included */
+    json_t *datastores;    /* [{name, path, ref}] */
+    json_t *networks;      /* [{name, path, ref}] */
+    int appliance_on_host; /* the driver's appliance reads its stores through this host */
 };
 
 static const char *str_at(const json_t *o, const char *key)
@@ -173,6 +174,14 @@ static json_t *inv_compute_resources(void *payload, const char *target)
     return out;
 }
 
+/* A default volume store only where the appliance serves volumes from the datastore's
+ * folders on this host (hv_caps.appliance_on_host): the local target. */
+static int inv_default_volume_store(void *payload, const char *target)
+{
+    vch_inventory *inv = payload;
+    return strcmp(target, inv->target) == 0 && inv->appliance_on_host;
+}
+
 static const vch_spec_inventory_ops hv_ops = {
     .has_target = inv_has_target,
     .resolve_pool = inv_resolve_pool,
@@ -182,6 +191,7 @@ static const vch_spec_inventory_ops hv_ops = {
     .default_public = inv_default_public,
     .default_bridge = inv_default_bridge,
     .compute_resources = inv_compute_resources,
+    .default_volume_store = inv_default_volume_store,
 };
 
 int vch_inventory_new(vch_inventory **out, hv_conn *hv, const char *target, vic_err **err)
@@ -191,6 +201,8 @@ int vch_inventory_new(vch_inventory **out, hv_conn *hv, const char *target, vic_
     inv->target = xstrdup(target);
     inv->sp.ops = &hv_ops;
     inv->sp.payload = inv;
+    const hv_caps *caps = hv_caps_of(hv);
+    inv->appliance_on_host = caps && caps->appliance_on_host;
     int rc = hv_list(hv, HV_COMPUTE, NULL, &inv->computes, err);
     if (rc == 0)
         rc = hv_list(hv, HV_POOL, NULL, &inv->pools, err);

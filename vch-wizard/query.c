@@ -148,6 +148,20 @@ int vch_inspect(vch_engine *e, const char *id, json_t **out, vic_err **err)
                                           (int)(strrchr(dh, ':') - dh), dh);
     json_object_set_new(runtime, "admin_portal", json_string(portal));
     json_object_set_new(runtime, "uid", json_string(appliance_key(vm, K_UID) ?: ""));
+    /* each volume store's label and datastore folder, as docker volume create --opt
+     * VolumeStore=LABEL names it */
+    json_t *stores = json_array();
+    size_t i;
+    json_t *vs;
+    json_array_foreach(json_object_get(json_object_get(model, "storage"), "volume_stores"), i, vs)
+    {
+        if (str_at(vs, "datastore") == NULL)
+            continue;
+        cleanup_free char *path = vch_volume_store(model, vs);
+        json_array_append_new(stores, json_pack("{s:s, s:s}", "label",
+                                                str_at(vs, "label") ?: "default", "path", path));
+    }
+    json_object_set_new(runtime, "volume_stores", stores);
     cleanup_free char *pwfile =
         xasprintf("%s/vch/%s/vicadmin-password", e->home, appliance_key(vm, K_NAME));
     json_object_set_new(runtime, "admin_password_file", json_string(pwfile));

@@ -496,6 +496,40 @@ static void check_compute(check *c, json_t *spec, long long *mem_limit)
     *mem_limit = mem;
 }
 
+/*
+ * The volume store of a spec that says nothing of them, where the target gives one (ops
+ * default_volume_store): labelled default, so that `docker volume create NAME` and
+ * `-v NAME:/path` work as on Docker Engine, in the VCH's own folder on its appliance's
+ * datastore (DATASTORE/NAME/volumes/default), which is the VCH's alone. Under a token that
+ * does not allow that datastore for volumes, the first one it allows, named alone: the
+ * server gives the store a folder of its own there. None (an empty list, which a later check
+ * keeps) when the token allows none.
+ */
+static void default_volume_store(check *c, const json_t *spec, json_t *storage, const json_t *known)
+{
+    const char *name = json_string_value(json_object_get(spec, "name"));
+    const char *first =
+        json_string_value(json_array_get(json_object_get(storage, "image_stores"), 0));
+    if (c->inv->ops->default_volume_store == NULL || name == NULL || first == NULL ||
+        !valid_vch_name(name) || !c->inv->ops->default_volume_store(c->inv->payload, c->target))
+        return;
+    cleanup_free char *ds = vch_spec_datastore_of(first);
+    json_t *store = NULL;
+    if (in_array(known, ds) && allows(c->lim->volume_datastores, ds)) {
+        store = json_pack("{s:o, s:s}", "datastore",
+                          json_sprintf("ds://%s/%s/volumes/default", ds, name), "label", "default");
+    } else {
+        const char *other = pick(known, c->lim->volume_datastores, NULL, NULL);
+        /* none, said so: a later check of the spec without the token adds no default */
+        if (other == NULL) {
+            json_object_set_new(storage, "volume_stores", json_array());
+            return;
+        }
+        store = json_pack("{s:s, s:s}", "datastore", other, "label", "default");
+    }
+    json_object_set_new(storage, "volume_stores", json_pack("[o]", store));
+}
+
 static void check_storage(check *c, json_t *spec)
 {
     json_t *storage = ensure_obj(spec, "storage");
@@ -521,6 +555,8 @@ static void check_storage(check *c, json_t *spec)
         }
     }
     json_t *volumes = json_object_get(storage, "volume_stores");
+    if (volumes == NULL)
+        default_volume_store(c, spec, storage, known);
     size_t i;
     json_t *e;
     json_array_foreach(volumes, i, e)

@@ -44,6 +44,11 @@ typedef struct vch_spec_inventory_ops {
     /* Optional (may be NULL): the paths a VCH can be placed in (compute resources and
      * resource pools), for messages that list what is available; new reference. */
     json_t *(*compute_resources)(void *payload, const char *target);
+    /* Optional (may be NULL: never): 1 when a VCH on target whose spec says nothing of
+     * volume stores gets one labelled default inside its own folder (DATASTORE/NAME/volumes/
+     * default, on its appliance's datastore), because the target's appliance serves volumes
+     * from its datastore folders. A spec that gives volume_stores, even [], keeps them. */
+    int (*default_volume_store)(void *payload, const char *target);
 } vch_spec_inventory_ops;
 
 typedef struct vch_spec_inventory {

@@ -71,6 +71,18 @@ static int places_meet(const char *a, const char *b)
     return strncmp(a, b, n) == 0 && (la == lb || (la < lb ? b[n] : a[n]) == '/');
 }
 
+int vch_in_vm_folder(const json_t *spec, const char *ds_path)
+{
+    const char *name = str_at(spec, "name");
+    if (name == NULL || ds_path == NULL)
+        return 0;
+    cleanup_free char *ds = vch_appliance_ds(spec);
+    cleanup_free char *folder = xasprintf("[%s] %s", ds, name);
+    cleanup_free char *own = place_of(folder);
+    cleanup_free char *place = place_of(ds_path);
+    return own && place && strlen(place) > strlen(own) && places_meet(place, own);
+}
+
 /* The places a VCH holds on its datastores, from its spec: [{what, path}] (new
  * reference): its VM folder, its image store and each volume store. */
 static json_t *places_held(const vch_engine *e, const json_t *spec)
@@ -204,6 +216,10 @@ static void check_places(vch_engine *e, const json_t *spec, const json_t *apps, 
             continue;
         cleanup_free char *field = xasprintf("storage.volume_stores[%zu].datastore", i);
         cleanup_free char *path = vch_store_path(url, "-");
+        /* a store inside the VCH's own folder meets another VCH's place only where that
+         * folder does, which the name's check reports (the default store lies there) */
+        if (vch_in_vm_folder(spec, path))
+            continue;
         json_array_append_new(mine, json_pack("{s:s, s:s}", "field", field, "path", path));
     }
     json_t *m;

@@ -77,7 +77,9 @@ int vch_create_run(vch_engine *e, const char *task_id, vch_progress_fn fn, void 
 
 typedef struct vch_delete_opts {
     int containers_all;    /* 0: refuse while containers run; 1: stop and remove them */
-    int volume_stores_all; /* 1: remove the volume stores' contents too */
+    int volume_stores_all; /* 1: remove the volume stores' contents too (a store the
+                              create made in the VCH's own folder, such as the default
+                              one, goes with the VCH either way) */
 } vch_delete_opts;
 
 /* Records a delete task for the VCH id (or name). VIC_ECONFLICT when containers run and

@@ -147,6 +147,10 @@ char *vch_vm_path(const json_t *spec, const char *name);
 /* The state of the VCH whose appliance is vm, as list and inspect show it. */
 const char *vch_state(const json_t *vm, vch_engine *e);
 
+/* Whether datastore path ds_path lies inside the VCH's own VM folder ([DS] NAME, on its
+ * appliance's datastore): there it is the VCH's, and goes with its appliance VM (validate.c). */
+int vch_in_vm_folder(const json_t *spec, const char *ds_path);
+
 /* ---- problems (validation and reconfiguration) ---- */
 
 typedef struct vch_problems {

@@ -78,6 +78,25 @@ static int report_problems(const json_t *problems, int rc)
     return rc == VIC_ECONFLICT || rc == VIC_EINVAL ? VM_EXIT_INVALID : VM_EXIT_OP;
 }
 
+/* The volume stores the create made (inspect's runtime.volume_stores), or that it has none. */
+static void print_volume_stores(const json_t *stores)
+{
+    if (json_array_size(stores) == 0) {
+        printf("\nNo volume store: docker volume create and -v NAME:/PATH need one "
+               "(vic-machine create --volume-store DS/PATH:default)\n");
+        return;
+    }
+    printf("\nVolume stores (docker volume create --opt VolumeStore=LABEL; default when none "
+           "is named):\n");
+    size_t i;
+    json_t *vs;
+    json_array_foreach(stores, i, vs)
+    {
+        printf("  %-12s %s\n", json_string_value(json_object_get(vs, "label")),
+               json_string_value(json_object_get(vs, "path")));
+    }
+}
+
 /* The ready VCH: its model plus the env lines (--json), or how to point docker at it. */
 static void print_ready(vch_engine *e, const vch_task *task, int as_json)
 {
@@ -107,6 +126,7 @@ static void print_ready(vch_engine *e, const vch_task *task, int as_json)
         printf("\nAdmin portal: %s (user admin; password in %s)\n",
                json_string_value(json_object_get(rt, "admin_portal")),
                json_string_value(json_object_get(rt, "admin_password_file")));
+        print_volume_stores(json_object_get(rt, "volume_stores"));
     }
 }
 

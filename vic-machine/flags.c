@@ -14,6 +14,7 @@ enum {
     OPT_THUMBPRINT,
     OPT_APPLIANCE_ISO,
     OPT_PUBLIC_IP,
+    OPT_NO_VOLUME_STORE,
 };
 
 #define TARGET_OPTIONS                                                                             \
@@ -208,7 +209,10 @@ static void usage_create(FILE *f)
             "  --compute-resource PATH     resource pool or compute resource to create it in\n"
             "  --image-store DS[/PATH]     datastore for images (default datastore1)\n"
             "  --volume-store DS/PATH:LABEL  a volume store (repeatable; label default makes\n"
-            "                              anonymous volumes possible)\n"
+            "                              anonymous volumes possible). Default on the local\n"
+            "                              target: DS/NAME/volumes/default:default, in the\n"
+            "                              VCH's own folder (deleted with the VCH)\n"
+            "  --no-volume-store           no volume store (docker volume create then fails)\n"
             "  --bridge-network NAME       bridge network (default bridge)\n"
             "  --bridge-network-range CIDR containers' bridge range (default 172.16.0.0/12)\n"
             "  --public-network NAME       public network (default \"VM Network\")\n"
@@ -240,6 +244,7 @@ static const struct option create_opts[] = {
     {"compute-resource", required_argument, 0, 'r'},
     {"image-store", required_argument, 0, 'i'},
     {"volume-store", required_argument, 0, 'v'},
+    {"no-volume-store", no_argument, 0, OPT_NO_VOLUME_STORE},
     {"bridge-network", required_argument, 0, 'b'},
     {"bridge-network-range", required_argument, 0, 'R'},
     {"public-network", required_argument, 0, 'p'},
@@ -308,9 +313,24 @@ static int place_flag(vm_common *c, json_t *spec, int o, const char *arg)
                     arg);
             return VM_EXIT_USAGE;
         }
+        json_t *list = json_object_get(obj(spec, "storage"), "volume_stores");
+        if (list && json_array_size(list) == 0) {
+            json_decref(vs);
+            fprintf(c->err, "vic-machine create: --volume-store and --no-volume-store "
+                            "contradict each other\n");
+            return VM_EXIT_USAGE;
+        }
         json_array_append_new(arr(obj(spec, "storage"), "volume_stores"), vs);
         return 0;
     }
+    case OPT_NO_VOLUME_STORE:
+        /* an empty list, where an absent one gets the target's default */
+        if (json_array_size(arr(obj(spec, "storage"), "volume_stores"))) {
+            fprintf(c->err, "vic-machine create: --volume-store and --no-volume-store "
+                            "contradict each other\n");
+            return VM_EXIT_USAGE;
+        }
+        return 0;
     case 'b':
         json_object_set_new(obj(obj(spec, "network"), "bridge"), "port_group",
                             json_pack("{s:s}", "name", arg));
@@ -572,7 +592,9 @@ int vm_delete_flags(int argc, char **argv, vm_common *c, vch_delete_opts *o)
         argc, argv, c, extra, 4, delete_opt, o, "delete", "--name NAME [OPTIONS]",
         "Deletes a VCH: its containerVMs, appliance, resource pool and image store.",
         "  --containers off|all  off (default): refuse while containers run; all: remove them\n"
-        "  --volume-stores none|all  none (default) keeps volume data; all removes it\n"
+        "  --volume-stores none|all  none (default) keeps volume data; all removes it.\n"
+        "                        A store in the VCH's own folder (the default one) goes\n"
+        "                        with the VCH either way\n"
         "  --force               same as --containers all\n",
         NULL);
 }

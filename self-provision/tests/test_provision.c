@@ -70,8 +70,9 @@ static char *fake_bridge(void *p, const char *t)
     return xstrdup("bridge-a");
 }
 
-static const vch_spec_inventory_ops fake_ops = {fake_has_target, fake_resolve, fake_root,   fake_ds,
-                                                fake_nets,       fake_pub,     fake_bridge, NULL};
+static const vch_spec_inventory_ops fake_ops = {fake_has_target, fake_resolve, fake_root,
+                                                fake_ds,         fake_nets,    fake_pub,
+                                                fake_bridge,     NULL,         NULL};
 static const vch_spec_inventory fake = {&fake_ops, NULL};
 
 /* The same with two compute resources (no default root pool) that says where a VCH can go. */
@@ -91,7 +92,7 @@ static json_t *fake_places(void *p, const char *t)
 
 static const vch_spec_inventory_ops places_ops = {fake_has_target, fake_resolve, fake_no_root,
                                                   fake_ds,         fake_nets,    fake_pub,
-                                                  fake_bridge,     fake_places};
+                                                  fake_bridge,     fake_places,  NULL};
 static const vch_spec_inventory places = {&places_ops, NULL};
 
 /* ---- spec checks (pure) ---- */
@@ -200,6 +201,12 @@ static void test_spec_defaults_fill_inside_the_limits(void **state)
     assert_int_equal(path_int(s, "endpoint.memory.value"), 2048);
     assert_non_null(strstr(path_str(s, "name"), "team-vch-"));
     assert_non_null(json_object_get(json_object_get(s, "auth"), "server"));
+    /* the local target's default volume store, in the VCH's own folder */
+    const json_t *vs =
+        json_array_get(json_object_get(json_object_get(s, "storage"), "volume_stores"), 0);
+    cleanup_free char *want = xasprintf("ds://datastore1/%s/volumes/default", path_str(s, "name"));
+    assert_string_equal(json_string_value(json_object_get(vs, "datastore")), want);
+    assert_string_equal(json_string_value(json_object_get(vs, "label")), "default");
 }
 
 static void test_spec_target(void **state)

@@ -149,12 +149,24 @@ try {
   await page.fill('#cpu', '2000');
   await page.click('#wizard-next'); // storage
   ok(await page.inputValue('#image_store') === 'datastore1', 'image datastore defaults to datastore1');
+  const vsDs = '.vic-volume-row input[id^="vs-ds-"]';
+  const vsLabel = '.vic-volume-row input[id^="vs-label-"]';
+  ok(await page.inputValue(vsDs) === 'datastore1/' + NAME + '/volumes/default' && await page.inputValue(vsLabel) === 'default',
+    'the storage step shows the default volume store, labelled default, in the VCH\'s folder');
+  // removed, the summary asks for none; given again by hand, it is the one the VCH gets
+  await page.click('.vic-volume-row button:has-text("Remove")');
+  await page.click('#nav-summary');
+  ok((await page.textContent('#cmdline')).includes('--no-volume-store'), 'without a volume store the command line says --no-volume-store');
+  await page.click('#nav-storage');
+  await page.click('#add-volume-store');
+  await page.fill(vsDs, 'datastore1/' + NAME + '/volumes/default');
+  await page.fill(vsLabel, 'default');
   await page.click('#wizard-next'); // networks
   await page.fill('#bridge_range', '300.16.0.0/99');
   await page.click('#nav-summary');
   const cmd = await page.textContent('#cmdline');
   ok(cmd.includes('--name ' + NAME) && cmd.includes('--bridge-network-range 300.16.0.0/99') &&
-    cmd.includes('--cpu 2000') && cmd.includes('--volume-store datastore1/volumes/default:default') && cmd.includes('--debug 1'),
+    cmd.includes('--cpu 2000') && cmd.includes('--volume-store datastore1/' + NAME + '/volumes/default:default') && !cmd.includes('--no-volume-store') && cmd.includes('--debug 1'),
     'the summary shows the equivalent vic-machine command line');
   await shot(page, '04-wizard-summary');
   await page.click('#wizard-finish');
@@ -177,6 +189,8 @@ try {
   const env = await page.textContent('#docker-env');
   ok(/DOCKER_HOST=tcp:\/\/127\.[0-9.]+:2376/.test(env) && env.includes('DOCKER_TLS_VERIFY=1') && env.includes('DOCKER_CERT_PATH=' + home + '/vch/' + NAME),
     'the docker env lines are shown');
+  const defaultStore = join(home, 'datastore1', NAME, 'volumes', 'default');
+  ok(existsSync(join(defaultStore, 'volumes')), 'the default volume store is made in the VCH\'s folder: ' + defaultStore);
 
   // ---- the list ----
   await page.goto(baseUrl + '/');
@@ -360,6 +374,11 @@ try {
   await page.click('#delete-confirm');
   await page.waitForSelector(`tr[data-vch="${NAME}"]`, { state: 'detached', timeout: 60000 });
   ok(true, 'the VCH is deleted from the list');
+  // the row goes when the appliance does; the delete's last steps may still be running
+  for (let t = Date.now(); existsSync(join(home, 'datastore1', NAME)) && Date.now() - t < 30000;) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  ok(!existsSync(join(home, 'datastore1', NAME)), 'its folder and the default volume store in it are gone');
   await shot(page, '12-list-after-delete');
 
   ok(consoleErrors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e)).length === 0,

@@ -65,8 +65,8 @@ static char *dflt_bridge(void *p, const char *t)
     return xstrdup("bridge-a");
 }
 
-static const vch_spec_inventory_ops ops = {has_target, resolve,     root,        datastores,
-                                           networks,   dflt_public, dflt_bridge, NULL};
+static const vch_spec_inventory_ops ops = {has_target,  resolve,     root, datastores, networks,
+                                           dflt_public, dflt_bridge, NULL, NULL};
 static const vch_spec_inventory inv = {&ops, NULL};
 
 static const char *str_at(const json_t *o, const char *a, const char *b, const char *c)
@@ -105,6 +105,94 @@ static void test_spec_defaults(void **state)
             json_object_get(json_object_get(out, "storage"), "base_image_size"), "value")),
         8);
     assert_non_null(json_object_get(json_object_get(out, "auth"), "server"));
+}
+
+/* A target whose appliance serves volumes from its datastore folders (the local one). */
+static int volumes_here(void *p, const char *t)
+{
+    (void)p;
+    return strcmp(t, "vc") == 0;
+}
+
+static const vch_spec_inventory_ops ops_vs = {.has_target = has_target,
+                                              .resolve_pool = resolve,
+                                              .root_pool = root,
+                                              .datastores = datastores,
+                                              .networks = networks,
+                                              .default_public = dflt_public,
+                                              .default_bridge = dflt_bridge,
+                                              .default_volume_store = volumes_here};
+static const vch_spec_inventory inv_vs = {&ops_vs, NULL};
+
+/* The volume stores the check gives spec_text under lim (a new reference). */
+static json_t *volume_stores_of(const vch_spec_inventory *in, const vch_spec_limits *lim,
+                                const char *spec_text)
+{
+    json_t *spec cleanup_json = json_loads(spec_text, 0, NULL);
+    json_t *out cleanup_json = NULL;
+    vic_err *err cleanup_err = NULL;
+    if (vch_spec_check(&out, NULL, in, lim, spec, "vc", &err) < 0)
+        fail_msg("%s: %s", spec_text, err->msg);
+    return json_incref(json_object_get(json_object_get(out, "storage"), "volume_stores"));
+}
+
+static void expect_stores(const json_t *got, const char *want)
+{
+    json_t *w cleanup_json = json_loads(want, 0, NULL);
+    assert_non_null(w);
+    if (!json_equal(got, w)) {
+        cleanup_free char *g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        fail_msg("volume stores %s, expected %s", g ? g : "(absent)", want);
+    }
+}
+
+/* A spec silent on volume stores gets one labelled default in the VCH's own folder where the
+ * target gives one; an empty list stays empty, a given store stays as given; a token that
+ * does not allow the appliance's datastore for volumes gets its first allowed one, or none. */
+static void test_spec_default_volume_store(void **state)
+{
+    (void)state;
+    vch_spec_limits lim = VCH_SPEC_NO_LIMITS("vc");
+    json_t *v cleanup_json = volume_stores_of(&inv_vs, &lim, "{\"name\":\"v1\"}");
+    expect_stores(v, "[{\"datastore\":\"ds://ds0/v1/volumes/default\",\"label\":\"default\"}]");
+    json_decref(v);
+    v = volume_stores_of(&inv_vs, &lim,
+                         "{\"name\":\"v1\",\"storage\":{\"image_stores\":[\"ds1/imgs\"]}}");
+    expect_stores(v, "[{\"datastore\":\"ds://ds1/v1/volumes/default\",\"label\":\"default\"}]");
+    json_decref(v);
+    v = volume_stores_of(&inv_vs, &lim, "{\"name\":\"v1\",\"storage\":{\"volume_stores\":[]}}");
+    expect_stores(v, "[]");
+    json_decref(v);
+    v = volume_stores_of(&inv_vs, &lim,
+                         "{\"name\":\"v1\",\"storage\":{\"volume_stores\":"
+                         "[{\"datastore\":\"ds1/x\",\"label\":\"fast\"}]}}");
+    expect_stores(v, "[{\"datastore\":\"ds1/x\",\"label\":\"fast\"}]");
+    json_decref(v);
+    /* a target that gives none (no op) */
+    v = volume_stores_of(&inv, &lim, "{\"name\":\"v1\"}");
+    assert_null(v);
+    /* under a token: a holder names datastores only, and the token's list rules */
+    json_t *only1 cleanup_json = json_pack("[s]", "ds1");
+    json_t *none cleanup_json = json_array();
+    vch_spec_limits tok = VCH_SPEC_NO_LIMITS("vc");
+    tok.holder = 1;
+    v = volume_stores_of(&inv_vs, &tok, "{\"name\":\"v1\"}");
+    expect_stores(v, "[{\"datastore\":\"ds://ds0/v1/volumes/default\",\"label\":\"default\"}]");
+    json_decref(v);
+    tok.volume_datastores = only1;
+    v = volume_stores_of(&inv_vs, &tok, "{\"name\":\"v1\"}");
+    expect_stores(v, "[{\"datastore\":\"ds1\",\"label\":\"default\"}]");
+    json_decref(v);
+    tok.volume_datastores = none;
+    v = volume_stores_of(&inv_vs, &tok, "{\"name\":\"v1\"}");
+    expect_stores(v, "[]");
+    json_decref(v);
+    /* the default is checked like a given store on a second pass (the engine's own) */
+    v = volume_stores_of(
+        &inv_vs, &lim,
+        "{\"name\":\"v1\",\"storage\":{\"volume_stores\":"
+        "[{\"datastore\":\"ds://ds0/v1/volumes/default\",\"label\":\"default\"}]}}");
+    expect_stores(v, "[{\"datastore\":\"ds://ds0/v1/volumes/default\",\"label\":\"default\"}]");
 }
 
 static void test_spec_problems_at_once(void **state)
@@ -163,6 +251,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_defaults),
+        cmocka_unit_test(test_spec_default_volume_store),
         cmocka_unit_test(test_spec_problems_at_once),
         cmocka_unit_test(test_spec_unknown_target),
         cmocka_unit_test(test_spec_datastore_urls),

@@ -197,6 +197,24 @@ static void test_create_bad_flags(void **state)
                         NULL);
 }
 
+/* Without --volume-store the spec says nothing of volume stores (the engine gives the
+ * target's default); --no-volume-store asks for none, and contradicts --volume-store. */
+static void test_create_volume_store_default_and_none(void **state)
+{
+    (void)state;
+    expect_spec("{\"name\":\"v\"}", "--name", "v", NULL);
+    expect_spec("{\"name\":\"v\",\"storage\":{\"volume_stores\":[]}}", "--name", "v",
+                "--no-volume-store", NULL);
+    expect_spec("{\"name\":\"v\",\"storage\":{\"volume_stores\":[]}}", "--name", "v",
+                "--no-volume-store", "--no-volume-store", NULL);
+    expect_create_error("vic-machine create: --volume-store and --no-volume-store contradict "
+                        "each other\n",
+                        "--no-volume-store", "--volume-store", "ds1/vols:default", NULL);
+    expect_create_error("vic-machine create: --volume-store and --no-volume-store contradict "
+                        "each other\n",
+                        "--volume-store", "ds1/vols:default", "--no-volume-store", NULL);
+}
+
 static void test_create_help_and_unknown(void **state)
 {
     (void)state;
@@ -350,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_create_endpoint_and_tls),
         cmocka_unit_test(test_create_run_options),
         cmocka_unit_test(test_create_bad_flags),
+        cmocka_unit_test(test_create_volume_store_default_and_none),
         cmocka_unit_test(test_create_help_and_unknown),
         cmocka_unit_test(test_configure_flags),
         cmocka_unit_test(test_debug_flags),
