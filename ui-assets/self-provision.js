@@ -46,7 +46,7 @@ function buildForm(l) {
     input('name', 'VCH name', { path: 'name', value: (r.name_prefix || '') + 'vch', maxlength: 80, required: true,
       help: r.name_prefix ? 'Must start with ' + r.name_prefix : 'Up to 80 characters.' }),
     select('image_store', 'Image datastore', opts(c.image_datastores), { path: 'storage.image_stores' }),
-    select('volume_ds', 'Volume store datastore', [['', 'No volume store'], ...opts(c.volume_datastores)], { path: 'storage.volume_stores' }),
+    select('volume_ds', 'Volume store datastore', [['', 'Default (a store of its own)'], ...opts(c.volume_datastores), ['-', 'No volume store']], { path: 'storage.volume_stores' }),
     (c.networks || []).length ? select('public_network', 'Public network', [['', '(default)'], ...opts(c.networks)], { path: 'network.public' }) : null,
     input('cpu', 'CPU limit (MHz)', { path: 'compute.cpu', type: 'number', min: 1, placeholder: r.cpu_mhz > 0 ? 'at most ' + r.cpu_mhz : 'Unlimited' }),
     input('memory', 'Memory limit (MiB)', { path: 'compute.memory', type: 'number', min: 1, placeholder: r.memory_mb > 0 ? 'at most ' + r.memory_mb : 'Unlimited' }),
@@ -60,7 +60,9 @@ async function submit(e) {
   const ds = f.volume_ds.value;
   const v = {
     name: f.name.value, imageStore: f.image_store.value, cpu: f.cpu.value, memory: f.memory.value,
-    volumeStores: ds ? [{ datastore: ds + '/volumes/' + f.name.value.trim(), label: 'default' }] : [],
+    // A holder names a datastore only; the server gives the store a folder of its own. Left at
+    // the default, the server chooses (the VCH's own folder where the token allows it).
+    volumeStores: ds === '' ? undefined : ds === '-' ? [] : [{ datastore: ds, label: 'default' }],
     publicNetwork: f.public_network ? f.public_network.value : '',
   };
   const btn = document.getElementById('sp-create');
