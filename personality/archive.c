@@ -92,7 +92,7 @@ int engine_archive_get_handler(vic_http_req *req, vic_http_resp *resp, void *pay
     json_t *st cleanup_json = NULL;
     int rc = vic_httpc_json(c->pl, "GET", stat_path, NULL, 0, &st, err);
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
     cleanup_free char *text = json_dumps(st, JSON_COMPACT);
     cleanup_free char *b64 = vic_base64_encode(text, strlen(text));
     if (strcmp(vic_http_req_method(req), "HEAD") == 0) {
@@ -139,7 +139,7 @@ int engine_archive_put_handler(vic_http_req *req, vic_http_resp *resp, void *pay
     int rc = vic_httpc_raw(c->pl, "PUT", path, fd, "application/x-tar", ARCHIVE_STALL_MS, NULL,
                            NULL, err);
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
     vic_http_resp_text(resp, 200, "application/json", "", 0);
     return 0;
 }

@@ -9,6 +9,67 @@
 #include "lib/json.h"
 #include "lib/mem.h"
 
+int engine_docker_code(int code, engine_obj obj)
+{
+    switch (code) {
+    case VIC_OK:
+        return VIC_OK;
+    case VIC_ENOTFOUND:
+        return obj == ENGINE_OBJ_NONE ? VIC_EINVAL : VIC_ENOTFOUND;
+    case VIC_ECONFLICT:
+        return VIC_ECONFLICT;
+    case VIC_EINVAL:
+    case VIC_ETOOBIG:
+    case VIC_EMEDIATYPE:
+        return VIC_EINVAL;
+    case VIC_EUNSUPPORTED:
+        return VIC_EUNSUPPORTED;
+    default: /* EAUTH, EFORBIDDEN, EMETHOD: ours is wrong; the rest: the port layer failed */
+        return VIC_EINTERNAL;
+    }
+}
+
+int engine_docker_err(int rc, engine_obj obj, const char *name, vic_err **err)
+{
+    int code = engine_docker_code(rc, obj);
+    if (code == VIC_OK)
+        return VIC_OK;
+    if (code == VIC_ENOTFOUND && name != NULL) {
+        switch (obj) {
+        case ENGINE_OBJ_CONTAINER:
+            return vic_err_set(err, code, "No such container: %s", name);
+        case ENGINE_OBJ_IMAGE:
+            return vic_err_set(err, code, "No such image: %s", name);
+        case ENGINE_OBJ_NETWORK:
+            return vic_err_set(err, code, "network %s not found", name);
+        case ENGINE_OBJ_VOLUME:
+            return vic_err_set(err, code, "get %s: no such volume", name);
+        case ENGINE_OBJ_EXEC:
+            return vic_err_set(err, code, "No such exec instance: %s", name);
+        case ENGINE_OBJ_NONE:
+            break;
+        }
+    }
+    if (err != NULL && *err != NULL)
+        (*err)->code = code;
+    else
+        vic_err_set(err, code, "the port layer failed (%s)", vic_err_code_name(rc));
+    return code;
+}
+
+int engine_create_error(engine_ctx *c, const char *image, int rc, vic_err **err)
+{
+    if (rc != VIC_ENOTFOUND || image == NULL)
+        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
+    cleanup_free char *esc = engine_url_escape(image);
+    cleanup_free char *path = xasprintf("/images/inspect?ref=%s", esc);
+    json_t *img cleanup_json = NULL;
+    vic_err *probe cleanup_err = NULL;
+    if (vic_httpc_json(c->pl, "GET", path, NULL, 0, &img, &probe) == VIC_ENOTFOUND)
+        return engine_docker_err(rc, ENGINE_OBJ_IMAGE, image, err);
+    return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
+}
+
 /* The port layer path of the container the request names, or NULL (with err set) when the
  * name cannot be a container's: ids are hex, names [a-zA-Z0-9][a-zA-Z0-9_.-]. */
 char *engine_pl_path(vic_http_req *req, const char *suffix, vic_err **err)
@@ -29,7 +90,9 @@ int engine_container_lookup(engine_ctx *c, vic_http_req *req, char **path, json_
     *path = engine_pl_path(req, "", err);
     if (*path == NULL)
         return VIC_ENOTFOUND;
-    return vic_httpc_json(c->pl, "GET", *path, NULL, 0, x, err);
+    int rc = vic_httpc_json(c->pl, "GET", *path, NULL, 0, x, err);
+    return rc < 0 ? engine_docker_err(rc, ENGINE_OBJ_CONTAINER, vic_http_req_param(req, "id"), err)
+                  : 0;
 }
 
 int engine_filters(vic_http_req *req, const char *const *allowed, json_t **out, vic_err **err)

@@ -41,6 +41,40 @@ typedef struct engine_ctx {
     size_t n_execs;
 } engine_ctx;
 
+/* What a request names, for turning the port layer's errors into Docker Engine's
+ * (engine_docker_err): Docker answers 404 only for a missing container, image, network or
+ * volume, so whether a port layer 404 stays one depends on what the request is about. */
+typedef enum engine_obj {
+    ENGINE_OBJ_NONE,      /* no object by name (lists, creates): a 404 is about something the
+                           * request refers to (a volume store), a bad parameter (400) */
+    ENGINE_OBJ_CONTAINER, /* the object the request names: a 404 stays one */
+    ENGINE_OBJ_IMAGE,
+    ENGINE_OBJ_NETWORK,
+    ENGINE_OBJ_VOLUME,
+    ENGINE_OBJ_EXEC,
+} engine_obj;
+
+/* The vic_code whose HTTP status (vic_err_http_status) is the one Docker Engine answers when
+ * the port layer failed with code on a request about obj: 404 (above), 409 for conflicts,
+ * 400 for bad input (too big and wrong media type included), 501 for what is not
+ * implemented, and 500 for everything else (the port layer unreachable, timed out, refusing
+ * our token: Docker has no 502, 503 or 504 for these). */
+int engine_docker_code(int code, engine_obj obj);
+
+/* Turns the port layer's failure rc (its error in *err) into Docker's: the code of
+ * engine_docker_code, and when name is given and the 404 stays, Docker's message for obj
+ * ("No such container: NAME", "No such image: NAME", "network NAME not found",
+ * "get NAME: no such volume", "No such exec instance: NAME"). Pass name only for a call
+ * whose 404 can mean nothing but that object (its lookup, its removal). Returns the code. */
+int engine_docker_err(int rc, engine_obj obj, const char *name, vic_err **err);
+
+/* Docker's answer for a container create the port layer refused with rc: a 404 is "No such
+ * image: IMAGE" (on which the docker CLI pulls and tries again) only when the port layer
+ * indeed has no such image; with the image there, the 404 was about something the config
+ * names (a volume store), a bad parameter (400), which the CLI shows at once. Returns the
+ * code, *err holding the message. */
+int engine_create_error(engine_ctx *c, const char *image, int rc, vic_err **err);
+
 /* The port layer path of the container the request's {id} names, with suffix, or NULL (err
  * set, VIC_ENOTFOUND) when the name cannot be a container's. */
 char *engine_pl_path(vic_http_req *req, const char *suffix, vic_err **err);

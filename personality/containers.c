@@ -17,6 +17,7 @@
 #include "lib/mem.h"
 #include "lib/timefmt.h"
 #include "personality/attach.h"
+#include "personality/hostconfig.h"
 #include "personality/networks.h"
 #include "personality/ports.h"
 #include "personality/stream.h"
@@ -146,7 +147,7 @@ int engine_container_list_handler(vic_http_req *req, vic_http_resp *resp, void *
     rc = vic_httpc_json(c->pl, "GET", every ? "/containers?all=1" : "/containers", NULL, 0, &list,
                         err);
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
     json_t *out = json_array();
     time_t now = time(NULL);
     size_t i;
@@ -271,14 +272,16 @@ int engine_container_create_handler(vic_http_req *req, vic_http_resp *resp, void
 {
     engine_ctx *c = payload;
     json_t *pc cleanup_json = NULL;
-    int rc =
-        engine_container_spec(vic_http_req_json(req), vic_http_req_query(req, "name"), &pc, err);
+    int rc = engine_hostconfig_check(json_object_get(vic_http_req_json(req), "HostConfig"), err);
+    if (rc < 0)
+        return rc;
+    rc = engine_container_spec(vic_http_req_json(req), vic_http_req_query(req, "name"), &pc, err);
     if (rc < 0)
         return rc;
     json_t *created cleanup_json = NULL;
     rc = vic_httpc_json(c->pl, "POST", "/containers", pc, 120000, &created, err);
     if (rc < 0)
-        return rc;
+        return engine_create_error(c, vic_json_str(pc, "image"), rc, err);
     vic_http_resp_json(resp, 201,
                        json_pack("{s:s, s:[]}", "Id", vic_json_str(created, "id"), "Warnings"));
     return 0;
@@ -292,9 +295,10 @@ static int simple(vic_http_req *req, vic_http_resp *resp, engine_ctx *c, const c
         return VIC_ENOTFOUND;
     json_t *out cleanup_json = NULL;
     int rc = vic_httpc_json(c->pl, method, path, NULL, 120000, &out, err);
-    if (rc == 0)
-        vic_http_resp_json(resp, status, NULL);
-    return rc;
+    if (rc < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
+    vic_http_resp_json(resp, status, NULL);
+    return 0;
 }
 
 int engine_container_start_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
@@ -317,9 +321,10 @@ int engine_container_start_handler(vic_http_req *req, vic_http_resp *resp, void 
                                          id && engine_attach_pending(c, id) ? "?attach=1" : "");
     json_t *out cleanup_json = NULL;
     rc = vic_httpc_json(c->pl, "POST", start, NULL, 120000, &out, err);
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
-    return rc;
+    if (rc < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
+    vic_http_resp_json(resp, 204, NULL);
+    return 0;
 }
 
 int engine_container_kill_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
@@ -678,7 +683,7 @@ int engine_container_logs_handler(vic_http_req *req, vic_http_resp *resp, void *
     if (rc == 0)
         rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &recs, err);
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
     int tty = json_is_true(json_object_get(json_object_get(x, "config"), "tty"));
     vic_buf out = VIC_BUF_INIT;
     size_t i;

@@ -116,7 +116,7 @@ int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *pay
     json_t *x cleanup_json = NULL;
     int rc = vic_httpc_json(c->pl, "GET", path, NULL, 30000, &x, err);
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, vic_http_req_param(req, "id"), err);
     if (!json_is_true(json_object_get(x, "running")))
         return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running",
                            vic_json_str(x, "id") ?: "");
@@ -259,7 +259,7 @@ int engine_exec_start_handler(vic_http_req *req, vic_http_resp *resp, void *payl
         e->exit_code = 126;
         pthread_mutex_unlock(&c->execs_lock);
         run_drop(r);
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
     }
     pthread_mutex_lock(&c->execs_lock);
     e->pl_fd = r->fd;

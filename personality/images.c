@@ -77,7 +77,8 @@ static int image_record(engine_ctx *c, vic_http_req *req, const char *what, json
         return vic_err_set(err, VIC_EINVAL, "name: is required");
     cleanup_free char *esc = engine_url_escape(name);
     cleanup_free char *path = xasprintf("/images/%s?ref=%s", what, esc);
-    return vic_httpc_json(c->pl, "GET", path, NULL, 0, out, err);
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, out, err);
+    return rc < 0 ? engine_docker_err(rc, ENGINE_OBJ_IMAGE, name, err) : 0;
 }
 
 /* {"80/tcp": {}} from ["80/tcp"]; null when empty (as docker shows an absent set). */
@@ -207,8 +208,8 @@ int engine_image_tag_handler(vic_http_req *req, vic_http_resp *resp, void *paylo
     cleanup_free char *path = xasprintf("/images/tag?ref=%s&tag=%s", en, er);
     json_t *out cleanup_json = NULL;
     int rc = vic_httpc_json(c->pl, "POST", path, NULL, 0, &out, err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) /* the image to tag is the one a 404 can be about */
+        return engine_docker_err(rc, ENGINE_OBJ_IMAGE, name, err);
     vic_http_resp_text(resp, 201, "text/plain; charset=utf-8", "", 0);
     return 0;
 }
@@ -235,7 +236,7 @@ int engine_image_list_handler(vic_http_req *req, vic_http_resp *resp, void *payl
         return 0;
     }
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
     size_t i;
     json_t *im;
     json_array_foreach(list, i, im)
@@ -296,7 +297,7 @@ int engine_image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *pa
     json_t *out = NULL;
     int rc = vic_httpc_json(c->pl, "DELETE", path, NULL, 0, &out, err);
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_IMAGE, name, err);
     size_t i;
     json_t *e;
     json_array_foreach(out, i, e)

@@ -207,7 +207,7 @@ int engine_network_list_handler(vic_http_req *req, vic_http_resp *resp, void *pa
         return rc;
     json_t *all cleanup_json = NULL;
     if ((rc = vic_httpc_json(c->pl, "GET", "/networks", NULL, 30000, &all, err)) < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
     json_t *out = json_array();
     size_t i;
     json_t *n;
@@ -227,7 +227,9 @@ static int fetch_network(engine_ctx *c, vic_http_req *req, json_t **out, vic_err
     cleanup_free char *path = net_path(req, "", err);
     if (path == NULL)
         return (*err)->code;
-    return vic_httpc_json(c->pl, "GET", path, NULL, 30000, out, err);
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 30000, out, err);
+    return rc < 0 ? engine_docker_err(rc, ENGINE_OBJ_NETWORK, vic_http_req_param(req, "id"), err)
+                  : 0;
 }
 
 int engine_network_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
@@ -272,7 +274,7 @@ int engine_network_create_handler(vic_http_req *req, vic_http_resp *resp, void *
     json_t *made cleanup_json = NULL;
     int rc = vic_httpc_json(c->pl, "POST", "/networks", pc, 30000, &made, err);
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
     vic_http_resp_json(resp, 201,
                        json_pack("{s:s, s:s}", "Id", vic_json_str(made, "id"), "Warning", ""));
     return 0;
@@ -287,9 +289,10 @@ int engine_network_remove_handler(vic_http_req *req, vic_http_resp *resp, void *
         return (*err)->code;
     json_t *out cleanup_json = NULL;
     int rc = vic_httpc_json(c->pl, "DELETE", path, NULL, 30000, &out, err);
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
-    return rc;
+    if (rc < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_NETWORK, vic_http_req_param(req, "id"), err);
+    vic_http_resp_json(resp, 204, NULL);
+    return 0;
 }
 
 int engine_network_prune_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
@@ -356,9 +359,11 @@ static int join_or_leave(vic_http_req *req, vic_http_resp *resp, engine_ctx *c, 
         join ? xasprintf("/containers/%s/networks", id)
              : xasprintf("/containers/%s/networks/%s", id, vic_json_str(n, "id"));
     json_t *out cleanup_json = NULL;
-    if ((rc = vic_httpc_json(c->pl, join ? "POST" : "DELETE", path, ep, 60000, &out, err)) == 0)
-        vic_http_resp_json(resp, 200, NULL);
-    return rc;
+    /* a 404 here names the container or the endpoint: the port layer's message says which */
+    if ((rc = vic_httpc_json(c->pl, join ? "POST" : "DELETE", path, ep, 60000, &out, err)) < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
+    vic_http_resp_json(resp, 200, NULL);
+    return 0;
 }
 
 int engine_network_connect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,

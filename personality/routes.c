@@ -18,6 +18,7 @@
 #include "personality/images.h"
 #include "personality/networks.h"
 #include "personality/system.h"
+#include "personality/unserved.h"
 #include "personality/volumes.h"
 
 int engine_ctx_init(engine_ctx *c, const char *pl_url, const char *token, vic_err **err)
@@ -60,18 +61,55 @@ static int version_cmp(const char *a, const char *b)
 /* Image names carry slashes ("127.0.0.1:5000/busybox:latest"), which a route pattern cannot
  * match: the routes of images.h are rewritten (DELETE /images/NAME becomes /images/rmi with
  * the name as an argument, and so on). */
-static int engine_prepare_names(vic_http_req *req)
+static void engine_prepare_names(vic_http_req *req)
 {
     engine_images_rewrite(req);
-    return 0;
+    engine_unserved_rewrite(req);
+}
+
+/* Whether one path segment (len bytes at p) matches a pattern's segment ({param}: any). */
+static int segment_matches(const char *pat, size_t plen, const char *p, size_t len)
+{
+    if (plen > 2 && pat[0] == '{' && pat[plen - 1] == '}')
+        return len > 0;
+    return plen == len && memcmp(pat, p, len) == 0;
+}
+
+/* Whether a route serves method on path (HEAD: a GET route). */
+static int route_serves(const vic_http_route *r, const char *method, const char *path)
+{
+    if (strcmp(method, r->method) != 0 &&
+        !(strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0))
+        return 0;
+    const char *pat = r->pattern, *p = path;
+    while (*pat == '/' && *p == '/') {
+        pat++, p++;
+        size_t plen = strcspn(pat, "/"), len = strcspn(p, "/");
+        if (!segment_matches(pat, plen, p, len))
+            return 0;
+        pat += plen, p += len;
+    }
+    return *pat == '\0' && *p == '\0';
+}
+
+/* Docker Engine's answer for a path or a method it does not route (moby's pageNotFoundError
+ * serves both): 404 "page not found", never the generic router's 404 or 405. */
+static int engine_route_known(const char *method, const char *path, vic_err **err)
+{
+    for (size_t i = 0; i < engine_n_routes; i++)
+        if (route_serves(&engine_routes[i], method, path))
+            return 0;
+    return vic_err_set(err, VIC_ENOTFOUND, "page not found");
 }
 
 int engine_prepare(vic_http_req *req, void *payload, vic_err **err)
 {
     (void)payload;
     const char *p = vic_http_req_path(req);
-    if (p[0] != '/' || p[1] != 'v' || p[2] < '0' || p[2] > '9')
-        return engine_prepare_names(req);
+    if (p[0] != '/' || p[1] != 'v' || p[2] < '0' || p[2] > '9') {
+        engine_prepare_names(req);
+        return engine_route_known(vic_http_req_method(req), vic_http_req_path(req), err);
+    }
     const char *slash = strchr(p + 1, '/');
     char v[16];
     size_t n = slash ? (size_t)(slash - p - 2) : strlen(p + 2);
@@ -94,7 +132,8 @@ int engine_prepare(vic_http_req *req, void *payload, vic_err **err)
                            v);
     cleanup_free char *rest = xstrdup(slash ? slash : "/");
     vic_http_req_set_path(req, rest);
-    return engine_prepare_names(req);
+    engine_prepare_names(req);
+    return engine_route_known(vic_http_req_method(req), vic_http_req_path(req), err);
 }
 
 /* What a VCH does not do (yet): Docker's error format, with the route's summary saying why,
@@ -174,6 +213,67 @@ const vic_http_route engine_routes[] = {
      "connect a stopped container"},
     {"POST", "/networks/{id}/disconnect", engine_network_disconnect_handler, VIC_ROUTE_JSON,
      "disconnect a stopped container"},
+    /* swarm mode: the answers of an Engine outside any swarm (unserved.h) */
+    {"GET", "/swarm", engine_no_swarm_handler, 0, "inspect the swarm"},
+    {"POST", "/swarm/init", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "swarm mode is not supported by a VCH: it cannot start or join a swarm"},
+    {"POST", "/swarm/join", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "swarm mode is not supported by a VCH: it cannot start or join a swarm"},
+    {"POST", "/swarm/leave", engine_swarm_leave_handler, 0, "leave the swarm"},
+    {"POST", "/swarm/update", engine_no_swarm_handler, VIC_ROUTE_JSON_OPTIONAL, "update the swarm"},
+    {"GET", "/swarm/unlockkey", engine_no_swarm_handler, 0, "the swarm's unlock key"},
+    {"POST", "/swarm/unlock", engine_no_swarm_handler, VIC_ROUTE_JSON_OPTIONAL, "unlock the swarm"},
+    {"GET", "/nodes", engine_no_swarm_handler, 0, "list nodes"},
+    {"GET", "/nodes/{id}", engine_no_swarm_handler, 0, "inspect a node"},
+    {"DELETE", "/nodes/{id}", engine_no_swarm_handler, 0, "remove a node"},
+    {"POST", "/nodes/{id}/update", engine_no_swarm_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "update a node"},
+    {"GET", "/services", engine_no_swarm_handler, 0, "list services"},
+    {"POST", "/services/create", engine_no_swarm_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "create a service"},
+    {"GET", "/services/{id}", engine_no_swarm_handler, 0, "inspect a service"},
+    {"DELETE", "/services/{id}", engine_no_swarm_handler, 0, "remove a service"},
+    {"POST", "/services/{id}/update", engine_no_swarm_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "update a service"},
+    {"GET", "/services/{id}/logs", engine_no_swarm_handler, 0, "a service's logs"},
+    {"GET", "/tasks", engine_no_swarm_handler, 0, "list tasks"},
+    {"GET", "/tasks/{id}", engine_no_swarm_handler, 0, "inspect a task"},
+    {"GET", "/tasks/{id}/logs", engine_no_swarm_handler, 0, "a task's logs"},
+    {"GET", "/secrets", engine_no_swarm_handler, 0, "list secrets"},
+    {"POST", "/secrets/create", engine_no_swarm_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "create a secret"},
+    {"GET", "/secrets/{id}", engine_no_swarm_handler, 0, "inspect a secret"},
+    {"DELETE", "/secrets/{id}", engine_no_swarm_handler, 0, "remove a secret"},
+    {"POST", "/secrets/{id}/update", engine_no_swarm_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "update a secret"},
+    {"GET", "/configs", engine_no_swarm_handler, 0, "list configs"},
+    {"POST", "/configs/create", engine_no_swarm_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "create a config"},
+    {"GET", "/configs/{id}", engine_no_swarm_handler, 0, "inspect a config"},
+    {"DELETE", "/configs/{id}", engine_no_swarm_handler, 0, "remove a config"},
+    {"POST", "/configs/{id}/update", engine_no_swarm_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "update a config"},
+    /* plugins: none are installed, and none can be */
+    {"GET", "/plugins", engine_plugin_list_handler, 0, "list plugins (there are none)"},
+    {"GET", "/plugins/named", engine_plugin_named_handler, 0,
+     "a named plugin (GET /plugins/NAME/json, see unserved.h): not found"},
+    {"POST", "/plugins/named", engine_plugin_named_handler, 0,
+     "a named plugin (POST /plugins/NAME/enable, ...): not found"},
+    {"DELETE", "/plugins/named", engine_plugin_named_handler, 0,
+     "a named plugin (DELETE /plugins/NAME): not found"},
+    {"GET", "/plugins/privileges", unsupported_handler, 0,
+     "plugins are not supported by a VCH: its volume stores and networks are built in"},
+    {"POST", "/plugins/pull", unsupported_handler, 0,
+     "plugins are not supported by a VCH: its volume stores and networks are built in"},
+    {"POST", "/plugins/create", unsupported_handler, 0,
+     "plugins are not supported by a VCH: its volume stores and networks are built in"},
+    /* build: refused (engine_image_build_handler), and so are BuildKit's routes */
+    {"POST", "/session", engine_image_build_handler, 0, "BuildKit's session: not supported"},
+    {"POST", "/build/prune", engine_image_build_handler, 0, "the build cache: not supported"},
+    {"POST", "/build/cancel", engine_image_build_handler, 0, "cancel a build: not supported"},
+    {"GET", "/distribution/inspect", unsupported_handler, 0,
+     "looking up an image's manifest in its registry (GET /distribution/NAME/json) is not "
+     "supported by this VCH yet: it serves no services to resolve them for"},
 #undef NOT_YET
 };
 const size_t engine_n_routes = sizeof(engine_routes) / sizeof(engine_routes[0]);

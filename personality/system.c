@@ -25,6 +25,7 @@ int engine_ping_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     (void)req, (void)payload, (void)err;
     vic_http_resp_text(resp, 200, "text/plain; charset=utf-8", "OK", 2);
     api_headers(resp);
+    vic_http_resp_header(resp, "Swarm", "inactive"); /* as an Engine outside any swarm */
     return 0;
 }
 
@@ -55,7 +56,7 @@ int engine_info_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     json_t *list cleanup_json = NULL;
     int rc = vic_httpc_json(c->pl, "GET", "/containers?all=1", NULL, 0, &list, err);
     if (rc < 0)
-        return vic_err_wrap(err, rc, "port layer");
+        return engine_docker_err(vic_err_wrap(err, rc, "port layer"), ENGINE_OBJ_NONE, NULL, err);
     size_t i, running = 0, stopped = 0;
     json_t *x;
     json_array_foreach(list, i, x)

@@ -55,7 +55,7 @@ int engine_top_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vi
     json_t *procs cleanup_json = NULL;
     int rc = vic_httpc_json(c->pl, "GET", path, NULL, 30000, &procs, err);
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
     json_t *rows = json_array();
     size_t i;
     json_t *p;

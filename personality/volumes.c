@@ -251,8 +251,8 @@ static int volumes_and_filter(engine_ctx *c, vic_http_req *req, vol_filter *vf, 
 {
     *all = NULL;
     int rc = filter_parse(req, vf, err);
-    if (rc == 0)
-        rc = vic_httpc_json(c->pl, "GET", "/volumes", NULL, 30000, all, err);
+    if (rc == 0 && (rc = vic_httpc_json(c->pl, "GET", "/volumes", NULL, 30000, all, err)) < 0)
+        rc = engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
     if (rc < 0) {
         json_decref(vf->f);
         vf->f = NULL;
@@ -314,8 +314,8 @@ int engine_volume_create_handler(vic_http_req *req, vic_http_resp *resp, void *p
         cleanup_free char *path = xasprintf("/volumes/%s", name);
         rc = vic_httpc_json(c->pl, "GET", path, NULL, 30000, &out, err);
     }
-    if (rc < 0)
-        return rc;
+    if (rc < 0) /* a missing volume store is a bad option, not a missing object */
+        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
     vic_http_resp_json(resp, 201, docker_volume(out));
     return 0;
 }
@@ -329,9 +329,10 @@ int engine_volume_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *
         return VIC_ENOTFOUND;
     json_t *out cleanup_json = NULL;
     int rc = vic_httpc_json(c->pl, "GET", path, NULL, 30000, &out, err);
-    if (rc == 0)
-        vic_http_resp_json(resp, 200, docker_volume(out));
-    return rc;
+    if (rc < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_VOLUME, vic_http_req_param(req, "name"), err);
+    vic_http_resp_json(resp, 200, docker_volume(out));
+    return 0;
 }
 
 int engine_volume_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
@@ -348,9 +349,10 @@ int engine_volume_remove_handler(vic_http_req *req, vic_http_resp *resp, void *p
         vic_err_free(err); /* docker volume rm -f: a missing volume is not an error */
         rc = 0;
     }
-    if (rc == 0)
-        vic_http_resp_json(resp, 204, NULL);
-    return rc;
+    if (rc < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_VOLUME, vic_http_req_param(req, "name"), err);
+    vic_http_resp_json(resp, 204, NULL);
+    return 0;
 }
 
 int engine_volume_prune_handler(vic_http_req *req, vic_http_resp *resp, void *payload,

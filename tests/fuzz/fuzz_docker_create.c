@@ -2,13 +2,14 @@
  * HostConfig.Mounts, Config.Volumes, HostConfig.PortBindings, ExposedPorts with -P), as the
  * Docker endpoint turns them into the port layer's mounts and ports (personality/volumes.c,
  * personality/ports.c); and the whole body as the port layer's create spec
- * (personality/containers.c). */
+ * (personality/containers.c), with Docker's checks of its HostConfig (personality/hostconfig.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/json.h"
 #include "personality/containers.h"
+#include "personality/hostconfig.h"
 #include "personality/ports.h"
 #include "personality/volumes.h"
 
@@ -65,6 +66,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     json_decref(out);
+    vic_err_free(&err);
+    /* Docker's checks of HostConfig: a refusal is a 400 that says why */
+    if (engine_hostconfig_check(json_object_get(body, "HostConfig"), &err) < 0 &&
+        (err == NULL || err->code != VIC_EINVAL || err->msg[0] == '\0'))
+        abort();
     vic_err_free(&err);
     json_decref(body);
     return 0;
