@@ -86,7 +86,7 @@ int vic_exec_session_confine(struct vic_confine *out, const vic_exec_session *s,
 
 char *vic_exec_session_prefix(const char *id)
 {
-    return xasprintf(VIC_GI_PREFIX "/sessions|%s", id);
+    return vic_gi_map_entry_key(VIC_GI_PREFIX "/sessions", id, true);
 }
 
 vic_exec_state vic_exec_state_of(int powered_on, const vic_exec_session *s, int64_t *exit_code,

@@ -11,7 +11,7 @@
  *   guestinfo.vice./common/id                  container id
  *   guestinfo.vice./hostname                   the guest's hostname
  *   guestinfo.vice./sessions|top/cmd/Path      what to run
- *   guestinfo.vice./sessions|top/cmd/Args~     its argv, "|"-joined
+ *   guestinfo.vice./sessions|top/cmd/Args~     its argv, "|"-joined (escaped: lib/guestinfo.h)
  *   guestinfo.vice..sessions|top.started       "true", or why it could not start
  *   guestinfo.vice..sessions|top.status        exit code
  */
@@ -121,7 +121,8 @@ const char *vic_exec_state_name(vic_exec_state st);
 struct vic_confine;
 int vic_exec_session_confine(struct vic_confine *out, const vic_exec_session *s, vic_err **err);
 
-/* The key prefix of one session's fields ("guestinfo.vice./sessions|ID"); caller frees. */
+/* The key prefix of one session's fields ("guestinfo.vice./sessions|ID", ID escaped as a map
+ * key: vic_gi_map_entry_key); caller frees. */
 char *vic_exec_session_prefix(const char *id);
 
 #endif

@@ -206,41 +206,45 @@ int vic_gi_key_is_readonly(const char *key)
 
 /* ---- values: validation and encryption ---- */
 
-/* Strict UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
+/* The length (1 to 4) of the strict UTF-8 sequence at s (no overlong forms, surrogates or code
+ * points above U+10FFFF), or 0 when s[0..n) does not start with one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t j = 1; j < len; j++) {
+        if ((s[j] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[j] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
 static int utf8_valid(const unsigned char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
+    for (size_t i = 0, len; i < n; i += len)
+        if ((len = utf8_seq(s + i, n - i)) == 0)
             return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t j = 1; j < len; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
     return 1;
 }
 
@@ -255,6 +259,135 @@ static int check_value(const char *key, const char *v, size_t n, vic_err **err)
     if (!utf8_valid((const unsigned char *)v, n))
         return vic_err_set(err, VIC_EINVAL, "guestinfo key %s: value is not valid UTF-8", key);
     return 0;
+}
+
+/* ---- list items: string array items and map keys ----
+ *
+ * vic joins a string array's items with '|' under "base~", lists a map's keys joined with '|'
+ * under "base" and names a map's entry "base|key". So that any item can be carried, an item
+ * holding '|' (or, in a map key, a byte a key name cannot hold) is written escaped: each such
+ * byte becomes "%XX" (two upper-case hex digits), '%' itself included. A list written escaped
+ * says so with one more, empty, item at its end (a trailing '|'):
+ *
+ *   argv ["sh", "-c", "echo a | tr a b"]   Args "2"  Args~ "sh|-c|echo a %7C tr a b|"
+ *   argv ["sh", "-c", "date +%s"]          Args "2"  Args~ "sh|-c|date +%s"      (as vic)
+ *   networks "bridge" and "my.net"         networks "bridge|my%2Enet|", networks|my%2Enet/ip
+ *
+ * Only a list with something to escape is marked (a '%' in an array item alone does not make
+ * it so; a '%' in a map key does, so that an entry's key name depends on its key alone), and
+ * an unmarked list is read literally. So every list without such bytes is written exactly as
+ * vic (and VIC-C before this scheme) wrote it, and every record written before it reads back
+ * unchanged, '%' and all. No old record can look marked:
+ *   - string arrays: old encoders refused an item holding '|', so an old joined value of n
+ *     items (n from the count key) held exactly n-1 '|' and split into n parts; the decoder
+ *     refused any other number. A marked value splits into n+1 parts, the last one empty.
+ *   - map key lists: old encoders and decoders refused an empty map key, so no old list ends
+ *     with '|' (an empty last key).
+ * An old decoder refuses a marked record ("holds n+1" items, an empty map key) rather than
+ * misreading it.
+ *
+ * What is escaped, besides '%' and '|':
+ *   array items  bytes that are not part of valid UTF-8 (a stored value is UTF-8 text)
+ *   map keys     bytes outside printable ASCII, space, '"', '#', '=', '@' and '\' (a key name
+ *                must be a valid .vmx key and one the guest may write; "@" starts vic's
+ *                "@secret" suffix), and in struct maps '.' and '/' (the separators calc_key
+ *                rewrites under the entry)
+ * An entry's key name is "base|" + the escaped key, which is the key itself when it has
+ * nothing to escape. Old records keep their key names: old encoders refused '|', '@', control
+ * characters and (struct maps) '.' and '/' in map keys, and VIC-C's maps, sessions (hex ids)
+ * and networks (Docker names, [a-zA-Z0-9][a-zA-Z0-9_.-]), never held another escaped byte.
+ */
+
+typedef enum item_kind { ITEM_ARRAY, ITEM_MAP_KEY, ITEM_STRUCT_MAP_KEY } item_kind;
+
+static int must_escape(unsigned char c, item_kind kind)
+{
+    if (c == '%' || c == '|')
+        return 1;
+    if (kind == ITEM_ARRAY)
+        return 0; /* bytes of invalid UTF-8: see escape_item */
+    if (c <= ' ' || c >= 0x7f || c == '"' || c == '#' || c == '=' || c == '@' || c == '\\')
+        return 1;
+    return kind == ITEM_STRUCT_MAP_KEY && (c == '.' || c == '/');
+}
+
+/* Appends s, escaped as an item of kind, to b. Returns 1 when anything was escaped, 0 when the
+ * escaped form is s itself. */
+static int escape_item(vic_buf *b, const char *s, item_kind kind)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    int escaped = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = 1;
+        int esc = must_escape(p[i], kind);
+        if (!esc && p[i] >= 0x80 && (len = utf8_seq(p + i, n - i)) == 0) {
+            esc = 1;
+            len = 1;
+        }
+        if (esc) {
+            char e[3] = {'%', hex[p[i] >> 4], hex[p[i] & 0xf]};
+            escaped = 1;
+            vic_buf_append(b, e, 3);
+        } else {
+            vic_buf_append(b, p + i, len);
+        }
+        i += len;
+    }
+    return escaped;
+}
+
+/* 1 when a string array holding s must be written escaped: s holds '|' or bytes that are not
+ * UTF-8. A '%' alone does not make it so (an unmarked list is read literally). */
+static int array_item_needs_escape(const char *s)
+{
+    return strchr(s, '|') != NULL || !utf8_valid((const unsigned char *)s, strlen(s));
+}
+
+/* Undoes escape_item: *out (caller frees) is s with every "%XX" replaced by its byte. -1 (and
+ * *out NULL) for a '%' not followed by two hex digits, or an escaped NUL. */
+static int unescape_item(const char *s, char **out)
+{
+    char *o = xmalloc(strlen(s) + 1), *w = o;
+    for (const char *p = s; *p; p++) {
+        if (*p != '%') {
+            *w++ = *p;
+            continue;
+        }
+        int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(o);
+            *out = NULL;
+            return -1;
+        }
+        *w++ = (char)(hi << 4 | lo);
+        p += 2;
+    }
+    *w = '\0';
+    *out = o;
+    return 0;
+}
+
+/* 1 when written is the escaped form escape_item gives raw (one key name per key). */
+static int escaped_as(const char *written, const char *raw, item_kind kind)
+{
+    vic_buf b = VIC_BUF_INIT;
+    vic_buf_append(&b, "", 0);
+    escape_item(&b, raw, kind);
+    int same = strcmp(b.data, written) == 0;
+    vic_buf_free(&b);
+    return same;
+}
+
+char *vic_gi_map_entry_key(const char *map_key, const char *key, bool struct_map)
+{
+    vic_buf b = VIC_BUF_INIT;
+    vic_buf_append(&b, "", 0);
+    escape_item(&b, key ? key : "", struct_map ? ITEM_STRUCT_MAP_KEY : ITEM_MAP_KEY);
+    char *out = append_to_prefix(map_key ? map_key : "", "|", b.data);
+    vic_buf_free(&b);
+    return out;
 }
 
 #ifdef VIC_GI_NO_SECRETS
@@ -425,6 +558,9 @@ static int check_field(const vic_gi_desc *d, const vic_gi_field *f, vic_err **er
     return 0;
 }
 
+/* A map key as an unmarked (literal) list may hold it: the rule of the encoders before the
+ * escaped form existed, so a key an old record holds passes, and one that would have to be
+ * escaped to keep its entry's key name well formed does not. */
 static int valid_map_key(const char *k, int struct_map)
 {
     size_t n = strlen(k);
@@ -456,6 +592,7 @@ static int enc_map(enc *e, const vic_gi_field *f, const void *obj, const char *n
     size_t n = *CMEMBER(obj, f->count_offset, size_t);
     char *const *keys = *CMEMBER(obj, f->keys_offset, char **);
     int struct_map = f->type == VIC_GI_STRUCT_MAP;
+    item_kind kind = struct_map ? ITEM_STRUCT_MAP_KEY : ITEM_MAP_KEY;
     if (n == 0)
         return 0;
     if (n > VIC_GI_MAX_ARRAY)
@@ -465,29 +602,31 @@ static int enc_map(enc *e, const vic_gi_field *f, const void *obj, const char *n
         return vic_err_set(e->err, VIC_EINVAL, "guestinfo key %s: %zu map entries but no values",
                            name, n);
     for (size_t i = 0; i < n; i++)
-        if (keys == NULL || keys[i] == NULL || !valid_map_key(keys[i], struct_map))
-            return vic_err_set(
-                e->err, VIC_EINVAL,
-                "guestinfo key %s: map key \"%s\" is empty, too long, or contains %s", name,
-                keys && keys[i] ? keys[i] : "(null)",
-                struct_map ? "| @ / . or a control character" : "| @ or a control character");
+        if (keys == NULL || keys[i] == NULL || keys[i][0] == '\0' ||
+            strlen(keys[i]) > VIC_GI_MAX_MAP_KEY)
+            return vic_err_set(e->err, VIC_EINVAL,
+                               "guestinfo key %s: map key %zu is %s (keys are 1 to %d bytes)", name,
+                               i, keys && keys[i] ? (keys[i][0] ? "too long" : "empty") : "NULL",
+                               VIC_GI_MAX_MAP_KEY);
     cleanup_free size_t *order = xcalloc(n, sizeof(*order));
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     qsort_r(order, n, sizeof(*order), cmp_keys_r, (void *)keys);
     vic_buf list = VIC_BUF_INIT;
-    int rc = 0;
+    int rc = 0, marked = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const char *k = keys[order[i]];
         if (i > 0 && strcmp(k, keys[order[i - 1]]) == 0) {
-            rc = vic_err_set(e->err, VIC_EINVAL, "guestinfo key %s: map key \"%s\" appears twice",
-                             name, k);
+            rc = vic_err_set(e->err, VIC_EINVAL,
+                             "guestinfo key %s: map key \"%.80s\" appears twice", name, k);
             break;
         }
         if (i > 0)
             vic_buf_append(&list, "|", 1);
-        vic_buf_append(&list, k, strlen(k));
-        cleanup_free char *entry = append_to_prefix(name, "|", k);
+        size_t at = list.len;
+        marked |= escape_item(&list, k, kind);
+        cleanup_free char *written = xstrndup(list.data + at, list.len - at);
+        cleanup_free char *entry = append_to_prefix(name, "|", written);
         if (struct_map) {
             const char *vals = *CMEMBER(obj, f->offset, char *);
             rc = enc_struct(e, f->sub, vals + order[i] * f->sub->size, entry, depth + 1);
@@ -495,11 +634,13 @@ static int enc_map(enc *e, const vic_gi_field *f, const void *obj, const char *n
             char *const *vals = *CMEMBER(obj, f->offset, char **);
             if (vals == NULL || vals[order[i]] == NULL)
                 rc = vic_err_set(e->err, VIC_EINVAL,
-                                 "guestinfo key %s: map entry \"%s\" has no value", name, k);
+                                 "guestinfo key %s: map entry \"%s\" has no value", name, written);
             else
                 rc = put(e, entry, vals[order[i]]);
         }
     }
+    if (marked)
+        vic_buf_append(&list, "|", 1);
     if (rc == 0)
         rc = put(e, name, list.data ? list.data : "");
     vic_buf_free(&list);
@@ -558,18 +699,24 @@ static int enc_field(enc *e, const vic_gi_desc *d, const vic_gi_field *f, const 
             }
         } else {
             char *const *items = *CMEMBER(obj, f->offset, char **);
+            int marked = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (items[i] == NULL)
+                    return vic_err_set(e->err, VIC_EINVAL, "guestinfo key %s: item %zu is NULL",
+                                       name, i);
+                marked |= array_item_needs_escape(items[i]);
+            }
             vic_buf joined = VIC_BUF_INIT;
             for (size_t i = 0; i < n; i++) {
-                if (items[i] == NULL || strchr(items[i], '|') != NULL) {
-                    vic_buf_free(&joined);
-                    return vic_err_set(
-                        e->err, VIC_EINVAL, "guestinfo key %s: item %zu is %s", name, i,
-                        items[i] ? "contains '|', which vic uses to join items" : "NULL");
-                }
                 if (i > 0)
                     vic_buf_append(&joined, "|", 1);
-                vic_buf_append(&joined, items[i], strlen(items[i]));
+                if (marked)
+                    escape_item(&joined, items[i], ITEM_ARRAY);
+                else
+                    vic_buf_append(&joined, items[i], strlen(items[i]));
             }
+            if (marked) /* the list is escaped: see "list items" above */
+                vic_buf_append(&joined, "|", 1);
             cleanup_free char *tilde = append_to_prefix(name, "", "~");
             rc = put(e, tilde, joined.data ? joined.data : "");
             if ((f->flags & VIC_GI_SECRET) && joined.data)
@@ -749,11 +896,6 @@ static int get_count(dec *c, const char *name, int required, size_t *out)
     return take_elements(c, name, *out);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Splits s at '|' into a new array of n strings (n >= 1). */
 static char **split_bars(const char *s, size_t *n)
 {
@@ -781,6 +923,75 @@ static void free_strv(char **v, size_t n, int secret)
 
 static int dec_struct(dec *c, const vic_gi_desc *d, void *obj, const char *prefix, int depth);
 
+/* Frees a map's decoded key lists. */
+static void free_map_keys(char **raw, char **written, size_t n)
+{
+    free_strv(raw, raw ? n : 0, 0);
+    free_strv(written, written ? n : 0, 0);
+}
+
+/*
+ * Reads a map's key list (see "list items"): *raw the keys, sorted, *written the form each
+ * has in key names, in the same order. Checks every key; *n is 0 for an empty list.
+ */
+static int dec_map_keys(dec *c, const char *name, const char *list, int struct_map, char ***raw,
+                        char ***written, size_t *n)
+{
+    item_kind kind = struct_map ? ITEM_STRUCT_MAP_KEY : ITEM_MAP_KEY;
+    size_t n_parts = 0;
+    char **parts = split_bars(list, &n_parts);
+    int marked = n_parts >= 2 && parts[n_parts - 1][0] == '\0';
+    size_t count = marked ? n_parts - 1 : n_parts;
+    int rc;
+    if ((rc = take_elements(c, name, count)) < 0) {
+        free_strv(parts, n_parts, 0);
+        return rc;
+    }
+    if (marked) {
+        free(parts[count]);
+        parts[count] = NULL;
+    }
+    char **keys = xcalloc(count, sizeof(*keys));
+    const char *bad = NULL;
+    for (size_t i = 0; i < count && bad == NULL; i++) {
+        if (!marked) {
+            keys[i] = xstrdup(parts[i]);
+            if (!valid_map_key(keys[i], struct_map))
+                bad = parts[i];
+        } else if (unescape_item(parts[i], &keys[i]) < 0 || keys[i][0] == '\0' ||
+                   strlen(keys[i]) > VIC_GI_MAX_MAP_KEY || !escaped_as(parts[i], keys[i], kind)) {
+            bad = parts[i];
+        }
+    }
+    /* sorted by key, the written forms alongside */
+    cleanup_free size_t *order = xcalloc(count ? count : 1, sizeof(*order));
+    for (size_t i = 0; i < count && bad == NULL; i++)
+        order[i] = i;
+    if (bad == NULL)
+        qsort_r(order, count, sizeof(*order), cmp_keys_r, keys);
+    for (size_t i = 1; i < count && bad == NULL; i++)
+        if (strcmp(keys[order[i]], keys[order[i - 1]]) == 0)
+            bad = parts[order[i]];
+    if (bad != NULL) {
+        rc = vic_err_set(c->err, VIC_EINVAL,
+                         "guestinfo key %s: map key \"%.80s\" is empty, repeated, too long, "
+                         "badly escaped or contains a forbidden character",
+                         name, bad);
+        free_map_keys(keys, parts, count);
+        return rc;
+    }
+    *raw = xcalloc(count, sizeof(char *));
+    *written = xcalloc(count, sizeof(char *));
+    for (size_t i = 0; i < count; i++) {
+        (*raw)[i] = keys[order[i]];
+        (*written)[i] = parts[order[i]];
+    }
+    free(keys);
+    free(parts);
+    *n = count;
+    return 0;
+}
+
 static int dec_map(dec *c, const vic_gi_field *f, void *obj, const char *name, int depth)
 {
     int struct_map = f->type == VIC_GI_STRUCT_MAP;
@@ -794,22 +1005,9 @@ static int dec_map(dec *c, const vic_gi_field *f, void *obj, const char *name, i
         return 0;
 
     size_t n = 0;
-    char **keys = split_bars(list, &n);
-    if ((rc = take_elements(c, name, n)) < 0) {
-        free_strv(keys, n, 0);
+    char **keys = NULL, **written = NULL;
+    if ((rc = dec_map_keys(c, name, list, struct_map, &keys, &written, &n)) < 0)
         return rc;
-    }
-    qsort(keys, n, sizeof(*keys), cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        if (!valid_map_key(keys[i], struct_map) || (i > 0 && strcmp(keys[i], keys[i - 1]) == 0)) {
-            rc = vic_err_set(c->err, VIC_EINVAL,
-                             "guestinfo key %s: map key \"%.80s\" is empty, repeated, too long or "
-                             "contains a forbidden character",
-                             name, keys[i]);
-            free_strv(keys, n, 0);
-            return rc;
-        }
-    }
 
     /* Publish the arrays before filling them so that vic_gi_free can clean up after an
      * error half way. */
@@ -818,22 +1016,24 @@ static int dec_map(dec *c, const vic_gi_field *f, void *obj, const char *name, i
     if (struct_map) {
         char *vals = xcalloc(n, f->sub->size);
         *MEMBER(obj, f->offset, char *) = vals;
-        for (size_t i = 0; i < n; i++) {
-            cleanup_free char *entry = append_to_prefix(name, "|", keys[i]);
-            if ((rc = dec_struct(c, f->sub, vals + i * f->sub->size, entry, depth + 1)) < 0)
-                return rc;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            cleanup_free char *entry = append_to_prefix(name, "|", written[i]);
+            rc = dec_struct(c, f->sub, vals + i * f->sub->size, entry, depth + 1);
         }
-        return 0;
+        free_strv(written, n, 0);
+        return rc;
     }
     char **vals = xcalloc(n, sizeof(*vals));
     *MEMBER(obj, f->offset, char **) = vals;
     /* An entry listed without a value is dropped, as vic does. */
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        cleanup_free char *entry = append_to_prefix(name, "|", keys[i]);
+        cleanup_free char *entry = append_to_prefix(name, "|", written[i]);
         char *v = NULL;
-        if ((rc = get(c, entry, &v)) < 0)
+        if ((rc = get(c, entry, &v)) < 0) {
+            free_strv(written, n, 0);
             return rc;
+        }
         if (rc == 0) {
             free(keys[i]);
             keys[i] = NULL;
@@ -844,6 +1044,7 @@ static int dec_map(dec *c, const vic_gi_field *f, void *obj, const char *name, i
             keys[i] = NULL;
         vals[kept++] = v;
     }
+    free_strv(written, n, 0);
     *MEMBER(obj, f->count_offset, size_t) = kept;
     if (kept == 0) {
         free(keys);
@@ -915,8 +1116,25 @@ static int dec_field(dec *c, const vic_gi_desc *d, const vic_gi_field *f, void *
         size_t got = 0;
         char **items = split_bars(joined, &got);
         vic_free_secret(joined);
-        if (got != n) {
-            free_strv(items, got, (f->flags & VIC_GI_SECRET) != 0);
+        int secret = (f->flags & VIC_GI_SECRET) != 0;
+        if (got == n + 1 && items[n][0] == '\0') {
+            /* an escaped list: see "list items" */
+            free(items[n]);
+            items[n] = NULL;
+            for (size_t i = 0; i < n; i++) {
+                char *raw = NULL;
+                if (unescape_item(items[i], &raw) < 0) {
+                    free_strv(items, got, secret);
+                    return vic_err_set(c->err, VIC_EINVAL,
+                                       "guestinfo key %s: item %zu has a bad escape (%%XX, "
+                                       "not %%00)",
+                                       tilde, i);
+                }
+                secret ? vic_free_secret(items[i]) : free(items[i]);
+                items[i] = raw;
+            }
+        } else if (got != n) {
+            free_strv(items, got, secret);
             return vic_err_set(c->err, VIC_EINVAL,
                                "guestinfo key %s says %zu items but %s holds %zu", name, n, tilde,
                                got);

@@ -18,6 +18,12 @@
  *   string array  base key = count-1, "base~" = the elements joined by "|"
  *   string map    base key = the sorted map keys joined by "|", entry k at "base|k"
  *   struct map    as a string map; entry k is a struct under "base|k"
+ *   escaped list  an array item holding "|" (or bytes that are not UTF-8), or a map key holding
+ *                 a byte a key name cannot carry, is written "%XX" per such byte ("%" itself
+ *                 included), and its list ends with one extra "|": "sh|-c|echo a %7C tr a b|".
+ *                 Lists with nothing to escape are written as vic writes them, and read
+ *                 literally; old records (never marked) read back unchanged. guestinfo.c
+ *                 ("list items") gives the rules and why no old record looks marked.
  *   secret        key suffix "@secret", value "vicgcm1:" + base64(nonce | AES-256-GCM | tag)
  *                 with the key name as associated data (a ciphertext cannot move to another key)
  *
@@ -37,13 +43,14 @@
  *   VIC_GI_INT64         int64_t
  *   VIC_GI_BOOL          bool
  *   VIC_GI_STRUCT        an embedded struct described by sub
- *   VIC_GI_STRING_ARRAY  char **items; size_t n;                 (items may not contain "|")
+ *   VIC_GI_STRING_ARRAY  char **items; size_t n;                 (items: any bytes but NUL)
  *   VIC_GI_STRUCT_ARRAY  T *items; size_t n;                     (T described by sub)
  *   VIC_GI_STRING_MAP    char **keys; char **values; size_t n;   (parallel arrays)
  *   VIC_GI_STRUCT_MAP    char **keys; T *values; size_t n;       (parallel arrays)
  *
- * Map keys must be non-empty, at most 256 bytes, and contain no "|", "@", control characters,
- * and (struct maps only) no "/" or "."; decode returns maps sorted by key.
+ * Map keys are any non-empty strings of at most 256 bytes (NUL aside); decode returns maps
+ * sorted by key. String values (string fields, string map values) are stored as they are and
+ * must be UTF-8.
  */
 #ifndef VIC_GUESTINFO_H
 #define VIC_GUESTINFO_H
@@ -168,9 +175,9 @@ void vic_gi_key_free(vic_gi_key *k);
  * prefix is "" (or NULL) for top-level keys, or a key that vic would have produced for a
  * parent (e.g. "guestinfo.vice./sessions|top" or a hidden "executorconfig"). key is needed
  * only when d has secret fields. Nothing in out_kv is changed when an error is returned.
- * Errors: VIC_EINVAL for a value the scheme cannot carry (a "|" inside a string array item,
- * a bad map key, a required field unset, a secret without a key, a malformed prefix or
- * description); VIC_ETOOBIG for a value over VIC_GI_MAX_VALUE.
+ * Errors: VIC_EINVAL for a value the scheme cannot carry (a string value that is not UTF-8, an
+ * empty, over-long or repeated map key, a NULL item, a required field unset, a secret without
+ * a key, a malformed prefix or description); VIC_ETOOBIG for a value over VIC_GI_MAX_VALUE.
  */
 int vic_gi_encode(json_t *out_kv, const vic_gi_desc *d, const void *obj, const char *prefix,
                   const vic_gi_key *key, vic_err **err);
@@ -181,12 +188,21 @@ int vic_gi_encode(json_t *out_kv, const vic_gi_desc *d, const void *obj, const c
  * decode, which may leave obj partly filled). Keys of kv that the description does not name
  * are ignored. kv is outside input: every value is checked and bounded.
  * Errors (each message names the key): VIC_EINVAL for a malformed integer, boolean, count,
- * map key list or string array, a non-string value, an embedded NUL, or a missing required
- * key; VIC_ETOOBIG for a value, array or total element count over the limits; VIC_EAUTH for a
- * secret that cannot be decrypted (no key, wrong key, tampered or plaintext value).
+ * map key list or string array (a bad or non-canonical escape included), a non-string value, an
+ * embedded NUL, or a missing required key; VIC_ETOOBIG for a value, array or total element count
+ * over the limits; VIC_EAUTH for a secret that cannot be decrypted (no key, wrong key, tampered or
+ * plaintext value).
  */
 int vic_gi_decode(void *obj, const vic_gi_desc *d, const json_t *kv, const char *prefix,
                   const vic_gi_key *key, vic_err **err);
+
+/*
+ * The key under which vic_gi_encode writes the entry `key` of the map whose own key is map_key
+ * ("guestinfo.vice./sessions", "id" -> "guestinfo.vice./sessions|id"): key is escaped as
+ * described above (struct_map: also "." and "/"), so it is itself when it has nothing to
+ * escape. Caller frees.
+ */
+char *vic_gi_map_entry_key(const char *map_key, const char *key, bool struct_map);
 
 /* Frees everything decode allocated inside obj (not obj itself) and zeroes those members.
  * Also fine on a caller-built obj whose strings and arrays came from malloc. */

@@ -264,11 +264,11 @@ static int check_networks(const pl_net_attach *nets, size_t n, vic_err **err)
         const pl_net_attach *a = &nets[i];
         uint32_t net = 0;
         int len = 0;
-        if (a->name == NULL || strchr(a->name, '|') || strchr(a->name, '/') ||
-            vic_cidr_parse(a->subnet, &net, &len) < 0 || a->gateway == NULL)
+        if (a->name == NULL || strchr(a->name, '/') || vic_cidr_parse(a->subnet, &net, &len) < 0 ||
+            a->gateway == NULL)
             return vic_err_set(err, VIC_EINVAL, "networks[%zu]: not a network", i);
         for (size_t j = 0; j < a->n_aliases; j++)
-            if (a->aliases[j] == NULL || a->aliases[j][0] == '\0' || strchr(a->aliases[j], '|'))
+            if (a->aliases[j] == NULL || a->aliases[j][0] == '\0')
                 return vic_err_set(err, VIC_EINVAL, "networks[%zu]: invalid alias", i);
         for (size_t j = 0; j < i; j++)
             if (strcmp(nets[j].name, a->name) == 0)
@@ -288,18 +288,11 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
                            s->name);
     if (s->n_cmd == 0 || s->cmd[0] == NULL || s->cmd[0][0] == '\0')
         return vic_err_set(err, VIC_EINVAL, "No command specified");
-    for (size_t i = 0; i < s->n_cmd; i++)
-        if (strchr(s->cmd[i], '|'))
-            return vic_err_set(err, VIC_EINVAL,
-                               "cmd[%zu]: the character '|' cannot be "
-                               "carried in a container's command (VIC's guestinfo limit)",
-                               i);
+    /* "NAME=value" sets NAME; "NAME" alone is kept as given and unsets NAME, as Docker does */
     for (size_t i = 0; i < s->n_env; i++)
-        if (strchr(s->env[i], '=') == NULL || s->env[i][0] == '=' || strchr(s->env[i], '|'))
-            return vic_err_set(err, VIC_EINVAL,
-                               "env[%zu]: \"%s\" is not NAME=value (or "
-                               "carries '|')",
-                               i, s->env[i]);
+        if (s->env[i][0] == '\0' || s->env[i][0] == '=')
+            return vic_err_set(err, VIC_EINVAL, "env[%zu]: \"%s\" has no variable name", i,
+                               s->env[i]);
     if (s->cpus < 0 || s->cpus > 64 || s->memory_mb < 0)
         return vic_err_set(err, VIC_EINVAL, "cpus and memory must be positive");
     if (s->rootfs == NULL)
@@ -309,13 +302,13 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
                            PL_MAX_MOUNTS);
     for (size_t i = 0; i < s->n_mounts; i++) {
         const pl_mount *m = &s->mounts[i];
-        if (m->volume == NULL || m->disk == NULL || strchr(m->volume, '|'))
+        if (m->volume == NULL || m->disk == NULL)
             return vic_err_set(err, VIC_EINVAL, "mounts[%zu]: no volume", i);
         if (m->target == NULL || m->target[0] != '/' || strstr(m->target, "/..") ||
-            strchr(m->target, '|') || strlen(m->target) > 1024)
+            strlen(m->target) > 1024)
             return vic_err_set(err, VIC_EINVAL,
-                               "invalid mount config: mount path \"%s\" must be absolute, "
-                               "without \"..\" or '|'",
+                               "invalid mount config: mount path \"%s\" must be absolute and "
+                               "without \"..\"",
                                m->target ? m->target : "");
         if (strcmp(m->target, "/") == 0)
             return vic_err_set(err, VIC_EINVAL, "invalid mount config: cannot mount over /");

@@ -296,7 +296,11 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     json_t *cm = given_cmd ? given_cmd : (given_ep ? NULL : json_object_get(image_cfg, "cmd"));
     if (json_is_array(cm))
         json_array_extend(argv, cm);
+    /* Docker's merge: the given entries, then the image's whose name none of them has (a
+     * given "NAME" without "=" counts: it keeps the image's NAME out too) */
     json_t *envs cleanup_json = json_array();
+    if (json_is_array(json_object_get(body, "env")))
+        json_array_extend(envs, json_object_get(body, "env"));
     size_t ei;
     json_t *e;
     json_array_foreach(json_object_get(image_cfg, "env"), ei, e)
@@ -309,13 +313,11 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         json_array_foreach(json_object_get(body, "env"), gi, g)
         {
             const char *gv = json_string_value(g);
-            overridden |= gv && strncmp(gv, kv, klen) == 0 && gv[klen] == '=';
+            overridden |= gv && strcspn(gv, "=") == klen && strncmp(gv, kv, klen) == 0;
         }
         if (kv && !overridden)
             json_array_append(envs, e);
     }
-    if (json_is_array(json_object_get(body, "env")))
-        json_array_extend(envs, json_object_get(body, "env"));
     size_t n_cmd, n_env;
     cleanup_free const char **cmd = strings(argv, &n_cmd);
     cleanup_free const char **env = strings(envs, &n_env);

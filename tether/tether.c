@@ -445,16 +445,19 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
         argv[i] = s->cmd.args[i];
     if (s->cmd.n_args == 0)
         argv[0] = s->cmd.path;
+    /* Docker's environment: an entry "NAME" without "=" is not passed and unsets the default
+     * NAME (PATH, TERM); HOME is set from the user unless given a value, as runc does. */
     int has_home = 0, has_path = 0, has_term = 0;
-    for (size_t i = 0; i < s->cmd.n_env; i++) {
-        has_home |= strncmp(s->cmd.env[i], "HOME=", 5) == 0;
-        has_path |= strncmp(s->cmd.env[i], "PATH=", 5) == 0;
-        has_term |= strncmp(s->cmd.env[i], "TERM=", 5) == 0;
-    }
     char **envp = xcalloc(s->cmd.n_env + 4, sizeof(char *));
     size_t ne = 0;
-    for (size_t i = 0; i < s->cmd.n_env; i++)
-        envp[ne++] = s->cmd.env[i];
+    for (size_t i = 0; i < s->cmd.n_env; i++) {
+        const char *e = s->cmd.env[i];
+        has_home |= strncmp(e, "HOME=", 5) == 0;
+        has_path |= strncmp(e, "PATH=", 5) == 0 || strcmp(e, "PATH") == 0;
+        has_term |= strncmp(e, "TERM=", 5) == 0 || strcmp(e, "TERM") == 0;
+        if (strchr(e, '=') != NULL)
+            envp[ne++] = s->cmd.env[i];
+    }
     char home_env[600],
         path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     snprintf(home_env, sizeof(home_env), "HOME=%s", home);

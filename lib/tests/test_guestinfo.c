@@ -27,6 +27,13 @@ static char **strv(size_t n, ...)
     return v;
 }
 
+static void free_strv_test(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 /* A fully populated config; release with vic_gi_free(&gi_config_desc, c). */
 static void sample_fill(gi_config *c)
 {
@@ -536,13 +543,13 @@ static void test_guestinfo_bad_map_keys_fail(void **state)
     assert_string_equal(c.anno_values[1], "gold|silver");
     vic_gi_free(&gi_config_desc, &c);
 
-    /* Encoding refuses keys the scheme cannot carry. */
+    /* Encoding refuses an empty key and a repeated one. */
     sample_fill(&c);
     free(c.anno_keys[1]);
-    c.anno_keys[1] = xstrdup("a|b");
+    c.anno_keys[1] = xstrdup("");
     cleanup_json json_t *out = json_object();
     assert_int_equal(vic_gi_encode(out, &gi_config_desc, &c, "", k, &err), VIC_EINVAL);
-    assert_non_null(strstr(err->msg, "a|b"));
+    assert_non_null(strstr(err->msg, "empty"));
     vic_err_free(&err);
     free(c.anno_keys[1]);
     c.anno_keys[1] = xstrdup("com.example/owner"); /* duplicate */
@@ -554,21 +561,167 @@ static void test_guestinfo_bad_map_keys_fail(void **state)
     vic_gi_key_free(k);
 }
 
-static void test_guestinfo_string_array_item_with_bar_fails(void **state)
+/* Encodes c with the sample key into a new object, decodes it back into *back. */
+static json_t *round_trip(const gi_config *c, gi_config *back)
+{
+    vic_gi_key *k = sample_key();
+    json_t *kv = json_object();
+    vic_err *err = NULL;
+    if (vic_gi_encode(kv, &gi_config_desc, c, "", k, &err) < 0)
+        fail_msg("encode: %s", err->msg);
+    memset(back, 0, sizeof(*back));
+    if (vic_gi_decode(back, &gi_config_desc, kv, "", k, &err) < 0)
+        fail_msg("decode: %s", err->msg);
+    vic_gi_key_free(k);
+    return kv;
+}
+
+static void test_guestinfo_array_items_carry_any_bytes(void **state)
 {
     (void)state;
-    gi_config c;
+    gi_config c, back;
     sample_fill(&c);
-    free(c.sessions[1].cmd.args[1]);
-    c.sessions[1].cmd.args[1] = xstrdup("a|b");
+    free_strv_test(c.sessions[1].cmd.args, c.sessions[1].cmd.n_args);
+    c.sessions[1].cmd.args =
+        strv(8, "sh", "-c", "echo a | tr a b", "|", "", "100%", "%7C", "\xff\xfe|\xc3\xa9\x01");
+    c.sessions[1].cmd.n_args = 8;
+    free_strv_test(c.secret_env, c.n_secret_env);
+    c.secret_env = strv(2, "A=x|y", "B=%");
+    c.n_secret_env = 2;
+    cleanup_json json_t *kv = round_trip(&c, &back);
+    assert_true(vic_gi_equal(&gi_config_desc, &c, &back));
+    assert_string_equal(back.sessions[1].cmd.args[2], "echo a | tr a b");
+    assert_string_equal(back.sessions[1].cmd.args[7], "\xff\xfe|\xc3\xa9\x01");
+    assert_string_equal(back.secret_env[0], "A=x|y");
+    /* vic's count, then the escaped items and the mark: one more, empty, item */
+    assert_string_equal(kv_get(kv, "guestinfo.vice./sessions|top/cmd/Args"), "7");
+    assert_string_equal(kv_get(kv, "guestinfo.vice./sessions|top/cmd/Args~"),
+                        "sh|-c|echo a %7C tr a b|%7C||100%25|%257C|%FF%FE%7C\xc3\xa9\x01|");
+    vic_gi_free(&gi_config_desc, &c);
+    vic_gi_free(&gi_config_desc, &back);
+
+    /* A list with nothing to escape is written as vic writes it: '%' stays as it is. */
+    sample_fill(&c);
+    free_strv_test(c.sessions[1].cmd.args, c.sessions[1].cmd.n_args);
+    c.sessions[1].cmd.args = strv(4, "date", "+%s", "%7C", "");
+    c.sessions[1].cmd.n_args = 4;
+    cleanup_json json_t *kv2 = round_trip(&c, &back);
+    assert_string_equal(kv_get(kv2, "guestinfo.vice./sessions|top/cmd/Args~"), "date|+%s|%7C|");
+    assert_true(vic_gi_equal(&gi_config_desc, &c, &back));
+    assert_string_equal(back.sessions[1].cmd.args[2], "%7C");
+    assert_string_equal(back.sessions[1].cmd.args[3], "");
+    vic_gi_free(&gi_config_desc, &c);
+    vic_gi_free(&gi_config_desc, &back);
+}
+
+static void test_guestinfo_map_keys_carry_any_bytes(void **state)
+{
+    (void)state;
+    gi_config c, back;
+    sample_fill(&c);
+    /* struct map keys: '.', '/', '|', '@', '%', space and bytes outside ASCII */
+    free_strv_test(c.session_ids, c.n_sessions);
+    c.session_ids = strv(2, "my.net/x", "top|@secret %\xc3\xa9\x01");
+    free_strv_test(c.anno_keys, c.n_annos);
+    c.anno_keys = strv(2, "a.b/c", "k|=#\"\\");
+    cleanup_json json_t *kv = round_trip(&c, &back);
+    assert_true(vic_gi_equal(&gi_config_desc, &c, &back));
+    assert_string_equal(back.session_ids[1], "top|@secret %\xc3\xa9\x01");
+    assert_string_equal(kv_get(kv, "guestinfo.vice./sessions"),
+                        "my%2Enet%2Fx|top%7C%40secret%20%25%C3%A9%01|");
+    assert_string_equal(kv_get(kv, "guestinfo.vice./sessions|my%2Enet%2Fx/cmd/Path"), "/bin/true");
+    assert_string_equal(
+        kv_get(kv, "guestinfo.vice..sessions|top%7C%40secret%20%25%C3%A9%01.status"), "3");
+    /* string maps keep '.' and '/' */
+    assert_string_equal(kv_get(kv, "annotations"), "a.b/c|k%7C%3D%23%22%5C|");
+    assert_string_equal(kv_get(kv, "annotations|k%7C%3D%23%22%5C"), "gold|silver");
+    /* the entry names vic_gi_map_entry_key gives are the ones written */
+    cleanup_free char *e1 =
+        vic_gi_map_entry_key(VIC_GI_PREFIX "/sessions", "top|@secret %\xc3\xa9\x01", true);
+    assert_string_equal(e1, "guestinfo.vice./sessions|top%7C%40secret%20%25%C3%A9%01");
+    cleanup_free char *e2 = vic_gi_map_entry_key(VIC_GI_PREFIX "/sessions", "c0ffee", true);
+    assert_string_equal(e2, "guestinfo.vice./sessions|c0ffee");
+    cleanup_free char *e3 = vic_gi_map_entry_key("annotations", "a.b/c", false);
+    assert_string_equal(e3, "annotations|a.b/c");
+    vic_gi_free(&gi_config_desc, &c);
+    vic_gi_free(&gi_config_desc, &back);
+
+    /* Keys with nothing to escape: written as vic writes them (the sample's layout). */
     vic_gi_key *k = sample_key();
-    cleanup_json json_t *kv = json_object();
-    cleanup_err vic_err *err = NULL;
-    assert_int_equal(vic_gi_encode(kv, &gi_config_desc, &c, "", k, &err), VIC_EINVAL);
-    assert_non_null(strstr(err->msg, "guestinfo.vice./sessions|top/cmd/Args"));
-    assert_non_null(strstr(err->msg, "'|'"));
+    cleanup_json json_t *plain = sample_kv(k);
+    assert_string_equal(kv_get(plain, "guestinfo.vice./sessions"), "a1|top");
+    vic_gi_key_free(k);
+}
+
+/* Records written before escaping existed: unmarked lists are read literally, '%' and all. */
+static void test_guestinfo_old_records_read_unchanged(void **state)
+{
+    (void)state;
+    vic_gi_key *k = sample_key();
+    cleanup_json json_t *kv = sample_kv(k);
+    json_object_set_new(kv, "guestinfo.vice./sessions|top/cmd/Args", json_string("3"));
+    json_object_set_new(kv, "guestinfo.vice./sessions|top/cmd/Args~", json_string("date|+%s|%7C|"));
+    json_object_set_new(kv, "guestinfo.vice./sessions", json_string("a1|t%41"));
+    json_object_set_new(kv, "guestinfo.vice./sessions|t%41/cmd/Path", json_string("/old"));
+    json_object_set_new(kv, "annotations", json_string("100%|com.example/owner"));
+    json_object_set_new(kv, "annotations|100%", json_string("v"));
+    gi_config c;
+    memset(&c, 0, sizeof(c));
+    vic_err *err = NULL;
+    assert_int_equal(vic_gi_decode(&c, &gi_config_desc, kv, "", k, &err), 0);
+    assert_int_equal(c.n_sessions, 2);
+    assert_string_equal(c.session_ids[1], "t%41");
+    assert_string_equal(c.sessions[1].cmd.path, "/old");
+    assert_int_equal(c.n_annos, 2);
+    assert_string_equal(c.anno_keys[0], "100%");
+    assert_string_equal(c.anno_values[0], "v");
+    vic_gi_free(&gi_config_desc, &c);
+
+    /* an old argv ending in an empty item: n items, n-1 bars */
+    json_object_set_new(kv, "guestinfo.vice./sessions", json_string("a1|top"));
+    json_object_set_new(kv, "guestinfo.vice./sessions|top/cmd/Args", json_string("3"));
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(vic_gi_decode(&c, &gi_config_desc, kv, "", k, &err), 0);
+    assert_int_equal(c.sessions[1].cmd.n_args, 4);
+    assert_string_equal(c.sessions[1].cmd.args[1], "+%s");
+    assert_string_equal(c.sessions[1].cmd.args[2], "%7C");
+    assert_string_equal(c.sessions[1].cmd.args[3], "");
+    vic_gi_free(&gi_config_desc, &c);
+    /* the same value with one item fewer is the escaped form */
+    json_object_set_new(kv, "guestinfo.vice./sessions|top/cmd/Args~",
+                        json_string("date|+%25s|%7C|"));
+    json_object_set_new(kv, "guestinfo.vice./sessions|top/cmd/Args", json_string("2"));
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(vic_gi_decode(&c, &gi_config_desc, kv, "", k, &err), 0);
+    assert_int_equal(c.sessions[1].cmd.n_args, 3);
+    assert_string_equal(c.sessions[1].cmd.args[1], "+%s");
+    assert_string_equal(c.sessions[1].cmd.args[2], "|");
     vic_gi_free(&gi_config_desc, &c);
     vic_gi_key_free(k);
+}
+
+static void test_guestinfo_bad_escapes_fail(void **state)
+{
+    (void)state;
+    const char *args = "guestinfo.vice./sessions|top/cmd/Args~";
+    expect_decode_error(args, json_string("sh|%zz|echo hi; exit 3|"), VIC_EINVAL, "bad escape");
+    expect_decode_error(args, json_string("sh|%4|echo hi; exit 3|"), VIC_EINVAL, "bad escape");
+    expect_decode_error(args, json_string("sh|a%00|echo hi; exit 3|"), VIC_EINVAL, "bad escape");
+    expect_decode_error(args, json_string("sh|-c|echo|x"), VIC_EINVAL, "holds 4");
+    expect_decode_error(args, json_string("sh|-c|echo||"), VIC_EINVAL, "holds 5");
+    expect_decode_error(args, json_string("sh|%7c|echo hi; exit 3|"), 0, NULL); /* either case */
+
+    const char *map = "guestinfo.vice./sessions";
+    expect_decode_error(map, json_string("a1|top|"), 0, NULL); /* marked, nothing escaped */
+    expect_decode_error(map, json_string("|"), VIC_EINVAL, "map key");
+    expect_decode_error(map, json_string("a1||"), VIC_EINVAL, "map key");
+    expect_decode_error(map, json_string("a1|t%zz|"), VIC_EINVAL, "badly escaped");
+    expect_decode_error(map, json_string("a1|a%00|"), VIC_EINVAL, "badly escaped");
+    /* one key name per key: only the form the encoder writes */
+    expect_decode_error(map, json_string("a%2e|"), VIC_EINVAL, "badly escaped");
+    expect_decode_error(map, json_string("%61|"), VIC_EINVAL, "badly escaped");
+    expect_decode_error(map, json_string("a.b|"), VIC_EINVAL, "badly escaped");
+    expect_decode_error(map, json_string("a%2Eb|a%2Eb|"), VIC_EINVAL, "repeated");
 }
 
 static void test_guestinfo_bad_values_fail(void **state)
@@ -687,7 +840,10 @@ int main(void)
         cmocka_unit_test(test_guestinfo_element_budget_fails),
         cmocka_unit_test(test_guestinfo_missing_required_fails),
         cmocka_unit_test(test_guestinfo_bad_map_keys_fail),
-        cmocka_unit_test(test_guestinfo_string_array_item_with_bar_fails),
+        cmocka_unit_test(test_guestinfo_array_items_carry_any_bytes),
+        cmocka_unit_test(test_guestinfo_map_keys_carry_any_bytes),
+        cmocka_unit_test(test_guestinfo_old_records_read_unchanged),
+        cmocka_unit_test(test_guestinfo_bad_escapes_fail),
         cmocka_unit_test(test_guestinfo_bad_values_fail),
         cmocka_unit_test(test_guestinfo_partial_decode_is_freed),
         cmocka_unit_test(test_guestinfo_prefix_round_trip_and_checks),
