@@ -145,8 +145,7 @@ def test_other_vchs_endpoint_is_out_of_reach(vchs):
     # B's Docker endpoint listens on every host address: the host reaches it at A's gateway
     with socket.create_connection((gw_a, b["de_port"]), timeout=5):
         pass
-    # (no "|" in a container's command: guestinfo cannot carry it)
-    ask = "printf 'GET /_ping HTTP/1.0\\r\\n\\r\\n' >/q; nc -w 3 %s %d </q; echo rc=$?"
+    ask = "printf 'GET /_ping HTTP/1.0\\r\\n\\r\\n' | nc -w 3 %s %d; echo rc=$?"
     for target in (gw_a, gw_b):
         r = in_container(a, ask % (target, b["de_port"]))
         assert r.returncode == 0, r.stderr
