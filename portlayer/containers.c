@@ -1391,10 +1391,9 @@ int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err)
         if ((rc = hv_vm_power_off(p->hv, &vm, 0, err)) < 0)
             return rc;
     }
-    rc = hv_vm_destroy(p->hv, &vm, err);
-    if (rc == 0 && ended)
+    if (ended) /* known before it is gone: a waiter that finds it gone asks at once */
         gone_record(p, id, json_integer_value(json_object_get(ended, "exit_code")));
-    return rc;
+    return hv_vm_destroy(p->hv, &vm, err);
 }
 
 int pl_container_rename(pl *p, const char *ref, const char *name, vic_err **err)
@@ -1981,6 +1980,9 @@ static int reap(pl *p, const json_t *vm, pl_removed_fn fn, void *payload, vic_er
         hv_vm_info_clear(&info);
         rc = on ? vic_err_set(err, VIC_ECONFLICT, "powered on again") : 0;
     }
+    /* known before it is gone: a waiter that finds it gone asks at once */
+    if (rc == 0 || rc == VIC_ENOTFOUND)
+        gone_record(p, id, code);
     if (rc == 0)
         rc = hv_vm_destroy(p->hv, &ref, err);
     if (rc < 0 && rc != VIC_ECONFLICT && rc != VIC_ENOTFOUND) {
@@ -1996,8 +1998,6 @@ static int reap(pl *p, const json_t *vm, pl_removed_fn fn, void *payload, vic_er
         vic_err_free(&e);
     }
     pthread_mutex_unlock(&p->reap_one);
-    if (rc == 0 || rc == VIC_ENOTFOUND)
-        gone_record(p, id, code);
     if (rc == VIC_ENOTFOUND || rc == VIC_ECONFLICT) {
         vic_err_free(err);
         return 0;

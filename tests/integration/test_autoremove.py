@@ -73,17 +73,18 @@ def volume_names(vch):
 
 def test_detached_rm_is_removed_when_it_exits(vch, image):
     t0 = time.time()
-    r = docker(vch, "run", "-d", "--rm", image, "sh", "-c", "exit 3")
+    r = docker(vch, "run", "-d", "--rm", "--name", "rm-detached", image, "sh", "-c", "exit 3")
     assert r.returncode == 0, r.stderr
     cid = r.stdout.strip()
     wait_gone(vch, cid)
     r = docker(vch, "inspect", cid)
     assert r.returncode != 0, r.stdout
     assert "No such object" in r.stderr or "No such container" in r.stderr, r.stderr
-    # Docker's events for it: destroy after die
+    # Docker's events for it: destroy after die (by name: the events of a container that is
+    # gone carry its short id)
     t1 = time.time() + 0.5
     r = docker(vch, "events", "--since", "%.3f" % t0, "--until", "%.3f" % t1, "--filter",
-               "container=" + cid, "--format", "{{json .}}")
+               "container=rm-detached", "--format", "{{json .}}")
     assert r.returncode == 0, r.stderr
     evs = [json.loads(line) for line in r.stdout.splitlines()]
     assert [e["Action"] for e in evs] == ["create", "start", "die", "destroy"], r.stdout
@@ -112,12 +113,14 @@ def test_inspect_and_wait_of_a_running_rm_container(vch, image):
     assert r.stdout.split() == ["true", "true"], r.stdout + r.stderr
     env = dict(os.environ, DOCKER_HOST=vch["host"], DOCKER_CONFIG=str(vch["tmp"] / "cli"))
     env.pop("DOCKER_TLS_VERIFY", None)
+    asked = "/containers/%s/wait" % cid
+    before = vch["de_log"].read_text().count(asked)  # docker run's own wait
     waiter = subprocess.Popen([DOCKER, "wait", cid], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env)
     try:
         # the waiter is the endpoint's: it asked for the container's wait
         end = time.monotonic() + DEADLINE
-        while "/containers/%s/wait" % cid not in vch["de_log"].read_text():
+        while vch["de_log"].read_text().count(asked) == before:
             assert time.monotonic() < end, "the wait never reached the endpoint"
             assert waiter.poll() is None, waiter.communicate()
             time.sleep(0.05)
