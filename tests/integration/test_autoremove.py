@@ -156,9 +156,13 @@ def test_rm_takes_anonymous_volumes_and_keeps_named_ones(vch, image):
 
 def test_rm_with_a_failed_start_is_removed(vch, image):
     before = all_ids(vch)
-    r = docker(vch, "run", "--rm", image, "nosuchcommand")
+    # detached: the start fails with the reason
+    r = docker(vch, "run", "-d", "--rm", image, "nosuchcommand")
     assert r.returncode != 0
     assert "nosuchcommand" in r.stderr, r.stderr
+    # attached: the run block starts it, and it ends as Docker's does, with 127
+    r = docker(vch, "run", "--rm", image, "nosuchcommand")
+    assert r.returncode == 127, (r.returncode, r.stderr)
     end = time.monotonic() + DEADLINE
     while all_ids(vch) != before:
         assert time.monotonic() < end, docker(vch, "ps", "-a").stdout
