@@ -200,6 +200,23 @@ static int create_confinement(const json_t *host, json_t **out, vic_err **err)
     return rc;
 }
 
+/* HostConfig's AutoRemove (docker run --rm) as the port layer's auto_remove: the port layer
+ * removes the container when its run ends. Docker refuses it with a restart policy. */
+static int create_auto_remove(const json_t *host, json_t *pc, vic_err **err)
+{
+    json_t *ar = json_object_get(host, "AutoRemove");
+    if (ar && !json_is_boolean(ar) && !json_is_null(ar))
+        return vic_err_set(err, VIC_EINVAL, "invalid AutoRemove: a boolean");
+    if (!json_is_true(ar))
+        return 0;
+    const char *policy = vic_json_str(json_object_get(host, "RestartPolicy"), "Name");
+    if (policy && *policy && strcmp(policy, "no") != 0)
+        return vic_err_set(err, VIC_EINVAL,
+                           "can't create 'AutoRemove' container with restart policy");
+    json_object_set_new(pc, "auto_remove", json_true());
+    return 0;
+}
+
 int engine_container_spec(const json_t *b, const char *name, json_t **out, vic_err **err)
 {
     *out = NULL;
@@ -263,6 +280,9 @@ int engine_container_spec(const json_t *b, const char *name, json_t **out, vic_e
     json_int_t mem = json_integer_value(json_object_get(host, "Memory"));
     if (mem > 0)
         json_object_set_new(pc, "memory_mb", json_integer(mem / (1024 * 1024) ?: 4));
+    int arc = create_auto_remove(host, pc, err);
+    if (arc < 0)
+        return arc;
     *out = json_incref(pc);
     return 0;
 }
@@ -410,6 +430,8 @@ json_t *engine_container_inspect(const json_t *x)
     json_object_set_new(ns, "Networks", nets);
     json_object_set_new(json_object_get(out, "HostConfig"), "NetworkMode",
                         json_string(engine_network_mode(x)));
+    json_object_set_new(json_object_get(out, "HostConfig"), "AutoRemove",
+                        json_boolean(json_is_true(json_object_get(x, "auto_remove"))));
     return out;
 }
 
@@ -430,10 +452,10 @@ int engine_container_inspect_handler(vic_http_req *req, vic_http_resp *resp, voi
  * layer and answers through a stream, so no server thread blocks. */
 typedef struct waiter {
     engine_ctx *c;
-    char *inspect;    /* the container's port layer path */
+    char *inspect;    /* the container's port layer path, by its full id */
     char *started_at; /* when the run the wait began with started */
     int next_exit;    /* condition next-exit or removed: wait for a run after this one */
-    int remove;       /* condition removed: remove the container after its exit */
+    int removed;      /* condition removed: answer once the container is gone */
     vic_http_stream *s;
 } waiter;
 
@@ -448,11 +470,30 @@ static void wait_nap(long *n)
     (*n)++;
 }
 
+/* How a container that went away during the wait ended: the port layer keeps the status of
+ * those it removed itself (AutoRemove) for a while. */
+static int wait_gone_status(const waiter *w, int64_t *code, vic_err **err)
+{
+    cleanup_free char *path = xasprintf("%s/wait?timeout=0", w->inspect);
+    json_t *out cleanup_json = NULL;
+    int rc = vic_httpc_json(w->c->pl, "POST", path, NULL, 0, &out, err);
+    if (rc == 0)
+        *code = json_integer_value(json_object_get(out, "exit_code"));
+    return rc;
+}
+
+/* Removes the waited-for container (stopped) with its anonymous volumes, as --rm does. */
+static int wait_remove(const waiter *w)
+{
+    cleanup_free char *rm = xasprintf("%s?v=1", w->inspect);
+    json_t *out cleanup_json = NULL;
+    return vic_httpc_json(w->c->pl, "DELETE", rm, NULL, 0, &out, NULL);
+}
+
 static void *wait_thread(void *p)
 {
     waiter *w = p;
     long looks = 0;
-    json_t *out = NULL;
     vic_err *err = NULL;
     int rc = 0;
     /* next-exit of a container that is not running: its next run must start first (docker
@@ -460,7 +501,7 @@ static void *wait_thread(void *p)
     while (w->next_exit && vic_http_stream_alive(w->s)) {
         json_t *x = NULL;
         if (vic_httpc_json(w->c->pl, "GET", w->inspect, NULL, 0, &x, NULL) < 0)
-            break;
+            break; /* gone already (an AutoRemove run that ended at once), or an error: below */
         const char *at = vic_json_str(x, "started_at");
         int begun = json_is_true(json_object_get(x, "running")) ||
                     (at && strcmp(at, w->started_at) && strncmp(at, "0001-", 5));
@@ -471,16 +512,46 @@ static void *wait_thread(void *p)
     }
     looks = 0;
     /* The port layer's own wait holds one of its server threads for as long as it waits:
-     * poll the container's state instead, which holds none, while the client is there. */
+     * poll the container's state instead, which holds none, while the client is there. With
+     * condition removed the wait goes on after the exit until the container is gone (an
+     * AutoRemove container: the port layer removes it), as Docker's does. */
+    int64_t code = 0;
+    int exited = 0;
     for (;;) {
         vic_err_free(&err);
-        json_decref(out);
-        out = NULL;
-        rc = vic_httpc_json(w->c->pl, "GET", w->inspect, NULL, 0, &out, &err);
+        json_t *x = NULL;
+        rc = vic_httpc_json(w->c->pl, "GET", w->inspect, NULL, 0, &x, &err);
+        if (rc == VIC_ENOTFOUND) {
+            /* removed: the status the port layer recorded when it removed the container, or
+             * the one we saw it end with */
+            vic_err_free(&err);
+            int64_t last = 0;
+            rc = wait_gone_status(w, &last, &err);
+            if (rc == 0)
+                code = last;
+            else if (exited)
+                rc = 0;
+            break;
+        }
         if (rc < 0)
             break;
-        const char *power = vic_json_str(json_object_get(out, "vm"), "power");
-        if (power == NULL || strcmp(power, "poweredOn") != 0)
+        const char *power = vic_json_str(json_object_get(x, "vm"), "power");
+        int off = power == NULL || strcmp(power, "poweredOn") != 0;
+        const char *state = vic_json_str(x, "state");
+        /* a run of an AutoRemove container that ended (never started: it stays) */
+        int ended_rm = json_is_true(json_object_get(x, "auto_remove")) && state &&
+                       strcmp(state, "exited") == 0;
+        if (off) {
+            code = json_integer_value(json_object_get(x, "exit_code"));
+            exited = 1;
+        }
+        json_decref(x);
+        if (off && !w->removed)
+            break;
+        /* The port layer removes an AutoRemove container once it sees it off; asking for
+         * the removal at once spares a waiting client (docker run --rm) that moment. Without
+         * force: a run that began meanwhile keeps it. */
+        if (off && ended_rm && wait_remove(w) == 0)
             break;
         if (!vic_http_stream_alive(w->s)) {
             rc = vic_err_set(&err, VIC_EUNAVAIL, "the client left");
@@ -488,18 +559,9 @@ static void *wait_thread(void *p)
         }
         wait_nap(&looks);
     }
-    if (rc == 0 && w->remove) {
-        cleanup_free char *rm = xasprintf("%s?force=1", w->inspect);
-        json_t *ignored = NULL;
-        vic_httpc_json(w->c->pl, "DELETE", rm, NULL, 0, &ignored, NULL);
-        json_decref(ignored);
-    }
-    json_t *answer =
-        rc == 0
-            ? json_pack("{s:I, s:n}", "StatusCode",
-                        (json_int_t)json_integer_value(json_object_get(out, "exit_code")), "Error")
-            : json_pack("{s:i, s:{s:s}}", "StatusCode", -1, "Error", "Message",
-                        err ? err->msg : "wait failed");
+    json_t *answer = rc == 0 ? json_pack("{s:I, s:n}", "StatusCode", (json_int_t)code, "Error")
+                             : json_pack("{s:i, s:{s:s}}", "StatusCode", -1, "Error", "Message",
+                                         err ? err->msg : "wait failed");
     char *text = json_dumps(answer, JSON_COMPACT);
     json_decref(answer);
     char *body = xasprintf("%s\n", text ? text : "{}");
@@ -508,7 +570,6 @@ static void *wait_thread(void *p)
     vic_http_stream_close(w->s);
     vic_http_stream_release(w->s);
     free(body);
-    json_decref(out);
     vic_err_free(&err);
     free(w->inspect);
     free(w->started_at);
@@ -525,13 +586,14 @@ int engine_container_wait_handler(vic_http_req *req, vic_http_resp *resp, void *
     int rc = engine_container_lookup(c, req, &path, &x, err);
     if (rc < 0)
         return rc;
+    const char *cond = vic_http_req_query(req, "condition");
     waiter *w = xzalloc(sizeof(*w));
     w->c = c;
-    w->inspect = xstrdup(path);
-    const char *cond = vic_http_req_query(req, "condition");
-    w->remove = cond && strcmp(cond, "removed") == 0;
+    /* by id: the name may pass to another container once this one is removed */
+    w->inspect = xasprintf("/containers/%s", vic_json_str(x, "id") ?: "");
+    w->removed = cond && strcmp(cond, "removed") == 0;
     w->next_exit = !json_is_true(json_object_get(x, "running")) && cond &&
-                   (strcmp(cond, "next-exit") == 0 || w->remove);
+                   (strcmp(cond, "next-exit") == 0 || w->removed);
     w->started_at = xstrdup(vic_json_str(x, "started_at") ?: "");
     w->s = vic_http_resp_stream(resp, 200, "application/json");
     pthread_t th;

@@ -32,7 +32,11 @@
 /* When the container was created: Unix time in nanoseconds */
 #define KEY_CREATED VIC_GI_PREFIX "/vicc/created"
 /* Published ports, "HOST_IP:HOST_PORT:CONTAINER_PORT/tcp" joined by "," */
-#define KEY_PORTS         VIC_GI_PREFIX "/vicc/ports"
+#define KEY_PORTS VIC_GI_PREFIX "/vicc/ports"
+/* "true" for a container created with Docker's AutoRemove (pl_create_spec.auto_remove) */
+#define KEY_AUTO_REMOVE VIC_GI_PREFIX "/vicc/auto_remove"
+/* The auto-remove containers whose exit status stays known (pl_container_wait) */
+#define GONE_MAX          256
 #define CREATE_STALE_SECS 3600
 #define LOG_MAX           (256u * 1024 * 1024)
 
@@ -63,6 +67,18 @@ struct pl {
     unsigned attach_grace_ms;
     pthread_t watcher;
     bool watching, stopping;
+    /* The auto-remove reaper (pl_autoremove_start): reap_mu guards the fields below; reap_cv
+     * wakes the reaper to stop. gone holds the exit statuses of the containers removed for
+     * auto_remove, {id: {"code", "at": CLOCK_MONOTONIC ms}}, at most GONE_MAX for at most
+     * PL_GONE_KEEP_MS: a container the inventory no longer has is nothing else's to know. */
+    pthread_mutex_t reap_mu;
+    pthread_mutex_t reap_one; /* held by one removal (reap) at a time */
+    pthread_cond_t reap_cv;
+    json_t *gone;
+    pl_removed_fn removed_fn;
+    void *removed_payload;
+    pthread_t reaper;
+    bool reaping, reap_stopping;
 };
 
 struct pl_handle {
@@ -109,6 +125,9 @@ static void sweep_creates(pl *p)
 }
 
 static void *watch_thread(void *arg);
+static bool gone_status(pl *p, const char *id, int64_t *code);
+static void gone_record(pl *p, const char *id, int64_t code);
+static void reap_failed_start(pl *p, const char *id);
 
 int pl_open(pl **out, const pl_opts *o, vic_err **err)
 {
@@ -131,7 +150,11 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&p->hold_cv, &ca);
+    pthread_cond_init(&p->reap_cv, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&p->reap_mu, NULL);
+    pthread_mutex_init(&p->reap_one, NULL);
+    p->gone = json_object();
     p->holders = json_object();
     p->unheld = json_object();
     p->giving_up = json_object();
@@ -148,6 +171,7 @@ void pl_free(pl *p)
 {
     if (p == NULL)
         return;
+    pl_autoremove_stop(p);
     if (p->watching) {
         pthread_mutex_lock(&p->hold_mu);
         p->stopping = true;
@@ -158,6 +182,10 @@ void pl_free(pl *p)
     json_decref(p->holders);
     json_decref(p->unheld);
     json_decref(p->giving_up);
+    json_decref(p->gone);
+    pthread_cond_destroy(&p->reap_cv);
+    pthread_mutex_destroy(&p->reap_mu);
+    pthread_mutex_destroy(&p->reap_one);
     pthread_cond_destroy(&p->hold_cv);
     pthread_mutex_destroy(&p->hold_mu);
     free(p->pool);
@@ -599,6 +627,8 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
         return rc;
     if (s->image)
         json_object_set_new(extra, KEY_IMAGE, json_string(s->image));
+    if (s->auto_remove)
+        json_object_set_new(extra, KEY_AUTO_REMOVE, json_string("true"));
     json_object_set_new(extra, KEY_CREATING,
                         json_sprintf("%ld %lld", (long)getpid(), (long long)time(NULL)));
     struct timespec now;
@@ -664,6 +694,13 @@ static json_t *str_array(char **items, size_t n)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(a, json_string(items[i]));
     return a;
+}
+
+/* Whether the listed VM is a container created with auto_remove. */
+static bool vm_auto_remove(const json_t *vm)
+{
+    const char *v = vm_key(vm, KEY_AUTO_REMOVE);
+    return v && strcmp(v, "true") == 0;
 }
 
 /* The inspect object of a VM from the pool listing (power and extraConfig). */
@@ -741,6 +778,8 @@ static json_t *describe(const json_t *vm, vic_err **err)
     vic_gi_free(&vic_exec_config_desc, &cfg);
     if (out == NULL)
         vic_err_set(err, VIC_EINTERNAL, "describe container");
+    else
+        json_object_set_new(out, "auto_remove", json_boolean(vm_auto_remove(vm)));
     return out;
 }
 
@@ -1082,6 +1121,10 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
     rc = pl_handle_commit(p, h, err);
     if (rc == 0 && !(h->cfg.n_sessions && h->cfg.sessions[0].attach))
         rc = wait_started(p, &h->vm, h->cfg.id, err);
+    /* Docker removes an AutoRemove container whose start failed */
+    const char *auto_remove = json_string_value(json_object_get(h->orig, KEY_AUTO_REMOVE));
+    if (rc < 0 && h->cfg.id && auto_remove && strcmp(auto_remove, "true") == 0)
+        reap_failed_start(p, h->cfg.id);
     pl_handle_free(h);
     return rc;
 }
@@ -1271,14 +1314,24 @@ int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit
                       vic_err **err)
 {
     hv_ref vm;
-    int rc = locate(p, ref, &vm, NULL, err);
+    char id[65];
+    int rc = locate(p, ref, &vm, id, err);
+    if (rc == VIC_ENOTFOUND && gone_status(p, ref, exit_code)) {
+        vic_err_free(err); /* removed for auto_remove: it ended with that status */
+        return 0;
+    }
     if (rc < 0)
         return rc;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         hv_vm_info info;
-        if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
+        if ((rc = hv_vm_get(p->hv, &vm, &info, err)) == VIC_ENOTFOUND &&
+            gone_status(p, id, exit_code)) {
+            vic_err_free(err);
+            return 0;
+        }
+        if (rc < 0)
             return rc;
         hv_power power = info.power;
         hv_vm_info_clear(&info);
@@ -1292,7 +1345,12 @@ int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit
         nanosleep(&nap, NULL);
     }
     json_t *c cleanup_json = NULL;
-    if ((rc = pl_container_inspect(p, ref, &c, err)) < 0)
+    if ((rc = pl_container_inspect(p, id, &c, err)) == VIC_ENOTFOUND &&
+        gone_status(p, id, exit_code)) {
+        vic_err_free(err);
+        return 0;
+    }
+    if (rc < 0)
         return rc;
     *exit_code = json_integer_value(json_object_get(c, "exit_code"));
     return 0;
@@ -1300,11 +1358,18 @@ int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit
 
 int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err)
 {
-    hv_ref vm;
-    char id[65];
-    int rc = locate(p, ref, &vm, id, err);
+    json_t *vms cleanup_json = NULL;
+    int rc = list_vms(p, &vms, err);
     if (rc < 0)
         return rc;
+    const json_t *hit = match(vms, ref, err);
+    if (hit == NULL)
+        return err && *err ? (*err)->code : VIC_ENOTFOUND;
+    hv_ref vm;
+    snprintf(vm.id, sizeof(vm.id), "%s", json_string_value(json_object_get(hit, "ref")));
+    const char *id = vm_key(hit, KEY_ID);
+    /* how a --rm container's run ended stays known to its waiters, whoever removes it */
+    json_t *ended cleanup_json = pl_autoremove_due(hit) ? describe(hit, NULL) : NULL;
     hv_vm_info info;
     if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
         return rc;
@@ -1319,6 +1384,8 @@ int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err)
         if ((rc = hv_vm_power_off(p->hv, &vm, 0, err)) < 0)
             return rc;
     }
+    if (ended) /* known before it is gone: a waiter that finds it gone asks at once */
+        gone_record(p, id, json_integer_value(json_object_get(ended, "exit_code")));
     return hv_vm_destroy(p->hv, &vm, err);
 }
 
@@ -1823,4 +1890,298 @@ int pl_events_follow(pl *p, int64_t since_ns, int64_t until_ns, pl_event_fn fn, 
                 return 0;
         }
     }
+}
+
+/* ---- auto-remove ---- */
+
+bool pl_autoremove_due(const json_t *vm)
+{
+    const char *id = vm_key(vm, KEY_ID);
+    const char *power = json_string_value(json_object_get(vm, "power"));
+    if (id == NULL || vm_key(vm, KEY_CREATING) || !vm_auto_remove(vm) || power == NULL ||
+        strcmp(power, "poweredOff") != 0)
+        return false;
+    /* a start happened: the session reported it (or why it could not start); a container
+     * never started, or whose start cleared the report and has not powered on yet, stays */
+    char key[200];
+    snprintf(key, sizeof(key), VIC_GI_PREFIX ".sessions|%s.started", id);
+    return vm_key(vm, key) != NULL;
+}
+
+/* Records how the removed container id ended, forgetting what is older than PL_GONE_KEEP_MS
+ * and the oldest beyond GONE_MAX. */
+static void gone_record(pl *p, const char *id, int64_t code)
+{
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&p->reap_mu);
+    json_object_set_new(p->gone, id,
+                        json_pack("{s:I, s:I}", "code", (json_int_t)code, "at", (json_int_t)now));
+    for (;;) {
+        const char *oldest = NULL;
+        json_int_t oldest_at = 0;
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(p->gone, tmp, k, v)
+        {
+            json_int_t at = json_integer_value(json_object_get(v, "at"));
+            if (now - at > PL_GONE_KEEP_MS) {
+                json_object_del(p->gone, k);
+                continue;
+            }
+            if (oldest == NULL || at < oldest_at) {
+                oldest = k;
+                oldest_at = at;
+            }
+        }
+        if (json_object_size(p->gone) <= GONE_MAX || oldest == NULL)
+            break;
+        json_object_del(p->gone, oldest);
+    }
+    pthread_mutex_unlock(&p->reap_mu);
+}
+
+/* How the container with the full id ended, when it was removed for auto_remove lately. */
+static bool gone_status(pl *p, const char *id, int64_t *code)
+{
+    pthread_mutex_lock(&p->reap_mu);
+    json_t *g = json_object_get(p->gone, id);
+    bool known = g && mono_ms() - json_integer_value(json_object_get(g, "at")) <= PL_GONE_KEEP_MS;
+    if (known)
+        *code = json_integer_value(json_object_get(g, "code"));
+    pthread_mutex_unlock(&p->reap_mu);
+    return known;
+}
+
+/* Removes the listed (powered-off) VM of an auto-remove container: its exit status is kept
+ * for waiters, and fn learns of it once it is gone. Returns 1 when removed; 0 when it was
+ * powered on again meanwhile (it stays) or removed by someone else (docker rm: not fn's). */
+static int reap(pl *p, const json_t *vm, pl_removed_fn fn, void *payload, vic_err **err)
+{
+    json_t *c cleanup_json = describe(vm, NULL);
+    const char *id = vm_key(vm, KEY_ID);
+    hv_ref ref;
+    snprintf(ref.id, sizeof(ref.id), "%s", json_string_value(json_object_get(vm, "ref")));
+    int64_t code = json_integer_value(json_object_get(c, "exit_code"));
+    /* one removal at a time, of a VM read again: the reaper and a failed start may both
+     * come for the same container */
+    pthread_mutex_lock(&p->reap_one);
+    hv_vm_info info;
+    int rc = hv_vm_get(p->hv, &ref, &info, err);
+    if (rc == 0) {
+        bool on = info.power == HV_POWERED_ON;
+        hv_vm_info_clear(&info);
+        rc = on ? vic_err_set(err, VIC_ECONFLICT, "powered on again") : 0;
+    }
+    /* known before it is gone: a waiter that finds it gone asks at once */
+    if (rc == 0 || rc == VIC_ENOTFOUND)
+        gone_record(p, id, code);
+    if (rc == 0)
+        rc = hv_vm_destroy(p->hv, &ref, err);
+    if (rc < 0 && rc != VIC_ECONFLICT && rc != VIC_ENOTFOUND) {
+        /* a docker rm that removed it meanwhile makes the destroy fail otherwise */
+        vic_err *e = NULL;
+        int grc = hv_vm_get(p->hv, &ref, &info, &e);
+        if (grc == 0) {
+            hv_vm_info_clear(&info);
+        } else if (grc == VIC_ENOTFOUND) {
+            vic_err_free(err);
+            rc = VIC_ENOTFOUND;
+        }
+        vic_err_free(&e);
+    }
+    pthread_mutex_unlock(&p->reap_one);
+    if (rc == VIC_ENOTFOUND || rc == VIC_ECONFLICT) {
+        vic_err_free(err);
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    vic_log(VIC_LOG_INFO, "event=auto_removed container=%.12s name=%s exit_code=%lld", id,
+            vm_key(vm, KEY_NAME) ?: "", (long long)code);
+    if (fn && c)
+        fn(c, payload);
+    return 1;
+}
+
+/* One sweep: removes the due containers of the listing. pending ({VM name: deadline ms},
+ * may be NULL) names VMs whose power-off event came: one still listed as on (its monitor
+ * reports the event a moment before the VM reads as off) stays pending until its deadline,
+ * the others leave it. */
+static int sweep_due(pl *p, pl_removed_fn fn, void *payload, json_t *pending, int64_t now_ms)
+{
+    json_t *vms cleanup_json = NULL;
+    vic_err *err cleanup_err = NULL;
+    if (list_vms(p, &vms, &err) < 0) {
+        vic_log(VIC_LOG_WARN, "event=auto_remove_sweep_failed msg=\"%s\"", err->msg);
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(pending, tmp, k, v)
+        {
+            if (json_integer_value(v) <= now_ms) /* the others: the next look tries again */
+                json_object_del(pending, k);
+        }
+        return 0;
+    }
+    json_t *still cleanup_json = json_object();
+    int removed = 0;
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm)
+    {
+        const char *name = json_string_value(json_object_get(vm, "name"));
+        json_t *deadline = name && pending ? json_object_get(pending, name) : NULL;
+        if (deadline && vm_auto_remove(vm) && vm_on(vm) && json_integer_value(deadline) > now_ms)
+            json_object_set(still, name, deadline);
+        if (!pl_autoremove_due(vm))
+            continue;
+        vic_err *e = NULL;
+        int rc = reap(p, vm, fn, payload, &e);
+        if (rc > 0)
+            removed++;
+        else if (rc < 0)
+            vic_log(VIC_LOG_WARN, "event=auto_remove_failed container=%.12s msg=\"%s\"",
+                    vm_key(vm, KEY_ID), e ? e->msg : "");
+        vic_err_free(&e);
+    }
+    if (pending) {
+        json_object_clear(pending);
+        json_object_update(pending, still);
+    }
+    return removed;
+}
+
+int pl_autoremove_sweep(pl *p, pl_removed_fn fn, void *payload)
+{
+    return sweep_due(p, fn, payload, NULL, mono_ms());
+}
+
+/* After a failed start of an auto-remove container: removed once it is off (a start that
+ * another caller's start overtook leaves it on, and running). */
+static void reap_failed_start(pl *p, const char *id)
+{
+    json_t *vms cleanup_json = NULL;
+    vic_err *err cleanup_err = NULL;
+    if (list_vms(p, &vms, &err) < 0)
+        return;
+    const json_t *vm = match(vms, id, &err);
+    if (vm == NULL || vm_on(vm) || !vm_auto_remove(vm))
+        return;
+    pthread_mutex_lock(&p->reap_mu);
+    pl_removed_fn fn = p->removed_fn;
+    void *payload = p->removed_payload;
+    pthread_mutex_unlock(&p->reap_mu);
+    if (reap(p, vm, fn, payload, &err) < 0)
+        vic_log(VIC_LOG_WARN, "event=auto_remove_failed container=%.12s msg=\"%s\"", id, err->msg);
+}
+
+/* How long a powered-off VM may still read as on */
+#define REAP_SETTLE_MS 5000
+
+static bool reap_stopping(pl *p, unsigned wait_ms)
+{
+    pthread_mutex_lock(&p->reap_mu);
+    if (wait_ms && !p->reap_stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!p->reap_stopping && pthread_cond_timedwait(&p->reap_cv, &p->reap_mu, &until) == 0)
+            ;
+    }
+    bool stop = p->reap_stopping;
+    pthread_mutex_unlock(&p->reap_mu);
+    return stop;
+}
+
+/* Sweeps at once (what ended while no port layer ran), then after each power-off event of the
+ * hypervisor's (sweeping again every 20 ms while such a VM still reads as on), and every
+ * PL_AUTOREMOVE_SWEEP_MS whatever happens. */
+static void *reap_thread(void *arg)
+{
+    pl *p = arg;
+    pl_removed_fn fn = p->removed_fn; /* set before the thread, fixed until it stops */
+    void *payload = p->removed_payload;
+    json_t *pending = json_object();
+    int64_t seq = -1, last = mono_ms();
+    int n_removed = pl_autoremove_sweep(p, fn, payload);
+    vic_log(VIC_LOG_INFO, "event=auto_remove_reaper_started removed_at_start=%d", n_removed);
+    bool warned = false;
+    while (!reap_stopping(p, 0)) {
+        hv_event evs[64];
+        size_t n = 0;
+        vic_err *err = NULL;
+        unsigned timeout = json_object_size(pending) ? 20 : 1000;
+        if (hv_events_wait(p->hv, seq, timeout, evs, 64, &n, &err) < 0) {
+            if (!warned)
+                vic_log(VIC_LOG_WARN,
+                        "event=auto_remove_events_failed msg=\"%s\" fallback=\"a sweep every "
+                        "second\"",
+                        err->msg);
+            warned = true;
+            vic_err_free(&err);
+            seq = -1;
+            if (reap_stopping(p, 1000))
+                break;
+            sweep_due(p, fn, payload, pending, mono_ms());
+            last = mono_ms();
+            continue;
+        }
+        int64_t now = mono_ms();
+        for (size_t i = 0; i < n; i++) {
+            seq = evs[i].seq;
+            const char *vm = evs[i].vm.id;
+            if (strncmp(vm, "vm:", 3) == 0)
+                vm += 3;
+            if (strcmp(evs[i].type, "poweredOff") == 0)
+                json_object_set_new(pending, vm, json_integer(now + REAP_SETTLE_MS));
+        }
+        if (json_object_size(pending) || now - last >= PL_AUTOREMOVE_SWEEP_MS) {
+            sweep_due(p, fn, payload, pending, now);
+            last = now;
+        }
+    }
+    json_decref(pending);
+    return NULL;
+}
+
+int pl_autoremove_start(pl *p, pl_removed_fn fn, void *payload, vic_err **err)
+{
+    pthread_mutex_lock(&p->reap_mu);
+    if (p->reaping) {
+        pthread_mutex_unlock(&p->reap_mu);
+        return vic_err_set(err, VIC_ECONFLICT, "the auto-remove reaper runs already");
+    }
+    p->removed_fn = fn;
+    p->removed_payload = payload;
+    p->reap_stopping = false;
+    p->reaping = pthread_create(&p->reaper, NULL, reap_thread, p) == 0;
+    bool ok = p->reaping;
+    if (!ok)
+        p->removed_fn = NULL;
+    pthread_mutex_unlock(&p->reap_mu);
+    return ok ? 0 : vic_err_set(err, VIC_EINTERNAL, "cannot start the auto-remove reaper");
+}
+
+void pl_autoremove_stop(pl *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->reap_mu);
+    bool running = p->reaping;
+    p->reap_stopping = true;
+    pthread_cond_broadcast(&p->reap_cv);
+    pthread_mutex_unlock(&p->reap_mu);
+    if (running)
+        pthread_join(p->reaper, NULL);
+    pthread_mutex_lock(&p->reap_mu);
+    p->reaping = false;
+    p->removed_fn = NULL;
+    p->removed_payload = NULL;
+    pthread_mutex_unlock(&p->reap_mu);
 }

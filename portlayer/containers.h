@@ -123,6 +123,9 @@ typedef struct pl_create_spec {
     const char *caps;
     bool no_new_privs;
     bool seccomp_unconfined;
+    /* Docker's AutoRemove (docker run --rm): once a run of the container ends (or its start
+     * fails) the port layer removes it, with its anonymous volumes (pl_autoremove_start). */
+    bool auto_remove;
     pl_rootfs_fn rootfs; /* builds the root disk */
     void *rootfs_payload;
 } pl_create_spec;
@@ -136,8 +139,8 @@ int pl_container_create(pl *p, const pl_create_spec *spec, char id_out[65], vic_
 int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
 
 /* The container as JSON: id, name, image, state ("created", "running", "exited"...),
- * exit_code, error, created_at / started_at / finished_at (RFC 3339), config {cmd, env, workdir,
- * user, tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
+ * exit_code, error, created_at / started_at / finished_at (RFC 3339), auto_remove, config {cmd,
+ * env, workdir, user, tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
  * container_port, protocol}], networks [{name, id, ip, prefix, gateway, aliases}], vm {name,
  * power, change_version}. New reference. */
 int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
@@ -191,12 +194,44 @@ int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err);
 int pl_container_stop(pl *p, const char *ref, int grace_ms, vic_err **err);
 
 /* Waits up to timeout_ms for the container to be off; *exit_code gets its status.
- * VIC_ETIMEOUT when it still runs. */
+ * VIC_ETIMEOUT when it still runs. A container this port layer removed for auto_remove in the
+ * last PL_GONE_KEEP_MS is found by its full id, with the status it exited with (a waiter that
+ * looked while it ran learns how it ended). */
 int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit_code,
                       vic_err **err);
 
 /* Removes a container: VIC_ECONFLICT while it runs unless force (then it is powered off). */
 int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err);
+
+/* ---- auto-remove (Docker's AutoRemove) ---- */
+
+/* Called with the inspect object of each container removed for auto_remove, once it is gone
+ * (the server removes its anonymous volumes). */
+typedef void (*pl_removed_fn)(const json_t *container, void *payload);
+
+/* How long the exit status of an auto-removed container stays known (pl_container_wait). */
+#define PL_GONE_KEEP_MS (10 * 60 * 1000)
+
+/* Whether the pool listing's VM is an auto-remove container whose run ended: powered off
+ * after a start (its session reported a start, or why it could not start). Pure: exported for
+ * tests. */
+bool pl_autoremove_due(const json_t *vm);
+
+/* Removes every auto-remove container whose run ended (pl_autoremove_due), calling fn (may be
+ * NULL) for each. Returns how many were removed. The reaper calls it at its start (a container
+ * that exited while no port layer ran) and after power-off events; exported for tests. */
+int pl_autoremove_sweep(pl *p, pl_removed_fn fn, void *payload);
+
+/* Starts the reaper, a thread of its own until pl_autoremove_stop or pl_free: it sweeps once,
+ * then follows the hypervisor's events and sweeps when a container of the pool powers off
+ * (and every PL_AUTOREMOVE_SWEEP_MS, in case the event stream missed one). fn and payload
+ * must stay valid until the reaper stops. VIC_ECONFLICT when it runs already. */
+int pl_autoremove_start(pl *p, pl_removed_fn fn, void *payload, vic_err **err);
+
+/* Stops the reaper and waits for it (a sweep under way finishes); nothing when not started. */
+void pl_autoremove_stop(pl *p);
+
+#define PL_AUTOREMOVE_SWEEP_MS 5000
 
 /* Joins a stopped container to network a (VIC's network join on a handle): an address of its
  * subnet and a NIC, committed in one reconfigure. VIC_ECONFLICT while it runs or when it is

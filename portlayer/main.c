@@ -86,6 +86,12 @@ int main(int argc, char **argv)
                            .n_routes = pl_n_routes,
                            .auth = pl_server_auth,
                            .payload = &ctx};
+    /* containers created with --rm go once their run ends, those that ended while no port
+     * layer ran first */
+    if (pl_autoremove_start(port, pl_server_autoremoved, &ctx, &err) < 0) {
+        fprintf(stderr, "port-layer-server: %s\n", err->msg);
+        goto out;
+    }
     if (vic_http_server_start(&srv, &cfg, &err) < 0) {
         fprintf(stderr, "port-layer-server: %s\n", err->msg);
         goto out;
@@ -103,6 +109,7 @@ int main(int argc, char **argv)
     code = vic_service_wait(srv, &sigs);
     pl_dns_stop(ctx.dns);
 out:
+    pl_autoremove_stop(port); /* before the stores its removals use */
     pl_networks_free(ctx.networks);
     pl_volumes_free(ctx.volumes);
     pl_imagestore_free(ctx.images);

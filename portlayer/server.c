@@ -89,6 +89,7 @@ static const vic_schema_field create_fields[] = {
     {.name = "stop_signal", .type = VIC_JSON_STRING, .max = 16},
     {.name = "tty", .type = VIC_JSON_BOOL},
     {.name = "interactive", .type = VIC_JSON_BOOL},
+    {.name = "auto_remove", .type = VIC_JSON_BOOL},
     {.name = "cap_add", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
     {.name = "cap_drop", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
     {.name = "security_opt", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 16},
@@ -387,6 +388,7 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .caps = caps_list,
         .no_new_privs = sec.no_new_privileges,
         .seccomp_unconfined = sec.seccomp_unconfined,
+        .auto_remove = json_is_true(json_object_get(body, "auto_remove")),
         .rootfs = build_rootfs,
         .rootfs_payload = &call,
     };
@@ -638,6 +640,13 @@ static void remove_anonymous(pl_server_ctx *c, const json_t *container)
             vic_log(VIC_LOG_WARN, "event=anonymous_volume_kept volume=%s msg=\"%s\"", name, e->msg);
         vic_err_free(&e);
     }
+}
+
+void pl_server_autoremoved(const json_t *container, void *payload)
+{
+    pl_server_ctx *c = payload;
+    if (c->volumes) /* docker run --rm: as docker rm -v */
+        remove_anonymous(c, container);
 }
 
 static int container_remove(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)

@@ -32,6 +32,10 @@ typedef struct pl_server_ctx {
 int pl_server_rootfs_from_store(const char *image, const char *dir, const pl_idmap *ids,
                                 void *payload, vic_err **err);
 
+/* The pl_removed_fn of the auto-remove reaper (payload: the pl_server_ctx): the removed
+ * container's anonymous volumes go with it, as docker rm -v takes them. */
+void pl_server_autoremoved(const json_t *container, void *payload);
+
 /* The largest archive PUT /containers/{id}/archive takes (spooled to a temporary file). */
 #define PL_MAX_ARCHIVE_BODY ((size_t)2 << 30)
 
