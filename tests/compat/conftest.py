@@ -140,8 +140,7 @@ def _own_vch(tmp):
                     returncode=2)
     home = tmp / "home"
     home.mkdir()
-    r = it.vic_machine(home, "create", "--name", VCH_NAME, "--volume-store",
-                       "datastore1/compat-volumes:default", timeout=300)
+    r = it.vic_machine(home, "create", "--name", VCH_NAME, timeout=300)
     if r.returncode != 0:
         _delete_vch(home)
         pytest.exit("vic-machine create failed:\n%s%s" % (r.stdout, r.stderr), returncode=2)

@@ -156,14 +156,12 @@ def test_run_stdin_pipe(engine):
     assert ok(r) == "PIPED IN\nend\n"
 
 
-@pytest.mark.vch_differs("'|' is refused in a command and in env values (guestinfo encoding)")
 def test_run_shell_pipeline(engine):
     r = engine.docker("run", "--rm", "-e", "V=a|b", engine.image, "sh", "-c",
                       'echo abc | tr a x; echo "$V"')
     assert ok(r) == "xbc\na|b\n"
 
 
-@pytest.mark.vch_differs("run -d --rm sometimes leaves the container behind (2 runs of 4)")
 def test_run_rm_detached_removes_the_container(engine, s):
     name = s.name()
     ok(engine.docker("run", "-d", "--rm", "--name", name, engine.image, "true"))
