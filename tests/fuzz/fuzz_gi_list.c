@@ -127,8 +127,10 @@ static void sort_maps(gi_config *c)
         keys[i] = c->session_ids[order[i]];
         sess[i] = c->sessions[order[i]];
     }
-    memcpy(c->session_ids, keys, c->n_sessions * sizeof(char *));
-    memcpy(c->sessions, sess, c->n_sessions * sizeof(gi_session));
+    if (c->n_sessions) { /* the arrays are NULL when empty */
+        memcpy(c->session_ids, keys, c->n_sessions * sizeof(char *));
+        memcpy(c->sessions, sess, c->n_sessions * sizeof(gi_session));
+    }
     for (size_t i = 0; i < c->n_annos; i++)
         order[i] = i;
     qsort_r(order, c->n_annos, sizeof(size_t), cmp_idx, c->anno_keys);
@@ -136,8 +138,10 @@ static void sort_maps(gi_config *c)
         keys[i] = c->anno_keys[order[i]];
         vals[i] = c->anno_values[order[i]];
     }
-    memcpy(c->anno_keys, keys, c->n_annos * sizeof(char *));
-    memcpy(c->anno_values, vals, c->n_annos * sizeof(char *));
+    if (c->n_annos) {
+        memcpy(c->anno_keys, keys, c->n_annos * sizeof(char *));
+        memcpy(c->anno_values, vals, c->n_annos * sizeof(char *));
+    }
     free(order);
     free(keys);
     free(sess);

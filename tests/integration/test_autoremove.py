@@ -16,8 +16,8 @@ import time
 import pytest
 import requests
 
-from test_docker import (DOCKER, BIN_DIR, docker, registry, start_vch,  # noqa: F401
-                         stop_vch, wait_port)
+from test_docker import (BIN_DIR, DOCKER, docker, image_fixture,  # noqa: F401  (registry: a fixture)
+                         registry, start_vch, stop_vch, vch_fixture, wait_port)
 
 BRIDGE_RANGE = "10.238.0.0/16"
 CRASH_BRIDGE_RANGE = "10.239.0.0/16"
@@ -31,22 +31,11 @@ def need_root_and_cli():
         pytest.skip("no docker CLI at %s" % DOCKER)
 
 
-@pytest.fixture(scope="module")
-def vch(tmp_path_factory):
-    need_root_and_cli()
-    v = start_vch(tmp_path_factory.mktemp("vch-rm"), "vch-rm", BRIDGE_RANGE,
+vch = vch_fixture("vch-rm", BRIDGE_RANGE,
                   pl_args=["--volume-store", "default=[datastore1] volumes-default"])
-    yield v
-    left = stop_vch(v)
-    assert left == [], "bridges left on the host: %s" % left
 
 
-@pytest.fixture(scope="module")
-def image(vch, registry):  # noqa: F811
-    ref = registry + "/busybox:latest"
-    r = docker(vch, "pull", ref)
-    assert r.returncode == 0, r.stderr
-    return ref
+image = image_fixture()
 
 
 def all_ids(vch):

@@ -138,18 +138,36 @@ def stop_vch(v):
     return bridges_of(v["home"])
 
 
-@pytest.fixture(scope="module")
-def vch(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("the port layer runs VMs: needs root")
-    if not os.access(DOCKER, os.X_OK):
-        pytest.skip("no docker CLI at %s" % DOCKER)
-    v = start_vch(tmp_path_factory.mktemp("vch"), "vch-it", BRIDGE_RANGE,
+def vch_fixture(name, bridge_range, pl_args=()):
+    """A module-scoped fixture: a VCH of the module's own (start_vch) on bridge_range, skipped
+    without root or the docker CLI, and stopped at the module's end with no bridge left."""
+    @pytest.fixture(scope="module")
+    def vch(tmp_path_factory):
+        if os.geteuid() != 0:
+            pytest.skip("the port layer runs VMs: needs root")
+        if not os.access(DOCKER, os.X_OK):
+            pytest.skip("no docker CLI at %s" % DOCKER)
+        v = start_vch(tmp_path_factory.mktemp("vch"), name, bridge_range, pl_args=pl_args)
+        yield v
+        left = stop_vch(v)
+        assert left == [], "bridges left on the host: %s" % left
+    return vch
+
+
+def image_fixture():
+    """A module-scoped fixture: busybox from the test registry, pulled into the module's vch."""
+    @pytest.fixture(scope="module")
+    def image(vch, registry):  # noqa: F811  (the registry fixture of this module)
+        ref = registry + "/busybox:latest"
+        r = docker(vch, "pull", ref)
+        assert r.returncode == 0, r.stderr
+        return ref
+    return image
+
+
+vch = vch_fixture("vch-it", "10.251.0.0/16",
                   pl_args=["--volume-store", "default=[datastore1] volumes-default",
                            "--volume-store", "fast=[datastore1] volumes-fast"])
-    yield v
-    left = stop_vch(v)
-    assert left == [], "bridges left on the host: %s" % left
 
 
 BRIDGE_RANGE = "10.251.0.0/16"

@@ -8,38 +8,22 @@ The VCH has a volume store "fast" but none named "default", so that a volume wit
 fails as a VCH without volume stores does.
 """
 
-import os
 import uuid
 
-import pytest
 import requests
 
-from test_docker import (BRIDGE_RANGE, DOCKER, docker, registry,  # noqa: F401  (a fixture)
-                         start_vch, stop_vch)
+from test_docker import (BRIDGE_RANGE, docker, image_fixture, registry,  # noqa: F401  (a fixture)
+                         vch_fixture)
 
 NO_SWARM = ('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" '
             'to connect this node to swarm and try again.')
 
 
-@pytest.fixture(scope="module")
-def vch(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("the port layer runs VMs: needs root")
-    if not os.access(DOCKER, os.X_OK):
-        pytest.skip("no docker CLI at %s" % DOCKER)
-    v = start_vch(tmp_path_factory.mktemp("vch"), "vch-status", BRIDGE_RANGE,
+vch = vch_fixture("vch-status", BRIDGE_RANGE,
                   pl_args=["--volume-store", "fast=[datastore1] volumes-fast"])
-    yield v
-    left = stop_vch(v)
-    assert left == [], "bridges left on the host: %s" % left
 
 
-@pytest.fixture(scope="module")
-def image(vch, registry):  # noqa: F811  (the fixture imported above)
-    ref = registry + "/busybox:latest"
-    r = docker(vch, "pull", ref)
-    assert r.returncode == 0, r.stderr
-    return ref
+image = image_fixture()
 
 
 def api(vch, method, path, **kw):

@@ -11,34 +11,20 @@ import json
 import os
 import subprocess
 
-import pytest
 import requests
 
-from test_docker import DOCKER, docker, registry, start_vch, stop_vch  # noqa: F401
+from test_docker import (DOCKER, docker, image_fixture, registry,  # noqa: F401  (a fixture)
+                         vch_fixture)
 
 BRIDGE_RANGE = "10.236.0.0/16"
 UNSET = "VIC_PIPES_NEVER_SET"  # a variable the CLI's environment never holds
 
 
-@pytest.fixture(scope="module")
-def vch(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("the port layer runs VMs: needs root")
-    if not os.access(DOCKER, os.X_OK):
-        pytest.skip("no docker CLI at %s" % DOCKER)
-    v = start_vch(tmp_path_factory.mktemp("vch"), "vch-pipes", BRIDGE_RANGE,
+vch = vch_fixture("vch-pipes", BRIDGE_RANGE,
                   pl_args=["--volume-store", "default=[datastore1] volumes-default"])
-    yield v
-    left = stop_vch(v)
-    assert left == [], "bridges left on the host: %s" % left
 
 
-@pytest.fixture(scope="module")
-def image(vch, registry):  # noqa: F811
-    image = registry + "/busybox:latest"
-    r = docker(vch, "pull", image)
-    assert r.returncode == 0, r.stderr
-    return image
+image = image_fixture()
 
 
 def inspect_json(vch, name, fmt):
