@@ -1121,8 +1121,15 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
     rc = pl_handle_commit(p, h, err);
     if (rc == 0 && !(h->cfg.n_sessions && h->cfg.sessions[0].attach))
         rc = wait_started(p, &h->vm, h->cfg.id, err);
-    /* Docker removes an AutoRemove container whose start failed */
     const char *auto_remove = json_string_value(json_object_get(h->orig, KEY_AUTO_REMOVE));
+    /* A short run may end, and the reaper remove it, before the wait saw it start: its VM is
+     * gone because its run ended, which is a start that happened. */
+    if (rc == VIC_ENOTFOUND && auto_remove && strcmp(auto_remove, "true") == 0) {
+        vic_err_free(err);
+        pl_handle_free(h);
+        return 0;
+    }
+    /* Docker removes an AutoRemove container whose start failed */
     if (rc < 0 && h->cfg.id && auto_remove && strcmp(auto_remove, "true") == 0)
         reap_failed_start(p, h->cfg.id);
     pl_handle_free(h);
