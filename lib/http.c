@@ -300,20 +300,33 @@ static void stream_wake_locked(vic_http_stream *s)
     }
 }
 
-int vic_http_stream_write(vic_http_stream *s, const void *data, size_t len, vic_err **err)
+/* Queues data and then tail (tail_len may be 0) as one piece. */
+static int stream_append(vic_http_stream *s, const void *data, size_t len, const void *tail,
+                         size_t tail_len, vic_err **err)
 {
     int rc = 0;
     pthread_mutex_lock(&s->lock);
     if (s->gone || s->closed)
         rc = vic_err_set(err, VIC_EUNAVAIL, "stream closed");
-    else if (s->buf.len - s->off + len > STREAM_BACKLOG_MAX)
+    else if (s->buf.len - s->off + len + tail_len > STREAM_BACKLOG_MAX)
         rc = vic_err_set(err, VIC_ELIMIT, "client is not reading the stream");
     else {
         vic_buf_append(&s->buf, data, len);
+        vic_buf_append(&s->buf, tail, tail_len);
         stream_wake_locked(s);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+int vic_http_stream_write(vic_http_stream *s, const void *data, size_t len, vic_err **err)
+{
+    return stream_append(s, data, len, NULL, 0, err);
+}
+
+int vic_http_stream_write_line(vic_http_stream *s, const char *line, size_t len, vic_err **err)
+{
+    return stream_append(s, line, len, "\n", 1, err);
 }
 
 int vic_http_stream_write_wait(vic_http_stream *s, const void *data, size_t len,

@@ -193,6 +193,10 @@ vic_http_stream *vic_http_resp_stream(vic_http_resp *resp, int status, const cha
  * VIC_ELIMIT when the client reads too slowly and the backlog passes its bound. */
 int vic_http_stream_write(vic_http_stream *s, const void *data, size_t len, vic_err **err);
 
+/* Queues a line of len bytes and its '\n' at once, so a reader that splits on newlines never
+ * sees the newline arrive in a chunk of its own (Docker's JSON streams send one per line). */
+int vic_http_stream_write_line(vic_http_stream *s, const char *line, size_t len, vic_err **err);
+
 /* Like vic_http_stream_write, for a producer that outruns its client (a large download):
  * waits while the backlog is full instead of failing. VIC_EUNAVAIL once the client is gone,
  * VIC_ETIMEOUT when the client read nothing for timeout_ms (0: 60 s). */

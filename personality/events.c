@@ -72,10 +72,7 @@ static int relay(const char *line, size_t len, void *payload)
                       "Actor", "ID", id ?: "", "Attributes", attrs, "scope", "local", "time",
                       (json_int_t)(ns / 1000000000), "timeNano", ns);
         char *text = json_dumps(out, JSON_COMPACT);
-        rc = vic_http_stream_write(f->s, text, strlen(text), NULL) < 0 ||
-                     vic_http_stream_write(f->s, "\n", 1, NULL) < 0
-                 ? -1
-                 : 0;
+        rc = vic_http_stream_write_line(f->s, text, strlen(text), NULL) < 0 ? -1 : 0;
         free(text);
         json_decref(out);
     }

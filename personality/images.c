@@ -259,8 +259,7 @@ typedef struct puller {
 static int relay_line(const char *line, size_t len, void *payload)
 {
     puller *p = payload;
-    if (vic_http_stream_write(p->s, line, len, NULL) < 0 ||
-        vic_http_stream_write(p->s, "\n", 1, NULL) < 0)
+    if (vic_http_stream_write_line(p->s, line, len, NULL) < 0)
         return -1; /* the client left */
     return 0;
 }

@@ -126,7 +126,8 @@ static void sweep_creates(pl *p)
 
 static void *watch_thread(void *arg);
 static bool gone_status(pl *p, const char *id, int64_t *code);
-static void gone_record(pl *p, const char *id, int64_t code);
+static void gone_record(pl *p, const char *id, int64_t code, const char *error);
+static bool gone_ran(pl *p, const char *id);
 static void reap_failed_start(pl *p, const char *id);
 
 int pl_open(pl **out, const pl_opts *o, vic_err **err)
@@ -1122,9 +1123,10 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
     if (rc == 0 && !(h->cfg.n_sessions && h->cfg.sessions[0].attach))
         rc = wait_started(p, &h->vm, h->cfg.id, err);
     const char *auto_remove = json_string_value(json_object_get(h->orig, KEY_AUTO_REMOVE));
-    /* A short run may end, and the reaper remove it, before the wait saw it start: its VM is
-     * gone because its run ended, which is a start that happened. */
-    if (rc == VIC_ENOTFOUND && auto_remove && strcmp(auto_remove, "true") == 0) {
+    /* A short run may end, and the reaper remove it, before the wait saw it start: a VM gone
+     * after a run of its command is a start that happened (a failed start stays an error). */
+    if (rc == VIC_ENOTFOUND && auto_remove && strcmp(auto_remove, "true") == 0 &&
+        gone_ran(p, h->cfg.id)) {
         vic_err_free(err);
         pl_handle_free(h);
         return 0;
@@ -1392,7 +1394,8 @@ int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err)
             return rc;
     }
     if (ended) /* known before it is gone: a waiter that finds it gone asks at once */
-        gone_record(p, id, json_integer_value(json_object_get(ended, "exit_code")));
+        gone_record(p, id, json_integer_value(json_object_get(ended, "exit_code")),
+                    json_string_value(json_object_get(ended, "error")));
     return hv_vm_destroy(p->hv, &vm, err);
 }
 
@@ -1915,14 +1918,16 @@ bool pl_autoremove_due(const json_t *vm)
     return vm_key(vm, key) != NULL;
 }
 
-/* Records how the removed container id ended, forgetting what is older than PL_GONE_KEEP_MS
- * and the oldest beyond GONE_MAX. */
-static void gone_record(pl *p, const char *id, int64_t code)
+/* Records how the removed container id ended (error: why its start failed, NULL or "" when
+ * its command ran), forgetting what is older than PL_GONE_KEEP_MS and the oldest beyond
+ * GONE_MAX. */
+static void gone_record(pl *p, const char *id, int64_t code, const char *error)
 {
     int64_t now = mono_ms();
     pthread_mutex_lock(&p->reap_mu);
     json_object_set_new(p->gone, id,
-                        json_pack("{s:I, s:I}", "code", (json_int_t)code, "at", (json_int_t)now));
+                        json_pack("{s:I, s:I, s:b}", "code", (json_int_t)code, "at",
+                                  (json_int_t)now, "ran", error == NULL || error[0] == '\0'));
     for (;;) {
         const char *oldest = NULL;
         json_int_t oldest_at = 0;
@@ -1946,6 +1951,17 @@ static void gone_record(pl *p, const char *id, int64_t code)
         json_object_del(p->gone, oldest);
     }
     pthread_mutex_unlock(&p->reap_mu);
+}
+
+/* Whether the container with the full id, removed for auto_remove lately, ran its command
+ * (its start did not fail). */
+static bool gone_ran(pl *p, const char *id)
+{
+    pthread_mutex_lock(&p->reap_mu);
+    json_t *g = json_object_get(p->gone, id);
+    bool ran = g && json_is_true(json_object_get(g, "ran"));
+    pthread_mutex_unlock(&p->reap_mu);
+    return ran;
 }
 
 /* How the container with the full id ended, when it was removed for auto_remove lately. */
@@ -1982,7 +1998,7 @@ static int reap(pl *p, const json_t *vm, pl_removed_fn fn, void *payload, vic_er
     }
     /* known before it is gone: a waiter that finds it gone asks at once */
     if (rc == 0 || rc == VIC_ENOTFOUND)
-        gone_record(p, id, code);
+        gone_record(p, id, code, json_string_value(json_object_get(c, "error")));
     if (rc == 0)
         rc = hv_vm_destroy(p->hv, &ref, err);
     if (rc < 0 && rc != VIC_ECONFLICT && rc != VIC_ENOTFOUND) {

@@ -1213,8 +1213,7 @@ static void emit(vic_http_stream *s, json_t *line)
 {
     char *text = json_dumps(line, JSON_COMPACT);
     if (text) {
-        vic_http_stream_write(s, text, strlen(text), NULL);
-        vic_http_stream_write(s, "\n", 1, NULL);
+        vic_http_stream_write_line(s, text, strlen(text), NULL);
         free(text);
     }
     json_decref(line);
@@ -1346,10 +1345,7 @@ static int emit_event(const json_t *ev, void *payload)
         return -1;
     if (ev) {
         char *text = json_dumps(ev, JSON_COMPACT);
-        int rc = vic_http_stream_write(j->s, text, strlen(text), NULL) < 0 ||
-                         vic_http_stream_write(j->s, "\n", 1, NULL) < 0
-                     ? -1
-                     : 0;
+        int rc = vic_http_stream_write_line(j->s, text, strlen(text), NULL) < 0 ? -1 : 0;
         free(text);
         return rc;
     }

@@ -10,8 +10,10 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -74,6 +76,33 @@ static int events(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err
     vic_http_stream *s = vic_http_resp_stream(resp, 200, "text/event-stream");
     pthread_t th;
     pthread_create(&th, NULL, produce, s);
+    pthread_detach(th);
+    return 0;
+}
+
+#define N_LINES 200
+
+static void *produce_lines(void *p)
+{
+    vic_http_stream *s = p;
+    for (int i = 0; i < N_LINES; i++) {
+        char line[32];
+        int n = snprintf(line, sizeof(line), "{\"n\":%d}", i);
+        if (vic_http_stream_write_line(s, line, (size_t)n, NULL) < 0)
+            break;
+        sched_yield(); /* let the server's reader take what is queued, between lines */
+    }
+    vic_http_stream_close(s);
+    vic_http_stream_release(s);
+    return NULL;
+}
+
+static int lines(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    (void)req, (void)payload, (void)err;
+    vic_http_stream *s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    pthread_create(&th, NULL, produce_lines, s);
     pthread_detach(th);
     return 0;
 }
@@ -173,6 +202,7 @@ static const vic_http_route routes[] = {
     {"PUT", "/echo", echo, VIC_ROUTE_JSON, NULL},
     {"GET", "/events", events, VIC_ROUTE_PUBLIC, NULL},
     {"GET", "/slow", slow, VIC_ROUTE_PUBLIC, NULL},
+    {"GET", "/lines", lines, VIC_ROUTE_PUBLIC, NULL},
     {"POST", "/upgrade", upgrade, VIC_ROUTE_PUBLIC, NULL},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -662,6 +692,49 @@ static void hijack_roundtrip(int tls)
     vic_cert_free(ca);
 }
 
+/* Each streamed line reaches the client with its newline in the same HTTP chunk: a reader
+ * that splits chunks on newlines (Docker's SDK) never sees a newline alone. */
+static void test_http_server_stream_lines_keep_their_newline(void **state)
+{
+    (void)state;
+    vic_http_server *s = start(0);
+    tconn c;
+    tconn_open(&c, vic_http_server_port(s), 0);
+    tconn_write(&c, "GET /lines HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    vic_buf acc = VIC_BUF_INIT;
+    const char *raw = tconn_read_until(&c, "\r\n0\r\n\r\n", &acc);
+    const char *p = strstr(raw, "\r\n\r\n");
+    assert_non_null(p);
+    assert_non_null(strstr(raw, "Transfer-Encoding: chunked"));
+    p += 4;
+    vic_buf body = VIC_BUF_INIT;
+    int chunks = 0;
+    for (;;) {
+        char *end;
+        unsigned long n = strtoul(p, &end, 16);
+        assert_true(end != p && strncmp(end, "\r\n", 2) == 0);
+        if (n == 0)
+            break;
+        const char *data = end + 2;
+        assert_true(data[n - 1] == '\n' && data[n] == '\r' && data[n + 1] == '\n');
+        vic_buf_append(&body, data, n);
+        chunks++;
+        p = data + n + 2;
+    }
+    vic_buf want = VIC_BUF_INIT;
+    for (int i = 0; i < N_LINES; i++)
+        vic_buf_appendf(&want, "{\"n\":%d}\n", i);
+    vic_buf_append(&body, "", 1);
+    vic_buf_append(&want, "", 1);
+    assert_string_equal(body.data, want.data);
+    assert_true(chunks >= 1);
+    vic_buf_free(&want);
+    vic_buf_free(&body);
+    vic_buf_free(&acc);
+    tconn_close(&c);
+    assert_int_equal(vic_http_server_stop(s, 2000), 0);
+}
+
 static void test_http_server_hijacks(void **state)
 {
     (void)state;
@@ -687,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_http_server_drains_in_flight),
         cmocka_unit_test(test_http_server_bad_listen),
         cmocka_unit_test(test_http_hijack_without_the_network),
+        cmocka_unit_test(test_http_server_stream_lines_keep_their_newline),
         cmocka_unit_test(test_http_server_hijacks),
         cmocka_unit_test(test_http_server_hijacks_over_tls),
     };
