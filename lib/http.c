@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -20,6 +19,7 @@
 #include "json.h"
 #include "log.h"
 #include "mem.h"
+#include "tlsfront.h"
 
 #define MAX_PARAMS         8
 #define DEFAULT_MAX_BODY   (1024 * 1024)
@@ -441,7 +441,6 @@ struct vic_http_hijack {
     char *proto;
     int fd;
     int stop_fd;
-    int peer_fd;
     char *extra;
     size_t extra_len;
     struct MHD_UpgradeResponseHandle *urh;
@@ -464,11 +463,6 @@ const char *vic_http_hijack_extra(const vic_http_hijack *h, size_t *len)
 int vic_http_hijack_stop_fd(const vic_http_hijack *h)
 {
     return h->stop_fd;
-}
-
-int vic_http_hijack_peer_fd(const vic_http_hijack *h)
-{
-    return h->peer_fd;
 }
 
 /* Drops a reference; the last one frees, and drops the payload when fn never ran. */
@@ -543,7 +537,7 @@ void vic_http_resp_hijack(vic_http_resp *r, const char *proto, const char *conte
     h->drop = drop;
     h->payload = payload;
     h->proto = xstrdup(proto ? proto : "tcp");
-    h->fd = h->stop_fd = h->peer_fd = -1;
+    h->fd = h->stop_fd = -1;
     r->hijack = h;
 }
 
@@ -919,6 +913,11 @@ void vic_http_dispatch(vic_http_router *r, vic_http_req *req, vic_http_resp *res
 /* ------------------------------------------------------------------------------------------ */
 /* the server (libmicrohttpd) */
 
+typedef struct pending_conn {
+    int fd;
+    int verified;
+} pending_conn;
+
 struct vic_http_server {
     struct MHD_Daemon *d;
     vic_http_router *router;
@@ -928,6 +927,9 @@ struct vic_http_server {
     int tls;
     int verify_clients;
     int clients_optional;
+    vic_tls_front *front;  /* with TLS: OpenSSL in front of a plain-HTTP daemon */
+    pending_conn *pending; /* connections handed to the daemon, not yet started (srv->lock) */
+    size_t n_pending;
     MHD_socket quiesced_fd;
     atomic_uint in_flight;
     atomic_int stopping;
@@ -1110,6 +1112,7 @@ static void *hijack_thread(void *arg)
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
                        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
+    (void)conn;
     vic_http_hijack *h = cls;
     vic_http_server *srv = h->server;
     conn_state *cs = con_cls;
@@ -1118,11 +1121,6 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
         atomic_fetch_sub(&srv->in_flight, 1);
     }
     h->fd = sock;
-    if (srv->tls) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        h->peer_fd = ci ? ci->connect_fd : -1;
-    }
     h->urh = urh;
     h->stop_fd = srv->stop_pipe[0];
     if (extra_in_size) {
@@ -1203,19 +1201,64 @@ static void remote_addr(struct MHD_Connection *conn, char *buf, size_t cap)
                   (socklen_t)cap);
 }
 
+/* A connection's socket context, when its TLS client presented a certificate that chains
+ * to the configured client CA. */
+static char verified_mark;
+
 /* Whether the TLS peer presented a certificate that chains to the configured client CA. */
 static int client_verified(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    if (ci == NULL || ci->tls_session == NULL)
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci && ci->socket_context == &verified_mark;
+}
+
+/* The TLS front hands a connection's plaintext end to the daemon; what its handshake said
+ * about the client waits in srv->pending until the daemon starts the connection. */
+static int hand_to_daemon(void *payload, int fd, const struct sockaddr *sa, socklen_t salen,
+                          int verified)
+{
+    vic_http_server *srv = payload;
+    pthread_mutex_lock(&srv->lock);
+    size_t i = 0;
+    while (i < srv->n_pending && srv->pending[i].fd != fd) /* a number reused: replaced */
+        i++;
+    if (i == srv->n_pending)
+        srv->pending = xrealloc(srv->pending, ++srv->n_pending * sizeof(*srv->pending));
+    srv->pending[i] = (pending_conn){fd, verified};
+    pthread_mutex_unlock(&srv->lock);
+    if (MHD_add_connection(srv->d, fd, sa, salen) == MHD_YES)
         return 0;
-    gnutls_session_t session = (gnutls_session_t)ci->tls_session;
-    unsigned n = 0;
-    if (gnutls_certificate_get_peers(session, &n) == NULL || n == 0)
-        return 0;
-    unsigned status = 0;
-    return gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
+    pthread_mutex_lock(&srv->lock);
+    for (i = 0; i < srv->n_pending; i++) {
+        if (srv->pending[i].fd == fd) {
+            srv->pending[i] = srv->pending[--srv->n_pending];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return -1;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    vic_http_server *srv = cls;
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    for (size_t i = 0; i < srv->n_pending; i++) {
+        if (srv->pending[i].fd == ci->connect_fd) {
+            *socket_context = srv->pending[i].verified ? &verified_mark : NULL;
+            srv->pending[i] = srv->pending[--srv->n_pending];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -1443,34 +1486,28 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
     }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
                      MHD_USE_ERROR_LOG;
+    /* With TLS the daemon serves plain HTTP to the TLS front (tlsfront.h), which accepts. */
     if (srv->tls)
-        flags |= MHD_USE_TLS;
+        flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 
     struct MHD_OptionItem opts[16];
     size_t n = 0;
     /* The logger first, so that messages about the other options reach it too. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
+    if (!srv->tls)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
+    else
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                         cfg->idle_timeout ? cfg->idle_timeout : 60, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 4096, NULL};
     if (threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
-    if (srv->tls) {
-        opts[n++] =
-            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem};
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem};
-        if (cfg->tls_client_ca_pem) {
-            opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
-                                                (void *)cfg->tls_client_ca_pem};
-            srv->verify_clients = 1;
-            srv->clients_optional = cfg->tls_client_optional;
-        }
-        /* TLS 1.3, and on TLS 1.2 only forward-secret key exchange (ECDHE) with AEAD
-         * ciphers: no static RSA, no CBC, no SHA-1 MACs */
-        opts[n++] =
-            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)VIC_TLS_PRIORITIES};
+    if (srv->tls && cfg->tls_client_ca_pem) {
+        srv->verify_clients = 1;
+        srv->clients_optional = cfg->tls_client_optional;
     }
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
@@ -1487,8 +1524,28 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
                            "TLS material rejected)",
                            cfg->listen);
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = di ? di->port : ntohs(sa.sin_port);
+    if (srv->tls) {
+        vic_tls_front_config fc = {.addr = sa,
+                                   .cert_pem = cfg->tls_cert_pem,
+                                   .key_pem = cfg->tls_key_pem,
+                                   .client_ca_pem = cfg->tls_client_ca_pem,
+                                   .hand = hand_to_daemon,
+                                   .payload = srv};
+        rc = vic_tls_front_start(&srv->front, &fc, err);
+        if (rc < 0) {
+            MHD_stop_daemon(srv->d);
+            vic_http_router_free(srv->router);
+            pthread_mutex_destroy(&srv->lock);
+            close(srv->stop_pipe[0]);
+            close(srv->stop_pipe[1]);
+            free(srv);
+            return vic_err_wrap(err, rc, "cannot serve TLS on %s", cfg->listen);
+        }
+        srv->port = vic_tls_front_port(srv->front);
+    } else {
+        const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+        srv->port = di ? di->port : ntohs(sa.sin_port);
+    }
     *out = srv;
     return 0;
 }
@@ -1503,7 +1560,10 @@ unsigned vic_http_server_stop(vic_http_server *srv, unsigned drain_ms)
     if (srv == NULL)
         return 0;
     atomic_store(&srv->stopping, 1);
-    srv->quiesced_fd = MHD_quiesce_daemon(srv->d);
+    if (srv->front)
+        vic_tls_front_quiesce(srv->front); /* new clients are refused from now on */
+    else
+        srv->quiesced_fd = MHD_quiesce_daemon(srv->d);
 
     /* End open streams so that their connections finish instead of holding the drain. */
     pthread_mutex_lock(&srv->lock);
@@ -1545,7 +1605,9 @@ unsigned vic_http_server_stop(vic_http_server *srv, unsigned drain_ms)
         usleep(2000);
     }
 
+    vic_tls_front_stop(srv->front); /* no connection is handed to the daemon after it */
     MHD_stop_daemon(srv->d);
+    free(srv->pending);
     if (srv->quiesced_fd != MHD_INVALID_SOCKET)
         close(srv->quiesced_fd);
     close(srv->stop_pipe[0]);

@@ -22,12 +22,6 @@
 
 #include "err.h"
 
-/* What every TLS server of VIC-C accepts (GnuTLS priorities): TLS 1.3, and TLS 1.2 with
- * ECDHE key exchange and AEAD ciphers only. */
-#define VIC_TLS_PRIORITIES                                                                         \
-    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"               \
-    "-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
-
 typedef struct vic_http_req vic_http_req;
 typedef struct vic_http_resp vic_http_resp;
 typedef struct vic_http_router vic_http_router;
@@ -64,7 +58,7 @@ typedef int (*vic_http_prepare_fn)(vic_http_req *req, void *payload, vic_err **e
 
 typedef struct vic_http_config {
     const char *listen;       /* "127.0.0.1:8443"; port 0 picks a free one */
-    const char *tls_cert_pem; /* NULL serves plain HTTP; with it, VIC_TLS_PRIORITIES hold */
+    const char *tls_cert_pem; /* NULL serves plain HTTP; TLS: see tlsfront.h */
     const char *tls_key_pem;
     /* With TLS: require every client to present a certificate signed by this CA (PEM), as
      * docker --tlsverify does; requests without one are refused with 401. NULL: none asked. */
@@ -227,17 +221,13 @@ typedef struct vic_http_hijack vic_http_hijack;
  * readable (the server is stopping: fd is shut down then, so blocked reads and writes end). */
 typedef void (*vic_http_hijack_fn)(vic_http_hijack *h, void *payload);
 
-/* The client's socket (blocking). shutdown(fd, SHUT_WR) half-closes; never close() it. */
+/* The client's socket (blocking), plain also over TLS (tlsfront.h relays). A read of 0 says
+ * the client finished sending; shutdown(fd, SHUT_WR) half-closes; never close() it. */
 int vic_http_hijack_fd(const vic_http_hijack *h);
 /* Bytes the client sent after its request, before the hijack: treat them as read from fd. */
 const char *vic_http_hijack_extra(const vic_http_hijack *h, size_t *len);
 /* Readable (never read it) once the server stops; -1 when there is no server. */
 int vic_http_hijack_stop_fd(const vic_http_hijack *h);
-/* Over TLS, libmicrohttpd (0.9.75) relays neither the client's close_notify (a half-close)
- * nor its leaving to fd: this is the client's own socket, to poll (never read or write) for
- * POLLRDHUP, which says the client closed its connection. -1 for plain connections, where a
- * read of 0 on fd says the client finished sending. */
-int vic_http_hijack_peer_fd(const vic_http_hijack *h);
 
 /* Turns resp into `101 Switching Protocols` with `Upgrade: proto` (and content_type when not
  * NULL); the server then runs fn on the connection. When the connection is never handed

@@ -103,7 +103,7 @@ static void attach_run(vic_http_hijack *h, void *payload)
     engine_relay r = {
         .tty = s->tty, .want_out = s->want_out, .want_err = s->want_err, .lock = &s->lock};
     engine_relay_client(&r, h);
-    int client = r.client, stop_fd = r.stop_fd, peer_fd = r.peer_fd;
+    int client = r.client, stop_fd = r.stop_fd;
     vic_buf early = VIC_BUF_INIT;
     int in_open = s->want_in, exit_code = -1;
     size_t extra_len = 0;
@@ -127,11 +127,10 @@ static void attach_run(vic_http_hijack *h, void *payload)
         vic_err_free(&err);
         if (!again || now_ms() > deadline)
             goto done;
-        struct pollfd pf[3] = {
-            {in_open ? client : -1, POLLIN, 0}, {stop_fd, POLLIN, 0}, {peer_fd, POLLRDHUP, 0}};
-        if (poll(pf, 3, 50) < 0 && errno != EINTR)
+        struct pollfd pf[2] = {{in_open ? client : -1, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+        if (poll(pf, 2, 50) < 0 && errno != EINTR)
             goto done;
-        if (pf[1].revents || pf[2].revents)
+        if (pf[1].revents)
             goto done;
         if (pf[0].revents) {
             ssize_t n = read(client, buf, sizeof(buf));

@@ -65,7 +65,6 @@ void engine_relay_client(engine_relay *r, const vic_http_hijack *h)
 {
     r->client = h ? vic_http_hijack_fd(h) : -1;
     r->stop_fd = h ? vic_http_hijack_stop_fd(h) : -1;
-    r->peer_fd = h ? vic_http_hijack_peer_fd(h) : -1;
 }
 
 int engine_attach_translate(vic_buf *in, int tty, int want_out, int want_err, vic_buf *out,
@@ -139,16 +138,14 @@ int engine_attach_relay(const engine_relay *r)
         frames.len = 0;
     }
     for (;;) {
-        struct pollfd pf[4] = {{r->pl_fd, POLLIN, 0},
-                               {in_open ? client : -1, POLLIN, 0},
-                               {r->stop_fd, POLLIN, 0},
-                               {r->peer_fd, POLLRDHUP, 0}};
-        if (poll(pf, 4, -1) < 0) {
+        struct pollfd pf[3] = {
+            {r->pl_fd, POLLIN, 0}, {in_open ? client : -1, POLLIN, 0}, {r->stop_fd, POLLIN, 0}};
+        if (poll(pf, 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if (pf[2].revents || pf[3].revents)
+        if (pf[2].revents)
             break;
         if (pf[0].revents) {
             ssize_t n = read(r->pl_fd, buf, sizeof(buf));

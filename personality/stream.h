@@ -46,17 +46,17 @@ int engine_stream_need_upgrade(vic_http_req *req, const char *what, vic_err **er
 
 /* One relay between a docker client and a port layer channel (attach or exec frames). */
 typedef struct engine_relay {
-    int pl_fd;            /* the channel */
-    int client;           /* the hijacked docker connection; -1: none (a detached exec) */
-    int stop_fd, peer_fd; /* the server stopping, the client hanging up; -1: none */
-    const char *input;    /* bytes the client sent before the relay: STDIN frames first */
+    int pl_fd;         /* the channel */
+    int client;        /* the hijacked docker connection; -1: none (a detached exec) */
+    int stop_fd;       /* readable once the server stops; -1: none */
+    const char *input; /* bytes the client sent before the relay: STDIN frames first */
     size_t input_len;
     int tty, want_in, want_out, want_err;
     int outlive_client;    /* a client that leaves does not end the relay (exec) */
     pthread_mutex_t *lock; /* held around writes to pl_fd (resizes write there too) */
 } engine_relay;
 
-/* r's client, stop_fd and peer_fd from the hijacked connection h (NULL: none, all -1). */
+/* r's client and stop_fd from the hijacked connection h (NULL: none, all -1). */
 void engine_relay_client(engine_relay *r, const vic_http_hijack *h);
 
 /* Relays until the channel's EXIT frame: r->input and then the client's bytes become STDIN

@@ -480,16 +480,15 @@ static void relay_frames(vic_http_hijack *h, int vm)
     int client_open = 1, ok = extra_len == 0 || vic_send_all(vm, extra, extra_len) == 0;
     char buf[65536];
     while (ok) {
-        struct pollfd pf[4] = {{vm, POLLIN, 0},
+        struct pollfd pf[3] = {{vm, POLLIN, 0},
                                {client_open ? client : -1, POLLIN, 0},
-                               {vic_http_hijack_stop_fd(h), POLLIN, 0},
-                               {vic_http_hijack_peer_fd(h), POLLRDHUP, 0}};
-        if (poll(pf, 4, -1) < 0) {
+                               {vic_http_hijack_stop_fd(h), POLLIN, 0}};
+        if (poll(pf, 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if (pf[2].revents || pf[3].revents)
+        if (pf[2].revents)
             break;
         if (pf[0].revents) {
             ssize_t n = read(vm, buf, sizeof(buf));

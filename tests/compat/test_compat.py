@@ -148,8 +148,6 @@ def test_run_name_and_detach(engine, s):
     assert inspect(engine, cid[:12])["Id"] == cid
 
 
-@pytest.mark.vch_differs("over TLS the end of piped input never reaches the container "
-                         "(libmicrohttpd 0.9.75 does not relay the half-close)")
 def test_run_stdin_pipe(engine):
     r = engine.docker("run", "-i", "--rm", engine.image, "sh", "-c", "tr a-z A-Z; echo end",
                       input="piped in\n", timeout=20)
@@ -199,8 +197,6 @@ def test_exec_missing_binary(engine, s):
     assert "/no/such/binary" in r.stdout + r.stderr
 
 
-@pytest.mark.vch_differs("over TLS the end of piped input never reaches the exec "
-                         "(libmicrohttpd 0.9.75 does not relay the half-close)")
 def test_exec_stdin_pipe(engine, s):
     name = sleeper(engine, s)
     r = engine.docker("exec", "-i", name, "sh", "-c", "cat; echo end", input="through exec\n",
