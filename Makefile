@@ -19,7 +19,7 @@ endif
 .DELETE_ON_ERROR:
 SHELL := /bin/bash
 
-BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libjansson-dev \
+BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libgnutls28-dev libjansson-dev \
 	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev libseccomp-dev libnftables-dev
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
 	python3-pytest python3-pytest-timeout python3-requests curl busybox-static docker-registry skopeo \
@@ -29,7 +29,7 @@ BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps docker.io iptables docker-reg
 COMPAT_PKGS := $(BUILD_PKGS) python3-pytest python3-pytest-timeout python3-requests python3-docker \
 	curl busybox-static docker-registry skopeo docker.io iptables
 
-PKGS := libmicrohttpd jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive \
+PKGS := libmicrohttpd gnutls jansson libcurl libxml-2.0 openssl sqlite3 libjwt libarchive \
 	libseccomp libnftables
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

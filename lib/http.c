@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -925,6 +926,7 @@ struct vic_http_server {
     size_t max_archive_body;
     uint16_t port;
     int tls;
+    int half_close; /* TLS through the front (tlsfront.h) */
     int verify_clients;
     int clients_optional;
     vic_tls_front *front;  /* with TLS: OpenSSL in front of a plain-HTTP daemon */
@@ -1206,11 +1208,23 @@ static void remote_addr(struct MHD_Connection *conn, char *buf, size_t cap)
 static char verified_mark;
 
 /* Whether the TLS peer presented a certificate that chains to the configured client CA. */
-static int client_verified(struct MHD_Connection *conn)
+static int client_verified(const vic_http_server *srv, struct MHD_Connection *conn)
 {
+    if (srv->half_close) { /* the front checked it at the handshake */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return ci && ci->socket_context == &verified_mark;
+    }
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci && ci->socket_context == &verified_mark;
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || ci->tls_session == NULL)
+        return 0;
+    gnutls_session_t session = (gnutls_session_t)ci->tls_session;
+    unsigned n = 0;
+    if (gnutls_certificate_get_peers(session, &n) == NULL || n == 0)
+        return 0;
+    unsigned status = 0;
+    return gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
 }
 
 /* The TLS front hands a connection's plaintext end to the daemon; what its handshake said
@@ -1277,7 +1291,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->in_flight, 1);
         if (atomic_load(&srv->stopping))
             return queue_error(srv, conn, cs, 503, "server is shutting down");
-        if (srv->verify_clients && !srv->clients_optional && !client_verified(conn))
+        if (srv->verify_clients && !srv->clients_optional && !client_verified(srv, conn))
             return queue_error(srv, conn, cs, 401,
                                "a client certificate signed by this server's CA is required "
                                "(docker --tlsverify with the VCH's cert.pem and key.pem)");
@@ -1353,7 +1367,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_nv, &req->query);
     remote_addr(conn, req->remote, sizeof(req->remote));
     req->tls = srv->tls;
-    req->client_cert = srv->verify_clients && client_verified(conn);
+    req->client_cert = srv->verify_clients && client_verified(srv, conn);
     if (cs->body.len) {
         req->body = cs->body.data;
         req->body_len = cs->body.len;
@@ -1462,6 +1476,7 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
     srv->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
     srv->max_archive_body = cfg->max_archive_body;
     srv->tls = cfg->tls_cert_pem != NULL;
+    srv->half_close = srv->tls && cfg->tls_half_close;
     srv->quiesced_fd = MHD_INVALID_SOCKET;
     if (pipe2(srv->stop_pipe, O_CLOEXEC) < 0) {
         free(srv);
@@ -1486,15 +1501,17 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
     }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
                      MHD_USE_ERROR_LOG;
-    /* With TLS the daemon serves plain HTTP to the TLS front (tlsfront.h), which accepts. */
-    if (srv->tls)
+    /* Through the TLS front the daemon serves plain HTTP to the front, which accepts. */
+    if (srv->half_close)
         flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+    else if (srv->tls)
+        flags |= MHD_USE_TLS;
 
     struct MHD_OptionItem opts[16];
     size_t n = 0;
     /* The logger first, so that messages about the other options reach it too. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL};
-    if (!srv->tls)
+    if (!srv->half_close)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
     else
         opts[n++] =
@@ -1505,6 +1522,18 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 4096, NULL};
     if (threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    if (srv->tls && !srv->half_close) {
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem};
+        if (cfg->tls_client_ca_pem)
+            opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                                (void *)cfg->tls_client_ca_pem};
+        /* TLS 1.3, and on TLS 1.2 only forward-secret key exchange (ECDHE) with AEAD
+         * ciphers: no static RSA, no CBC, no SHA-1 MACs */
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)VIC_TLS_PRIORITIES};
+    }
     if (srv->tls && cfg->tls_client_ca_pem) {
         srv->verify_clients = 1;
         srv->clients_optional = cfg->tls_client_optional;
@@ -1524,7 +1553,7 @@ int vic_http_server_start(vic_http_server **out, const vic_http_config *cfg, vic
                            "TLS material rejected)",
                            cfg->listen);
     }
-    if (srv->tls) {
+    if (srv->half_close) {
         vic_tls_front_config fc = {.addr = sa,
                                    .cert_pem = cfg->tls_cert_pem,
                                    .key_pem = cfg->tls_key_pem,

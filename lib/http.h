@@ -22,6 +22,12 @@
 
 #include "err.h"
 
+/* What every TLS server of VIC-C accepts (GnuTLS priorities; tlsfront.h holds the same
+ * policy for OpenSSL): TLS 1.3, and TLS 1.2 with ECDHE key exchange and AEAD ciphers only. */
+#define VIC_TLS_PRIORITIES                                                                         \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"               \
+    "-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
+
 typedef struct vic_http_req vic_http_req;
 typedef struct vic_http_resp vic_http_resp;
 typedef struct vic_http_router vic_http_router;
@@ -58,7 +64,7 @@ typedef int (*vic_http_prepare_fn)(vic_http_req *req, void *payload, vic_err **e
 
 typedef struct vic_http_config {
     const char *listen;       /* "127.0.0.1:8443"; port 0 picks a free one */
-    const char *tls_cert_pem; /* NULL serves plain HTTP; TLS: see tlsfront.h */
+    const char *tls_cert_pem; /* NULL serves plain HTTP; with it, VIC_TLS_PRIORITIES hold */
     const char *tls_key_pem;
     /* With TLS: require every client to present a certificate signed by this CA (PEM), as
      * docker --tlsverify does; requests without one are refused with 401. NULL: none asked. */
@@ -66,6 +72,11 @@ typedef struct vic_http_config {
     /* With tls_client_ca_pem: accept clients without a certificate too; a handler tells the
      * two apart with vic_http_req_client_cert(). */
     int tls_client_optional;
+    /* With TLS: terminate it in the TLS front (tlsfront.h, OpenSSL) instead of
+     * libmicrohttpd's GnuTLS, so that a client's half-close reaches a hijacked connection as
+     * the end of its input (docker attach, exec -i). Each request then takes a hop through a
+     * relay thread: about half the throughput of plain libmicrohttpd TLS on small requests. */
+    int tls_half_close;
     size_t max_body; /* bytes; 0 means 1 MiB */
     /* Bodies of Content-Type application/x-tar (archives, e.g. docker cp) go to an unlinked
      * temporary file instead of memory, up to this many bytes; a handler reads them through
@@ -221,8 +232,9 @@ typedef struct vic_http_hijack vic_http_hijack;
  * readable (the server is stopping: fd is shut down then, so blocked reads and writes end). */
 typedef void (*vic_http_hijack_fn)(vic_http_hijack *h, void *payload);
 
-/* The client's socket (blocking), plain also over TLS (tlsfront.h relays). A read of 0 says
- * the client finished sending; shutdown(fd, SHUT_WR) half-closes; never close() it. */
+/* The client's socket (blocking). A read of 0 says the client finished sending (or left);
+ * shutdown(fd, SHUT_WR) half-closes; never close() it. Over TLS this holds with
+ * vic_http_config.tls_half_close only: libmicrohttpd's own TLS tells the hijack neither. */
 int vic_http_hijack_fd(const vic_http_hijack *h);
 /* Bytes the client sent after its request, before the hijack: treat them as read from fd. */
 const char *vic_http_hijack_extra(const vic_http_hijack *h, size_t *len);

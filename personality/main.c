@@ -47,6 +47,8 @@ int main(int argc, char **argv)
                            .tls_cert_pem = tls.cert,
                            .tls_key_pem = tls.key,
                            .tls_client_ca_pem = tls.ca,
+                           /* the end of piped input reaches attach and exec -i */
+                           .tls_half_close = 1,
                            .max_archive_body = ENGINE_MAX_ARCHIVE_BODY,
                            .routes = engine_routes,
                            .n_routes = engine_n_routes,

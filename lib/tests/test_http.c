@@ -630,6 +630,7 @@ static void hijack_roundtrip(int tls, int end)
     vic_http_config cfg = {.listen = "127.0.0.1:0",
                            .tls_cert_pem = cert_pem,
                            .tls_key_pem = key_pem,
+                           .tls_half_close = 1,
                            .threads = 2,
                            .idle_timeout = 1,
                            .routes = routes,
