@@ -89,6 +89,14 @@ int vic_guest_lookup_user(const char *user, const char *group, const char *passw
     *uid = 0;
     *gid = 0;
     snprintf(home, home_cap, "/root");
+    /* Docker's "user:group" in one string (docker run -u 1234:5678) */
+    char user_part[256];
+    const char *colon = user ? strchr(user, ':') : NULL;
+    if (colon && (group == NULL || *group == '\0')) {
+        snprintf(user_part, sizeof(user_part), "%.*s", (int)(colon - user), user);
+        group = colon + 1;
+        user = user_part;
+    }
     if (user && *user) {
         int n = find_entry(passwd_file, user, line, sizeof(line), f, 7);
         if (n >= 4) {

@@ -492,6 +492,9 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
          * filter loaded while still root, then the user switch, then what root keeps. */
         const char *what = "chdir";
         char cwhy[300] = "";
+        /* a working directory the image lacks is made, as root, as Docker's runtime does */
+        if (chdir(dir) < 0 && errno == ENOENT)
+            vic_mkdir_p(dir, 0755);
         if (chdir(dir) == 0) {
             what = "confine";
             if (vic_confine_enter(&conf, cwhy, sizeof(cwhy)) == 0) {
@@ -734,7 +737,16 @@ int tether_main(void)
     if (prepared < 0 || spawn(s, &r, why, sizeof(why)) < 0) {
         tlog("tether: %s", why);
         s->started = xstrdup(why);
-        s->exit_status = strstr(why, "not found") || strstr(why, "no such file") ? 127 : 126;
+        /* Docker's codes: 127 for a command that is not there, 126 for one that cannot run */
+        s->exit_status =
+            strcasestr(why, "not found") || strcasestr(why, "no such file") ? 127 : 126;
+        /* an attached client hears why, on the session's stderr, as Docker's CLI prints the
+         * daemon's answer (the exit code alone says nothing) */
+        char line[700];
+        int len = snprintf(line, sizeof(line), "failed to start container: %s\n", why);
+        if (len > 0)
+            attach_out(&r, VIC_ATTACH_STDERR, line,
+                       (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
         s->stopped_at = now_ns();
         publish(s);
         code = (int)s->exit_status;
