@@ -130,6 +130,7 @@ static void *watch_thread(void *arg);
 static bool gone_status(pl *p, const char *id, int64_t *code);
 static void gone_record(pl *p, const char *id, int64_t code, const char *error);
 static bool gone_ran(pl *p, const char *id);
+static bool gone_error(pl *p, const char *id, char *out, size_t cap);
 static void reap_failed_start(pl *p, const char *id);
 
 int pl_open(pl **out, const pl_opts *o, vic_err **err)
@@ -1198,6 +1199,13 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
         pl_handle_free(h);
         return 0;
     }
+    /* ...and one whose start failed may be gone before the wait read why: the reaper kept it */
+    char why[512];
+    if (rc == VIC_ENOTFOUND && auto_remove && strcmp(auto_remove, "true") == 0 &&
+        gone_error(p, h->cfg.id, why, sizeof(why))) {
+        vic_err_free(err);
+        rc = vic_err_set(err, VIC_EINVAL, "failed to start container: %s", why);
+    }
     /* Docker removes an AutoRemove container whose start failed */
     if (rc < 0 && h->cfg.id && auto_remove && strcmp(auto_remove, "true") == 0)
         reap_failed_start(p, h->cfg.id);
@@ -1998,8 +2006,9 @@ static void gone_record(pl *p, const char *id, int64_t code, const char *error)
     int64_t now = mono_ms();
     pthread_mutex_lock(&p->reap_mu);
     json_object_set_new(p->gone, id,
-                        json_pack("{s:I, s:I, s:b}", "code", (json_int_t)code, "at",
-                                  (json_int_t)now, "ran", error == NULL || error[0] == '\0'));
+                        json_pack("{s:I, s:I, s:b, s:s}", "code", (json_int_t)code, "at",
+                                  (json_int_t)now, "ran", error == NULL || error[0] == '\0',
+                                  "error", error ? error : ""));
     for (;;) {
         const char *oldest = NULL;
         json_int_t oldest_at = 0;
@@ -2034,6 +2043,19 @@ static bool gone_ran(pl *p, const char *id)
     bool ran = g && json_is_true(json_object_get(g, "ran"));
     pthread_mutex_unlock(&p->reap_mu);
     return ran;
+}
+
+/* Why the start of the container with the full id failed, when it was removed for
+ * auto_remove lately after such a start: into out, true. */
+static bool gone_error(pl *p, const char *id, char *out, size_t cap)
+{
+    pthread_mutex_lock(&p->reap_mu);
+    const char *e = vic_json_str(json_object_get(p->gone, id), "error");
+    bool known = e && *e;
+    if (known)
+        snprintf(out, cap, "%s", e);
+    pthread_mutex_unlock(&p->reap_mu);
+    return known;
 }
 
 /* How the container with the full id ended, when it was removed for auto_remove lately. */
