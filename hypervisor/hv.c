@@ -208,6 +208,12 @@ int hv_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)
     return CALL(vm_processes, c, vm, out, err);
 }
 
+int hv_vm_guest_usage(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    return CALL(vm_guest_usage, c, vm, out, err);
+}
+
 int hv_vm_attach(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err)
 {
     *fd = -1;

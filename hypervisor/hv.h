@@ -123,6 +123,9 @@ typedef struct hv_nic {
     const char *gateway;
     const hv_port_forward *forwards; /* local target only (elsewhere VIC_EUNSUPPORTED) */
     size_t n_forwards;
+    /* The NIC's MAC address, "02:42:0a:01:00:05" (a unicast one); NULL: the driver's choice.
+     * Only where hv_caps.nic_mac (elsewhere VIC_EUNSUPPORTED). */
+    const char *mac;
 } hv_nic;
 
 typedef struct hv_vm_spec {
@@ -224,6 +227,9 @@ typedef struct hv_caps {
     /* Whether containers on bridges are kept from this host's services and each other: 0, or
      * the reason (VIC_EUNSUPPORTED). */
     int (*bridges_isolated)(vic_err **err);
+    /* 1: a NIC's MAC address can be chosen (hv_nic.mac); 0: the target assigns it (vSphere
+     * takes manual addresses only from VMware's own range). */
+    int nic_mac;
 } hv_caps;
 
 typedef struct hv_driver {
@@ -258,6 +264,7 @@ typedef struct hv_driver {
     int (*vm_exec)(hv_conn *c, const hv_ref *vm, int *fd, vic_err **err); /* may be NULL */
     int (*vm_processes)(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err);   /* or NULL */
     int (*vm_signal)(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err); /* or NULL */
+    int (*vm_guest_usage)(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err); /* or NULL */
     int (*vm_id_base)(hv_conn *c, const hv_ref *vm, uint32_t *out, vic_err **err);    /* or NULL */
     int (*ext_register)(hv_conn *c, const hv_extension *x, vic_err **err);
     int (*ext_unregister)(hv_conn *c, const char *key, vic_err **err);
@@ -352,6 +359,13 @@ int hv_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err);
  * hands it on to the session. VIC_ECONFLICT when the VM is off, VIC_ENOTFOUND when the guest
  * has no such process, VIC_EUNSUPPORTED where the driver has no guest operations. */
 int hv_vm_signal(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err);
+
+/* What the host sees of the powered-on VM's guest: {"pid": the host's process id of the
+ * guest's PID 1, "processes": how many processes the guest runs, "nics": {ifname:
+ * {rx_bytes, rx_packets, rx_errors, rx_dropped, tx_bytes, tx_packets, tx_errors,
+ * tx_dropped}} for its interfaces but loopback}. VIC_ECONFLICT when the VM is off,
+ * VIC_EUNSUPPORTED where the driver cannot see into its guests. */
+int hv_vm_guest_usage(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err);
 
 /* Datastore files, addressed "[datastore1] folder/file". Paths never escape the datastore. */
 int hv_ds_upload(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);

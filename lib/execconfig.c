@@ -54,6 +54,7 @@ static const vic_gi_field network_fields[] = {
     VIC_GI_FIELD_STRING_ARRAY(vic_exec_network, aliases, n_aliases, "network/aliases",
                               VIC_GI_READONLY, 0),
     VIC_GI_FIELD_BOOL(vic_exec_network, is_default, "network/default", VIC_GI_READONLY, 0),
+    VIC_GI_FIELD_STRING(vic_exec_network, mac, "mac", VIC_GI_READONLY, 0),
 };
 const vic_gi_desc vic_exec_network_desc = VIC_GI_DESC(vic_exec_network, network_fields);
 

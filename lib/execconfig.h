@@ -56,6 +56,8 @@ typedef struct vic_exec_network {
     char **aliases; /* names the container answers to on this network, besides its own */
     size_t n_aliases;
     bool is_default; /* the default route and resolver go through this network */
+    char *mac;       /* the NIC's MAC address as the hypervisor was told it, for inspect (NULL: not
+                      * known: the hypervisor chose it) */
 } vic_exec_network;
 
 typedef struct vic_exec_session {

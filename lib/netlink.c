@@ -1,6 +1,7 @@
 #include "netlink.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -203,8 +204,40 @@ int vic_nl_bridge_ensure(const char *name, vic_err **err)
     return vic_nl_link_up(name, err);
 }
 
-int vic_nl_macvlan_add(const char *lower, const char *name, pid_t ns_pid, vic_err **err)
+int vic_mac_parse(const char *s, unsigned char out[6])
 {
+    if (s == NULL || strlen(s) != 17)
+        return -1;
+    for (int i = 0; i < 17; i++)
+        if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+            return -1;
+    for (int i = 0; i < 6; i++)
+        out[i] = (unsigned char)strtoul(s + 3 * i, NULL, 16);
+    return out[0] & 1 ? -1 : 0; /* the low bit of the first byte marks a group address */
+}
+
+int vic_mac_of_ip(const char *ip, char out[18])
+{
+    uint32_t a = 0;
+    int prefix = 0;
+    char cidr[40];
+    out[0] = '\0';
+    if (ip == NULL || strlen(ip) > 18)
+        return -1;
+    snprintf(cidr, sizeof(cidr), "%s%s", ip, strchr(ip, '/') ? "" : "/32");
+    if (vic_cidr_parse(cidr, &a, &prefix) < 0)
+        return -1;
+    snprintf(out, 18, "02:42:%02x:%02x:%02x:%02x", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+             a & 255);
+    return 0;
+}
+
+int vic_nl_macvlan_add(const char *lower, const char *name, pid_t ns_pid, const char *mac,
+                       vic_err **err)
+{
+    unsigned char hw[6];
+    if (mac && vic_mac_parse(mac, hw) < 0)
+        return vic_err_set(err, VIC_EINVAL, "%s: %s is not a unicast MAC address", name, mac);
     int lidx = ifindex(lower, err);
     if (lidx < 0)
         return lidx;
@@ -215,6 +248,8 @@ int vic_nl_macvlan_add(const char *lower, const char *name, pid_t ns_pid, vic_er
     attr_u32(&r, IFLA_LINK, (uint32_t)lidx);
     if (ns_pid > 0)
         attr_u32(&r, IFLA_NET_NS_PID, (uint32_t)ns_pid);
+    if (mac)
+        attr(&r, IFLA_ADDRESS, hw, sizeof(hw));
     nest_begin(&r, IFLA_LINKINFO);
     attr_str(&r, IFLA_INFO_KIND, "macvlan");
     nest_begin(&r, IFLA_INFO_DATA);

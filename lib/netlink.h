@@ -25,10 +25,21 @@ uint32_t vic_cidr_mask(int prefix);
 /* Creates bridge `name` when missing and brings it up. */
 int vic_nl_bridge_ensure(const char *name, vic_err **err);
 
+/* "02:42:0a:01:00:05" (hex digits of either case) into out: 0, or -1 when s is not six
+ * colon-separated bytes or is a multicast (group) address. */
+int vic_mac_parse(const char *s, unsigned char out[6]);
+
+/* A MAC address for the IPv4 address ip ("10.1.0.5" or "10.1.0.5/24"), as Docker makes one:
+ * 02:42 (locally administered, unicast) and the address's four bytes, into out. Returns 0,
+ * or -1 (out "") when ip is not an IPv4 address. */
+int vic_mac_of_ip(const char *ip, char out[18]);
+
 /* Creates macvlan device name (bridge mode) on lower, in the network namespace of process
- * ns_pid (0: ours). Macvlans of one lower reach each other directly, without passing the
- * host's bridge netfilter or FORWARD chain. VIC_ECONFLICT when name exists there. */
-int vic_nl_macvlan_add(const char *lower, const char *name, pid_t ns_pid, vic_err **err);
+ * ns_pid (0: ours), with MAC address mac (vic_mac_parse's form; NULL: a random one). Macvlans
+ * of one lower reach each other directly, without passing the host's bridge netfilter or
+ * FORWARD chain. VIC_ECONFLICT when name exists there. */
+int vic_nl_macvlan_add(const char *lower, const char *name, pid_t ns_pid, const char *mac,
+                       vic_err **err);
 
 /* Adds cidr ("10.1.0.1/24") to ifname; present already is not an error. */
 int vic_nl_addr_add(const char *ifname, const char *cidr, vic_err **err);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,148 +19,11 @@
 #include "lib/timefmt.h"
 #include "personality/attach.h"
 #include "personality/hostconfig.h"
+#include "personality/inspect.h"
 #include "personality/networks.h"
 #include "personality/ports.h"
 #include "personality/stream.h"
 #include "personality/volumes.h"
-
-const char *const engine_ps_filters[] = {"name", "id", "status", NULL};
-
-static int64_t parse_time(const char *rfc3339)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    if (rfc3339 == NULL || strptime(rfc3339, "%Y-%m-%dT%H:%M:%S", &tm) == NULL || tm.tm_year < 71)
-        return 0;
-    return (int64_t)timegm(&tm);
-}
-
-static void ago(char *out, size_t cap, int64_t since, time_t now)
-{
-    int64_t d = (int64_t)now - since;
-    if (d < 1)
-        snprintf(out, cap, "Less than a second");
-    else if (d < 60)
-        snprintf(out, cap, "%lld second%s", (long long)d, d == 1 ? "" : "s");
-    else if (d < 3600)
-        snprintf(out, cap, "%lld minute%s", (long long)(d / 60), d / 60 == 1 ? "" : "s");
-    else if (d < 86400)
-        snprintf(out, cap, "%lld hour%s", (long long)(d / 3600), d / 3600 == 1 ? "" : "s");
-    else
-        snprintf(out, cap, "%lld days", (long long)(d / 86400));
-}
-
-void engine_container_status(const json_t *c, time_t now, char *out, size_t cap)
-{
-    const char *state = vic_json_str(c, "state");
-    int64_t started = parse_time(vic_json_str(c, "started_at"));
-    int64_t finished = parse_time(vic_json_str(c, "finished_at"));
-    char span[48];
-    int on = state && (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0);
-    if (on && started > 0) {
-        ago(span, sizeof(span), started, now);
-        snprintf(out, cap, "Up %s", span);
-    } else if (state && strcmp(state, "exited") == 0 && started > 0 && finished > 0) {
-        ago(span, sizeof(span), finished, now);
-        snprintf(out, cap, "Exited (%lld) %s ago",
-                 (long long)json_integer_value(json_object_get(c, "exit_code")), span);
-    } else if (state && strcmp(state, "exited") == 0 && started > 0) {
-        snprintf(out, cap, "Exited (%lld)",
-                 (long long)json_integer_value(json_object_get(c, "exit_code")));
-    } else {
-        /* never started, or on but not started yet (its run block): no start time to count
-         * an uptime from, which Docker shows as Created */
-        snprintf(out, cap, "Created");
-    }
-}
-
-json_t *engine_container_summary(const json_t *c, time_t now)
-{
-    const char *state = vic_json_str(c, "state");
-    int64_t created = parse_time(vic_json_str(c, "created_at"));
-    if (created == 0) /* a container of a port layer that did not record it */
-        created = parse_time(vic_json_str(c, "started_at"));
-    char status[96];
-    engine_container_status(c, now, status, sizeof(status));
-    vic_buf cmd = VIC_BUF_INIT;
-    vic_buf_append(&cmd, "", 0);
-    size_t i;
-    json_t *a;
-    json_array_foreach(json_object_get(json_object_get(c, "config"), "cmd"), i, a)
-    {
-        vic_buf_appendf(&cmd, "%s%s", i ? " " : "", json_string_value(a));
-    }
-    cleanup_free char *name = xasprintf("/%s", vic_json_str(c, "name"));
-    json_t *out = json_pack(
-        "{s:s, s:[s], s:s, s:s, s:s, s:I, s:{}, s:s, s:s, s:{s:s}, "
-        "s:{s:{}}, s:[]}",
-        "Id", vic_json_str(c, "id"), "Names", name, "Image", vic_json_str(c, "image") ?: "",
-        "ImageID", "", "Command", cmd.data, "Created", (json_int_t)created, "Labels", "State",
-        state ? state : "unknown", "Status", status, "HostConfig", "NetworkMode",
-        engine_network_mode(c), "NetworkSettings", "Networks", "Mounts");
-    vic_buf_free(&cmd);
-    json_object_set_new(out, "Ports", engine_port_list(c));
-    json_object_set_new(json_object_get(out, "NetworkSettings"), "Networks",
-                        engine_inspect_networks(c));
-    return out;
-}
-
-int engine_ps_match(const json_t *values, const char *s, int how)
-{
-    if (values == NULL)
-        return 1;
-    size_t i;
-    json_t *v;
-    json_array_foreach(values, i, v)
-    {
-        const char *want = json_string_value(v);
-        if (want == NULL || s == NULL)
-            continue;
-        if ((how == ENGINE_PS_NAME && strstr(s, want[0] == '/' ? want + 1 : want)) ||
-            (how == ENGINE_PS_ID && strncmp(s, want, strlen(want)) == 0) ||
-            (how == ENGINE_PS_STATUS && (strcmp(s, want) == 0 || (strcmp(want, "running") == 0 &&
-                                                                  strcmp(s, "starting") == 0))))
-            return 1;
-    }
-    return 0;
-}
-
-int engine_ps_wanted(const json_t *filters, const json_t *x)
-{
-    return engine_ps_match(json_object_get(filters, "name"), vic_json_str(x, "name"),
-                           ENGINE_PS_NAME) &&
-           engine_ps_match(json_object_get(filters, "id"), vic_json_str(x, "id"), ENGINE_PS_ID) &&
-           engine_ps_match(json_object_get(filters, "status"), vic_json_str(x, "state"),
-                           ENGINE_PS_STATUS);
-}
-
-int engine_container_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                  vic_err **err)
-{
-    engine_ctx *c = payload;
-    const char *all = vic_http_req_query(req, "all");
-    json_t *filters cleanup_json = NULL;
-    int rc = engine_filters(req, engine_ps_filters, &filters, err);
-    if (rc < 0)
-        return rc;
-    json_t *list cleanup_json = NULL;
-    int every = engine_query_true(all) || json_object_get(filters, "status");
-    rc = vic_httpc_json(c->pl, "GET", every ? "/containers?all=1" : "/containers", NULL, 0, &list,
-                        err);
-    if (rc < 0)
-        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
-    json_t *out = json_array();
-    time_t now = time(NULL);
-    size_t i;
-    json_t *x;
-    json_array_foreach(list, i, x)
-    {
-        if (engine_ps_wanted(filters, x))
-            json_array_append_new(out, engine_container_summary(x, now));
-    }
-    vic_http_resp_json(resp, 200, out);
-    return 0;
-}
 
 static json_t *strings_of(const json_t *a)
 {
@@ -280,6 +144,12 @@ int engine_container_spec(const json_t *b, const char *name, json_t **out, vic_e
     json_int_t mem = json_integer_value(json_object_get(host, "Memory"));
     if (mem > 0)
         json_object_set_new(pc, "memory_mb", json_integer(mem / (1024 * 1024) ?: 4));
+    int cpus = engine_hostconfig_cpus(host);
+    if (cpus > 0)
+        json_object_set_new(pc, "cpus", json_integer(cpus));
+    const char *mac = vic_json_str(b, "MacAddress");
+    if (mac && *mac)
+        json_object_set_new(pc, "mac_address", json_string(mac));
     int arc = create_auto_remove(host, pc, err);
     if (arc < 0)
         return arc;
@@ -287,17 +157,101 @@ int engine_container_spec(const json_t *b, const char *name, json_t **out, vic_e
     return 0;
 }
 
+/* The port layer's record of the image a create names; a missing one is Docker's "No such
+ * image" 404, on which the docker CLI pulls and creates again. */
+static int create_image(engine_ctx *c, const char *image, json_t **out, vic_err **err)
+{
+    cleanup_free char *esc = engine_url_escape(image);
+    cleanup_free char *path = xasprintf("/images/inspect?ref=%s", esc);
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, out, err);
+    return rc < 0 ? engine_docker_err(rc, ENGINE_OBJ_IMAGE, image, err) : 0;
+}
+
+/* HostConfig.VolumesFrom ("NAME[:ro|:rw]"): the volumes of each container named, mounted at
+ * the same paths (read-only with :ro, else as they are there), into the spec pc's mounts
+ * unless the create mounts something there itself. */
+static int create_volumes_from(engine_ctx *c, const json_t *host, json_t *pc, vic_err **err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(host, "VolumesFrom"), i, v)
+    {
+        cleanup_free char *ref = xstrdup(json_string_value(v));
+        char *colon = strrchr(ref, ':');
+        const char *mode = NULL;
+        if (colon && (strcmp(colon + 1, "ro") == 0 || strcmp(colon + 1, "rw") == 0)) {
+            mode = colon + 1;
+            *colon = '\0';
+        } else if (colon) {
+            return vic_err_set(err, VIC_EINVAL, "invalid mode for volumes-from: %s", colon + 1);
+        }
+        cleanup_free char *esc = engine_url_escape(ref);
+        cleanup_free char *path = xasprintf("/containers/%s", esc);
+        json_t *src cleanup_json = NULL;
+        int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &src, err);
+        if (rc < 0)
+            return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, ref, err);
+        json_t *mounts = json_object_get(pc, "mounts");
+        if (mounts == NULL) {
+            mounts = json_array();
+            json_object_set_new(pc, "mounts", mounts);
+        }
+        size_t k;
+        json_t *m;
+        json_array_foreach(json_object_get(src, "mounts"), k, m)
+        {
+            const char *target = vic_json_str(m, "target"), *vol = vic_json_str(m, "volume");
+            int taken = target == NULL || vol == NULL;
+            size_t j;
+            json_t *have;
+            json_array_foreach(mounts, j, have)
+            {
+                taken |= !taken && strcmp(vic_json_str(have, "target") ?: "", target) == 0;
+            }
+            if (taken)
+                continue;
+            const char *was = vic_json_str(m, "mode");
+            int ro = mode ? strcmp(mode, "ro") == 0 : (was && strcmp(was, "ro") == 0);
+            json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "volume", vol, "target",
+                                                    target, "read_only", ro));
+        }
+    }
+    return 0;
+}
+
 int engine_container_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                     vic_err **err)
 {
     engine_ctx *c = payload;
+    json_t *b = vic_http_req_json(req);
+    const json_t *host = json_object_get(b, "HostConfig");
+    int rc = engine_hostconfig_check(host, err);
+    if (rc == 0)
+        rc = engine_config_check(b, err);
     json_t *pc cleanup_json = NULL;
-    int rc = engine_hostconfig_check(json_object_get(vic_http_req_json(req), "HostConfig"), err);
+    const char *name = vic_http_req_query(req, "name");
+    if (rc == 0)
+        rc = engine_container_spec(b, name, &pc, err);
     if (rc < 0)
         return rc;
-    rc = engine_container_spec(vic_http_req_json(req), vic_http_req_query(req, "name"), &pc, err);
-    if (rc < 0)
+    json_t *img cleanup_json = NULL;
+    if ((rc = create_image(c, vic_json_str(b, "Image"), &img, err)) < 0)
         return rc;
+    /* Docker's merge with the image's config, recorded with the container; -P publishes
+     * the image's exposed ports too */
+    json_t *record cleanup_json = engine_record_make(b, img);
+    json_t *exposed = json_object_get(json_object_get(record, "Config"), "ExposedPorts");
+    if (json_is_true(json_object_get(host, "PublishAllPorts")) && exposed) {
+        json_t *body cleanup_json = json_copy(b);
+        json_object_set(body, "ExposedPorts", exposed);
+        json_decref(pc);
+        pc = NULL;
+        if ((rc = engine_container_spec(body, name, &pc, err)) < 0)
+            return rc;
+    }
+    if ((rc = create_volumes_from(c, host, pc, err)) < 0)
+        return rc;
+    engine_record_attach(pc, record);
     json_t *created cleanup_json = NULL;
     rc = vic_httpc_json(c->pl, "POST", "/containers", pc, 120000, &created, err);
     if (rc < 0)
@@ -358,12 +312,30 @@ int engine_container_kill_handler(vic_http_req *req, vic_http_resp *resp, void *
     return simple(req, resp, payload, "POST", suffix, 204, err);
 }
 
+/* The port layer's stop for the request: its t, else the container's StopTimeout (docker run
+ * --stop-timeout), else the port layer's default grace. Caller frees. */
+static char *stop_suffix(vic_http_req *req, engine_ctx *c)
+{
+    const char *t = vic_http_req_query(req, "t");
+    if (t)
+        return xasprintf("/stop?t=%ld", strtol(t, NULL, 10));
+    cleanup_free char *path = engine_pl_path(req, "", NULL);
+    json_t *x cleanup_json = NULL;
+    vic_err *e cleanup_err = NULL;
+    if (path && vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, &e) == 0) {
+        json_t *rec cleanup_json = engine_record_of(x);
+        json_t *st = json_object_get(json_object_get(rec, "Config"), "StopTimeout");
+        if (json_is_integer(st))
+            return xasprintf("/stop?t=%lld", (long long)json_integer_value(st));
+    }
+    return xstrdup("/stop");
+}
+
 int engine_container_stop_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                   vic_err **err)
 {
-    const char *t = vic_http_req_query(req, "t");
-    cleanup_free char *suffix = t ? xasprintf("/stop?t=%ld", strtol(t, NULL, 10)) : NULL;
-    return simple(req, resp, payload, "POST", suffix ? suffix : "/stop", 204, err);
+    cleanup_free char *suffix = stop_suffix(req, payload);
+    return simple(req, resp, payload, "POST", suffix, 204, err);
 }
 
 int engine_container_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
@@ -376,74 +348,18 @@ int engine_container_remove_handler(vic_http_req *req, vic_http_resp *resp, void
     return simple(req, resp, payload, "DELETE", q, 204, err);
 }
 
-/* When the container was created; a port layer that did not record it: its start. */
-static const char *created_at(const json_t *x)
-{
-    const char *c = vic_json_str(x, "created_at");
-    return c && strncmp(c, "0001-", 5) != 0 ? c : vic_json_str(x, "started_at");
-}
-
-json_t *engine_container_inspect(const json_t *x)
-{
-    const char *state = vic_json_str(x, "state");
-    json_t *cfg = json_object_get(x, "config");
-    json_t *cmd = json_object_get(cfg, "cmd");
-    cleanup_free char *name = xasprintf("/%s", vic_json_str(x, "name"));
-    json_t *out = json_pack(
-        "{s:s, s:s, s:s, s:o, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:I, s:s, s:s, s:s}, s:s, s:s, "
-        "s:i, s:{s:s, s:o, s:o, s:s, s:b, s:s, s:s}, s:{}, s:{s:{}}}",
-        "Id", vic_json_str(x, "id"), "Created", created_at(x), "Path",
-        json_string_value(json_array_get(cmd, 0)) ?: "", "Args",
-        cmd ? json_incref(cmd) : json_array(), "State", "Status", state ? state : "unknown",
-        "Running", json_is_true(json_object_get(x, "running")), "Paused", 0, "Restarting", 0,
-        "OOMKilled", 0, "Dead", 0, "ExitCode",
-        (json_int_t)json_integer_value(json_object_get(x, "exit_code")), "Error",
-        vic_json_str(x, "error") ?: "", "StartedAt", vic_json_str(x, "started_at"), "FinishedAt",
-        vic_json_str(x, "finished_at"), "Image", vic_json_str(x, "image") ?: "", "Name", name,
-        "RestartCount", 0, "Config", "Image", vic_json_str(x, "image") ?: "", "Cmd",
-        cmd ? json_incref(cmd) : json_array(), "Env",
-        json_object_get(cfg, "env") ? json_incref(json_object_get(cfg, "env")) : json_array(),
-        "WorkingDir", vic_json_str(cfg, "workdir") ?: "", "Tty",
-        json_is_true(json_object_get(cfg, "tty")), "Hostname", vic_json_str(cfg, "hostname") ?: "",
-        "User", vic_json_str(cfg, "user") ?: "", "HostConfig", "NetworkSettings", "Networks");
-    json_t *mounts = engine_inspect_mounts(x);
-    json_t *binds = json_array();
-    size_t i;
-    json_t *m;
-    json_array_foreach(mounts, i, m)
-    {
-        json_array_append_new(
-            binds, json_sprintf("%s:%s%s", vic_json_str(m, "Name"), vic_json_str(m, "Destination"),
-                                json_is_true(json_object_get(m, "RW")) ? "" : ":ro"));
-    }
-    json_object_set_new(out, "Mounts", mounts);
-    json_object_set_new(json_object_get(out, "HostConfig"), "Binds", binds);
-    json_object_set_new(json_object_get(out, "HostConfig"), "PortBindings", engine_port_map(x));
-    json_t *ns = json_object_get(out, "NetworkSettings");
-    json_object_set_new(ns, "Ports", engine_port_map(x));
-    json_t *nets = engine_inspect_networks(x);
-    json_t *br = json_object_get(nets, "bridge"); /* Docker's top-level fields: the bridge's */
-    json_object_set_new(ns, "IPAddress", json_string(vic_json_str(br, "IPAddress") ?: ""));
-    json_object_set_new(ns, "Gateway", json_string(vic_json_str(br, "Gateway") ?: ""));
-    json_object_set_new(ns, "IPPrefixLen",
-                        json_integer(json_integer_value(json_object_get(br, "IPPrefixLen"))));
-    json_object_set_new(ns, "Networks", nets);
-    json_object_set_new(json_object_get(out, "HostConfig"), "NetworkMode",
-                        json_string(engine_network_mode(x)));
-    json_object_set_new(json_object_get(out, "HostConfig"), "AutoRemove",
-                        json_boolean(json_is_true(json_object_get(x, "auto_remove"))));
-    return out;
-}
-
 int engine_container_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                      vic_err **err)
 {
     engine_ctx *c = payload;
-    cleanup_free char *path = NULL;
+    /* guest=1: with the pid of its guest, which only inspect shows */
+    cleanup_free char *path = engine_pl_path(req, "?guest=1", err);
+    if (path == NULL)
+        return VIC_ENOTFOUND;
     json_t *x cleanup_json = NULL;
-    int rc = engine_container_lookup(c, req, &path, &x, err);
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &x, err);
     if (rc < 0)
-        return rc;
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, vic_http_req_param(req, "id"), err);
     vic_http_resp_json(resp, 200, engine_container_inspect(x));
     return 0;
 }
@@ -616,7 +532,8 @@ typedef struct stats_job {
     char *path; /* the port layer's /containers/{id}/stats */
     char *name;
     char *id;
-    int stream;
+    int stream;   /* one object a second until the client leaves; else one, then the end */
+    int one_shot; /* without stream: the first sample at once, with no precpu figures */
     vic_http_stream *s;
 } stats_job;
 
@@ -636,9 +553,9 @@ static json_t *docker_stats(const stats_job *j, const json_t *cur, const json_t 
         long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
         limit = pages > 0 && size > 0 ? (int64_t)pages * size : 0;
     }
-    return json_pack(
+    json_t *out = json_pack(
         "{s:s, s:s, s:s, s:s, s:{s:{s:I, s:I, s:I}, s:I, s:I}, s:{s:{s:I, s:I, s:I}, s:I, s:I},"
-        " s:{s:I, s:I, s:{}}, s:{s:I}}",
+        " s:{s:I, s:I, s:{}}, s:{s:I}, s:I, s:{s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n}, s:{}}",
         "read", read, "preread", preread, "name", j->name, "id", j->id, "cpu_stats", "cpu_usage",
         "total_usage", (json_int_t)json_integer_value(json_object_get(cur, "cpu_ns")),
         "usage_in_kernelmode", (json_int_t)0, "usage_in_usermode", (json_int_t)0,
@@ -648,7 +565,30 @@ static json_t *docker_stats(const stats_job *j, const json_t *cur, const json_t 
         "usage_in_kernelmode", (json_int_t)0, "usage_in_usermode", (json_int_t)0,
         "system_cpu_usage", (json_int_t)(pt * (cpus > 0 ? cpus : 1)), "online_cpus",
         (json_int_t)cpus, "memory_stats", "usage", (json_int_t)mem, "limit", (json_int_t)limit,
-        "stats", "pids_stats", "current", (json_int_t)0);
+        "stats", "pids_stats", "current",
+        (json_int_t)json_integer_value(json_object_get(cur, "pids")), "num_procs", (json_int_t)0,
+        "blkio_stats", "io_service_bytes_recursive", "io_serviced_recursive", "io_queue_recursive",
+        "io_service_time_recursive", "io_wait_time_recursive", "io_merged_recursive",
+        "io_time_recursive", "sectors_recursive", "storage_stats");
+    /* the guest's interfaces, where the port layer can read them (Docker leaves them out
+     * for a container without a network) */
+    json_t *nets = json_object_get(cur, "networks");
+    if (out && json_object_size(nets))
+        json_object_set(out, "networks", nets);
+    return out;
+}
+
+/* A boolean query parameter as Docker reads one: absent or empty is dflt; "0", "no",
+ * "false" and "none", in any case, are false (the docker SDK sends "False"). */
+static int query_bool(const char *v, int dflt)
+{
+    if (v == NULL || *v == '\0')
+        return dflt;
+    static const char *const no[] = {"0", "no", "false", "none"};
+    for (size_t i = 0; i < 4; i++)
+        if (strcasecmp(v, no[i]) == 0)
+            return 0;
+    return 1;
 }
 
 static void *stats_thread(void *p)
@@ -660,13 +600,13 @@ static void *stats_thread(void *p)
         if (vic_httpc_json(j->c->pl, "GET", j->path, NULL, 0, &cur, NULL) < 0)
             break;
         /* a one-shot answer still needs two samples for a CPU share: Docker's takes the
-         * second a second after the first */
-        if (prev || j->stream) {
+         * second a second after the first (one-shot: none) */
+        if (prev || j->stream || j->one_shot) {
             json_t *out = docker_stats(j, cur, prev);
             cleanup_free char *text = json_dumps(out, JSON_COMPACT);
             json_decref(out);
             cleanup_free char *line = xasprintf("%s\n", text);
-            if (vic_http_stream_write(j->s, line, strlen(line), NULL) < 0 || (!j->stream && prev)) {
+            if (vic_http_stream_write(j->s, line, strlen(line), NULL) < 0 || !j->stream) {
                 json_decref(cur);
                 break;
             }
@@ -697,13 +637,13 @@ int engine_container_stats_handler(vic_http_req *req, vic_http_resp *resp, void 
     int rc = engine_container_lookup(c, req, &path, &x, err);
     if (rc < 0)
         return rc;
-    const char *stream = vic_http_req_query(req, "stream");
     stats_job *j = xzalloc(sizeof(*j));
     j->c = c;
     j->path = xasprintf("%s/stats", path);
     j->name = xasprintf("/%s", vic_json_str(x, "name") ?: "");
     j->id = xstrdup(vic_json_str(x, "id") ?: "");
-    j->stream = stream == NULL || (strcmp(stream, "0") != 0 && strcmp(stream, "false") != 0);
+    j->stream = query_bool(vic_http_req_query(req, "stream"), 1);
+    j->one_shot = !j->stream && query_bool(vic_http_req_query(req, "one-shot"), 0);
     j->s = vic_http_resp_stream(resp, 200, "application/json");
     pthread_t th;
     if (pthread_create(&th, NULL, stats_thread, j) != 0) {
@@ -785,9 +725,8 @@ int engine_container_logs_handler(vic_http_req *req, vic_http_resp *resp, void *
 int engine_container_restart_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                      vic_err **err)
 {
-    const char *t = vic_http_req_query(req, "t");
-    cleanup_free char *suffix = t ? xasprintf("/stop?t=%ld", strtol(t, NULL, 10)) : NULL;
-    int rc = simple(req, resp, payload, "POST", suffix ? suffix : "/stop", 204, err);
+    cleanup_free char *suffix = stop_suffix(req, payload);
+    int rc = simple(req, resp, payload, "POST", suffix, 204, err);
     if (rc < 0)
         return rc;
     return simple(req, resp, payload, "POST", "/start", 204, err);

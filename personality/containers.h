@@ -1,7 +1,7 @@
 /*
- * containers.h - Docker's container routes over the port layer's containers: list (ps),
- * create, inspect, start, stop, kill, restart, rename, remove, wait, logs, stats and top
- * (top.c). Attach and exec have modules of their own (attach.h, exec.h).
+ * containers.h - Docker's container routes over the port layer's containers: list (ps.c),
+ * create, inspect (inspect.c), start, stop, kill, restart, rename, remove, wait, logs, stats
+ * and top (top.c). Attach and exec have modules of their own (attach.h, exec.h).
  *
  * The translations between Docker's shapes and the port layer's are exposed for the unit
  * tests: a create body into the port layer's spec, ps's filters, and a port layer container
@@ -11,6 +11,7 @@
 #define VIC_PERSONALITY_CONTAINERS_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "lib/http.h"
@@ -24,7 +25,7 @@ void engine_container_status(const json_t *c, time_t now, char *out, size_t cap)
 /* ps's entry for the port layer container c at now (a new reference). */
 json_t *engine_container_summary(const json_t *c, time_t now);
 
-/* The filters docker ps takes (for engine_filters). */
+/* The filters docker ps takes. */
 extern const char *const engine_ps_filters[];
 
 enum engine_ps_how {
@@ -36,17 +37,49 @@ enum engine_ps_how {
 /* Whether any of a filter's values (an array; NULL: no filter) matches s. */
 int engine_ps_match(const json_t *values, const char *s, int how);
 
-/* Whether the port layer container x passes ps's filters (engine_filters' object or NULL). */
-int engine_ps_wanted(const json_t *filters, const json_t *x);
+/* Whether every label filter value ("KEY", or "KEY=VALUE") holds of labels (Docker ands
+ * them). */
+int engine_ps_labels_match(const json_t *values, const json_t *labels);
+
+/* 0 when filters (engine_filters' object, any keys; NULL: none) are docker ps's with
+ * values it takes; otherwise VIC_EINVAL with Docker's message: "invalid filter 'x'" for an
+ * unknown filter, "invalid filter 'status=x'" for a bad value of status, health, is-task,
+ * exited, publish or expose. */
+int engine_ps_check(const json_t *filters, vic_err **err);
+
+/* A ps query: the filters, and what their values name, looked up in the port layer. */
+typedef struct engine_ps_query {
+    const json_t *filters;   /* checked (engine_ps_check), or NULL */
+    const json_t *ancestors; /* the ids of the images the ancestor values name */
+    int64_t before_ns;       /* before: when its container was created (0: no filter) */
+    int64_t since_ns;        /* since: likewise */
+} engine_ps_query;
+
+/* Whether the port layer container x (rec: its record, engine_record_of, or NULL) passes
+ * q's filters: name (a substring), id (a prefix), status, label (every value), exited (the
+ * exit code of an exited one), ancestor (the image by id, or by the name it was created
+ * with), before and since (created before / after), volume (a volume's name or its mount
+ * point), network (a network's name or an id prefix), publish and expose (a port, range or
+ * port/protocol), health (none: a VCH runs no health checks), is-task (false) and
+ * isolation (default). Values of one key are or'ed, but label's. */
+int engine_ps_wanted(const engine_ps_query *q, const json_t *x, const json_t *rec);
+
+/* Nanoseconds since the epoch of an RFC 3339 time ("2026-12-07T11:00:00.123Z"); 0 for none,
+ * Go's zero time included. */
+int64_t engine_time_ns(const char *rfc3339);
 
 /* The port layer's spec for a Docker create body b (name: the ?name= argument, or NULL):
  * image, env, cmd, entrypoint, tty, interactive, workdir, user, hostname, stop_signal,
- * cap_add, cap_drop, security_opt, networks, mounts, ports, memory_mb. *out is a new
- * reference; what cannot be honoured is VIC_EINVAL (400) or VIC_EUNSUPPORTED (501) saying
- * why. */
+ * cap_add, cap_drop, security_opt, networks, mounts, ports, memory_mb, cpus (NanoCpus),
+ * mac_address. *out is a new reference; what cannot be honoured is VIC_EINVAL (400) or
+ * VIC_EUNSUPPORTED (501) saying why. The create handler checks b first
+ * (engine_hostconfig_check, engine_config_check) and completes the spec with the record of
+ * b and its image (inspect.h: the merged entrypoint and command, the annotations). */
 int engine_container_spec(const json_t *b, const char *name, json_t **out, vic_err **err);
 
-/* docker inspect's answer for the port layer container x (a new reference). */
+/* docker inspect's answer for the port layer container x (a new reference): every field
+ * Docker Engine returns, the container's record (inspect.h) over Docker's zero values, and
+ * what the port layer runs over both; State.Pid is x's "pid" while it runs. */
 json_t *engine_container_inspect(const json_t *x);
 
 /* The routes' handlers (payload: engine_ctx). */

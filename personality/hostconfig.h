@@ -1,7 +1,12 @@
 /*
- * hostconfig.h - the checks Docker Engine makes of a create's HostConfig before it makes
- * anything (moby's verifyContainerSettings), with its messages, so that a bad parameter is a
- * 400 that names it rather than a container made with the value dropped.
+ * hostconfig.h - what a create's HostConfig (and the Config around it) may ask of a VCH.
+ *
+ * Two kinds of check, both before anything is made, both a 400 that names the option:
+ *   - Docker Engine's own (moby's verifyContainerSettings), with its messages;
+ *   - what a VCH cannot honour (a container is a VM of its own: no host namespaces, no
+ *     cgroup knobs, no devices), refused with the reason rather than accepted and dropped.
+ * Everything else is recorded as given (engine_hostconfig_given) and inspect shows it on
+ * top of Docker's zero values (engine_hostconfig_zero).
  */
 #ifndef VIC_PERSONALITY_HOSTCONFIG_H
 #define VIC_PERSONALITY_HOSTCONFIG_H
@@ -13,10 +18,33 @@
 /* Docker's smallest memory limit (and reservation), 6 MiB. */
 #define ENGINE_MIN_MEMORY (6 * 1024 * 1024)
 
-/* 0 when host (a create's HostConfig, NULL or absent fields: the defaults) passes Docker's
- * checks: RestartPolicy (name no, always, unless-stopped, on-failure or empty; a retry count
- * only with on-failure, never negative) and Memory and MemoryReservation (0, or at least
- * ENGINE_MIN_MEMORY). Otherwise VIC_EINVAL with Docker's message. */
+/* The /dev/shm every container of a VCH has (Docker's default ShmSize), 64 MiB. */
+#define ENGINE_SHM_SIZE (64 * 1024 * 1024)
+
+/* The most vCPUs a container's VM may have (the port layer's limit). */
+#define ENGINE_MAX_CPUS 64
+
+/* 0 when host (a create's HostConfig; NULL or absent fields: the defaults) passes Docker's
+ * checks (RestartPolicy: name no, always, unless-stopped, on-failure or empty, a retry count
+ * only with on-failure and never negative; Memory and MemoryReservation 0 or at least
+ * ENGINE_MIN_MEMORY; MemorySwap, MemorySwappiness, ShmSize, Isolation, Runtime) and asks
+ * nothing a VCH cannot do. Otherwise VIC_EINVAL with the message. */
 int engine_hostconfig_check(const json_t *host, vic_err **err);
+
+/* The same for the Config fields of a create body b (its top level): MacAddress well
+ * formed, StopTimeout a number, Labels strings, and no Domainname, health check or
+ * NetworkDisabled, which a VCH does not honour. */
+int engine_config_check(const json_t *b, vic_err **err);
+
+/* Docker's HostConfig of a container created without any of its fields: what inspect shows
+ * for a field not given. New reference. */
+json_t *engine_hostconfig_zero(void);
+
+/* The fields of host (a checked HostConfig) that Docker knows and whose value differs from
+ * engine_hostconfig_zero's: what a container records. New reference ({} for none). */
+json_t *engine_hostconfig_given(const json_t *host);
+
+/* The vCPUs host's NanoCpus asks for (a checked HostConfig): 0 when not given. */
+int engine_hostconfig_cpus(const json_t *host);
 
 #endif

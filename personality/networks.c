@@ -91,13 +91,14 @@ json_t *engine_inspect_networks(const json_t *x)
         json_t *aliases = json_object_get(n, "aliases");
         json_object_set_new(
             out, vic_json_str(n, "name"),
-            json_pack(
-                "{s:n, s:n, s:o, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
-                "Links", "Aliases", aliases ? json_incref(aliases) : json_array(), "NetworkID",
-                vic_json_str(n, "id") ?: "", "EndpointID", endpoint_id, "Gateway",
-                vic_json_str(n, "gateway") ?: "", "IPAddress", vic_json_str(n, "ip") ?: "",
-                "IPPrefixLen", json_integer_value(json_object_get(n, "prefix")), "IPv6Gateway", "",
-                "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts"));
+            json_pack("{s:n, s:n, s:o, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:n}",
+                      "IPAMConfig", "Links", "Aliases",
+                      aliases ? json_incref(aliases) : json_array(), "NetworkID",
+                      vic_json_str(n, "id") ?: "", "EndpointID", endpoint_id, "Gateway",
+                      vic_json_str(n, "gateway") ?: "", "IPAddress", vic_json_str(n, "ip") ?: "",
+                      "IPPrefixLen", json_integer_value(json_object_get(n, "prefix")),
+                      "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
+                      "MacAddress", vic_json_str(n, "mac") ?: "", "DriverOpts"));
     }
     return out;
 }

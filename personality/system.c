@@ -81,7 +81,7 @@ int engine_info_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
         "Images", 0, "Driver", "vSphere Integrated Containers C Backend Engine", "DriverStatus",
         "VCH", c->vch_name, "Containers", "VMs on the local host", "MemoryLimit", 1, "SwapLimit", 0,
         "KernelVersion", u.release, "OperatingSystem", "VIC-C containerVMs", "OSType", "linux",
-        "Architecture", u.machine, "SystemTime", now, "LoggingDriver", "serial log", "NCPU",
+        "Architecture", u.machine, "SystemTime", now, "LoggingDriver", "json-file", "NCPU",
         (json_int_t)ncpu, "MemTotal", (json_int_t)mem, "Name", c->vch_name, "ServerVersion",
         c->version, "Labels", "ExperimentalBuild", 0, "Swarm", "LocalNodeState", "inactive",
         "CgroupDriver", "none", "IndexServerAddress", "https://index.docker.io/v1/",

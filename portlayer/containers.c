@@ -35,6 +35,8 @@
 #define KEY_PORTS VIC_GI_PREFIX "/vicc/ports"
 /* "true" for a container created with Docker's AutoRemove (pl_create_spec.auto_remove) */
 #define KEY_AUTO_REMOVE VIC_GI_PREFIX "/vicc/auto_remove"
+/* The annotations of the create (pl_create_spec.annotations), as compact JSON */
+#define KEY_ANNOTATIONS VIC_GI_PREFIX "/vicc/annotations"
 /* The auto-remove containers whose exit status stays known (pl_container_wait) */
 #define GONE_MAX          256
 #define CREATE_STALE_SECS 3600
@@ -128,6 +130,7 @@ static void *watch_thread(void *arg);
 static bool gone_status(pl *p, const char *id, int64_t *code);
 static void gone_record(pl *p, const char *id, int64_t code, const char *error);
 static bool gone_ran(pl *p, const char *id);
+static bool gone_error(pl *p, const char *id, char *out, size_t cap);
 static void reap_failed_start(pl *p, const char *id);
 
 int pl_open(pl **out, const pl_opts *o, vic_err **err)
@@ -353,6 +356,30 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
                            "network mode (a container without a network publishes nothing)");
     if (s->n_ports > PL_MAX_PORTS)
         return vic_err_set(err, VIC_EINVAL, "at most %d ports can be published", PL_MAX_PORTS);
+    unsigned char hw[6];
+    if (s->mac_address && vic_mac_parse(s->mac_address, hw) < 0)
+        return vic_err_set(err, VIC_EINVAL, "%s is not a valid mac address", s->mac_address);
+    if (s->mac_address && s->n_networks == 0)
+        return vic_err_set(err, VIC_EINVAL,
+                           "conflicting options: mac-address and the network mode (a container "
+                           "without a network has no NIC)");
+    if (s->annotations) {
+        const char *k;
+        json_t *v;
+        if (!json_is_object(s->annotations))
+            return vic_err_set(err, VIC_EINVAL, "annotations: an object of strings");
+        json_object_foreach((json_t *)s->annotations, k, v)
+        {
+            if (!json_is_string(v))
+                return vic_err_set(err, VIC_EINVAL, "annotations: %s is not a string", k);
+        }
+        cleanup_free char *text = json_dumps(s->annotations, JSON_COMPACT);
+        if (text == NULL || strlen(text) > PL_MAX_ANNOTATIONS)
+            return vic_err_set(err, VIC_EINVAL,
+                               "the container's configuration is too large (at most %d bytes of "
+                               "annotations)",
+                               PL_MAX_ANNOTATIONS);
+    }
     for (size_t i = 0; i < s->n_ports; i++) {
         const pl_port *pp = &s->ports[i];
         struct in_addr a;
@@ -514,6 +541,11 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     int rc = check_spec(s, err);
     if (rc < 0)
         return rc;
+    int nic_mac = hv_caps_of(p->hv)->nic_mac;
+    if (s->mac_address && !nic_mac)
+        return vic_err_set(err, VIC_EINVAL,
+                           "a container's MAC address cannot be chosen on this VCH: its hypervisor "
+                           "assigns NICs their addresses");
     char name[80];
     if (s->name)
         snprintf(name, sizeof(name), "%s", s->name);
@@ -586,6 +618,7 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     char ips[PL_MAX_NETWORKS][40], gws[PL_MAX_NETWORKS][40];
     char *dns[PL_MAX_NETWORKS][1];
     char gw_addrs[PL_MAX_NETWORKS][20];
+    char macs[PL_MAX_NETWORKS][18];
     hv_nic nics[PL_MAX_NETWORKS];
     memset(nics, 0, sizeof(nics));
     for (size_t n = 0; n < s->n_networks; n++) {
@@ -596,6 +629,12 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
         snprintf(gw_addrs[n], sizeof(gw_addrs[n]), "%s", a->gateway);
         dns[n][0] = gw_addrs[n];
         net_names[n] = (char *)a->name;
+        /* where the target lets us choose: the given address, else one made of the IP */
+        macs[n][0] = '\0';
+        if (n == 0 && s->mac_address)
+            snprintf(macs[n], sizeof(macs[n]), "%s", s->mac_address);
+        else if (nic_mac)
+            vic_mac_of_ip(ips[n], macs[n]);
         nets[n] = (vic_exec_network){.name = (char *)a->name,
                                      .id = (char *)a->id,
                                      .nic = (int64_t)n,
@@ -605,8 +644,10 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
                                      .n_nameservers = 1,
                                      .aliases = (char **)a->aliases,
                                      .n_aliases = a->n_aliases,
-                                     .is_default = n == 0};
-        nics[n] = (hv_nic){.network = p->bridge_pg, .gateway = gws[n]};
+                                     .is_default = n == 0,
+                                     .mac = macs[n][0] ? macs[n] : NULL};
+        nics[n] = (hv_nic){
+            .network = p->bridge_pg, .gateway = gws[n], .mac = macs[n][0] ? macs[n] : NULL};
     }
     vic_exec_config cfg = {.id = id,
                            .name = name,
@@ -630,6 +671,10 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
         json_object_set_new(extra, KEY_IMAGE, json_string(s->image));
     if (s->auto_remove)
         json_object_set_new(extra, KEY_AUTO_REMOVE, json_string("true"));
+    if (json_object_size(s->annotations)) {
+        cleanup_free char *notes = json_dumps(s->annotations, JSON_COMPACT);
+        json_object_set_new(extra, KEY_ANNOTATIONS, json_string(notes));
+    }
     json_object_set_new(extra, KEY_CREATING,
                         json_sprintf("%ld %lld", (long)getpid(), (long long)time(NULL)));
     struct timespec now;
@@ -758,10 +803,11 @@ static json_t *describe(const json_t *vm, vic_err **err)
         }
         if (n->gateway)
             snprintf(gw, sizeof(gw), "%.*s", (int)strcspn(n->gateway, "/"), n->gateway);
-        json_array_append_new(networks, json_pack("{s:s, s:s, s:s, s:i, s:s, s:o}", "name",
+        json_array_append_new(networks, json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:s}", "name",
                                                   n->name ? n->name : "", "id", n->id ? n->id : "",
                                                   "ip", addr, "prefix", prefix, "gateway", gw,
-                                                  "aliases", str_array(n->aliases, n->n_aliases)));
+                                                  "aliases", str_array(n->aliases, n->n_aliases),
+                                                  "mac", n->mac ? n->mac : ""));
     }
     json_t *out = json_pack(
         "{s:s, s:s, s:s?, s:s, s:b, s:I, s:s, s:s, s:s, s:s, "
@@ -777,10 +823,16 @@ static json_t *describe(const json_t *vm, vic_err **err)
         power ? power : "", "change_version",
         json_string_value(json_object_get(vm, "change_version")));
     vic_gi_free(&vic_exec_config_desc, &cfg);
-    if (out == NULL)
+    if (out == NULL) {
         vic_err_set(err, VIC_EINTERNAL, "describe container");
-    else
-        json_object_set_new(out, "auto_remove", json_boolean(vm_auto_remove(vm)));
+        return NULL;
+    }
+    json_object_set_new(out, "auto_remove", json_boolean(vm_auto_remove(vm)));
+    const char *notes = vm_key(vm, KEY_ANNOTATIONS);
+    json_t *a = notes ? json_loads(notes, 0, NULL) : NULL;
+    json_object_set_new(out, "annotations", json_is_object(a) ? a : json_object());
+    if (a && !json_is_object(a))
+        json_decref(a);
     return out;
 }
 
@@ -796,6 +848,16 @@ int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err)
         return (*err)->code;
     *out = describe(hit, err);
     return *out ? 0 : VIC_EINTERNAL;
+}
+
+int64_t pl_container_guest_pid(pl *p, const char *ref)
+{
+    hv_ref vm;
+    vic_err *e cleanup_err = NULL;
+    json_t *use cleanup_json = NULL;
+    if (locate(p, ref, &vm, NULL, &e) < 0 || hv_vm_guest_usage(p->hv, &vm, &use, &e) < 0)
+        return 0;
+    return json_integer_value(json_object_get(use, "pid"));
 }
 
 int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err)
@@ -821,6 +883,12 @@ int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err)
                      (json_int_t)info.cpu_ns, "memory_bytes", (json_int_t)info.memory_bytes,
                      "memory_limit_bytes", (json_int_t)info.memory_limit_bytes, "cpus",
                      (json_int_t)sysconf(_SC_NPROCESSORS_ONLN));
+    json_t *use cleanup_json = NULL;
+    vic_err *e cleanup_err = NULL;
+    if (info.power == HV_POWERED_ON && hv_vm_guest_usage(p->hv, &vm, &use, &e) == 0) {
+        json_object_set(*out, "pids", json_object_get(use, "processes"));
+        json_object_set(*out, "networks", json_object_get(use, "nics"));
+    }
     hv_vm_info_clear(&info);
     return 0;
 }
@@ -1130,6 +1198,13 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
         vic_err_free(err);
         pl_handle_free(h);
         return 0;
+    }
+    /* ...and one whose start failed may be gone before the wait read why: the reaper kept it */
+    char why[512];
+    if (rc == VIC_ENOTFOUND && auto_remove && strcmp(auto_remove, "true") == 0 &&
+        gone_error(p, h->cfg.id, why, sizeof(why))) {
+        vic_err_free(err);
+        rc = vic_err_set(err, VIC_EINVAL, "failed to start container: %s", why);
     }
     /* Docker removes an AutoRemove container whose start failed */
     if (rc < 0 && h->cfg.id && auto_remove && strcmp(auto_remove, "true") == 0)
@@ -1570,6 +1645,9 @@ int pl_container_connect(pl *p, const char *ref, const pl_net_attach *a, vic_err
         e->n_aliases = a->n_aliases;
     }
     e->is_default = n == 0;
+    char mac[18];
+    if (hv_caps_of(p->hv)->nic_mac && vic_mac_of_ip(ip, mac) == 0)
+        e->mac = xstrdup(mac);
     cfg->n_networks = n + 1;
     h->set_nics = 1;
     rc = pl_handle_commit(p, h, err);
@@ -1659,7 +1737,9 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
                            "the container publishes ports: it keeps at least one network");
     for (size_t i = 0; h->set_nics && i < h->cfg.n_networks && i < PL_MAX_NETWORKS; i++) {
         snprintf(gws[i], sizeof(gws[i]), "%s", h->cfg.networks[i].gateway ?: "");
-        nics[i] = (hv_nic){.network = p->bridge_pg, .gateway = gws[i]};
+        nics[i] = (hv_nic){.network = p->bridge_pg,
+                           .gateway = gws[i],
+                           .mac = hv_caps_of(p->hv)->nic_mac ? h->cfg.networks[i].mac : NULL};
     }
     if (h->set_nics && n_fwd > 0) {
         nics[0].forwards = fwd;
@@ -1926,8 +2006,9 @@ static void gone_record(pl *p, const char *id, int64_t code, const char *error)
     int64_t now = mono_ms();
     pthread_mutex_lock(&p->reap_mu);
     json_object_set_new(p->gone, id,
-                        json_pack("{s:I, s:I, s:b}", "code", (json_int_t)code, "at",
-                                  (json_int_t)now, "ran", error == NULL || error[0] == '\0'));
+                        json_pack("{s:I, s:I, s:b, s:s}", "code", (json_int_t)code, "at",
+                                  (json_int_t)now, "ran", error == NULL || error[0] == '\0',
+                                  "error", error ? error : ""));
     for (;;) {
         const char *oldest = NULL;
         json_int_t oldest_at = 0;
@@ -1962,6 +2043,19 @@ static bool gone_ran(pl *p, const char *id)
     bool ran = g && json_is_true(json_object_get(g, "ran"));
     pthread_mutex_unlock(&p->reap_mu);
     return ran;
+}
+
+/* Why the start of the container with the full id failed, when it was removed for
+ * auto_remove lately after such a start: into out, true. */
+static bool gone_error(pl *p, const char *id, char *out, size_t cap)
+{
+    pthread_mutex_lock(&p->reap_mu);
+    const char *e = vic_json_str(json_object_get(p->gone, id), "error");
+    bool known = e && *e;
+    if (known)
+        snprintf(out, cap, "%s", e);
+    pthread_mutex_unlock(&p->reap_mu);
+    return known;
 }
 
 /* How the container with the full id ended, when it was removed for auto_remove lately. */

@@ -96,6 +96,8 @@ typedef struct pl_net_attach {
 
 #define PL_MAX_NETWORKS 4
 
+#define PL_MAX_ANNOTATIONS 65536
+
 typedef struct pl_create_spec {
     const char *name;       /* optional; a random one is chosen when NULL */
     const char *image;      /* the image reference, recorded for inspect */
@@ -126,6 +128,13 @@ typedef struct pl_create_spec {
     /* Docker's AutoRemove (docker run --rm): once a run of the container ends (or its start
      * fails) the port layer removes it, with its anonymous volumes (pl_autoremove_start). */
     bool auto_remove;
+    /* The first network's NIC address (NULL: one made from its IP address, as every other
+     * NIC's is: vic_mac_of_ip), where the hypervisor lets it be chosen (hv_caps.nic_mac;
+     * elsewhere the hypervisor's, and a mac_address is VIC_EINVAL). */
+    const char *mac_address;
+    /* What the caller records with the container, {key: string}, at most PL_MAX_ANNOTATIONS
+     * bytes as JSON; inspect returns it as given. NULL: none. */
+    const json_t *annotations;
     pl_rootfs_fn rootfs; /* builds the root disk */
     void *rootfs_payload;
 } pl_create_spec;
@@ -141,12 +150,19 @@ int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
 /* The container as JSON: id, name, image, state ("created", "running", "exited"...),
  * exit_code, error, created_at / started_at / finished_at (RFC 3339), auto_remove, config {cmd,
  * env, workdir, user, tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
- * container_port, protocol}], networks [{name, id, ip, prefix, gateway, aliases}], vm {name,
- * power, change_version}. New reference. */
+ * container_port, protocol}], networks [{name, id, ip, prefix, gateway, aliases, mac}],
+ * annotations (as created, {} for none), vm {name, power, change_version}. New reference. */
 int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
 
+/* The host's process id of the running container's guest PID 1 (Docker's State.Pid), where
+ * the hypervisor can tell (hv_vm_guest_usage); 0 otherwise. */
+int64_t pl_container_guest_pid(pl *p, const char *ref);
+
 /* Resource use of a container's VM: {id, running, time_ns, cpu_ns (CPU time since power
- * on), memory_bytes, memory_limit_bytes (0: unlimited or unknown), cpus}. */
+ * on), memory_bytes, memory_limit_bytes (0: unlimited or unknown), cpus}, and while it runs,
+ * where the hypervisor can tell (hv_vm_guest_usage), pids (how many processes its guest
+ * runs) and networks ({ifname: {rx_bytes, rx_packets, rx_errors, rx_dropped, tx_bytes,
+ * tx_packets, tx_errors, tx_dropped}}). */
 int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err);
 
 /* The processes of the running container, as its VM's guest lists them (hv_vm_processes).

@@ -90,6 +90,8 @@ static const vic_schema_field create_fields[] = {
     {.name = "tty", .type = VIC_JSON_BOOL},
     {.name = "interactive", .type = VIC_JSON_BOOL},
     {.name = "auto_remove", .type = VIC_JSON_BOOL},
+    {.name = "mac_address", .type = VIC_JSON_STRING, .min = 17, .max = 17},
+    {.name = "annotations", .type = VIC_JSON_OBJECT},
     {.name = "cap_add", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
     {.name = "cap_drop", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
     {.name = "security_opt", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 16},
@@ -389,6 +391,8 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .no_new_privs = sec.no_new_privileges,
         .seccomp_unconfined = sec.seccomp_unconfined,
         .auto_remove = json_is_true(json_object_get(body, "auto_remove")),
+        .mac_address = vic_json_str(body, "mac_address"),
+        .annotations = json_object_get(body, "annotations"),
         .rootfs = build_rootfs,
         .rootfs_payload = &call,
     };
@@ -410,9 +414,15 @@ static int container_list(pl_server_ctx *c, vic_http_req *req, json_t **out, vic
     return pl_container_list(c->port, all && strcmp(all, "0") && strcmp(all, "false"), out, err);
 }
 
+/* ?guest=1 adds the guest's pid of a running container (which the host has to look for) */
 static int container_inspect(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
-    return pl_container_inspect(c->port, vic_http_req_param(req, "id"), out, err);
+    const char *id = vic_http_req_param(req, "id"), *guest = vic_http_req_query(req, "guest");
+    int rc = pl_container_inspect(c->port, id, out, err);
+    if (rc == 0 && guest && strcmp(guest, "1") == 0 &&
+        json_is_true(json_object_get(*out, "running")))
+        json_object_set_new(*out, "pid", json_integer(pl_container_guest_pid(c->port, id)));
+    return rc;
 }
 
 static int container_stats(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)

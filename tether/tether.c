@@ -196,9 +196,12 @@ static int prepare_guest(const vic_exec_config *cfg, char *why, size_t cap)
             return -1;
         }
     }
-    const char *host = cfg->hostname && *cfg->hostname ? cfg->hostname : cfg->id;
+    /* the configured hostname (Docker allows 63 characters), or the id's first 12 */
     char name[64];
-    snprintf(name, sizeof(name), "%.12s", host && *host ? host : "localhost");
+    if (cfg->hostname && *cfg->hostname)
+        snprintf(name, sizeof(name), "%.63s", cfg->hostname);
+    else
+        snprintf(name, sizeof(name), "%.12s", cfg->id && *cfg->id ? cfg->id : "localhost");
     if (sethostname(name, strlen(name)) < 0)
         tlog("tether: sethostname: %s", strerror(errno));
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -446,25 +449,30 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
     if (s->cmd.n_args == 0)
         argv[0] = s->cmd.path;
     /* Docker's environment: an entry "NAME" without "=" is not passed and unsets the default
-     * NAME (PATH, TERM); HOME is set from the user unless given a value, as runc does. */
-    int has_home = 0, has_path = 0, has_term = 0;
-    char **envp = xcalloc(s->cmd.n_env + 4, sizeof(char *));
+     * NAME (PATH, HOSTNAME, TERM); HOSTNAME is the guest's hostname; HOME is set from the
+     * user unless given a value, as runc does. */
+    int has_home = 0, has_path = 0, has_term = 0, has_host = 0;
+    char **envp = xcalloc(s->cmd.n_env + 5, sizeof(char *));
     size_t ne = 0;
     for (size_t i = 0; i < s->cmd.n_env; i++) {
         const char *e = s->cmd.env[i];
         has_home |= strncmp(e, "HOME=", 5) == 0;
         has_path |= strncmp(e, "PATH=", 5) == 0 || strcmp(e, "PATH") == 0;
         has_term |= strncmp(e, "TERM=", 5) == 0 || strcmp(e, "TERM") == 0;
+        has_host |= strncmp(e, "HOSTNAME=", 9) == 0 || strcmp(e, "HOSTNAME") == 0;
         if (strchr(e, '=') != NULL)
             envp[ne++] = s->cmd.env[i];
     }
     char home_env[600],
+        host_env[80] = "HOSTNAME=",
         path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     snprintf(home_env, sizeof(home_env), "HOME=%s", home);
     if (!has_home)
         envp[ne++] = home_env;
     if (!has_path)
         envp[ne++] = path_env;
+    if (!has_host && gethostname(host_env + 9, sizeof(host_env) - 10) == 0)
+        envp[ne++] = host_env;
     if (s->tty && !has_term)
         envp[ne++] = "TERM=xterm";
 

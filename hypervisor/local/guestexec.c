@@ -304,11 +304,12 @@ static void keeper(gexec *g, const json_t *spec, int sv, int say, int inp, int o
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* changing credentials cleared it */
     const json_t *cmd = json_object_get(spec, "cmd"), *envs = json_object_get(spec, "env");
     size_t n_env = json_array_size(envs);
-    char **env = xcalloc(n_env + 4, sizeof(char *));
+    char **env = xcalloc(n_env + 5, sizeof(char *));
     size_t ne = 0;
-    int has_home = 0, has_path = 0, has_term = 0;
+    int has_home = 0, has_path = 0, has_term = 0, has_host = 0;
     for (size_t i = 0; i < n_env; i++) {
         const char *e = json_string_value(json_array_get(envs, i));
+        has_host |= strncmp(e, "HOSTNAME=", 9) == 0 || strcmp(e, "HOSTNAME") == 0;
         if (strchr(e, '=') == NULL)
             continue;
         has_home |= strncmp(e, "HOME=", 5) == 0;
@@ -316,6 +317,10 @@ static void keeper(gexec *g, const json_t *spec, int sv, int say, int inp, int o
         has_term |= strncmp(e, "TERM=", 5) == 0;
         env[ne++] = (char *)e;
     }
+    /* Docker's HOSTNAME: the guest's hostname (this process is in its UTS namespace) */
+    char host_env[80] = "HOSTNAME=";
+    if (!has_host && gethostname(host_env + 9, sizeof(host_env) - 10) == 0)
+        env[ne++] = host_env;
     char path[4096], why[600];
     const char *file = json_string_value(json_array_get(cmd, 0));
     if (vic_guest_lookup_path(file, env, ne, path, sizeof(path), why, sizeof(why)) < 0) {

@@ -40,8 +40,9 @@ static int pidns_of(long pid, char *out, size_t cap)
     return 0;
 }
 
-/* The PID namespace of the guest: that of a child of the monitor other than its own. */
-static int guest_ns(pid_t monitor, char *out, size_t cap)
+/* The PID namespace of the guest: that of a child of the monitor other than its own; *init
+ * (may be NULL) gets that child, the guest's PID 1. */
+static int guest_ns(pid_t monitor, char *out, size_t cap, long *init)
 {
     char mine[64], path[96], kids[4096];
     if (pidns_of(monitor, mine, sizeof(mine)) < 0)
@@ -50,8 +51,11 @@ static int guest_ns(pid_t monitor, char *out, size_t cap)
     if (slurp(path, kids, sizeof(kids)) < 0)
         return -1;
     for (char *tok = strtok(kids, " \n"); tok; tok = strtok(NULL, " \n")) {
-        if (pidns_of(atol(tok), out, cap) == 0 && strcmp(out, mine) != 0)
+        if (pidns_of(atol(tok), out, cap) == 0 && strcmp(out, mine) != 0) {
+            if (init)
+                *init = atol(tok);
             return 0;
+        }
     }
     return -1;
 }
@@ -127,7 +131,7 @@ int guestps_list(pid_t monitor, json_t **out, vic_err **err)
 {
     *out = NULL;
     char ns[64];
-    if (guest_ns(monitor, ns, sizeof(ns)) < 0)
+    if (guest_ns(monitor, ns, sizeof(ns), NULL) < 0)
         return vic_err_set(err, VIC_ECONFLICT, "the VM runs no guest of its own to list");
     char buf[256];
     long long btime = 0;
@@ -185,7 +189,7 @@ int guestps_list(pid_t monitor, json_t **out, vic_err **err)
 int guestps_signal(pid_t monitor, long guest_pid, int sig, vic_err **err)
 {
     char ns[64], buf[64];
-    if (guest_ns(monitor, ns, sizeof(ns)) < 0)
+    if (guest_ns(monitor, ns, sizeof(ns), NULL) < 0)
         return vic_err_set(err, VIC_ECONFLICT, "the VM runs no guest of its own to signal");
     DIR *d = opendir("/proc");
     if (d == NULL)
@@ -209,5 +213,69 @@ int guestps_signal(pid_t monitor, long guest_pid, int sig, vic_err **err)
     if (kill((pid_t)host, sig) < 0)
         return vic_err_sys(err, errno == ESRCH ? VIC_ENOTFOUND : VIC_EIO, errno,
                            "signal %d to the guest's process %ld", sig, guest_pid);
+    return 0;
+}
+
+json_t *guestps_parse_net_dev(const char *text)
+{
+    static const char *const names[] = {"rx_bytes", "rx_packets", "rx_errors", "rx_dropped",
+                                        NULL,       NULL,         NULL,        NULL,
+                                        "tx_bytes", "tx_packets", "tx_errors", "tx_dropped"};
+    json_t *out = json_object();
+    const char *line = text;
+    for (int row = 0; line && *line; row++) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char buf[512];
+        snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1), line);
+        line = end ? end + 1 : NULL;
+        char *colon = strchr(buf, ':');
+        if (row < 2 || colon == NULL) /* the two header lines */
+            continue;
+        *colon = '\0';
+        char *name = buf + strspn(buf, " \t");
+        if (*name == '\0' || strcmp(name, "lo") == 0)
+            continue;
+        json_t *nic = json_object();
+        char *p = colon + 1;
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            char *next = NULL;
+            unsigned long long v = strtoull(p, &next, 10);
+            if (next == p)
+                break;
+            p = next;
+            if (names[i])
+                json_object_set_new(nic, names[i], json_integer((json_int_t)v));
+        }
+        json_object_set_new(out, name, nic);
+    }
+    return out;
+}
+
+int guestps_usage(pid_t monitor, json_t **out, vic_err **err)
+{
+    *out = NULL;
+    char ns[64], buf[64];
+    long init = 0;
+    if (guest_ns(monitor, ns, sizeof(ns), &init) < 0)
+        return vic_err_set(err, VIC_ECONFLICT, "the VM runs no guest of its own");
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return vic_err_sys(err, VIC_EIO, errno, "read /proc");
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (isdigit((unsigned char)e->d_name[0]) &&
+            pidns_of(atol(e->d_name), buf, sizeof(buf)) == 0 && strcmp(buf, ns) == 0)
+            n++;
+    }
+    closedir(d);
+    /* the guest's network namespace, as its PID 1 sees it */
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/net/dev", init);
+    cleanup_free char *dev = xmalloc(65536);
+    json_t *nics = slurp(path, dev, 65536) > 0 ? guestps_parse_net_dev(dev) : json_object();
+    *out = json_pack("{s:I, s:I, s:o}", "pid", (json_int_t)init, "processes", (json_int_t)n, "nics",
+                     nics);
     return 0;
 }

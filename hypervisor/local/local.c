@@ -477,6 +477,17 @@ static int nic_keys(hv_conn *c, json_t *kv, const hv_nic *nics, size_t n, bool a
         char key[64];
         snprintf(key, sizeof(key), "ethernet%zu.networkName", i);
         json_object_set_new(kv, key, json_string(net.id + strlen("network:")));
+        if (nics[i].mac) { /* VMware's key of a static address */
+            unsigned char hw[6];
+            if (vic_mac_parse(nics[i].mac, hw) < 0)
+                return vic_err_set(err, VIC_EINVAL,
+                                   "nics[%zu].mac: %s is not a unicast MAC address", i,
+                                   nics[i].mac);
+            snprintf(key, sizeof(key), "ethernet%zu.address", i);
+            json_object_set_new(kv, key,
+                                json_sprintf("%02x:%02x:%02x:%02x:%02x:%02x", hw[0], hw[1], hw[2],
+                                             hw[3], hw[4], hw[5]));
+        }
         if (nics[i].gateway) {
             uint32_t a = 0;
             int plen = 0;
@@ -822,6 +833,13 @@ static int local_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_er
     pid_t mon = 0;
     int rc = running_monitor(c, vm, &mon, err);
     return rc < 0 ? rc : guestps_list(mon, out, err);
+}
+
+static int local_vm_guest_usage(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)
+{
+    pid_t mon = 0;
+    int rc = running_monitor(c, vm, &mon, err);
+    return rc < 0 ? rc : guestps_usage(mon, out, err);
 }
 
 /* The extra_config of one VM for key_prefix, from the listing cache when the .vmx file still
@@ -1399,6 +1417,7 @@ static const hv_caps local_caps = {
     .bridge_prefix = NETDEV_SEGMENT_PREFIX,
     .bridges_usable = netdev_bridges_usable,
     .bridges_isolated = netfw_probe,
+    .nic_mac = 1,
 };
 
 const hv_driver hv_local_driver = {
@@ -1415,6 +1434,7 @@ const hv_driver hv_local_driver = {
     .vm_create = local_vm_create,
     .vm_reconfigure = local_vm_reconfigure,
     .vm_processes = local_vm_processes,
+    .vm_guest_usage = local_vm_guest_usage,
     .vm_signal = local_vm_signal,
     .vm_id_base = local_vm_id_base,
     .vm_power_on = local_vm_power_on,

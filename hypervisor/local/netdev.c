@@ -143,13 +143,13 @@ int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest,
         close(fd);
         rc = vic_nl_bridge_ensure(seg, err);
         if (rc == 0 && if_nametoindex(adapter) == 0)
-            rc = vic_nl_macvlan_add(seg, adapter, 0, err);
+            rc = vic_nl_macvlan_add(seg, adapter, 0, NULL, err);
         if (rc == 0)
             rc = vic_nl_addr_add(adapter, gw, err);
         if (rc == 0)
             rc = vic_nl_link_up(adapter, err);
         if (rc == 0)
-            rc = vic_nl_macvlan_add(seg, guest_if, guest, err);
+            rc = vic_nl_macvlan_add(seg, guest_if, guest, kv_str(kv, i, "address"), err);
         if (rc < 0) {
             close(lock);
             return vic_err_wrap(err, rc, "NIC %d on port group %s", i, net);

@@ -815,6 +815,9 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
     }
     for (size_t i = 0; i < spec->n_nics; i++) {
         hv_ref net;
+        if (spec->nics[i].mac)
+            return vic_err_set(err, VIC_EUNSUPPORTED,
+                               "nics[%zu].mac: vSphere assigns a NIC's MAC address itself", i);
         if ((rc = vs_find(hc, HV_NETWORK, spec->nics[i].network, &net, err)) < 0)
             return vic_err_wrap(err, rc, "nics[%zu]", i);
         if ((rc = nic_xml(c, &b, --key, net.id, err)) < 0)

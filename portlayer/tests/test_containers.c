@@ -243,6 +243,71 @@ static void test_containers_bad_input(void **state)
     assert_non_null(strstr(err->msg, "is already in use"));
 }
 
+/* What a create records (annotations) comes back with inspect; a running guest's pid, its
+ * processes and its interfaces are seen from the host. */
+static void test_containers_annotations_and_guest_usage(void **state)
+{
+    (void)state;
+    const char *cmd[] = {"/bin/sleep", "30"};
+    json_t *notes cleanup_json = json_pack("{s:s}", "docker.config", "{\"Config\": {}}");
+    pl_create_spec s = {
+        .name = "noted", .cmd = cmd, .n_cmd = 2, .rootfs = copy_busybox, .annotations = notes};
+    char id[65];
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(pl_container_create(port, &s, id, &err), 0);
+    json_t *c cleanup_json = NULL;
+    assert_int_equal(pl_container_inspect(port, "noted", &c, &err), 0);
+    assert_true(json_equal(json_object_get(c, "annotations"), notes));
+    /* a container without any: {} */
+    json_t *none cleanup_json = NULL;
+    create("plain", cmd, 2, id);
+    assert_int_equal(pl_container_inspect(port, "plain", &none, &err), 0);
+    assert_int_equal(json_object_size(json_object_get(none, "annotations")), 0);
+    assert_int_equal(pl_container_remove(port, "plain", false, &err), 0);
+
+    /* refused: a value that is not a string, too much, a MAC address without a NIC */
+    json_t *bad cleanup_json = json_pack("{s:i}", "n", 1);
+    s.name = "refused";
+    s.annotations = bad;
+    assert_int_equal(pl_container_create(port, &s, id, &err), VIC_EINVAL);
+    assert_string_equal(err->msg, "annotations: n is not a string");
+    vic_err_free(&err);
+    cleanup_free char *big = xmalloc(PL_MAX_ANNOTATIONS + 1);
+    memset(big, 'x', PL_MAX_ANNOTATIONS);
+    big[PL_MAX_ANNOTATIONS] = '\0';
+    json_t *huge cleanup_json = json_pack("{s:s}", "k", big);
+    s.annotations = huge;
+    assert_int_equal(pl_container_create(port, &s, id, &err), VIC_EINVAL);
+    assert_non_null(strstr(err->msg, "too large"));
+    vic_err_free(&err);
+    s.annotations = NULL;
+    s.mac_address = "02:42:0a:00:00:09";
+    assert_int_equal(pl_container_create(port, &s, id, &err), VIC_EINVAL);
+    assert_non_null(strstr(err->msg, "mac-address"));
+    vic_err_free(&err);
+    s.mac_address = "03:42:0a:00:00:09"; /* a group address */
+    assert_int_equal(pl_container_create(port, &s, id, &err), VIC_EINVAL);
+    assert_string_equal(err->msg, "03:42:0a:00:00:09 is not a valid mac address");
+    vic_err_free(&err);
+
+    /* off: no guest to look into */
+    assert_int_equal(pl_container_guest_pid(port, "noted"), 0);
+    assert_int_equal(pl_container_start(port, "noted", &err), 0);
+    int64_t pid = pl_container_guest_pid(port, "noted");
+    assert_true(pid > 1);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%lld/ns/net", (long long)pid);
+    assert_int_equal(access(path, F_OK), 0);
+    json_t *st cleanup_json = NULL;
+    assert_int_equal(pl_container_stats(port, "noted", &st, &err), 0);
+    /* the tether (the guest's PID 1) and sleep */
+    assert_true(json_integer_value(json_object_get(st, "pids")) >= 2);
+    /* no NIC but loopback, which is left out */
+    assert_true(json_is_object(json_object_get(st, "networks")));
+    assert_int_equal(json_object_size(json_object_get(st, "networks")), 0);
+    assert_int_equal(pl_container_remove(port, "noted", true, &err), 0);
+}
+
 typedef struct racer {
     const char *ref;
     int ok, conflict;
@@ -425,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_containers_lifecycle),
         cmocka_unit_test(test_containers_survive_a_new_port_layer),
         cmocka_unit_test(test_containers_bad_input),
+        cmocka_unit_test(test_containers_annotations_and_guest_usage),
         cmocka_unit_test(test_containers_concurrent_commits_one_wins),
         cmocka_unit_test(test_containers_half_created_are_swept),
         cmocka_unit_test(test_containers_run_block_without_holder_is_given_up),

@@ -421,8 +421,6 @@ def test_ps_filters_and_format(engine, s):
     assert sorted(c.name for c in sdk) == sorted([running, created, exited])
 
 
-@pytest.mark.vch_differs("ps filters only by name, id and status (no label, exited, ancestor) "
-                         "and ignores -n")
 def test_ps_filters_label_exited_ancestor(engine, s):
     label, running, created, exited = ps_trio(engine, s)
 
@@ -445,9 +443,6 @@ def test_ps_filters_label_exited_ancestor(engine, s):
 
 # ---- inspect ----
 
-@pytest.mark.vch_differs("inspect lacks fields Docker Engine returns (State.Pid, Platform, Driver, "
-                         "Config.Labels, Entrypoint, ExposedPorts, HostConfig.RestartPolicy, "
-                         "AutoRemove, the limits, LogConfig, ...)")
 def test_inspect_fields_clients_read(engine, s):
     name = s.name()
     ok(engine.docker("run", "-d", "--name", name, "-e", "X=1", "-w", "/tmp", "--label", "k=v",
@@ -575,8 +570,6 @@ def test_stats_no_stream(engine, s):
     assert cpu.endswith("%") and "/" in mem, out
 
 
-@pytest.mark.vch_differs("stats?stream=false keeps streaming: the SDK's stats(stream=False) "
-                         "never returns")
 @pytest.mark.timeout(30)
 def test_stats_sdk_one_shot(engine, s):
     name = sleeper(engine, s)
@@ -587,7 +580,6 @@ def test_stats_sdk_one_shot(engine, s):
     assert isinstance(st["cpu_stats"]["cpu_usage"]["total_usage"], int)
 
 
-@pytest.mark.vch_differs("stats count 0 pids and have no network figures")
 def test_stats_pids_and_network(engine, s):
     name = sleeper(engine, s)
     out = ok(engine.docker("stats", "--no-stream", "--format", "{{.PIDs}}|{{.NetIO}}", name))
@@ -737,8 +729,6 @@ def test_logs_since_and_until(engine, s):
 
 # ---- the SDK, as a client program uses it ----
 
-@pytest.mark.vch_differs("containers.run() reads HostConfig.LogConfig, which inspect lacks "
-                         "(KeyError)")
 def test_sdk_run_and_remove(engine, s):
     name = s.name()
     out = engine.client.containers.run(engine.image, ["sh", "-c", "echo sdk $K"],
@@ -759,7 +749,6 @@ def test_host_environment_reaches_no_container(engine):
     assert env["HOME"] == "/root" and env["PATH"].startswith("/usr/local")
 
 
-@pytest.mark.vch_differs("HOSTNAME is not in a container's environment")
 def test_hostname_in_environment(engine):
     # env(1), not $HOSTNAME: busybox sh sets that shell variable by itself
     r = engine.docker("run", "--rm", "--hostname", "h1", engine.image, "env")

@@ -2,7 +2,9 @@
  * HostConfig.Mounts, Config.Volumes, HostConfig.PortBindings, ExposedPorts with -P), as the
  * Docker endpoint turns them into the port layer's mounts and ports (personality/volumes.c,
  * personality/ports.c); and the whole body as the port layer's create spec
- * (personality/containers.c), with Docker's checks of its HostConfig (personality/hostconfig.c). */
+ * (personality/containers.c), with Docker's checks of its HostConfig and Config and what a VCH
+ * refuses (personality/hostconfig.c), and the record of an accepted body rendered by inspect
+ * (personality/inspect.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "lib/json.h"
 #include "personality/containers.h"
 #include "personality/hostconfig.h"
+#include "personality/inspect.h"
 #include "personality/ports.h"
 #include "personality/volumes.h"
 
@@ -67,11 +70,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     json_decref(out);
     vic_err_free(&err);
-    /* Docker's checks of HostConfig: a refusal is a 400 that says why */
-    if (engine_hostconfig_check(json_object_get(body, "HostConfig"), &err) < 0 &&
-        (err == NULL || err->code != VIC_EINVAL || err->msg[0] == '\0'))
+    /* Docker's checks of HostConfig and Config, and what a VCH refuses: a refusal is a 400
+     * that says why */
+    int checked = engine_hostconfig_check(json_object_get(body, "HostConfig"), &err);
+    if (checked < 0 && (err == NULL || err->code != VIC_EINVAL || err->msg[0] == '\0'))
         abort();
     vic_err_free(&err);
+    if (checked == 0) {
+        checked = engine_config_check(body, &err);
+        if (checked < 0 && (err == NULL || err->code != VIC_EINVAL || err->msg[0] == '\0'))
+            abort();
+        vic_err_free(&err);
+    }
+    /* a checked body's record, through the port layer's annotations, into inspect's answer */
+    if (checked == 0) {
+        json_t *rec = engine_record_make(body, NULL);
+        json_t *pc = json_object();
+        engine_record_attach(pc, rec);
+        json_t *x = json_pack("{s:s, s:s, s:O}", "id", "ab", "name", "n", "annotations",
+                              json_object_get(pc, "annotations"));
+        json_t *in = engine_container_inspect(x);
+        if (!json_is_object(in) || !json_is_object(json_object_get(in, "HostConfig")) ||
+            !json_is_object(json_object_get(in, "Config")))
+            abort(); /* every record inspects */
+        json_decref(in);
+        json_decref(x);
+        json_decref(pc);
+        json_decref(rec);
+    }
     json_decref(body);
     return 0;
 }

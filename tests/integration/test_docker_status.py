@@ -132,6 +132,43 @@ def test_bad_parameters_are_400(vch, image):
     assert docker(vch, "ps", "-a", "-q").stdout == before  # nothing was made
 
 
+def test_options_a_vch_cannot_honour_are_refused_with_the_reason(vch, image):
+    before = docker(vch, "ps", "-a", "-q").stdout
+    for args, want in ((["--cpu-shares", "512"], "--cpu-shares is not supported"),
+                       (["--cpus", "1.5"], "--cpus 1.50 is not supported"),
+                       (["--dns", "192.0.2.1"], "--dns is not supported"),
+                       (["--add-host", "a:192.0.2.1"], "--add-host is not supported"),
+                       (["--tmpfs", "/run"], "--tmpfs is not supported"),
+                       (["--read-only"], "--read-only is not supported"),
+                       (["--pid", "host"], "--pid is not supported"),
+                       (["--ulimit", "nofile=10:10"], "--ulimit is not supported"),
+                       (["--log-driver", "syslog"], "log driver syslog is not supported"),
+                       (["--log-opt", "max-size=10m"], "log option max-size is not supported"),
+                       (["--health-cmd", "true"], "health checks are not supported")):
+        r = docker(vch, "create", *args, image, "true")
+        assert r.returncode != 0 and want in r.stderr, (args, r.stderr)
+        assert "Unable to find image" not in r.stderr, r.stderr
+    r = api(vch, "POST", "/containers/create",
+            json={"Image": image, "HostConfig": {"Sysctls": {"net.ipv4.ip_forward": "1"}}})
+    assert r.status_code == 400 and "--sysctl is not supported" in message(r), r.text
+    r = api(vch, "POST", "/containers/create",
+            json={"Image": image, "MacAddress": "01:00:5e:00:00:01"})  # a multicast address
+    assert r.status_code == 400, r.text
+    assert message(r) == "01:00:5e:00:00:01 is not a valid mac address", r.text
+    # what the CLI sends by default, and what a VCH honours, goes through
+    name = "opt-ok-" + uuid.uuid4().hex[:6]
+    r = docker(vch, "create", "--name", name, "--log-driver", "json-file", "--init", "--cpus", "2",
+               "-m", "64m", "--memory-swap", "64m", image, "true")
+    try:
+        assert r.returncode == 0, r.stderr
+        h = api(vch, "GET", "/containers/%s/json" % name).json()["HostConfig"]
+        assert h["NanoCpus"] == 2000000000 and h["Memory"] == 64 << 20, h
+        assert h["LogConfig"] == {"Type": "json-file", "Config": {}}, h
+    finally:
+        docker(vch, "rm", "-f", name)
+    assert docker(vch, "ps", "-a", "-q").stdout == before  # nothing else was made
+
+
 def test_swarm_routes_answer_as_an_engine_outside_a_swarm(vch):
     for args in (["service", "ls"], ["node", "ls"], ["secret", "ls"], ["config", "ls"],
                  ["service", "ps", "x"], ["stack", "ls"]):
