@@ -77,11 +77,6 @@ int64_t engine_time_ns(const char *rfc3339);
  * b and its image (inspect.h: the merged entrypoint and command, the annotations). */
 int engine_container_spec(const json_t *b, const char *name, json_t **out, vic_err **err);
 
-/* docker inspect's answer for the port layer container x (a new reference): every field
- * Docker Engine returns, the container's record (inspect.h) over Docker's zero values, and
- * what the port layer runs over both; State.Pid is x's "pid" while it runs. */
-json_t *engine_container_inspect(const json_t *x);
-
 /* The routes' handlers (payload: engine_ctx). */
 int engine_container_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                   vic_err **err);

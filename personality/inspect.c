@@ -9,7 +9,6 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/mem.h"
-#include "personality/containers.h"
 #include "personality/hostconfig.h"
 #include "personality/networks.h"
 #include "personality/ports.h"

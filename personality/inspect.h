@@ -2,7 +2,7 @@
  * inspect.h - a container's Docker configuration: what a create records with the container
  * (the Config and HostConfig fields the port layer does not keep, in the port layer's
  * annotations), and docker inspect's answer made from the port layer's container and that
- * record (engine_container_inspect, declared in containers.h).
+ * record (engine_container_inspect).
  *
  * The port layer keeps what it runs: the command, environment, user, working directory,
  * hostname, tty, mounts, ports, networks, memory. The record adds what Docker shows besides:
@@ -35,5 +35,10 @@ void engine_record_attach(json_t *pc, const json_t *record);
 /* The record of the port layer container x (a new reference), or NULL for a container
  * created without one. */
 json_t *engine_record_of(const json_t *x);
+
+/* docker inspect's answer for the port layer container x (a new reference): every field
+ * Docker Engine returns, the container's record over Docker's zero values, and
+ * what the port layer runs over both; State.Pid is x's "pid" while it runs. */
+json_t *engine_container_inspect(const json_t *x);
 
 #endif

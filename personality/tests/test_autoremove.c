@@ -12,6 +12,7 @@
 #include "lib/json.h"
 #include "personality/common.h"
 #include "personality/containers.h"
+#include "personality/inspect.h"
 
 static json_t *parse(const char *text)
 {

@@ -12,6 +12,7 @@
 #include "lib/json.h"
 #include "personality/common.h"
 #include "personality/containers.h"
+#include "personality/inspect.h"
 
 /* 2026-12-07T12:00:00Z */
 #define NOW ((time_t)1796644800)

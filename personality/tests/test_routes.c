@@ -9,93 +9,23 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "lib/cleanup.h"
-#include "lib/json.h"
-#include "personality/engine.h"
 #include "personality/images.h"
-
-typedef struct fixture {
-    engine_ctx ctx;
-    vic_http_router *router;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    f->ctx.vch_name = "vch-test";
-    f->ctx.version = "v-test";
-    assert_int_equal(engine_ctx_init(&f->ctx, "http://127.0.0.1:9", "token", NULL), 0);
-    assert_int_equal(vic_http_router_new(&f->router, engine_routes, engine_n_routes, engine_auth,
-                                         &f->ctx, 1 << 20, NULL),
-                     0);
-    vic_http_router_set_prepare(f->router, engine_prepare);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    vic_http_router_free(f->router);
-    engine_ctx_free(&f->ctx);
-    free(f);
-    return 0;
-}
-
-/* Dispatches method path (query given in path after '?', as name=value&...) with body (JSON
- * text or NULL); returns the status, *msg the error message (or "" when there is none). */
-static int call(fixture *f, const char *method, const char *path, const char *body,
-                const char *header, char *msg, size_t cap)
-{
-    char p[512];
-    snprintf(p, sizeof(p), "%s", path);
-    char *q = strchr(p, '?');
-    if (q)
-        *q++ = '\0';
-    vic_http_req *req = vic_http_req_new(method, p);
-    for (char *kv = q ? strtok(q, "&") : NULL; kv; kv = strtok(NULL, "&")) {
-        char *eq = strchr(kv, '=');
-        if (eq)
-            *eq++ = '\0';
-        vic_http_req_add_query(req, kv, eq ? eq : "");
-    }
-    if (header)
-        vic_http_req_add_header(req, header, "tcp");
-    if (body) {
-        vic_http_req_add_header(req, "Content-Type", "application/json");
-        vic_http_req_set_body(req, body, strlen(body));
-    }
-    vic_http_resp *resp = vic_http_resp_new();
-    vic_http_dispatch(f->router, req, resp);
-    int status = vic_http_resp_status(resp);
-    size_t len = 0;
-    const char *text = vic_http_resp_body(resp, &len);
-    json_t *j cleanup_json = NULL;
-    snprintf(msg, cap, "%s", "");
-    if (text && len && vic_json_parse(&j, text, len, 1 << 20, NULL) == 0 &&
-        vic_json_str(j, "message"))
-        snprintf(msg, cap, "%s", vic_json_str(j, "message"));
-    else if (text && len)
-        snprintf(msg, cap, "%.*s", (int)len, text);
-    vic_http_resp_free(resp);
-    vic_http_req_free(req);
-    return status;
-}
+#include "personality/tests/route_fixture.h"
 
 static void test_api_versions(void **state)
 {
     fixture *f = *state;
     char m[512];
-    assert_int_equal(call(f, "GET", "/v1.41/_ping", NULL, NULL, m, sizeof(m)), 200);
+    assert_int_equal(route_call(f, "GET", "/v1.41/_ping", NULL, NULL, m, sizeof(m)), 200);
     assert_string_equal(m, "OK");
-    assert_int_equal(call(f, "GET", "/v1.19/_ping", NULL, NULL, m, sizeof(m)), 200);
-    assert_int_equal(call(f, "GET", "/_ping", NULL, NULL, m, sizeof(m)), 200);
-    assert_int_equal(call(f, "GET", "/v1.42/_ping", NULL, NULL, m, sizeof(m)), 400);
+    assert_int_equal(route_call(f, "GET", "/v1.19/_ping", NULL, NULL, m, sizeof(m)), 200);
+    assert_int_equal(route_call(f, "GET", "/_ping", NULL, NULL, m, sizeof(m)), 200);
+    assert_int_equal(route_call(f, "GET", "/v1.42/_ping", NULL, NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "client version 1.42 is too new. Maximum supported API version is 1.41");
-    assert_int_equal(call(f, "GET", "/v1.18/_ping", NULL, NULL, m, sizeof(m)), 400);
+    assert_int_equal(route_call(f, "GET", "/v1.18/_ping", NULL, NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "client version 1.18 is too old. Minimum supported API version is "
                            "1.19, please upgrade your client to a newer version");
-    assert_int_equal(call(f, "GET", "/v1.x/_ping", NULL, NULL, m, sizeof(m)), 400);
+    assert_int_equal(route_call(f, "GET", "/v1.x/_ping", NULL, NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "malformed API version 1.x");
 }
 
@@ -162,21 +92,22 @@ static void test_unsupported_routes_say_why(void **state)
 {
     fixture *f = *state;
     char m[512];
-    assert_int_equal(call(f, "POST", "/containers/abc/pause", NULL, NULL, m, sizeof(m)), 501);
+    assert_int_equal(route_call(f, "POST", "/containers/abc/pause", NULL, NULL, m, sizeof(m)), 501);
     assert_string_equal(m, "docker pause is not supported by a VCH: a container is a VM");
-    assert_int_equal(call(f, "GET", "/containers/abc/export", NULL, NULL, m, sizeof(m)), 501);
+    assert_int_equal(route_call(f, "GET", "/containers/abc/export", NULL, NULL, m, sizeof(m)), 501);
     assert_string_equal(m, "docker export is not supported by this VCH yet");
-    assert_int_equal(call(f, "POST", "/build", NULL, NULL, m, sizeof(m)), 501);
+    assert_int_equal(route_call(f, "POST", "/build", NULL, NULL, m, sizeof(m)), 501);
     assert_string_equal(m, "docker build is not supported by a VCH: build on a Docker host, push "
                            "the image to a registry, and run it here");
-    assert_int_equal(call(f, "POST", "/images/create?fromSrc=-", NULL, NULL, m, sizeof(m)), 501);
+    assert_int_equal(route_call(f, "POST", "/images/create?fromSrc=-", NULL, NULL, m, sizeof(m)),
+                     501);
     assert_string_equal(m, "docker import is not supported by a VCH");
-    assert_int_equal(call(f, "POST", "/images/create", NULL, NULL, m, sizeof(m)), 400);
+    assert_int_equal(route_call(f, "POST", "/images/create", NULL, NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "fromImage: is required");
     /* docker ps takes Docker's filters; another name is Docker's 400 */
-    assert_int_equal(
-        call(f, "GET", "/containers/json?filters={\"bogus\":[\"a\"]}", NULL, NULL, m, sizeof(m)),
-        400);
+    assert_int_equal(route_call(f, "GET", "/containers/json?filters={\"bogus\":[\"a\"]}", NULL,
+                                NULL, m, sizeof(m)),
+                     400);
     assert_string_equal(m, "invalid filter 'bogus'");
 }
 
@@ -185,21 +116,22 @@ static void test_container_requests_checked_first(void **state)
 {
     fixture *f = *state;
     char m[512];
-    assert_int_equal(call(f, "POST", "/containers/create", "{\"Image\": \"\"}", NULL, m, sizeof(m)),
-                     400);
+    assert_int_equal(
+        route_call(f, "POST", "/containers/create", "{\"Image\": \"\"}", NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "No image specified: a VCH runs an image pulled from a registry");
-    assert_int_equal(call(f, "POST", "/containers/abc/kill?signal=K;ILL", NULL, NULL, m, sizeof(m)),
-                     400);
+    assert_int_equal(
+        route_call(f, "POST", "/containers/abc/kill?signal=K;ILL", NULL, NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "invalid signal: K;ILL");
-    assert_int_equal(call(f, "POST", "/containers/abc/rename?name=a/b", NULL, NULL, m, sizeof(m)),
-                     400);
+    assert_int_equal(
+        route_call(f, "POST", "/containers/abc/rename?name=a/b", NULL, NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "Invalid container name (a/b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
                            "allowed");
-    assert_int_equal(call(f, "POST", "/containers/abc/rename", NULL, NULL, m, sizeof(m)), 400);
+    assert_int_equal(route_call(f, "POST", "/containers/abc/rename", NULL, NULL, m, sizeof(m)),
+                     400);
     assert_string_equal(m, "a new name is required");
-    assert_int_equal(call(f, "GET", "/containers/abc/logs", NULL, NULL, m, sizeof(m)), 400);
+    assert_int_equal(route_call(f, "GET", "/containers/abc/logs", NULL, NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "you must choose at least one stream");
-    assert_int_equal(call(f, "GET", "/containers/a%20b/json", NULL, NULL, m, sizeof(m)), 404);
+    assert_int_equal(route_call(f, "GET", "/containers/a%20b/json", NULL, NULL, m, sizeof(m)), 404);
 }
 
 /* attach and exec share their stream's checks and messages. */
@@ -207,43 +139,44 @@ static void test_stream_routes_checked_first(void **state)
 {
     fixture *f = *state;
     char m[512];
-    assert_int_equal(call(f, "POST", "/containers/abc/attach?stream=1", NULL, NULL, m, sizeof(m)),
-                     501);
+    assert_int_equal(
+        route_call(f, "POST", "/containers/abc/attach?stream=1", NULL, NULL, m, sizeof(m)), 501);
     assert_string_equal(m, "attach needs a client that upgrades the connection (Upgrade: tcp, "
                            "Connection: Upgrade): use a newer docker CLI");
-    assert_int_equal(call(f, "POST", "/exec/abc/start", "{}", NULL, m, sizeof(m)), 501);
+    assert_int_equal(route_call(f, "POST", "/exec/abc/start", "{}", NULL, m, sizeof(m)), 501);
     assert_string_equal(m, "an attached exec needs a client that upgrades the connection "
                            "(Upgrade: tcp, Connection: Upgrade): use a newer docker CLI");
     /* upgrading, or detached: then the instance must exist */
-    assert_int_equal(call(f, "POST", "/exec/abc/start", "{}", "Upgrade", m, sizeof(m)), 404);
+    assert_int_equal(route_call(f, "POST", "/exec/abc/start", "{}", "Upgrade", m, sizeof(m)), 404);
     assert_string_equal(m, "No such exec instance: abc");
-    assert_int_equal(call(f, "POST", "/exec/abc/start", "{\"Detach\": true}", NULL, m, sizeof(m)),
-                     404);
+    assert_int_equal(
+        route_call(f, "POST", "/exec/abc/start", "{\"Detach\": true}", NULL, m, sizeof(m)), 404);
     assert_string_equal(m, "No such exec instance: abc");
-    assert_int_equal(call(f, "GET", "/exec/abc/json", NULL, NULL, m, sizeof(m)), 404);
+    assert_int_equal(route_call(f, "GET", "/exec/abc/json", NULL, NULL, m, sizeof(m)), 404);
 
     static const char *const sizes[] = {"", "?h=0&w=80", "?h=24", "?h=24&w=65536", "?h=-1&w=80"};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         char p[64];
         snprintf(p, sizeof(p), "/containers/abc/resize%s", sizes[i]);
-        assert_int_equal(call(f, "POST", p, NULL, NULL, m, sizeof(m)), 400);
+        assert_int_equal(route_call(f, "POST", p, NULL, NULL, m, sizeof(m)), 400);
         assert_string_equal(m, "h and w must be terminal sizes (1 to 65535)");
         snprintf(p, sizeof(p), "/exec/abc/resize%s", sizes[i]);
-        assert_int_equal(call(f, "POST", p, NULL, NULL, m, sizeof(m)), 400);
+        assert_int_equal(route_call(f, "POST", p, NULL, NULL, m, sizeof(m)), 400);
         assert_string_equal(m, "h and w must be terminal sizes (1 to 65535)");
     }
-    assert_int_equal(call(f, "POST", "/exec/abc/resize?h=24&w=80", NULL, NULL, m, sizeof(m)), 404);
+    assert_int_equal(route_call(f, "POST", "/exec/abc/resize?h=24&w=80", NULL, NULL, m, sizeof(m)),
+                     404);
     assert_string_equal(m, "No such exec instance: abc");
 
-    assert_int_equal(call(f, "POST", "/containers/abc/exec", "{\"Cmd\": []}", NULL, m, sizeof(m)),
-                     400);
+    assert_int_equal(
+        route_call(f, "POST", "/containers/abc/exec", "{\"Cmd\": []}", NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "No exec command specified");
-    assert_int_equal(call(f, "POST", "/containers/abc/exec", "{\"Cmd\": [\"sh\"], \"Env\": [1]}",
-                          NULL, m, sizeof(m)),
+    assert_int_equal(route_call(f, "POST", "/containers/abc/exec",
+                                "{\"Cmd\": [\"sh\"], \"Env\": [1]}", NULL, m, sizeof(m)),
                      400);
     assert_string_equal(m, "Env[0]: must be a string");
-    assert_int_equal(call(f, "POST", "/containers/abc/exec",
-                          "{\"Cmd\": [\"sh\"], \"Privileged\": true}", NULL, m, sizeof(m)),
+    assert_int_equal(route_call(f, "POST", "/containers/abc/exec",
+                                "{\"Cmd\": [\"sh\"], \"Privileged\": true}", NULL, m, sizeof(m)),
                      501);
     assert_string_equal(m, "exec --privileged is not supported: each container of a VCH is its "
                            "own VM");
@@ -252,12 +185,17 @@ static void test_stream_routes_checked_first(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_api_versions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_version_names_the_api, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_versions, route_fixture_setup,
+                                        route_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_version_names_the_api, route_fixture_setup,
+                                        route_fixture_teardown),
         cmocka_unit_test(test_image_paths_are_rewritten),
-        cmocka_unit_test_setup_teardown(test_unsupported_routes_say_why, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_container_requests_checked_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_routes_checked_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsupported_routes_say_why, route_fixture_setup,
+                                        route_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_container_requests_checked_first, route_fixture_setup,
+                                        route_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_stream_routes_checked_first, route_fixture_setup,
+                                        route_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

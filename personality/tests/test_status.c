@@ -13,6 +13,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "personality/engine.h"
+#include "personality/tests/route_fixture.h"
 #include "personality/unserved.h"
 
 /* Every code the port layer can answer with, for each kind of request: the status Docker
@@ -99,65 +100,15 @@ static void test_status_messages(void **state)
     assert_int_equal(engine_docker_err(VIC_ENOTFOUND, ENGINE_OBJ_IMAGE, "x", NULL), VIC_ENOTFOUND);
 }
 
-typedef struct fixture {
-    engine_ctx ctx;
-    vic_http_router *router;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    f->ctx.vch_name = "vch-test";
-    f->ctx.version = "v-test";
-    assert_int_equal(engine_ctx_init(&f->ctx, "http://127.0.0.1:9", "token", NULL), 0);
-    vic_httpc_set_restart_wait(f->ctx.pl, ENGINE_PL_NAME, 0); /* as main names it */
-    assert_int_equal(vic_http_router_new(&f->router, engine_routes, engine_n_routes, engine_auth,
-                                         &f->ctx, 1 << 20, NULL),
-                     0);
-    vic_http_router_set_prepare(f->router, engine_prepare);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    vic_http_router_free(f->router);
-    engine_ctx_free(&f->ctx);
-    free(f);
-    return 0;
-}
-
-/* Dispatches method path with body (JSON text, or NULL); the status, and the answer's
- * message (or its text) in msg. */
 static int call_body(fixture *f, const char *method, const char *path, const char *body, char *msg,
                      size_t cap)
 {
-    vic_http_req *req = vic_http_req_new(method, path);
-    if (body) {
-        vic_http_req_add_header(req, "Content-Type", "application/json");
-        vic_http_req_set_body(req, body, strlen(body));
-    }
-    vic_http_resp *resp = vic_http_resp_new();
-    vic_http_dispatch(f->router, req, resp);
-    int status = vic_http_resp_status(resp);
-    size_t len = 0;
-    const char *text = vic_http_resp_body(resp, &len);
-    json_t *j cleanup_json = NULL;
-    snprintf(msg, cap, "%s", "");
-    if (text && len && vic_json_parse(&j, text, len, 1 << 20, NULL) == 0 &&
-        vic_json_str(j, "message"))
-        snprintf(msg, cap, "%s", vic_json_str(j, "message"));
-    else if (text && len)
-        snprintf(msg, cap, "%.*s", (int)len, text);
-    vic_http_resp_free(resp);
-    vic_http_req_free(req);
-    return status;
+    return route_call(f, method, path, body, NULL, msg, cap);
 }
 
 static int call(fixture *f, const char *method, const char *path, char *msg, size_t cap)
 {
-    return call_body(f, method, path, NULL, msg, cap);
+    return route_call(f, method, path, NULL, NULL, msg, cap);
 }
 
 /* Swarm routes: the answers of an Engine outside any swarm, with or without an API version. */
@@ -334,11 +285,16 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_table),
         cmocka_unit_test(test_status_messages),
-        cmocka_unit_test_setup_teardown(test_status_swarm_routes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_status_plugin_and_build_routes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_status_unknown_routes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_status_bad_create_parameters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_status_port_layer_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_swarm_routes, route_fixture_setup,
+                                        route_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_status_plugin_and_build_routes, route_fixture_setup,
+                                        route_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_status_unknown_routes, route_fixture_setup,
+                                        route_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_status_bad_create_parameters, route_fixture_setup,
+                                        route_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_status_port_layer_down, route_fixture_setup,
+                                        route_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
