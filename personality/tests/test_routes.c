@@ -197,7 +197,13 @@ static void test_container_requests_checked_first(void **state)
     assert_int_equal(call(f, "POST", "/containers/abc/rename", NULL, NULL, m, sizeof(m)), 400);
     assert_string_equal(m, "a new name is required");
     assert_int_equal(call(f, "GET", "/containers/abc/logs", NULL, NULL, m, sizeof(m)), 400);
-    assert_string_equal(m, "you must choose at least one stream");
+    assert_string_equal(m, "Bad parameters: you must choose at least one stream");
+    assert_int_equal(
+        call(f, "GET", "/containers/abc/logs?stdout=1&tail=abc", NULL, NULL, m, sizeof(m)), 400);
+    assert_string_equal(m, "tail: \"abc\" is not a number of lines or \"all\"");
+    assert_int_equal(
+        call(f, "GET", "/containers/abc/logs?stderr=1&since=xyz", NULL, NULL, m, sizeof(m)), 400);
+    assert_string_equal(m, "since: \"xyz\" is not a Unix timestamp (SECONDS[.FRACTION])");
     assert_int_equal(call(f, "GET", "/containers/a%20b/json", NULL, NULL, m, sizeof(m)), 404);
 }
 
