@@ -14,6 +14,7 @@
 #ifndef VIC_SERIAL_H
 #define VIC_SERIAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,11 @@ enum vic_stream {
 
 #define VIC_SERIAL_HEADER   16
 #define VIC_SERIAL_MAX_DATA 65536
+/* The most bytes one record takes */
+#define VIC_SERIAL_MAX_RECORD (VIC_SERIAL_HEADER + VIC_SERIAL_MAX_DATA)
+
+/* Fills h with the header of a record of len bytes (at most VIC_SERIAL_MAX_DATA). */
+void vic_serial_header(unsigned char h[VIC_SERIAL_HEADER], int stream, int64_t time_ns, size_t len);
 
 /* Writes data as one or more records (each a single write(2) on an O_APPEND file). */
 int vic_serial_write(int fd, int stream, const void *data, size_t len, vic_err **err);
@@ -45,5 +51,26 @@ typedef struct vic_serial_record {
  */
 int vic_serial_next(const char *buf, size_t len, size_t *off, vic_serial_record *out,
                     size_t *skipped);
+
+/*
+ * Finds where to read a window of a log taken from its middle (to read a log backwards: its
+ * end first). buf holds len bytes of the log ending where a record ends (an offset an earlier
+ * call found, or the log's end) or inside the log's last record, header included (a log read
+ * while written, or cut); at_start says that it begins where the log begins.
+ *
+ * The bytes alone cannot say where a record starts (data may hold anything, records too), so
+ * this looks for an offset that every reading of the log passes through: of all the offsets
+ * from which records follow one another up to the end of buf (or to a record buf ends
+ * inside of), the first one that none of those chains of records steps over, and that the
+ * record ending there could not have begun before buf (or at_start). The log's own records
+ * are one such chain, so vic_serial_next read from there gives exactly the records a reading
+ * from the log's start gives.
+ *
+ * scratch: len + 1 bytes this may overwrite. Returns 1 and sets *off (< len), or 0 when the
+ * window proves no such offset (a damaged log, or data made to look like records, or buf
+ * shorter than a record without at_start): then read the log from its start.
+ */
+int vic_serial_sync(const char *buf, size_t len, bool at_start, unsigned char *scratch,
+                    size_t *off);
 
 #endif

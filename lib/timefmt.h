@@ -1,5 +1,6 @@
 /*
- * timefmt.h - RFC 3339 timestamps (UTC, "Z") as the Docker API shows them.
+ * timefmt.h - RFC 3339 timestamps (UTC, "Z") as the Docker API shows them, and the Unix
+ * timestamps its queries carry.
  */
 #ifndef VIC_TIMEFMT_H
 #define VIC_TIMEFMT_H
@@ -14,5 +15,12 @@ void vic_rfc3339(char *out, size_t cap, int64_t ns);
 /* Writes secs (seconds since the epoch) as "2006-01-02T15:04:05Z"; 0 is the epoch itself.
  * Empty when it does not fit in cap. */
 void vic_rfc3339_secs(char *out, size_t cap, int64_t secs);
+
+/* Docker's query timestamps, "SECONDS[.FRACTION]" (the CLI sends "1700000000.000000000"):
+ * SECONDS may be negative (before 1970; the fraction still counts forward, as Go's
+ * time.Unix), FRACTION is one or more digits of a second (past nine, the rest is dropped).
+ * Times beyond what int64 nanoseconds hold (year 2262) are clamped. Returns 0 and *ns, or -1
+ * when v is not such a timestamp. */
+int vic_unix_time_parse(const char *v, int64_t *ns);
 
 #endif

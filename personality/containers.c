@@ -659,67 +659,6 @@ int engine_container_stats_handler(vic_http_req *req, vic_http_resp *resp, void 
     return 0;
 }
 
-int engine_container_logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                  vic_err **err)
-{
-    engine_ctx *c = payload;
-    const char *q_out = vic_http_req_query(req, "stdout"),
-               *q_err = vic_http_req_query(req, "stderr");
-    const char *tail = vic_http_req_query(req, "tail"), *since = vic_http_req_query(req, "since");
-    const char *ts = vic_http_req_query(req, "timestamps");
-    int want_out = q_out && strcmp(q_out, "0") && strcmp(q_out, "false");
-    int want_err = q_err && strcmp(q_err, "0") && strcmp(q_err, "false");
-    int stamps = ts && strcmp(ts, "0") && strcmp(ts, "false");
-    if (!want_out && !want_err)
-        return vic_err_set(err, VIC_EINVAL, "you must choose at least one stream");
-    cleanup_free char *suffix =
-        xasprintf("/logs?stdout=%d&stderr=%d&tail=%ld&since=%ld", want_out, want_err,
-                  tail && strcmp(tail, "all") ? strtol(tail, NULL, 10) : -1L,
-                  since ? strtol(since, NULL, 10) : 0L);
-    cleanup_free char *path = engine_pl_path(req, suffix, err);
-    cleanup_free char *inspect = engine_pl_path(req, "", NULL);
-    if (path == NULL)
-        return VIC_ENOTFOUND;
-    json_t *x cleanup_json = NULL, *recs cleanup_json = NULL;
-    int rc = vic_httpc_json(c->pl, "GET", inspect, NULL, 0, &x, err);
-    if (rc == 0)
-        rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &recs, err);
-    if (rc < 0)
-        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
-    int tty = json_is_true(json_object_get(json_object_get(x, "config"), "tty"));
-    vic_buf out = VIC_BUF_INIT;
-    size_t i;
-    json_t *r;
-    json_array_foreach(recs, i, r)
-    {
-        const char *data = vic_json_str(r, "data");
-        if (data == NULL)
-            continue; /* binary output is not rendered here */
-        vic_buf line = VIC_BUF_INIT;
-        if (stamps) {
-            int64_t ns = json_integer_value(json_object_get(r, "time_ns"));
-            time_t t = (time_t)(ns / 1000000000);
-            struct tm tm;
-            gmtime_r(&t, &tm);
-            vic_buf_appendf(&line, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ ", tm.tm_year + 1900,
-                            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                            (long long)(ns % 1000000000));
-        }
-        vic_buf_append(&line, data, strlen(data));
-        if (!tty) { /* Docker's multiplexed stream: 8-byte header per frame */
-            const char *stream = vic_json_str(r, "stream");
-            unsigned char h[8];
-            engine_mux_header(h, stream && strcmp(stream, "stderr") == 0 ? 2 : 1, line.len);
-            vic_buf_append(&out, h, 8);
-        }
-        vic_buf_append(&out, line.data, line.len);
-        vic_buf_free(&line);
-    }
-    vic_http_resp_text(resp, 200, engine_stream_type(tty), out.data ? out.data : "", out.len);
-    vic_buf_free(&out);
-    return 0;
-}
-
 /* ---- restart and rename ---- */
 
 int engine_container_restart_handler(vic_http_req *req, vic_http_resp *resp, void *payload,

@@ -1,7 +1,7 @@
 /*
  * containers.h - Docker's container routes over the port layer's containers: list (ps.c),
- * create, inspect (inspect.c), start, stop, kill, restart, rename, remove, wait, logs, stats
- * and top (top.c). Attach and exec have modules of their own (attach.h, exec.h).
+ * create, inspect (inspect.c), start, stop, kill, restart, rename, remove, wait, stats and
+ * top (top.c). Attach, exec and logs have modules of their own (attach.h, exec.h, logs.h).
  *
  * The translations between Docker's shapes and the port layer's are exposed for the unit
  * tests: a create body into the port layer's spec, ps's filters, and a port layer container
@@ -97,8 +97,6 @@ int engine_container_rename_handler(vic_http_req *req, vic_http_resp *resp, void
 int engine_container_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                     vic_err **err);
 int engine_container_wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
-                                  vic_err **err);
-int engine_container_logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                   vic_err **err);
 int engine_container_stats_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                    vic_err **err);

@@ -16,6 +16,7 @@
 #include "personality/events.h"
 #include "personality/exec.h"
 #include "personality/images.h"
+#include "personality/logs.h"
 #include "personality/networks.h"
 #include "personality/system.h"
 #include "personality/unserved.h"

@@ -13,12 +13,10 @@
 
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
-#include "lib/file.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/netlink.h"
-#include "lib/serial.h"
 #include "lib/timefmt.h"
 #include "portlayer/archive.h"
 #include "portlayer/volumes.h"
@@ -40,7 +38,6 @@
 /* The auto-remove containers whose exit status stays known (pl_container_wait) */
 #define GONE_MAX          256
 #define CREATE_STALE_SECS 3600
-#define LOG_MAX           (256u * 1024 * 1024)
 
 struct pl {
     pthread_mutex_t names; /* a name's check and its claim (the VM's creation) go together */
@@ -1828,14 +1825,13 @@ int pl_container_fs(pl *p, const char *ref, pl_volumes *volumes, pl_fs **out, vi
 
 /* ---- logs ---- */
 
-typedef struct rec {
-    int stream;
-    int64_t t;
-    size_t off, len;
-} rec;
+struct pl_container_log {
+    pl *p;
+    hv_ref vm;
+    char *path;
+};
 
-int pl_container_logs(pl *p, const char *ref, const pl_log_opts *o, pl_log_fn fn, void *payload,
-                      vic_err **err)
+int pl_container_log_open(pl *p, const char *ref, pl_container_log **out, vic_err **err)
 {
     hv_ref vm;
     int rc = locate(p, ref, &vm, NULL, err);
@@ -1846,32 +1842,52 @@ int pl_container_logs(pl *p, const char *ref, const pl_log_opts *o, pl_log_fn fn
     cleanup_free char *path = NULL;
     if ((rc = hv_ds_local_path(p->hv, ds, &path, err)) < 0)
         return rc;
-    cleanup_free char *buf = NULL;
-    size_t len = 0;
-    rc = vic_file_read(&buf, &len, path, LOG_MAX, err);
-    if (rc == VIC_ENOTFOUND) { /* never started: no log yet */
-        vic_err_free(err);
-        return 0;
+    pl_container_log *l = xzalloc(sizeof(*l));
+    l->p = p;
+    l->vm = vm;
+    l->path = path;
+    path = NULL;
+    *out = l;
+    return 0;
+}
+
+/* Whether the container runs (its log may grow). */
+static bool log_live(void *payload)
+{
+    pl_container_log *l = payload;
+    hv_vm_info info;
+    vic_err *err = NULL;
+    if (hv_vm_get(l->p->hv, &l->vm, &info, &err) < 0) {
+        vic_err_free(&err); /* removed: over */
+        return false;
     }
-    if (rc < 0)
-        return rc;
-    /* select first (a tail counts selected records), then deliver in order */
-    size_t n = 0, cap = 64, off = 0;
-    rec *recs = xmalloc(cap * sizeof(rec));
-    vic_serial_record r;
-    while (vic_serial_next(buf, len, &off, &r, NULL) == 1) {
-        if ((r.stream == VIC_STREAM_STDOUT && !o->out) ||
-            (r.stream == VIC_STREAM_STDERR && !o->err) || r.stream == VIC_STREAM_TETHER ||
-            r.time_ns < o->since_ns)
-            continue;
-        if (n == cap)
-            recs = xrealloc(recs, (cap *= 2) * sizeof(rec));
-        recs[n++] = (rec){r.stream, r.time_ns, (size_t)(r.data - buf), r.len};
-    }
-    size_t first = o->tail >= 0 && (size_t)o->tail < n ? n - (size_t)o->tail : 0;
-    for (size_t i = first; i < n && rc == 0; i++)
-        rc = fn(recs[i].stream, recs[i].t, buf + recs[i].off, recs[i].len, payload);
-    free(recs);
+    bool on = info.power == HV_POWERED_ON;
+    hv_vm_info_clear(&info);
+    return on;
+}
+
+int pl_container_log_read(pl_container_log *l, const pl_log_opts *o, pl_log_fn fn, void *payload,
+                          vic_err **err)
+{
+    return pl_log_read(l->path, o, log_live, l, fn, payload, err);
+}
+
+void pl_container_log_free(pl_container_log *l)
+{
+    if (l == NULL)
+        return;
+    free(l->path);
+    free(l);
+}
+
+int pl_container_logs(pl *p, const char *ref, const pl_log_opts *o, pl_log_fn fn, void *payload,
+                      vic_err **err)
+{
+    pl_container_log *l = NULL;
+    int rc = pl_container_log_open(p, ref, &l, err);
+    if (rc == 0)
+        rc = pl_container_log_read(l, o, fn, payload, err);
+    pl_container_log_free(l);
     return rc;
 }
 

@@ -23,6 +23,7 @@
 #include "lib/err.h"
 #include "lib/execconfig.h"
 #include "portlayer/layer.h"
+#include "portlayer/logs.h"
 
 typedef struct pl pl;
 typedef struct pl_handle pl_handle;
@@ -312,16 +313,21 @@ int pl_events_follow(pl *p, int64_t since_ns, int64_t until_ns, pl_event_fn fn, 
 
 /* ---- logs ---- */
 
-typedef struct pl_log_opts {
-    bool out;         /* stdout */
-    bool err;         /* stderr */
-    int64_t since_ns; /* only records written at or after this time; 0: all */
-    long tail;        /* only the last tail records; -1: all */
-} pl_log_opts;
+/* A container's log, found and ready to read (portlayer/logs.h says how it reads). */
+typedef struct pl_container_log pl_container_log;
 
-/* Calls fn for each selected record of the container's serial log, oldest first. */
-typedef int (*pl_log_fn)(int stream, int64_t time_ns, const char *data, size_t len, void *payload);
+/* Finds ref's log; VIC_ENOTFOUND without such a container. A container never started has
+ * an empty log. Free with pl_container_log_free. */
+int pl_container_log_open(pl *p, const char *ref, pl_container_log **out, vic_err **err);
 
+/* Reads the log as o says (pl_log_read); a follow ends when the container no longer runs.
+ * The pl must outlive the read. */
+int pl_container_log_read(pl_container_log *l, const pl_log_opts *o, pl_log_fn fn, void *payload,
+                          vic_err **err);
+
+void pl_container_log_free(pl_container_log *l);
+
+/* pl_container_log_open, _read and _free at once. */
 int pl_container_logs(pl *p, const char *ref, const pl_log_opts *o, pl_log_fn fn, void *payload,
                       vic_err **err);
 

@@ -24,6 +24,8 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/serial.h"
+#include "lib/timefmt.h"
 #include "portlayer/archive.h"
 
 int pl_server_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
@@ -918,14 +920,70 @@ static int container_rename(pl_server_ctx *c, vic_http_req *req, json_t **out, v
     return pl_container_rename(c->port, vic_http_req_param(req, "id"), name, err);
 }
 
+/* ---- logs ---- */
+
+#define LOGS_STALL_MS (5 * 60 * 1000)
+#define LOGS_JSON_MAX (64 * 1024 * 1024) /* data bytes of one JSON answer */
+/* A stream sends its records in chunks this large (or when the reader caught up): as large
+ * as a stream's backlog may grow (lib/http.c), so that each waits for an empty backlog, whose
+ * buffer then starts over; the stream holds one chunk however long the log. */
+#define LOGS_CHUNK (4 * 1024 * 1024)
+
+/* A query timestamp into *ns: Docker's "SECONDS[.FRACTION]"; absent or empty: def. */
+static int query_time(vic_http_req *req, const char *name, int64_t def, int64_t *ns, vic_err **err)
+{
+    const char *v = vic_http_req_query(req, name);
+    *ns = def;
+    if (v == NULL || *v == '\0')
+        return 0;
+    if (vic_unix_time_parse(v, ns) < 0)
+        return vic_err_set(err, VIC_EINVAL,
+                           "%s: \"%.40s\" is not a Unix timestamp (SECONDS[.FRACTION])", name, v);
+    return 0;
+}
+
+/* The choices of a logs request, checked. */
+static int log_opts(vic_http_req *req, pl_log_opts *o, vic_err **err)
+{
+    const char *out = vic_http_req_query(req, "stdout"), *errs = vic_http_req_query(req, "stderr");
+    const char *tail = vic_http_req_query(req, "tail");
+    *o = (pl_log_opts){.out = out == NULL || strcmp(out, "0"),
+                       .err = errs == NULL || strcmp(errs, "0"),
+                       .follow = query_flag(req, "follow"),
+                       .tail = -1};
+    if (tail && *tail && strcmp(tail, "all") != 0) {
+        char *end = NULL;
+        errno = 0;
+        long n = strtol(tail, &end, 10);
+        if (end == tail || *end || n < -1 || errno == ERANGE)
+            return vic_err_set(err, VIC_EINVAL,
+                               "tail: \"%.40s\" is not a number of lines, -1 or \"all\"", tail);
+        o->tail = n;
+    }
+    int rc = query_time(req, "since", 0, &o->since_ns, err);
+    if (rc == 0)
+        rc = query_time(req, "until", 0, &o->until_ns, err);
+    if (rc < 0)
+        return rc;
+    if (o->since_ns < 0)
+        o->since_ns = 0; /* before 1970: everything */
+    if (o->until_ns < 0)
+        o->until_ns = 1; /* before 1970: nothing */
+    return 0;
+}
+
 typedef struct log_acc {
     json_t *records;
-    int timestamps;
+    size_t bytes;
 } log_acc;
 
 static int add_record(int stream, int64_t t, const char *data, size_t len, void *payload)
 {
     log_acc *a = payload;
+    if (stream == 0)
+        return 0;
+    if ((a->bytes += len) > LOGS_JSON_MAX)
+        return 1;
     json_t *text = json_stringn(data, len);
     if (text == NULL) /* not UTF-8: carry it as base64 */
         json_array_append_new(a->records, json_pack("{s:s, s:I, s:s%}", "stream",
@@ -938,27 +996,119 @@ static int add_record(int stream, int64_t t, const char *data, size_t len, void 
     return 0;
 }
 
+typedef struct logs_job {
+    pl_container_log *log;
+    pl_log_opts opts;
+    vic_http_stream *s;
+    vic_buf out; /* records not sent yet */
+    char *id;
+} logs_job;
+
+static int send_records(logs_job *j)
+{
+    int rc = vic_http_stream_write_wait(j->s, j->out.data, j->out.len, LOGS_STALL_MS, NULL);
+    j->out.len = 0;
+    return rc < 0 ? -1 : 0;
+}
+
+/* Each message as a serial log record. Where the reader caught up with the log (a follow
+ * waits), an empty record of stream 3 follows: a relay sends on what it holds, and while
+ * nothing else comes it says "still here", so that a relay looks at its own client and this
+ * one at its. */
+static int stream_record(int stream, int64_t t, const char *data, size_t len, void *payload)
+{
+    logs_job *j = payload;
+    unsigned char h[VIC_SERIAL_HEADER];
+    if (stream == 0) {
+        if (j->out.len == 0 && !vic_http_stream_alive(j->s))
+            return -1; /* the client left */
+        vic_serial_header(h, VIC_STREAM_TETHER, 0, 0);
+        vic_buf_append(&j->out, h, sizeof(h));
+        return send_records(j);
+    }
+    vic_serial_header(h, stream, t, len);
+    vic_buf_append(&j->out, h, sizeof(h));
+    vic_buf_append(&j->out, data, len);
+    return j->out.len >= LOGS_CHUNK ? send_records(j) : 0;
+}
+
+static void *logs_thread(void *arg)
+{
+    logs_job *j = arg;
+    vic_err *err = NULL;
+    int rc = pl_container_log_read(j->log, &j->opts, stream_record, j, &err);
+    if (rc == 0 && j->out.len)
+        rc = send_records(j);
+    if (rc < 0 && err) /* the status is sent already: the client sees the stream end early */
+        vic_log(VIC_LOG_WARN, "event=logs_failed id=%s err=\"%s\"", j->id, err->msg);
+    vic_log(VIC_LOG_INFO, "event=logs_end id=%s reason=\"%s\"", j->id,
+            rc == 0 ? "the end"
+            : err   ? err->msg
+                    : "the client left or stopped reading");
+    vic_err_free(&err);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    pl_container_log_free(j->log);
+    vic_buf_free(&j->out);
+    free(j->id);
+    free(j);
+    return NULL;
+}
+
+/* A container's log: a JSON array of its messages, or with format=stream the messages as
+ * serial log records, streamed (and followed with follow=1) from a thread of its own. */
 static int logs_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     pl_server_ctx *c = payload;
-    long tail, since;
-    int rc = query_int(req, "tail", -1, -1, 1L << 30, &tail, err);
-    if (rc == 0)
-        rc = query_int(req, "since", 0, 0, 1L << 40, &since, err);
+    pl_log_opts opts;
+    int rc = log_opts(req, &opts, err);
     if (rc < 0)
         return rc;
-    const char *o = vic_http_req_query(req, "stdout"), *e = vic_http_req_query(req, "stderr");
-    pl_log_opts opts = {.out = o == NULL || strcmp(o, "0"),
-                        .err = e == NULL || strcmp(e, "0"),
-                        .since_ns = (int64_t)since * 1000000000,
-                        .tail = tail};
-    log_acc acc = {json_array(), 0};
-    rc = pl_container_logs(c->port, vic_http_req_param(req, "id"), &opts, add_record, &acc, err);
-    if (rc < 0) {
-        json_decref(acc.records);
+    const char *format = vic_http_req_query(req, "format");
+    bool stream = format && strcmp(format, "stream") == 0;
+    if (format && !stream && strcmp(format, "json") != 0)
+        return vic_err_set(err, VIC_EINVAL, "format: \"%.40s\" is neither json nor stream", format);
+    if (opts.follow && !stream)
+        return vic_err_set(err, VIC_EINVAL, "follow: only with format=stream");
+    pl_container_log *log = NULL;
+    if ((rc = pl_container_log_open(c->port, vic_http_req_param(req, "id"), &log, err)) < 0)
         return rc;
+    if (!stream) {
+        log_acc acc = {json_array(), 0};
+        rc = pl_container_log_read(log, &opts, add_record, &acc, err);
+        pl_container_log_free(log);
+        if (rc == 1)
+            rc = vic_err_set(err, VIC_ETOOBIG,
+                             "the log holds more than %d MiB from there: ask for a tail, or for "
+                             "format=stream",
+                             LOGS_JSON_MAX >> 20);
+        if (rc < 0) {
+            json_decref(acc.records);
+            return rc;
+        }
+        vic_http_resp_json(resp, 200, acc.records);
+        return 0;
     }
-    vic_http_resp_json(resp, 200, acc.records);
+    logs_job *j = xzalloc(sizeof(*j));
+    j->log = log;
+    j->opts = opts;
+    /* room for a chunk and the record that completes it, from the start */
+    j->out.cap = LOGS_CHUNK + VIC_SERIAL_MAX_RECORD + 1;
+    j->out.data = xmalloc(j->out.cap);
+    j->out.data[0] = '\0';
+    j->id = xstrdup(vic_http_req_param(req, "id"));
+    j->s = vic_http_resp_stream(resp, 200, "application/octet-stream");
+    pthread_t th;
+    if (pthread_create(&th, NULL, logs_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        pl_container_log_free(log);
+        vic_buf_free(&j->out);
+        free(j->id);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot stream the log");
+    }
+    pthread_detach(th);
     return 0;
 }
 

@@ -130,7 +130,11 @@ static void test_container_requests_checked_first(void **state)
                      400);
     assert_string_equal(m, "a new name is required");
     assert_int_equal(route_call(f, "GET", "/containers/abc/logs", NULL, NULL, m, sizeof(m)), 400);
-    assert_string_equal(m, "you must choose at least one stream");
+    assert_string_equal(m, "Bad parameters: you must choose at least one stream");
+    assert_int_equal(
+        route_call(f, "GET", "/containers/abc/logs?stderr=1&since=xyz", NULL, NULL, m, sizeof(m)),
+        400);
+    assert_string_equal(m, "since: \"xyz\" is not a Unix timestamp (SECONDS[.FRACTION])");
     assert_int_equal(route_call(f, "GET", "/containers/a%20b/json", NULL, NULL, m, sizeof(m)), 404);
 }
 

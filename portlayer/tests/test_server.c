@@ -198,6 +198,15 @@ static void test_server_bad_input(void **state)
         {"POST", "/containers/nosuch/start", NULL, 404, "No such container"},
         {"POST", "/containers/nosuch/stop?t=abc", NULL, 400, "t: \"abc\" is not a number"},
         {"POST", "/containers/nosuch/rename", NULL, 400, "name: is required"},
+        {"GET", "/containers/nosuch/logs?tail=abc", NULL, 400, "tail: \"abc\" is not a number"},
+        {"GET", "/containers/nosuch/logs?tail=-2", NULL, 400, "tail: \"-2\" is not a number"},
+        {"GET", "/containers/nosuch/logs?since=xyz", NULL, 400,
+         "since: \"xyz\" is not a Unix timestamp"},
+        {"GET", "/containers/nosuch/logs?until=1.", NULL, 400,
+         "until: \"1.\" is not a Unix timestamp"},
+        {"GET", "/containers/nosuch/logs?format=xml", NULL, 400, "format: \"xml\" is neither"},
+        {"GET", "/containers/nosuch/logs?follow=1", NULL, 400, "follow: only with format=stream"},
+        {"GET", "/containers/nosuch/logs?tail=all&since=1.5", NULL, 404, "No such container"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         vic_http_resp *r = call(cases[i].method, cases[i].path, cases[i].body, TOKEN);

@@ -683,7 +683,6 @@ def test_logs_stdout_and_stderr(engine, s):
     assert sdk.logs(stdout=False, stderr=True) == b"two\n"
 
 
-@pytest.mark.vch_differs("logs --tail is ignored")
 def test_logs_tail_and_timestamps(engine, s):
     name = s.name()
     ok(engine.docker("run", "--name", name, engine.image, "sh", "-c",
@@ -697,7 +696,6 @@ def test_logs_tail_and_timestamps(engine, s):
         assert text == "line%d" % i
 
 
-@pytest.mark.vch_differs("logs -f is ignored: it returns what is there and does not follow")
 def test_logs_follow(engine, s):
     name = s.name()
     ok(engine.docker("run", "-d", "--name", name, engine.image, "sh", "-c",
@@ -718,7 +716,6 @@ def test_logs_follow(engine, s):
             p.wait()
 
 
-@pytest.mark.vch_differs("logs --since and --until are ignored")
 def test_logs_since_and_until(engine, s):
     name = s.name()
     ok(engine.docker("run", "--name", name, engine.image, "echo", "old"))
