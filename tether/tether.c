@@ -493,6 +493,11 @@ static int spawn(const vic_exec_session *s, running *r, char *why, size_t cap)
             dup2(outp[1], 1);
             dup2(errp[1], 2);
         }
+        /* the command starts with every signal at its default, as Docker's do: an ignored
+         * SIGPIPE (inherited from the processes that started this VM) would keep a writer to
+         * a closed pipe going, e.g. 'yes | head' would never end */
+        for (int sig = 1; sig < NSIG; sig++)
+            signal(sig, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

@@ -418,11 +418,11 @@ static void keeper(gexec *g, const json_t *spec, int sv, int say, int inp, int o
         if (say > 3)
             close_range(3, (unsigned)say - 1, 0);
         close_range((unsigned)say + 1, ~0U, 0);
+        for (int sig = 1; sig < NSIG; sig++)
+            signal(sig, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int sig = 1; sig < NSIG; sig++)
-            signal(sig, SIG_DFL);
         execve(path, argv, env);
         child_say(say, "exec: \"%s\": %s", path, strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);

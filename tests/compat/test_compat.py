@@ -157,6 +157,13 @@ def test_run_shell_pipeline(engine):
     assert ok(r) == "xbc\na|b\n"
 
 
+def test_run_writer_to_a_closed_pipe_ends(engine):
+    # the command starts with SIGPIPE at its default: 'yes' dies when 'head' has read enough
+    r = engine.docker("run", "--rm", engine.image, "sh", "-c", "yes | head -n 2; echo done",
+                      timeout=30)
+    assert ok(r) == "y\ny\ndone\n"
+
+
 def test_run_rm_detached_removes_the_container(engine, s):
     name = s.name()
     ok(engine.docker("run", "-d", "--rm", "--name", name, engine.image, "true"))
