@@ -153,6 +153,9 @@ int engine_container_spec(const json_t *b, const char *name, json_t **out, vic_e
     int arc = create_auto_remove(host, pc, err);
     if (arc < 0)
         return arc;
+    json_t *restart = engine_hostconfig_restart_policy(host);
+    if (restart)
+        json_object_set_new(pc, "restart_policy", restart);
     *out = json_incref(pc);
     return 0;
 }

@@ -413,3 +413,13 @@ int engine_hostconfig_cpus(const json_t *host)
 {
     return (int)(json_integer_value(json_object_get(host, "NanoCpus")) / 1000000000);
 }
+
+json_t *engine_hostconfig_restart_policy(const json_t *host)
+{
+    const json_t *policy = json_object_get(host, "RestartPolicy");
+    const char *name = json_string_value(json_object_get(policy, "Name"));
+    if (name == NULL || *name == '\0')
+        return NULL;
+    return json_pack("{s:s, s:I}", "name", name, "maximum_retry_count",
+                     (json_int_t)json_integer_value(json_object_get(policy, "MaximumRetryCount")));
+}

@@ -47,4 +47,8 @@ json_t *engine_hostconfig_given(const json_t *host);
 /* The vCPUs host's NanoCpus asks for (a checked HostConfig): 0 when not given. */
 int engine_hostconfig_cpus(const json_t *host);
 
+/* host's RestartPolicy (checked already) as the port layer's restart_policy {name,
+ * maximum_retry_count}, recorded as given; NULL when it names none. New reference. */
+json_t *engine_hostconfig_restart_policy(const json_t *host);
+
 #endif

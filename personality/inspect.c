@@ -214,6 +214,8 @@ json_t *engine_container_inspect(const json_t *x)
     json_t *rec cleanup_json = engine_record_of(x);
     const char *state = vic_json_str(x, "state");
     int running = json_is_true(json_object_get(x, "running"));
+    /* Docker counts a container waiting for its restart policy as running */
+    int restarting = json_is_true(json_object_get(x, "restarting"));
     json_t *argv = json_object_get(json_object_get(x, "config"), "cmd");
     json_t *args = json_array();
     for (size_t i = 1; i < json_array_size(argv); i++)
@@ -222,17 +224,19 @@ json_t *engine_container_inspect(const json_t *x)
     const char *image_id = vic_json_str(rec, "ImageID");
     json_t *out = json_pack(
         "{s:s, s:s, s:s, s:o, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:I, s:I, s:s, s:s, s:s}, s:s, "
-        "s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:n, s:o, s:{s:n, s:s}, s:o, "
+        "s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:n, s:o, s:{s:n, s:s}, s:o, "
         "s:o, s:o}",
         "Id", vic_json_str(x, "id") ?: "", "Created", created_at(x) ?: "", "Path",
         json_string_value(json_array_get(argv, 0)) ?: "", "Args", args, "State", "Status",
-        state ? state : "unknown", "Running", running, "Paused", 0, "Restarting", 0, "OOMKilled",
+        state ? state : "unknown", "Running", running || restarting, "Paused", 0, "Restarting",
+        restarting, "OOMKilled",
         0, "Dead", 0, "Pid", (json_int_t)(running ? json_integer_value(json_object_get(x, "pid")) : 0),
         "ExitCode", (json_int_t)json_integer_value(json_object_get(x, "exit_code")), "Error",
         vic_json_str(x, "error") ?: "", "StartedAt", vic_json_str(x, "started_at") ?: "",
         "FinishedAt", vic_json_str(x, "finished_at") ?: "", "Image",
         image_id ? image_id : vic_json_str(x, "image") ?: "", "ResolvConfPath", "", "HostnamePath",
-        "", "HostsPath", "", "LogPath", "", "Name", name, "RestartCount", 0, "Driver", ENGINE_DRIVER,
+        "", "HostsPath", "", "LogPath", "", "Name", name, "RestartCount",
+        (json_int_t)json_integer_value(json_object_get(x, "restart_count")), "Driver", ENGINE_DRIVER,
         "Platform", "linux", "MountLabel", "", "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs",
         "HostConfig", inspect_hostconfig(x, rec), "GraphDriver", "Data", "Name", ENGINE_DRIVER,
         "Mounts", engine_inspect_mounts(x), "Config", inspect_config(x, rec), "NetworkSettings",

@@ -63,7 +63,11 @@ void engine_container_status(const json_t *c, time_t now, char *out, size_t cap)
     int64_t finished = secs(vic_json_str(c, "finished_at"));
     char span[48];
     int on = state && (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0);
-    if (on && started > 0) {
+    if (state && strcmp(state, "restarting") == 0) { /* waiting for its restart policy */
+        ago(span, sizeof(span), finished > 0 ? finished : now, now);
+        snprintf(out, cap, "Restarting (%lld) %s ago",
+                 (long long)json_integer_value(json_object_get(c, "exit_code")), span);
+    } else if (on && started > 0) {
         ago(span, sizeof(span), started, now);
         snprintf(out, cap, "Up %s", span);
     } else if (state && strcmp(state, "exited") == 0 && started > 0 && finished > 0) {

@@ -78,6 +78,7 @@ struct pl {
     void *removed_payload;
     pthread_t reaper;
     bool reaping, reap_stopping;
+    pthread_mutex_t restart_mu; /* pl_restart_lock */
 };
 
 struct pl_handle {
@@ -87,6 +88,8 @@ struct pl_handle {
     vic_exec_config cfg;
     int power;    /* -1 unchanged, 0 off, 1 on */
     int set_nics; /* the networks changed: commit gives the VM NICs to match */
+    bool on;      /* powered on when read */
+    json_t *keys; /* the port layer's own keys to set (strings) or remove (null) */
 };
 
 static const char *vm_key(const json_t *vm, const char *key)
@@ -129,6 +132,7 @@ static void gone_record(pl *p, const char *id, int64_t code, const char *error);
 static bool gone_ran(pl *p, const char *id);
 static bool gone_error(pl *p, const char *id, char *out, size_t cap);
 static void reap_failed_start(pl *p, const char *id);
+static int vm_on(const json_t *vm);
 
 int pl_open(pl **out, const pl_opts *o, vic_err **err)
 {
@@ -155,6 +159,7 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&p->reap_mu, NULL);
     pthread_mutex_init(&p->reap_one, NULL);
+    pthread_mutex_init(&p->restart_mu, NULL);
     p->gone = json_object();
     p->holders = json_object();
     p->unheld = json_object();
@@ -187,6 +192,7 @@ void pl_free(pl *p)
     pthread_cond_destroy(&p->reap_cv);
     pthread_mutex_destroy(&p->reap_mu);
     pthread_mutex_destroy(&p->reap_one);
+    pthread_mutex_destroy(&p->restart_mu);
     pthread_cond_destroy(&p->hold_cv);
     pthread_mutex_destroy(&p->hold_mu);
     free(p->pool);
@@ -260,7 +266,10 @@ static const json_t *match(const json_t *vms, const char *ref, vic_err **err)
     return NULL;
 }
 
-static int locate(pl *p, const char *ref, hv_ref *vm, char id_out[65], vic_err **err)
+/* Finds ref's VM; *watched (may be NULL) says whether it has a restart policy that
+ * restarts. */
+static int locate_watched(pl *p, const char *ref, hv_ref *vm, char id_out[65], bool *watched,
+                          vic_err **err)
 {
     json_t *vms cleanup_json = NULL;
     int rc = list_vms(p, &vms, err);
@@ -272,7 +281,14 @@ static int locate(pl *p, const char *ref, hv_ref *vm, char id_out[65], vic_err *
     snprintf(vm->id, sizeof(vm->id), "%s", json_string_value(json_object_get(hit, "ref")));
     if (id_out)
         snprintf(id_out, 65, "%s", vm_key(hit, KEY_ID));
+    if (watched)
+        *watched = pl_restart_watched(json_object_get(hit, "extra_config"));
     return 0;
+}
+
+static int locate(pl *p, const char *ref, hv_ref *vm, char id_out[65], vic_err **err)
+{
+    return locate_watched(p, ref, vm, id_out, NULL, err);
 }
 
 int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err)
@@ -449,6 +465,12 @@ static void unlock_names(pthread_mutex_t **m)
 {
     if (*m)
         pthread_mutex_unlock(*m);
+}
+
+static void unlock_restart(pl **p)
+{
+    if (*p)
+        pl_restart_unlock(*p);
 }
 
 /* The id of the container named name among vms, or NULL. */
@@ -672,6 +694,8 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
         cleanup_free char *notes = json_dumps(s->annotations, JSON_COMPACT);
         json_object_set_new(extra, KEY_ANNOTATIONS, json_string(notes));
     }
+    if ((rc = pl_restart_policy_record(extra, s, err)) < 0)
+        return rc;
     json_object_set_new(extra, KEY_CREATING,
                         json_sprintf("%ld %lld", (long)getpid(), (long long)time(NULL)));
     struct timespec now;
@@ -819,11 +843,13 @@ static json_t *describe(const json_t *vm, vic_err **err)
         "networks", networks, "vm", "name", json_string_value(json_object_get(vm, "name")), "power",
         power ? power : "", "change_version",
         json_string_value(json_object_get(vm, "change_version")));
-    vic_gi_free(&vic_exec_config_desc, &cfg);
     if (out == NULL) {
+        vic_gi_free(&vic_exec_config_desc, &cfg);
         vic_err_set(err, VIC_EINTERNAL, "describe container");
         return NULL;
     }
+    pl_restart_describe(out, extra, on, s); /* s is cfg's */
+    vic_gi_free(&vic_exec_config_desc, &cfg);
     json_object_set_new(out, "auto_remove", json_boolean(vm_auto_remove(vm)));
     const char *notes = vm_key(vm, KEY_ANNOTATIONS);
     json_t *a = notes ? json_loads(notes, 0, NULL) : NULL;
@@ -948,7 +974,8 @@ int pl_container_list(pl *p, bool all, json_t **out, vic_err **err)
         vic_err *e = NULL;
         json_t *c = describe_listed(p, next, vm, &e);
         vic_err_free(&e); /* a container whose guestinfo is damaged is skipped, not fatal */
-        if (c && (all || json_is_true(json_object_get(c, "running"))))
+        if (c && (all || json_is_true(json_object_get(c, "running")) ||
+                  json_is_true(json_object_get(c, "restarting"))))
             json_array_append_new(arr, c);
         else
             json_decref(c);
@@ -1133,7 +1160,10 @@ int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err)
 {
     hv_ref vm;
     char id[65];
-    int rc = locate(p, ref, &vm, id, err);
+    bool watched = false, restarting = false;
+    int rc = locate_watched(p, ref, &vm, id, &watched, err);
+    if (rc == 0 && watched && sig != SIGSTOP)
+        rc = pl_restart_user_stop(p, id, sig, &restarting, err);
     if (rc < 0)
         return rc;
     hv_vm_info info;
@@ -1141,6 +1171,8 @@ int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err)
         return rc;
     hv_power power = info.power;
     hv_vm_info_clear(&info);
+    if (power != HV_POWERED_ON && restarting)
+        return 0; /* only waiting for its restart, which the mark cancelled */
     if (power != HV_POWERED_ON)
         return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running", id);
     if (sig == SIGKILL)
@@ -1164,6 +1196,15 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
     int rc = pl_handle_get(p, ref, &h, err);
     if (rc < 0)
         return rc;
+    /* a policy's restarts and the user's start take turns, read under the lock */
+    pl *restart_locked __attribute__((cleanup(unlock_restart))) = NULL;
+    if (pl_restart_watched(h->orig)) {
+        pl_handle_free(h);
+        h = NULL;
+        pl_restart_lock(restart_locked = p);
+        if ((rc = pl_handle_get(p, ref, &h, err)) < 0)
+            return rc;
+    }
     hv_vm_info info;
     if ((rc = hv_vm_get(p->hv, &h->vm, &info, err)) < 0) {
         pl_handle_free(h);
@@ -1176,15 +1217,14 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
         return 0;
     }
     /* a new run: forget what the previous one reported; the run block is this start's */
-    for (size_t i = 0; i < h->cfg.n_sessions; i++) {
-        vic_exec_session *s = &h->cfg.sessions[i];
-        free(s->started);
-        s->started = NULL;
-        s->exit_status = s->started_at = s->stopped_at = 0;
-        s->attach = attach;
-    }
+    pl_handle_new_run(h, attach);
+    pl_restart_user_start(h);
     pl_handle_set_power(h, true);
     rc = pl_handle_commit(p, h, err);
+    if (restart_locked) {
+        pl_restart_unlock(restart_locked);
+        restart_locked = NULL;
+    }
     if (rc == 0 && !(h->cfg.n_sessions && h->cfg.sessions[0].attach))
         rc = wait_started(p, &h->vm, h->cfg.id, err);
     const char *auto_remove = json_string_value(json_object_get(h->orig, KEY_AUTO_REMOVE));
@@ -1385,7 +1425,11 @@ static void *watch_thread(void *arg)
 int pl_container_stop(pl *p, const char *ref, int grace_ms, vic_err **err)
 {
     hv_ref vm;
-    int rc = locate(p, ref, &vm, NULL, err);
+    char id[65];
+    bool watched = false;
+    int rc = locate_watched(p, ref, &vm, id, &watched, err);
+    if (rc == 0 && watched)
+        rc = pl_restart_user_stop(p, id, 0, NULL, err);
     if (rc < 0)
         return rc;
     return hv_vm_power_off(p->hv, &vm, grace_ms < 0 ? p->grace_ms : (unsigned)grace_ms, err);
@@ -1451,6 +1495,17 @@ int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err)
     const char *id = vm_key(hit, KEY_ID);
     /* how a --rm container's run ended stays known to its waiters, whoever removes it */
     json_t *ended cleanup_json = pl_autoremove_due(hit) ? describe(hit, NULL) : NULL;
+    if (pl_restart_watched(json_object_get(hit, "extra_config"))) {
+        json_t *c cleanup_json = force ? NULL : describe(hit, NULL);
+        if (json_is_true(json_object_get(c, "restarting")))
+            return vic_err_set(err, VIC_ECONFLICT,
+                               "You cannot remove a restarting container %s. Stop the container "
+                               "before attempting removal or force remove",
+                               id);
+        /* marked stopped first: no restart powers it on between its power off and its end */
+        if ((force || !vm_on(hit)) && (rc = pl_restart_user_stop(p, id, 0, NULL, err)) < 0)
+            return rc;
+    }
     hv_vm_info info;
     if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
         return rc;
@@ -1518,6 +1573,8 @@ int pl_handle_get(pl *p, const char *ref, pl_handle **out, vic_err **err)
     pl_handle *h = xzalloc(sizeof(*h));
     h->vm = vm;
     h->power = -1;
+    h->on = info.power == HV_POWERED_ON;
+    h->keys = json_object();
     snprintf(h->change_version, sizeof(h->change_version), "%s", info.change_version);
     h->orig = json_object();
     const char *k;
@@ -1544,6 +1601,7 @@ void pl_handle_free(pl_handle *h)
         return;
     vic_gi_free(&vic_exec_config_desc, &h->cfg);
     json_decref(h->orig);
+    json_decref(h->keys);
     free(h);
 }
 
@@ -1555,6 +1613,42 @@ vic_exec_config *pl_handle_config(pl_handle *h)
 void pl_handle_set_power(pl_handle *h, bool on)
 {
     h->power = on ? 1 : 0;
+}
+
+const json_t *pl_handle_keys(const pl_handle *h)
+{
+    return h->orig;
+}
+
+bool pl_handle_powered_on(const pl_handle *h)
+{
+    return h->on;
+}
+
+void pl_handle_set_key(pl_handle *h, const char *key, const char *value)
+{
+    json_object_set_new(h->keys, key, value ? json_string(value) : json_null());
+}
+
+void pl_handle_new_run(pl_handle *h, bool attach)
+{
+    for (size_t i = 0; i < h->cfg.n_sessions; i++) {
+        vic_exec_session *s = &h->cfg.sessions[i];
+        free(s->started);
+        s->started = NULL;
+        s->exit_status = s->started_at = s->stopped_at = 0;
+        s->attach = attach;
+    }
+}
+
+void pl_restart_lock(pl *p)
+{
+    pthread_mutex_lock(&p->restart_mu);
+}
+
+void pl_restart_unlock(pl *p)
+{
+    pthread_mutex_unlock(&p->restart_mu);
 }
 
 /* The port forwards recorded in KEY_PORTS ("IP:HOST:GUEST/tcp,..."); ips holds their
@@ -1722,6 +1816,12 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
             strncmp(k, VIC_GI_PREFIX "/vicc/", strlen(VIC_GI_PREFIX "/vicc/")) != 0)
             json_object_set_new(change, k, json_null());
     }
+    json_object_foreach(h->keys, k, v)
+    {
+        if (!json_equal(v, json_object_get(h->orig, k)) &&
+            !(json_is_null(v) && json_object_get(h->orig, k) == NULL))
+            json_object_set(change, k, v);
+    }
     hv_nic nics[PL_MAX_NETWORKS];
     char gws[PL_MAX_NETWORKS][40];
     hv_port_forward fwd[PL_MAX_PORTS];
@@ -1753,6 +1853,7 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
             return rc;
         snprintf(h->change_version, sizeof(h->change_version), "%s", next);
         json_object_update(h->orig, change);
+        json_object_clear(h->keys);
         h->set_nics = 0;
     }
     if (h->power == 1) {
@@ -2137,14 +2238,17 @@ static int reap(pl *p, const json_t *vm, pl_removed_fn fn, void *payload, vic_er
     return 1;
 }
 
-/* One sweep: removes the due containers of the listing. pending ({VM name: deadline ms},
- * may be NULL) names VMs whose power-off event came: one still listed as on (its monitor
- * reports the event a moment before the VM reads as off) stays pending until its deadline,
- * the others leave it. */
-static int sweep_due(pl *p, pl_removed_fn fn, void *payload, json_t *pending, int64_t now_ms)
+/* One sweep: removes the due containers of the listing, then follows the restart policies of
+ * the others (pl_restart_sweep; *next_ms gets its answer, at_start is its first look, and is
+ * cleared once a listing was had). pending ({VM name: deadline ms}, may be NULL) names VMs
+ * whose power-off event came: one still listed as on (its monitor reports the event a moment
+ * before the VM reads as off) stays pending until its deadline, the others leave it. */
+static int sweep_due(pl *p, pl_removed_fn fn, void *payload, json_t *pending, int64_t now_ms,
+                     bool *at_start, int64_t *next_ms)
 {
     json_t *vms cleanup_json = NULL;
     vic_err *err cleanup_err = NULL;
+    *next_ms = -1;
     if (list_vms(p, &vms, &err) < 0) {
         vic_log(VIC_LOG_WARN, "event=auto_remove_sweep_failed msg=\"%s\"", err->msg);
         const char *k;
@@ -2165,7 +2269,8 @@ static int sweep_due(pl *p, pl_removed_fn fn, void *payload, json_t *pending, in
     {
         const char *name = json_string_value(json_object_get(vm, "name"));
         json_t *deadline = name && pending ? json_object_get(pending, name) : NULL;
-        if (deadline && vm_auto_remove(vm) && vm_on(vm) && json_integer_value(deadline) > now_ms)
+        if (deadline && vm_on(vm) && json_integer_value(deadline) > now_ms &&
+            (vm_auto_remove(vm) || pl_restart_watched(json_object_get(vm, "extra_config"))))
             json_object_set(still, name, deadline);
         if (!pl_autoremove_due(vm))
             continue;
@@ -2178,6 +2283,8 @@ static int sweep_due(pl *p, pl_removed_fn fn, void *payload, json_t *pending, in
                     vm_key(vm, KEY_ID), e ? e->msg : "");
         vic_err_free(&e);
     }
+    *next_ms = pl_restart_sweep(p, vms, pending, *at_start, wall_ns());
+    *at_start = false;
     if (pending) {
         json_object_clear(pending);
         json_object_update(pending, still);
@@ -2187,7 +2294,9 @@ static int sweep_due(pl *p, pl_removed_fn fn, void *payload, json_t *pending, in
 
 int pl_autoremove_sweep(pl *p, pl_removed_fn fn, void *payload)
 {
-    return sweep_due(p, fn, payload, NULL, mono_ms());
+    bool at_start = false;
+    int64_t next_ms;
+    return sweep_due(p, fn, payload, NULL, mono_ms(), &at_start, &next_ms);
 }
 
 /* After a failed start of an auto-remove container: removed once it is off (a start that
@@ -2233,24 +2342,30 @@ static bool reap_stopping(pl *p, unsigned wait_ms)
 }
 
 /* Sweeps at once (what ended while no port layer ran), then after each power-off event of the
- * hypervisor's (sweeping again every 20 ms while such a VM still reads as on), and every
- * PL_AUTOREMOVE_SWEEP_MS whatever happens. */
+ * hypervisor's (sweeping again every 20 ms while such a VM still reads as on), when a
+ * restart is due, and every PL_AUTOREMOVE_SWEEP_MS whatever happens. */
 static void *reap_thread(void *arg)
 {
     pl *p = arg;
     pl_removed_fn fn = p->removed_fn; /* set before the thread, fixed until it stops */
     void *payload = p->removed_payload;
     json_t *pending = json_object();
-    int64_t seq = -1, last = mono_ms();
-    int n_removed = pl_autoremove_sweep(p, fn, payload);
+    int64_t seq = -1, last = mono_ms(), next_ms = -1;
+    bool at_start = true;
+    int n_removed = sweep_due(p, fn, payload, NULL, last, &at_start, &next_ms);
+    int64_t due = next_ms >= 0 ? mono_ms() + next_ms : -1; /* the next restart, monotonic ms */
     vic_log(VIC_LOG_INFO, "event=auto_remove_reaper_started removed_at_start=%d", n_removed);
     bool warned = false;
     while (!reap_stopping(p, 0)) {
         hv_event evs[64];
         size_t n = 0;
         vic_err *err = NULL;
-        unsigned timeout = json_object_size(pending) ? 20 : 1000;
-        if (hv_events_wait(p->hv, seq, timeout, evs, 64, &n, &err) < 0) {
+        int64_t timeout = json_object_size(pending) ? 20 : 1000;
+        if (due >= 0) {
+            int64_t left = due - mono_ms();
+            timeout = left < 0 ? 0 : left < timeout ? left : timeout;
+        }
+        if (hv_events_wait(p->hv, seq, (unsigned)timeout, evs, 64, &n, &err) < 0) {
             if (!warned)
                 vic_log(VIC_LOG_WARN,
                         "event=auto_remove_events_failed msg=\"%s\" fallback=\"a sweep every "
@@ -2261,8 +2376,9 @@ static void *reap_thread(void *arg)
             seq = -1;
             if (reap_stopping(p, 1000))
                 break;
-            sweep_due(p, fn, payload, pending, mono_ms());
+            sweep_due(p, fn, payload, pending, mono_ms(), &at_start, &next_ms);
             last = mono_ms();
+            due = next_ms >= 0 ? last + next_ms : -1;
             continue;
         }
         int64_t now = mono_ms();
@@ -2274,9 +2390,11 @@ static void *reap_thread(void *arg)
             if (strcmp(evs[i].type, "poweredOff") == 0)
                 json_object_set_new(pending, vm, json_integer(now + REAP_SETTLE_MS));
         }
-        if (json_object_size(pending) || now - last >= PL_AUTOREMOVE_SWEEP_MS) {
-            sweep_due(p, fn, payload, pending, now);
-            last = now;
+        if (json_object_size(pending) || now - last >= PL_AUTOREMOVE_SWEEP_MS ||
+            (due >= 0 && now >= due)) {
+            sweep_due(p, fn, payload, pending, now, &at_start, &next_ms);
+            last = mono_ms();
+            due = next_ms >= 0 ? last + next_ms : -1;
         }
     }
     json_decref(pending);

@@ -136,6 +136,12 @@ typedef struct pl_create_spec {
     /* What the caller records with the container, {key: string}, at most PL_MAX_ANNOTATIONS
      * bytes as JSON; inspect returns it as given. NULL: none. */
     const json_t *annotations;
+    /* Docker's RestartPolicy (docker run --restart), recorded as given: its Name ("no",
+     * "always", "unless-stopped", "on-failure"; NULL or "": none) and MaximumRetryCount (only
+     * with on-failure). The port layer follows it (pl_restart_sweep); with auto_remove it is
+     * refused. */
+    const char *restart_policy;
+    int64_t restart_max;
     pl_rootfs_fn rootfs; /* builds the root disk */
     void *rootfs_payload;
 } pl_create_spec;
@@ -148,8 +154,10 @@ int pl_container_create(pl *p, const pl_create_spec *spec, char id_out[65], vic_
  * an ambiguous prefix. */
 int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
 
-/* The container as JSON: id, name, image, state ("created", "running", "exited"...),
- * exit_code, error, created_at / started_at / finished_at (RFC 3339), auto_remove, config {cmd,
+/* The container as JSON: id, name, image, state ("created", "running", "exited", or
+ * "restarting" while its restart policy's next run is due: not running, its VM off),
+ * restarting, restart_policy {name, maximum_retry_count}, restart_count, exit_code, error,
+ * created_at / started_at / finished_at (RFC 3339), auto_remove, config {cmd,
  * env, workdir, user, tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
  * container_port, protocol}], networks [{name, id, ip, prefix, gateway, aliases, mac}],
  * annotations (as created, {} for none), vm {name, power, change_version}. New reference. */
@@ -171,7 +179,8 @@ int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err);
 int pl_container_top(pl *p, const char *ref, json_t **out, vic_err **err);
 
 /* Every container of the pool, as an array of inspect objects; all == false keeps only the
- * running ones. The objects may be shared with other listings: read-only. */
+ * running and restarting ones (as docker ps). The objects may be shared with other listings:
+ * read-only. */
 int pl_container_list(pl *p, bool all, json_t **out, vic_err **err);
 
 int pl_container_start(pl *p, const char *ref, vic_err **err);
@@ -204,10 +213,13 @@ int pl_container_exec(pl *p, const char *ref, int *fd, vic_err **err);
 
 /* Sends sig to the container: SIGKILL (9) powers its VM off at once; another signal goes to
  * the guest's init (hv_vm_signal), which hands it to the session. VIC_ECONFLICT when it is
- * not running. */
+ * not running. A container with a restart policy is marked stopped by the user first
+ * (pl_restart_user_stop); one waiting for its restart is only marked, which cancels it. */
 int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err);
 
-/* Asks the session to stop (its stop signal) and powers off after grace_ms (-1: default). */
+/* Asks the session to stop (its stop signal) and powers off after grace_ms (-1: default). A
+ * container with a restart policy is marked stopped by the user first: its policy does not
+ * start it again (a restart it was waiting for is cancelled). */
 int pl_container_stop(pl *p, const char *ref, int grace_ms, vic_err **err);
 
 /* Waits up to timeout_ms for the container to be off; *exit_code gets its status.
@@ -217,7 +229,8 @@ int pl_container_stop(pl *p, const char *ref, int grace_ms, vic_err **err);
 int pl_container_wait(pl *p, const char *ref, unsigned timeout_ms, int64_t *exit_code,
                       vic_err **err);
 
-/* Removes a container: VIC_ECONFLICT while it runs unless force (then it is powered off). */
+/* Removes a container: VIC_ECONFLICT while it runs or waits for its restart unless force
+ * (then it is marked stopped by the user, so no restart powers it on, and powered off). */
 int pl_container_remove(pl *p, const char *ref, bool force, vic_err **err);
 
 /* ---- auto-remove (Docker's AutoRemove) ---- */
@@ -239,10 +252,12 @@ bool pl_autoremove_due(const json_t *vm);
  * that exited while no port layer ran) and after power-off events; exported for tests. */
 int pl_autoremove_sweep(pl *p, pl_removed_fn fn, void *payload);
 
-/* Starts the reaper, a thread of its own until pl_autoremove_stop or pl_free: it sweeps once,
- * then follows the hypervisor's events and sweeps when a container of the pool powers off
- * (and every PL_AUTOREMOVE_SWEEP_MS, in case the event stream missed one). fn and payload
- * must stay valid until the reaper stops. VIC_ECONFLICT when it runs already. */
+/* Starts the exit watcher, a thread of its own until pl_autoremove_stop or pl_free, which
+ * serves both auto-remove and restart policies: it sweeps once (pl_restart_sweep with
+ * at_start), then follows the hypervisor's events and sweeps when a container of the pool
+ * powers off, when a restart is due, and every PL_AUTOREMOVE_SWEEP_MS (in case the event
+ * stream missed one). fn and payload must stay valid until it stops. VIC_ECONFLICT when it
+ * runs already. */
 int pl_autoremove_start(pl *p, pl_removed_fn fn, void *payload, vic_err **err);
 
 /* Stops the reaper and waits for it (a sweep under way finishes); nothing when not started. */
@@ -296,6 +311,126 @@ void pl_handle_set_power(pl_handle *h, bool on);
 /* Applies the handle: one reconfigure guarded by the snapshot's change version, then the
  * power change. The handle stays valid (and stale) afterwards. */
 int pl_handle_commit(pl *p, pl_handle *h, vic_err **err);
+
+/* The snapshot's guestinfo.vice. keys as read (borrowed; the port layer's own "/vicc/" keys
+ * included), and whether the VM was powered on. */
+const json_t *pl_handle_keys(const pl_handle *h);
+bool pl_handle_powered_on(const pl_handle *h);
+
+/* Sets one of the port layer's own keys (VIC_GI_PREFIX "/vicc/...") in the commit's
+ * reconfigure; NULL removes it. */
+void pl_handle_set_key(pl_handle *h, const char *key, const char *value);
+
+/* A new run: forgets what the sessions' previous run reported (as a start does), and sets
+ * whether the session waits for an attach (VIC's run block). */
+void pl_handle_new_run(pl_handle *h, bool attach);
+
+/* ---- restart policies (restart.c) ----
+ *
+ * Docker's restart policies, followed by the port layer: when a run of a container ends and
+ * the user did not stop it (docker stop, kill, rm -f), the policy may start it again after
+ * Docker's backoff. The policy, the restart count, a restart under way and the user's stop
+ * live in the VM's extraConfig, so a port layer killed at any instant leaves the next one all
+ * it needs. */
+
+typedef enum pl_restart_kind {
+    PL_RESTART_NONE, /* none given ("") */
+    PL_RESTART_NO,
+    PL_RESTART_ALWAYS,
+    PL_RESTART_UNLESS_STOPPED,
+    PL_RESTART_ON_FAILURE,
+} pl_restart_kind;
+
+typedef struct pl_restart_policy {
+    pl_restart_kind kind;
+    int64_t max; /* on-failure: at most this many restarts; 0: no limit */
+} pl_restart_policy;
+
+/* Docker's backoff: the first restart waits PL_RESTART_FIRST_MS, each next one twice the
+ * previous, at most PL_RESTART_MAX_MS; a run of PL_RESTART_RESET_MS or more starts over. */
+#define PL_RESTART_FIRST_MS 100
+#define PL_RESTART_MAX_MS   60000
+#define PL_RESTART_RESET_MS 10000
+
+/* Parses Docker's {Name, MaximumRetryCount} (name NULL or "": none). VIC_EINVAL with Docker's
+ * message for an unknown name, a negative count, or a count with a policy other than
+ * on-failure. */
+int pl_restart_policy_parse(const char *name, int64_t max, pl_restart_policy *out, vic_err **err);
+
+/* Whether policy restarts: always, unless-stopped or on-failure. */
+bool pl_restart_policy_restarts(const pl_restart_policy *policy);
+
+/* Docker's rule (its restart manager's ShouldRestart): whether a run that ended with
+ * exit_code is followed by a restart, after count restarts, user_stopped saying whether the
+ * user stopped or signalled it: always, whatever the code; unless-stopped unless the user
+ * stopped it; on-failure on a code other than 0, while count < max (max 0: no limit). */
+bool pl_restart_wanted(const pl_restart_policy *policy, int64_t count, int64_t exit_code,
+                       bool user_stopped);
+
+/* The delay before the next restart (Docker's backoff), after a previous delay of prev_ms (0:
+ * none yet) and a run of ran_ms. */
+int64_t pl_restart_backoff_ms(int64_t prev_ms, int64_t ran_ms);
+
+typedef enum pl_restart_action {
+    PL_RESTART_NOTHING,
+    PL_RESTART_DECIDE,   /* a run ended: record the restart (count, when) */
+    PL_RESTART_POWER_ON, /* a recorded restart: power on once due */
+    PL_RESTART_CANCEL,   /* a recorded restart the user stopped: forget it */
+} pl_restart_action;
+
+typedef struct pl_restart_plan {
+    pl_restart_action action;
+    pl_restart_policy policy;
+    bool restarting;  /* Docker's State.Restarting: a restart recorded, not powered on yet */
+    int64_t count;    /* restarts the policy made (DECIDE: with this one) */
+    int64_t run_ns;   /* DECIDE: the start time of the run that ended */
+    int64_t delay_ms; /* DECIDE: the backoff's delay */
+    int64_t due_ns;   /* DECIDE, POWER_ON: when the restart powers on (Unix ns) */
+    bool clear_stop;  /* the user's stop mark goes: an always container back at a start */
+    const char *why;  /* NOTHING after an ended run: why there is no restart */
+} pl_restart_plan;
+
+/* What the restart policy asks of a container now (pure): extra is its VM's extraConfig,
+ * on its power state, s its session (NULL: none); at_start is true for the port layer's
+ * first look (a container with always comes back then even after a docker stop). */
+void pl_restart_plan_of(const json_t *extra, bool on, const vic_exec_session *s, bool at_start,
+                        int64_t now_ns, pl_restart_plan *out);
+
+/* Records the create's policy (spec->restart_policy, spec->restart_max) in extra, the new
+ * VM's extraConfig; VIC_EINVAL for a bad one, or one that restarts with auto_remove. */
+int pl_restart_policy_record(json_t *extra, const pl_create_spec *spec, vic_err **err);
+
+/* Whether a container's extraConfig (or its handle's keys) records a policy that restarts. */
+bool pl_restart_watched(const json_t *extra);
+
+/* Adds restart_policy, restart_count and restarting to desc, the inspect object of a
+ * container (extra: its extraConfig, on: its power, s: its session), and makes its state
+ * "restarting" while it waits for a restart. */
+void pl_restart_describe(json_t *desc, const json_t *extra, bool on, const vic_exec_session *s);
+
+/* Held by every change the restart policy and the user make to a container with a policy
+ * (a restart's record and power on, the user's start and stop marks), so that a docker stop
+ * never crosses a restart's power on. */
+void pl_restart_lock(pl *p);
+void pl_restart_unlock(pl *p);
+
+/* One look over vms, the pool listing: records the restarts of runs that ended, powers on
+ * those due, forgets the ones the user stopped. exited names VMs whose power-off event came
+ * (the skipped ones among them are logged; may be NULL). Returns the ms until the next
+ * restart is due, or -1 when none waits. The exit watcher calls it. */
+int64_t pl_restart_sweep(pl *p, const json_t *vms, const json_t *exited, bool at_start,
+                         int64_t now_ns);
+
+/* The user stops the container ref (sig 0: docker stop or rm -f; else docker kill's signal):
+ * when it has a policy that restarts and it runs, waits for a restart, or ended and is not
+ * answered yet, it is marked stopped by the user (SIGKILL and its stop signal stop it;
+ * another signal counts for unless-stopped only, as Docker's), under pl_restart_lock.
+ * *restarting (may be NULL) says whether it was waiting for a restart. */
+int pl_restart_user_stop(pl *p, const char *ref, int sig, bool *restarting, vic_err **err);
+
+/* The user starts the container: the handle's commit clears the stop mark, the restart count
+ * and a recorded restart (Docker resets them at docker start). */
+void pl_restart_user_start(pl_handle *h);
 
 /* ---- events ---- */
 

@@ -79,6 +79,12 @@ static const vic_schema_field attach_fields[] = {
 };
 static const vic_schema attach_schema = VIC_SCHEMA(attach_fields);
 
+static const vic_schema_field restart_fields[] = {
+    {.name = "name", .type = VIC_JSON_STRING, .max = 32},
+    {.name = "maximum_retry_count", .type = VIC_JSON_INT, .min = 0, .max = 1 << 30},
+};
+static const vic_schema restart_schema = VIC_SCHEMA(restart_fields);
+
 static const vic_schema_field create_fields[] = {
     {.name = "name", .type = VIC_JSON_STRING, .min = 1, .max = 64},
     {.name = "image", .type = VIC_JSON_STRING, .required = 1, .min = 1, .max = 512},
@@ -94,6 +100,7 @@ static const vic_schema_field create_fields[] = {
     {.name = "auto_remove", .type = VIC_JSON_BOOL},
     {.name = "mac_address", .type = VIC_JSON_STRING, .min = 17, .max = 17},
     {.name = "annotations", .type = VIC_JSON_OBJECT},
+    {.name = "restart_policy", .type = VIC_JSON_OBJECT, .object = &restart_schema},
     {.name = "cap_add", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
     {.name = "cap_drop", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
     {.name = "security_opt", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 16},
@@ -395,6 +402,9 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .auto_remove = json_is_true(json_object_get(body, "auto_remove")),
         .mac_address = vic_json_str(body, "mac_address"),
         .annotations = json_object_get(body, "annotations"),
+        .restart_policy = vic_json_str(json_object_get(body, "restart_policy"), "name"),
+        .restart_max = json_integer_value(
+            json_object_get(json_object_get(body, "restart_policy"), "maximum_retry_count")),
         .rootfs = build_rootfs,
         .rootfs_payload = &call,
     };
