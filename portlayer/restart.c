@@ -302,7 +302,7 @@ static void write_next(pl_handle *h, int64_t run_ns, int64_t due_ns, int64_t del
 static int decide(pl *p, const char *id, bool at_start, pl_restart_plan *plan, vic_err **err)
 {
     pl *locked __attribute__((cleanup(unlockp))) = p;
-    pl_restart_lock(p);
+    pl_restart_lock(locked);
     pl_handle *h cleanup_handle = NULL;
     int rc = pl_handle_get(p, id, &h, err);
     if (rc < 0)
@@ -344,7 +344,7 @@ static void power_on_failed(pl *p, const char *id, const char *why)
 static int act(pl *p, const char *id, bool at_start, pl_restart_plan *plan, vic_err **err)
 {
     pl *locked __attribute__((cleanup(unlockp))) = p;
-    pl_restart_lock(p);
+    pl_restart_lock(locked);
     pl_handle *h cleanup_handle = NULL;
     int rc = pl_handle_get(p, id, &h, err);
     if (rc < 0)
@@ -466,7 +466,7 @@ int pl_restart_user_stop(pl *p, const char *ref, int sig, bool *restarting, vic_
     if (restarting)
         *restarting = false;
     pl *locked __attribute__((cleanup(unlockp))) = p;
-    pl_restart_lock(p);
+    pl_restart_lock(locked);
     for (int attempt = 0;; attempt++) {
         pl_handle *h cleanup_handle = NULL;
         int rc = pl_handle_get(p, ref, &h, err);
