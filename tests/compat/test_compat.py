@@ -641,6 +641,20 @@ def test_stop_start_restart(engine, s):
     assert ok(engine.docker("exec", name, "echo", "alive")) == "alive\n"
 
 
+def test_restart_policy_on_failure(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "-d", "--name", name, "--restart", "on-failure:2", engine.image,
+                     "sh", "-c", "exit 3"))
+
+    def given_up():
+        c = inspect(engine, name)
+        return c if (c["RestartCount"], c["State"]["Status"]) == (2, "exited") else None
+    c = wait_until("two restarts, then exited", given_up)
+    st = c["State"]
+    assert (st["ExitCode"], st["Running"], st["Restarting"]) == (3, False, False), st
+    assert c["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+
+
 def test_rename(engine, s):
     old, new, other = s.name("old"), s.name("new"), s.name("other")
     ok(engine.docker("create", "--name", old, engine.image, "true"))
