@@ -801,7 +801,14 @@ int monitor_run(const monitor_opts *o)
         report(o, "error VM %s not found\n", o->vm);
         goto out;
     }
-    if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+    /* A reader asking whether the VM runs (vm_running) holds a shared lock for an instant:
+     * only a lock still held after a second is another monitor's. */
+    int locked = 0;
+    for (int i = 0; i < 1000 && !(locked = flock(lock, LOCK_EX | LOCK_NB) == 0); i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    if (!locked) {
         report(o, "conflict already powered on\n");
         goto out;
     }

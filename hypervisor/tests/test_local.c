@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -292,6 +293,42 @@ static void test_local_missing_executable_reported(void **state)
     char *status = key_of(&vm, "guestinfo.vice..sessions|nosuch.status");
     assert_string_equal(status, "127");
     free(status);
+}
+
+static void *unlock_later(void *arg)
+{
+    int fd = *(int *)arg;
+    struct timespec t = {0, 100 * 1000000L};
+    nanosleep(&t, NULL);
+    flock(fd, LOCK_UN);
+    return NULL;
+}
+
+/* A reader that asks whether the VM runs holds monitor.lock shared for an instant: a power on
+ * at that instant waits it out instead of reading as "already powered on" (the VM then never
+ * started while its start answered success). */
+static void test_local_power_on_while_its_state_is_read(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sleep", "600"};
+    hv_ref vm = make_vm("probed", argv, 2, NULL);
+    vic_err *err cleanup_err = NULL;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/datastore1/probed/monitor.lock", home);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_SH), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, unlock_later, &fd), 0);
+    int rc = hv_vm_power_on(conn, &vm, &err);
+    pthread_join(th, NULL);
+    close(fd);
+    if (rc < 0)
+        fail_msg("power on: %s", err->msg);
+    assert_int_equal(power_of(&vm), HV_POWERED_ON);
+    if (hv_vm_power_off(conn, &vm, 0, &err) < 0)
+        fail_msg("power off: %s", err->msg);
+    assert_int_equal(power_of(&vm), HV_POWERED_OFF);
 }
 
 static void test_local_power_off_from_outside(void **state)
@@ -988,6 +1025,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_session_output_and_exit_code),
         cmocka_unit_test(test_local_missing_executable_reported),
+        cmocka_unit_test(test_local_power_on_while_its_state_is_read),
         cmocka_unit_test(test_local_power_off_from_outside),
         cmocka_unit_test(test_local_killed_monitor_reads_off),
         cmocka_unit_test(test_local_nics_segment_and_sweep),
