@@ -21,9 +21,9 @@
 #include "lib/json.h"
 #include "lib/mem.h"
 #include "portlayer/containers.h"
+#include "portlayer/tests/local_fixture.h"
 
-#define ROOT_POOL "/ha-datacenter/host/local/Resources"
-#define POOL      ROOT_POOL "/vch-restart"
+#define POOL ROOT_POOL "/vch-restart"
 
 #define K_POLICY  VIC_GI_PREFIX "/vicc/restart_policy"
 #define K_COUNT   VIC_GI_PREFIX "/vicc/restart_count"
@@ -228,59 +228,16 @@ static void test_restart_plan_of_the_records(void **state)
 
 /* ---- over the local host ---- */
 
-static char home[128], fixture[160], bin_dir[512];
-static hv_conn *conn;
-static pl *port;
-
-static int copy_busybox(const char *dir, const pl_idmap *ids, void *payload, vic_err **err)
-{
-    (void)payload;
-    char *cmd = ids && ids->count ? xasprintf("cp -a %s/. %s/ && chown -hR %u:%u %s", fixture, dir,
-                                              ids->base, ids->base, dir)
-                                  : xasprintf("cp -a %s/. %s/", fixture, dir);
-    int rc = system(cmd);
-    free(cmd);
-    return rc == 0 ? 0 : vic_err_set(err, VIC_EIO, "copy the root disk");
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(home, sizeof(home), "/tmp/vic-test-restart-XXXXXX");
-    if (mkdtemp(home) == NULL)
-        return -1;
-    snprintf(fixture, sizeof(fixture), "%s/busybox", home);
-    char *cmd = xasprintf("tests/fixtures/busybox-rootfs.sh %s >/dev/null", fixture);
-    int rc = system(cmd);
-    free(cmd);
-    if (rc != 0)
-        return -1;
-    const char *bins = getenv("VIC_BIN_DIR");
-    if (realpath(bins ? bins : "build-san/bin", bin_dir) == NULL)
-        return -1;
-    hv_connect_opts o = {.target = "local", .home = home, .bin_dir = bin_dir};
-    vic_err *err cleanup_err = NULL;
-    hv_pool_spec spec = {.cpu = {.limit = -1}, .memory = {.limit = -1}};
-    hv_ref pool;
-    pl_opts po = {.pool = POOL, .stop_grace_ms = 2000, .no_watch_thread = true};
-    if (hv_open(&conn, &o, &err) < 0 ||
-        hv_pool_create(conn, ROOT_POOL, "vch-restart", &spec, &pool, &err) < 0 ||
-        (po.hv = conn, pl_open(&port, &po, &err) < 0)) {
-        fprintf(stderr, "setup: %s\n", err->msg);
-        return -1;
-    }
-    return 0;
+    return local_fixture_open("restart", "vch-restart");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    pl_free(port);
-    hv_close(conn);
-    char *cmd = xasprintf("rm -rf %s", home);
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
+    return local_fixture_close();
 }
 
 static void create(const char *name, const char *policy, int64_t max, const char *script,
