@@ -1,6 +1,9 @@
 #include "execconfig.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "caps.h"
 #include "confine.h"
@@ -113,4 +116,26 @@ const char *vic_exec_state_name(vic_exec_state st)
 {
     static const char *const names[] = {"created", "starting", "running", "exited"};
     return (unsigned)st < 4 ? names[st] : "unknown";
+}
+
+int vic_signal_parse(const char *name, int empty)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+                {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH},
+                {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"PWR", SIGPWR}};
+    if (name == NULL || *name == '\0')
+        return empty;
+    if (strncasecmp(name, "SIG", 3) == 0)
+        name += 3;
+    char *end = NULL;
+    long n = strtol(name, &end, 10);
+    if (end != name && *end == '\0')
+        return n > 0 && n < 65 ? (int)n : -1;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (strcasecmp(name, sigs[i].name) == 0)
+            return sigs[i].sig;
+    return -1;
 }

@@ -127,4 +127,8 @@ int vic_exec_session_confine(struct vic_confine *out, const vic_exec_session *s,
  * key: vic_gi_map_entry_key); caller frees. */
 char *vic_exec_session_prefix(const char *id);
 
+/* A signal by number (1-64) or by name, with or without "SIG", in any case ("TERM",
+ * "sigkill", "9"); empty when name is NULL or "", -1 when it names no signal. */
+int vic_signal_parse(const char *name, int empty);
+
 #endif

@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "lib/execconfig.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -438,29 +439,6 @@ int64_t pl_restart_sweep(pl *p, const json_t *vms, const json_t *exited, bool at
     return next_ms;
 }
 
-/* A signal by its number, or its name with or without "SIG"; -1 when unknown. */
-static int signal_of(const char *name)
-{
-    static const struct {
-        const char *name;
-        int sig;
-    } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-                {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH},
-                {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"PWR", SIGPWR}};
-    if (name == NULL || *name == '\0')
-        return SIGTERM;
-    if (strncasecmp(name, "SIG", 3) == 0)
-        name += 3;
-    char *end = NULL;
-    long n = strtol(name, &end, 10);
-    if (end != name && *end == '\0')
-        return n > 0 && n < 65 ? (int)n : -1;
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        if (strcasecmp(name, sigs[i].name) == 0)
-            return sigs[i].sig;
-    return -1;
-}
-
 int pl_restart_user_stop(pl *p, const char *ref, int sig, bool *restarting, vic_err **err)
 {
     if (restarting)
@@ -485,7 +463,8 @@ int pl_restart_user_stop(pl *p, const char *ref, int sig, bool *restarting, vic_
         if (!pl_handle_powered_on(h) && plan.action == PL_RESTART_NOTHING)
             return 0;
         vic_exec_session *s = main_session(pl_handle_config(h));
-        stop_mark mark = sig == 0 || sig == SIGKILL || sig == signal_of(s ? s->stop_signal : NULL)
+        stop_mark mark = sig == 0 || sig == SIGKILL ||
+                                 sig == vic_signal_parse(s ? s->stop_signal : NULL, SIGTERM)
                              ? MARK_STOP
                              : MARK_SIGNAL;
         if (r.stopped >= mark)

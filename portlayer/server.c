@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/execconfig.h"
 #include "lib/attach.h"
 #include "lib/caps.h"
 #include "lib/cleanup.h"
@@ -596,34 +597,11 @@ static int exec_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return 0;
 }
 
-/* "KILL", "SIGKILL" or "9" */
-static int parse_signal(const char *v)
-{
-    static const struct {
-        const char *name;
-        int sig;
-    } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},    {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-                {"USR1", SIGUSR1}, {"USR2", SIGUSR2},  {"TERM", SIGTERM}, {"STOP", SIGSTOP},
-                {"CONT", SIGCONT}, {"WINCH", SIGWINCH}};
-    if (v == NULL || *v == '\0')
-        return SIGKILL;
-    char *end = NULL;
-    long n = strtol(v, &end, 10);
-    if (end != v && *end == '\0')
-        return n > 0 && n < 65 ? (int)n : -1;
-    if (strncasecmp(v, "SIG", 3) == 0)
-        v += 3;
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        if (strcasecmp(v, sigs[i].name) == 0)
-            return sigs[i].sig;
-    return -1;
-}
-
 static int container_kill(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
     (void)out;
     const char *name = vic_http_req_query(req, "signal");
-    int sig = parse_signal(name);
+    int sig = vic_signal_parse(name, SIGKILL); /* "KILL", "SIGKILL" or "9" */
     if (sig < 0)
         return vic_err_set(err, VIC_EINVAL, "signal: \"%s\" is not a signal", name);
     return pl_container_kill(c->port, vic_http_req_param(req, "id"), sig, err);

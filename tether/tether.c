@@ -57,25 +57,12 @@ static int64_t now_ns(void)
 /* "TERM", "SIGTERM", "15": the signal a stop sends to the session (SIGTERM by default). */
 static int parse_signal(const char *name)
 {
-    static const struct {
-        const char *name;
-        int sig;
-    } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-                {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH},
-                {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"PWR", SIGPWR}};
-    if (name == NULL || *name == '\0')
+    int sig = vic_signal_parse(name, SIGTERM);
+    if (sig < 0) {
+        tlog("tether: unknown stop signal %s; using TERM", name);
         return SIGTERM;
-    if (strncmp(name, "SIG", 3) == 0)
-        name += 3;
-    char *end = NULL;
-    long n = strtol(name, &end, 10);
-    if (end != name && *end == '\0' && n > 0 && n < 65)
-        return (int)n;
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        if (strcmp(name, sigs[i].name) == 0)
-            return sigs[i].sig;
-    tlog("tether: unknown stop signal %s; using TERM", name);
-    return SIGTERM;
+    }
+    return sig;
 }
 
 /* ---- preparing the guest ---- */

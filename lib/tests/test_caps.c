@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,10 +259,30 @@ static void test_precompiled_default_filter_matches(void **state)
     close(fd);
 }
 
+/* Signal names as Docker's stop signals and kill give them. */
+static void test_signal_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(vic_signal_parse("TERM", 0), SIGTERM);
+    assert_int_equal(vic_signal_parse("SIGKILL", 0), SIGKILL);
+    assert_int_equal(vic_signal_parse("sigusr1", 0), SIGUSR1);
+    assert_int_equal(vic_signal_parse("pwr", 0), SIGPWR);
+    assert_int_equal(vic_signal_parse("9", 0), 9);
+    assert_int_equal(vic_signal_parse("64", 0), 64);
+    assert_int_equal(vic_signal_parse(NULL, SIGTERM), SIGTERM);
+    assert_int_equal(vic_signal_parse("", SIGKILL), SIGKILL);
+    assert_int_equal(vic_signal_parse("0", 0), -1);
+    assert_int_equal(vic_signal_parse("65", 0), -1);
+    assert_int_equal(vic_signal_parse("SIG", 0), -1);
+    assert_int_equal(vic_signal_parse("FLY", 0), -1);
+    assert_int_equal(vic_signal_parse("9x", 0), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_caps_names),
+        cmocka_unit_test(test_signal_parse),
         cmocka_unit_test(test_caps_resolve_default_is_dockers),
         cmocka_unit_test(test_caps_resolve_add_and_drop),
         cmocka_unit_test(test_caps_resolve_refuses_unknown_names),
