@@ -80,6 +80,20 @@ static bool vm_name_valid(const char *s)
 
 /* What a VM spec must hold on any target; the drivers add what their target needs (the
  * datastore, disk and ISO paths, networks, keys the target keeps for itself). */
+/* Limits fit the VM's size: no more CPU time than its vCPUs. */
+static int check_limits(const hv_vm_limits *l, int cpus, vic_err **err)
+{
+    if (l->cpu_millis < 0 || l->cpu_millis > (int64_t)cpus * 1000)
+        return vic_err_set(err, VIC_EINVAL,
+                           "limits.cpu_millis: must be between 0 and the VM's %d vCPUs (%d)", cpus,
+                           cpus * 1000);
+    if (l->cpu_shares != 0 && (l->cpu_shares < 2 || l->cpu_shares > 262144))
+        return vic_err_set(err, VIC_EINVAL, "limits.cpu_shares: must be between 2 and 262144");
+    if (l->pids < 0)
+        return vic_err_set(err, VIC_EINVAL, "limits.pids: must not be negative");
+    return 0;
+}
+
 static int check_vm_spec(const hv_vm_spec *spec, vic_err **err)
 {
     if (!vm_name_valid(spec->name))
@@ -91,6 +105,9 @@ static int check_vm_spec(const hv_vm_spec *spec, vic_err **err)
         return vic_err_set(err, VIC_EINVAL, "cpus: must be between 1 and 128");
     if (spec->memory_mb < 1)
         return vic_err_set(err, VIC_EINVAL, "memory_mb: must be positive");
+    int rc = check_limits(&spec->limits, spec->cpus, err);
+    if (rc < 0)
+        return rc;
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)spec->extra_config, k, v)
@@ -111,6 +128,13 @@ static int check_vm_change(const hv_vm_change *change, vic_err **err)
     {
         if (*k == '\0' || !(json_is_string(v) || json_is_null(v)))
             return vic_err_set(err, VIC_EINVAL, "extra_config: key \"%s\" cannot be changed", k);
+    }
+    if (change->set_size) {
+        if (change->cpus < 1 || change->cpus > 128)
+            return vic_err_set(err, VIC_EINVAL, "cpus: must be between 1 and 128");
+        if (change->memory_mb < 1)
+            return vic_err_set(err, VIC_EINVAL, "memory_mb: must be positive");
+        return check_limits(&change->limits, change->cpus, err);
     }
     return 0;
 }
@@ -200,6 +224,18 @@ int hv_vm_id_base(hv_conn *c, const hv_ref *vm, uint32_t *out, vic_err **err)
 {
     *out = 0;
     return CALL(vm_id_base, c, vm, out, err);
+}
+
+int hv_vm_pause(hv_conn *c, const hv_ref *vm, bool paused, vic_err **err)
+{
+    return CALL(vm_pause, c, vm, paused, err);
+}
+
+void hv_vm_unenforced(hv_conn *c, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (c->driver->vm_unenforced)
+        c->driver->vm_unenforced(c, out, cap);
 }
 
 int hv_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)

@@ -128,6 +128,15 @@ typedef struct hv_nic {
     const char *mac;
 } hv_nic;
 
+/* A VM's limits within its own size, as vSphere keeps them in its cpuAllocation (and the
+ * local target in the VM's cgroup); 0 leaves each off. A VM never uses more memory than its
+ * size (memory_mb): that is its memory limit. */
+typedef struct hv_vm_limits {
+    int64_t cpu_millis; /* CPU time, thousandths of a CPU (Docker's --cpus 1.5 is 1500) */
+    int cpu_shares;     /* relative CPU weight, 2..262144 with 1024 normal */
+    int64_t pids;       /* processes at once in the guest (local target only) */
+} hv_vm_limits;
+
 typedef struct hv_vm_spec {
     const char *name;      /* unique in the datastore; letters, digits, "-", "_", "." */
     const char *folder;    /* VM folder path; NULL for the datacenter's vm folder */
@@ -148,6 +157,7 @@ typedef struct hv_vm_spec {
     size_t n_nics;
     bool serial_log;            /* a serial port writing to the VM folder's output.log */
     const json_t *extra_config; /* object of string values, or NULL */
+    hv_vm_limits limits;
 } hv_vm_spec;
 
 typedef struct hv_vm_info {
@@ -163,6 +173,19 @@ typedef struct hv_vm_info {
     int64_t cpu_ns;
     int64_t memory_bytes;
     int64_t memory_limit_bytes;
+    int cpus; /* the VM's size */
+    int64_t memory_mb;
+    hv_vm_limits limits;
+    bool paused; /* on, with its guest frozen (hv_vm_pause) */
+    /* Processes the host killed for want of memory during the last power on (0 where the
+     * driver cannot tell): an out-of-memory guest. */
+    int64_t oom_kills;
+    /* While on, where the driver can tell (else 0): processes in the guest and their limit,
+     * block IO bytes read and written since power on. */
+    int64_t pids;
+    int64_t pids_limit;
+    int64_t io_read_bytes;
+    int64_t io_write_bytes;
     json_t *extra_config; /* object of strings, owned: free with hv_vm_info_clear */
 } hv_vm_info;
 
@@ -176,16 +199,27 @@ typedef struct hv_vm_change {
     bool set_nics;
     const hv_nic *nics;
     size_t n_nics;
+    /* With set_size, the VM's size and limits become these, also while it runs (as vSphere's
+     * hot add does); the local target applies them to a running guest at once, and fails with
+     * VIC_ECONFLICT when the guest uses more memory than the new size. */
+    bool set_size;
+    int cpus;
+    int64_t memory_mb;
+    hv_vm_limits limits;
 } hv_vm_change;
 
 /* ---- events ---- */
 
+#define HV_DETAIL_OUT_OF_MEMORY "out of memory"
+
 typedef struct hv_event {
     int64_t seq; /* increasing; pass the last one seen to hv_events_wait */
     int64_t time_ns;
-    char type[32]; /* "poweredOn", "poweredOff", "created", "reconfigured", "destroyed" */
+    char type[32]; /* "poweredOn", "poweredOff", "created", "reconfigured", "destroyed",
+                    * "suspended" and "resumed" (hv_vm_pause) */
     hv_ref vm;
-    char detail[256]; /* e.g. "guest exited", "monitor lost" */
+    char detail[256]; /* e.g. "guest exited", "monitor lost"; a poweredOff whose guest ran out
+                       * of memory holds HV_DETAIL_OUT_OF_MEMORY */
 } hv_event;
 
 /* ---- vCenter extensions (the vSphere Client plugin) ---- */
@@ -266,6 +300,8 @@ typedef struct hv_driver {
     int (*vm_signal)(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err); /* or NULL */
     int (*vm_guest_usage)(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err); /* or NULL */
     int (*vm_id_base)(hv_conn *c, const hv_ref *vm, uint32_t *out, vic_err **err);    /* or NULL */
+    int (*vm_pause)(hv_conn *c, const hv_ref *vm, bool paused, vic_err **err);        /* or NULL */
+    void (*vm_unenforced)(hv_conn *c, char *out, size_t cap);                         /* or NULL */
     int (*ext_register)(hv_conn *c, const hv_extension *x, vic_err **err);
     int (*ext_unregister)(hv_conn *c, const char *key, vic_err **err);
     int (*ext_find)(hv_conn *c, const char *key, json_t **out, vic_err **err);
@@ -366,6 +402,16 @@ int hv_vm_signal(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_err **err)
  * tx_dropped}} for its interfaces but loopback}. VIC_ECONFLICT when the VM is off,
  * VIC_EUNSUPPORTED where the driver cannot see into its guests. */
 int hv_vm_guest_usage(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err);
+
+/* Freezes (paused) or thaws every process of the powered-on VM's guest, which keeps its
+ * memory and state: a paused guest runs nothing until it is thawed. VIC_ECONFLICT when the
+ * VM is off, VIC_EUNSUPPORTED where the driver cannot freeze a guest (the reason). */
+int hv_vm_pause(hv_conn *c, const hv_ref *vm, bool paused, vic_err **err);
+
+/* What of a VM's size and limits (hv_vm_limits) and of pausing this host accepts but cannot
+ * enforce, as one sentence ("process limits (no writable pids cgroup)"); "" when it
+ * enforces all it accepts. */
+void hv_vm_unenforced(hv_conn *c, char *out, size_t cap);
 
 /* Datastore files, addressed "[datastore1] folder/file". Paths never escape the datastore. */
 int hv_ds_upload(hv_conn *c, const char *ds_path, const char *local_file, vic_err **err);

@@ -201,6 +201,9 @@ int engine_attach_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     rc = lookup(c, req, id, &tty, &x, err);
     if (rc < 0)
         return rc;
+    if (strcmp(vic_json_str(x, "state") ?: "", "paused") == 0)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "You cannot attach to a paused container, unpause it first");
     if (!flag(req, "stream", 0))
         return vic_err_set(err, VIC_EUNSUPPORTED,
                            "attach without stream=1 (past output only) is not supported: "

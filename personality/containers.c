@@ -144,9 +144,15 @@ int engine_container_spec(const json_t *b, const char *name, json_t **out, vic_e
     json_int_t mem = json_integer_value(json_object_get(host, "Memory"));
     if (mem > 0)
         json_object_set_new(pc, "memory_mb", json_integer(mem / (1024 * 1024) ?: 4));
-    int cpus = engine_hostconfig_cpus(host);
-    if (cpus > 0)
-        json_object_set_new(pc, "cpus", json_integer(cpus));
+    int64_t millis = engine_hostconfig_cpu_millis(host);
+    if (millis > 0 && millis % 1000 == 0) /* whole vCPUs: the VM's size is its limit */
+        json_object_set_new(pc, "cpus", json_integer(millis / 1000));
+    else if (millis > 0)
+        json_object_set_new(pc, "cpu_millis", json_integer(millis));
+    if (engine_hostconfig_cpu_shares(host))
+        json_object_set_new(pc, "cpu_shares", json_integer(engine_hostconfig_cpu_shares(host)));
+    if (engine_hostconfig_pids_limit(host))
+        json_object_set_new(pc, "pids_limit", json_integer(engine_hostconfig_pids_limit(host)));
     const char *mac = vic_json_str(b, "MacAddress");
     if (mac && *mac)
         json_object_set_new(pc, "mac_address", json_string(mac));
@@ -222,6 +228,35 @@ static int create_volumes_from(engine_ctx *c, const json_t *host, json_t *pc, vi
     return 0;
 }
 
+/* The limits of host (a create's HostConfig or an update's) that were given. */
+static bool limits_given(const json_t *host)
+{
+    static const char *const keys[] = {"Memory",   "NanoCpus",  "CpuShares",
+                                       "CpuQuota", "PidsLimit", NULL};
+    for (const char *const *k = keys; *k; k++)
+        if (json_integer_value(json_object_get(host, *k)) > 0)
+            return true;
+    return false;
+}
+
+/* Docker's Warnings of a create or update: what of the limits given this VCH's host does not
+ * enforce (the port layer's /info), never left unsaid. New reference. */
+static json_t *limit_warnings(engine_ctx *c, const json_t *host)
+{
+    json_t *out = json_array();
+    json_t *info cleanup_json = NULL;
+    vic_err *e cleanup_err = NULL;
+    if (!limits_given(host))
+        return out;
+    if (vic_httpc_json(c->pl, "GET", "/info", NULL, 0, &info, &e) < 0)
+        json_array_append_new(
+            out, json_sprintf("could not ask the port layer what it enforces: %s", e->msg));
+    else if (*(vic_json_str(info, "unenforced") ?: ""))
+        json_array_append_new(out, json_sprintf("this VCH's host does not enforce %s",
+                                                vic_json_str(info, "unenforced")));
+    return out;
+}
+
 int engine_container_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                     vic_err **err)
 {
@@ -260,7 +295,8 @@ int engine_container_create_handler(vic_http_req *req, vic_http_resp *resp, void
     if (rc < 0)
         return engine_create_error(c, vic_json_str(pc, "image"), rc, err);
     vic_http_resp_json(resp, 201,
-                       json_pack("{s:s, s:[]}", "Id", vic_json_str(created, "id"), "Warnings"));
+                       json_pack("{s:s, s:o}", "Id", vic_json_str(created, "id"), "Warnings",
+                                 limit_warnings(c, host)));
     return 0;
 }
 
@@ -578,6 +614,18 @@ static json_t *docker_stats(const stats_job *j, const json_t *cur, const json_t 
     json_t *nets = json_object_get(cur, "networks");
     if (out && json_object_size(nets))
         json_object_set(out, "networks", nets);
+    /* the VM's own process limit and its disks' IO, as cgroup v1's blkio reports them */
+    int64_t pids_limit = json_integer_value(json_object_get(cur, "pids_limit"));
+    if (out && pids_limit > 0)
+        json_object_set_new(json_object_get(out, "pids_stats"), "limit", json_integer(pids_limit));
+    if (out && json_is_true(json_object_get(cur, "running")))
+        json_object_set_new(
+            json_object_get(out, "blkio_stats"), "io_service_bytes_recursive",
+            json_pack("[{s:i, s:i, s:s, s:I}, {s:i, s:i, s:s, s:I}]", "major", 0, "minor", 0, "op",
+                      "Read", "value",
+                      (json_int_t)json_integer_value(json_object_get(cur, "io_read_bytes")),
+                      "major", 0, "minor", 0, "op", "Write", "value",
+                      (json_int_t)json_integer_value(json_object_get(cur, "io_write_bytes"))));
     return out;
 }
 
@@ -689,4 +737,95 @@ int engine_container_rename_handler(vic_http_req *req, vic_http_resp *resp, void
                            name);
     cleanup_free char *suffix = xasprintf("/rename?name=%s", name);
     return simple(req, resp, payload, "POST", suffix, 204, err);
+}
+
+int engine_container_pause_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                   vic_err **err)
+{
+    return simple(req, resp, payload, "POST", "/pause", 204, err);
+}
+
+int engine_container_unpause_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                     vic_err **err)
+{
+    return simple(req, resp, payload, "POST", "/unpause", 204, err);
+}
+
+/* The fields of a docker update that change the container's HostConfig as Docker reads them:
+ * a zero value (or a null PidsLimit) leaves a field as it is. */
+static const char *const update_keys[] = {"Memory",   "MemorySwap", "NanoCpus", "CpuShares",
+                                          "CpuQuota", "CpuPeriod",  "PidsLimit"};
+
+int engine_container_update_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                    vic_err **err)
+{
+    engine_ctx *c = payload;
+    const json_t *b = vic_http_req_json(req);
+    json_t *empty cleanup_json = json_object();
+    const json_t *body = json_is_object(b) ? b : empty;
+    if (b && !json_is_null(b) && !json_is_object(b))
+        return vic_err_set(err, VIC_EINVAL, "invalid update: a JSON object");
+    /* an update is HostConfig's resources and restart policy: Docker's checks, and what a
+     * VCH cannot honour refused */
+    int rc = engine_hostconfig_check(body, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *path = NULL;
+    json_t *x cleanup_json = NULL;
+    if ((rc = engine_container_lookup(c, req, &path, &x, err)) < 0)
+        return rc;
+    json_t *u cleanup_json = json_object();
+    json_int_t mem = json_integer_value(json_object_get(body, "Memory"));
+    if (mem > 0)
+        json_object_set_new(u, "memory_mb", json_integer((mem + (1 << 20) - 1) >> 20));
+    int64_t millis = engine_hostconfig_cpu_millis(body);
+    if (millis > 0)
+        json_object_set_new(u, "cpu_millis", json_integer(millis));
+    if (engine_hostconfig_cpu_shares(body))
+        json_object_set_new(u, "cpu_shares", json_integer(engine_hostconfig_cpu_shares(body)));
+    const json_t *pids = json_object_get(body, "PidsLimit");
+    if (json_is_integer(pids))
+        json_object_set_new(u, "pids_limit", json_integer(engine_hostconfig_pids_limit(body)));
+    json_t *restart = engine_hostconfig_restart_policy(body);
+    if (restart)
+        json_object_set_new(u, "restart_policy", restart);
+    /* the record inspect reads keeps the new values */
+    json_t *rec cleanup_json = engine_record_of(x);
+    if (rec == NULL)
+        rec = json_object();
+    json_t *hc = json_object_get(rec, "HostConfig");
+    if (!json_is_object(hc)) {
+        hc = json_object();
+        json_object_set_new(rec, "HostConfig", hc);
+    }
+    for (size_t i = 0; i < sizeof(update_keys) / sizeof(update_keys[0]); i++) {
+        const json_t *v = json_object_get(body, update_keys[i]);
+        if (json_is_integer(v) &&
+            (json_integer_value(v) != 0 || strcmp(update_keys[i], "PidsLimit") == 0))
+            json_object_set_new(hc, update_keys[i], json_integer(json_integer_value(v)));
+    }
+    if (millis > 0 && json_integer_value(json_object_get(body, "NanoCpus")) > 0) {
+        json_object_del(hc, "CpuQuota"); /* one way of saying it at a time */
+        json_object_del(hc, "CpuPeriod");
+    } else if (millis > 0) {
+        json_object_del(hc, "NanoCpus");
+    }
+    const char *rname = vic_json_str(json_object_get(body, "RestartPolicy"), "Name");
+    if (rname && *rname)
+        json_object_set(hc, "RestartPolicy", json_object_get(body, "RestartPolicy"));
+    json_t *notes = json_deep_copy(json_object_get(x, "annotations"));
+    if (!json_is_object(notes)) {
+        json_decref(notes);
+        notes = json_object();
+    }
+    char *text = json_dumps(rec, JSON_COMPACT);
+    json_object_set_new(notes, ENGINE_RECORD_KEY, json_string(text ? text : "{}"));
+    free(text);
+    json_object_set_new(u, "annotations", notes);
+    cleanup_free char *up = xasprintf("%s/update", path);
+    json_t *out cleanup_json = NULL;
+    if ((rc = vic_httpc_json(c->pl, "POST", up, u, 120000, &out, err)) < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_CONTAINER, NULL, err);
+    vic_http_resp_json(resp, 200, json_pack("{s:o}", "Warnings", limit_warnings(c, body)));
+    return 0;
 }

@@ -94,6 +94,12 @@ int engine_container_restart_handler(vic_http_req *req, vic_http_resp *resp, voi
                                      vic_err **err);
 int engine_container_rename_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                     vic_err **err);
+int engine_container_pause_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                   vic_err **err);
+int engine_container_unpause_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                     vic_err **err);
+int engine_container_update_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
+                                    vic_err **err);
 int engine_container_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                     vic_err **err);
 int engine_container_wait_handler(vic_http_req *req, vic_http_resp *resp, void *payload,

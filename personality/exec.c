@@ -120,6 +120,10 @@ int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *pay
     if (!json_is_true(json_object_get(x, "running")))
         return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running",
                            vic_json_str(x, "id") ?: "");
+    if (strcmp(vic_json_str(x, "state") ?: "", "paused") == 0)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "Container %s is paused, unpause the container before exec",
+                           vic_json_str(x, "id") ?: "");
     exec_inst *e = xzalloc(sizeof(*e));
     unsigned char raw[32];
     vic_random_bytes(raw, sizeof(raw));

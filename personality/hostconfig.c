@@ -4,6 +4,7 @@
  */
 #include "personality/hostconfig.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/cleanup.h"
@@ -71,7 +72,7 @@ static const hc_field fields[] = {
     {"Runtime", 's', "\"runc\"", NULL},
     {"ConsoleSize", 'a', "[0, 0]", NULL},
     {"Isolation", 's', "\"\"", NULL},
-    {"CpuShares", 'i', "0", "--cpu-shares is not supported: " WHOLE_VM},
+    {"CpuShares", 'i', "0", NULL},
     {"Memory", 'i', "0", NULL},
     {"NanoCpus", 'i', "0", NULL},
     {"CgroupParent", 's', "\"\"",
@@ -82,8 +83,8 @@ static const hc_field fields[] = {
     {"BlkioDeviceWriteBps", 'a', "null", "--device-write-bps is not supported: " NO_BLKIO},
     {"BlkioDeviceReadIOps", 'a', "null", "--device-read-iops is not supported: " NO_BLKIO},
     {"BlkioDeviceWriteIOps", 'a', "null", "--device-write-iops is not supported: " NO_BLKIO},
-    {"CpuPeriod", 'i', "0", "--cpu-period is not supported: " WHOLE_VM},
-    {"CpuQuota", 'i', "0", "--cpu-quota is not supported: " WHOLE_VM},
+    {"CpuPeriod", 'i', "0", NULL},
+    {"CpuQuota", 'i', "0", NULL},
     {"CpuRealtimePeriod", 'i', "0", "--cpu-rt-period is not supported: " WHOLE_VM},
     {"CpuRealtimeRuntime", 'i', "0", "--cpu-rt-runtime is not supported: " WHOLE_VM},
     {"CpusetCpus", 's', "\"\"", "--cpuset-cpus is not supported: " WHOLE_VM},
@@ -225,6 +226,35 @@ static int swap_check(const json_t *host, vic_err **err)
     return 0;
 }
 
+/* Docker's checks of --cpus, --cpu-period and --cpu-quota. */
+static int cpu_check(const json_t *host, vic_err **err)
+{
+    json_int_t nano = json_integer_value(json_object_get(host, "NanoCpus"));
+    json_int_t period = json_integer_value(json_object_get(host, "CpuPeriod"));
+    json_int_t quota = json_integer_value(json_object_get(host, "CpuQuota"));
+    if (nano != 0 && period != 0)
+        return vic_err_set(err, VIC_EINVAL,
+                           "Conflicting options: Nano CPUs and CPU Period cannot both be set");
+    if (nano != 0 && quota != 0)
+        return vic_err_set(err, VIC_EINVAL,
+                           "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
+    if (nano < 0 || nano > (json_int_t)ENGINE_MAX_CPUS * 1000000000)
+        return vic_err_set(err, VIC_EINVAL,
+                           "Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs "
+                           "available",
+                           ENGINE_MAX_CPUS, ENGINE_MAX_CPUS);
+    if (period != 0 && (period < 1000 || period > 1000000))
+        return vic_err_set(err, VIC_EINVAL,
+                           "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 "
+                           "second (i.e. 1000000)");
+    if (quota > 0 && quota < 1000)
+        return vic_err_set(err, VIC_EINVAL, "CPU cfs quota can not be less than 1ms (i.e. 1000)");
+    if (engine_hostconfig_cpu_millis(host) > (int64_t)ENGINE_MAX_CPUS * 1000)
+        return vic_err_set(err, VIC_EINVAL, "--cpu-quota asks for more than %d CPUs",
+                           ENGINE_MAX_CPUS);
+    return 0;
+}
+
 /* The options that take a few values a VCH can honour. */
 static int modes_check(const json_t *host, vic_err **err)
 {
@@ -272,16 +302,8 @@ static int modes_check(const json_t *host, vic_err **err)
     if (shm != 0 && shm != ENGINE_SHM_SIZE)
         return vic_err_set(err, VIC_EINVAL,
                            "--shm-size is not supported: a container's /dev/shm is 64 MiB");
-    json_int_t pids = json_integer_value(json_object_get(host, "PidsLimit"));
-    if (pids > 0)
-        return vic_err_set(err, VIC_EINVAL,
-                           "--pids-limit is not supported: a container's limits are its VM's");
-    json_int_t nano = json_integer_value(json_object_get(host, "NanoCpus"));
-    if (nano < 0 || nano % 1000000000 != 0 || nano / 1000000000 > ENGINE_MAX_CPUS)
-        return vic_err_set(err, VIC_EINVAL,
-                           "--cpus %.2f is not supported: a container of a VCH is a VM with whole "
-                           "vCPUs (1 to %d)",
-                           (double)nano / 1e9, ENGINE_MAX_CPUS);
+    if (cpu_check(host, err) < 0)
+        return VIC_EINVAL;
     const json_t *cs = json_object_get(host, "ConsoleSize");
     if (json_is_array(cs) &&
         (json_array_size(cs) != 2 || !json_is_integer(json_array_get(cs, 0)) ||
@@ -409,9 +431,28 @@ json_t *engine_hostconfig_given(const json_t *host)
     return out;
 }
 
-int engine_hostconfig_cpus(const json_t *host)
+int64_t engine_hostconfig_cpu_millis(const json_t *host)
 {
-    return (int)(json_integer_value(json_object_get(host, "NanoCpus")) / 1000000000);
+    json_int_t nano = json_integer_value(json_object_get(host, "NanoCpus"));
+    json_int_t period = json_integer_value(json_object_get(host, "CpuPeriod"));
+    json_int_t quota = json_integer_value(json_object_get(host, "CpuQuota"));
+    if (nano > 0)
+        return (nano + 999999) / 1000000;
+    if (quota > 0)
+        return (quota * 1000 + (period ? period : 100000) - 1) / (period ? period : 100000);
+    return 0;
+}
+
+int engine_hostconfig_cpu_shares(const json_t *host)
+{
+    json_int_t v = json_integer_value(json_object_get(host, "CpuShares"));
+    return v <= 0 ? 0 : v < 2 ? 2 : v > 262144 ? 262144 : (int)v; /* the kernel's range */
+}
+
+int64_t engine_hostconfig_pids_limit(const json_t *host)
+{
+    json_int_t v = json_integer_value(json_object_get(host, "PidsLimit"));
+    return v > 0 ? v : 0; /* 0 and -1 are Docker's "no limit" */
 }
 
 json_t *engine_hostconfig_restart_policy(const json_t *host)

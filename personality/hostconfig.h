@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include <stdint.h>
+
 #include "lib/err.h"
 
 /* Docker's smallest memory limit (and reservation), 6 MiB. */
@@ -44,8 +46,15 @@ json_t *engine_hostconfig_zero(void);
  * engine_hostconfig_zero's: what a container records. New reference ({} for none). */
 json_t *engine_hostconfig_given(const json_t *host);
 
-/* The vCPUs host's NanoCpus asks for (a checked HostConfig): 0 when not given. */
-int engine_hostconfig_cpus(const json_t *host);
+/* The CPU time host's NanoCpus (--cpus) or CpuQuota and CpuPeriod ask for (a checked
+ * HostConfig), in thousandths of a CPU, rounded up: 0 when not given. */
+int64_t engine_hostconfig_cpu_millis(const json_t *host);
+
+/* host's CpuShares within the kernel's 2..262144; 0 when not given. */
+int engine_hostconfig_cpu_shares(const json_t *host);
+
+/* host's PidsLimit; 0 for none (Docker's 0 and -1). */
+int64_t engine_hostconfig_pids_limit(const json_t *host);
 
 /* host's RestartPolicy (checked already) as the port layer's restart_policy {name,
  * maximum_retry_count}, recorded as given; NULL when it names none. New reference. */

@@ -62,14 +62,15 @@ void engine_container_status(const json_t *c, time_t now, char *out, size_t cap)
     int64_t started = secs(vic_json_str(c, "started_at"));
     int64_t finished = secs(vic_json_str(c, "finished_at"));
     char span[48];
-    int on = state && (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0);
+    int paused = state && strcmp(state, "paused") == 0;
+    int on = state && (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0 || paused);
     if (state && strcmp(state, "restarting") == 0) { /* waiting for its restart policy */
         ago(span, sizeof(span), finished > 0 ? finished : now, now);
         snprintf(out, cap, "Restarting (%lld) %s ago",
                  (long long)json_integer_value(json_object_get(c, "exit_code")), span);
     } else if (on && started > 0) {
         ago(span, sizeof(span), started, now);
-        snprintf(out, cap, "Up %s", span);
+        snprintf(out, cap, "Up %s%s", span, paused ? " (Paused)" : "");
     } else if (state && strcmp(state, "exited") == 0 && started > 0 && finished > 0) {
         ago(span, sizeof(span), finished, now);
         snprintf(out, cap, "Exited (%lld) %s ago",

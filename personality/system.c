@@ -4,6 +4,7 @@
 #include "personality/system.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,15 +58,26 @@ int engine_info_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     int rc = vic_httpc_json(c->pl, "GET", "/containers?all=1", NULL, 0, &list, err);
     if (rc < 0)
         return engine_docker_err(vic_err_wrap(err, rc, "port layer"), ENGINE_OBJ_NONE, NULL, err);
-    size_t i, running = 0, stopped = 0;
+    size_t i, running = 0, paused = 0, stopped = 0;
     json_t *x;
     json_array_foreach(list, i, x)
     {
-        if (json_is_true(json_object_get(x, "running")))
+        if (strcmp(vic_json_str(x, "state") ?: "", "paused") == 0)
+            paused++;
+        else if (json_is_true(json_object_get(x, "running")))
             running++;
         else
             stopped++;
     }
+    /* what the host cannot enforce is said, as Docker says what its kernel lacks */
+    json_t *host cleanup_json = NULL;
+    json_t *warnings = json_array();
+    vic_err *e cleanup_err = NULL;
+    if (vic_httpc_json(c->pl, "GET", "/info", NULL, 0, &host, &e) == 0 &&
+        *(vic_json_str(host, "unenforced") ?: ""))
+        json_array_append_new(warnings, json_sprintf("WARNING: this VCH's host does not enforce %s",
+                                                     vic_json_str(host, "unenforced")));
+    const char *unenf = vic_json_str(host, "unenforced") ?: "";
     struct utsname u;
     uname(&u);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -74,18 +86,24 @@ int engine_info_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     time_t t = time(NULL);
     strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
     json_t *info = json_pack(
-        "{s:s, s:I, s:I, s:i, s:I, s:i, s:s, s:[[s,s],[s,s]], s:b, s:b, s:s, s:s, s:s, s:s, "
+        "{s:s, s:I, s:I, s:I, s:I, s:i, s:s, s:[[s,s],[s,s]], s:b, s:b, s:s, s:s, s:s, s:s, "
         "s:s, s:s, s:I, s:I, s:s, s:s, s:[], s:b, s:{s:s}, s:s, s:s, s:[s,s,s]}",
         "ID", c->vch_name, "Containers", (json_int_t)json_array_size(list), "ContainersRunning",
-        (json_int_t)running, "ContainersPaused", 0, "ContainersStopped", (json_int_t)stopped,
-        "Images", 0, "Driver", "vSphere Integrated Containers C Backend Engine", "DriverStatus",
-        "VCH", c->vch_name, "Containers", "VMs on the local host", "MemoryLimit", 1, "SwapLimit", 0,
-        "KernelVersion", u.release, "OperatingSystem", "VIC-C containerVMs", "OSType", "linux",
-        "Architecture", u.machine, "SystemTime", now, "LoggingDriver", "json-file", "NCPU",
-        (json_int_t)ncpu, "MemTotal", (json_int_t)mem, "Name", c->vch_name, "ServerVersion",
-        c->version, "Labels", "ExperimentalBuild", 0, "Swarm", "LocalNodeState", "inactive",
-        "CgroupDriver", "none", "IndexServerAddress", "https://index.docker.io/v1/",
+        (json_int_t)running, "ContainersPaused", (json_int_t)paused, "ContainersStopped",
+        (json_int_t)stopped, "Images", 0, "Driver",
+        "vSphere Integrated Containers C Backend Engine", "DriverStatus", "VCH", c->vch_name,
+        "Containers", "VMs on the local host", "MemoryLimit", strstr(unenf, "memory") == NULL,
+        "SwapLimit", 0, "KernelVersion", u.release, "OperatingSystem", "VIC-C containerVMs",
+        "OSType", "linux", "Architecture", u.machine, "SystemTime", now, "LoggingDriver",
+        "json-file", "NCPU", (json_int_t)ncpu, "MemTotal", (json_int_t)mem, "Name", c->vch_name,
+        "ServerVersion", c->version, "Labels", "ExperimentalBuild", 0, "Swarm", "LocalNodeState",
+        "inactive", "CgroupDriver", "none", "IndexServerAddress", "https://index.docker.io/v1/",
         "SecurityOptions", "name=seccomp,profile=builtin", "name=userns", "name=cgroupns");
+    json_object_set_new(info, "CpuCfsPeriod", json_boolean(strstr(unenf, "CPU") == NULL));
+    json_object_set_new(info, "CpuCfsQuota", json_boolean(strstr(unenf, "CPU") == NULL));
+    json_object_set_new(info, "CPUShares", json_boolean(strstr(unenf, "CPU") == NULL));
+    json_object_set_new(info, "PidsLimit", json_boolean(strstr(unenf, "process") == NULL));
+    json_object_set_new(info, "Warnings", warnings);
     vic_http_resp_json(resp, 200, info);
     api_headers(resp);
     return 0;

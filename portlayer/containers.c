@@ -35,6 +35,8 @@
 #define KEY_AUTO_REMOVE VIC_GI_PREFIX "/vicc/auto_remove"
 /* The annotations of the create (pl_create_spec.annotations), as compact JSON */
 #define KEY_ANNOTATIONS VIC_GI_PREFIX "/vicc/annotations"
+/* The started_at of the run that docker pause froze (a later run is not paused) */
+#define KEY_PAUSED VIC_GI_PREFIX "/vicc/paused"
 /* The auto-remove containers whose exit status stays known (pl_container_wait) */
 #define GONE_MAX          256
 #define CREATE_STALE_SECS 3600
@@ -323,6 +325,28 @@ static int check_networks(const pl_net_attach *nets, size_t n, vic_err **err)
     return 0;
 }
 
+/* What a caller records with a container: an object of strings, at most PL_MAX_ANNOTATIONS
+ * bytes as JSON. */
+static int annotations_check(const json_t *a, vic_err **err)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(a))
+        return vic_err_set(err, VIC_EINVAL, "annotations: an object of strings");
+    json_object_foreach((json_t *)a, k, v)
+    {
+        if (!json_is_string(v))
+            return vic_err_set(err, VIC_EINVAL, "annotations: %s is not a string", k);
+    }
+    cleanup_free char *text = json_dumps(a, JSON_COMPACT);
+    if (text == NULL || strlen(text) > PL_MAX_ANNOTATIONS)
+        return vic_err_set(err, VIC_EINVAL,
+                           "the container's configuration is too large (at most %d bytes of "
+                           "annotations)",
+                           PL_MAX_ANNOTATIONS);
+    return 0;
+}
+
 static int check_spec(const pl_create_spec *s, vic_err **err)
 {
     int rc;
@@ -376,23 +400,8 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
         return vic_err_set(err, VIC_EINVAL,
                            "conflicting options: mac-address and the network mode (a container "
                            "without a network has no NIC)");
-    if (s->annotations) {
-        const char *k;
-        json_t *v;
-        if (!json_is_object(s->annotations))
-            return vic_err_set(err, VIC_EINVAL, "annotations: an object of strings");
-        json_object_foreach((json_t *)s->annotations, k, v)
-        {
-            if (!json_is_string(v))
-                return vic_err_set(err, VIC_EINVAL, "annotations: %s is not a string", k);
-        }
-        cleanup_free char *text = json_dumps(s->annotations, JSON_COMPACT);
-        if (text == NULL || strlen(text) > PL_MAX_ANNOTATIONS)
-            return vic_err_set(err, VIC_EINVAL,
-                               "the container's configuration is too large (at most %d bytes of "
-                               "annotations)",
-                               PL_MAX_ANNOTATIONS);
-    }
+    if (s->annotations && annotations_check(s->annotations, err) < 0)
+        return VIC_EINVAL;
     for (size_t i = 0; i < s->n_ports; i++) {
         const pl_port *pp = &s->ports[i];
         struct in_addr a;
@@ -553,6 +562,13 @@ static int vm_id_map(pl *p, const hv_ref *vm, pl_idmap *out, vic_err **err)
     if (rc == 0)
         *out = (pl_idmap){base, HV_LOCAL_GUEST_ID_COUNT};
     return rc;
+}
+
+/* A VM's vCPUs: as asked, and at least what its CPU time limit needs. */
+static int vm_cpus(int cpus, int64_t cpu_millis)
+{
+    int need = (int)((cpu_millis + 999) / 1000);
+    return cpus > need ? cpus : need > 0 ? need : 1;
 }
 
 int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err **err)
@@ -717,8 +733,9 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     hv_vm_spec spec = {.name = vm_name,
                        .pool = p->pool,
                        .datastore = p->datastore,
-                       .cpus = s->cpus ? s->cpus : 1,
+                       .cpus = vm_cpus(s->cpus, s->limits.cpu_millis),
                        .memory_mb = s->memory_mb ? s->memory_mb : 512,
+                       .limits = s->limits,
                        .disks = disks,
                        .n_disks = 1 + s->n_mounts,
                        .nics = nics,
@@ -794,6 +811,8 @@ static json_t *describe(const json_t *vm, vic_err **err)
     const char *created_ns = vm_key(vm, KEY_CREATED);
     vic_rfc3339(created, sizeof(created), created_ns ? strtoll(created_ns, NULL, 10) : 0);
     vic_rfc3339(finished, sizeof(finished), st == VIC_STATE_EXITED ? s->stopped_at : 0);
+    const char *paused = vm_key(vm, KEY_PAUSED);
+    bool frozen = st == VIC_STATE_RUNNING && paused && strcmp(paused, started) == 0;
     json_t *mounts = json_array();
     for (size_t i = 0; i < cfg.n_mounts; i++)
         if (cfg.mounts[i].volume)
@@ -834,7 +853,7 @@ static json_t *describe(const json_t *vm, vic_err **err)
         "{s:s, s:s, s:s?, s:s, s:b, s:I, s:s, s:s, s:s, s:s, "
         "s:{s:o, s:o, s:s?, s:s?, s:b, s:s?, s:b}, s:o, s:o, s:o, s:{s:s, s:s, s:s}}",
         "id", cfg.id ? cfg.id : "", "name", cfg.name ? cfg.name : "", "image",
-        vm_key(vm, KEY_IMAGE), "state", vic_exec_state_name(st), "running",
+        vm_key(vm, KEY_IMAGE), "state", frozen ? "paused" : vic_exec_state_name(st), "running",
         st == VIC_STATE_RUNNING || st == VIC_STATE_STARTING, "exit_code", (json_int_t)code, "error",
         error ? error : "", "created_at", created, "started_at", started, "finished_at", finished,
         "config", "cmd", str_array(s->cmd.args, s->cmd.n_args), "env",
@@ -851,6 +870,7 @@ static json_t *describe(const json_t *vm, vic_err **err)
     pl_restart_describe(out, extra, on, s); /* s is cfg's */
     vic_gi_free(&vic_exec_config_desc, &cfg);
     json_object_set_new(out, "auto_remove", json_boolean(vm_auto_remove(vm)));
+    json_object_set_new(out, "paused", json_boolean(frozen));
     const char *notes = vm_key(vm, KEY_ANNOTATIONS);
     json_t *a = notes ? json_loads(notes, 0, NULL) : NULL;
     json_object_set_new(out, "annotations", json_is_object(a) ? a : json_object());
@@ -870,7 +890,129 @@ int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err)
     if (hit == NULL)
         return (*err)->code;
     *out = describe(hit, err);
-    return *out ? 0 : VIC_EINTERNAL;
+    if (*out == NULL)
+        return VIC_EINTERNAL;
+    /* the VM's size and limits, and how its last run ended, from the hypervisor */
+    hv_ref vm;
+    hv_vm_info info;
+    vic_err *e cleanup_err = NULL;
+    snprintf(vm.id, sizeof(vm.id), "%s", json_string_value(json_object_get(hit, "ref")));
+    if (hv_vm_get(p->hv, &vm, &info, &e) == 0) {
+        json_object_set_new(*out, "cpus", json_integer(info.cpus));
+        json_object_set_new(*out, "memory_mb", json_integer(info.memory_mb));
+        json_object_set_new(
+            *out, "limits",
+            json_pack("{s:I, s:i, s:I}", "cpu_millis", (json_int_t)info.limits.cpu_millis,
+                      "cpu_shares", info.limits.cpu_shares, "pids", (json_int_t)info.limits.pids));
+        json_object_set_new(*out, "oom_killed", json_boolean(info.oom_kills > 0));
+        hv_vm_info_clear(&info);
+    }
+    return 0;
+}
+
+int pl_container_pause(pl *p, const char *ref, bool paused, vic_err **err)
+{
+    json_t *vms cleanup_json = NULL;
+    int rc = list_vms(p, &vms, err);
+    if (rc < 0)
+        return rc;
+    const json_t *hit = match(vms, ref, err);
+    if (hit == NULL)
+        return (*err)->code;
+    json_t *c cleanup_json = describe(hit, err);
+    if (c == NULL)
+        return VIC_EINTERNAL;
+    const char *id = vic_json_str(c, "id");
+    if (!json_is_true(json_object_get(c, "running")))
+        return vic_err_set(err, VIC_ECONFLICT, "Container %s is not running", id);
+    bool was = json_is_true(json_object_get(c, "paused"));
+    if (paused && was)
+        return vic_err_set(err, VIC_ECONFLICT, "Container %s is already paused", id);
+    if (!paused && !was)
+        return vic_err_set(err, VIC_ECONFLICT, "Container %s is not paused", id);
+    hv_ref vm;
+    snprintf(vm.id, sizeof(vm.id), "%s", json_string_value(json_object_get(hit, "ref")));
+    /* the mark goes before the freeze and after the thaw: a crash between leaves a running
+     * guest that reads as paused, which unpause clears, never a frozen one that reads as
+     * running */
+    json_t *mark cleanup_json = json_pack("{s:s}", KEY_PAUSED, vic_json_str(c, "started_at"));
+    json_t *unmark cleanup_json = json_pack("{s:n}", KEY_PAUSED);
+    hv_vm_change set = {.extra_config = mark}, clear = {.extra_config = unmark};
+    if (paused && (rc = hv_vm_reconfigure(p->hv, &vm, NULL, &set, NULL, 0, err)) < 0)
+        return rc;
+    rc = hv_vm_pause(p->hv, &vm, paused, err);
+    if (rc == VIC_ECONFLICT) {
+        vic_err_free(err);
+        rc = vic_err_set(err, VIC_ECONFLICT, "Container %s is not running", id);
+    }
+    if (rc < 0) {
+        vic_err *e cleanup_err = NULL;
+        if (paused)
+            hv_vm_reconfigure(p->hv, &vm, NULL, &clear, NULL, 0, &e);
+        return rc;
+    }
+    if (!paused && (rc = hv_vm_reconfigure(p->hv, &vm, NULL, &clear, NULL, 0, err)) < 0)
+        return rc;
+    vic_log(VIC_LOG_INFO, "event=%s container=%.12s", paused ? "paused" : "unpaused", id);
+    return 0;
+}
+
+int pl_container_update(pl *p, const char *ref, const pl_update *u, vic_err **err)
+{
+    json_t *vms cleanup_json = NULL;
+    int rc = list_vms(p, &vms, err);
+    if (rc < 0)
+        return rc;
+    const json_t *hit = match(vms, ref, err);
+    if (hit == NULL)
+        return (*err)->code;
+    hv_ref vm;
+    snprintf(vm.id, sizeof(vm.id), "%s", json_string_value(json_object_get(hit, "ref")));
+    hv_vm_info info;
+    if ((rc = hv_vm_get(p->hv, &vm, &info, err)) < 0)
+        return rc;
+    hv_vm_change c = {
+        .set_size = true, .cpus = info.cpus, .memory_mb = info.memory_mb, .limits = info.limits};
+    hv_vm_info_clear(&info);
+    if (u->memory_mb >= 0)
+        c.memory_mb = u->memory_mb ? u->memory_mb : 512;
+    if (u->cpu_millis >= 0) {
+        c.limits.cpu_millis = u->cpu_millis;
+        c.cpus = vm_cpus(c.cpus, u->cpu_millis);
+    }
+    if (u->cpu_shares >= 0)
+        c.limits.cpu_shares = u->cpu_shares;
+    if (u->pids >= 0)
+        c.limits.pids = u->pids;
+    json_t *extra cleanup_json = json_object();
+    if (u->annotations) {
+        if (annotations_check(u->annotations, err) < 0)
+            return VIC_EINVAL;
+        cleanup_free char *notes = json_dumps(u->annotations, JSON_COMPACT);
+        json_object_set_new(extra, KEY_ANNOTATIONS, json_string(notes));
+    }
+    if (u->restart_policy) {
+        pl_create_spec rs = {.restart_policy = u->restart_policy,
+                             .restart_max = u->restart_max,
+                             .auto_remove = vm_auto_remove(hit)};
+        if (rs.auto_remove && *u->restart_policy && strcmp(u->restart_policy, "no") != 0)
+            return vic_err_set(err, VIC_ECONFLICT,
+                               "Restart policy cannot be updated because AutoRemove is enabled "
+                               "for the container");
+        if ((rc = pl_restart_policy_record(extra, &rs, err)) < 0)
+            return rc;
+        if (json_object_size(extra) == 0)
+            json_object_set_new(extra, pl_restart_policy_key(), json_null());
+    }
+    c.extra_config = extra;
+    rc = hv_vm_reconfigure(p->hv, &vm, NULL, &c, NULL, 0, err);
+    if (rc == 0)
+        vic_log(VIC_LOG_INFO,
+                "event=updated container=%.12s memory_mb=%lld cpus=%d cpu_millis=%lld "
+                "cpu_shares=%d pids=%lld",
+                vm_key(hit, KEY_ID) ?: "", (long long)c.memory_mb, c.cpus,
+                (long long)c.limits.cpu_millis, c.limits.cpu_shares, (long long)c.limits.pids);
+    return rc;
 }
 
 int64_t pl_container_guest_pid(pl *p, const char *ref)
@@ -900,12 +1042,14 @@ int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err)
         return rc;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    *out = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "id", vm_key(hit, KEY_ID) ?: "",
-                     "running", info.power == HV_POWERED_ON, "time_ns",
+    *out = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id",
+                     vm_key(hit, KEY_ID) ?: "", "running", info.power == HV_POWERED_ON, "time_ns",
                      (json_int_t)now.tv_sec * 1000000000 + now.tv_nsec, "cpu_ns",
                      (json_int_t)info.cpu_ns, "memory_bytes", (json_int_t)info.memory_bytes,
                      "memory_limit_bytes", (json_int_t)info.memory_limit_bytes, "cpus",
-                     (json_int_t)sysconf(_SC_NPROCESSORS_ONLN));
+                     (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "pids_limit",
+                     (json_int_t)info.pids_limit, "io_read_bytes", (json_int_t)info.io_read_bytes,
+                     "io_write_bytes", (json_int_t)info.io_write_bytes);
     json_t *use cleanup_json = NULL;
     vic_err *e cleanup_err = NULL;
     if (info.power == HV_POWERED_ON && hv_vm_guest_usage(p->hv, &vm, &use, &e) == 0) {
@@ -914,6 +1058,13 @@ int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err)
     }
     hv_vm_info_clear(&info);
     return 0;
+}
+
+json_t *pl_host_info(pl *p)
+{
+    char unenforced[512];
+    hv_vm_unenforced(p->hv, unenforced, sizeof(unenforced));
+    return json_pack("{s:s}", "unenforced", unenforced);
 }
 
 int pl_container_top(pl *p, const char *ref, json_t **out, vic_err **err)
@@ -1180,7 +1331,7 @@ int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err)
     if (sig == SIGSTOP)
         return vic_err_set(err, VIC_EUNSUPPORTED,
                            "SIGSTOP would stop the containerVM's init, not the container's "
-                           "process: a VCH does not pause containers");
+                           "process: use docker pause");
     /* other signals go to the guest's init, the tether, which hands them to the session */
     rc = hv_vm_signal(p->hv, &vm, 1, sig, err);
     if (rc == VIC_ECONFLICT || rc == VIC_ENOTFOUND) {
@@ -2057,12 +2208,11 @@ int pl_events_follow(pl *p, int64_t since_ns, int64_t until_ns, pl_event_fn fn, 
                 continue;
             if (until_ns > 0 && e->time_ns > until_ns)
                 return 0;
-            static const char *const map[][2] = {{"created", "create"},
-                                                 {"poweredOn", "start"},
-                                                 {"poweredOff", "die"},
-                                                 {"destroyed", "destroy"}};
+            static const char *const map[][2] = {{"created", "create"},  {"poweredOn", "start"},
+                                                 {"poweredOff", "die"},  {"destroyed", "destroy"},
+                                                 {"suspended", "pause"}, {"resumed", "unpause"}};
             const char *type = NULL;
-            for (size_t k = 0; k < 4; k++)
+            for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
                 if (strcmp(e->type, map[k][0]) == 0)
                     type = map[k][1];
             if (type == NULL)
@@ -2089,6 +2239,18 @@ int pl_events_follow(pl *p, int64_t since_ns, int64_t until_ns, pl_event_fn fn, 
                 if (sscanf(e->detail, "guest exited with status %d", &st) == 1)
                     code = st;
                 json_object_set_new(ev, "exit_code", json_integer(code));
+                if (strstr(e->detail, HV_DETAIL_OUT_OF_MEMORY)) { /* Docker's "oom" first */
+                    json_t *oom = json_deep_copy(ev);
+                    json_object_set_new(oom, "type", json_string("oom"));
+                    json_object_del(oom, "exit_code");
+                    rc = fn(oom, payload);
+                    json_decref(oom);
+                    if (rc < 0) {
+                        json_decref(ev);
+                        json_decref(guess);
+                        return 0;
+                    }
+                }
             }
             rc = fn(ev, payload);
             json_decref(ev);

@@ -112,8 +112,9 @@ typedef struct pl_create_spec {
     const char *stop_signal;
     bool tty;
     bool interactive;       /* keep stdin open and wait for an attach before starting */
-    int cpus;               /* 0: 1 */
-    int64_t memory_mb;      /* 0: 512 */
+    int cpus;               /* 0: 1 (or what limits.cpu_millis needs) */
+    int64_t memory_mb;      /* 0: 512; the VM's memory, which its guest cannot exceed */
+    hv_vm_limits limits;    /* CPU time, shares and processes within the VM (0: none) */
     const pl_mount *mounts; /* at most PL_MAX_MOUNTS */
     size_t n_mounts;
     const pl_port *ports; /* at most PL_MAX_PORTS */
@@ -154,21 +155,47 @@ int pl_container_create(pl *p, const pl_create_spec *spec, char id_out[65], vic_
  * an ambiguous prefix. */
 int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
 
-/* The container as JSON: id, name, image, state ("created", "running", "exited", or
+/* The container as JSON: id, name, image, state ("created", "running", "paused" (running,
+ * frozen by pl_container_pause), "exited", or
  * "restarting" while its restart policy's next run is due: not running, its VM off),
  * restarting, restart_policy {name, maximum_retry_count}, restart_count, exit_code, error,
  * created_at / started_at / finished_at (RFC 3339), auto_remove, config {cmd,
  * env, workdir, user, tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
  * container_port, protocol}], networks [{name, id, ip, prefix, gateway, aliases, mac}],
- * annotations (as created, {} for none), vm {name, power, change_version}. New reference. */
+ * annotations (as created, {} for none), vm {name, power, change_version}, paused, and its
+ * VM's size and limits: cpus, memory_mb, limits {cpu_millis, cpu_shares, pids} (0: none),
+ * oom_killed (its last run ran out of memory). New reference. */
 int pl_container_inspect(pl *p, const char *ref, json_t **out, vic_err **err);
+
+/* Freezes (paused) or thaws a running container's VM (docker pause / unpause): its processes
+ * stay where they are, running nothing, until it is thawed. VIC_ECONFLICT when it is not
+ * running, already paused, or not paused; VIC_EUNSUPPORTED where the hypervisor cannot
+ * freeze a guest. A paused container reads as paused: true in pl_container_inspect. */
+int pl_container_pause(pl *p, const char *ref, bool paused, vic_err **err);
+
+/* docker update: new limits for a container, applied at once to a running one. A field
+ * left at -1 keeps its value (restart_policy: NULL keeps it). */
+typedef struct pl_update {
+    int64_t memory_mb;  /* > 0 */
+    int64_t cpu_millis; /* 0: none (its vCPUs); more than its vCPUs adds vCPUs */
+    int cpu_shares;     /* 0: normal */
+    int64_t pids;       /* 0: none */
+    const char *restart_policy;
+    int64_t restart_max;
+    const json_t *annotations; /* replaces the create's (pl_create_spec); NULL keeps them */
+} pl_update;
+
+/* Applies u. VIC_ECONFLICT when a running container uses more memory than the new size, or
+ * when a restart policy is given to an auto-remove container; VIC_EINVAL for a bad value. */
+int pl_container_update(pl *p, const char *ref, const pl_update *u, vic_err **err);
 
 /* The host's process id of the running container's guest PID 1 (Docker's State.Pid), where
  * the hypervisor can tell (hv_vm_guest_usage); 0 otherwise. */
 int64_t pl_container_guest_pid(pl *p, const char *ref);
 
 /* Resource use of a container's VM: {id, running, time_ns, cpu_ns (CPU time since power
- * on), memory_bytes, memory_limit_bytes (0: unlimited or unknown), cpus}, and while it runs,
+ * on), memory_bytes, memory_limit_bytes (0: unlimited or unknown), cpus, pids_limit (0: none),
+ * io_read_bytes, io_write_bytes (block IO since power on)}, and while it runs,
  * where the hypervisor can tell (hv_vm_guest_usage), pids (how many processes its guest
  * runs) and networks ({ifname: {rx_bytes, rx_packets, rx_errors, rx_dropped, tx_bytes,
  * tx_packets, tx_errors, tx_dropped}}). */
@@ -177,6 +204,10 @@ int pl_container_stats(pl *p, const char *ref, json_t **out, vic_err **err);
 /* The processes of the running container, as its VM's guest lists them (hv_vm_processes).
  * VIC_ECONFLICT when it is not running. */
 int pl_container_top(pl *p, const char *ref, json_t **out, vic_err **err);
+
+/* What the port layer's host is: {unenforced: the limits it accepts but cannot enforce, as a
+ * sentence ("" for none: hv_vm_unenforced)}. New reference. */
+json_t *pl_host_info(pl *p);
 
 /* Every container of the pool, as an array of inspect objects; all == false keeps only the
  * running and restarting ones (as docker ps). The objects may be shared with other listings:
@@ -399,6 +430,9 @@ void pl_restart_plan_of(const json_t *extra, bool on, const vic_exec_session *s,
 /* Records the create's policy (spec->restart_policy, spec->restart_max) in extra, the new
  * VM's extraConfig; VIC_EINVAL for a bad one, or one that restarts with auto_remove. */
 int pl_restart_policy_record(json_t *extra, const pl_create_spec *spec, vic_err **err);
+
+/* The extraConfig key that holds a container's restart policy (absent: none). */
+const char *pl_restart_policy_key(void);
 
 /* Whether a container's extraConfig (or its handle's keys) records a policy that restarts. */
 bool pl_restart_watched(const json_t *extra);

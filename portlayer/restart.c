@@ -223,6 +223,11 @@ int pl_restart_policy_record(json_t *extra, const pl_create_spec *spec, vic_err 
     return 0;
 }
 
+const char *pl_restart_policy_key(void)
+{
+    return KEY_POLICY;
+}
+
 bool pl_restart_watched(const json_t *extra)
 {
     record r;

@@ -107,6 +107,9 @@ static const vic_schema_field create_fields[] = {
     {.name = "security_opt", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 16},
     {.name = "cpus", .type = VIC_JSON_INT, .min = 1, .max = 64},
     {.name = "memory_mb", .type = VIC_JSON_INT, .min = 4, .max = 1 << 20},
+    {.name = "cpu_millis", .type = VIC_JSON_INT, .min = 0, .max = 64000},
+    {.name = "cpu_shares", .type = VIC_JSON_INT, .min = 0, .max = 262144},
+    {.name = "pids_limit", .type = VIC_JSON_INT, .min = 0, .max = 1 << 22},
     {.name = "mounts",
      .type = VIC_JSON_ARRAY,
      .items = VIC_JSON_OBJECT,
@@ -391,6 +394,9 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .interactive = json_is_true(json_object_get(body, "interactive")),
         .cpus = (int)json_integer_value(json_object_get(body, "cpus")),
         .memory_mb = json_integer_value(json_object_get(body, "memory_mb")),
+        .limits = {.cpu_millis = json_integer_value(json_object_get(body, "cpu_millis")),
+                   .cpu_shares = (int)json_integer_value(json_object_get(body, "cpu_shares")),
+                   .pids = json_integer_value(json_object_get(body, "pids_limit"))},
         .mounts = ms.m,
         .n_mounts = ms.n,
         .ports = ports,
@@ -605,6 +611,60 @@ static int container_kill(pl_server_ctx *c, vic_http_req *req, json_t **out, vic
     if (sig < 0)
         return vic_err_set(err, VIC_EINVAL, "signal: \"%s\" is not a signal", name);
     return pl_container_kill(c->port, vic_http_req_param(req, "id"), sig, err);
+}
+
+static int host_info(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
+{
+    (void)req, (void)err;
+    *out = pl_host_info(c->port);
+    return 0;
+}
+
+static int container_pause(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
+{
+    (void)out;
+    return pl_container_pause(c->port, vic_http_req_param(req, "id"), true, err);
+}
+
+static int container_unpause(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
+{
+    (void)out;
+    return pl_container_pause(c->port, vic_http_req_param(req, "id"), false, err);
+}
+
+static const vic_schema_field update_fields[] = {
+    {.name = "memory_mb", .type = VIC_JSON_INT, .min = 4, .max = 1 << 20},
+    {.name = "cpu_millis", .type = VIC_JSON_INT, .min = 0, .max = 64000},
+    {.name = "cpu_shares", .type = VIC_JSON_INT, .min = 0, .max = 262144},
+    {.name = "pids_limit", .type = VIC_JSON_INT, .min = 0, .max = 1 << 22},
+    {.name = "restart_policy", .type = VIC_JSON_OBJECT, .object = &restart_schema},
+    {.name = "annotations", .type = VIC_JSON_OBJECT},
+};
+static const vic_schema update_schema = VIC_SCHEMA(update_fields);
+
+/* A field of an update body, or -1 (unchanged) when absent. */
+static int64_t update_num(const json_t *body, const char *name)
+{
+    const json_t *v = json_object_get(body, name);
+    return v ? json_integer_value(v) : -1;
+}
+
+static int container_update(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
+{
+    (void)out;
+    json_t *body = vic_http_req_json(req);
+    int rc = vic_json_validate(body, &update_schema, NULL, err);
+    if (rc < 0)
+        return rc;
+    const json_t *rp = json_object_get(body, "restart_policy");
+    pl_update u = {.memory_mb = update_num(body, "memory_mb"),
+                   .cpu_millis = update_num(body, "cpu_millis"),
+                   .cpu_shares = (int)update_num(body, "cpu_shares"),
+                   .pids = update_num(body, "pids_limit"),
+                   .restart_policy = rp ? vic_json_str(rp, "name") ?: "" : NULL,
+                   .restart_max = json_integer_value(json_object_get(rp, "maximum_retry_count")),
+                   .annotations = json_object_get(body, "annotations")};
+    return pl_container_update(c->port, vic_http_req_param(req, "id"), &u, err);
 }
 
 static int container_wait(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
@@ -1561,6 +1621,10 @@ static const pl_call pl_calls[] = {
     {"POST", "/containers/{id}/stop", NULL, container_stop, 204},
     {"POST", "/containers/{id}/kill", NULL, container_kill, 204},
     {"POST", "/containers/{id}/wait", NULL, container_wait, 200},
+    {"POST", "/containers/{id}/pause", NULL, container_pause, 204},
+    {"GET", "/info", NULL, host_info, 200},
+    {"POST", "/containers/{id}/unpause", NULL, container_unpause, 204},
+    {"POST", "/containers/{id}/update", NULL, container_update, 204},
     {"POST", "/containers/{id}/rename", NULL, container_rename, 204},
     {"GET", "/containers/{id}/stats", NULL, container_stats, 200},
     {"GET", "/containers/{id}/top", NULL, container_top, 200},
@@ -1605,6 +1669,7 @@ static int call_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
 const vic_http_route pl_routes[] = {
     {"GET", "/version", version_handler, VIC_ROUTE_PUBLIC, "the API version"},
     {"GET", "/openapi.json", openapi_handler, 0, "this API's description"},
+    {"GET", "/info", call_handler, 0, "what this host enforces"},
     {"POST", "/containers", create_handler, VIC_ROUTE_JSON, "create a container"},
     {"GET", "/containers", call_handler, 0, "list containers"},
     {"GET", "/containers/{id}", call_handler, 0, "inspect a container"},
@@ -1618,6 +1683,10 @@ const vic_http_route pl_routes[] = {
      "start a program in a running container (hijacked: attach frames, EXEC first)"},
     {"POST", "/containers/{id}/wait", call_handler, 0, "wait for a container to stop"},
     {"POST", "/containers/{id}/rename", call_handler, 0, "rename a container"},
+    {"POST", "/containers/{id}/pause", call_handler, 0, "freeze a running container"},
+    {"POST", "/containers/{id}/unpause", call_handler, 0, "thaw a paused container"},
+    {"POST", "/containers/{id}/update", call_handler, VIC_ROUTE_JSON,
+     "change a container's memory, CPU and process limits or restart policy"},
     {"GET", "/containers/{id}/logs", logs_handler, 0, "a container's output"},
     {"GET", "/containers/{id}/stats", call_handler, 0, "a container's CPU and memory use"},
     {"GET", "/containers/{id}/archive/stat", archive_stat_handler, 0,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/file.h"
@@ -58,6 +59,12 @@ void cg_tag(char out[17], const char *home)
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+/* The v1 controllers a VM uses, by the directory each is mounted at. */
+static const char *const v1_dirs[CG_N] = {"cpu", "memory", "cpuacct", "pids", "freezer", "blkio"};
+static const char *const v1_probe[CG_N] = {"cpu.cfs_quota_us", "memory.limit_in_bytes",
+                                           "cpuacct.usage",    "cgroup.procs",
+                                           "cgroup.procs",     "blkio.throttle.io_service_bytes"};
+
 void cg_detect(cg_host *h, const char *tag)
 {
     memset(h, 0, sizeof(*h));
@@ -73,45 +80,73 @@ void cg_detect(cg_host *h, const char *tag)
             char sub[600];
             snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", v2roots[i]);
             write_file(sub, "+cpu +memory");
+            write_file(sub, "+pids"); /* each optional: the host may lack it */
+            write_file(sub, "+io");
             if (vic_mkdir_p(base, 0755) == 0) {
                 snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", base);
                 if (write_file(sub, "+cpu +memory") == 0) {
+                    write_file(sub, "+pids");
+                    write_file(sub, "+io");
                     h->version = 2;
-                    snprintf(h->cpu_base, sizeof(h->cpu_base), "%s", base);
-                    snprintf(h->mem_base, sizeof(h->mem_base), "%s", base);
+                    snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", base);
+                    int has[CG_N] = {1, 1, 1, has_word(ctl, "pids"), 1, has_word(ctl, "io")};
+                    snprintf(sub, sizeof(sub), "%s/cgroup.freeze", base);
+                    has[CG_FREEZER] = access(sub, F_OK) == 0;
+                    for (int c = 0; c < CG_N; c++)
+                        if (has[c])
+                            snprintf(h->base[c], sizeof(h->base[c]), "%s", base);
                     return;
                 }
             }
         }
     }
-    /* cgroup v1: one hierarchy per controller */
-    char cpu[512], mem[512];
-    snprintf(cpu, sizeof(cpu), "/sys/fs/cgroup/cpu/vic-c-%s", tag);
-    snprintf(mem, sizeof(mem), "/sys/fs/cgroup/memory/vic-c-%s", tag);
-    int ec =
-        access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", F_OK) == 0 ? vic_mkdir_p(cpu, 0755) : -ENOENT;
-    int em = access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0
-                 ? vic_mkdir_p(mem, 0755)
-                 : -ENOENT;
-    if (ec == 0)
-        snprintf(h->cpu_base, sizeof(h->cpu_base), "%s", cpu);
-    else
+    /* cgroup v1: one hierarchy per controller (cpu and cpuacct may share one) */
+    int errs[CG_N];
+    for (int c = 0; c < CG_N; c++) {
+        char probe[600], dir[512];
+        snprintf(probe, sizeof(probe), "/sys/fs/cgroup/%s/%s", v1_dirs[c], v1_probe[c]);
+        snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s/vic-c-%s", v1_dirs[c], tag);
+        if (c == CG_ACCT && h->base[CG_CPU][0] &&
+            access("/sys/fs/cgroup/cpu/cpuacct.usage", F_OK) == 0) {
+            snprintf(h->base[c], sizeof(h->base[c]), "%s", h->base[CG_CPU]);
+            errs[c] = 0;
+            continue;
+        }
+        errs[c] = access(probe, F_OK) == 0 ? vic_mkdir_p(dir, 0755) : -ENOENT;
+        if (errs[c] == 0)
+            snprintf(h->base[c], sizeof(h->base[c]), "%s", dir);
+    }
+    if (errs[CG_CPU] < 0)
         snprintf(h->cpu_reason, sizeof(h->cpu_reason), "no writable cpu cgroup (%s)",
-                 strerror(-ec));
-    if (em == 0)
-        snprintf(h->mem_base, sizeof(h->mem_base), "%s", mem);
-    else
+                 strerror(-errs[CG_CPU]));
+    if (errs[CG_MEM] < 0)
         snprintf(h->mem_reason, sizeof(h->mem_reason), "no writable memory cgroup (%s)",
-                 strerror(-em));
-    h->version = ec == 0 || em == 0 ? 1 : 0;
-    /* CPU time: cpuacct, mounted with cpu or in a hierarchy of its own */
-    if (ec == 0 && access("/sys/fs/cgroup/cpu/cpuacct.usage", F_OK) == 0) {
-        snprintf(h->acct_base, sizeof(h->acct_base), "%s", cpu);
-    } else if (access("/sys/fs/cgroup/cpuacct/cpuacct.usage", F_OK) == 0) {
-        char acct[512];
-        snprintf(acct, sizeof(acct), "/sys/fs/cgroup/cpuacct/vic-c-%s", tag);
-        if (vic_mkdir_p(acct, 0755) == 0)
-            snprintf(h->acct_base, sizeof(h->acct_base), "%s", acct);
+                 strerror(-errs[CG_MEM]));
+    h->version = errs[CG_CPU] == 0 || errs[CG_MEM] == 0 ? 1 : 0;
+}
+
+cg_vm_limits cg_limits_of(int cpus, int64_t memory_mb, const hv_vm_limits *l)
+{
+    return (cg_vm_limits){.memory_bytes = memory_mb * 1024 * 1024,
+                          .cpu_millis = l->cpu_millis ? l->cpu_millis : (int64_t)cpus * 1000,
+                          .cpu_shares = l->cpu_shares,
+                          .pids = l->pids};
+}
+
+void cg_unenforced(const cg_host *h, char *out, size_t cap)
+{
+    static const char *const what[CG_N] = {"CPU limits and shares", "memory limits", NULL,
+                                           "process limits",        "pause",         NULL};
+    size_t n = 0;
+    out[0] = '\0';
+    for (int c = 0; c < CG_N; c++) {
+        if (what[c] == NULL || h->base[c][0])
+            continue;
+        int w = snprintf(out + n, cap - n, "%s%s (no writable %s cgroup)", n ? ", " : "", what[c],
+                         c == CG_FREEZER ? "freezer" : v1_dirs[c]);
+        if (w < 0 || (size_t)w >= cap - n)
+            break;
+        n += (size_t)w;
     }
 }
 
@@ -144,11 +179,11 @@ void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec, 
     int v2 = h->version == 2;
     const char *how = v2 ? "cgroup v2" : "cgroup v1";
     const char *resv = "";
-    if (h->cpu_base[0] == '\0') {
+    if (h->base[CG_CPU][0] == '\0') {
         snprintf(info->cpu_enforcement, sizeof(info->cpu_enforcement), "not enforced: %.140s",
                  h->cpu_reason);
     } else {
-        path_of(dir, sizeof(dir), h->cpu_base, rel, NULL);
+        path_of(dir, sizeof(dir), h->base[CG_CPU], rel, NULL);
         int e = vic_mkdir_p(dir, 0755);
         long period = 100000;
         long quota = spec->cpu.limit > 0
@@ -184,12 +219,12 @@ void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec, 
             snprintf(info->cpu_enforcement, sizeof(info->cpu_enforcement),
                      "enforced (%s, %.0f MHz per CPU)%s", how, h->mhz_per_cpu, resv);
     }
-    if (h->mem_base[0] == '\0') {
+    if (h->base[CG_MEM][0] == '\0') {
         snprintf(info->memory_enforcement, sizeof(info->memory_enforcement), "not enforced: %.140s",
                  h->mem_reason);
         return;
     }
-    path_of(dir, sizeof(dir), h->mem_base, rel, NULL);
+    path_of(dir, sizeof(dir), h->base[CG_MEM], rel, NULL);
     int e = vic_mkdir_p(dir, 0755);
     if (spec->memory.limit > 0)
         snprintf(val, sizeof(val), "%lld", (long long)spec->memory.limit * 1024 * 1024);
@@ -215,18 +250,118 @@ void cg_pool_apply(const cg_host *h, const char *rel, const hv_pool_spec *spec, 
 void cg_pool_remove(const cg_host *h, const char *rel)
 {
     char dir[1024];
-    if (h->cpu_base[0]) {
-        path_of(dir, sizeof(dir), h->cpu_base, rel, NULL);
-        rmdir(dir);
+    for (int c = 0; c < CG_N; c++) {
+        if (h->base[c][0] == '\0')
+            continue;
+        path_of(dir, sizeof(dir), h->base[c], rel, NULL);
+        rmdir(dir); /* a shared tree's directory goes the first time; the rest fail harmlessly */
     }
-    if (h->mem_base[0] && strcmp(h->mem_base, h->cpu_base) != 0) {
-        path_of(dir, sizeof(dir), h->mem_base, rel, NULL);
-        rmdir(dir);
+}
+
+/* Each distinct controller tree once (v2 and a shared cpu,cpuacct mount give the same base
+ * for several controllers): 1 when base c is the first holder of its path. */
+static int first_of(const cg_host *h, int c)
+{
+    if (h->base[c][0] == '\0')
+        return 0;
+    for (int d = 0; d < c; d++)
+        if (strcmp(h->base[c], h->base[d]) == 0)
+            return 0;
+    return 1;
+}
+
+/* Writes value to FILE in the VM's directory of controller c, which is made when missing. */
+static int vm_write(const cg_host *h, int c, const char *pool_rel, const char *vm, const char *file,
+                    const char *value)
+{
+    char dir[1024], path[1100];
+    path_of(dir, sizeof(dir), h->base[c], pool_rel, vm);
+    int e = vic_mkdir_p(dir, 0755);
+    if (e < 0)
+        return e;
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    return write_file(path, value);
+}
+
+int cg_vm_apply(const cg_host *h, const char *pool_rel, const char *vm, const cg_vm_limits *l,
+                char *why, size_t cap)
+{
+    int v2 = h->version == 2;
+    char val[64];
+    int e = 0;
+    const char *what = "";
+    if (h->base[CG_MEM][0]) {
+        if (l->memory_bytes > 0)
+            snprintf(val, sizeof(val), "%lld", (long long)l->memory_bytes);
+        else
+            snprintf(val, sizeof(val), "%s", v2 ? "max" : "-1");
+        what = "the memory limit";
+        if (v2) {
+            e = vm_write(h, CG_MEM, pool_rel, vm, "memory.max", val);
+            if (e == 0) /* a VM has no swap */
+                vm_write(h, CG_MEM, pool_rel, vm, "memory.swap.max", l->memory_bytes ? "0" : "max");
+        } else {
+            /* v1 keeps memory <= memory+swap: raise the pair in the order that keeps it */
+            char cur[1100], dir[1024];
+            path_of(dir, sizeof(dir), h->base[CG_MEM], pool_rel, vm);
+            snprintf(cur, sizeof(cur), "%s/memory.memsw.limit_in_bytes", dir);
+            int swap = access(cur, F_OK) == 0;
+            e = vm_write(h, CG_MEM, pool_rel, vm, "memory.limit_in_bytes", val);
+            if (swap) {
+                int e2 = vm_write(h, CG_MEM, pool_rel, vm, "memory.memsw.limit_in_bytes", val);
+                if (e < 0 && e2 == 0)
+                    e = vm_write(h, CG_MEM, pool_rel, vm, "memory.limit_in_bytes", val);
+            }
+        }
     }
-    if (h->acct_base[0] && strcmp(h->acct_base, h->cpu_base) != 0) {
-        path_of(dir, sizeof(dir), h->acct_base, rel, NULL);
-        rmdir(dir);
+    if (e == 0 && h->base[CG_CPU][0]) {
+        long period = 100000;
+        long quota = l->cpu_millis > 0 ? (long)(l->cpu_millis * period / 1000) : -1;
+        if (quota > 0 && quota < 1000)
+            quota = 1000; /* the kernel's least */
+        what = "the CPU limit";
+        if (v2) {
+            if (quota > 0)
+                snprintf(val, sizeof(val), "%ld %ld", quota, period);
+            else
+                snprintf(val, sizeof(val), "max %ld", period);
+            e = vm_write(h, CG_CPU, pool_rel, vm, "cpu.max", val);
+        } else {
+            snprintf(val, sizeof(val), "%ld", quota);
+            e = vm_write(h, CG_CPU, pool_rel, vm, "cpu.cfs_quota_us", val);
+        }
+        int shares = l->cpu_shares > 0 ? l->cpu_shares : 1024;
+        if (e == 0) {
+            what = "the CPU shares";
+            if (v2) { /* Docker's conversion of shares (2..262144) to weight (1..10000) */
+                long w = 1 + ((long)(shares < 2 ? 2 : shares) - 2) * 9999 / 262142;
+                snprintf(val, sizeof(val), "%ld", w);
+                e = vm_write(h, CG_CPU, pool_rel, vm, "cpu.weight", val);
+            } else {
+                snprintf(val, sizeof(val), "%d", shares < 2 ? 2 : shares);
+                e = vm_write(h, CG_CPU, pool_rel, vm, "cpu.shares", val);
+            }
+        }
     }
+    if (e == 0 && h->base[CG_PIDS][0]) {
+        what = "the process limit";
+        if (l->pids > 0)
+            snprintf(val, sizeof(val), "%lld", (long long)l->pids);
+        else
+            snprintf(val, sizeof(val), "max");
+        e = vm_write(h, CG_PIDS, pool_rel, vm, "pids.max", val);
+    }
+    for (int c = 0; e == 0 && c < CG_N; c++) /* the rest exist before the guest enters */
+        if (first_of(h, c)) {
+            char dir[1024];
+            path_of(dir, sizeof(dir), h->base[c], pool_rel, vm);
+            e = vic_mkdir_p(dir, 0755);
+            what = "the VM's cgroup";
+        }
+    if (e < 0 && why)
+        snprintf(why, cap, "cannot set %s: %s", what,
+                 e == -EBUSY ? "the VM uses more than that now" : strerror(-e));
+    return e;
 }
 
 int cg_vm_enter(const cg_host *h, const char *pool_rel, const char *vm, pid_t pid)
@@ -234,11 +369,10 @@ int cg_vm_enter(const cg_host *h, const char *pool_rel, const char *vm, pid_t pi
     char dir[1024], file[1100], val[32];
     int entered = 0;
     snprintf(val, sizeof(val), "%ld", (long)pid);
-    const char *bases[3] = {h->cpu_base, h->mem_base, h->acct_base};
-    for (int i = 0; i < 3; i++) {
-        if (bases[i][0] == '\0' || (i >= 1 && strcmp(bases[0], bases[i]) == 0))
+    for (int c = 0; c < CG_N; c++) {
+        if (!first_of(h, c))
             continue;
-        path_of(dir, sizeof(dir), bases[i], pool_rel, vm);
+        path_of(dir, sizeof(dir), h->base[c], pool_rel, vm);
         snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
         if (vic_mkdir_p(dir, 0755) == 0 && write_file(file, val) == 0)
             entered++;
@@ -249,13 +383,64 @@ int cg_vm_enter(const cg_host *h, const char *pool_rel, const char *vm, pid_t pi
 void cg_vm_remove(const cg_host *h, const char *pool_rel, const char *vm)
 {
     char dir[1024];
-    const char *bases[3] = {h->cpu_base, h->mem_base, h->acct_base};
-    for (int i = 0; i < 3; i++) {
-        if (bases[i][0] == '\0')
+    for (int c = 0; c < CG_N; c++) {
+        if (!first_of(h, c))
             continue;
-        path_of(dir, sizeof(dir), bases[i], pool_rel, vm);
+        path_of(dir, sizeof(dir), h->base[c], pool_rel, vm);
         rmdir(dir);
     }
+}
+
+/* The freezer's state: v1's freezer.state word, or v2's cgroup.events "frozen" line. */
+static int frozen_now(const cg_host *h, const char *dir)
+{
+    char path[1100], buf[256] = "";
+    snprintf(path, sizeof(path), "%s/%s", dir, h->version == 2 ? "cgroup.events" : "freezer.state");
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    if (h->version == 2)
+        return strstr(buf, "frozen 1") != NULL;
+    return strncmp(buf, "FROZEN", 6) == 0;
+}
+
+int cg_vm_freeze(const cg_host *h, const char *pool_rel, const char *vm, int on)
+{
+    if (h->base[CG_FREEZER][0] == '\0')
+        return -ENOTSUP;
+    char dir[1024], path[1100];
+    path_of(dir, sizeof(dir), h->base[CG_FREEZER], pool_rel, vm);
+    snprintf(path, sizeof(path), "%s/%s", dir, h->version == 2 ? "cgroup.freeze" : "freezer.state");
+    const char *val = h->version == 2 ? (on ? "1" : "0") : (on ? "FROZEN" : "THAWED");
+    /* v1 may stay FREEZING while a task is in an uninterruptible sleep: ask again, as runc
+     * does, for up to five seconds */
+    for (int i = 0; i < 5000; i++) {
+        int e = write_file(path, val);
+        if (e < 0)
+            return e;
+        int st = frozen_now(h, dir);
+        if (st < 0)
+            return -errno;
+        if (st == on)
+            return 0;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    if (on) /* never half frozen */
+        write_file(path, h->version == 2 ? "0" : "THAWED");
+    return -EAGAIN;
+}
+
+int cg_vm_frozen(const cg_host *h, const char *pool_rel, const char *vm)
+{
+    if (h->base[CG_FREEZER][0] == '\0')
+        return 0;
+    char dir[1024];
+    path_of(dir, sizeof(dir), h->base[CG_FREEZER], pool_rel, vm);
+    return frozen_now(h, dir) == 1;
 }
 
 /* The first integer of a file, or of the line starting with key in it; 0 when absent. */
@@ -281,35 +466,74 @@ static int64_t read_num(const char *path, const char *key)
     return v;
 }
 
-void cg_vm_usage(const cg_host *h, const char *pool_rel, const char *vm, int64_t *cpu_ns,
-                 int64_t *mem_bytes, int64_t *mem_limit)
+/* Block IO bytes read and written: v1's "MAJ:MIN Read N" lines of
+ * blkio.throttle.io_service_bytes, v2's "MAJ:MIN rbytes=N wbytes=N ..." lines of io.stat. */
+static void read_io(const cg_host *h, const char *dir, int64_t *rd, int64_t *wr)
 {
-    char dir[1024], file[1100];
-    *cpu_ns = *mem_bytes = *mem_limit = 0;
-    if (h->cpu_base[0]) {
-        path_of(dir, sizeof(dir), h->cpu_base, pool_rel, vm);
+    char path[1100], line[512];
+    snprintf(path, sizeof(path), "%s/%s", dir,
+             h->version == 2 ? "io.stat" : "blkio.throttle.io_service_bytes");
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        char op[16];
+        long long v = 0;
         if (h->version == 2) {
-            snprintf(file, sizeof(file), "%s/cpu.stat", dir);
-            *cpu_ns = read_num(file, "usage_usec") * 1000;
+            const char *r = strstr(line, "rbytes="), *w = strstr(line, "wbytes=");
+            if (r)
+                *rd += strtoll(r + 7, NULL, 10);
+            if (w)
+                *wr += strtoll(w + 7, NULL, 10);
+        } else if (sscanf(line, "%*u:%*u %15s %lld", op, &v) == 2) {
+            if (strcmp(op, "Read") == 0)
+                *rd += v;
+            else if (strcmp(op, "Write") == 0)
+                *wr += v;
         }
     }
-    if (h->version == 1 && h->acct_base[0]) {
-        path_of(dir, sizeof(dir), h->acct_base, pool_rel, vm);
-        snprintf(file, sizeof(file), "%s/cpuacct.usage", dir);
-        *cpu_ns = read_num(file, NULL);
+    fclose(f);
+}
+
+/* v1's "unlimited" is the largest page-aligned int64; v2 writes "max" (read as 0). */
+static int64_t limit_of(int64_t v)
+{
+    return v > (1LL << 50) ? 0 : v;
+}
+
+void cg_vm_stats_read(const cg_host *h, const char *pool_rel, const char *vm, cg_vm_stats *out)
+{
+    char dir[1024], file[1100];
+    int v2 = h->version == 2;
+    memset(out, 0, sizeof(*out));
+    if (h->base[CG_ACCT][0] || (v2 && h->base[CG_CPU][0])) {
+        path_of(dir, sizeof(dir), h->base[v2 ? CG_CPU : CG_ACCT], pool_rel, vm);
+        snprintf(file, sizeof(file), "%s/%s", dir, v2 ? "cpu.stat" : "cpuacct.usage");
+        out->cpu_ns = v2 ? read_num(file, "usage_usec") * 1000 : read_num(file, NULL);
     }
-    if (h->mem_base[0]) {
-        path_of(dir, sizeof(dir), h->mem_base, pool_rel, vm);
-        snprintf(file, sizeof(file), "%s/%s", dir,
-                 h->version == 2 ? "memory.current" : "memory.usage_in_bytes");
-        *mem_bytes = read_num(file, NULL);
-        /* the VM's own directory has no limit: its pool's does */
-        char pool_dir[1024];
-        path_of(pool_dir, sizeof(pool_dir), h->mem_base, pool_rel, NULL);
-        snprintf(file, sizeof(file), "%s/%s", pool_dir,
-                 h->version == 2 ? "memory.max" : "memory.limit_in_bytes");
-        *mem_limit = read_num(file, NULL);
-        if (*mem_limit > (1LL << 50)) /* v1's "unlimited" */
-            *mem_limit = 0;
+    if (h->base[CG_MEM][0]) {
+        path_of(dir, sizeof(dir), h->base[CG_MEM], pool_rel, vm);
+        snprintf(file, sizeof(file), "%s/%s", dir, v2 ? "memory.current" : "memory.usage_in_bytes");
+        out->memory_bytes = read_num(file, NULL);
+        snprintf(file, sizeof(file), "%s/%s", dir, v2 ? "memory.max" : "memory.limit_in_bytes");
+        out->memory_limit = limit_of(read_num(file, NULL));
+        snprintf(file, sizeof(file), "%s/%s", dir, v2 ? "memory.events" : "memory.oom_control");
+        out->oom_kills = read_num(file, "oom_kill");
+        if (out->memory_limit == 0) { /* no limit of its own: its pool's */
+            path_of(dir, sizeof(dir), h->base[CG_MEM], pool_rel, NULL);
+            snprintf(file, sizeof(file), "%s/%s", dir, v2 ? "memory.max" : "memory.limit_in_bytes");
+            out->memory_limit = limit_of(read_num(file, NULL));
+        }
+    }
+    if (h->base[CG_PIDS][0]) {
+        path_of(dir, sizeof(dir), h->base[CG_PIDS], pool_rel, vm);
+        snprintf(file, sizeof(file), "%s/pids.current", dir);
+        out->pids = read_num(file, NULL);
+        snprintf(file, sizeof(file), "%s/pids.max", dir);
+        out->pids_limit = read_num(file, NULL); /* "max" reads as 0 */
+    }
+    if (h->base[CG_BLKIO][0]) {
+        path_of(dir, sizeof(dir), h->base[CG_BLKIO], pool_rel, vm);
+        read_io(h, dir, &out->io_read_bytes, &out->io_write_bytes);
     }
 }

@@ -543,8 +543,7 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     json_object_set_new(kv, "virtualHW.version", json_string("14"));
     json_object_set_new(kv, "guestOS", json_string("other3xlinux-64"));
     json_object_set_new(kv, "displayName", json_string(spec->name));
-    json_object_set_new(kv, "numvcpus", json_sprintf("%d", spec->cpus));
-    json_object_set_new(kv, "memsize", json_sprintf("%lld", (long long)spec->memory_mb));
+    local_vm_size_set(kv, spec->cpus, spec->memory_mb, &spec->limits);
     json_object_set_new(kv, VMX_POOL, json_string(pool.path));
     json_object_set_new(kv, VMX_VERSION, json_string("1"));
     json_object_set_new(kv, "vic.created", json_sprintf("%lld", (long long)time(NULL)));
@@ -696,6 +695,18 @@ static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change
                           json_object_get(kv, VMX_CDROM) != NULL, err);
         }
     }
+    if (rc == 0 && change->set_size) {
+        /* a running guest gets its new size at once (its monitor applied the old one) */
+        const char *rel = NULL;
+        char why[256];
+        cg_vm_limits l = cg_limits_of(change->cpus, change->memory_mb, &change->limits);
+        if (vm_running(dir) &&
+            local_pool_rel(json_string_value(json_object_get(kv, VMX_POOL)), &rel, NULL) == 0 &&
+            cg_vm_apply(&lc->cg, rel, name, &l, why, sizeof(why)) < 0)
+            rc = vic_err_set(err, VIC_ECONFLICT, "VM %s: %s", name, why);
+        else
+            local_vm_size_set(kv, change->cpus, change->memory_mb, &change->limits);
+    }
     if (rc == 0) {
         json_object_foreach((json_t *)change->extra_config, k, v)
         {
@@ -736,15 +747,28 @@ static int local_vm_get(hv_conn *c, const hv_ref *vm, hv_vm_info *out, vic_err *
     snprintf(out->change_version, sizeof(out->change_version), "%s",
              json_string_value(json_object_get(kv, VMX_VERSION)) ?: "0");
     out->power = vm_running(dir) ? HV_POWERED_ON : HV_POWERED_OFF;
+    local_vm_size(kv, &out->cpus, &out->memory_mb, &out->limits);
+    const char *oom = json_string_value(json_object_get(kv, VMX_OOM_KILLS));
+    out->oom_kills = oom ? strtoll(oom, NULL, 10) : 0;
     if (out->power == HV_POWERED_ON) {
         cleanup_free char *pidf = xasprintf("%s/monitor.pid", dir);
         struct stat st;
         if (stat(pidf, &st) == 0)
             out->boot_time = st.st_mtime;
         const char *rel = NULL;
-        if (local_pool_rel(out->pool, &rel, NULL) == 0)
-            cg_vm_usage(&lc->cg, rel, name, &out->cpu_ns, &out->memory_bytes,
-                        &out->memory_limit_bytes);
+        if (local_pool_rel(out->pool, &rel, NULL) == 0) {
+            cg_vm_stats cs;
+            cg_vm_stats_read(&lc->cg, rel, name, &cs);
+            out->cpu_ns = cs.cpu_ns;
+            out->memory_bytes = cs.memory_bytes;
+            out->memory_limit_bytes = cs.memory_limit;
+            out->oom_kills = cs.oom_kills;
+            out->pids = cs.pids;
+            out->pids_limit = cs.pids_limit;
+            out->io_read_bytes = cs.io_read_bytes;
+            out->io_write_bytes = cs.io_write_bytes;
+            out->paused = cg_vm_frozen(&lc->cg, rel, name) == 1;
+        }
     }
     /* extraConfig: everything that is not hardware or bookkeeping */
     json_t *extra = json_object();
@@ -826,6 +850,36 @@ static int local_vm_signal(hv_conn *c, const hv_ref *vm, long pid, int sig, vic_
         return vic_err_set(err, VIC_EINVAL, "signal %d is not a signal", sig);
     int rc = running_monitor(c, vm, &mon, err);
     return rc < 0 ? rc : guestps_signal(mon, pid, sig, err);
+}
+
+static int local_vm_pause(hv_conn *c, const hv_ref *vm, bool paused, vic_err **err)
+{
+    local_conn *lc = L(c);
+    const char *name = NULL, *rel = NULL;
+    cleanup_free char *dir = NULL, *path = NULL;
+    int rc = vm_locate(lc, vm, &name, &dir, &path, err);
+    if (rc < 0)
+        return rc;
+    json_t *kv cleanup_json = NULL;
+    if ((rc = vmx_read(&kv, path, err)) < 0)
+        return rc;
+    if (!vm_running(dir))
+        return vic_err_set(err, VIC_ECONFLICT, "VM %s is not powered on", name);
+    if (local_pool_rel(json_string_value(json_object_get(kv, VMX_POOL)), &rel, err) < 0)
+        return VIC_EINVAL;
+    int e = cg_vm_freeze(&lc->cg, rel, name, paused);
+    if (e == -ENOTSUP)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "this host has no writable freezer cgroup: a guest cannot be paused");
+    if (e < 0)
+        return vic_err_sys(err, VIC_EIO, -e, "%s VM %s", paused ? "freeze" : "thaw", name);
+    local_event(lc->home, paused ? "suspended" : "resumed", name, NULL);
+    return 0;
+}
+
+static void local_vm_unenforced(hv_conn *c, char *out, size_t cap)
+{
+    cg_unenforced(&L(c)->cg, out, cap);
 }
 
 static int local_vm_processes(hv_conn *c, const hv_ref *vm, json_t **out, vic_err **err)
@@ -1437,6 +1491,8 @@ const hv_driver hv_local_driver = {
     .vm_guest_usage = local_vm_guest_usage,
     .vm_signal = local_vm_signal,
     .vm_id_base = local_vm_id_base,
+    .vm_pause = local_vm_pause,
+    .vm_unenforced = local_vm_unenforced,
     .vm_power_on = local_vm_power_on,
     .vm_power_off = local_vm_power_off,
     .vm_destroy = local_vm_destroy,

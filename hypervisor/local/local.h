@@ -22,6 +22,13 @@
 #define VMX_SERIAL    "serial0.fileName"
 #define VMX_IDSHIFT   "vic.rootDisk.idShift"
 #define VMX_CDROM     "ide1:0.fileName"
+/* A VM's size and limits (hv_vm_limits); the limit keys are absent when off */
+#define VMX_CPUS       "numvcpus"
+#define VMX_MEMORY     "memsize"
+#define VMX_CPU_SHARES "sched.cpu.shares"
+#define VMX_CPU_MILLIS "vic.cpu.limitMillis"
+#define VMX_PIDS       "vic.pids.max"
+#define VMX_OOM_KILLS  "vic.oomKills" /* the monitor's count for the last power on */
 
 /* The first line of a local appliance image: a VM whose CD-ROM is such a file boots the VCH
  * appliance (vic-init in the host's namespaces) instead of a containerVM (see hv.h). */
@@ -49,6 +56,12 @@ int local_vm_lock(const char *vm_dir, vic_err **err);
 /* 1 when the file at host_path is a local appliance image: its first line is exactly
  * LOCAL_APPLIANCE_MAGIC. 0 for any other file, and when it cannot be read. */
 int local_appliance_image(const char *host_path);
+
+/* The VM's size and limits as its configuration holds them (absent keys read as 0). */
+void local_vm_size(const json_t *kv, int *cpus, int64_t *memory_mb, hv_vm_limits *limits);
+
+/* Sets the size and limit keys of a VM's configuration. */
+void local_vm_size_set(json_t *kv, int cpus, int64_t memory_mb, const hv_vm_limits *limits);
 
 /* The pool's path below the root pool ("" for the root) from its inventory path. */
 int local_pool_rel(const char *pool_path, const char **out, vic_err **err);

@@ -154,6 +154,28 @@ static int shift_rootfs(monitor *m, json_t *kv, vic_err **err)
     return rc;
 }
 
+/* Keeps the guest's out-of-memory kills of this power on in its configuration, where they
+ * outlive its cgroup: the VM reads as out of memory until its next power on. */
+static void record_oom_kills(monitor *m, int64_t kills)
+{
+    const char *was = json_string_value(json_object_get(m->kv, VMX_OOM_KILLS));
+    if (kills == 0 && was == NULL)
+        return;
+    vic_err *err cleanup_err = NULL;
+    int lock = local_vm_lock(m->dir, &err);
+    if (lock < 0)
+        return;
+    json_t *cur cleanup_json = NULL;
+    if (vmx_read(&cur, m->vmx, &err) == 0) {
+        if (kills > 0)
+            json_object_set_new(cur, VMX_OOM_KILLS, json_sprintf("%lld", (long long)kills));
+        else
+            json_object_del(cur, VMX_OOM_KILLS);
+        vmx_write(m->vmx, cur, &err);
+    }
+    close(lock);
+}
+
 /* A data disk (a directory on a datastore) belongs to the guest's root: one not owned by
  * this VM's range yet (new, or last attached to another VM) is shifted into it. */
 static int shift_disk(const char *dir, uint32_t base, vic_err **err)
@@ -453,8 +475,18 @@ static int start_guest(monitor *m, int serial_fd, vic_err **err)
     int rc = m->appliance ? 0 : write_id_map(pid, "uid_map", m->id_base, err);
     if (rc == 0 && !m->appliance)
         rc = write_id_map(pid, "gid_map", m->id_base, err);
-    if (rc == 0 && m->pool_rel[0] != '\1')
-        m->in_cgroup = cg_vm_enter(&m->cg, m->pool_rel, m->o->vm, pid) == 0;
+    if (rc == 0 && m->pool_rel[0] != '\1') {
+        int cpus = 0;
+        int64_t mem = 0;
+        hv_vm_limits hl;
+        local_vm_size(m->kv, &cpus, &mem, &hl);
+        cg_vm_limits l = cg_limits_of(m->appliance ? 0 : cpus, m->appliance ? 0 : mem, &hl);
+        char why[256];
+        if (cg_vm_apply(&m->cg, m->pool_rel, m->o->vm, &l, why, sizeof(why)) < 0)
+            rc = vic_err_set(err, VIC_EINVAL, "%s", why);
+        else
+            m->in_cgroup = cg_vm_enter(&m->cg, m->pool_rel, m->o->vm, pid) == 0;
+    }
     if (rc == 0 && !m->appliance) {
         /* the NICs exist before the tether looks for them */
         rc = netdev_plug(m->home, m->o->vm, m->kv, pid, err);
@@ -689,6 +721,8 @@ static int run_guest(monitor *m, int *status)
         long gx_timeout = gexec_timeout_ms(m->gx);
         if (timeout == 0 || (killing == 1 && timeout < 0)) {
             kill_guest(m, SIGKILL);
+            if (m->in_cgroup) /* paused again meanwhile: SIGKILL reaches only a thawed guest */
+                cg_vm_freeze(&m->cg, m->pool_rel, m->o->vm, 0);
             killing = 2;
             continue;
         }
@@ -739,6 +773,9 @@ static int run_guest(monitor *m, int *status)
                         kill(m->guest, SIGTERM);
                     else
                         kill_guest(m, SIGKILL);
+                    /* a paused guest is thawed to meet its signal, as Docker's stop does */
+                    if (m->in_cgroup && cg_vm_frozen(&m->cg, m->pool_rel, m->o->vm))
+                        cg_vm_freeze(&m->cg, m->pool_rel, m->o->vm, 0);
                     clock_gettime(CLOCK_MONOTONIC, &deadline);
                     deadline.tv_sec += grace / 1000;
                     deadline.tv_nsec += (long)(grace % 1000) * 1000000;
@@ -922,13 +959,20 @@ int monitor_run(const monitor_opts *o)
 
     int status = 0;
     run_guest(m, &status);
-    char detail[64];
-    if (WIFEXITED(status))
-        snprintf(detail, sizeof(detail), "guest exited with status %d", WEXITSTATUS(status));
-    else
-        snprintf(detail, sizeof(detail), "guest killed by signal %d", WTERMSIG(status));
+    char detail[96];
+    cg_vm_stats cs = {0};
     if (m->in_cgroup)
+        cg_vm_stats_read(&m->cg, m->pool_rel, o->vm, &cs);
+    int w =
+        WIFEXITED(status)
+            ? snprintf(detail, sizeof(detail), "guest exited with status %d", WEXITSTATUS(status))
+            : snprintf(detail, sizeof(detail), "guest killed by signal %d", WTERMSIG(status));
+    if (cs.oom_kills > 0 && w > 0 && (size_t)w < sizeof(detail))
+        snprintf(detail + w, sizeof(detail) - (size_t)w, "; " HV_DETAIL_OUT_OF_MEMORY);
+    if (m->in_cgroup) {
+        record_oom_kills(m, cs.oom_kills);
         cg_vm_remove(&m->cg, m->pool_rel, o->vm);
+    }
     unlink(pidp);
     local_event(real, "poweredOff", o->vm, detail);
     vic_log(VIC_LOG_INFO, "event=powered_off vm=%s detail=\"%s\"", o->vm, detail);

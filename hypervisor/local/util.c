@@ -155,3 +155,35 @@ int local_appliance_image(const char *host_path)
     /* the line ends there: a newline (optionally CRLF) or the end of the file */
     return got == m || buf[m] == '\n' || (buf[m] == '\r' && (got == m + 1 || buf[m + 1] == '\n'));
 }
+
+static int64_t kv_num(const json_t *kv, const char *key)
+{
+    const char *v = json_string_value(json_object_get(kv, key));
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+void local_vm_size(const json_t *kv, int *cpus, int64_t *memory_mb, hv_vm_limits *limits)
+{
+    *cpus = (int)kv_num(kv, VMX_CPUS);
+    *memory_mb = kv_num(kv, VMX_MEMORY);
+    limits->cpu_millis = kv_num(kv, VMX_CPU_MILLIS);
+    limits->cpu_shares = (int)kv_num(kv, VMX_CPU_SHARES);
+    limits->pids = kv_num(kv, VMX_PIDS);
+}
+
+static void kv_num_set(json_t *kv, const char *key, int64_t v)
+{
+    if (v > 0)
+        json_object_set_new(kv, key, json_sprintf("%lld", (long long)v));
+    else
+        json_object_del(kv, key);
+}
+
+void local_vm_size_set(json_t *kv, int cpus, int64_t memory_mb, const hv_vm_limits *limits)
+{
+    json_object_set_new(kv, VMX_CPUS, json_sprintf("%d", cpus));
+    json_object_set_new(kv, VMX_MEMORY, json_sprintf("%lld", (long long)memory_mb));
+    kv_num_set(kv, VMX_CPU_MILLIS, limits->cpu_millis);
+    kv_num_set(kv, VMX_CPU_SHARES, limits->cpu_shares);
+    kv_num_set(kv, VMX_PIDS, limits->pids);
+}

@@ -331,6 +331,81 @@ static void test_local_power_on_while_its_state_is_read(void **state)
     assert_int_equal(power_of(&vm), HV_POWERED_OFF);
 }
 
+/* A VM's size and limits reach its cgroup, at power on and while it runs; pause freezes it
+ * and a power off thaws it; a guest beyond its memory is killed and the VM says so. */
+static void test_local_limits_pause_and_out_of_memory(void **state)
+{
+    (void)state;
+    char unenforced[512];
+    hv_vm_unenforced(conn, unenforced, sizeof(unenforced));
+    if (strstr(unenforced, "memory") || strstr(unenforced, "process") ||
+        strstr(unenforced, "pause")) {
+        print_message("skipped: this host does not enforce %s\n", unenforced);
+        return;
+    }
+    const char *argv[] = {"/bin/sleep", "600"};
+    hv_ref vm = make_vm("limited", argv, 2, NULL);
+    vic_err *err cleanup_err = NULL;
+    hv_vm_change size = {.set_size = true,
+                         .cpus = 1,
+                         .memory_mb = 32,
+                         .limits = {.cpu_millis = 500, .cpu_shares = 512, .pids = 20}};
+    if (hv_vm_reconfigure(conn, &vm, NULL, &size, NULL, 0, &err) < 0)
+        fail_msg("size: %s", err->msg);
+    size.limits.cpu_millis = 2000; /* more CPU time than its vCPUs */
+    assert_int_equal(hv_vm_reconfigure(conn, &vm, NULL, &size, NULL, 0, &err), VIC_EINVAL);
+    vic_err_free(&err);
+    if (hv_vm_power_on(conn, &vm, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    hv_vm_info info;
+    if (hv_vm_get(conn, &vm, &info, &err) < 0)
+        fail_msg("get: %s", err->msg);
+    assert_int_equal(info.memory_limit_bytes, 32 << 20);
+    assert_int_equal(info.pids_limit, 20);
+    assert_int_equal(info.memory_mb, 32);
+    assert_int_equal(info.limits.cpu_millis, 500);
+    assert_int_equal(info.limits.cpu_shares, 512);
+    assert_false(info.paused);
+    hv_vm_info_clear(&info);
+
+    /* a running VM's new size applies at once */
+    size.memory_mb = 48;
+    size.limits.cpu_millis = 250;
+    if (hv_vm_reconfigure(conn, &vm, NULL, &size, NULL, 0, &err) < 0)
+        fail_msg("resize: %s", err->msg);
+    if (hv_vm_get(conn, &vm, &info, &err) < 0)
+        fail_msg("get: %s", err->msg);
+    assert_int_equal(info.memory_limit_bytes, 48 << 20);
+    hv_vm_info_clear(&info);
+
+    if (hv_vm_pause(conn, &vm, true, &err) < 0)
+        fail_msg("pause: %s", err->msg);
+    if (hv_vm_get(conn, &vm, &info, &err) < 0)
+        fail_msg("get: %s", err->msg);
+    assert_true(info.paused);
+    hv_vm_info_clear(&info);
+    /* a paused guest still powers off within its grace: it is thawed to meet the signal */
+    if (hv_vm_power_off(conn, &vm, 5000, &err) < 0)
+        fail_msg("power off: %s", err->msg);
+    assert_int_equal(power_of(&vm), HV_POWERED_OFF);
+    assert_int_equal(hv_vm_pause(conn, &vm, true, &err), VIC_ECONFLICT);
+    vic_err_free(&err);
+
+    /* 64 MiB of buffer in a 16 MiB VM */
+    const char *hog[] = {"/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"};
+    hv_ref big = make_vm("hog", hog, 5, NULL);
+    size = (hv_vm_change){.set_size = true, .cpus = 1, .memory_mb = 16};
+    if (hv_vm_reconfigure(conn, &big, NULL, &size, NULL, 0, &err) < 0)
+        fail_msg("size: %s", err->msg);
+    if (hv_vm_power_on(conn, &big, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    wait_off(&big, 20000);
+    if (hv_vm_get(conn, &big, &info, &err) < 0)
+        fail_msg("get: %s", err->msg);
+    assert_true(info.oom_kills > 0);
+    hv_vm_info_clear(&info);
+}
+
 static void test_local_power_off_from_outside(void **state)
 {
     (void)state;
@@ -1026,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_local_session_output_and_exit_code),
         cmocka_unit_test(test_local_missing_executable_reported),
         cmocka_unit_test(test_local_power_on_while_its_state_is_read),
+        cmocka_unit_test(test_local_limits_pause_and_out_of_memory),
         cmocka_unit_test(test_local_power_off_from_outside),
         cmocka_unit_test(test_local_killed_monitor_reads_off),
         cmocka_unit_test(test_local_nics_segment_and_sweep),

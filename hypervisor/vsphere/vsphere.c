@@ -725,6 +725,10 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
     /* hv_vm_create checked the name, cpus, memory_mb and the extra_config values */
     if (spec->datastore == NULL || *spec->datastore == '\0')
         return vic_err_set(err, VIC_EINVAL, "datastore: required");
+    if (spec->limits.cpu_millis || spec->limits.pids)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "limits: a VM's CPU time and process limits are not set on vSphere "
+                           "targets yet (give it whole vCPUs)");
     const char *k;
     json_t *v;
     char ds[256];
@@ -769,6 +773,11 @@ static int vs_vm_create(hv_conn *hc, const hv_vm_spec *spec, hv_ref *out, vic_er
     vs_xml_escape(&b, spec->name);
     vic_buf_appendf(&b, ".vmx</vmPathName></files><numCPUs>%d</numCPUs><memoryMB>%lld</memoryMB>",
                     spec->cpus, (long long)spec->memory_mb);
+    if (spec->limits.cpu_shares) /* VirtualMachineConfigSpec: after memoryMB, before devices */
+        vic_buf_appendf(&b,
+                        "<cpuAllocation><shares><shares>%d</shares><level>custom</level></shares>"
+                        "</cpuAllocation>",
+                        spec->limits.cpu_shares);
     int key = -1;
     if (spec->n_disks) {
         BUF_LIT(&b, "<deviceChange><operation>add</operation><device "
@@ -984,6 +993,9 @@ static int vs_vm_reconfigure(hv_conn *hc, const hv_ref *vm, const char *change_v
     if (change->set_nics)
         return vic_err_set(err, VIC_EUNSUPPORTED,
                            "changing a VM's NICs is not supported on vSphere targets yet");
+    if (change->set_size)
+        return vic_err_set(err, VIC_EUNSUPPORTED,
+                           "changing a VM's size is not supported on vSphere targets yet");
     const char *k; /* hv_vm_reconfigure checked the extra_config keys and values */
     json_t *v;
     json_t *p cleanup_json = NULL;

@@ -116,8 +116,14 @@ static void test_hostconfig_refuses_what_a_vch_cannot_honour(void **state)
     static const struct {
         const char *host, *msg;
     } cases[] = {
-        {"{\"CpuShares\": 512}", "--cpu-shares is not supported: a container of a VCH is a VM "
-                                 "with vCPUs and memory of its own (use --cpus, -m)"},
+        {"{\"NanoCpus\": 500000000, \"CpuPeriod\": 50000}",
+         "Conflicting options: Nano CPUs and CPU Period cannot both be set"},
+        {"{\"CpuQuota\": 500}", "CPU cfs quota can not be less than 1ms (i.e. 1000)"},
+        {"{\"CpuPeriod\": 100}",
+         "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. "
+         "1000000)"},
+        {"{\"NanoCpus\": -1}",
+         "Range of CPUs is from 0.01 to 64.00, as there are only 64 CPUs available"},
         {"{\"Dns\": [\"8.8.8.8\"]}", "--dns is not supported: a container resolves names through "
                                      "its VCH's DNS server on its network"},
         {"{\"ExtraHosts\": [\"a:1.2.3.4\"]}",
@@ -144,11 +150,7 @@ static void test_hostconfig_refuses_what_a_vch_cannot_honour(void **state)
          "limit, or leave it out)"},
         {"{\"MemorySwappiness\": 60}", "--memory-swappiness is not supported: a container's VM "
                                        "has no swap"},
-        {"{\"PidsLimit\": 100}", "--pids-limit is not supported: a container's limits are its "
-                                 "VM's"},
         {"{\"ShmSize\": 1048576}", "--shm-size is not supported: a container's /dev/shm is 64 MiB"},
-        {"{\"NanoCpus\": 1500000000}", "--cpus 1.50 is not supported: a container of a VCH is a "
-                                       "VM with whole vCPUs (1 to 64)"},
         {"{\"LogConfig\": {\"Type\": \"syslog\", \"Config\": {}}}",
          "log driver syslog is not supported: a VCH keeps a container's output in its VM's "
          "serial log, which docker logs reads (json-file)"},
@@ -219,6 +221,9 @@ static void test_hostconfig_accepts_what_a_vch_honours(void **state)
         "{\"Memory\": 104857600, \"MemorySwap\": 104857600}", /* no swap, as a VM has */
         "{\"Memory\": 104857600, \"MemorySwap\": -1, \"MemorySwappiness\": -1}",
         "{\"NanoCpus\": 4000000000, \"Init\": true, \"VolumesFrom\": [\"data:ro\"]}",
+        /* limits within the VM: CPU time, shares, processes */
+        "{\"NanoCpus\": 1500000000, \"CpuShares\": 512, \"PidsLimit\": 100}",
+        "{\"CpuPeriod\": 100000, \"CpuQuota\": 25000}",
         "{\"MaskedPaths\": [], \"ReadonlyPaths\": []}", /* systempaths=unconfined */
         "{\"Tmpfs\": {}, \"Sysctls\": null, \"StorageOpt\": null}",
         "null",

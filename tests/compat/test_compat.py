@@ -666,22 +666,120 @@ def test_rename(engine, s):
     assert inspect(engine, new)["Name"] == "/" + new
 
 
-@pytest.mark.vch_differs("pause is not built: refused with the reason "
-                         "(freezing the VM's cgroup is planned)")
 def test_pause_unpause(engine, s):
     name = sleeper(engine, s)
-    r = engine.docker("pause", name)
-    if r.returncode != 0:
-        # a refusal must at least say why, never look like a broken daemon
-        assert r.stderr.strip() and "page not found" not in r.stderr.lower(), r.stderr
-        pytest.fail("pause refused: " + r.stderr.strip())
+    ok(engine.docker("pause", name))
     st = inspect(engine, name)["State"]
-    assert st["Status"] == "paused" and st["Paused"] is True
+    assert st["Status"] == "paused" and st["Paused"] is True and st["Running"] is True
     assert ok(engine.docker("ps", "--filter", "status=paused", "--format", "{{.Names}}")
               ).split() == [name]
+    assert "(Paused)" in ok(engine.docker("ps", "--filter", "name=" + name, "--format",
+                                          "{{.Status}}"))
+    refused(engine.docker("pause", name), "already paused")
+    refused(engine.docker("exec", name, "true"), "is paused")
     ok(engine.docker("unpause", name))
     assert inspect(engine, name)["State"]["Paused"] is False
+    refused(engine.docker("unpause", name), "not paused")
     assert ok(engine.docker("exec", name, "echo", "thawed")) == "thawed\n"
+    stopped = s.name("stopped")
+    ok(engine.docker("create", "--name", stopped, engine.image, "true"))
+    refused(engine.docker("pause", stopped), "is not running")
+
+
+def test_stop_a_paused_container(engine, s):
+    name = sleeper(engine, s)
+    ok(engine.docker("pause", name))
+    ok(engine.docker("stop", "-t", "1", name))
+    st = inspect(engine, name)["State"]
+    assert st["Status"] == "exited" and st["Paused"] is False and st["Running"] is False
+
+
+def test_pause_events(engine, s):
+    since = int(time.time()) - 1
+    name = sleeper(engine, s)
+    ok(engine.docker("pause", name))
+    ok(engine.docker("unpause", name))
+    until = int(time.time()) + 1
+    out = ok(engine.docker("events", "--since", str(since), "--until", str(until), "--filter",
+                           "container=" + name, "--format", "{{.Action}}", timeout=30))
+    actions = out.split()
+    assert "pause" in actions and "unpause" in actions, out
+    assert actions.index("pause") < actions.index("unpause"), out
+
+
+# ---- resource limits ----
+
+MiB = 1024 * 1024
+
+
+def test_limits_recorded_and_shown(engine, s):
+    name = sleeper(engine, s, "c", "-m", "64m", "--cpus", "0.5", "--cpu-shares", "512",
+                   "--pids-limit", "50")
+    hc = inspect(engine, name)["HostConfig"]
+    assert hc["Memory"] == 64 * MiB and hc["NanoCpus"] == 500000000, hc
+    assert hc["CpuShares"] == 512 and hc["PidsLimit"] == 50, hc
+    mem = ok(engine.docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name))
+    assert mem.strip().endswith("/ 64MiB"), mem
+    st = engine.client.api.stats(name, stream=False)
+    assert st["memory_stats"]["limit"] == 64 * MiB, st["memory_stats"]
+    assert st["pids_stats"].get("limit") == 50, st["pids_stats"]
+
+
+def test_memory_limit_kills_out_of_memory(engine, s):
+    name = s.name()
+    # dd's 64 MiB buffer cannot fit in 16 MiB
+    r = engine.docker("run", "--name", name, "-m", "16m", engine.image, "dd", "if=/dev/zero",
+                      "of=/dev/null", "bs=64M", "count=1")
+    assert r.returncode == 137, (r.returncode, r.stderr)
+    st = inspect(engine, name)["State"]
+    assert st["OOMKilled"] is True and st["ExitCode"] == 137, st
+
+
+def test_within_its_memory_a_container_runs(engine, s):
+    name = s.name()
+    r = engine.docker("run", "--name", name, "-m", "64m", engine.image, "dd", "if=/dev/zero",
+                      "of=/dev/null", "bs=4M", "count=4")
+    assert r.returncode == 0, r.stderr
+    assert inspect(engine, name)["State"]["OOMKilled"] is False
+
+
+def test_pids_limit_is_enforced(engine, s):
+    r = engine.docker("run", "--rm", "--pids-limit", "6", engine.image, "sh", "-c",
+                      "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done; wait")
+    assert "fork" in (r.stdout + r.stderr).lower(), (r.returncode, r.stdout, r.stderr)
+
+
+def test_cpu_options_checked(engine, s):
+    refused(engine.docker("create", "--cpus", "0.5", "--cpu-period", "50000", engine.image,
+                          "true"), "Conflicting options")
+    refused(engine.docker("create", "--cpu-quota", "500", engine.image, "true"),
+            "can not be less than 1ms")
+    name = s.name()
+    ok(engine.docker("create", "--name", name, "--cpu-period", "100000", "--cpu-quota", "25000",
+                     engine.image, "true"))
+    hc = inspect(engine, name)["HostConfig"]
+    assert hc["CpuPeriod"] == 100000 and hc["CpuQuota"] == 25000, hc
+
+
+def test_update_changes_a_running_container(engine, s):
+    name = sleeper(engine, s, "c", "-m", "64m")
+    ok(engine.docker("update", "-m", "48m", "--cpus", "0.5", "--cpu-shares", "256",
+                     "--pids-limit", "40", "--restart", "on-failure:3", name))
+    hc = inspect(engine, name)["HostConfig"]
+    assert hc["Memory"] == 48 * MiB and hc["NanoCpus"] == 500000000, hc
+    assert hc["CpuShares"] == 256 and hc["PidsLimit"] == 40, hc
+    assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}, hc
+    mem = ok(engine.docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name))
+    assert mem.strip().endswith("/ 48MiB"), mem
+    assert ok(engine.docker("exec", name, "echo", "still")) == "still\n"
+    refused(engine.docker("update", "--cpus", "-1", name), "invalid", "range")
+    refused(engine.docker("update", "-m", "64m", "nonesuch-" + name), "No such container")
+
+
+def test_stats_block_io(engine, s):
+    name = sleeper(engine, s)
+    out = ok(engine.docker("stats", "--no-stream", "--format", "{{.BlockIO}}", name))
+    assert re.match(r"^[0-9.]+[kMG]?B / [0-9.]+[kMG]?B$", out.strip()), out
 
 
 def test_rm(engine, s):

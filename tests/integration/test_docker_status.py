@@ -134,8 +134,7 @@ def test_bad_parameters_are_400(vch, image):
 
 def test_options_a_vch_cannot_honour_are_refused_with_the_reason(vch, image):
     before = docker(vch, "ps", "-a", "-q").stdout
-    for args, want in ((["--cpu-shares", "512"], "--cpu-shares is not supported"),
-                       (["--cpus", "1.5"], "--cpus 1.50 is not supported"),
+    for args, want in ((["--cpuset-cpus", "0"], "--cpuset-cpus is not supported"),
                        (["--dns", "192.0.2.1"], "--dns is not supported"),
                        (["--add-host", "a:192.0.2.1"], "--add-host is not supported"),
                        (["--tmpfs", "/run"], "--tmpfs is not supported"),
