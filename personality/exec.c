@@ -84,6 +84,35 @@ static exec_inst *find_locked(engine_ctx *c, vic_http_req *req, vic_err **err)
     return NULL;
 }
 
+/* Docker's exec environment: the container's, with the exec's entries over those of the same
+ * name (an entry without "=" names a variable too). New reference. */
+static json_t *exec_env(const json_t *container, const json_t *given)
+{
+    json_t *out = json_array();
+    size_t i, j;
+    json_t *v, *w;
+    json_array_foreach(container, i, v)
+    {
+        const char *kv = json_string_value(v);
+        if (kv == NULL)
+            continue;
+        size_t klen = strcspn(kv, "=");
+        int replaced = 0;
+        json_array_foreach(given, j, w)
+        {
+            const char *g = json_string_value(w);
+            replaced |= g && strcspn(g, "=") == klen && strncmp(g, kv, klen) == 0;
+        }
+        if (!replaced)
+            json_array_append(out, v);
+    }
+    json_array_foreach(given, j, w)
+    {
+        json_array_append(out, w);
+    }
+    return out;
+}
+
 int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
 {
     engine_ctx *c = payload;
@@ -136,8 +165,8 @@ int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *pay
     e->want_err = json_is_true(json_object_get(b, "AttachStderr"));
     e->pl_fd = -1;
     e->spec = json_pack("{s:O, s:o, s:b, s:b}", "cmd", cmd, "env",
-                        json_is_array(env) ? json_deep_copy(env) : json_array(), "tty", e->tty,
-                        "stdin", e->want_in);
+                        exec_env(json_object_get(json_object_get(x, "config"), "env"), env), "tty",
+                        e->tty, "stdin", e->want_in);
     static const char *const strs[][2] = {{"WorkingDir", "workdir"}, {"User", "user"}};
     for (int k = 0; k < 2; k++) {
         const char *s = vic_json_str(b, strs[k][0]);

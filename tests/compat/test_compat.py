@@ -182,6 +182,13 @@ def test_create_start_attach(engine, s):
 
 # ---- exec and attach ----
 
+def test_exec_has_the_container_environment(engine, s):
+    name = sleeper(engine, s, "c", "-e", "FOO=from-run", "-e", "BAR=kept")
+    assert ok(engine.docker("exec", name, "sh", "-c", "echo $FOO $BAR")) == "from-run kept\n"
+    assert ok(engine.docker("exec", "-e", "FOO=from-exec", name, "sh", "-c",
+                            "echo $FOO $BAR")) == "from-exec kept\n"
+
+
 def test_exec(engine, s):
     name = sleeper(engine, s)
     r = engine.docker("exec", name, "sh", "-c", "echo in; echo err >&2; exit 3")
