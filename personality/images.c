@@ -134,12 +134,13 @@ int engine_image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *p
         "{s:O, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:{s:s, s:{}}, "
         "s:{s:s, s:o}, s:{s:s}}",
         "Id", json_object_get(img, "id"), "RepoTags", tags ? tags : json_array(), "RepoDigests",
-        digests ? digests : json_array(), "Parent", "", "Comment", "", "Created",
-        vic_json_str(img, "created") ?: "", "Container", "", "DockerVersion", "", "Author", "",
-        "Config", config, "Architecture", vic_json_str(img, "architecture") ?: "", "Os",
-        vic_json_str(img, "os") ?: "", "Size", size, "VirtualSize", size, "GraphDriver", "Name",
-        "vic", "Data", "RootFS", "Type", "layers", "Layers", layers, "Metadata", "LastTagTime",
-        "0001-01-01T00:00:00Z");
+        digests ? digests : json_array(), "Parent", vic_json_str(img, "parent") ?: "", "Comment",
+        vic_json_str(img, "comment") ?: "", "Created", vic_json_str(img, "created") ?: "",
+        "Container", vic_json_str(img, "container") ?: "", "DockerVersion", "", "Author",
+        vic_json_str(img, "author") ?: "", "Config", config, "Architecture",
+        vic_json_str(img, "architecture") ?: "", "Os", vic_json_str(img, "os") ?: "", "Size", size,
+        "VirtualSize", size, "GraphDriver", "Name", "vic", "Data", "RootFS", "Type", "layers",
+        "Layers", layers, "Metadata", "LastTagTime", "0001-01-01T00:00:00Z");
     if (out == NULL)
         return vic_err_set(err, VIC_EINTERNAL, "image inspect: cannot build the answer");
     vic_http_resp_json(resp, 200, out);

@@ -12,6 +12,7 @@
 #include "lib/mem.h"
 #include "personality/archive.h"
 #include "personality/attach.h"
+#include "personality/commit.h"
 #include "personality/containers.h"
 #include "personality/events.h"
 #include "personality/exec.h"
@@ -192,9 +193,12 @@ const vic_http_route engine_routes[] = {
     {"POST", "/containers/{id}/unpause", engine_container_unpause_handler, 0, "unpause"},
     {"POST", "/containers/{id}/update", engine_container_update_handler, VIC_ROUTE_JSON_OPTIONAL,
      "update"},
-    {"POST", "/commit", unsupported_handler, VIC_ROUTE_JSON_OPTIONAL,
-     "docker commit is not supported by a VCH: build images on a Docker host and push them"},
-    {"GET", "/containers/{id}/export", unsupported_handler, 0, NOT_YET("docker export")},
+    {"POST", "/commit", engine_commit_handler, VIC_ROUTE_JSON_OPTIONAL,
+     "a container's changes as a new image"},
+    {"GET", "/containers/{id}/export", engine_container_export_handler, 0,
+     "a container's root disk as a tar"},
+    {"GET", "/containers/{id}/changes", engine_container_changes_handler, 0,
+     "a container's changes against its image"},
     {"GET", "/events", engine_events_handler, 0, "container events"},
     {"GET", "/volumes", engine_volume_list_handler, 0, "list volumes"},
     {"POST", "/volumes/create", engine_volume_create_handler, VIC_ROUTE_JSON_OPTIONAL,

@@ -32,6 +32,7 @@ struct pl_blob_writer {
     int64_t expected;
     uint64_t n;
     int committed;
+    pl_imagestore *s;
 };
 
 int pl_imagestore_blob_path(char **out, const pl_imagestore *s, const char *digest, vic_err **err)
@@ -56,10 +57,10 @@ int pl_blob_writer_new(pl_blob_writer **out, pl_imagestore *s, const char *diges
 {
     *out = NULL;
     cleanup_free char *final = NULL;
-    int rc = pl_imagestore_blob_path(&final, s, digest, err);
+    int rc = digest ? pl_imagestore_blob_path(&final, s, digest, err) : 0;
     if (rc < 0)
         return rc;
-    char *tmp = xasprintf("%s/blobs/tmp/%.12s.XXXXXX", s->dir, digest + 7);
+    char *tmp = xasprintf("%s/blobs/tmp/%.12s.XXXXXX", s->dir, digest ? digest + 7 : "new");
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         rc = vic_err_sys(err, VIC_EIO, errno, "create %s", tmp);
@@ -71,7 +72,8 @@ int pl_blob_writer_new(pl_blob_writer **out, pl_imagestore *s, const char *diges
     w->final = steal_ptr(final);
     w->fd = fd;
     w->md = pl_digest_new();
-    snprintf(w->digest, sizeof(w->digest), "%s", digest);
+    w->s = s;
+    snprintf(w->digest, sizeof(w->digest), "%s", digest ? digest : "");
     w->expected = expected_size;
     *out = w;
     return 0;
@@ -104,6 +106,11 @@ uint64_t pl_blob_writer_size(const pl_blob_writer *w)
     return w->n;
 }
 
+const char *pl_blob_writer_digest(const pl_blob_writer *w)
+{
+    return w->committed ? w->digest : NULL;
+}
+
 int pl_blob_writer_commit(pl_blob_writer *w, vic_err **err)
 {
     if (w->expected >= 0 && w->n != (uint64_t)w->expected)
@@ -111,6 +118,12 @@ int pl_blob_writer_commit(pl_blob_writer *w, vic_err **err)
                            w->digest, (unsigned long long)w->n, (long long)w->expected);
     char got[72];
     pl_digest_final(got, w->md);
+    if (w->final == NULL) { /* named by what it hashes to */
+        snprintf(w->digest, sizeof(w->digest), "%s", got);
+        int rc = pl_imagestore_blob_path(&w->final, w->s, got, err);
+        if (rc < 0)
+            return rc;
+    }
     if (strcmp(got, w->digest) != 0)
         return vic_err_set(err, VIC_EUPSTREAM, "blob %s: content hashes to %s (wrong digest)",
                            w->digest, got);

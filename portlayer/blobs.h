@@ -30,9 +30,10 @@ int pl_imagestore_has_blob(const pl_imagestore *s, const char *digest);
 /* The path of a stored or future blob (caller frees); VIC_EINVAL on a malformed digest. */
 int pl_imagestore_blob_path(char **out, const pl_imagestore *s, const char *digest, vic_err **err);
 
-/* Starts writing a blob that must hash to digest; expected_size is its size, or -1 when
- * unknown. Bytes go to a temporary file under blobs/tmp/. Free with pl_blob_writer_free
- * (which discards the temporary file unless committed). */
+/* Starts writing a blob that must hash to digest (NULL: a new blob, named by what it hashes
+ * to at commit; pl_blob_writer_digest); expected_size is its size, or -1 when unknown. Bytes go to
+ * a temporary file under blobs/tmp/. Free with pl_blob_writer_free (which discards the temporary
+ * file unless committed). */
 int pl_blob_writer_new(pl_blob_writer **out, pl_imagestore *s, const char *digest,
                        int64_t expected_size, vic_err **err);
 
@@ -41,6 +42,9 @@ int pl_blob_writer_write(pl_blob_writer *w, const void *data, size_t len, vic_er
 
 /* Bytes written so far. */
 uint64_t pl_blob_writer_size(const pl_blob_writer *w);
+
+/* The committed blob's digest (borrowed from the writer), NULL before a commit. */
+const char *pl_blob_writer_digest(const pl_blob_writer *w);
 
 /* Verifies size and digest, syncs and renames the blob into place. VIC_EUPSTREAM when the
  * size or digest differs (the temporary file is removed), VIC_EIO on I/O failure. The writer

@@ -33,6 +33,8 @@
 #define KEY_PORTS VIC_GI_PREFIX "/vicc/ports"
 /* "true" for a container created with Docker's AutoRemove (pl_create_spec.auto_remove) */
 #define KEY_AUTO_REMOVE VIC_GI_PREFIX "/vicc/auto_remove"
+/* The id of the image the container was created from (pl_create_spec.image_id) */
+#define KEY_IMAGE_ID VIC_GI_PREFIX "/vicc/image_id"
 /* The annotations of the create (pl_create_spec.annotations), as compact JSON */
 #define KEY_ANNOTATIONS VIC_GI_PREFIX "/vicc/annotations"
 /* The started_at of the run that docker pause froze (a later run is not paused) */
@@ -704,6 +706,8 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
         return rc;
     if (s->image)
         json_object_set_new(extra, KEY_IMAGE, json_string(s->image));
+    if (s->image_id)
+        json_object_set_new(extra, KEY_IMAGE_ID, json_string(s->image_id));
     if (s->auto_remove)
         json_object_set_new(extra, KEY_AUTO_REMOVE, json_string("true"));
     if (json_object_size(s->annotations)) {
@@ -867,6 +871,7 @@ static json_t *describe(const json_t *vm, vic_err **err)
         vic_err_set(err, VIC_EINTERNAL, "describe container");
         return NULL;
     }
+    json_object_set_new(out, "image_id", json_string(vm_key(vm, KEY_IMAGE_ID) ?: ""));
     pl_restart_describe(out, extra, on, s); /* s is cfg's */
     vic_gi_free(&vic_exec_config_desc, &cfg);
     json_object_set_new(out, "auto_remove", json_boolean(vm_auto_remove(vm)));
@@ -2021,38 +2026,50 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
 
 /* ---- file system (docker cp) ---- */
 
-int pl_container_fs(pl *p, const char *ref, pl_volumes *volumes, pl_fs **out, vic_err **err)
+int pl_container_disk(pl *p, const char *ref, char **dir, pl_idmap *ids, json_t **inspect,
+                      vic_err **err)
 {
-    *out = NULL;
+    *dir = NULL;
+    *ids = (pl_idmap){0, 0};
+    if (inspect)
+        *inspect = NULL;
     json_t *c cleanup_json = NULL;
     int rc = pl_container_inspect(p, ref, &c, err);
     if (rc < 0)
         return rc;
     if (strcmp(hv_driver_name(p->hv), "local") != 0)
         return vic_err_set(err, VIC_EUNSUPPORTED,
-                           "docker cp is not supported on a %s target yet: the port layer reaches "
-                           "a container's disks only on the local target",
+                           "a container's files are not reachable on a %s target yet: the port "
+                           "layer reaches a container's disks only on the local target",
                            hv_driver_name(p->hv));
     const char *vm_name = json_string_value(json_object_get(json_object_get(c, "vm"), "name"));
     char disk[300];
     snprintf(disk, sizeof(disk), "[%s] %s/rootfs", p->datastore, vm_name ? vm_name : "");
+    cleanup_free char *path = NULL;
+    if ((rc = hv_ds_local_path(p->hv, disk, &path, err)) < 0)
+        return rc;
+    hv_ref vm;
+    char cid[65];
+    if ((rc = locate(p, ref, &vm, cid, err)) < 0 || (rc = vm_id_map(p, &vm, ids, err)) < 0)
+        return rc;
+    *dir = steal_ptr(path);
+    if (inspect)
+        *inspect = steal_ptr(c);
+    return 0;
+}
+
+int pl_container_fs(pl *p, const char *ref, pl_volumes *volumes, pl_fs **out, vic_err **err)
+{
+    *out = NULL;
+    json_t *c cleanup_json = NULL;
     cleanup_free char *dir = NULL;
-    if ((rc = hv_ds_local_path(p->hv, disk, &dir, err)) < 0)
+    pl_idmap ids;
+    int rc = pl_container_disk(p, ref, &dir, &ids, &c, err);
+    if (rc < 0)
         return rc;
     pl_fs *fs = NULL;
     if ((rc = pl_fs_open(&fs, dir, err)) < 0)
         return rc;
-    hv_ref vm;
-    char cid[65];
-    pl_idmap ids = {0, 0};
-    if ((rc = locate(p, ref, &vm, cid, err)) < 0) {
-        pl_fs_free(fs);
-        return rc;
-    }
-    if ((rc = vm_id_map(p, &vm, &ids, err)) < 0) {
-        pl_fs_free(fs);
-        return rc;
-    }
     pl_fs_set_id_shift(fs, ids.base, ids.count);
     size_t i;
     json_t *m;

@@ -102,6 +102,7 @@ typedef struct pl_net_attach {
 typedef struct pl_create_spec {
     const char *name;       /* optional; a random one is chosen when NULL */
     const char *image;      /* the image reference, recorded for inspect */
+    const char *image_id;   /* the image's id, recorded for inspect (image_id); may be NULL */
     const char *const *cmd; /* argv of the session (cmd[0] is the path) */
     size_t n_cmd;
     const char *const *env; /* "NAME=value" */
@@ -158,6 +159,7 @@ int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
 /* The container as JSON: id, name, image, state ("created", "running", "paused" (running,
  * frozen by pl_container_pause), "exited", or
  * "restarting" while its restart policy's next run is due: not running, its VM off),
+ * image_id (the image's id, "" when not recorded),
  * restarting, restart_policy {name, maximum_retry_count}, restart_count, exit_code, error,
  * created_at / started_at / finished_at (RFC 3339), auto_remove, config {cmd,
  * env, workdir, user, tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
@@ -325,6 +327,12 @@ struct pl_volumes;
  * out of reach (vSphere targets). Free with pl_fs_free. */
 int pl_container_fs(pl *p, const char *ref, struct pl_volumes *volumes, struct pl_fs **out,
                     vic_err **err);
+
+/* The container's root disk on this host: *dir (caller frees) and the guest id map it was
+ * built with (*ids), and its inspect object (*inspect, may be NULL; new reference).
+ * VIC_EUNSUPPORTED where the hypervisor keeps disks out of reach (vSphere targets). */
+int pl_container_disk(pl *p, const char *ref, char **dir, pl_idmap *ids, json_t **inspect,
+                      vic_err **err);
 
 /* ---- handles ---- */
 

@@ -617,3 +617,30 @@ int pl_imagestore_build_rootfs(pl_imagestore *s, const char *name, const char *d
     }
     return 0;
 }
+
+int pl_imagestore_layers(json_t **out, pl_imagestore *s, const char *name, vic_err **err)
+{
+    *out = NULL;
+    json_t *img cleanup_json = NULL;
+    int rc = pl_imagestore_inspect(&img, s, name, err);
+    if (rc < 0)
+        return rc;
+    json_t *arr cleanup_json = json_array();
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(img, "layers"), i, l)
+    {
+        const char *diff_id = vic_json_str(l, "diff_id");
+        if (!pl_digest_valid(diff_id))
+            return vic_err_set(err, VIC_ECORRUPT, "image %s: bad layer record",
+                               vic_json_str(img, "id"));
+        json_t *meta = NULL;
+        if ((rc = pl_imagestore_layer_meta(&meta, s, diff_id, err)) < 0)
+            return vic_err_wrap(err, rc, "image %s", vic_json_str(img, "id"));
+        cleanup_free char *ld = pl_imagestore_layer_dir(s, diff_id);
+        json_array_append_new(arr, json_pack("{s:s, s:s+, s:o}", "diff_id", diff_id, "root", ld,
+                                             "/rootfs", "meta", meta));
+    }
+    *out = json_incref(arr);
+    return 0;
+}

@@ -89,4 +89,10 @@ int pl_imagestore_remove(json_t **out, pl_imagestore *s, const char *name, int f
 int pl_imagestore_build_rootfs(pl_imagestore *s, const char *name, const char *dir,
                                const pl_idmap *ids, vic_err **err);
 
+/* The layers of the image name finds, bottom first, as pl_changes_compute reads them: *out is
+ * a new array of {"diff_id", "root" (the unpacked tree's directory), "meta" (the layer's
+ * record)}. The errors of pl_imagestore_inspect; VIC_ECORRUPT for a bad layer record, and
+ * those of pl_imagestore_layer_meta. */
+int pl_imagestore_layers(json_t **out, pl_imagestore *s, const char *name, vic_err **err);
+
 #endif

@@ -28,6 +28,8 @@
 #include "lib/serial.h"
 #include "lib/timefmt.h"
 #include "portlayer/archive.h"
+#include "portlayer/changes.h"
+#include "portlayer/commit.h"
 
 int pl_server_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
 {
@@ -294,6 +296,7 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     /* Docker's rules: the image's entrypoint unless one is given, then the given command, or
      * the image's when neither was given; the image's environment under the given one. */
     json_t *image_cfg cleanup_json = NULL;
+    cleanup_free char *image_id = NULL;
     if (c->images) {
         json_t *rec = NULL;
         const char *image = vic_json_str(body, "image");
@@ -301,6 +304,7 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
             return rc == VIC_ENOTFOUND ? vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", image)
                                        : rc;
         image_cfg = json_incref(json_object_get(rec, "config"));
+        image_id = xstrdup(vic_json_str(rec, "id") ?: "");
         json_decref(rec);
     }
     json_t *given_ep = json_object_get(body, "entrypoint"),
@@ -382,6 +386,7 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     pl_create_spec s = {
         .name = vic_json_str(body, "name"),
         .image = call.image,
+        .image_id = image_id,
         .cmd = cmd,
         .n_cmd = n_cmd,
         .env = env,
@@ -1295,6 +1300,173 @@ static int archive_put_handler(vic_http_req *req, vic_http_resp *resp, void *pay
     return 0;
 }
 
+/* ---- a container's disk against its image: docker diff, export, commit ---- */
+
+static int need_images(pl_server_ctx *c, vic_err **err);
+
+/* The container's root disk, id map, and the image it was made from (its id when recorded,
+ * else its reference; *image is the caller's). */
+static int disk_of(pl_server_ctx *c, vic_http_req *req, char **dir, pl_idmap *ids, char **image,
+                   vic_err **err)
+{
+    *image = NULL;
+    int rc = need_images(c, err);
+    json_t *x cleanup_json = NULL;
+    if (rc == 0)
+        rc = pl_container_disk(c->port, vic_http_req_param(req, "id"), dir, ids, &x, err);
+    if (rc < 0)
+        return rc;
+    const char *id = vic_json_str(x, "image_id");
+    *image = xstrdup(id && *id ? id : vic_json_str(x, "image") ?: "");
+    return 0;
+}
+
+/* The layers of the container's image: its absence is a conflict (the container outlived
+ * it), not a 404 about the container. */
+static int image_layers(pl_server_ctx *c, const char *image, json_t **out, vic_err **err)
+{
+    int rc = pl_imagestore_layers(out, c->images, image, err);
+    if (rc == VIC_ENOTFOUND) {
+        vic_err_free(err);
+        rc =
+            vic_err_set(err, VIC_ECONFLICT,
+                        "the image %.80s of this container is no longer in the image store", image);
+    }
+    return rc;
+}
+
+static int changes_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    cleanup_free char *dir = NULL, *image = NULL;
+    pl_idmap ids;
+    json_t *layers cleanup_json = NULL, *out = NULL;
+    int rc = disk_of(c, req, &dir, &ids, &image, err);
+    if (rc == 0)
+        rc = image_layers(c, image, &layers, err);
+    if (rc == 0)
+        rc = pl_changes_compute(&out, dir, layers, &ids, err);
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200, out);
+    return 0;
+}
+
+typedef struct export_job {
+    char *dir;
+    pl_idmap ids;
+    char *id;
+    vic_http_stream *s;
+} export_job;
+
+static int export_to_stream(const void *data, size_t len, void *payload)
+{
+    export_job *j = payload;
+    return vic_http_stream_write_wait(j->s, data, len, ARCHIVE_STALL_MS, NULL) < 0 ? -1 : 0;
+}
+
+static void *export_thread(void *arg)
+{
+    export_job *j = arg;
+    vic_err *err = NULL;
+    if (pl_rootfs_tar(j->dir, &j->ids, export_to_stream, j, &err) < 0 && err->code != VIC_EUNAVAIL)
+        /* the answer's status is sent already: the client sees a cut archive */
+        vic_log(VIC_LOG_WARN, "event=export_failed id=%s err=\"%s\"", j->id, err->msg);
+    vic_err_free(&err);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    free(j->dir);
+    free(j->id);
+    free(j);
+    return NULL;
+}
+
+/* Streams the root disk as a tar from a thread of its own, in bounded memory (the stream
+ * waits for the client to take each chunk). */
+static int export_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    export_job *j = xzalloc(sizeof(*j));
+    int rc = pl_container_disk(c->port, vic_http_req_param(req, "id"), &j->dir, &j->ids, NULL, err);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    j->id = xstrdup(vic_http_req_param(req, "id"));
+    j->s = vic_http_resp_stream(resp, 200, "application/x-tar");
+    pthread_t th;
+    if (pthread_create(&th, NULL, export_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        free(j->dir);
+        free(j->id);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start the export");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
+static const vic_schema commit_config_schema = {NULL, 0, 1};
+static const vic_schema_field commit_fields[] = {
+    {.name = "config", .type = VIC_JSON_OBJECT, .object = &commit_config_schema},
+    {.name = "author", .type = VIC_JSON_STRING, .max = 4096},
+    {.name = "comment", .type = VIC_JSON_STRING, .max = 65536},
+    {.name = "created_by", .type = VIC_JSON_STRING, .max = 65536},
+    {.name = "ref", .type = VIC_JSON_STRING, .max = 512},
+};
+static const vic_schema commit_schema = VIC_SCHEMA(commit_fields);
+
+static int commit_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    json_t *body = vic_http_req_json(req);
+    json_t *problems cleanup_json = NULL;
+    int rc = vic_json_validate(body, &commit_schema, &problems, err);
+    if (rc < 0)
+        return rc;
+    const char *ref = vic_json_str(body, "ref");
+    cleanup_free char *tag = NULL;
+    if (ref && *ref) { /* a bad name fails before any work */
+        pl_ref *parsed = NULL;
+        if ((rc = pl_ref_parse(&parsed, ref, err)) < 0)
+            return rc;
+        if (parsed->digest) {
+            pl_ref_free(parsed);
+            return vic_err_set(err, VIC_EINVAL,
+                               "refusing to create a tag with a digest reference: %s", ref);
+        }
+        tag = pl_ref_string(parsed);
+        pl_ref_free(parsed);
+    }
+    cleanup_free char *dir = NULL, *image = NULL;
+    pl_idmap ids;
+    if ((rc = disk_of(c, req, &dir, &ids, &image, err)) < 0)
+        return rc;
+    char cid[65];
+    if ((rc = pl_container_find(c->port, vic_http_req_param(req, "id"), cid, err)) < 0)
+        return rc;
+    json_t *layers cleanup_json = NULL;
+    if ((rc = image_layers(c, image, &layers, err)) < 0)
+        return rc;
+    pl_commit_opts o = {.parent = image,
+                        .root = dir,
+                        .ids = &ids,
+                        .config = json_object_get(body, "config"),
+                        .author = vic_json_str(body, "author"),
+                        .comment = vic_json_str(body, "comment"),
+                        .created_by = vic_json_str(body, "created_by"),
+                        .container_id = cid,
+                        .ref = tag};
+    json_t *out = NULL;
+    if ((rc = pl_image_commit(&out, c->images, &o, err)) < 0)
+        return rc;
+    vic_log(VIC_LOG_INFO, "event=image_committed container=%s image=%s tag=\"%s\"", cid,
+            vic_json_str(out, "id"), tag ? tag : "");
+    vic_http_resp_json(resp, 201, out);
+    return 0;
+}
+
 /* ---- images ---- */
 
 int pl_server_rootfs_from_store(const char *image, const char *dir, const pl_idmap *ids,
@@ -1695,6 +1867,12 @@ const vic_http_route pl_routes[] = {
      "a tar of a path in a container (streamed)"},
     {"PUT", "/containers/{id}/archive", archive_put_handler, 0,
      "unpack a tar (application/x-tar) into a directory of a container"},
+    {"GET", "/containers/{id}/changes", changes_handler, 0,
+     "a container's root disk against its image (Docker's changes: path, kind)"},
+    {"GET", "/containers/{id}/export", export_handler, 0,
+     "a tar of a container's root disk (streamed)"},
+    {"POST", "/containers/{id}/commit", commit_handler, VIC_ROUTE_JSON,
+     "a container's changes as a new image (a layer and a config)"},
     {"GET", "/images", call_handler, 0, "list images"},
     {"GET", "/images/inspect", call_handler, 0, "inspect an image"},
     {"GET", "/images/history", call_handler, 0, "an image's history"},

@@ -277,6 +277,74 @@ def test_cp_into_a_stopped_container(engine, s, tmp_path):
     assert (r.returncode, r.stdout) == (0, "before start\n"), (r.returncode, r.stdout, r.stderr)
 
 
+# ---- diff, export, commit ----
+
+def diff_of(engine, name):
+    """docker diff as {path: kind letter}."""
+    return dict(reversed(line.split(" ", 1)) for line in ok(engine.docker("diff", name)).split("\n")
+                if line)
+
+
+def test_diff_kinds(engine, s):
+    fresh = s.name("fresh")
+    ok(engine.docker("create", "--name", fresh, engine.image, "true"))
+    assert diff_of(engine, fresh) == {}
+    name = s.name()
+    ok(engine.docker("run", "--name", name, engine.image, "sh", "-c",
+                     "mkdir /new && echo x > /new/f && echo y >> /etc/passwd && rm /bin/true"))
+    got = diff_of(engine, name)
+    assert got.get("/new") == "A" and got.get("/new/f") == "A", got
+    assert got.get("/etc") == "C" and got.get("/etc/passwd") == "C", got
+    assert got.get("/bin") == "C" and got.get("/bin/true") == "D", got
+    refused(engine.docker("diff", s.tag + "-nosuch"), "no such container")
+
+
+def test_export_tar_of_the_filesystem(engine, s, tmp_path):
+    import tarfile
+    name = s.name()
+    ok(engine.docker("run", "--name", name, engine.image, "sh", "-c",
+                     "echo exported > /data.txt && chown 12:34 /data.txt"))
+    out = tmp_path / "fs.tar"
+    ok(engine.docker("export", "-o", str(out), name))
+    with tarfile.open(out) as t:
+        names = t.getnames()
+        assert "data.txt" in names and "etc/passwd" in names, names[:20]
+        assert not [n for n in names if n.startswith("/")]
+        m = t.getmember("data.txt")
+        assert (m.uid, m.gid) == (12, 34)
+        assert t.extractfile(m).read() == b"exported\n"
+    refused(engine.docker("export", s.tag + "-nosuch"), "no such container")
+
+
+def test_commit_then_run(engine, s):
+    name = s.name()
+    ok(engine.docker("run", "--name", name, engine.image, "sh", "-c",
+                     "echo committed > /hello && rm /bin/true"))
+    ref = "compat-commit/%s:v1" % s.tag
+    try:
+        new_id = ok(engine.docker("commit", "-m", "the message", "-a", "someone",
+                                  "--change", 'CMD ["cat", "/hello"]', "--change", "ENV K=v",
+                                  name, ref)).strip()
+        assert new_id.startswith("sha256:")
+        img = inspect(engine, ref, "image")
+        assert img["Id"] == new_id
+        assert img["Config"]["Cmd"] == ["cat", "/hello"] and "K=v" in img["Config"]["Env"]
+        assert img["Comment"] == "the message" and img["Author"] == "someone"
+        assert img["Parent"] == "" or img["Parent"].startswith("sha256:")
+        base = inspect(engine, engine.image, "image")
+        assert img["RootFS"]["Layers"][:-1] == base["RootFS"]["Layers"]
+        hist = ok(engine.docker("history", "--format", "{{.Comment}}", ref)).splitlines()
+        assert hist[0] == "the message"
+        assert ok(engine.docker("run", "--rm", ref)) == "committed\n"
+        r = engine.docker("run", "--rm", ref, "sh", "-c", "echo $K; test -e /bin/true")
+        assert (r.returncode, r.stdout) == (1, "v\n"), (r.returncode, r.stdout, r.stderr)
+        refused(engine.docker("commit", "--change", "RUN true", name),
+                "run is not a valid change command")
+        refused(engine.docker("commit", s.tag + "-nosuch"), "no such container")
+    finally:
+        engine.docker("rmi", ref)
+
+
 # ---- volumes ----
 
 def test_volume_create_ls_inspect_rm(engine, s):
