@@ -715,11 +715,11 @@ int engine_container_stats_handler(vic_http_req *req, vic_http_resp *resp, void 
 int engine_container_restart_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                      vic_err **err)
 {
-    cleanup_free char *suffix = stop_suffix(req, payload);
-    int rc = simple(req, resp, payload, "POST", suffix, 204, err);
-    if (rc < 0)
-        return rc;
-    return simple(req, resp, payload, "POST", "/start", 204, err);
+    /* one call: the port layer keeps an auto-remove container through its stop */
+    cleanup_free char *stop = stop_suffix(req, payload);
+    const char *t = strchr(stop, '?');
+    cleanup_free char *suffix = xasprintf("/restart%s", t ? t : "");
+    return simple(req, resp, payload, "POST", suffix, 204, err);
 }
 
 int engine_container_rename_handler(vic_http_req *req, vic_http_resp *resp, void *payload,

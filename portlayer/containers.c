@@ -78,6 +78,7 @@ struct pl {
     pthread_mutex_t reap_one; /* held by one removal (reap) at a time */
     pthread_cond_t reap_cv;
     json_t *gone;
+    json_t *restarting; /* {id: true}: ids a docker restart holds, which reap leaves alone */
     pl_removed_fn removed_fn;
     void *removed_payload;
     pthread_t reaper;
@@ -163,6 +164,7 @@ int pl_open(pl **out, const pl_opts *o, vic_err **err)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&p->reap_mu, NULL);
     pthread_mutex_init(&p->reap_one, NULL);
+    p->restarting = json_object();
     pthread_mutex_init(&p->restart_mu, NULL);
     p->gone = json_object();
     p->holders = json_object();
@@ -196,6 +198,7 @@ void pl_free(pl *p)
     pthread_cond_destroy(&p->reap_cv);
     pthread_mutex_destroy(&p->reap_mu);
     pthread_mutex_destroy(&p->reap_one);
+    json_decref(p->restarting);
     pthread_mutex_destroy(&p->restart_mu);
     pthread_cond_destroy(&p->hold_cv);
     pthread_mutex_destroy(&p->hold_mu);
@@ -2386,6 +2389,11 @@ static int reap(pl *p, const json_t *vm, pl_removed_fn fn, void *payload, vic_er
         hv_vm_info_clear(&info);
         rc = on ? vic_err_set(err, VIC_ECONFLICT, "powered on again") : 0;
     }
+    pthread_mutex_lock(&p->reap_mu);
+    bool held = id && json_object_get(p->restarting, id);
+    pthread_mutex_unlock(&p->reap_mu);
+    if (rc == 0 && held) /* stopped by docker restart, to run again */
+        rc = vic_err_set(err, VIC_ECONFLICT, "restarting");
     /* known before it is gone: a waiter that finds it gone asks at once */
     if (rc == 0 || rc == VIC_ENOTFOUND)
         gone_record(p, id, code, json_string_value(json_object_get(c, "error")));
@@ -2469,6 +2477,38 @@ static int sweep_due(pl *p, pl_removed_fn fn, void *payload, json_t *pending, in
         json_object_update(pending, still);
     }
     return removed;
+}
+
+int pl_container_restart(pl *p, const char *ref, int grace_ms, vic_err **err)
+{
+    char id[65];
+    int rc = pl_container_find(p, ref, id, err);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&p->reap_mu);
+    bool mine = json_object_get(p->restarting, id) == NULL;
+    if (mine)
+        json_object_set_new(p->restarting, id, json_true());
+    pthread_mutex_unlock(&p->reap_mu);
+    if (!mine)
+        return vic_err_set(err, VIC_ECONFLICT, "Container %s is restarting already", id);
+    rc = pl_container_stop(p, id, grace_ms, err);
+    if (rc == 0)
+        rc = pl_container_start_attach(p, id, false, err);
+    pthread_mutex_lock(&p->reap_mu);
+    json_object_del(p->restarting, id);
+    pl_removed_fn fn = p->removed_fn;
+    void *payload = p->removed_payload;
+    pthread_mutex_unlock(&p->reap_mu);
+    /* what ended while it was held (a failed start, a run already over) is removed now */
+    json_t *vms cleanup_json = NULL;
+    vic_err *e cleanup_err = NULL;
+    const json_t *vm = list_vms(p, &vms, &e) == 0 ? match(vms, id, &e) : NULL;
+    if (vm && vm_auto_remove(vm) && !vm_on(vm) && (rc < 0 || pl_autoremove_due(vm)) &&
+        reap(p, vm, fn, payload, &e) < 0)
+        vic_log(VIC_LOG_WARN, "event=auto_remove_failed container=%.12s msg=\"%s\"", id,
+                e ? e->msg : "");
+    return rc;
 }
 
 int pl_autoremove_sweep(pl *p, pl_removed_fn fn, void *payload)

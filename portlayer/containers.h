@@ -296,6 +296,11 @@ int pl_autoremove_start(pl *p, pl_removed_fn fn, void *payload, vic_err **err);
 /* Stops the reaper and waits for it (a sweep under way finishes); nothing when not started. */
 void pl_autoremove_stop(pl *p);
 
+/* docker restart: a stop (grace_ms as pl_container_stop) and a start, during which an
+ * auto-remove container is not removed (its stop is not its end); a failed start removes it,
+ * as any failed start of one does. VIC_ECONFLICT when a restart of it is under way. */
+int pl_container_restart(pl *p, const char *ref, int grace_ms, vic_err **err);
+
 #define PL_AUTOREMOVE_SWEEP_MS 5000
 
 /* Joins a stopped container to network a (VIC's network join on a handle): an address of its

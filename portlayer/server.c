@@ -489,6 +489,17 @@ static int container_start(pl_server_ctx *c, vic_http_req *req, json_t **out, vi
                                      query_flag(req, "attach"), err);
 }
 
+static int container_restart(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
+{
+    (void)out;
+    long t;
+    int rc = query_int(req, "t", -1, -1, 3600, &t, err);
+    if (rc == 0)
+        rc = pl_container_restart(c->port, vic_http_req_param(req, "id"),
+                                  t < 0 ? -1 : (int)t * 1000, err);
+    return rc;
+}
+
 static int container_stop(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_err **err)
 {
     (void)out;
@@ -1794,6 +1805,7 @@ static const pl_call pl_calls[] = {
     {"POST", "/containers/{id}/kill", NULL, container_kill, 204},
     {"POST", "/containers/{id}/wait", NULL, container_wait, 200},
     {"POST", "/containers/{id}/pause", NULL, container_pause, 204},
+    {"POST", "/containers/{id}/restart", NULL, container_restart, 204},
     {"GET", "/info", NULL, host_info, 200},
     {"POST", "/containers/{id}/unpause", NULL, container_unpause, 204},
     {"POST", "/containers/{id}/update", NULL, container_update, 204},
@@ -1855,6 +1867,8 @@ const vic_http_route pl_routes[] = {
      "start a program in a running container (hijacked: attach frames, EXEC first)"},
     {"POST", "/containers/{id}/wait", call_handler, 0, "wait for a container to stop"},
     {"POST", "/containers/{id}/rename", call_handler, 0, "rename a container"},
+    {"POST", "/containers/{id}/restart", call_handler, 0,
+     "stop and start a container (an auto-remove one is kept)"},
     {"POST", "/containers/{id}/pause", call_handler, 0, "freeze a running container"},
     {"POST", "/containers/{id}/unpause", call_handler, 0, "thaw a paused container"},
     {"POST", "/containers/{id}/update", call_handler, VIC_ROUTE_JSON,

@@ -258,7 +258,7 @@ static void test_server_call_routes(void **state)
         vic_http_resp_free(r);
         vic_buf_free(&path);
     }
-    assert_int_equal(n, 26);
+    assert_int_equal(n, 27);
 }
 
 int main(void)

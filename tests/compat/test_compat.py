@@ -761,6 +761,17 @@ def test_pause_unpause(engine, s):
     refused(engine.docker("pause", stopped), "is not running")
 
 
+def test_restart_keeps_an_auto_remove_container(engine, s):
+    name = sleeper(engine, s, "c", "--rm")
+    first = inspect(engine, name)["State"]["StartedAt"]
+    ok(engine.docker("restart", "-t", "1", name))
+    st = inspect(engine, name)["State"]
+    assert st["Running"] is True and st["StartedAt"] != first, st
+    ok(engine.docker("stop", "-t", "1", name))
+    wait_until("the container removed once it stopped",
+               lambda: engine.docker("container", "inspect", name).returncode != 0)
+
+
 def test_stop_a_paused_container(engine, s):
     name = sleeper(engine, s)
     ok(engine.docker("pause", name))
