@@ -766,8 +766,28 @@ int engine_commit_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         json_object_set_new(pc, "ref",
                             tag && *tag ? json_sprintf("%s:%s", repo, tag) : json_string(repo));
     cleanup_free char *cpath = xasprintf("/containers/%s/commit", vic_json_str(x, "id"));
+    /* Docker pauses a running container for its commit unless asked not to (pause=0): its
+     * files hold still while they are read */
+    const char *pq = vic_http_req_query(req, "pause");
+    bool pause = strcmp(vic_json_str(x, "state") ?: "", "running") == 0 &&
+                 !(pq && (strcmp(pq, "0") == 0 || strcasecmp(pq, "false") == 0));
+    cleanup_free char *ppath = xasprintf("/containers/%s/pause", vic_json_str(x, "id"));
+    cleanup_free char *upath = xasprintf("/containers/%s/unpause", vic_json_str(x, "id"));
+    json_t *ignored cleanup_json = NULL;
+    vic_err *perr cleanup_err = NULL;
+    /* a host without a freezer commits a running container as it is */
+    if (pause && vic_httpc_json(c->pl, "POST", ppath, NULL, 30000, &ignored, &perr) < 0)
+        pause = false;
     json_t *out cleanup_json = NULL;
-    if ((rc = vic_httpc_json(c->pl, "POST", cpath, pc, 600000, &out, err)) < 0)
+    rc = vic_httpc_json(c->pl, "POST", cpath, pc, 600000, &out, err);
+    if (pause) {
+        vic_err *uerr cleanup_err = NULL;
+        json_t *u cleanup_json = NULL;
+        if (vic_httpc_json(c->pl, "POST", upath, NULL, 30000, &u, &uerr) < 0)
+            vic_log(VIC_LOG_WARN, "event=commit_unpause_failed container=%.12s msg=\"%s\"",
+                    vic_json_str(x, "id"), uerr->msg);
+    }
+    if (rc < 0)
         return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
     vic_http_resp_json(resp, 201, json_pack("{s:s}", "Id", vic_json_str(out, "id") ?: ""));
     return 0;

@@ -10,6 +10,7 @@ import io
 import json
 import subprocess
 import tarfile
+import time
 
 import pytest
 import requests
@@ -202,3 +203,24 @@ def test_build_is_refused_with_the_reason(vch):
     r = requests.post(vch["url"] + "/v1.41/build", timeout=10)
     assert r.status_code == 501
     assert "docker build is not supported by a VCH" in r.json()["message"]
+
+
+def test_commit_pauses_a_running_container_for_the_read(vch, image):
+    since = int(time.time()) - 1
+    ok(docker(vch, "run", "-d", "--name", "busy", image, "sh", "-c",
+              "echo one > /f && exec sleep 60"))
+    try:
+        ok(docker(vch, "commit", "busy", "committed/paused:1"))
+        ok(docker(vch, "commit", "--pause=false", "busy", "committed/paused:2"))
+        st = json.loads(ok(docker(vch, "inspect", "busy")))[0]["State"]
+        assert st["Running"] is True and st["Paused"] is False, st
+        r = docker(vch, "events", "--since", str(since), "--until", str(int(time.time()) + 1),
+                   "--filter", "container=busy", "--format", "{{.Action}}", timeout=30)
+        actions = r.stdout.split()
+        # one pause and one unpause: the first commit's, none for --pause=false
+        assert actions.count("pause") == 1 and actions.count("unpause") == 1, r.stdout + r.stderr
+        assert actions.index("pause") < actions.index("unpause")
+        out = ok(docker(vch, "run", "--rm", "committed/paused:1", "cat", "/f"))
+        assert out == "one\n"
+    finally:
+        docker(vch, "rm", "-f", "busy")
