@@ -1853,9 +1853,9 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
     size_t n_fwd = h->set_nics ? forwards_of(json_string_value(json_object_get(h->orig, KEY_PORTS)),
                                              fwd, fwd_ips)
                                : 0;
-    if (h->set_nics && h->cfg.n_networks == 0 && n_fwd > 0)
-        return vic_err_set(err, VIC_EINVAL,
-                           "the container publishes ports: it keeps at least one network");
+    /* Without a network (docker-compose disconnects a created container from its network to
+     * connect it again with its aliases) the published ports stay recorded, and the first
+     * NIC of the next connect carries them again. */
     for (size_t i = 0; h->set_nics && i < h->cfg.n_networks && i < PL_MAX_NETWORKS; i++) {
         snprintf(gws[i], sizeof(gws[i]), "%s", h->cfg.networks[i].gateway ?: "");
         nics[i] = (hv_nic){.network = p->bridge_pg,

@@ -195,6 +195,13 @@ def test_exec(engine, s):
     assert ok(engine.docker("exec", name, "cat", "/tmp/f")) == "shared\n"
 
 
+def test_exec_inherits_the_containers_environment_user_and_workdir(engine, s):
+    name = sleeper(engine, s, "c", "-e", "A=from-run", "-e", "B=kept", "-w", "/tmp", "-u",
+                   "nobody")
+    r = engine.docker("exec", "-e", "A=from-exec", name, "sh", "-c", 'echo "$A $B"; pwd; id -u')
+    assert ok(r) == "from-exec kept\n/tmp\n65534\n"
+
+
 def test_exec_missing_binary(engine, s):
     name = sleeper(engine, s)
     r = engine.docker("exec", name, "/no/such/binary")

@@ -72,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (back && json_array_size(argv) == 0)
             abort();
         if (back) {
-            int64_t w = pl_health_wait_ns(back, 0, json_integer_value(json_object_get(in, "now")),
-                                          true);
+            int64_t w =
+                pl_health_wait_ns(back, 0, json_integer_value(json_object_get(in, "now")), true);
             if (w <= 0 && json_integer_value(json_object_get(back, "start_period")) == 0)
                 abort();
         }
