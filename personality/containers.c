@@ -290,6 +290,9 @@ int engine_container_create_handler(vic_http_req *req, vic_http_resp *resp, void
     if ((rc = create_volumes_from(c, host, pc, err)) < 0)
         return rc;
     engine_record_attach(pc, record);
+    json_t *hc = engine_healthcheck_spec(record);
+    if (hc)
+        json_object_set_new(pc, "healthcheck", hc);
     json_t *created cleanup_json = NULL;
     rc = vic_httpc_json(c->pl, "POST", "/containers", pc, 120000, &created, err);
     if (rc < 0)

@@ -17,7 +17,8 @@
 #include "lib/http.h"
 #include "personality/common.h"
 
-/* docker ps's Status of c (a port layer container) at now: "Up 5 minutes", "Exited (3) 2
+/* docker ps's Status of c (a port layer container) at now: "Up 5 minutes" (with its health
+ * check's status: "Up 5 minutes (healthy)", "(health: starting)"), "Exited (3) 2
  * hours ago", or "Created" for one without a start time: never started, or powered on but
  * not started yet (the run block), never an uptime counted from year 1. */
 void engine_container_status(const json_t *c, time_t now, char *out, size_t cap);
@@ -60,7 +61,8 @@ typedef struct engine_ps_query {
  * exit code of an exited one), ancestor (the image by id, or by the name it was created
  * with), before and since (created before / after), volume (a volume's name or its mount
  * point), network (a network's name or an id prefix), publish and expose (a port, range or
- * port/protocol), health (none: a VCH runs no health checks), is-task (false) and
+ * port/protocol), health (starting, healthy, unhealthy: the health check's status; none
+ * without one), is-task (false) and
  * isolation (default). Values of one key are or'ed, but label's. */
 int engine_ps_wanted(const engine_ps_query *q, const json_t *x, const json_t *rec);
 

@@ -39,6 +39,26 @@ static int allowed(const json_t *values, const char *v, int prefix)
     return 0;
 }
 
+/* Docker's event filter: an exact action, but health_status, exec_create and exec_start
+ * match the actions they begin ("health_status: healthy"). */
+static int event_allowed(const json_t *values, const char *action)
+{
+    if (allowed(values, action, 0))
+        return 1;
+    size_t i;
+    json_t *x;
+    json_array_foreach(values, i, x)
+    {
+        const char *want = json_string_value(x);
+        if (want && action &&
+            (strcmp(want, "health_status") == 0 || strcmp(want, "exec_create") == 0 ||
+             strcmp(want, "exec_start") == 0) &&
+            strncmp(action, want, strlen(want)) == 0 && action[strlen(want)] == ':')
+            return 1;
+    }
+    return 0;
+}
+
 static int relay(const char *line, size_t len, void *payload)
 {
     follower *f = payload;
@@ -54,7 +74,7 @@ static int relay(const char *line, size_t len, void *payload)
                *name = vic_json_str(ev, "name"), *image = vic_json_str(ev, "image");
     const json_t *fl = f->filters;
     int pass = allowed(json_object_get(fl, "type"), "container", 0) &&
-               allowed(json_object_get(fl, "event"), action, 0) &&
+               event_allowed(json_object_get(fl, "event"), action) &&
                (allowed(json_object_get(fl, "container"), id, 1) ||
                 allowed(json_object_get(fl, "container"), name, 0)) &&
                allowed(json_object_get(fl, "image"), image, 0);

@@ -84,31 +84,39 @@ static exec_inst *find_locked(engine_ctx *c, vic_http_req *req, vic_err **err)
     return NULL;
 }
 
-/* Docker's exec environment: the container's, with the exec's entries over those of the same
- * name (an entry without "=" names a variable too). New reference. */
+/* Docker's exec environment: the container's, each entry replaced by the exec's of the same
+ * name, then the exec's others (ReplaceOrAppendEnvValues). New reference. */
 static json_t *exec_env(const json_t *container, const json_t *given)
 {
     json_t *out = json_array();
-    size_t i, j;
-    json_t *v, *w;
+    size_t i, k;
+    json_t *v, *g;
     json_array_foreach(container, i, v)
     {
         const char *kv = json_string_value(v);
-        if (kv == NULL)
-            continue;
-        size_t klen = strcspn(kv, "=");
-        int replaced = 0;
-        json_array_foreach(given, j, w)
+        size_t n = kv ? strcspn(kv, "=") : 0;
+        json_t *use = v;
+        json_array_foreach(given, k, g)
         {
-            const char *g = json_string_value(w);
-            replaced |= g && strcspn(g, "=") == klen && strncmp(g, kv, klen) == 0;
+            const char *gv = json_string_value(g);
+            if (gv && strcspn(gv, "=") == n && strncmp(gv, kv, n) == 0)
+                use = g;
         }
-        if (!replaced)
-            json_array_append(out, v);
+        if (kv)
+            json_array_append(out, use);
     }
-    json_array_foreach(given, j, w)
+    json_array_foreach(given, k, g)
     {
-        json_array_append(out, w);
+        const char *gv = json_string_value(g);
+        size_t n = gv ? strcspn(gv, "=") : 0;
+        int seen = 0;
+        json_array_foreach(container, i, v)
+        {
+            const char *kv = json_string_value(v);
+            seen |= kv && strcspn(kv, "=") == n && strncmp(gv, kv, n) == 0;
+        }
+        if (gv && !seen)
+            json_array_append(out, g);
     }
     return out;
 }
@@ -167,9 +175,12 @@ int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *pay
     e->spec = json_pack("{s:O, s:o, s:b, s:b}", "cmd", cmd, "env",
                         exec_env(json_object_get(json_object_get(x, "config"), "env"), env), "tty",
                         e->tty, "stdin", e->want_in);
+    /* Docker's exec runs as the container's user in its working directory unless told */
     static const char *const strs[][2] = {{"WorkingDir", "workdir"}, {"User", "user"}};
     for (int k = 0; k < 2; k++) {
         const char *s = vic_json_str(b, strs[k][0]);
+        if (s == NULL || *s == '\0')
+            s = vic_json_str(json_object_get(x, "config"), strs[k][1]);
         if (s && *s)
             json_object_set_new(e->spec, strs[k][1], json_string(s));
     }

@@ -349,6 +349,47 @@ int engine_hostconfig_check(const json_t *host, vic_err **err)
     return rc;
 }
 
+/* Docker's checks of a Healthcheck (its daemon's validateHealthCheck), and the shape of its
+ * fields. */
+static int health_check(const json_t *hc, vic_err **err)
+{
+    if (hc == NULL || json_is_null(hc))
+        return 0;
+    if (!json_is_object(hc))
+        return vic_err_set(err, VIC_EINVAL, "invalid Healthcheck: an object");
+    const json_t *test = json_object_get(hc, "Test");
+    size_t i;
+    const json_t *v;
+    if (test && !json_is_null(test) && !json_is_array(test))
+        return vic_err_set(err, VIC_EINVAL, "invalid Healthcheck.Test: a list of strings");
+    json_array_foreach(test, i, v)
+    {
+        if (!json_is_string(v))
+            return vic_err_set(err, VIC_EINVAL, "invalid Healthcheck.Test: a list of strings");
+    }
+    const char *kind = json_string_value(json_array_get(test, 0));
+    if (kind && (strcmp(kind, "CMD") == 0 || strcmp(kind, "CMD-SHELL") == 0) &&
+        json_string_length(json_array_get(test, 1)) == 0)
+        return vic_err_set(err, VIC_EINVAL, "invalid Healthcheck.Test: %s needs a command", kind);
+    static const char *const durations[] = {"Interval", "Timeout", "StartPeriod", "StartInterval"};
+    for (size_t k = 0; k < 4; k++) {
+        const json_t *d = json_object_get(hc, durations[k]);
+        if (d && !json_is_null(d) && !json_is_integer(d))
+            return vic_err_set(err, VIC_EINVAL, "invalid Healthcheck.%s: nanoseconds",
+                               durations[k]);
+        json_int_t ns = json_integer_value(d);
+        if (ns < 0 || (ns != 0 && ns < 1000000))
+            return vic_err_set(err, VIC_EINVAL, "%s in Healthcheck cannot be less than 1ms",
+                               durations[k]);
+    }
+    const json_t *r = json_object_get(hc, "Retries");
+    if (r && !json_is_null(r) && !json_is_integer(r))
+        return vic_err_set(err, VIC_EINVAL, "invalid Healthcheck.Retries: a number");
+    if (json_integer_value(r) < 0)
+        return vic_err_set(err, VIC_EINVAL, "Retries in Healthcheck cannot be negative");
+    return 0;
+}
+
 int engine_config_check(const json_t *b, vic_err **err)
 {
     const char *mac = vic_json_str(b, "MacAddress");
@@ -372,12 +413,9 @@ int engine_config_check(const json_t *b, vic_err **err)
     if (domain && *domain)
         return vic_err_set(err, VIC_EINVAL,
                            "--domainname is not supported: a container's VM has a hostname only");
-    const json_t *test = json_object_get(json_object_get(b, "Healthcheck"), "Test");
-    const char *first = json_string_value(json_array_get(test, 0));
-    if (json_array_size(test) > 0 && (first == NULL || strcmp(first, "NONE") != 0))
-        return vic_err_set(err, VIC_EINVAL,
-                           "health checks are not supported: a VCH runs no HEALTHCHECK (use "
-                           "--no-healthcheck)");
+    int rc = health_check(json_object_get(b, "Healthcheck"), err);
+    if (rc < 0)
+        return rc;
     if (json_is_true(json_object_get(b, "NetworkDisabled")))
         return vic_err_set(err, VIC_EINVAL, "NetworkDisabled is not supported: use --network none");
     return 0;

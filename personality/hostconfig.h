@@ -34,8 +34,9 @@
 int engine_hostconfig_check(const json_t *host, vic_err **err);
 
 /* The same for the Config fields of a create body b (its top level): MacAddress well
- * formed, StopTimeout a number, Labels strings, and no Domainname, health check or
- * NetworkDisabled, which a VCH does not honour. */
+ * formed, StopTimeout a number, Labels strings, a Healthcheck as Docker checks it (durations
+ * 0 or at least 1ms, Retries not negative, a CMD or CMD-SHELL test with a command), and no
+ * Domainname or NetworkDisabled, which a VCH does not honour. */
 int engine_config_check(const json_t *b, vic_err **err);
 
 /* Docker's HostConfig of a container created without any of its fields: what inspect shows

@@ -129,6 +129,8 @@ int engine_image_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *p
         or_null(json_object_get(cfg, "labels")));
     if (vic_json_str(cfg, "stop_signal"))
         json_object_set_new(config, "StopSignal", json_string(vic_json_str(cfg, "stop_signal")));
+    if (json_is_object(json_object_get(cfg, "healthcheck")))
+        json_object_set(config, "Healthcheck", json_object_get(cfg, "healthcheck"));
     json_int_t size = json_integer_value(json_object_get(img, "size"));
     json_t *out = json_pack(
         "{s:O, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:{s:s, s:{}}, "

@@ -59,6 +59,56 @@ static void merge_command(json_t *cfg, const json_t *b, const json_t *icfg)
         json_object_set_new(cfg, "Cmd", json_deep_copy(m_cmd));
 }
 
+json_t *engine_healthcheck_merge(const json_t *given, const json_t *image)
+{
+    if (!json_is_object(image))
+        image = NULL;
+    if (!json_is_object(given))
+        return image ? json_deep_copy(image) : NULL;
+    json_t *out = json_deep_copy(given);
+    if (json_array_size(json_object_get(out, "Test")) == 0) {
+        json_object_del(out, "Test");
+        if (json_object_get(image, "Test"))
+            json_object_set_new(out, "Test", json_deep_copy(json_object_get(image, "Test")));
+    }
+    static const char *const nums[] = {"Interval", "Timeout", "StartPeriod", "StartInterval",
+                                       "Retries"};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        if (json_integer_value(json_object_get(out, nums[i])) != 0)
+            continue;
+        json_object_del(out, nums[i]);
+        if (json_integer_value(json_object_get(image, nums[i])) != 0)
+            json_object_set(out, nums[i], json_object_get(image, nums[i]));
+    }
+    if (json_object_size(out) == 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+json_t *engine_healthcheck_spec(const json_t *record)
+{
+    const json_t *cfg = json_object_get(record, "Config");
+    const json_t *hc = json_object_get(cfg, "Healthcheck");
+    const char *kind = json_string_value(json_array_get(json_object_get(hc, "Test"), 0));
+    if (kind == NULL || (strcmp(kind, "CMD") != 0 && strcmp(kind, "CMD-SHELL") != 0))
+        return NULL; /* none, NONE, or a type Docker runs nothing for */
+    json_t *out = json_pack("{s:O}", "test", json_object_get(hc, "Test"));
+    static const char *const nums[][2] = {{"Interval", "interval"},
+                                          {"Timeout", "timeout"},
+                                          {"StartPeriod", "start_period"},
+                                          {"StartInterval", "start_interval"},
+                                          {"Retries", "retries"}};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        if (json_integer_value(json_object_get(hc, nums[i][0])) > 0)
+            json_object_set(out, nums[i][1], json_object_get(hc, nums[i][0]));
+    const json_t *shell = json_object_get(cfg, "Shell");
+    if (json_array_size(shell) > 0)
+        json_object_set(out, "shell", (json_t *)shell);
+    return out;
+}
+
 json_t *engine_record_make(const json_t *b, const json_t *img)
 {
     const json_t *icfg = json_object_get(img, "config");
@@ -83,9 +133,13 @@ json_t *engine_record_make(const json_t *b, const json_t *img)
     if (sig && *sig)
         json_object_set_new(cfg, "StopSignal", json_string(sig));
     /* kept as given when given */
-    static const char *const kept[] = {"Volumes",     "StopTimeout",  "MacAddress",   "Healthcheck",
-                                       "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce",
-                                       "OnBuild",     "Shell",        "ArgsEscaped"};
+    json_t *hc = engine_healthcheck_merge(json_object_get(b, "Healthcheck"),
+                                          json_object_get(icfg, "healthcheck"));
+    if (hc)
+        json_object_set_new(cfg, "Healthcheck", hc);
+    static const char *const kept[] = {"Volumes",      "StopTimeout",  "MacAddress", "AttachStdin",
+                                       "AttachStdout", "AttachStderr", "StdinOnce",  "OnBuild",
+                                       "Shell",        "ArgsEscaped"};
     for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
         json_t *v = json_object_get(b, kept[i]);
         if (v && !json_is_null(v) && !json_is_false(v) &&
@@ -209,6 +263,29 @@ static json_t *inspect_network_settings(const json_t *x)
         "MacAddress", vic_json_str(br, "MacAddress") ?: "", "Networks", nets);
 }
 
+/* Docker's State.Health of the port layer's health (NULL: no health check, or never
+ * started). */
+static json_t *inspect_health(const json_t *x)
+{
+    const json_t *h = json_object_get(x, "health");
+    if (!json_is_object(h))
+        return NULL;
+    json_t *log = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(h, "log"), i, e)
+    {
+        json_array_append_new(log, json_pack("{s:s, s:s, s:I, s:s}", "Start",
+                                             vic_json_str(e, "start") ?: "", "End",
+                                             vic_json_str(e, "end") ?: "", "ExitCode",
+                                             json_integer_value(json_object_get(e, "exit_code")),
+                                             "Output", vic_json_str(e, "output") ?: ""));
+    }
+    return json_pack("{s:s, s:I, s:o}", "Status", vic_json_str(h, "status") ?: "starting",
+                     "FailingStreak", json_integer_value(json_object_get(h, "failing_streak")),
+                     "Log", log);
+}
+
 json_t *engine_container_inspect(const json_t *x)
 {
     json_t *rec cleanup_json = engine_record_of(x);
@@ -241,5 +318,8 @@ json_t *engine_container_inspect(const json_t *x)
         "HostConfig", inspect_hostconfig(x, rec), "GraphDriver", "Data", "Name", ENGINE_DRIVER,
         "Mounts", engine_inspect_mounts(x), "Config", inspect_config(x, rec), "NetworkSettings",
         inspect_network_settings(x));
+    json_t *health = inspect_health(x);
+    if (health)
+        json_object_set_new(json_object_get(out, "State"), "Health", health);
     return out;
 }

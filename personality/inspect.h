@@ -22,10 +22,21 @@
  * with image img (the port layer's image, {id, config {entrypoint, cmd, labels,
  * exposed_ports, stop_signal, ...}}; NULL: unknown): {"ImageID", "Config": {the non-empty of
  * Entrypoint and Cmd (merged with the image's as Docker does), Labels and ExposedPorts (the
- * image's and the given), Volumes, StopSignal, StopTimeout, MacAddress, Healthcheck,
+ * image's and the given), Healthcheck (merged with the image's: engine_healthcheck_merge),
+ * Volumes, StopSignal, StopTimeout, MacAddress,
  * AttachStdin, AttachStdout, AttachStderr, StdinOnce, OnBuild, Shell, ArgsEscaped},
  * "HostConfig": engine_hostconfig_given}. New reference. */
 json_t *engine_record_make(const json_t *b, const json_t *img);
+
+/* Docker's merge of a create's Healthcheck (given) with its image's (image; both Docker's
+ * {Test, Interval, Timeout, StartPeriod, StartInterval, Retries}, either may be NULL): the
+ * image's where given has none (an empty Test, a zero number), the given over it. NULL when
+ * neither has one. New reference. */
+json_t *engine_healthcheck_merge(const json_t *given, const json_t *image);
+
+/* The port layer's healthcheck (portlayer/health.h) of a record: its Config.Healthcheck when
+ * the test is CMD or CMD-SHELL (with Config.Shell), NULL otherwise. New reference. */
+json_t *engine_healthcheck_spec(const json_t *record);
 
 /* Completes the port layer spec pc of body b with the record: the entrypoint and command as
  * the record merged them (so that what runs is what inspect shows), and the record in the

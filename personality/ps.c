@@ -70,7 +70,14 @@ void engine_container_status(const json_t *c, time_t now, char *out, size_t cap)
                  (long long)json_integer_value(json_object_get(c, "exit_code")), span);
     } else if (on && started > 0) {
         ago(span, sizeof(span), started, now);
-        snprintf(out, cap, "Up %s%s", span, paused ? " (Paused)" : "");
+        const char *health = vic_json_str(json_object_get(c, "health"), "status");
+        if (paused)
+            snprintf(out, cap, "Up %s (Paused)", span);
+        else if (health) /* Docker's: "(health: starting)", "(healthy)", "(unhealthy)" */
+            snprintf(out, cap, "Up %s (%s%s)", span,
+                     strcmp(health, "starting") == 0 ? "health: " : "", health);
+        else
+            snprintf(out, cap, "Up %s", span);
     } else if (state && strcmp(state, "exited") == 0 && started > 0 && finished > 0) {
         ago(span, sizeof(span), finished, now);
         snprintf(out, cap, "Exited (%lld) %s ago",
@@ -315,11 +322,13 @@ static int network_is(const char *value, const json_t *x, const json_t *rec)
     return 0;
 }
 
+/* Docker's health filter: the status of a container with a health check that started,
+ * "none" for the others. */
 static int health_is(const char *value, const json_t *x, const json_t *rec)
 {
-    (void)x;
     (void)rec;
-    return strcmp(value, "none") == 0; /* a VCH runs no health checks */
+    const char *status = vic_json_str(json_object_get(x, "health"), "status");
+    return strcmp(value, status ? status : "none") == 0;
 }
 
 static int task_is(const char *value, const json_t *x, const json_t *rec)

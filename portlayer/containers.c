@@ -19,6 +19,7 @@
 #include "lib/netlink.h"
 #include "lib/timefmt.h"
 #include "portlayer/archive.h"
+#include "portlayer/health.h"
 #include "portlayer/volumes.h"
 
 #define KEY_ID    VIC_GI_PREFIX "/common/id"
@@ -245,6 +246,11 @@ static int list_vms(pl *p, json_t **out, vic_err **err)
     return hv_vm_list(p->hv, p->pool, VIC_GI_PREFIX, out, err);
 }
 
+int pl_container_vms(pl *p, json_t **out, vic_err **err)
+{
+    return list_vms(p, out, err);
+}
+
 /* Finds ref (id, unique id prefix, or name) among vms; returns the VM's JSON (borrowed). */
 static const json_t *match(const json_t *vms, const char *ref, vic_err **err)
 {
@@ -407,6 +413,8 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
                            "without a network has no NIC)");
     if (s->annotations && annotations_check(s->annotations, err) < 0)
         return VIC_EINVAL;
+    if (s->healthcheck && (rc = pl_health_config_check(s->healthcheck, err)) < 0)
+        return rc;
     for (size_t i = 0; i < s->n_ports; i++) {
         const pl_port *pp = &s->ports[i];
         struct in_addr a;
@@ -719,6 +727,8 @@ int pl_container_create(pl *p, const pl_create_spec *s, char id_out[65], vic_err
     }
     if ((rc = pl_restart_policy_record(extra, s, err)) < 0)
         return rc;
+    if (s->healthcheck)
+        pl_health_config_record(extra, s->healthcheck);
     json_object_set_new(extra, KEY_CREATING,
                         json_sprintf("%ld %lld", (long)getpid(), (long long)time(NULL)));
     struct timespec now;
@@ -876,6 +886,7 @@ static json_t *describe(const json_t *vm, vic_err **err)
     }
     json_object_set_new(out, "image_id", json_string(vm_key(vm, KEY_IMAGE_ID) ?: ""));
     pl_restart_describe(out, extra, on, s); /* s is cfg's */
+    pl_health_describe(out, extra, on, s);
     vic_gi_free(&vic_exec_config_desc, &cfg);
     json_object_set_new(out, "auto_remove", json_boolean(vm_auto_remove(vm)));
     json_object_set_new(out, "paused", json_boolean(frozen));
@@ -1351,6 +1362,8 @@ int pl_container_kill(pl *p, const char *ref, int sig, vic_err **err)
 
 int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err)
 {
+    int attempt = 0;
+again:;
     pl_handle *h = NULL;
     int rc = pl_handle_get(p, ref, &h, err);
     if (rc < 0)
@@ -1383,6 +1396,12 @@ int pl_container_start_attach(pl *p, const char *ref, bool attach, vic_err **err
     if (restart_locked) {
         pl_restart_unlock(restart_locked);
         restart_locked = NULL;
+    }
+    /* the last result of a health check may have landed since the read: read it again */
+    if (rc == VIC_ECONFLICT && attempt++ < 3) {
+        vic_err_free(err);
+        pl_handle_free(h);
+        goto again;
     }
     if (rc == 0 && !(h->cfg.n_sessions && h->cfg.sessions[0].attach))
         rc = wait_started(p, &h->vm, h->cfg.id, err);
@@ -1702,19 +1721,24 @@ int pl_container_rename(pl *p, const char *ref, const char *name, vic_err **err)
                            "in use by container \"%s\".",
                            name, other);
     vic_err_free(&e);
-    pl_handle *h = NULL;
-    int rc = pl_handle_get(p, ref, &h, err);
-    if (rc < 0)
-        return rc;
-    free(h->cfg.name);
-    h->cfg.name = xstrdup(name);
-    for (size_t i = 0; i < h->cfg.n_sessions; i++) {
-        free(h->cfg.sessions[i].name);
-        h->cfg.sessions[i].name = xstrdup(name);
+    /* a health check's result may land between the read and the commit: read it again */
+    for (int attempt = 0;; attempt++) {
+        pl_handle *h = NULL;
+        int rc = pl_handle_get(p, ref, &h, err);
+        if (rc < 0)
+            return rc;
+        free(h->cfg.name);
+        h->cfg.name = xstrdup(name);
+        for (size_t i = 0; i < h->cfg.n_sessions; i++) {
+            free(h->cfg.sessions[i].name);
+            h->cfg.sessions[i].name = xstrdup(name);
+        }
+        rc = pl_handle_commit(p, h, err);
+        pl_handle_free(h);
+        if (rc != VIC_ECONFLICT || attempt == 3)
+            return rc;
+        vic_err_free(err);
     }
-    rc = pl_handle_commit(p, h, err);
-    pl_handle_free(h);
-    return rc;
 }
 
 /* ---- handles ---- */
@@ -1988,9 +2012,9 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
     size_t n_fwd = h->set_nics ? forwards_of(json_string_value(json_object_get(h->orig, KEY_PORTS)),
                                              fwd, fwd_ips)
                                : 0;
-    if (h->set_nics && h->cfg.n_networks == 0 && n_fwd > 0)
-        return vic_err_set(err, VIC_EINVAL,
-                           "the container publishes ports: it keeps at least one network");
+    /* Without a network (docker-compose disconnects a created container from its network to
+     * connect it again with its aliases) the published ports stay recorded, and the first
+     * NIC of the next connect carries them again. */
     for (size_t i = 0; h->set_nics && i < h->cfg.n_networks && i < PL_MAX_NETWORKS; i++) {
         snprintf(gws[i], sizeof(gws[i]), "%s", h->cfg.networks[i].gateway ?: "");
         nics[i] = (hv_nic){.network = p->bridge_pg,

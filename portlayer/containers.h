@@ -144,6 +144,10 @@ typedef struct pl_create_spec {
      * refused. */
     const char *restart_policy;
     int64_t restart_max;
+    /* Docker's Healthcheck in the port layer's form (portlayer/health.h), checked and
+     * recorded when it asks for a check (NULL, or a test of NONE: none); the port layer runs
+     * it while the container runs (pl_health_start). */
+    const json_t *healthcheck;
     pl_rootfs_fn rootfs; /* builds the root disk */
     void *rootfs_payload;
 } pl_create_spec;
@@ -151,6 +155,11 @@ typedef struct pl_create_spec {
 /* Creates a container (a powered-off VM) and writes its 64-hex-digit id into id_out.
  * VIC_ECONFLICT when the name is in use, VIC_EINVAL for a bad spec (the field named). */
 int pl_container_create(pl *p, const pl_create_spec *spec, char id_out[65], vic_err **err);
+
+/* The pool's VMs, as hv_vm_list lists them with their guestinfo.vice. keys (the
+ * containers among them carry an id; one being created carries VIC_GI_PREFIX
+ * "/vicc/creating"). New reference. */
+int pl_container_vms(pl *p, json_t **out, vic_err **err);
 
 /* Finds a container by full id, unique id prefix, or name. VIC_ENOTFOUND, or VIC_EINVAL for
  * an ambiguous prefix. */
@@ -161,7 +170,8 @@ int pl_container_find(pl *p, const char *ref, char id_out[65], vic_err **err);
  * "restarting" while its restart policy's next run is due: not running, its VM off),
  * image_id (the image's id, "" when not recorded),
  * restarting, restart_policy {name, maximum_retry_count}, restart_count, exit_code, error,
- * created_at / started_at / finished_at (RFC 3339), auto_remove, config {cmd,
+ * created_at / started_at / finished_at (RFC 3339), auto_remove, healthcheck and health (with a
+ * health check: portlayer/health.h, pl_health_describe), config {cmd,
  * env, workdir, user, tty, hostname}, mounts [{volume, target, mode}], ports [{host_ip, host_port,
  * container_port, protocol}], networks [{name, id, ip, prefix, gateway, aliases, mac}],
  * annotations (as created, {} for none), vm {name, power, change_version}, paused, and its

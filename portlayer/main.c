@@ -92,6 +92,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "port-layer-server: %s\n", err->msg);
         goto out;
     }
+    /* containers with a health check are checked while they run, those running already
+     * (a restarted port layer) too */
+    if (pl_healthmon_start(&ctx.health, port, &err) < 0) {
+        fprintf(stderr, "port-layer-server: %s\n", err->msg);
+        goto out;
+    }
     if (vic_http_server_start(&srv, &cfg, &err) < 0) {
         fprintf(stderr, "port-layer-server: %s\n", err->msg);
         goto out;
@@ -109,6 +115,7 @@ int main(int argc, char **argv)
     code = vic_service_wait(srv, &sigs);
     pl_dns_stop(ctx.dns);
 out:
+    pl_healthmon_stop(ctx.health);
     pl_autoremove_stop(port); /* before the stores its removals use */
     pl_networks_free(ctx.networks);
     pl_volumes_free(ctx.volumes);

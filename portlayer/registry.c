@@ -190,6 +190,43 @@ int pl_index_pick(const json_t **out, const json_t *index, const char *os, const
     return vic_err_set(err, VIC_ENOTFOUND, "no manifest for %s/%s in the image's index", os, arch);
 }
 
+/* Copies Docker's Healthcheck (HEALTHCHECK) from src[key] to dst[name] as given: {Test:
+ * [strings], Interval, Timeout, StartPeriod, StartInterval (ns), Retries}; absent or null:
+ * none; anything else is EINVAL. */
+static int copy_healthcheck(json_t *dst, const char *name, const json_t *src, const char *key,
+                            vic_err **err)
+{
+    json_t *v = json_object_get(src, key);
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return vic_err_set(err, VIC_EINVAL, "config.%s: must be an object", key);
+    json_t *hc = json_object();
+    json_object_set_new(dst, name, hc);
+    json_t *test = json_object_get(v, "Test");
+    if (test && !json_is_null(test)) {
+        size_t i;
+        json_t *e;
+        if (!json_is_array(test))
+            return vic_err_set(err, VIC_EINVAL, "config.%s.Test: must be an array of strings", key);
+        json_array_foreach(test, i, e) if (!json_is_string(e)) return vic_err_set(
+            err, VIC_EINVAL, "config.%s.Test: must be an array of strings", key);
+        json_object_set_new(hc, "Test", json_copy(test));
+    }
+    static const char *const nums[] = {"Interval", "Timeout", "StartPeriod", "StartInterval",
+                                       "Retries"};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        json_t *n = json_object_get(v, nums[i]);
+        if (n == NULL || json_is_null(n))
+            continue;
+        if (!json_is_integer(n) || json_integer_value(n) < 0)
+            return vic_err_set(err, VIC_EINVAL, "config.%s.%s: must be a number", key, nums[i]);
+        if (json_integer_value(n) > 0)
+            json_object_set(hc, nums[i], n);
+    }
+    return 0;
+}
+
 /* Copies an array of strings (or null) from src[key] to dst[name]; anything else is EINVAL. */
 static int copy_str_array(json_t *dst, const char *name, const json_t *src, const char *key,
                           int null_ok, vic_err **err)
@@ -275,7 +312,8 @@ int pl_image_config_parse(json_t **out, const char *body, size_t len, vic_err **
         (rc = copy_str(nc, "user", c, "User", err)) < 0 ||
         (rc = copy_str(nc, "stop_signal", c, "StopSignal", err)) < 0 ||
         (rc = copy_keys(nc, "exposed_ports", c, "ExposedPorts", err)) < 0 ||
-        (rc = copy_keys(nc, "volumes", c, "Volumes", err)) < 0)
+        (rc = copy_keys(nc, "volumes", c, "Volumes", err)) < 0 ||
+        (rc = copy_healthcheck(nc, "healthcheck", c, "Healthcheck", err)) < 0)
         return rc;
     json_t *labels = json_object_get(c, "Labels");
     if (labels && !json_is_null(labels)) {

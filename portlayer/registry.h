@@ -53,7 +53,9 @@ int pl_index_pick(const json_t **out, const json_t *index, const char *os, const
 
 /* Parses an image config blob. *out is {"architecture", "os", "created", "diff_ids": [...],
  * "config": {"env": [], "cmd": [] or null, "entrypoint": [] or null, "working_dir", "user",
- * "exposed_ports": [...], "labels": {}, "stop_signal", "volumes": [...]}}. VIC_EINVAL for
+ * "exposed_ports": [...], "labels": {}, "stop_signal", "volumes": [...], "healthcheck" (when
+ * the image has a HEALTHCHECK: Docker's {Test, Interval, Timeout, StartPeriod, StartInterval,
+ * Retries}, its non-zero fields)}}. VIC_EINVAL for
  * malformed JSON, a rootfs that is not "layers", or a diff_id that is not a sha256 digest. */
 int pl_image_config_parse(json_t **out, const char *body, size_t len, vic_err **err);
 

@@ -104,6 +104,7 @@ static const vic_schema_field create_fields[] = {
     {.name = "mac_address", .type = VIC_JSON_STRING, .min = 17, .max = 17},
     {.name = "annotations", .type = VIC_JSON_OBJECT},
     {.name = "restart_policy", .type = VIC_JSON_OBJECT, .object = &restart_schema},
+    {.name = "healthcheck", .type = VIC_JSON_OBJECT},
     {.name = "cap_add", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
     {.name = "cap_drop", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
     {.name = "security_opt", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 16},
@@ -417,6 +418,7 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         .restart_policy = vic_json_str(json_object_get(body, "restart_policy"), "name"),
         .restart_max = json_integer_value(
             json_object_get(json_object_get(body, "restart_policy"), "maximum_retry_count")),
+        .healthcheck = json_object_get(body, "healthcheck"),
         .rootfs = build_rootfs,
         .rootfs_payload = &call,
     };
@@ -1725,20 +1727,49 @@ static int parse_timestamp(const char *v, int64_t *out)
 typedef struct events_job {
     pl_server_ctx *c;
     int64_t since, until;
+    int64_t health_seq; /* the last health event sent (pl_health_events) */
     vic_http_stream *s;
 } events_job;
 
+static int write_event(events_job *j, const json_t *ev)
+{
+    char *text = json_dumps(ev, JSON_COMPACT);
+    int rc = vic_http_stream_write_line(j->s, text, strlen(text), NULL) < 0 ? -1 : 0;
+    free(text);
+    return rc;
+}
+
+/* Sends the health checks' events (they come from the port layer, not the hypervisor) up to
+ * time cutoff (ns; -1: all) and before until: -1 when the client left. */
+static int emit_health(events_job *j, int64_t cutoff)
+{
+    json_t *health cleanup_json = pl_healthmon_events(j->c->health, j->health_seq, j->since);
+    size_t i;
+    json_t *h;
+    json_array_foreach(health, i, h)
+    {
+        int64_t t = json_integer_value(json_object_get(h, "time_ns"));
+        if ((cutoff >= 0 && t > cutoff) || (j->until > 0 && t > j->until))
+            break;
+        j->health_seq = json_integer_value(json_object_get(h, "seq"));
+        json_object_del(h, "seq");
+        if (write_event(j, h) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The hypervisor's events as they are followed, with the health events before each in time,
+ * and at each quiet second. */
 static int emit_event(const json_t *ev, void *payload)
 {
     events_job *j = payload;
     if (!vic_http_stream_alive(j->s))
         return -1;
-    if (ev) {
-        char *text = json_dumps(ev, JSON_COMPACT);
-        int rc = vic_http_stream_write_line(j->s, text, strlen(text), NULL) < 0 ? -1 : 0;
-        free(text);
-        return rc;
-    }
+    if (emit_health(j, ev ? json_integer_value(json_object_get(ev, "time_ns")) : -1) < 0)
+        return -1;
+    if (ev)
+        return write_event(j, ev);
     /* a quiet second: a heartbeat lets a relaying reader look at its own client */
     return vic_http_stream_write(j->s, "{}\n", 3, NULL) < 0 ? -1 : 0;
 }
@@ -1749,6 +1780,8 @@ static void *events_thread(void *arg)
     vic_err *err = NULL;
     if (pl_events_follow(j->c->port, j->since, j->until, emit_event, j, &err) < 0)
         emit(j->s, json_pack("{s:s}", "error", err->msg));
+    else if (j->until > 0 && vic_http_stream_alive(j->s))
+        emit_health(j, -1); /* those after the last of the hypervisor's, up to until */
     vic_log(VIC_LOG_INFO, "event=events_end reason=\"%s\"",
             err                           ? err->msg
             : vic_http_stream_alive(j->s) ? "until reached"
@@ -1773,6 +1806,7 @@ static int events_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
     j->c = c;
     j->since = since;
     j->until = until;
+    j->health_seq = since > 0 ? 0 : pl_healthmon_event_seq(c->health);
     j->s = vic_http_resp_stream(resp, 200, "application/json");
     pthread_t th;
     if (pthread_create(&th, NULL, events_thread, j) != 0) {

@@ -8,6 +8,7 @@
 
 #include "lib/http.h"
 #include "portlayer/containers.h"
+#include "portlayer/healthmon.h"
 #include "portlayer/imagestore.h"
 #include "portlayer/networks.h"
 #include "portlayer/registry.h"
@@ -26,6 +27,7 @@ typedef struct pl_server_ctx {
     pl_volumes *volumes;          /* the VCH's volume stores (possibly none); NULL: no routes */
     pl_networks *networks;        /* the VCH's networks; NULL: containers get none */
     struct pl_dns *dns;           /* their name server, told of new networks; may be NULL */
+    pl_healthmon *health;         /* the health checker; may be NULL (no health events) */
 } pl_server_ctx;
 
 /* A rootfs_for that builds from ctx->images (payload: the pl_server_ctx). */

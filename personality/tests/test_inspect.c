@@ -247,8 +247,21 @@ static void test_config_checks(void **state)
         {"{\"Labels\": {\"a\": 1}}", "invalid Labels: a is not a string"},
         {"{\"Domainname\": \"example.com\"}",
          "--domainname is not supported: a container's VM has a hostname only"},
-        {"{\"Healthcheck\": {\"Test\": [\"CMD\", \"true\"]}}",
-         "health checks are not supported: a VCH runs no HEALTHCHECK (use --no-healthcheck)"},
+        {"{\"Healthcheck\": {\"Test\": [\"CMD\", \"true\"], \"Interval\": 999999}}",
+         "Interval in Healthcheck cannot be less than 1ms"},
+        {"{\"Healthcheck\": {\"Test\": [\"CMD\", \"true\"], \"Timeout\": -1}}",
+         "Timeout in Healthcheck cannot be less than 1ms"},
+        {"{\"Healthcheck\": {\"StartPeriod\": 1}}",
+         "StartPeriod in Healthcheck cannot be less than 1ms"},
+        {"{\"Healthcheck\": {\"StartInterval\": 10}}",
+         "StartInterval in Healthcheck cannot be less than 1ms"},
+        {"{\"Healthcheck\": {\"Retries\": -1}}", "Retries in Healthcheck cannot be negative"},
+        {"{\"Healthcheck\": {\"Retries\": \"3\"}}", "invalid Healthcheck.Retries: a number"},
+        {"{\"Healthcheck\": {\"Test\": \"CMD true\"}}",
+         "invalid Healthcheck.Test: a list of strings"},
+        {"{\"Healthcheck\": {\"Test\": [\"CMD-SHELL\"]}}",
+         "invalid Healthcheck.Test: CMD-SHELL needs a command"},
+        {"{\"Healthcheck\": [\"CMD\"]}", "invalid Healthcheck: an object"},
         {"{\"NetworkDisabled\": true}", "NetworkDisabled is not supported: use --network none"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -260,6 +273,8 @@ static void test_config_checks(void **state)
     static const char *const good[] = {
         "{\"MacAddress\": \"02:42:AC:11:00:09\", \"StopTimeout\": 3, \"Labels\": {\"a\": \"b\"}}",
         "{\"Healthcheck\": {\"Test\": [\"NONE\"]}, \"Domainname\": \"\", \"MacAddress\": \"\"}",
+        "{\"Healthcheck\": {\"Test\": [\"CMD\", \"true\"], \"Interval\": 1000000, \"Retries\": 0}}",
+        "{\"Healthcheck\": {\"Test\": [], \"Timeout\": 0, \"StartPeriod\": 5000000000}}",
         "{\"StopTimeout\": null, \"Labels\": null}",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -600,6 +615,87 @@ static void test_inspect_pid_of_a_stopped_container(void **state)
     assert_json(json_object_get(json_object_get(in, "Config"), "Cmd"), "[\"sleep\", \"600\"]");
 }
 
+/* Docker's merge of a create's Healthcheck with its image's, the port layer's check made of
+ * it, and State.Health from the port layer's health. */
+static void test_healthcheck_merge_spec_and_state(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *given, *image, *merged;
+    } cases[] = {
+        /* none given: the image's */
+        {"null", "{\"Test\": [\"CMD\", \"check\"], \"Interval\": 5}",
+         "{\"Test\": [\"CMD\", \"check\"], \"Interval\": 5}"},
+        /* a field given: the rest is the image's */
+        {"{\"Retries\": 7}", "{\"Test\": [\"CMD\", \"check\"], \"Interval\": 5}",
+         "{\"Test\": [\"CMD\", \"check\"], \"Interval\": 5, \"Retries\": 7}"},
+        /* a test given wins, the image's numbers fill the zeros */
+        {"{\"Test\": [\"CMD-SHELL\", \"x\"], \"Interval\": 0, \"Timeout\": 9}",
+         "{\"Test\": [\"CMD\", \"check\"], \"Interval\": 5, \"Timeout\": 3}",
+         "{\"Test\": [\"CMD-SHELL\", \"x\"], \"Interval\": 5, \"Timeout\": 9}"},
+        /* --no-healthcheck over an image's */
+        {"{\"Test\": [\"NONE\"]}", "{\"Test\": [\"CMD\", \"check\"]}", "{\"Test\": [\"NONE\"]}"},
+        {"null", "null", "null"},
+        {"{}", "null", "null"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *g cleanup_json = json_loads(cases[i].given, JSON_DECODE_ANY, NULL);
+        json_t *im cleanup_json = json_loads(cases[i].image, JSON_DECODE_ANY, NULL);
+        json_t *m cleanup_json = engine_healthcheck_merge(g, im);
+        if (strcmp(cases[i].merged, "null") == 0)
+            assert_null(m);
+        else
+            assert_json(m, cases[i].merged);
+    }
+    /* the record carries the merged check; the port layer's spec is made of it */
+    json_t *b cleanup_json = parse("{\"Image\": \"x\", \"Healthcheck\": {\"Retries\": 2}, "
+                                   "\"Shell\": [\"/bin/ash\", \"-c\"]}");
+    json_t *img cleanup_json =
+        parse("{\"config\": {\"healthcheck\": {\"Test\": [\"CMD-SHELL\", \"wget -q localhost\"], "
+              "\"Interval\": 2000000000}}}");
+    json_t *rec cleanup_json = engine_record_make(b, img);
+    assert_json(json_object_get(json_object_get(rec, "Config"), "Healthcheck"),
+                "{\"Test\": [\"CMD-SHELL\", \"wget -q localhost\"], \"Interval\": 2000000000, "
+                "\"Retries\": 2}");
+    json_t *spec cleanup_json = engine_healthcheck_spec(rec);
+    assert_json(spec, "{\"test\": [\"CMD-SHELL\", \"wget -q localhost\"], \"interval\": "
+                      "2000000000, \"retries\": 2, \"shell\": [\"/bin/ash\", \"-c\"]}");
+    /* no check to run: NONE, none, or a type Docker runs nothing for */
+    static const char *const none[] = {
+        "{\"Config\": {\"Healthcheck\": {\"Test\": [\"NONE\"]}}}", "{\"Config\": {}}",
+        "{\"Config\": {\"Healthcheck\": {\"Test\": [\"HTTP\", \"/\"]}}}"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *r cleanup_json = parse(none[i]);
+        assert_null(engine_healthcheck_spec(r));
+    }
+
+    /* State.Health: Docker's names; none without the port layer's health */
+    json_t *x cleanup_json = pl_container(NULL);
+    json_t *in cleanup_json = engine_container_inspect(x);
+    assert_null(json_object_get(json_object_get(in, "State"), "Health"));
+    json_object_set_new(
+        x, "health",
+        parse("{\"status\": \"unhealthy\", \"failing_streak\": 4, \"log\": [{\"start\": "
+              "\"2026-12-07T10:00:00.000000001Z\", \"end\": \"2026-12-07T10:00:01Z\", "
+              "\"exit_code\": -1, \"output\": \"Health check exceeded timeout (1s)\"}]}"));
+    json_t *in2 cleanup_json = engine_container_inspect(x);
+    assert_json(json_object_get(json_object_get(in2, "State"), "Health"),
+                "{\"Status\": \"unhealthy\", \"FailingStreak\": 4, \"Log\": [{\"Start\": "
+                "\"2026-12-07T10:00:00.000000001Z\", \"End\": \"2026-12-07T10:00:01Z\", "
+                "\"ExitCode\": -1, \"Output\": \"Health check exceeded timeout (1s)\"}]}");
+    /* and docker ps's status */
+    char status[96];
+    json_object_set_new(x, "state", json_string("running"));
+    json_object_set_new(x, "started_at", json_string("2026-12-07T10:00:00Z"));
+    engine_container_status(x, (time_t)engine_time_ns("2026-12-07T10:00:05Z") / 1000000000, status,
+                            sizeof(status));
+    assert_string_equal(status, "Up 5 seconds (unhealthy)");
+    json_object_set_new(json_object_get(x, "health"), "status", json_string("starting"));
+    engine_container_status(x, (time_t)engine_time_ns("2026-12-07T10:00:05Z") / 1000000000, status,
+                            sizeof(status));
+    assert_string_equal(status, "Up 5 seconds (health: starting)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_inspect_field_set_and_zero_values),
         cmocka_unit_test(test_inspect_shows_what_the_create_gave),
         cmocka_unit_test(test_inspect_pid_of_a_stopped_container),
+        cmocka_unit_test(test_healthcheck_merge_spec_and_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

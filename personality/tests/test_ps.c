@@ -184,9 +184,16 @@ static void test_ps_volume_network_ports_and_the_rest(void **state)
     assert_true(wanted(&q, "{\"expose\": [\"53/udp\"]}", a));
     assert_true(wanted(&q, "{\"expose\": [\"8080\"]}", a)); /* a published port is exposed */
     assert_false(wanted(&q, "{\"expose\": [\"53\"]}", a));  /* tcp */
-    /* no health checks: every container has none */
+    /* no health check: none */
     assert_true(wanted(&q, "{\"health\": [\"none\"]}", a));
     assert_false(wanted(&q, "{\"health\": [\"healthy\"]}", a));
+    /* a health check: its status */
+    json_object_set_new(a, "health",
+                        json_pack("{s:s, s:i}", "status", "unhealthy", "failing_streak", 3));
+    assert_true(wanted(&q, "{\"health\": [\"unhealthy\"]}", a));
+    assert_true(wanted(&q, "{\"health\": [\"healthy\", \"unhealthy\"]}", a));
+    assert_false(wanted(&q, "{\"health\": [\"none\"]}", a));
+    assert_false(wanted(&q, "{\"health\": [\"starting\"]}", a));
     assert_true(wanted(&q, "{\"is-task\": [\"false\"]}", a));
     assert_false(wanted(&q, "{\"is-task\": [\"true\"]}", a));
     assert_true(wanted(&q, "{\"isolation\": [\"default\"]}", a));

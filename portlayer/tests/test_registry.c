@@ -222,6 +222,21 @@ static void test_registry_config_parse(void **state)
                        "\"diff_ids\":[]}}";
     assert_int_equal(pl_image_config_parse(&o, bad2, strlen(bad2), &err), VIC_EINVAL);
     assert_non_null(strstr(err->msg, "Env"));
+    vic_err_free(&err);
+    /* HEALTHCHECK: kept as Docker's, its zero fields left out; none: no key */
+    assert_null(json_object_get(c, "healthcheck"));
+    const char *hc = "{\"config\":{\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"wget -q "
+                     "localhost\"],\"Interval\":5000000000,\"Timeout\":0}},\"rootfs\":{"
+                     "\"type\":\"layers\",\"diff_ids\":[]}}";
+    json_t *h cleanup_json = NULL;
+    assert_int_equal(pl_image_config_parse(&h, hc, strlen(hc), &err), 0);
+    json_t *want cleanup_json = json_loads(
+        "{\"Test\": [\"CMD-SHELL\", \"wget -q localhost\"], \"Interval\": 5000000000}", 0, NULL);
+    assert_true(json_equal(json_object_get(json_object_get(h, "config"), "healthcheck"), want));
+    const char *hc_bad = "{\"config\":{\"Healthcheck\":{\"Test\":\"true\"}},\"rootfs\":{"
+                         "\"type\":\"layers\",\"diff_ids\":[]}}";
+    assert_int_equal(pl_image_config_parse(&o, hc_bad, strlen(hc_bad), &err), VIC_EINVAL);
+    assert_non_null(strstr(err->msg, "Healthcheck.Test"));
 }
 
 static void test_registry_challenge_parse(void **state)

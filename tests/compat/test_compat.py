@@ -13,6 +13,7 @@ import threading
 import time
 from datetime import datetime
 
+import docker.errors as docker_errors
 import pytest
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -182,13 +183,6 @@ def test_create_start_attach(engine, s):
 
 # ---- exec and attach ----
 
-def test_exec_has_the_container_environment(engine, s):
-    name = sleeper(engine, s, "c", "-e", "FOO=from-run", "-e", "BAR=kept")
-    assert ok(engine.docker("exec", name, "sh", "-c", "echo $FOO $BAR")) == "from-run kept\n"
-    assert ok(engine.docker("exec", "-e", "FOO=from-exec", name, "sh", "-c",
-                            "echo $FOO $BAR")) == "from-exec kept\n"
-
-
 def test_exec(engine, s):
     name = sleeper(engine, s)
     r = engine.docker("exec", name, "sh", "-c", "echo in; echo err >&2; exit 3")
@@ -199,6 +193,13 @@ def test_exec(engine, s):
     # an exec sees the container's files
     ok(engine.docker("exec", name, "sh", "-c", "echo shared > /tmp/f"))
     assert ok(engine.docker("exec", name, "cat", "/tmp/f")) == "shared\n"
+
+
+def test_exec_inherits_the_containers_environment_user_and_workdir(engine, s):
+    name = sleeper(engine, s, "c", "-e", "A=from-run", "-e", "B=kept", "-w", "/tmp", "-u",
+                   "nobody")
+    r = engine.docker("exec", "-e", "A=from-exec", name, "sh", "-c", 'echo "$A $B"; pwd; id -u')
+    assert ok(r) == "from-exec kept\n/tmp\n65534\n"
 
 
 def test_exec_missing_binary(engine, s):
@@ -728,6 +729,105 @@ def test_restart_policy_on_failure(engine, s):
     st = c["State"]
     assert (st["ExitCode"], st["Running"], st["Restarting"]) == (3, False, False), st
     assert c["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+
+
+# ---- health checks ----
+
+def health_of(e, name, want):
+    """A poller: the container's State.Health once its Status is want."""
+    def check():
+        h = inspect(e, name)["State"].get("Health")
+        return h if h and h["Status"] == want else None
+    return check
+
+
+def ps_status(e, name):
+    return ok(e.docker("ps", "-a", "--filter", "name=" + name, "--format", "{{.Status}}")).strip()
+
+
+def test_health_cmd_healthy(engine, s):
+    since = time.time()
+    name = sleeper(engine, s, "c", "--health-cmd", "echo checked", "--health-interval", "1s",
+                   "--health-timeout", "10s", "--health-retries", "2")
+    c = inspect(engine, name)
+    assert c["Config"]["Healthcheck"] == {"Test": ["CMD-SHELL", "echo checked"],
+                                          "Interval": 1000000000, "Timeout": 10000000000,
+                                          "Retries": 2}
+    h = wait_until("healthy", health_of(engine, name, "healthy"))
+    assert h["FailingStreak"] == 0
+    last = h["Log"][-1]
+    assert last["ExitCode"] == 0 and last["Output"] == "checked\n", h["Log"]
+    rfc3339(last["Start"]), rfc3339(last["End"])
+    status = ps_status(engine, name)
+    assert re.match(r"^Up .* \(healthy\)$", status), status
+    assert name in ok(engine.docker("ps", "--filter", "health=healthy", "--format",
+                                    "{{.Names}}")).split()
+    assert name not in ok(engine.docker("ps", "--filter", "health=none", "--format",
+                                        "{{.Names}}")).split()
+    out = ok(engine.docker("events", "--since", "%.3f" % since, "--until",
+                           "%.3f" % (time.time() + 1.5), "--filter", "container=" + name,
+                           "--filter", "event=health_status", "--format", "{{.Action}}",
+                           timeout=30))
+    assert out.splitlines() == ["health_status: healthy"], out
+
+
+def test_health_cmd_unhealthy_after_retries(engine, s):
+    name = sleeper(engine, s, "c", "--health-cmd", "echo failing >&2; exit 2",
+                   "--health-interval", "1s", "--health-retries", "2")
+    h = wait_until("unhealthy", health_of(engine, name, "unhealthy"))
+    assert h["FailingStreak"] >= 2
+    assert [e["ExitCode"] for e in h["Log"]][-2:] == [2, 2]
+    assert h["Log"][-1]["Output"] == "failing\n"
+    assert ps_status(engine, name).endswith("(unhealthy)")
+    assert ok(engine.docker("ps", "--filter", "health=unhealthy", "--filter", "name=" + name,
+                            "--format", "{{.Names}}")).split() == [name]
+
+
+def test_health_starting_within_start_period(engine, s):
+    name = sleeper(engine, s, "c", "--health-cmd", "test -e /tmp/up", "--health-interval",
+                   "1s", "--health-retries", "1", "--health-start-period", "120s")
+
+    def two_failed():
+        h = inspect(engine, name)["State"].get("Health")
+        return h if h and len(h["Log"]) >= 2 else None
+    h = wait_until("two checks", two_failed)
+    assert h["Status"] == "starting" and h["FailingStreak"] == 0, h
+    assert ps_status(engine, name).endswith("(health: starting)")
+    ok(engine.docker("exec", name, "touch", "/tmp/up"))
+    wait_until("healthy", health_of(engine, name, "healthy"))
+
+
+def test_health_timeout(engine, s):
+    name = sleeper(engine, s, "c", "--health-cmd", "sleep 30", "--health-interval", "1s",
+                   "--health-timeout", "1s", "--health-retries", "1")
+    h = wait_until("unhealthy", health_of(engine, name, "unhealthy"))
+    e = h["Log"][-1]
+    assert e["ExitCode"] == -1 and e["Output"].startswith("Health check exceeded timeout (1s)"), e
+
+
+def test_no_healthcheck(engine, s):
+    name = sleeper(engine, s, "c", "--no-healthcheck")
+    c = inspect(engine, name)
+    assert c["Config"]["Healthcheck"] == {"Test": ["NONE"]}
+    assert c["State"].get("Health") is None
+    assert "(" not in ps_status(engine, name)
+    assert name in ok(engine.docker("ps", "--filter", "health=none", "--format",
+                                    "{{.Names}}")).split()
+
+
+def test_health_bad_values_are_refused(engine, s):
+    refused(engine.docker("create", "--name", s.name(), "--health-cmd", "true",
+                          "--health-interval", "100us", engine.image),
+            "Interval in Healthcheck cannot be less than 1ms")
+    # what the CLI lets through, the daemon checks
+    for hc, msg in (({"Test": ["CMD", "true"], "Retries": -1},
+                     "Retries in Healthcheck cannot be negative"),
+                    ({"Test": ["CMD", "true"], "Timeout": 10},
+                     "Timeout in Healthcheck cannot be less than 1ms")):
+        with pytest.raises(docker_errors.APIError) as exc:
+            engine.client.api.create_container(engine.image, "true", name=s.name("api"),
+                                               healthcheck=hc)
+        assert exc.value.status_code == 400 and msg in str(exc.value), str(exc.value)
 
 
 def test_rename(engine, s):

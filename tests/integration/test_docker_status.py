@@ -142,8 +142,7 @@ def test_options_a_vch_cannot_honour_are_refused_with_the_reason(vch, image):
                        (["--pid", "host"], "--pid is not supported"),
                        (["--ulimit", "nofile=10:10"], "--ulimit is not supported"),
                        (["--log-driver", "syslog"], "log driver syslog is not supported"),
-                       (["--log-opt", "max-size=10m"], "log option max-size is not supported"),
-                       (["--health-cmd", "true"], "health checks are not supported")):
+                       (["--log-opt", "max-size=10m"], "log option max-size is not supported")):
         r = docker(vch, "create", *args, image, "true")
         assert r.returncode != 0 and want in r.stderr, (args, r.stderr)
         assert "Unable to find image" not in r.stderr, r.stderr
