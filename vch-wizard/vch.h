@@ -109,6 +109,19 @@ int vch_log(vch_engine *e, const char *id, char **text, vic_err **err);
 int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t **out,
                   vic_err **err);
 
+/* Powers the VCH's appliance on and waits until its endpoint is ready; the VCH comes back
+ * with its host from then on (vch_autostart). Its containers with restart policy always or
+ * unless-stopped come back with it (its port layer's). A running VCH stays as it is. */
+int vch_start(vch_engine *e, const char *id, vic_err **err);
+
+/* Powers the VCH's appliance off, then its running containerVMs (each SIGTERM, SIGKILL after
+ * grace_ms), and records that it stays off, also when its host restarts. */
+int vch_stop(vch_engine *e, const char *id, unsigned grace_ms, vic_err **err);
+
+/* Powers on the appliances of the VCHs that were running and are off (their host restarted)
+ * and not stopped by vch_stop nor in a create or delete; *n_started counts them. */
+int vch_autostart(vch_engine *e, int *n_started, vic_err **err);
+
 /* Rolls back creates and finishes deletes whose runner died. *n_fixed counts them. */
 int vch_converge(vch_engine *e, int *n_fixed, vic_err **err);
 

@@ -46,6 +46,8 @@
 /* Hidden from the guest: the lifecycle's own marks. */
 #define K_TASK     "vch.task"
 #define K_CREATING "vch.creating"
+/* vch_stop's mark: the VCH stays off until vch_start, also when its host restarts */
+#define K_STOPPED  "vch.stopped"
 #define K_DELETING "vch.deleting"
 
 #define APPLIANCE_MAGIC  "vic-local-appliance 1\n"

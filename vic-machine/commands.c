@@ -289,6 +289,53 @@ int vm_cmd_delete(int argc, char **argv, vm_common *c)
     return rc < 0 ? VM_EXIT_OP : 0;
 }
 
+int vm_cmd_start(int argc, char **argv, vm_common *c)
+{
+    int p = vm_start_flags(argc, argv, c);
+    if (p)
+        return p == VM_HELP ? 0 : p;
+    const char *id = vm_vch_of(c, "start");
+    if (id == NULL)
+        return VM_EXIT_USAGE;
+    vch_engine *e = NULL;
+    if (open_engine(&e, c) < 0)
+        return VM_EXIT_OP;
+    vic_err *err cleanup_err = NULL;
+    if (!c->json)
+        printf("Starting VCH %s\n", id);
+    int rc = vch_start(e, id, &err);
+    if (rc < 0)
+        fprintf(stderr, "vic-machine start: %s\n", err->msg);
+    else if (!c->json)
+        printf("VCH %s is running\n", id);
+    vch_engine_close(e);
+    return rc < 0 ? VM_EXIT_OP : 0;
+}
+
+int vm_cmd_stop(int argc, char **argv, vm_common *c)
+{
+    long grace = 10;
+    int p = vm_stop_flags(argc, argv, c, &grace);
+    if (p)
+        return p == VM_HELP ? 0 : p;
+    const char *id = vm_vch_of(c, "stop");
+    if (id == NULL)
+        return VM_EXIT_USAGE;
+    vch_engine *e = NULL;
+    if (open_engine(&e, c) < 0)
+        return VM_EXIT_OP;
+    vic_err *err cleanup_err = NULL;
+    if (!c->json)
+        printf("Stopping VCH %s (grace %ld s)\n", id, grace);
+    int rc = vch_stop(e, id, (unsigned)grace * 1000, &err);
+    if (rc < 0)
+        fprintf(stderr, "vic-machine stop: %s\n", err->msg);
+    else if (!c->json)
+        printf("VCH %s is stopped\n", id);
+    vch_engine_close(e);
+    return rc < 0 ? VM_EXIT_OP : 0;
+}
+
 static int run_configure(vm_common *c, json_t *changes, const char *cmd)
 {
     const char *id = vm_vch_of(c, cmd);

@@ -13,6 +13,8 @@ int vm_cmd_create(int argc, char **argv, vm_common *c);
 int vm_cmd_ls(int argc, char **argv, vm_common *c);
 int vm_cmd_inspect(int argc, char **argv, vm_common *c);
 int vm_cmd_delete(int argc, char **argv, vm_common *c);
+int vm_cmd_start(int argc, char **argv, vm_common *c);
+int vm_cmd_stop(int argc, char **argv, vm_common *c);
 int vm_cmd_configure(int argc, char **argv, vm_common *c);
 int vm_cmd_debug(int argc, char **argv, vm_common *c);
 int vm_cmd_ui(int argc, char **argv, vm_common *c);

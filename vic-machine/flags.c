@@ -598,3 +598,41 @@ int vm_delete_flags(int argc, char **argv, vm_common *c, vch_delete_opts *o)
         "  --force               same as --containers all\n",
         NULL);
 }
+
+/* ---- start, stop ---- */
+
+static int stop_opt(int o, const char *arg, void *payload)
+{
+    long *grace = payload;
+    char *end = NULL;
+    if (o != 'g')
+        return -1;
+    long v = strtol(arg, &end, 10);
+    if (end == arg || *end || v < 0 || v > 3600)
+        return -1;
+    *grace = v;
+    return 0;
+}
+
+int vm_start_flags(int argc, char **argv, vm_common *c)
+{
+    return vm_parse_common(argc, argv, c, NULL, 0, NULL, NULL, "start", "--name NAME [OPTIONS]",
+                           "Powers a stopped VCH's appliance on and waits until its Docker "
+                           "endpoint answers.\nIts containers with restart policy always or "
+                           "unless-stopped come back with it,\nand it comes back when its host "
+                           "restarts (vic-machine stop undoes that).",
+                           NULL, NULL);
+}
+
+int vm_stop_flags(int argc, char **argv, vm_common *c, long *grace_s)
+{
+    static const struct option extra[] = {{"grace", required_argument, 0, 'g'}};
+    *grace_s = 10;
+    return vm_parse_common(argc, argv, c, extra, 1, stop_opt, grace_s, "stop",
+                           "--name NAME [OPTIONS]",
+                           "Powers a VCH's appliance off, then its running containers, and keeps "
+                           "it off,\nalso when its host restarts, until vic-machine start.",
+                           "  --grace SECONDS       how long each gets to stop before it is "
+                           "killed (default 10)\n",
+                           NULL);
+}

@@ -71,5 +71,8 @@ int vm_debug_flags(int argc, char **argv, vm_common *c, json_t **changes);
 
 /* delete: what a delete removes besides the VCH. */
 int vm_delete_flags(int argc, char **argv, vm_common *c, vch_delete_opts *o);
+int vm_start_flags(int argc, char **argv, vm_common *c);
+/* *grace_s: --grace, 10 by default. */
+int vm_stop_flags(int argc, char **argv, vm_common *c, long *grace_s);
 
 #endif

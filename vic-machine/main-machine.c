@@ -25,6 +25,8 @@ static void usage(FILE *f)
                "  configure   change a live VCH's limits, debug level, syslog or registries\n"
                "  debug       raise a VCH's debug level\n"
                "  delete      delete a VCH\n"
+               "  start       power a stopped VCH on (it comes back with its host again)\n"
+               "  stop        power a VCH and its containers off (it stays off)\n"
                "  ui          register the vSphere Client plugin with vCenter (install, remove,\n"
                "              info)\n"
                "  version     show the version\n\n"
@@ -55,6 +57,10 @@ static int run(const char *cmd, int argc, char **argv, vm_common *cp)
         return vm_cmd_inspect(argc, argv, cp);
     if (strcmp(cmd, "delete") == 0)
         return vm_cmd_delete(argc, argv, cp);
+    if (strcmp(cmd, "start") == 0)
+        return vm_cmd_start(argc, argv, cp);
+    if (strcmp(cmd, "stop") == 0)
+        return vm_cmd_stop(argc, argv, cp);
     if (strcmp(cmd, "configure") == 0)
         return vm_cmd_configure(argc, argv, cp);
     if (strcmp(cmd, "debug") == 0)

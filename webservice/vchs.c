@@ -481,6 +481,14 @@ static void *converge_thread(void *p)
 void ws_vch_start(ws *w)
 {
     converge_once(w);
+    /* the VCHs that ran when this host went down come back (vic-machine stop keeps one off) */
+    int started = 0;
+    vic_err *err = NULL;
+    if (vch_autostart(w->vch, &started, &err) < 0)
+        vic_log(VIC_LOG_WARN, "event=autostart_failed msg=\"%s\"", err->msg);
+    else if (started)
+        vic_log(VIC_LOG_INFO, "event=autostarted vchs=%d", started);
+    vic_err_free(&err);
     atomic_store(&stopping, 0);
     converger_started = pthread_create(&converger, NULL, converge_thread, w) == 0;
 }
