@@ -29,6 +29,8 @@ typedef struct engine_attach_session {
     char *pl_path; /* "/containers/ID/attach" */
     engine_ctx *c;
     int tty, want_in, want_out, want_err;
+    unsigned char detach[16]; /* the detach keys, with a terminal and input (n_detach > 0) */
+    size_t n_detach;
     pthread_mutex_t lock; /* guards pl_fd writes and the size */
     int pl_fd;            /* the port layer's channel, -1 until the container runs */
     unsigned rows, cols;  /* the client's terminal, 0 until it says */
@@ -100,8 +102,12 @@ static int64_t now_ms(void)
 static void attach_run(vic_http_hijack *h, void *payload)
 {
     att_session *s = payload;
-    engine_relay r = {
-        .tty = s->tty, .want_out = s->want_out, .want_err = s->want_err, .lock = &s->lock};
+    engine_relay r = {.tty = s->tty,
+                      .want_out = s->want_out,
+                      .want_err = s->want_err,
+                      .lock = &s->lock,
+                      .detach = s->detach,
+                      .n_detach = s->n_detach};
     engine_relay_client(&r, h);
     int client = r.client, stop_fd = r.stop_fd;
     vic_buf early = VIC_BUF_INIT;
@@ -150,7 +156,8 @@ static void attach_run(vic_http_hijack *h, void *payload)
     engine_attach_stdin_frames(early.data, early.len, &first);
     int ok = send_resize_locked(s) == 0 &&
              (first.len == 0 || vic_send_all(s->pl_fd, first.data, first.len) == 0) &&
-             (in_open || !s->want_in || send_frame_locked(s, VIC_ATTACH_CLOSE, NULL, 0) == 0) &&
+             (in_open || !s->want_in || s->tty ||
+              send_frame_locked(s, VIC_ATTACH_CLOSE, NULL, 0) == 0) &&
              send_frame_locked(s, VIC_ATTACH_READY, NULL, 0) == 0;
     pthread_mutex_unlock(&s->lock);
     vic_buf_free(&first);
@@ -208,7 +215,18 @@ int engine_attach_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         return vic_err_set(err, VIC_EUNSUPPORTED,
                            "attach without stream=1 (past output only) is not supported: "
                            "use docker logs");
+    /* Docker scans a terminal's input for the detach keys */
+    unsigned char keys[16];
+    size_t n_keys = 0;
+    const char *dk = vic_http_req_query(req, "detachKeys");
+    if ((dk || (tty && flag(req, "stdin", 0))) &&
+        (rc = engine_detach_keys(dk, keys, sizeof(keys), &n_keys, err)) < 0)
+        return rc;
+    if (!tty || !flag(req, "stdin", 0))
+        n_keys = 0; /* only a terminal's input is scanned, as Docker does */
     att_session *s = xzalloc(sizeof(*s));
+    memcpy(s->detach, keys, n_keys);
+    s->n_detach = n_keys;
     snprintf(s->id, sizeof(s->id), "%s", id);
     s->pl_path = xasprintf("/containers/%s/attach", id);
     s->c = c;

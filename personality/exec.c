@@ -26,6 +26,8 @@ typedef struct engine_exec_inst {
     char container[65];
     json_t *spec; /* the EXEC frame's {cmd, env, workdir, user, tty, stdin} */
     int tty, want_in, want_out, want_err;
+    unsigned char detach[16]; /* the detach keys, with a terminal and input */
+    size_t n_detach;
     int started, running, exit_code;
     int pl_fd; /* the channel while attached; -1 otherwise */
     unsigned rows, cols;
@@ -161,7 +163,18 @@ int engine_exec_create_handler(vic_http_req *req, vic_http_resp *resp, void *pay
         return vic_err_set(err, VIC_ECONFLICT,
                            "Container %s is paused, unpause the container before exec",
                            vic_json_str(x, "id") ?: "");
+    unsigned char keys[16];
+    size_t n_keys = 0;
+    const json_t *dk = json_object_get(b, "DetachKeys");
+    if (dk && !json_is_string(dk) && !json_is_null(dk))
+        return vic_err_set(err, VIC_EINVAL, "DetachKeys: must be a string");
+    if (json_is_true(json_object_get(b, "Tty")) &&
+        json_is_true(json_object_get(b, "AttachStdin")) &&
+        (rc = engine_detach_keys(json_string_value(dk), keys, sizeof(keys), &n_keys, err)) < 0)
+        return rc;
     exec_inst *e = xzalloc(sizeof(*e));
+    memcpy(e->detach, keys, n_keys);
+    e->n_detach = n_keys;
     unsigned char raw[32];
     vic_random_bytes(raw, sizeof(raw));
     for (int k = 0; k < 32; k++)
@@ -229,7 +242,9 @@ static int relay(exec_run *r, vic_http_hijack *h)
                        .want_out = e->want_out,
                        .want_err = e->want_err,
                        .outlive_client = 1,
-                       .lock = &r->c->execs_lock};
+                       .lock = &r->c->execs_lock,
+                       .detach = e->detach,
+                       .n_detach = e->n_detach};
     engine_relay_client(&er, h);
     if (h)
         er.input = vic_http_hijack_extra(h, &er.input_len);

@@ -124,8 +124,60 @@ void engine_attach_stdin_frames(const char *data, size_t len, vic_buf *out)
     }
 }
 
+int engine_detach_keys(const char *spec, unsigned char *out, size_t cap, size_t *n, vic_err **err)
+{
+    *n = 0;
+    if (spec == NULL || *spec == '\0')
+        spec = "ctrl-p,ctrl-q";
+    const char *p = spec;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int b = -1;
+        if (len == 1) {
+            b = (unsigned char)p[0];
+        } else if (len == 6 && strncmp(p, "ctrl-", 5) == 0) {
+            char ch = p[5];
+            const char *sym = strchr("@[\\]^_", ch);
+            if (ch >= 'a' && ch <= 'z')
+                b = ch - 'a' + 1;
+            else if (ch && sym)
+                b = ch == '@' ? 0 : 27 + (int)(sym - "@[\\]^_") - 1;
+        }
+        if (b < 0 || *n >= cap)
+            return vic_err_set(err, VIC_EINVAL, "Invalid detach keys (%.64s) provided", spec);
+        out[(*n)++] = (unsigned char)b;
+        p += len;
+        if (*p == ',' && *++p == '\0')
+            return vic_err_set(err, VIC_EINVAL, "Invalid detach keys (%.64s) provided", spec);
+    }
+    return 0;
+}
+
+/* The client's bytes with the detach sequence taken out: those that match its start are held
+ * until the next byte tells; *detached once all of it came (the bytes after it dropped). */
+static void detach_scan(const engine_relay *r, size_t *matched, const char *data, size_t len,
+                        vic_buf *pass, int *detached)
+{
+    for (size_t i = 0; i < len && !*detached; i++) {
+        unsigned char b = (unsigned char)data[i];
+        if (b == r->detach[*matched]) {
+            if (++*matched == r->n_detach)
+                *detached = 1;
+            continue;
+        }
+        vic_buf_append(pass, r->detach, *matched); /* a false start: its bytes go on */
+        *matched = 0;
+        if (b == r->detach[0])
+            *matched = 1;
+        else
+            vic_buf_append(pass, &data[i], 1);
+    }
+}
+
 int engine_attach_relay(const engine_relay *r)
 {
+    size_t matched = 0;
+    vic_buf pass = VIC_BUF_INIT;
     vic_buf from_pl = VIC_BUF_INIT, out = VIC_BUF_INIT, frames = VIC_BUF_INIT;
     int client = r->client, in_open = client >= 0 && r->want_in, exit_code = -1;
     char buf[65536];
@@ -174,13 +226,27 @@ int engine_attach_relay(const engine_relay *r)
                 break;
             if (n <= 0) { /* the end of the client's input */
                 in_open = 0;
-                vic_buf_append(&frames, (const char[VIC_ATTACH_HEADER]){VIC_ATTACH_CLOSE},
-                               VIC_ATTACH_HEADER);
+                /* a terminal's input stays open, as Docker keeps it: the docker CLI ends its
+                 * input when it detaches, and the program runs on */
+                if (!r->tty)
+                    vic_buf_append(&frames, (const char[VIC_ATTACH_HEADER]){VIC_ATTACH_CLOSE},
+                                   VIC_ATTACH_HEADER);
+            } else if (r->n_detach) {
+                int detached = 0;
+                pass.len = 0;
+                detach_scan(r, &matched, buf, (size_t)n, &pass, &detached);
+                engine_attach_stdin_frames(pass.data, pass.len, &frames);
+                if (detached) { /* the program keeps its input open and runs on */
+                    pthread_mutex_lock(r->lock);
+                    vic_send_all(r->pl_fd, frames.data, frames.len);
+                    pthread_mutex_unlock(r->lock);
+                    break;
+                }
             } else {
                 engine_attach_stdin_frames(buf, (size_t)n, &frames);
             }
             pthread_mutex_lock(r->lock);
-            int bad = vic_send_all(r->pl_fd, frames.data, frames.len) < 0;
+            int bad = frames.len && vic_send_all(r->pl_fd, frames.data, frames.len) < 0;
             pthread_mutex_unlock(r->lock);
             frames.len = 0;
             if (bad)
@@ -190,5 +256,6 @@ int engine_attach_relay(const engine_relay *r)
     vic_buf_free(&from_pl);
     vic_buf_free(&out);
     vic_buf_free(&frames);
+    vic_buf_free(&pass);
     return exit_code;
 }

@@ -52,9 +52,18 @@ typedef struct engine_relay {
     const char *input; /* bytes the client sent before the relay: STDIN frames first */
     size_t input_len;
     int tty, want_in, want_out, want_err;
-    int outlive_client;    /* a client that leaves does not end the relay (exec) */
+    int outlive_client; /* a client that leaves does not end the relay (exec) */
+    /* Docker's detach keys (engine_detach_keys): once the client types them, the relay ends
+     * without passing them on and without closing the program's input, which runs on. */
+    const unsigned char *detach;
+    size_t n_detach;
     pthread_mutex_t *lock; /* held around writes to pl_fd (resizes write there too) */
 } engine_relay;
+
+/* Docker's detach key sequence, "ctrl-p,ctrl-q" (its default, for spec NULL or ""): comma
+ * separated, each one character or ctrl- with a letter or one of @[\]^_. Writes the bytes to
+ * out (cap at least 16); VIC_EINVAL for anything else, with Docker's message. */
+int engine_detach_keys(const char *spec, unsigned char *out, size_t cap, size_t *n, vic_err **err);
 
 /* r's client and stop_fd from the hijacked connection h (NULL: none, all -1). */
 void engine_relay_client(engine_relay *r, const vic_http_hijack *h);

@@ -132,8 +132,9 @@ int vch_stop(vch_engine *e, const char *id, unsigned grace_ms, vic_err **err)
     }
     vic_log(VIC_LOG_INFO, "event=vch_stopped vch=%s", name);
     if (failed)
-        return vic_err_set(err, VIC_EIO, "VCH %s stopped, but %d of its containers did not power off",
-                           name, failed);
+        return vic_err_set(err, VIC_EIO,
+                           "VCH %s stopped, but %d of its containers did not power off", name,
+                           failed);
     return 0;
 }
 

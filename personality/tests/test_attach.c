@@ -90,12 +90,38 @@ static void test_stdin_frames_split_large_input(void **state)
     vic_buf_free(&out);
 }
 
+/* Docker's detach keys: the default, letters, ctrl- with a letter or a symbol; nothing else. */
+static void test_detach_keys_parse(void **state)
+{
+    (void)state;
+    unsigned char k[16];
+    size_t n = 0;
+    vic_err *err = NULL;
+    assert_int_equal(engine_detach_keys(NULL, k, sizeof(k), &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(k[0], 16); /* ctrl-p */
+    assert_int_equal(k[1], 17); /* ctrl-q */
+    assert_int_equal(
+        engine_detach_keys("ctrl-x,x,ctrl-@,ctrl-[,ctrl-\\,ctrl-_", k, sizeof(k), &n, &err), 0);
+    const unsigned char want[] = {24, 'x', 0, 27, 28, 31};
+    assert_int_equal(n, sizeof(want));
+    assert_memory_equal(k, want, sizeof(want));
+    static const char *const bad[] = {"ctrl-", "ctrl-1", "ab", "a,", ",a", "ctrl-A", "a,,b"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (engine_detach_keys(bad[i], k, sizeof(k), &n, &err) != VIC_EINVAL)
+            fail_msg("%s: accepted", bad[i]);
+        assert_non_null(strstr(err->msg, "Invalid detach keys"));
+        vic_err_free(&err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_translate_multiplexes_without_a_terminal),
         cmocka_unit_test(test_translate_raw_with_a_terminal_and_partial_frames),
         cmocka_unit_test(test_stdin_frames_split_large_input),
+        cmocka_unit_test(test_detach_keys_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

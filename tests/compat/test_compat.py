@@ -8,6 +8,9 @@ reported as a difference, never skipped.
 """
 
 import json
+import os
+import select
+import pty
 import re
 import threading
 import time
@@ -182,6 +185,70 @@ def test_create_start_attach(engine, s):
 
 
 # ---- exec and attach ----
+
+def _on_a_terminal(engine, args, steps, timeout=30):
+    """Runs the docker CLI on a new pseudo-terminal: for each (send, expect) writes send and
+    reads until expect shows; returns (everything read, the CLI's exit status)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(conftest_docker(), [conftest_docker(), *args], engine.env)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    try:
+        for send, expect in steps:
+            if send:
+                os.write(fd, send)
+            while expect and expect not in seen:
+                assert time.monotonic() < deadline, (expect, seen)
+                r, _, _ = select.select([fd], [], [], 0.5)
+                if r:
+                    try:
+                        chunk = os.read(fd, 4096)
+                    except OSError:
+                        chunk = b""
+                    assert chunk, (expect, seen)
+                    seen += chunk
+        while True:  # the CLI ends; its terminal says no more
+            assert time.monotonic() < deadline, ("the CLI did not end", seen)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return seen, os.waitstatus_to_exitcode(status)
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    pass
+    finally:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+
+
+def conftest_docker():
+    import shutil
+    return shutil.which("docker") or "/usr/local/bin/docker"
+
+
+def test_detach_keys_leave_the_container_running(engine, s):
+    name = s.name()
+    out, code = _on_a_terminal(engine, ["run", "-it", "--name", name, "--detach-keys",
+                                        "ctrl-x,x", engine.image, "sh"],
+                               [(None, b"# "), (b"echo mark$((40+2))\r", b"mark42"),
+                                (b"\x18x", None)])
+    assert code == 0, out
+    st = inspect(engine, name)["State"]
+    assert st["Running"] is True, st
+    # its shell kept its input: it still answers
+    assert ok(engine.docker("exec", name, "echo", "alive")) == "alive\n"
+    out, code = _on_a_terminal(engine, ["attach", name],
+                               [(b"echo again$((1+1))\r", b"again2"), (b"\x10\x11", None)])
+    # the CLI reports the detach itself ("read escape sequence")
+    assert code == 0 or b"escape sequence" in out, out
+    assert inspect(engine, name)["State"]["Running"] is True
+
 
 def test_exec(engine, s):
     name = sleeper(engine, s)
