@@ -6,7 +6,11 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,6 +400,7 @@ int pl_registry_new(pl_registry **out, const pl_registry_options *opts, vic_err 
     r->o.os = xstrdup(opts->os ? opts->os : "linux");
     r->o.arch = xstrdup(opts->arch ? opts->arch : "amd64");
     r->o.user_agent = xstrdup(opts->user_agent ? opts->user_agent : "vic-portlayer");
+    r->o.ca_file = dup_or_null(opts->ca_file);
     if (!r->o.max_manifest)
         r->o.max_manifest = DEFAULT_MAX_MANIFEST;
     if (!r->o.parallel)
@@ -439,6 +444,7 @@ void pl_registry_free(pl_registry *r)
     free((char *)r->o.os);
     free((char *)r->o.arch);
     free((char *)r->o.user_agent);
+    free((char *)r->o.ca_file);
     free(r);
 }
 
@@ -627,6 +633,27 @@ static size_t on_body(char *buf, size_t size, size_t n, void *payload)
     return len;
 }
 
+/* CURLOPT_SSL_CTX_FUNCTION: adds the certificates of the PEM file payload to the
+ * connection's trust store, beside the system's. A file that holds none fails the transfer. */
+static CURLcode add_trusted(CURL *e, void *ssl_ctx, void *payload)
+{
+    (void)e;
+    X509_STORE *store = SSL_CTX_get_cert_store((SSL_CTX *)ssl_ctx);
+    BIO *bio = BIO_new_file((const char *)payload, "r");
+    if (bio == NULL)
+        return CURLE_SSL_CACERT_BADFILE;
+    int added = 0;
+    X509 *cert;
+    while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (X509_STORE_add_cert(store, cert) == 1)
+            added++;
+        X509_free(cert);
+    }
+    ERR_clear_error(); /* the end of the file reads as an error */
+    BIO_free(bio);
+    return added ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
+}
+
 /* Sets up x->e for url with the session's TLS, proxy, limits and auth. */
 static void xfer_setup(xfer *x, const char *url, const char *accept, int whole_timeout)
 {
@@ -666,8 +693,12 @@ static void xfer_setup(xfer *x, const char *url, const char *accept, int whole_t
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (s->host && s->host->ca_file)
+    if (s->host && s->host->ca_file) {
         curl_easy_setopt(e, CURLOPT_CAINFO, s->host->ca_file);
+    } else if (r->o.ca_file) {
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, add_trusted);
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, (void *)r->o.ca_file);
+    }
 }
 
 /* Turns a finished transfer's curl result into a vic_err (0 when the exchange completed). */
@@ -840,10 +871,15 @@ static int get_small(xfer *x, session *s, const char *url, const char *accept, c
     }
 }
 
-static int is_loopback(const char *host)
+int pl_registry_default_insecure(const char *host)
 {
-    return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
-           strncmp(host, "[::1]", 5) == 0;
+    static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(host, names[i], n) == 0 && (host[n] == '\0' || host[n] == ':'))
+            return 1;
+    }
+    return 0;
 }
 
 /* Finds the registry's API root: https, or http when the registry is insecure and https
@@ -1102,8 +1138,8 @@ int pl_registry_pull(json_t **out, pl_registry *r, pl_imagestore *store, const c
                  .repo = ref->repository,
                  .progress = progress,
                  .payload = payload};
-    s.insecure =
-        (s.host && s.host->insecure) || (r->o.loopback_insecure && is_loopback(s.host_name));
+    s.insecure = (s.host && s.host->insecure) ||
+                 (r->o.loopback_insecure && pl_registry_default_insecure(s.host_name));
     s.easy = curl_easy_init();
     if (s.easy == NULL)
         abort();

@@ -87,7 +87,11 @@ typedef struct pl_registry_options {
     long connect_timeout_ms; /* 0: 10 s */
     long stall_timeout_ms;   /* no byte received for this long fails; 0: 30 s */
     long request_timeout_ms; /* whole manifest, config or token request; 0: 60 s */
-    int loopback_insecure;   /* 1: 127.0.0.0/8 and localhost are insecure, as in docker */
+    int loopback_insecure;   /* 1: 127.0.0.1, localhost and [::1] are insecure (pl_registry_
+                              * default_insecure); other loopback addresses, a VCH's own among
+                              * them, stand for other hosts and need TLS unless listed */
+    const char *ca_file;     /* PEM certificates trusted for every registry besides the
+                              * system's (a VCH's --registry-ca bundle), or NULL */
     const char *user_agent;  /* default "vic-portlayer" */
 } pl_registry_options;
 
@@ -97,6 +101,10 @@ typedef struct pl_registry_options {
     }
 
 typedef struct pl_registry pl_registry;
+
+/* Whether host ("127.0.0.1:5000") is one the client treats as insecure by default, with
+ * loopback_insecure: 127.0.0.1, localhost or [::1], any port. */
+int pl_registry_default_insecure(const char *host);
 
 /* Creates a client; options are copied (may be NULL for the defaults). VIC_EINVAL on a bad
  * version. Free with pl_registry_free. Safe to use from one thread at a time; create one per
