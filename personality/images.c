@@ -3,6 +3,7 @@
  */
 #include "personality/images.h"
 
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +254,7 @@ int engine_image_list_handler(vic_http_req *req, vic_http_resp *resp, void *payl
 typedef struct puller {
     engine_ctx *c;
     char *path;
+    char *auth; /* "X-Registry-Auth: ..." for the port layer, or NULL; a secret */
     vic_http_stream *s;
 } puller;
 
@@ -268,7 +270,8 @@ static void *pull_thread(void *arg)
 {
     puller *p = arg;
     vic_err *err = NULL;
-    if (vic_httpc_lines(p->c->pl, "POST", p->path, 30 * 60 * 1000, relay_line, p, &err) < 0) {
+    if (vic_httpc_lines_with(p->c->pl, "POST", p->path, p->auth, 30 * 60 * 1000, relay_line, p,
+                             &err) < 0) {
         json_t *line =
             json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg);
         char *text = json_dumps(line, JSON_COMPACT);
@@ -280,8 +283,38 @@ static void *pull_thread(void *arg)
     vic_http_stream_close(p->s);
     vic_http_stream_release(p->s);
     free(p->path);
+    vic_free_secret(p->auth);
     free(p);
     return NULL;
+}
+
+char *engine_registry_auth_header(vic_http_req *req)
+{
+    const char *v = vic_http_req_header(req, "X-Registry-Auth");
+    return v && *v ? xasprintf("X-Registry-Auth: %s", v) : NULL;
+}
+
+int engine_auth_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    size_t len = 0;
+    const char *body = vic_http_req_body(req, &len);
+    json_t *b cleanup_json = NULL;
+    int rc = vic_json_parse(&b, body, len, 0, err);
+    if (rc < 0)
+        return rc;
+    json_t *out cleanup_json = NULL;
+    rc = vic_httpc_json(c->pl, "POST", "/registry/login", b, 60000, &out, err);
+    OPENSSL_cleanse((char *)body, len);
+    const char *pass = vic_json_str(b, "password");
+    if (pass)
+        OPENSSL_cleanse((char *)pass, strlen(pass));
+    if (rc == VIC_EAUTH) /* the registry refused the credentials: Docker's 401 */
+        return rc;
+    if (rc < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
+    vic_http_resp_json(resp, 200, json_incref(out));
+    return 0;
 }
 
 int engine_image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
@@ -326,12 +359,14 @@ int engine_image_pull_handler(vic_http_req *req, vic_http_resp *resp, void *payl
     puller *p = xzalloc(sizeof(*p));
     p->c = c;
     p->path = xasprintf("/images/pull?ref=%s", esc);
+    p->auth = engine_registry_auth_header(req);
     p->s = vic_http_resp_stream(resp, 200, "application/json");
     pthread_t th;
     if (pthread_create(&th, NULL, pull_thread, p) != 0) {
         vic_http_stream_close(p->s);
         vic_http_stream_release(p->s);
         free(p->path);
+        vic_free_secret(p->auth);
         free(p);
         return vic_err_set(err, VIC_EINTERNAL, "cannot start a pull");
     }

@@ -40,4 +40,14 @@ int engine_image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *pa
 int engine_image_build_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                vic_err **err);
 
+/* POST /auth (docker login): {"username", "password", "serveraddress"} checked against the
+ * registry by the port layer; {"Status": "Login Succeeded", "IdentityToken": ""} or 401 with
+ * the registry's reason. The VCH keeps nothing: the CLI sends X-Registry-Auth with each
+ * pull and push, which goes on to the port layer as it came. */
+int engine_auth_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+
+/* "X-Registry-Auth: VALUE" of the request, for the port layer, or NULL; a secret (free with
+ * vic_free_secret). */
+char *engine_registry_auth_header(vic_http_req *req);
+
 #endif

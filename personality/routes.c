@@ -150,6 +150,8 @@ const vic_http_route engine_routes[] = {
     {"GET", "/_ping", engine_ping_handler, 0, "liveness and API version"},
     {"GET", "/version", engine_version_handler, 0, "versions"},
     {"GET", "/info", engine_info_handler, 0, "the VCH"},
+    {"POST", "/auth", engine_auth_handler, VIC_ROUTE_JSON,
+     "docker login: check credentials against a registry (nothing is kept)"},
     {"GET", "/containers/json", engine_container_list_handler, 0, "list containers"},
     {"POST", "/containers/create", engine_container_create_handler, VIC_ROUTE_JSON,
      "create a container"},

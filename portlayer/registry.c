@@ -478,7 +478,10 @@ typedef struct session {
     char *auth;  /* "Authorization: ..." header line, a secret */
     char *realm; /* Bearer challenge from the ping */
     char *service;
-    char *repo;
+    char *repo;       /* NULL for a login: no repository's scope */
+    const char *user; /* the credentials: the request's (X-Registry-Auth) or the host's */
+    const char *pass;
+    const char *action; /* "pull", or "pull,push" */
     int insecure;
     int token_tried;
     CURL *easy; /* reused for the sequential requests (keeps the connection) */
@@ -749,9 +752,9 @@ static char *error_message(const xfer *x)
     return xstrdup("no details");
 }
 
-static int basic_auth_header(char **out, const pl_registry_host *h)
+static int basic_auth_header(char **out, const session *s)
 {
-    cleanup_secret char *cred = xasprintf("%s:%s", h->username, h->password ? h->password : "");
+    cleanup_secret char *cred = xasprintf("%s:%s", s->user, s->pass ? s->pass : "");
     cleanup_secret char *b64 = vic_base64_encode(cred, strlen(cred));
     *out = xasprintf("Authorization: Basic %s", b64);
     return 0;
@@ -759,7 +762,7 @@ static int basic_auth_header(char **out, const pl_registry_host *h)
 
 static int has_creds(const session *s)
 {
-    return s->host && s->host->username;
+    return s->user != NULL;
 }
 
 /* Asks the token service of a Bearer challenge for a pull token of the session's repository
@@ -770,19 +773,27 @@ static int fetch_token(session *s, const char *realm, const char *service, const
     s->token_tried = 1;
     if (strncmp(realm, "https://", 8) != 0 && !(s->insecure && strncmp(realm, "http://", 7) == 0))
         return vic_err_set(err, VIC_EAUTH, "token realm %.200s is not an https URL", realm);
-    cleanup_free char *own_scope = xasprintf("repository:%s:pull", s->repo);
+    cleanup_free char *own_scope =
+        s->repo ? xasprintf("repository:%s:%s", s->repo, s->action ? s->action : "pull") : NULL;
+    if (scope == NULL || s->action) /* a push asks for more than the challenge's pull */
+        scope = own_scope;
     char *esc_service = curl_easy_escape(s->easy, service ? service : "", 0);
-    char *esc_scope = curl_easy_escape(s->easy, scope ? scope : own_scope, 0);
-    cleanup_free char *url = xasprintf("%s%sservice=%s&scope=%s", realm,
-                                       strchr(realm, '?') ? "&" : "?", esc_service, esc_scope);
+    char *esc_scope = scope ? curl_easy_escape(s->easy, scope, 0) : NULL;
+    char *esc_account = has_creds(s) ? curl_easy_escape(s->easy, s->user, 0) : NULL;
+    /* a login asks for no repository's scope, as docker login does */
+    cleanup_free char *url =
+        xasprintf("%s%sservice=%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?", esc_service,
+                  esc_scope ? "&scope=" : "", esc_scope ? esc_scope : "",
+                  esc_account ? "&account=" : "", esc_account ? esc_account : "");
     curl_free(esc_service);
     curl_free(esc_scope);
+    curl_free(esc_account);
     xfer x = {.s = s, .e = s->easy, .max = MAX_TOKEN_BODY, .expect_size = -1};
     curl_easy_reset(s->easy);
     char *keep = s->auth;
     s->auth = NULL;
     if (has_creds(s))
-        basic_auth_header(&s->auth, s->host);
+        basic_auth_header(&s->auth, s);
     xfer_setup(&x, url, "application/json", 1);
     CURLcode cc = curl_easy_perform(s->easy);
     vic_free_secret(s->auth);
@@ -832,8 +843,13 @@ static int answer_challenge(session *s, const char *www_auth, vic_err **err)
     if (strcmp(scheme, "basic") == 0 && has_creds(s)) {
         s->token_tried = 1;
         vic_free_secret(s->auth);
-        return basic_auth_header(&s->auth, s->host);
+        return basic_auth_header(&s->auth, s);
     }
+    if (strcmp(scheme, "basic") == 0) /* Docker Engine's words, which users search for */
+        return vic_err_set(err, VIC_EAUTH,
+                           "registry %s requires authentication: no basic auth credentials (log "
+                           "in with docker login)",
+                           s->host_name);
     return vic_err_set(err, VIC_EAUTH, "registry %s requires authentication (%s)", s->host_name,
                        scheme);
 }
@@ -1126,6 +1142,96 @@ static void remove_blob(pl_imagestore *store, const char *digest)
 int pl_registry_pull(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
                      pl_progress_fn progress, void *payload, vic_err **err)
 {
+    return pl_registry_pull_as(out, r, store, reference, NULL, progress, payload, err);
+}
+
+/* Fills the session's credentials: the request's when it brings any, else the host's. */
+static void session_creds(session *s, const pl_registry_creds *creds)
+{
+    if (creds && creds->username && *creds->username) {
+        s->user = creds->username;
+        s->pass = creds->password;
+    } else if (s->host && s->host->username) {
+        s->user = s->host->username;
+        s->pass = s->host->password;
+    }
+}
+
+/* "127.0.0.1:5000" of a docker login's server address ("https://127.0.0.1:5000/v1/",
+ * "127.0.0.1:5000"); Docker Hub's index is its registry's host. NULL when it names none. */
+static char *login_host(const char *server)
+{
+    if (server == NULL || *server == '\0')
+        server = "registry-1.docker.io";
+    if (strncmp(server, "https://", 8) == 0)
+        server += 8;
+    else if (strncmp(server, "http://", 7) == 0)
+        server += 7;
+    size_t n = strcspn(server, "/");
+    if (n == 0 || n > 255)
+        return NULL;
+    char *host = xstrndup(server, n);
+    for (char *p = host; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]") != n) {
+        free(host);
+        return NULL;
+    }
+    if (strcmp(host, "index.docker.io") == 0 || strcmp(host, "docker.io") == 0) {
+        free(host);
+        host = xstrdup("registry-1.docker.io");
+    }
+    return host;
+}
+
+int pl_registry_login(pl_registry *r, const char *server, const pl_registry_creds *creds,
+                      vic_err **err)
+{
+    cleanup_free char *host = login_host(server);
+    if (host == NULL)
+        return vic_err_set(err, VIC_EINVAL, "serveraddress: \"%.100s\" names no registry", server);
+    if (creds == NULL || creds->username == NULL || *creds->username == '\0')
+        return vic_err_set(err, VIC_EINVAL, "username: is required");
+    session s = {.r = r, .host_name = host};
+    for (size_t i = 0; i < r->n_hosts; i++)
+        if (r->hosts[i].host && strcmp(r->hosts[i].host, host) == 0)
+            s.host = &r->hosts[i];
+    session_creds(&s, creds);
+    s.insecure = (s.host && s.host->insecure) ||
+                 (r->o.loopback_insecure && pl_registry_default_insecure(host));
+    s.easy = curl_easy_init();
+    if (s.easy == NULL)
+        abort();
+    int rc = ping(&s, err);
+    if (rc == 0 && s.auth && strncmp(s.auth, "Authorization: Basic ", 21) == 0) {
+        /* basic auth: the registry judges the credentials on the next request */
+        cleanup_free char *url = xasprintf("%s/v2/", s.base);
+        xfer x = {.s = &s, .e = s.easy, .max = MAX_ERROR_BODY, .expect_size = -1};
+        curl_easy_reset(s.easy);
+        xfer_setup(&x, url, NULL, 1);
+        CURLcode cc = curl_easy_perform(s.easy);
+        rc = xfer_result(&x, cc, "login", err);
+        long status = rc == 0 ? xfer_status(&x) : 0;
+        if (rc == 0 && status != 200)
+            rc = vic_err_set(err, status == 401 || status == 403 ? VIC_EAUTH : VIC_EUPSTREAM,
+                             "login attempt to %s failed with status: %ld %s", url, status,
+                             status == 401   ? "Unauthorized"
+                             : status == 403 ? "Forbidden"
+                                             : "");
+        xfer_clear(&x);
+    }
+    vic_free_secret(s.auth);
+    free(s.base);
+    free(s.realm);
+    free(s.service);
+    curl_easy_cleanup(s.easy);
+    return rc;
+}
+
+int pl_registry_pull_as(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
+                        const pl_registry_creds *creds, pl_progress_fn progress, void *payload,
+                        vic_err **err)
+{
     if (out)
         *out = NULL;
     pl_ref *ref = NULL;
@@ -1140,6 +1246,7 @@ int pl_registry_pull(json_t **out, pl_registry *r, pl_imagestore *store, const c
                  .payload = payload};
     s.insecure = (s.host && s.host->insecure) ||
                  (r->o.loopback_insecure && pl_registry_default_insecure(s.host_name));
+    session_creds(&s, creds);
     s.easy = curl_easy_init();
     if (s.easy == NULL)
         abort();

@@ -139,6 +139,23 @@ typedef void (*pl_progress_fn)(const pl_progress *p, void *payload);
 /* "Waiting", "Downloading", ... */
 const char *pl_progress_state_name(pl_progress_state s);
 
+/* Credentials a request brings (X-Registry-Auth, docker login): borrowed strings; they
+ * take the place of the host's configured ones. */
+typedef struct pl_registry_creds {
+    const char *username;
+    const char *password;
+} pl_registry_creds;
+
+/* Checks creds against the registry server names ("127.0.0.1:5000",
+ * "https://index.docker.io/v1/"), as docker login does: pings /v2/ and answers its challenge
+ * (a Bearer token asked for with the credentials, no repository scope; or Basic, checked
+ * with a second /v2/ request). Nothing is kept. VIC_EAUTH with the registry's reason
+ * ("login attempt to URL failed with status: 401 Unauthorized", "token service refused the
+ * credentials"); VIC_EINVAL for a server that names no registry or no username; the
+ * transport errors of a pull otherwise. */
+int pl_registry_login(pl_registry *r, const char *server, const pl_registry_creds *creds,
+                      vic_err **err);
+
 /* Pulls reference into store and records it (tag and repo digest). *out (may be NULL) is the
  * stored image record (see pl_imagestore_add_image). progress may be NULL. Errors:
  * VIC_EINVAL (bad reference), VIC_ENOTFOUND (unknown repository, tag or platform),
@@ -148,5 +165,10 @@ const char *pl_progress_state_name(pl_progress_state s);
  * another digest algorithm), VIC_EIO (local storage). */
 int pl_registry_pull(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
                      pl_progress_fn progress, void *payload, vic_err **err);
+
+/* pl_registry_pull with the request's credentials (NULL: the host's, if any). */
+int pl_registry_pull_as(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
+                        const pl_registry_creds *creds, pl_progress_fn progress, void *payload,
+                        vic_err **err);
 
 #endif

@@ -7,6 +7,7 @@
 #include "portlayer/dns.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include "lib/serial.h"
 #include "lib/timefmt.h"
 #include "portlayer/archive.h"
+#include "portlayer/regauth.h"
 
 int pl_server_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
 {
@@ -1352,6 +1354,7 @@ static int image_remove(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_e
 typedef struct pull_job {
     pl_server_ctx *c;
     char *ref;
+    pl_regauth auth; /* the client's X-Registry-Auth credentials, if any */
     vic_http_stream *s;
     int downloaded; /* any layer fetched, rather than all already there */
 } pull_job;
@@ -1395,7 +1398,9 @@ static void *pull_thread(void *arg)
         rc = pl_registry_new(&reg, &j->c->registry, &err);
     }
     if (rc == 0)
-        rc = pl_registry_pull(&image, reg, j->c->images, j->ref, on_progress, j, &err);
+        rc = pl_registry_pull_as(&image, reg, j->c->images, j->ref,
+                                 &(pl_registry_creds){j->auth.username, j->auth.password},
+                                 on_progress, j, &err);
     if (rc == 0) {
         json_t *digests = json_object_get(image, "repo_digests");
         const char *rd = json_string_value(json_array_get(digests, 0));
@@ -1419,6 +1424,7 @@ static void *pull_thread(void *arg)
     vic_http_stream_close(j->s);
     vic_http_stream_release(j->s);
     free(j->ref);
+    pl_regauth_clear(&j->auth);
     free(j);
     return NULL;
 }
@@ -1436,19 +1442,56 @@ static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     if ((rc = pl_ref_parse(&parsed, ref, err)) < 0)
         return rc;
     pl_ref_free(parsed);
+    pl_regauth auth;
+    if ((rc = pl_regauth_parse(&auth, vic_http_req_header(req, "X-Registry-Auth"), err)) < 0) {
+        pl_regauth_clear(&auth);
+        return rc;
+    }
     pull_job *j = xzalloc(sizeof(*j));
     j->c = c;
     j->ref = xstrdup(ref);
+    j->auth = auth;
     j->s = vic_http_resp_stream(resp, 200, "application/json");
     pthread_t th;
     if (pthread_create(&th, NULL, pull_thread, j) != 0) {
         vic_http_stream_close(j->s);
         vic_http_stream_release(j->s);
         free(j->ref);
+        pl_regauth_clear(&j->auth);
         free(j);
         return vic_err_set(err, VIC_EINTERNAL, "cannot start a pull");
     }
     pthread_detach(th);
+    return 0;
+}
+
+/* docker login: checks {"username", "password", "serveraddress"} against the registry;
+ * nothing is kept, the client sends its credentials with each pull and push. */
+static int login_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    size_t len = 0;
+    const char *body = vic_http_req_body(req, &len);
+    json_t *b cleanup_json = NULL;
+    int rc = vic_json_parse(&b, body, len, 0, err);
+    if (rc < 0)
+        return rc;
+    const char *user = vic_json_str(b, "username"), *pass = vic_json_str(b, "password"),
+               *server = vic_json_str(b, "serveraddress");
+    pl_registry *reg = NULL;
+    if ((rc = pl_registry_new(&reg, &c->registry, err)) == 0)
+        rc = pl_registry_login(reg, server, &(pl_registry_creds){user, pass}, err);
+    pl_registry_free(reg);
+    if (pass)
+        OPENSSL_cleanse((char *)pass, strlen(pass));
+    OPENSSL_cleanse((char *)body, len);
+    vic_log(rc == 0 ? VIC_LOG_INFO : VIC_LOG_WARN,
+            "event=registry_login server=\"%.100s\" result=%s", server ? server : "",
+            rc == 0 ? "ok" : vic_err_code_name(rc));
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200,
+                       json_pack("{s:s, s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
     return 0;
 }
 
@@ -1632,6 +1675,8 @@ const vic_http_route pl_routes[] = {
     {"POST", "/images/tag", image_tag_handler, 0, "tag an image"},
     {"DELETE", "/images", call_handler, 0, "remove an image"},
     {"POST", "/images/pull", pull_handler, 0, "pull an image (progress as JSON lines)"},
+    {"POST", "/registry/login", login_handler, VIC_ROUTE_JSON,
+     "check credentials against a registry (docker login)"},
     {"GET", "/events", events_handler, 0,
      "container events as JSON lines (since, until: Unix timestamps; {} is a heartbeat)"},
     {"GET", "/volumes", call_handler, 0, "list volumes"},

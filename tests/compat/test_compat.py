@@ -775,3 +775,24 @@ def test_hostname_in_environment(engine):
     lines = ok(r).splitlines()
     actual = [x for x in lines if x.startswith("hostname=")][0].split("=", 1)[1]
     assert actual and "HOSTNAME=" + actual in lines, r.stdout
+
+
+# ---- registries ----
+
+def test_login_and_logout(engine):
+    # the suite's registry asks for no credentials: Docker's login answers "Login Succeeded"
+    # for any, and the CLI keeps them (in its own config) until logout
+    reg = engine.image.split("/")[0]
+    r = engine.docker("login", reg, "-u", "compat-user", "--password-stdin", input="pw\n")
+    assert "Login Succeeded" in ok(r)
+    assert reg in json.loads((engine.tmp / "cli" / "config.json").read_text())["auths"]
+    ok(engine.docker("pull", engine.image, timeout=120))
+    ok(engine.docker("logout", reg))
+    assert reg not in json.loads((engine.tmp / "cli" / "config.json").read_text()).get("auths", {})
+    # the API's answer, as SDKs read it
+    out = engine.client.login("compat-user", "pw", registry=reg, reauth=True)
+    assert out["Status"] == "Login Succeeded"
+    # a malformed body is the client's error
+    r = engine.client.api.post(engine.client.api._url("/auth"), data="{not json",
+                               headers={"Content-Type": "application/json"})
+    assert r.status_code in (400, 500) and r.status_code != 404, r.text

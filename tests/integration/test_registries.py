@@ -192,3 +192,62 @@ def test_vic_machine_create_passes_registry_options_to_the_port_layer(home, regi
     assert "registry.certificate_authorities[0].pem" in r.stdout + r.stderr, r.stdout + r.stderr
     d = vic_machine(home, "delete", "--name", "regs", "--force")
     assert d.returncode == 0, d.stdout + d.stderr
+
+
+def _nowhere(v, secret):
+    """Asserts secret is in no file of the VCH's home and in neither server's log."""
+    for root, _dirs, files in os.walk(v["home"]):
+        for f in files:
+            p = os.path.join(root, f)
+            try:
+                with open(p, "rb") as fh:
+                    assert secret.encode() not in fh.read(), "the password is in %s" % p
+            except (FileNotFoundError, PermissionError, IsADirectoryError, OSError):
+                pass
+    for log in (v["pl_log"], v["de_log"]):
+        assert secret not in log.read_text(errors="replace"), "the password is in %s" % log
+
+
+def test_login_pull_with_credentials_and_logout(tmp_path, registries):
+    if not os.access(DOCKER, os.X_OK):
+        pytest.skip("no docker CLI at %s" % DOCKER)
+    reg = registries["tls"]
+    v = vch(tmp_path / "v", "login", "172.30.44.0/24", "--registry-ca", str(registries["ca"]))
+    try:
+        # without a login the registry refuses the pull
+        r = cli(v, "pull", "%s/busybox:latest" % reg)
+        assert r.returncode != 0 and "no basic auth credentials" in r.stderr, r.stderr
+        # a wrong password: Docker's 401 with the registry's reason
+        r = cli(v, "login", reg, "-u", USER, "--password-stdin", input="wrong\n")
+        assert r.returncode != 0, r.stdout
+        assert "login attempt to https://%s/v2/ failed with status: 401 Unauthorized" % reg \
+            in r.stderr, r.stderr
+        import requests
+        a = requests.post(v["url"] + "/v1.41/auth", timeout=60,
+                          json={"username": USER, "password": "wrong", "serveraddress": reg})
+        assert a.status_code == 401 and "401 Unauthorized" in a.json()["message"], a.text
+        a = requests.post(v["url"] + "/v1.41/auth", timeout=60,
+                          json={"username": USER, "password": PASSWORD, "serveraddress": reg})
+        assert a.status_code == 200, a.text
+        assert a.json()["Status"] == "Login Succeeded"
+        r = cli(v, "login", reg, "-u", USER, "--password-stdin", input=PASSWORD + "\n")
+        assert r.returncode == 0, r.stderr
+        assert "Login Succeeded" in r.stdout, r.stdout
+        # the CLI now sends X-Registry-Auth, which the VCH uses for this pull only
+        r = cli(v, "pull", "%s/busybox:latest" % reg)
+        assert r.returncode == 0, r.stderr
+        assert "Downloaded newer image" in r.stdout, r.stdout
+        run = cli(v, "run", "--rm", "%s/busybox:latest" % reg, "echo", "authenticated")
+        assert run.returncode == 0 and run.stdout == "authenticated\n", run.stderr
+        # a malformed X-Registry-Auth is refused with the reason, and pulls nothing
+        bad = requests.post(v["url"] + "/v1.41/images/create?fromImage=%s/busybox&tag=oci" % reg,
+                            headers={"X-Registry-Auth": "%%%"}, timeout=60)
+        assert "X-Registry-Auth: not base64url" in bad.text, bad.text
+        # after logout the CLI sends no credentials: the registry refuses again
+        r = cli(v, "logout", reg)
+        assert r.returncode == 0, r.stderr
+        r = cli(v, "pull", "%s/busybox:oci" % reg)
+        assert r.returncode != 0 and "no basic auth credentials" in r.stderr, r.stderr
+        _nowhere(v, PASSWORD)
+    finally:
+        assert stop_vch(v) == []
