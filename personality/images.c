@@ -15,6 +15,7 @@
 #include "lib/json.h"
 #include "lib/mem.h"
 #include "personality/common.h"
+#include "personality/inspect.h"
 
 void engine_images_rewrite(vic_http_req *req)
 {
@@ -317,12 +318,114 @@ int engine_auth_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return 0;
 }
 
+/* Whether name is the image id (or a prefix of its hex): docker rmi by id, not by reference. */
+static int names_id(const char *name, const char *id)
+{
+    const char *hex = strncmp(name, "sha256:", 7) == 0 ? name + 7 : name;
+    size_t n = strlen(hex);
+    return n > 0 && strspn(hex, "0123456789abcdef") == n && id && strncmp(id, "sha256:", 7) == 0 &&
+           strncmp(id + 7, hex, n) == 0;
+}
+
+/* The repository of a reference "repo:tag" or "repo@sha256:..." (caller frees). */
+static char *ref_repo(const char *ref)
+{
+    const char *at = strchr(ref, '@');
+    size_t n = at ? (size_t)(at - ref) : strlen(ref);
+    const char *slash = memrchr(ref, '/', n), *colon = memrchr(ref, ':', n);
+    if (!at && colon && (!slash || colon > slash))
+        n = (size_t)(colon - ref);
+    return xstrndup(ref, n);
+}
+
+/* Docker's isSingleReference: the image has one tag (or none), and its digests name that
+ * tag's repository only; removing the reference would leave the image dangling. */
+static int single_reference(const json_t *img)
+{
+    const json_t *tags = json_object_get(img, "repo_tags"),
+                 *digests = json_object_get(img, "repo_digests");
+    size_t nt = json_array_size(tags), nd = json_array_size(digests);
+    if (nt + nd <= 1)
+        return nt + nd == 1;
+    if (nt > 1)
+        return 0;
+    cleanup_free char *repo = ref_repo(json_string_value(json_array_get(nt ? tags : digests, 0)));
+    size_t i;
+    json_t *d;
+    json_array_foreach(digests, i, d)
+    {
+        cleanup_free char *r = ref_repo(json_string_value(d) ? json_string_value(d) : "");
+        if (strcmp(r, repo) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Docker's conflicts of docker rmi: a container using the image keeps its last reference
+ * (unless forced) and, by id, the image itself (a running one even when forced). */
+static int rmi_conflict(engine_ctx *c, const char *name, int force, vic_err **err)
+{
+    json_t *img cleanup_json = NULL;
+    cleanup_free char *esc = engine_url_escape(name);
+    cleanup_free char *path = xasprintf("/images/inspect?ref=%s", esc);
+    int rc = vic_httpc_json(c->pl, "GET", path, NULL, 0, &img, err);
+    if (rc < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_IMAGE, name, err);
+    const char *id = vic_json_str(img, "id");
+    int by_id = names_id(name, id);
+    if (!by_id && (force || !single_reference(img)))
+        return 0; /* only a reference goes */
+    json_t *list cleanup_json = NULL;
+    if ((rc = vic_httpc_json(c->pl, "GET", "/containers?all=1", NULL, 0, &list, err)) < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
+    const json_t *user = NULL;
+    int running = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        json_t *rec cleanup_json = engine_record_of(x);
+        const char *uses = vic_json_str(rec, "ImageID");
+        if (uses == NULL || id == NULL || strcmp(uses, id) != 0)
+            continue;
+        const char *state = vic_json_str(x, "state");
+        int on = state && (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0);
+        if (user == NULL || (on && !running))
+            user = x, running = on;
+    }
+    if (user == NULL)
+        return 0;
+    const char *hex = id + 7;
+    if (!by_id)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "conflict: unable to remove repository reference \"%s\" (must force) - "
+                           "container %.12s is using its referenced image %.12s",
+                           name, vic_json_str(user, "id"), hex);
+    if (running)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "conflict: unable to delete %.12s (cannot be forced) - image is being "
+                           "used by running container %.12s",
+                           hex, vic_json_str(user, "id"));
+    if (!force)
+        return vic_err_set(err, VIC_ECONFLICT,
+                           "conflict: unable to delete %.12s (must be forced) - image is being "
+                           "used by stopped container %.12s",
+                           hex, vic_json_str(user, "id"));
+    return 0;
+}
+
 int engine_image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                 vic_err **err)
 {
     engine_ctx *c = payload;
     const char *name = vic_http_req_query(req, "name");
     const char *force = vic_http_req_query(req, "force");
+    int forced = force && strcmp(force, "0") && strcmp(force, "false");
+    if (name && *name) {
+        int crc = rmi_conflict(c, name, forced, err);
+        if (crc < 0)
+            return crc;
+    }
     cleanup_free char *esc = engine_url_escape(name ? name : "");
     cleanup_free char *path = xasprintf("/images?ref=%s&force=%d", esc,
                                         force && strcmp(force, "0") && strcmp(force, "false"));

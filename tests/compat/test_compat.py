@@ -796,3 +796,32 @@ def test_login_and_logout(engine):
     r = engine.client.api.post(engine.client.api._url("/auth"), data="{not json",
                                headers={"Content-Type": "application/json"})
     assert r.status_code in (400, 500) and r.status_code != 404, r.text
+
+
+def test_rmi_of_an_image_a_container_uses(engine, s):
+    # layered:latest (the suite's registry seeds it) has one tag: its last reference
+    image = engine.image.split("/")[0] + "/layered:latest"
+    ok(engine.docker("pull", image, timeout=120))
+    img_id = inspect(engine, image, "image")["Id"]
+    try:
+        stopped = s.name("stopped")
+        cid = ok(engine.docker("create", "--name", stopped, image, "true")).strip()
+        err = refused(engine.docker("rmi", image), "conflict")
+        assert ('conflict: unable to remove repository reference "%s" (must force) - container '
+                '%s is using its referenced image %s' % (image, cid[:12], img_id[7:19])) in err, err
+        err = refused(engine.docker("rmi", img_id[7:19]), "conflict")
+        assert "conflict: unable to delete %s (must be forced) - image is being used by " \
+            "stopped container %s" % (img_id[7:19], cid[:12]) in err, err
+        running = s.name("running")
+        rid = ok(engine.docker("run", "-d", "--name", running, image, "sleep", "600")).strip()
+        err = refused(engine.docker("rmi", "-f", img_id), "conflict")
+        assert "conflict: unable to delete %s (cannot be forced) - image is being used by " \
+            "running container %s" % (img_id[7:19], rid[:12]) in err, err
+        # nothing changed: the image is still there, tag and all
+        assert image in inspect(engine, image, "image")["RepoTags"]
+        ok(engine.docker("rm", "-f", stopped, running, timeout=120))
+        out = ok(engine.docker("rmi", image))
+        assert "Untagged: %s" % image in out and "Deleted: %s" % img_id in out, out
+    finally:
+        engine.docker("rm", "-f", *s.containers, timeout=120)
+        engine.docker("rmi", "-f", image)
