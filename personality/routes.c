@@ -18,6 +18,7 @@
 #include "personality/images.h"
 #include "personality/logs.h"
 #include "personality/networks.h"
+#include "personality/prune.h"
 #include "personality/system.h"
 #include "personality/unserved.h"
 #include "personality/volumes.h"
@@ -171,6 +172,10 @@ const vic_http_route engine_routes[] = {
     {"PUT", "/containers/{id}/archive", engine_archive_put_handler, 0,
      "docker cp into a container"},
     {"GET", "/images/json", engine_image_list_handler, 0, "list images"},
+    {"POST", "/images/prune", engine_image_prune_handler, 0,
+     "remove unused images (dangling ones unless dangling=false)"},
+    {"POST", "/containers/prune", engine_container_prune_handler, 0, "remove stopped containers"},
+    {"GET", "/system/df", engine_system_df_handler, 0, "disk usage"},
     {"POST", "/images/create", engine_image_pull_handler, 0, "pull an image"},
     {"DELETE", "/images/rmi", engine_image_remove_handler, 0,
      "remove an image (see engine_prepare)"},
@@ -272,7 +277,8 @@ const vic_http_route engine_routes[] = {
      "plugins are not supported by a VCH: its volume stores and networks are built in"},
     /* build: refused (engine_image_build_handler), and so are BuildKit's routes */
     {"POST", "/session", engine_image_build_handler, 0, "BuildKit's session: not supported"},
-    {"POST", "/build/prune", engine_image_build_handler, 0, "the build cache: not supported"},
+    {"POST", "/build/prune", engine_build_prune_handler, 0,
+     "prune the build cache: a VCH builds nothing, so there is none"},
     {"POST", "/build/cancel", engine_image_build_handler, 0, "cancel a build: not supported"},
     {"GET", "/distribution/inspect", unsupported_handler, 0,
      "looking up an image's manifest in its registry (GET /distribution/NAME/json) is not "

@@ -825,3 +825,82 @@ def test_rmi_of_an_image_a_container_uses(engine, s):
     finally:
         engine.docker("rm", "-f", *s.containers, timeout=120)
         engine.docker("rmi", "-f", image)
+
+
+# ---- prune and disk usage ----
+
+def test_container_prune(engine, s):
+    label = "prune-" + s.tag
+    stopped = s.name("stopped")
+    sid = ok(engine.docker("create", "--name", stopped, "--label", label + "=1", engine.image,
+                           "true")).strip()
+    other = s.name("other")
+    oid = ok(engine.docker("create", "--name", other, engine.image, "true")).strip()
+    running = sleeper(engine, s, "running", "--label", label + "=1")
+    # nothing is older than 2000, and a bad until or an unknown filter is refused
+    out = ok(engine.docker("container", "prune", "-f", "--filter", "label=" + label,
+                           "--filter", "until=2000-01-01T00:00:00Z"))
+    assert sid not in out
+    refused(engine.docker("container", "prune", "-f", "--filter", "until=bogus"),
+            'failed to parse value as time or duration: "bogus"')
+    refused(engine.docker("container", "prune", "-f", "--filter", "colour=red"),
+            "invalid filter 'colour'")
+    out = ok(engine.docker("container", "prune", "-f", "--filter", "label=%s=1" % label))
+    assert "Deleted Containers:" in out and sid in out, out
+    assert oid not in out
+    names = ok(engine.docker("ps", "-a", "--format", "{{.Names}}")).split()
+    assert stopped not in names and other in names and running in names
+    # the API's shape, as SDKs read it
+    r = engine.client.containers.prune(filters={"label": label + "=nothing"})
+    assert r["ContainersDeleted"] is None and r["SpaceReclaimed"] == 0
+
+
+def test_image_prune(engine, s):
+    reg = engine.image.split("/")[0]
+    five = reg + "/five:latest"
+    ok(engine.docker("pull", five, timeout=300))
+    five_id = inspect(engine, five, "image")["Id"]
+    user = s.name("user")
+    ok(engine.docker("create", "--name", user, five, "true"))
+    try:
+        # dangling only by default: tagged images stay
+        out = ok(engine.docker("image", "prune", "-f"))
+        assert "Total reclaimed space" in out
+        assert five in ok(engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}"))
+        # -a: unused ones, but a container's image stays
+        sel = ("--filter", "label=org.vic-c.fixture=five")
+        out = ok(engine.docker("image", "prune", "-a", "-f", *sel))
+        assert five_id not in out
+        ok(engine.docker("rm", user))
+        out = ok(engine.docker("image", "prune", "-a", "-f", *sel))
+        assert "untagged: %s" % five in out and "deleted: %s" % five_id in out, out
+        assert engine.docker("image", "inspect", five).returncode != 0
+        # the suite's own image had another label: still there
+        inspect(engine, engine.image, "image")
+        refused(engine.docker("image", "prune", "-f", "--filter", "dangling=maybe"),
+                "invalid filter 'dangling=maybe'")
+    finally:
+        engine.docker("rm", "-f", user)
+        engine.docker("rmi", "-f", five)
+
+
+def test_system_df_and_prune(engine, s):
+    label = "sysprune-" + s.tag
+    c = s.name()
+    cid = ok(engine.docker("create", "--name", c, "--label", label, engine.image, "true")).strip()
+    rows = [json.loads(x) for x in
+            ok(engine.docker("system", "df", "--format", "{{json .}}")).splitlines()]
+    types = [r["Type"] for r in rows]
+    assert types == ["Images", "Containers", "Local Volumes", "Build Cache"], types
+    assert int(rows[0]["TotalCount"]) >= 1 and int(rows[1]["TotalCount"]) >= 1
+    verbose = ok(engine.docker("system", "df", "-v"))
+    assert c in verbose and engine.image.rsplit(":", 1)[0] in verbose, verbose
+    df = engine.client.df()
+    assert isinstance(df["LayersSize"], int) and df["LayersSize"] > 0
+    mine = [x for x in df["Images"] if engine.image in (x["RepoTags"] or [])]
+    assert mine and mine[0]["Containers"] >= 1, df["Images"]
+    assert any(x["Id"] == cid for x in df["Containers"])
+    out = ok(engine.docker("system", "prune", "-f", "--filter", "label=" + label, timeout=120))
+    assert cid in out, out
+    assert c not in ok(engine.docker("ps", "-a", "--format", "{{.Names}}")).split()
+    inspect(engine, engine.image, "image")
