@@ -176,6 +176,14 @@ const char *vic_http_req_query(const vic_http_req *req, const char *name)
     return nv_find(&req->query, name, 0);
 }
 
+const char *vic_http_req_query_nth(const vic_http_req *req, const char *name, size_t n)
+{
+    for (size_t i = 0; i < req->query.n; i++)
+        if (strcmp(req->query.items[i].name, name) == 0 && n-- == 0)
+            return req->query.items[i].value;
+    return NULL;
+}
+
 const char *vic_http_req_header(const vic_http_req *req, const char *name)
 {
     return nv_find(&req->headers, name, 1);

@@ -144,6 +144,9 @@ const char *vic_http_req_path(const vic_http_req *req);
 /* Path parameter from the route pattern, e.g. "vch-id"; NULL when absent. */
 const char *vic_http_req_param(const vic_http_req *req, const char *name);
 const char *vic_http_req_query(const vic_http_req *req, const char *name);
+/* The n-th (from 0) value of a query parameter given several times (?names=a&names=b), or
+ * NULL past the last. */
+const char *vic_http_req_query_nth(const vic_http_req *req, const char *name, size_t n);
 /* Case-insensitive header lookup; NULL when absent. */
 const char *vic_http_req_header(const vic_http_req *req, const char *name);
 /* Value of cookie name from the Cookie header, copied into buf; NULL when absent. */

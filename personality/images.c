@@ -4,15 +4,19 @@
 #include "personality/images.h"
 
 #include <openssl/crypto.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/httpc.h"
 #include "lib/json.h"
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "personality/common.h"
 #include "personality/inspect.h"
@@ -25,6 +29,7 @@ void engine_images_rewrite(vic_http_req *req)
         {"GET", "/json", "/images/inspect"},
         {"GET", "/history", "/images/history"},
         {"POST", "/tag", "/images/tag"},
+        {"GET", "/get", "/images/get"},
     };
     const char *p = vic_http_req_path(req), *method = vic_http_req_method(req);
     if (strcmp(method, "DELETE") == 0 && strncmp(p, "/images/", 8) == 0 && p[8] != '\0') {
@@ -474,5 +479,131 @@ int engine_image_pull_handler(vic_http_req *req, vic_http_resp *resp, void *payl
         return vic_err_set(err, VIC_EINTERNAL, "cannot start a pull");
     }
     pthread_detach(th);
+    return 0;
+}
+
+/* ---- save and load ---- */
+
+#define ARCHIVE_STALL_MS (5 * 60 * 1000)
+
+typedef struct saver {
+    engine_ctx *c;
+    char *path;
+    vic_http_stream *s;
+} saver;
+
+static int save_chunk(const void *data, size_t len, void *payload)
+{
+    saver *v = payload;
+    return vic_http_stream_write_wait(v->s, data, len, ARCHIVE_STALL_MS, NULL) < 0 ? -1 : 0;
+}
+
+static void *save_thread(void *arg)
+{
+    saver *v = arg;
+    vic_err *err = NULL;
+    if (vic_httpc_raw(v->c->pl, "GET", v->path, -1, NULL, ARCHIVE_STALL_MS, save_chunk, v, &err) <
+            0 &&
+        err->code != VIC_EUNAVAIL)
+        /* the status is sent already: the client sees a cut archive and says so */
+        vic_log(VIC_LOG_WARN, "event=save_relay_failed err=\"%s\"", err->msg);
+    vic_err_free(&err);
+    vic_http_stream_close(v->s);
+    vic_http_stream_release(v->s);
+    free(v->path);
+    free(v);
+    return NULL;
+}
+
+int engine_image_save_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    /* GET /images/get?names=a&names=b, or GET /images/NAME/get (name=) */
+    const char *key = vic_http_req_query(req, "names") ? "names" : "name";
+    vic_buf path = VIC_BUF_INIT;
+    vic_buf_append(&path, "/images/save", 12);
+    size_t n = 0;
+    for (const char *name; (name = vic_http_req_query_nth(req, key, n)) != NULL; n++) {
+        /* a missing image is a 404 before the archive starts */
+        cleanup_free char *esc = engine_url_escape(name);
+        cleanup_free char *ipath = xasprintf("/images/inspect?ref=%s", esc);
+        json_t *img cleanup_json = NULL;
+        int rc = vic_httpc_json(c->pl, "GET", ipath, NULL, 0, &img, err);
+        if (rc < 0) {
+            vic_buf_free(&path);
+            return engine_docker_err(rc, ENGINE_OBJ_IMAGE, name, err);
+        }
+        vic_buf_appendf(&path, "%sref=%s", n ? "&" : "?", esc);
+    }
+    if (n == 0) {
+        vic_buf_free(&path);
+        return vic_err_set(err, VIC_EINVAL, "names: is required (the images to save)");
+    }
+    saver *v = xzalloc(sizeof(*v));
+    v->c = c;
+    v->path = vic_buf_steal(&path);
+    v->s = vic_http_resp_stream(resp, 200, "application/x-tar");
+    pthread_t th;
+    if (pthread_create(&th, NULL, save_thread, v) != 0) {
+        vic_http_stream_close(v->s);
+        vic_http_stream_release(v->s);
+        free(v->path);
+        free(v);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start the archive");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
+static int collect_answer(const void *data, size_t len, void *payload)
+{
+    vic_buf *b = payload;
+    if (b->len + len > 1 << 20)
+        return -1;
+    vic_buf_append(b, data, len);
+    return 0;
+}
+
+int engine_image_load_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    int fd = vic_http_req_body_fd(req), own cleanup_close = -1;
+    if (fd < 0) { /* sent without Content-Type application/x-tar: the body is in memory */
+        size_t len = 0;
+        const char *body = vic_http_req_body(req, &len);
+        own = fd = memfd_create("load", MFD_CLOEXEC);
+        if (fd < 0 || (len && write(fd, body, len) != (ssize_t)len) || lseek(fd, 0, SEEK_SET))
+            return vic_err_sys(err, VIC_EIO, errno, "keep the archive");
+    }
+    vic_buf answer = VIC_BUF_INIT;
+    int rc = vic_httpc_raw(c->pl, "POST", "/images/load", fd, "application/x-tar", ARCHIVE_STALL_MS,
+                           collect_answer, &answer, err);
+    json_t *out cleanup_json = NULL;
+    if (rc == 0 && vic_json_parse(&out, answer.data ? answer.data : "", answer.len, 0, err) < 0)
+        rc = VIC_EUPSTREAM;
+    vic_buf_free(&answer);
+    if (rc < 0)
+        return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
+    /* Docker's answer: JSON lines of {"stream": "Loaded image: ...\n"} */
+    vic_buf lines = VIC_BUF_INIT;
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(out, "loaded"), i, l)
+    {
+        cleanup_free char *f = NULL;
+        const char *text = json_string_value(l);
+        if (text == NULL)
+            continue;
+        static const char prefix[] = "Loaded image: ";
+        if (strncmp(text, prefix, sizeof(prefix) - 1) == 0) {
+            cleanup_free char *fam = engine_image_familiar(text + sizeof(prefix) - 1);
+            f = xasprintf("%s%s", prefix, fam);
+        }
+        json_t *line cleanup_json = json_pack("{s:s+}", "stream", f ? f : text, "\n");
+        cleanup_free char *js = json_dumps(line, JSON_COMPACT);
+        vic_buf_appendf(&lines, "%s\n", js);
+    }
+    vic_http_resp_text(resp, 200, "application/json", lines.data ? lines.data : "", lines.len);
+    vic_buf_free(&lines);
     return 0;
 }

@@ -29,6 +29,7 @@
 #include "lib/serial.h"
 #include "lib/timefmt.h"
 #include "portlayer/archive.h"
+#include "portlayer/imagearchive.h"
 #include "portlayer/regauth.h"
 
 int pl_server_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
@@ -1465,6 +1466,105 @@ static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return 0;
 }
 
+/* ---- docker save and load ---- */
+
+typedef struct save_job {
+    pl_server_ctx *c;
+    char **names;
+    size_t n;
+    vic_http_stream *s;
+} save_job;
+
+static int save_to_stream(const void *data, size_t len, void *payload)
+{
+    save_job *j = payload;
+    return vic_http_stream_write_wait(j->s, data, len, ARCHIVE_STALL_MS, NULL) < 0 ? -1 : 0;
+}
+
+static void *save_thread(void *arg)
+{
+    save_job *j = arg;
+    vic_err *err = NULL;
+    if (pl_image_save(j->c->images, (const char *const *)j->names, j->n, save_to_stream, j, &err) <
+            0 &&
+        err->code != VIC_EUNAVAIL)
+        /* the answer's status is sent already: the client sees a cut archive */
+        vic_log(VIC_LOG_WARN, "event=save_failed err=\"%s\"", err->msg);
+    vic_err_free(&err);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    for (size_t i = 0; i < j->n; i++)
+        free(j->names[i]);
+    free(j->names);
+    free(j);
+    return NULL;
+}
+
+/* docker save: the images of every ref= as one docker-archive tar, streamed; a missing one is
+ * a 404 before anything is sent. */
+static int save_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int rc = need_images(c, err);
+    if (rc < 0)
+        return rc;
+    size_t n = 0;
+    while (vic_http_req_query_nth(req, "ref", n))
+        n++;
+    if (n == 0)
+        return vic_err_set(err, VIC_EINVAL, "ref: is required");
+    for (size_t i = 0; i < n; i++) {
+        const char *name = vic_http_req_query_nth(req, "ref", i);
+        json_t *rec cleanup_json = NULL;
+        if ((rc = pl_imagestore_inspect(&rec, c->images, name, err)) == VIC_ENOTFOUND)
+            return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", name);
+        if (rc < 0)
+            return rc;
+    }
+    save_job *j = xzalloc(sizeof(*j));
+    j->c = c;
+    j->n = n;
+    j->names = xcalloc(n, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        j->names[i] = xstrdup(vic_http_req_query_nth(req, "ref", i));
+    j->s = vic_http_resp_stream(resp, 200, "application/x-tar");
+    pthread_t th;
+    if (pthread_create(&th, NULL, save_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        for (size_t i = 0; i < n; i++)
+            free(j->names[i]);
+        free(j->names);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start the archive");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
+/* docker load: the docker-archive tar of the body into the store; {"loaded": [lines]}. */
+static int load_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int rc = need_images(c, err);
+    if (rc < 0)
+        return rc;
+    int fd = vic_http_req_body_fd(req), own cleanup_close = -1;
+    if (fd < 0) { /* a body kept in memory: give the reader a file */
+        size_t len = 0;
+        const char *body = vic_http_req_body(req, &len);
+        own = fd = memfd_create("load", MFD_CLOEXEC);
+        if (fd < 0 || (len && write(fd, body, len) != (ssize_t)len) || lseek(fd, 0, SEEK_SET))
+            return vic_err_sys(err, VIC_EIO, errno, "keep the archive");
+    }
+    json_t *loaded = NULL;
+    if ((rc = pl_image_load(&loaded, c->images, fd, err)) < 0)
+        return rc;
+    vic_log(VIC_LOG_INFO, "event=images_loaded count=%zu", json_array_size(loaded));
+    vic_http_resp_json(resp, 200, json_pack("{s:o}", "loaded", loaded));
+    return 0;
+}
+
 /* docker login: checks {"username", "password", "serveraddress"} against the registry;
  * nothing is kept, the client sends its credentials with each pull and push. */
 static int login_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
@@ -1675,6 +1775,10 @@ const vic_http_route pl_routes[] = {
     {"POST", "/images/tag", image_tag_handler, 0, "tag an image"},
     {"DELETE", "/images", call_handler, 0, "remove an image"},
     {"POST", "/images/pull", pull_handler, 0, "pull an image (progress as JSON lines)"},
+    {"GET", "/images/save", save_handler, 0,
+     "docker save: the images of each ref= as a docker-archive tar (streamed)"},
+    {"POST", "/images/load", load_handler, 0,
+     "docker load: a docker-archive tar (application/x-tar) into the image store"},
     {"POST", "/registry/login", login_handler, VIC_ROUTE_JSON,
      "check credentials against a registry (docker login)"},
     {"GET", "/events", events_handler, 0,

@@ -904,3 +904,33 @@ def test_system_df_and_prune(engine, s):
     assert cid in out, out
     assert c not in ok(engine.docker("ps", "-a", "--format", "{{.Names}}")).split()
     inspect(engine, engine.image, "image")
+
+
+# ---- save and load ----
+
+def test_save_and_load(engine, s):
+    import tarfile
+    reg = engine.image.split("/")[0]
+    image = reg + "/layered:latest"
+    ok(engine.docker("pull", image, timeout=120))
+    img_id = inspect(engine, image, "image")["Id"]
+    archive = engine.tmp / ("%s.tar" % s.tag)
+    try:
+        ok(engine.docker("save", "-o", str(archive), image, timeout=120))
+        with tarfile.open(archive) as t:
+            manifest = json.load(t.extractfile("manifest.json"))
+            assert manifest[0]["RepoTags"] == [image]
+            assert len(manifest[0]["Layers"]) == 4
+        refused(engine.docker("save", "-o", str(archive) + ".x", reg + "/nosuch:1"),
+                "no such image", "reference does not exist")
+        ok(engine.docker("rmi", image))
+        out = ok(engine.docker("load", "-i", str(archive), timeout=120))
+        assert "Loaded image: %s" % image in out, out
+        assert inspect(engine, image, "image")["Id"] == img_id
+        r = engine.docker("run", "--rm", image, "cat", "/data/new")
+        assert ok(r) == "new\n"
+        refused(engine.docker("load", input="not a tar\n" * 50), "tar", "invalid", "unexpected EOF")
+    finally:
+        engine.docker("rmi", "-f", image)
+        if archive.exists():
+            archive.unlink()
