@@ -26,10 +26,9 @@ void engine_images_rewrite(vic_http_req *req)
     static const struct {
         const char *method, *suffix, *path;
     } routes[] = {
-        {"GET", "/json", "/images/inspect"},
-        {"GET", "/history", "/images/history"},
-        {"POST", "/tag", "/images/tag"},
-        {"GET", "/get", "/images/get"},
+        {"GET", "/json", "/images/inspect"}, {"GET", "/history", "/images/history"},
+        {"POST", "/tag", "/images/tag"},     {"GET", "/get", "/images/get"},
+        {"POST", "/push", "/images/push"},
     };
     const char *p = vic_http_req_path(req), *method = vic_http_req_method(req);
     if (strcmp(method, "DELETE") == 0 && strncmp(p, "/images/", 8) == 0 && p[8] != '\0') {
@@ -292,6 +291,31 @@ static void *pull_thread(void *arg)
     vic_free_secret(p->auth);
     free(p);
     return NULL;
+}
+
+int engine_image_push_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    engine_ctx *c = payload;
+    const char *name = vic_http_req_query(req, "name"), *tag = vic_http_req_query(req, "tag");
+    if (name == NULL || *name == '\0')
+        return vic_err_set(err, VIC_EINVAL, "name: is required");
+    cleanup_free char *en = engine_url_escape(name), *et = engine_url_escape(tag ? tag : "");
+    puller *p = xzalloc(sizeof(*p));
+    p->c = c;
+    p->path = xasprintf("/images/push?ref=%s&tag=%s", en, et);
+    p->auth = engine_registry_auth_header(req);
+    p->s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    if (pthread_create(&th, NULL, pull_thread, p) != 0) {
+        vic_http_stream_close(p->s);
+        vic_http_stream_release(p->s);
+        free(p->path);
+        vic_free_secret(p->auth);
+        free(p);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start a push");
+    }
+    pthread_detach(th);
+    return 0;
 }
 
 char *engine_registry_auth_header(vic_http_req *req)

@@ -49,6 +49,11 @@ int engine_image_save_handler(vic_http_req *req, vic_http_resp *resp, void *payl
  * lines {"stream": "Loaded image: TAG\n"}. */
 int engine_image_load_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
 
+/* POST /images/NAME/push?tag=T (rewritten to /images/push with name=): the port layer
+ * pushes with the client's X-Registry-Auth; Docker's progress lines are relayed as they
+ * come, an error as an errorDetail line. */
+int engine_image_push_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+
 /* POST /auth (docker login): {"username", "password", "serveraddress"} checked against the
  * registry by the port layer; {"Status": "Login Succeeded", "IdentityToken": ""} or 401 with
  * the registry's reason. The VCH keeps nothing: the CLI sends X-Registry-Auth with each

@@ -187,6 +187,8 @@ const vic_http_route engine_routes[] = {
     {"GET", "/images/get", engine_image_save_handler, 0,
      "docker save: images as a tar (GET /images/get?names=, GET /images/NAME/get)"},
     {"POST", "/images/load", engine_image_load_handler, 0, "docker load: images from a tar"},
+    {"POST", "/images/push", engine_image_push_handler, 0,
+     "push an image to its registry (POST /images/NAME/push)"},
     {"POST", "/build", engine_image_build_handler, 0, "not supported"},
     {"POST", "/containers/{id}/restart", engine_container_restart_handler, 0, "restart"},
     {"POST", "/containers/{id}/rename", engine_container_rename_handler, 0, "rename"},

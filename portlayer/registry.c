@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -15,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
@@ -79,6 +82,7 @@ static int layer_type_ok(const char *t, vic_err **err)
 {
     static const char *const ok[] = {
         "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.docker.image.rootfs.diff.tar", /* uncompressed, as docker load keeps */
         "application/vnd.oci.image.layer.v1.tar",
         "application/vnd.oci.image.layer.v1.tar+gzip",
         "application/vnd.oci.image.layer.v1.tar+zstd",
@@ -465,6 +469,14 @@ const char *pl_progress_state_name(pl_progress_state s)
         return "Pull complete";
     case PL_PROGRESS_EXISTS:
         return "Already exists";
+    case PL_PROGRESS_PREPARING:
+        return "Preparing";
+    case PL_PROGRESS_PUSHING:
+        return "Pushing";
+    case PL_PROGRESS_PUSHED:
+        return "Pushed";
+    case PL_PROGRESS_LAYER_EXISTS:
+        return "Layer already exists";
     }
     return "?";
 }
@@ -498,6 +510,7 @@ typedef struct xfer {
     char *content_type;
     char *digest_hdr;
     char *www_auth;
+    char *location; /* an upload's Location */
     int64_t content_length;
     vic_buf body; /* non-2xx bodies, and whole 200 bodies when w == NULL */
     size_t max;   /* limit of a 200 body kept in memory */
@@ -515,7 +528,8 @@ static void xfer_reset_headers(xfer *x)
     free(x->content_type);
     free(x->digest_hdr);
     free(x->www_auth);
-    x->content_type = x->digest_hdr = x->www_auth = NULL;
+    free(x->location);
+    x->content_type = x->digest_hdr = x->www_auth = x->location = NULL;
     x->content_length = -1;
 }
 
@@ -563,6 +577,9 @@ static size_t on_header(char *buf, size_t size, size_t n, void *payload)
         while (x->content_type[0] &&
                isspace((unsigned char)x->content_type[strlen(x->content_type) - 1]))
             x->content_type[strlen(x->content_type) - 1] = '\0';
+    } else if (HDR_IS("Location")) {
+        free(x->location);
+        x->location = xstrndup(v, vlen);
     } else if (HDR_IS("Docker-Content-Digest")) {
         free(x->digest_hdr);
         x->digest_hdr = xstrndup(v, vlen);
@@ -1411,4 +1428,269 @@ done:
     curl_easy_cleanup(s.easy);
     pl_ref_free(ref);
     return rc;
+}
+
+/* ---- push ---- */
+
+/* The body of an upload: a blob file (fd) or bytes in memory, read from the start on every
+ * attempt. */
+typedef struct upload {
+    xfer *x;
+    int fd;
+    const char *mem;
+    int64_t size, off;
+    const char *id; /* a layer's short id: progress is reported */
+    const char *digest;
+    uint64_t reported;
+} upload;
+
+static size_t on_read(char *buf, size_t size, size_t n, void *payload)
+{
+    upload *u = payload;
+    size_t want = size * n;
+    if ((int64_t)want > u->size - u->off)
+        want = (size_t)(u->size - u->off);
+    if (want == 0)
+        return 0;
+    ssize_t got;
+    if (u->mem) {
+        memcpy(buf, u->mem + u->off, want);
+        got = (ssize_t)want;
+    } else if ((got = pread(u->fd, buf, want, u->off)) <= 0) {
+        return CURL_READFUNC_ABORT;
+    }
+    u->off += got;
+    session *s = u->x->s;
+    if (u->id && s->progress &&
+        ((uint64_t)u->off - u->reported >= PROGRESS_STEP || u->off == u->size)) {
+        u->reported = (uint64_t)u->off;
+        pl_progress p = {.id = u->id,
+                         .digest = u->digest,
+                         .state = PL_PROGRESS_PUSHING,
+                         .done = (uint64_t)u->off,
+                         .total = (uint64_t)u->size};
+        s->progress(&p, s->payload);
+    }
+    return (size_t)got;
+}
+
+/* One request of a push (HEAD, POST or PUT with an upload); answers a 401 challenge once.
+ * On return x holds the answer (status, headers, a bounded body). */
+static int push_request(xfer *x, session *s, const char *method, const char *url,
+                        const char *content_type, upload *u, const char *what, vic_err **err)
+{
+    for (;;) {
+        xfer_clear(x);
+        /* a HEAD's Content-Length is the blob's, which no body follows */
+        *x = (xfer){.s = s,
+                    .e = s->easy,
+                    .max = strcmp(method, "HEAD") == 0 ? SIZE_MAX : MAX_ERROR_BODY,
+                    .expect_size = -1};
+        curl_easy_reset(s->easy);
+        if (content_type) {
+            cleanup_free char *h = xasprintf("Content-Type: %s", content_type);
+            x->hdrs = curl_slist_append(x->hdrs, h);
+        }
+        xfer_setup(x, url, NULL, u == NULL || u->size < (1 << 20));
+        curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 0L);
+        if (strcmp(method, "HEAD") == 0) {
+            curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
+        } else if (u) {
+            u->off = 0;
+            u->reported = 0;
+            u->x = x;
+            curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(s->easy, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(s->easy, CURLOPT_READDATA, u);
+            curl_easy_setopt(s->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u->size);
+            curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, method);
+        } else {
+            curl_easy_setopt(s->easy, CURLOPT_POST, 1L);
+            curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, 0L);
+            curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, "");
+        }
+        CURLcode cc = curl_easy_perform(s->easy);
+        int rc = xfer_result(x, cc, what, err);
+        if (rc < 0)
+            return rc;
+        if (xfer_status(x) != 401)
+            return 0;
+        cleanup_free char *ch = x->www_auth ? xstrdup(x->www_auth) : NULL;
+        if ((rc = answer_challenge(s, ch, err)) < 0)
+            return rc;
+    }
+}
+
+/* The registry's refusal of a push step, with its own words. */
+static int push_refused(const xfer *x, const char *what, vic_err **err)
+{
+    long status = xfer_status((xfer *)x);
+    cleanup_free char *msg = error_message(x);
+    int code = status == 401 || status == 403 ? VIC_EAUTH
+               : status == 404                ? VIC_ENOTFOUND
+                                              : VIC_EUPSTREAM;
+    return vic_err_set(err, code, "%s: HTTP %ld (%s)", what, status, msg);
+}
+
+/* The manifest stored with image record rec (one of its blobs: an image manifest whose
+ * config is the image's), its bytes and media type (caller frees). VIC_ENOTFOUND without. */
+static int image_manifest(char **out, size_t *len, char **media, pl_imagestore *store,
+                          const json_t *rec, size_t max, vic_err **err)
+{
+    const char *id = vic_json_str(rec, "id");
+    json_t *blobs cleanup_json = NULL;
+    int rc = pl_imagestore_image_blobs(&blobs, store, id, err);
+    if (rc < 0)
+        return rc;
+    size_t i;
+    json_t *b;
+    json_array_foreach(blobs, i, b)
+    {
+        const char *d = json_string_value(b);
+        if (d == NULL || strcmp(d, id) == 0)
+            continue;
+        cleanup_free char *body = NULL;
+        size_t blen = 0;
+        json_t *m cleanup_json = NULL;
+        vic_err *e cleanup_err = NULL;
+        /* layers are larger than a manifest may be: those are passed over unread */
+        if (pl_imagestore_read_blob(&body, &blen, store, d, max, &e) < 0 ||
+            pl_manifest_parse(&m, body, blen, NULL, &e) < 0 ||
+            strcmp(vic_json_str(m, "kind"), "manifest") != 0 ||
+            strcmp(vic_json_str(json_object_get(m, "config"), "digest") ?: "", id) != 0)
+            continue;
+        *media = xstrdup(vic_json_str(m, "media_type"));
+        *len = blen;
+        *out = steal_ptr(body);
+        return 0;
+    }
+    return vic_err_set(err, VIC_ENOTFOUND, "image %s has no manifest stored to push", id);
+}
+
+/* Pushes one blob unless the repository has it; id: a layer's short id for progress. */
+static int push_blob(session *s, pl_imagestore *store, const char *digest, const char *id,
+                     vic_err **err)
+{
+    cleanup_free char *url = xasprintf("%s/v2/%s/blobs/%s", s->base, s->repo, digest);
+    xfer x = {0};
+    int rc = push_request(&x, s, "HEAD", url, NULL, NULL, "blob check", err);
+    long status = rc == 0 ? xfer_status(&x) : 0;
+    if (rc == 0 && status == 200) {
+        xfer_clear(&x);
+        if (id && s->progress)
+            s->progress(
+                &(pl_progress){.id = id, .digest = digest, .state = PL_PROGRESS_LAYER_EXISTS},
+                s->payload);
+        return 0;
+    }
+    if (rc == 0 && status != 404)
+        rc = push_refused(&x, "blob check", err);
+    cleanup_free char *start = xasprintf("%s/v2/%s/blobs/uploads/", s->base, s->repo);
+    if (rc == 0)
+        rc = push_request(&x, s, "POST", start, NULL, NULL, "upload start", err);
+    if (rc == 0 && (xfer_status(&x) != 202 || x.location == NULL))
+        rc = x.location ? push_refused(&x, "upload start", err)
+                        : vic_err_set(err, VIC_EUPSTREAM, "upload start: no Location");
+    cleanup_free char *put = NULL;
+    if (rc == 0) {
+        char *esc = curl_easy_escape(s->easy, digest, 0);
+        put = xasprintf("%s%s%sdigest=%s", x.location[0] == '/' ? s->base : "", x.location,
+                        strchr(x.location, '?') ? "&" : "?", esc);
+        curl_free(esc);
+        if (strncmp(put, "https://", 8) != 0 && !(s->insecure && strncmp(put, "http://", 7) == 0))
+            rc = vic_err_set(err, VIC_EUPSTREAM, "upload location %.200s is not https", put);
+    }
+    cleanup_free char *path = NULL;
+    int fd cleanup_close = -1;
+    struct stat st;
+    if (rc == 0 && (rc = pl_imagestore_blob_path(&path, store, digest, err)) == 0 &&
+        ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0))
+        rc = vic_err_sys(err, VIC_ENOTFOUND, errno, "blob %s", digest);
+    if (rc == 0) {
+        upload u = {.fd = fd, .size = st.st_size, .id = id, .digest = digest};
+        rc = push_request(&x, s, "PUT", put, "application/octet-stream", &u, "upload", err);
+        if (rc == 0 && xfer_status(&x) != 201)
+            rc = push_refused(&x, "upload", err);
+    }
+    xfer_clear(&x);
+    if (rc == 0 && id && s->progress)
+        s->progress(&(pl_progress){.id = id, .digest = digest, .state = PL_PROGRESS_PUSHED},
+                    s->payload);
+    return rc;
+}
+
+int pl_registry_push(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
+                     const pl_registry_creds *creds, pl_progress_fn progress, void *payload,
+                     vic_err **err)
+{
+    *out = NULL;
+    pl_ref *ref = NULL;
+    int rc = pl_ref_parse(&ref, reference, err);
+    if (rc < 0)
+        return rc;
+    if (ref->digest) {
+        pl_ref_free(ref);
+        return vic_err_set(err, VIC_EINVAL, "cannot push a digest reference: %s", reference);
+    }
+    json_t *rec cleanup_json = NULL;
+    cleanup_free char *name = pl_ref_string(ref);
+    if ((rc = pl_imagestore_inspect(&rec, store, name, err)) < 0) {
+        pl_ref_free(ref);
+        if (rc == VIC_ENOTFOUND)
+            return vic_err_set(err, VIC_ENOTFOUND,
+                               "An image does not exist locally with the tag: %s", reference);
+        return rc;
+    }
+    session s = {.r = r,
+                 .host = find_host(r, ref),
+                 .host_name = pl_ref_registry_host(ref),
+                 .repo = ref->repository,
+                 .action = "pull,push",
+                 .progress = progress,
+                 .payload = payload};
+    s.insecure = (s.host && s.host->insecure) ||
+                 (r->o.loopback_insecure && pl_registry_default_insecure(s.host_name));
+    session_creds(&s, creds);
+    s.easy = curl_easy_init();
+    if (s.easy == NULL)
+        abort();
+    cleanup_free char *mbody = NULL, *media = NULL;
+    size_t mlen = 0;
+    rc = image_manifest(&mbody, &mlen, &media, store, rec, r->o.max_manifest, err);
+    const json_t *layers = json_object_get(rec, "layers");
+    size_t n = json_array_size(layers);
+    char(*ids)[13] = xcalloc(n ? n : 1, sizeof(*ids));
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *d = vic_json_str(json_array_get(layers, i), "diff_id");
+        snprintf(ids[i], sizeof(ids[i]), "%.12s", d && strlen(d) > 7 ? d + 7 : "?");
+        if (progress)
+            progress(&(pl_progress){.id = ids[i], .state = PL_PROGRESS_PREPARING}, payload);
+    }
+    if (rc == 0)
+        rc = ping(&s, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = push_blob(&s, store, vic_json_str(json_array_get(layers, i), "digest"), ids[i], err);
+    if (rc == 0)
+        rc = push_blob(&s, store, vic_json_str(rec, "id"), NULL, err);
+    if (rc == 0) {
+        cleanup_free char *url = xasprintf("%s/v2/%s/manifests/%s", s.base, s.repo, ref->tag);
+        upload u = {.fd = -1, .mem = mbody, .size = (int64_t)mlen};
+        xfer x = {0};
+        rc = push_request(&x, &s, "PUT", url, media, &u, "manifest", err);
+        if (rc == 0 && xfer_status(&x) != 201)
+            rc = push_refused(&x, "manifest", err);
+        xfer_clear(&x);
+    }
+    if (rc == 0) {
+        char digest[72];
+        sha256_digest(digest, mbody, mlen);
+        *out = json_pack("{s:s, s:s, s:I}", "tag", ref->tag, "digest", digest, "size",
+                         (json_int_t)mlen);
+    }
+    free(ids);
+    free(s.base);
+    vic_free_secret(s.auth);
+    curl_easy_cleanup(s.easy);
+    pl_ref_free(ref);
+    return rc < 0 ? vic_err_wrap(err, rc, "push %s", reference) : 0;
 }

@@ -116,13 +116,17 @@ void pl_registry_free(pl_registry *r);
 
 /* What a layer is doing, in the words the docker CLI prints (pl_progress_state_name). */
 typedef enum pl_progress_state {
-    PL_PROGRESS_WAITING,     /* "Waiting" */
-    PL_PROGRESS_DOWNLOADING, /* "Downloading" (done/total bytes) */
-    PL_PROGRESS_VERIFYING,   /* "Verifying Checksum" */
-    PL_PROGRESS_DOWNLOADED,  /* "Download complete" */
-    PL_PROGRESS_EXTRACTING,  /* "Extracting" */
-    PL_PROGRESS_COMPLETE,    /* "Pull complete" */
-    PL_PROGRESS_EXISTS,      /* "Already exists" */
+    PL_PROGRESS_WAITING,      /* "Waiting" */
+    PL_PROGRESS_DOWNLOADING,  /* "Downloading" (done/total bytes) */
+    PL_PROGRESS_VERIFYING,    /* "Verifying Checksum" */
+    PL_PROGRESS_DOWNLOADED,   /* "Download complete" */
+    PL_PROGRESS_EXTRACTING,   /* "Extracting" */
+    PL_PROGRESS_COMPLETE,     /* "Pull complete" */
+    PL_PROGRESS_EXISTS,       /* "Already exists" */
+    PL_PROGRESS_PREPARING,    /* "Preparing" (a push) */
+    PL_PROGRESS_PUSHING,      /* "Pushing" (done/total bytes) */
+    PL_PROGRESS_PUSHED,       /* "Pushed" */
+    PL_PROGRESS_LAYER_EXISTS, /* "Layer already exists" (the registry has it) */
 } pl_progress_state;
 
 typedef struct pl_progress {
@@ -165,6 +169,17 @@ int pl_registry_login(pl_registry *r, const char *server, const pl_registry_cred
  * another digest algorithm), VIC_EIO (local storage). */
 int pl_registry_pull(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
                      pl_progress_fn progress, void *payload, vic_err **err);
+
+/* Pushes the image reference (a tag) names from store to its registry, as docker push does:
+ * each layer blob and the config unless the repository has them (HEAD, then a monolithic
+ * POST + PUT upload), then the image's manifest as it was pulled (or made at load) under the
+ * tag, with a token asked for pull,push. progress gets Preparing, Pushing, Pushed and Layer
+ * already exists per layer (ids: 12 hex of the diff_id). *out is {"tag", "digest", "size"} of
+ * the manifest. VIC_ENOTFOUND "An image does not exist locally with the tag: ...";
+ * VIC_EINVAL for a digest reference; VIC_EAUTH, VIC_EUPSTREAM with the registry's words. */
+int pl_registry_push(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
+                     const pl_registry_creds *creds, pl_progress_fn progress, void *payload,
+                     vic_err **err);
 
 /* pl_registry_pull with the request's credentials (NULL: the host's, if any). */
 int pl_registry_pull_as(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,

@@ -1466,6 +1466,153 @@ static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     return 0;
 }
 
+/* ---- docker push ---- */
+
+typedef struct push_job {
+    pl_server_ctx *c;
+    char **refs; /* the tags to push */
+    size_t n;
+    char *repo; /* what docker shows: "127.0.0.1:5000/busybox" */
+    pl_regauth auth;
+    vic_http_stream *s;
+} push_job;
+
+/* Docker's push progress lines. */
+static void on_push_progress(const pl_progress *p, void *payload)
+{
+    push_job *j = payload;
+    if (p->state == PL_PROGRESS_PUSHING)
+        emit(j->s,
+             json_pack("{s:s, s:{s:I, s:I}, s:s}", "status", "Pushing", "progressDetail", "current",
+                       (json_int_t)p->done, "total", (json_int_t)p->total, "id", p->id));
+    else
+        emit(j->s, json_pack("{s:s, s:{}, s:s}", "status", pl_progress_state_name(p->state),
+                             "progressDetail", "id", p->id));
+}
+
+static void *push_thread(void *arg)
+{
+    push_job *j = arg;
+    vic_err *err = NULL;
+    pl_registry *reg = NULL;
+    emit(j->s, json_pack("{s:s++}", "status", "The push refers to repository [", j->repo, "]"));
+    int rc = pl_registry_new(&reg, &j->c->registry, &err);
+    for (size_t i = 0; rc == 0 && i < j->n; i++) {
+        json_t *out = NULL;
+        rc = pl_registry_push(&out, reg, j->c->images, j->refs[i],
+                              &(pl_registry_creds){j->auth.username, j->auth.password},
+                              on_push_progress, j, &err);
+        if (rc == 0) {
+            cleanup_free char *line = xasprintf(
+                "%s: digest: %s size: %lld", vic_json_str(out, "tag"), vic_json_str(out, "digest"),
+                (long long)json_integer_value(json_object_get(out, "size")));
+            emit(j->s, json_pack("{s:s}", "status", line));
+            emit(j->s,
+                 json_pack("{s:{}, s:{s:O, s:O, s:O}}", "progressDetail", "aux", "Tag",
+                           json_object_get(out, "tag"), "Digest", json_object_get(out, "digest"),
+                           "Size", json_object_get(out, "size")));
+            vic_log(VIC_LOG_INFO, "event=image_pushed ref=\"%s\" digest=%s", j->refs[i],
+                    vic_json_str(out, "digest"));
+        }
+        json_decref(out);
+    }
+    if (rc < 0)
+        emit(j->s,
+             json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg));
+    vic_err_free(&err);
+    pl_registry_free(reg);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    for (size_t i = 0; i < j->n; i++)
+        free(j->refs[i]);
+    free(j->refs);
+    free(j->repo);
+    pl_regauth_clear(&j->auth);
+    free(j);
+    return NULL;
+}
+
+/* docker push: ref= the repository or a tag of it, tag= a tag (empty: ref's own, or every
+ * local tag of the repository). A push of nothing is a 404 before the stream starts. */
+static int push_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const char *name = vic_http_req_query(req, "ref"), *tag = vic_http_req_query(req, "tag");
+    int rc = need_images(c, err);
+    if (rc < 0)
+        return rc;
+    if (name == NULL || *name == '\0')
+        return vic_err_set(err, VIC_EINVAL, "ref: is required");
+    pl_ref *ref = NULL;
+    cleanup_free char *full = tag && *tag ? xasprintf("%s:%s", name, tag) : xstrdup(name);
+    if ((rc = pl_ref_parse(&ref, full, err)) < 0)
+        return rc;
+    cleanup_free char *repo = pl_ref_name(ref);
+    /* without a tag in name or tag=: every local tag of the repository */
+    const char *colon = strrchr(name, ':'), *slash = strrchr(name, '/');
+    int all = !(tag && *tag) && !(colon && (!slash || colon > slash)) && !ref->digest;
+    json_t *refs cleanup_json = json_array();
+    if (!all) {
+        cleanup_free char *one = pl_ref_string(ref);
+        json_array_append_new(refs, json_string(one));
+    } else {
+        json_t *list cleanup_json = NULL;
+        if ((rc = pl_imagestore_list(&list, c->images, err)) < 0) {
+            pl_ref_free(ref);
+            return rc;
+        }
+        size_t i, k;
+        json_t *im, *t;
+        json_array_foreach(list, i, im)
+        {
+            json_array_foreach(json_object_get(im, "repo_tags"), k, t)
+            {
+                const char *ts = json_string_value(t);
+                size_t rl = strlen(repo);
+                if (ts && strncmp(ts, repo, rl) == 0 && ts[rl] == ':')
+                    json_array_append(refs, t);
+            }
+        }
+    }
+    pl_ref_free(ref);
+    if (json_array_size(refs) == 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "An image does not exist locally with the tag: %s",
+                           name);
+    pl_regauth auth;
+    if ((rc = pl_regauth_parse(&auth, vic_http_req_header(req, "X-Registry-Auth"), err)) < 0) {
+        pl_regauth_clear(&auth);
+        return rc;
+    }
+    push_job *j = xzalloc(sizeof(*j));
+    j->c = c;
+    j->n = json_array_size(refs);
+    j->refs = xcalloc(j->n, sizeof(char *));
+    for (size_t i = 0; i < j->n; i++)
+        j->refs[i] = xstrdup(json_string_value(json_array_get(refs, i)));
+    char *fam = repo;
+    if (strncmp(fam, "docker.io/library/", 18) == 0)
+        fam += 18;
+    else if (strncmp(fam, "docker.io/", 10) == 0)
+        fam += 10;
+    j->repo = xstrdup(fam);
+    j->auth = auth;
+    j->s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    if (pthread_create(&th, NULL, push_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        for (size_t i = 0; i < j->n; i++)
+            free(j->refs[i]);
+        free(j->refs);
+        free(j->repo);
+        pl_regauth_clear(&j->auth);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start a push");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
 /* ---- docker save and load ---- */
 
 typedef struct save_job {
@@ -1775,6 +1922,8 @@ const vic_http_route pl_routes[] = {
     {"POST", "/images/tag", image_tag_handler, 0, "tag an image"},
     {"DELETE", "/images", call_handler, 0, "remove an image"},
     {"POST", "/images/pull", pull_handler, 0, "pull an image (progress as JSON lines)"},
+    {"POST", "/images/push", push_handler, 0,
+     "push an image to its registry (progress as JSON lines)"},
     {"GET", "/images/save", save_handler, 0,
      "docker save: the images of each ref= as a docker-archive tar (streamed)"},
     {"POST", "/images/load", load_handler, 0,

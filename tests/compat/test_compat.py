@@ -934,3 +934,25 @@ def test_save_and_load(engine, s):
         engine.docker("rmi", "-f", image)
         if archive.exists():
             archive.unlink()
+
+
+def test_push(engine, s):
+    reg = engine.image.split("/")[0]
+    target = "%s/compat-%s/busybox:1" % (reg, s.tag)
+    ok(engine.docker("tag", engine.image, target))
+    try:
+        out = ok(engine.docker("push", target, timeout=120))
+        assert "The push refers to repository [%s]" % target.rsplit(":", 1)[0] in out, out
+        m = re.search(r"1: digest: (sha256:[0-9a-f]{64}) size: \d+", out)
+        assert m, out
+        # pushed again: the registry has the layer
+        out = ok(engine.docker("push", target, timeout=120))
+        assert "Layer already exists" in out and m.group(1) in out, out
+        image_id = inspect(engine, engine.image, "image")["Id"]
+        ok(engine.docker("rmi", target))
+        ok(engine.docker("pull", target, timeout=120))
+        assert inspect(engine, target, "image")["Id"] == image_id
+        refused(engine.docker("push", "%s/compat-%s/nosuch:1" % (reg, s.tag)),
+                "does not exist locally")
+    finally:
+        engine.docker("rmi", target)

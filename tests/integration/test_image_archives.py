@@ -80,6 +80,15 @@ def test_save_load_round_trip(tmp_path, registry):  # noqa: F811
         run = cli(b, "run", "--rm", layered, "sh", "-c", "cat /data/new; ls /etc/motd || true")
         assert run.returncode == 0 and run.stdout.startswith("new\n"), run.stdout + run.stderr
         assert "motd" not in run.stdout  # the whiteout of the third layer still applies
+        # a loaded image has a manifest of its own (uncompressed layers): it can be pushed,
+        # and what was pushed pulls back as the same image
+        pushed = registry + "/loaded/layered:1"
+        assert cli(b, "tag", layered, pushed).returncode == 0
+        r = cli(b, "push", pushed)
+        assert r.returncode == 0 and r.stdout.count("Pushed") == 4, r.stdout + r.stderr
+        assert cli(b, "rmi", pushed).returncode == 0
+        assert cli(b, "pull", pushed).returncode == 0
+        assert json.loads(cli(b, "image", "inspect", pushed).stdout)[0]["Id"] == ids[layered]
         # loading again changes nothing; an untagged archive prints the id
         assert cli(b, "load", "-i", str(archive)).returncode == 0
         r = cli(b, "load", "-i", str(tmp_path / "byid.tar"))

@@ -8,7 +8,9 @@ HTTP, 127.0.77.3 serves TLS with a certificate from a CA made here and htpasswd 
 basic auth. Both serve the storage tests/fixtures/registry-busybox.sh seeded.
 """
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -97,7 +99,7 @@ def registries(tmp_path_factory):
         import ssl
         _wait_up(procs[1], "https://%s/v2/" % tls,
                  ssl.create_default_context(cafile=str(work / "ca.pem")))
-        yield {"plain": plain, "tls": tls, "ca": work / "ca.pem", "work": work}
+        yield {"plain": plain, "tls": tls, "ca": work / "ca.pem", "work": work, "seed": seed}
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -248,6 +250,44 @@ def test_login_pull_with_credentials_and_logout(tmp_path, registries):
         assert r.returncode == 0, r.stderr
         r = cli(v, "pull", "%s/busybox:oci" % reg)
         assert r.returncode != 0 and "no basic auth credentials" in r.stderr, r.stderr
+        _nowhere(v, PASSWORD)
+    finally:
+        assert stop_vch(v) == []
+
+
+def test_push_with_credentials(tmp_path, registries):
+    if not os.access(DOCKER, os.X_OK):
+        pytest.skip("no docker CLI at %s" % DOCKER)
+    reg = registries["tls"]
+    source = "%s/layered:latest" % registries["seed"]
+    target = "%s/pushed/layered:v1" % reg
+    v = vch(tmp_path / "v", "push", "172.30.45.0/24", "--registry-ca", str(registries["ca"]))
+    try:
+        assert cli(v, "pull", source).returncode == 0
+        image_id = json.loads(cli(v, "image", "inspect", source).stdout)[0]["Id"]
+        assert cli(v, "tag", source, target).returncode == 0
+        r = cli(v, "push", target)
+        assert r.returncode != 0 and "no basic auth credentials" in r.stderr, r.stdout + r.stderr
+        r = cli(v, "login", reg, "-u", USER, "--password-stdin", input=PASSWORD + "\n")
+        assert r.returncode == 0, r.stderr
+        r = cli(v, "push", target)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "The push refers to repository [%s/pushed/layered]" % reg in r.stdout, r.stdout
+        assert r.stdout.count("Pushed") == 4, r.stdout
+        m = re.search(r"v1: digest: (sha256:[0-9a-f]{64}) size: (\d+)", r.stdout)
+        assert m, r.stdout
+        # again: the registry has every layer
+        r = cli(v, "push", target)
+        assert r.returncode == 0 and r.stdout.count("Layer already exists") == 4, r.stdout
+        assert m.group(1) in r.stdout
+        # what was pushed pulls back as the same image, by tag and by the digest push printed
+        assert cli(v, "rmi", target).returncode == 0
+        r = cli(v, "pull", "%s/pushed/layered@%s" % (reg, m.group(1)))
+        assert r.returncode == 0, r.stderr
+        assert json.loads(cli(v, "image", "inspect", "%s/pushed/layered@%s" % (reg, m.group(1))
+                              ).stdout)[0]["Id"] == image_id
+        r = cli(v, "push", "%s/pushed/nosuch:1" % reg)
+        assert r.returncode != 0 and "An image does not exist locally with the tag" in r.stderr
         _nowhere(v, PASSWORD)
     finally:
         assert stop_vch(v) == []
