@@ -22,7 +22,7 @@ SHELL := /bin/bash
 BUILD_PKGS := gcc make pkg-config libc6-dev openssl libmicrohttpd-dev libgnutls28-dev libjansson-dev \
 	libcurl4-openssl-dev libxml2-dev libssl-dev libsqlite3-dev libjwt-dev libarchive-dev libseccomp-dev libnftables-dev
 TEST_PKGS := $(BUILD_PKGS) libcmocka-dev clang libclang-rt-14-dev clang-format \
-	python3-pytest python3-pytest-timeout python3-requests curl busybox-static docker-registry skopeo \
+	python3-pytest python3-pytest-timeout python3-requests curl busybox-static docker-registry skopeo apache2-utils \
 	chromium golang-go golang-github-vmware-govmomi-dev nftables python3-docker docker-compose
 BENCH_PKGS := $(BUILD_PKGS) wrk nginx-light procps docker.io iptables docker-registry skopeo busybox-static
 # make compat: the compatibility suite against a VCH and against Debian's Docker Engine

@@ -358,6 +358,12 @@ static size_t on_lines(char *p, size_t size, size_t n, void *ud)
 int vic_httpc_lines(vic_httpc *c, const char *method, const char *path, unsigned timeout_ms,
                     vic_httpc_line_fn fn, void *payload, vic_err **err)
 {
+    return vic_httpc_lines_with(c, method, path, NULL, timeout_ms, fn, payload, err);
+}
+
+int vic_httpc_lines_with(vic_httpc *c, const char *method, const char *path, const char *header,
+                         unsigned timeout_ms, vic_httpc_line_fn fn, void *payload, vic_err **err)
+{
     CURL *h = curl_easy_init();
     if (h == NULL)
         return vic_err_set(err, VIC_EINTERNAL, "curl_easy_init failed");
@@ -365,6 +371,8 @@ int vic_httpc_lines(vic_httpc *c, const char *method, const char *path, unsigned
     struct curl_slist *hdrs = NULL;
     if (c->auth_header)
         hdrs = curl_slist_append(hdrs, c->auth_header);
+    if (header && !strpbrk(header, "\r\n"))
+        hdrs = curl_slist_append(hdrs, header);
     lines l = {VIC_BUF_INIT, VIC_BUF_INIT, h, fn, payload, 0, 0};
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);

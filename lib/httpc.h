@@ -41,6 +41,11 @@ typedef int (*vic_httpc_line_fn)(const char *line, size_t len, void *payload);
 int vic_httpc_lines(vic_httpc *c, const char *method, const char *path, unsigned timeout_ms,
                     vic_httpc_line_fn fn, void *payload, vic_err **err);
 
+/* vic_httpc_lines with one more request header ("Name: value", NULL for none; a value with
+ * a line break is not sent). The header may carry a secret: it is neither logged nor kept. */
+int vic_httpc_lines_with(vic_httpc *c, const char *method, const char *path, const char *header,
+                         unsigned timeout_ms, vic_httpc_line_fn fn, void *payload, vic_err **err);
+
 /* Calls method path asking for a hijack (Upgrade: tcp) over plain HTTP. On `101 Switching
  * Protocols` *fd is the connection, now a raw byte stream both ways (blocking; the caller
  * closes it); other answers fail as vic_httpc_json does. timeout_ms bounds the connect and

@@ -40,4 +40,28 @@ int engine_image_remove_handler(vic_http_req *req, vic_http_resp *resp, void *pa
 int engine_image_build_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                vic_err **err);
 
+/* GET /images/get?names=A&names=B (and GET /images/NAME/get): the images as one
+ * docker-archive tar, relayed from the port layer as it streams; a missing image is a 404
+ * before the archive starts. */
+int engine_image_save_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+
+/* POST /images/load: a docker-archive tar (spooled) loaded by the port layer; Docker's JSON
+ * lines {"stream": "Loaded image: TAG\n"}. */
+int engine_image_load_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+
+/* POST /images/NAME/push?tag=T (rewritten to /images/push with name=): the port layer
+ * pushes with the client's X-Registry-Auth; Docker's progress lines are relayed as they
+ * come, an error as an errorDetail line. */
+int engine_image_push_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+
+/* POST /auth (docker login): {"username", "password", "serveraddress"} checked against the
+ * registry by the port layer; {"Status": "Login Succeeded", "IdentityToken": ""} or 401 with
+ * the registry's reason. The VCH keeps nothing: the CLI sends X-Registry-Auth with each
+ * pull and push, which goes on to the port layer as it came. */
+int engine_auth_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err);
+
+/* "X-Registry-Auth: VALUE" of the request, for the port layer, or NULL; a secret (free with
+ * vic_free_secret). */
+char *engine_registry_auth_header(vic_http_req *req);
+
 #endif

@@ -19,6 +19,7 @@
 #include "personality/images.h"
 #include "personality/logs.h"
 #include "personality/networks.h"
+#include "personality/prune.h"
 #include "personality/system.h"
 #include "personality/unserved.h"
 #include "personality/volumes.h"
@@ -151,6 +152,8 @@ const vic_http_route engine_routes[] = {
     {"GET", "/_ping", engine_ping_handler, 0, "liveness and API version"},
     {"GET", "/version", engine_version_handler, 0, "versions"},
     {"GET", "/info", engine_info_handler, 0, "the VCH"},
+    {"POST", "/auth", engine_auth_handler, VIC_ROUTE_JSON,
+     "docker login: check credentials against a registry (nothing is kept)"},
     {"GET", "/containers/json", engine_container_list_handler, 0, "list containers"},
     {"POST", "/containers/create", engine_container_create_handler, VIC_ROUTE_JSON,
      "create a container"},
@@ -170,6 +173,10 @@ const vic_http_route engine_routes[] = {
     {"PUT", "/containers/{id}/archive", engine_archive_put_handler, 0,
      "docker cp into a container"},
     {"GET", "/images/json", engine_image_list_handler, 0, "list images"},
+    {"POST", "/images/prune", engine_image_prune_handler, 0,
+     "remove unused images (dangling ones unless dangling=false)"},
+    {"POST", "/containers/prune", engine_container_prune_handler, 0, "remove stopped containers"},
+    {"GET", "/system/df", engine_system_df_handler, 0, "disk usage"},
     {"POST", "/images/create", engine_image_pull_handler, 0, "pull an image"},
     {"DELETE", "/images/rmi", engine_image_remove_handler, 0,
      "remove an image (see engine_prepare)"},
@@ -178,6 +185,11 @@ const vic_http_route engine_routes[] = {
     {"GET", "/images/history", engine_image_history_handler, 0,
      "an image's history (GET /images/NAME/history)"},
     {"POST", "/images/tag", engine_image_tag_handler, 0, "tag an image (POST /images/NAME/tag)"},
+    {"GET", "/images/get", engine_image_save_handler, 0,
+     "docker save: images as a tar (GET /images/get?names=, GET /images/NAME/get)"},
+    {"POST", "/images/load", engine_image_load_handler, 0, "docker load: images from a tar"},
+    {"POST", "/images/push", engine_image_push_handler, 0,
+     "push an image to its registry (POST /images/NAME/push)"},
     {"POST", "/build", engine_image_build_handler, 0, "not supported"},
     {"POST", "/containers/{id}/restart", engine_container_restart_handler, 0, "restart"},
     {"POST", "/containers/{id}/rename", engine_container_rename_handler, 0, "rename"},
@@ -272,7 +284,8 @@ const vic_http_route engine_routes[] = {
      "plugins are not supported by a VCH: its volume stores and networks are built in"},
     /* build: refused (engine_image_build_handler), and so are BuildKit's routes */
     {"POST", "/session", engine_image_build_handler, 0, "BuildKit's session: not supported"},
-    {"POST", "/build/prune", engine_image_build_handler, 0, "the build cache: not supported"},
+    {"POST", "/build/prune", engine_build_prune_handler, 0,
+     "prune the build cache: a VCH builds nothing, so there is none"},
     {"POST", "/build/cancel", engine_image_build_handler, 0, "cancel a build: not supported"},
     {"GET", "/distribution/inspect", unsupported_handler, 0,
      "looking up an image's manifest in its registry (GET /distribution/NAME/json) is not "

@@ -150,7 +150,7 @@ json_t *engine_inspect_mounts(const json_t *pl_container)
 
 /* ---- the volume API ---- */
 
-static json_t *docker_volume(const json_t *v)
+json_t *engine_volume_docker(const json_t *v)
 {
     json_t *out = json_pack(
         "{s:s, s:s, s:s, s:s, s:O, s:s, s:O}", "Name", vic_json_str(v, "name") ?: "", "Driver",
@@ -274,7 +274,7 @@ int engine_volume_list_handler(vic_http_req *req, vic_http_resp *resp, void *pay
     json_array_foreach(all, i, v)
     {
         if (filter_match(&vf, v))
-            json_array_append_new(vols, docker_volume(v));
+            json_array_append_new(vols, engine_volume_docker(v));
     }
     json_decref(vf.f);
     vic_http_resp_json(resp, 200, json_pack("{s:o, s:[]}", "Volumes", vols, "Warnings"));
@@ -316,7 +316,7 @@ int engine_volume_create_handler(vic_http_req *req, vic_http_resp *resp, void *p
     }
     if (rc < 0) /* a missing volume store is a bad option, not a missing object */
         return engine_docker_err(rc, ENGINE_OBJ_NONE, NULL, err);
-    vic_http_resp_json(resp, 201, docker_volume(out));
+    vic_http_resp_json(resp, 201, engine_volume_docker(out));
     return 0;
 }
 
@@ -331,7 +331,7 @@ int engine_volume_inspect_handler(vic_http_req *req, vic_http_resp *resp, void *
     int rc = vic_httpc_json(c->pl, "GET", path, NULL, 30000, &out, err);
     if (rc < 0)
         return engine_docker_err(rc, ENGINE_OBJ_VOLUME, vic_http_req_param(req, "name"), err);
-    vic_http_resp_json(resp, 200, docker_volume(out));
+    vic_http_resp_json(resp, 200, engine_volume_docker(out));
     return 0;
 }
 

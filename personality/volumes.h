@@ -23,6 +23,10 @@ int engine_create_mounts(const json_t *body, json_t **out, vic_err **err);
 /* Docker's Mounts of an inspected container, from the port layer's description. */
 json_t *engine_inspect_mounts(const json_t *pl_container);
 
+/* Docker's Volume object of the port layer volume v (with UsageData when v lists its users);
+ * a new reference. */
+json_t *engine_volume_docker(const json_t *v);
+
 int engine_volume_list_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
                                vic_err **err);
 int engine_volume_create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,

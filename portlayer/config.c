@@ -31,6 +31,12 @@ void pl_config_usage(FILE *f)
                "  --network-dir DIR    where user-defined networks are recorded\n"
                "                       (default: the datastore's networks/)\n"
                "  --dns-port PORT      the name server's port on each gateway (default 53)\n"
+               "  --insecure-registry HOST[:PORT]\n"
+               "                       a registry that may be reached over plain HTTP or TLS\n"
+               "                       without verification (repeatable; 127.0.0.1, localhost\n"
+               "                       and [::1] always may)\n"
+               "  --registry-ca FILE   PEM certificates trusted for registries, besides the\n"
+               "                       system's\n"
                "  --log-level LEVEL    debug, info, warn or error (default info)\n"
                "  -h, --help           show this help\n");
 }
@@ -84,6 +90,21 @@ static int option(int c, const char *arg, void *payload, FILE *out, FILE *err)
         }
         cf->stores[cf->n_stores++] = arg;
         break;
+    case 'I':
+        if (cf->n_insecure == PL_CONFIG_MAX_REGISTRIES) {
+            fprintf(err, "port-layer-server: at most %zu insecure registries\n", cf->n_insecure);
+            return 2;
+        }
+        if (*arg == '\0' || strpbrk(arg, "/ \t\r\n@")) {
+            fprintf(err, "port-layer-server: --insecure-registry: \"%.80s\" is not HOST[:PORT]\n",
+                    arg);
+            return 2;
+        }
+        cf->insecure[cf->n_insecure++] = arg;
+        break;
+    case 'C':
+        cf->registry_ca = arg;
+        break;
     }
     return VIC_SRVOPT_RUN;
 }
@@ -105,6 +126,8 @@ int pl_config_parse(pl_config *c, int argc, char **argv, FILE *out, FILE *err)
         {"bridge-port-group", required_argument, NULL, 'G'},
         {"network-dir", required_argument, NULL, 'N'},
         {"dns-port", required_argument, NULL, 'D'},
+        {"insecure-registry", required_argument, NULL, 'I'},
+        {"registry-ca", required_argument, NULL, 'C'},
         VIC_SRVOPT_HELP,
         {NULL, 0, NULL, 0},
     };

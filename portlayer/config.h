@@ -11,7 +11,8 @@
 #include "lib/err.h"
 #include "lib/srvopt.h"
 
-#define PL_CONFIG_MAX_STORES 16
+#define PL_CONFIG_MAX_STORES     16
+#define PL_CONFIG_MAX_REGISTRIES 64
 
 typedef struct pl_config {
     vic_srvopt common;      /* --listen (default 127.0.0.1:2377), --token-file, --log-level */
@@ -27,6 +28,11 @@ typedef struct pl_config {
     const char *bridge_pg;    /* --bridge-port-group (default bridge) */
     const char *network_dir;  /* --network-dir (NULL: the datastore's networks/) */
     int dns_port;             /* --dns-port (default 53) */
+    /* --insecure-registry HOST[:PORT], in order: plain HTTP and no TLS verification allowed
+     * (besides 127.0.0.1, localhost and [::1], always allowed) */
+    const char *insecure[PL_CONFIG_MAX_REGISTRIES];
+    size_t n_insecure;
+    const char *registry_ca; /* --registry-ca FILE: PEM certificates trusted for registries */
 } pl_config;
 
 /* The --help text. */

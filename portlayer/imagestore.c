@@ -385,6 +385,30 @@ int pl_imagestore_inspect(json_t **out, pl_imagestore *s, const char *name, vic_
     return rc;
 }
 
+static int blobs_fn(json_t *images, void *payload, int *changed, vic_err **err)
+{
+    (void)changed;
+    name_args *a = payload;
+    json_t *rec;
+    const char *id;
+    cleanup_free char *matched = NULL;
+    match_kind kind;
+    int rc = find_image(&rec, &id, &matched, &kind, images, a->name, err);
+    if (rc == 0)
+        a->result = json_deep_copy(json_object_get(rec, "blobs"));
+    return rc;
+}
+
+int pl_imagestore_image_blobs(json_t **out, pl_imagestore *s, const char *name, vic_err **err)
+{
+    *out = NULL;
+    name_args a = {.name = name};
+    int rc = with_index(s, blobs_fn, &a, err);
+    if (rc == 0)
+        *out = a.result ? a.result : json_array();
+    return rc;
+}
+
 static int tag_fn(json_t *images, void *payload, int *changed, vic_err **err)
 {
     name_args *a = payload;

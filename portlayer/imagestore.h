@@ -62,6 +62,11 @@ int pl_imagestore_list(json_t **out, pl_imagestore *s, vic_err **err);
  * prefix. */
 int pl_imagestore_inspect(json_t **out, pl_imagestore *s, const char *name, vic_err **err);
 
+/* The digests of every blob the image name finds holds: its config, the manifests (and
+ * indexes) it was pulled or loaded with, its layers. *out is a new array. The errors of
+ * pl_imagestore_inspect. */
+int pl_imagestore_image_blobs(json_t **out, pl_imagestore *s, const char *name, vic_err **err);
+
 /* Points tag ref (normalised as a reference, tag defaulting to latest) at the image that name
  * finds. VIC_EINVAL for a malformed or digest reference. */
 int pl_imagestore_tag(pl_imagestore *s, const char *name, const char *ref, vic_err **err);

@@ -1,11 +1,13 @@
 /*
  * port-layer-server: the port layer's API for a VCH (see server.h).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/file.h"
@@ -50,10 +52,21 @@ int main(int argc, char **argv)
     }
     pl_server_ctx ctx = {.port = port, .token = token};
     pl_registry_options ropts = PL_REGISTRY_OPTIONS_INIT;
+    pl_registry_host insecure[PL_CONFIG_MAX_REGISTRIES];
+    for (size_t i = 0; i < cf.n_insecure; i++)
+        insecure[i] = (pl_registry_host){.host = cf.insecure[i], .insecure = 1};
+    ropts.hosts = insecure;
+    ropts.n_hosts = cf.n_insecure;
+    ropts.ca_file = cf.registry_ca;
     ctx.registry = ropts;
     cleanup_free char *store_dir = NULL, *net_dir = NULL;
     vic_http_server *srv = NULL;
     code = 1;
+    if (cf.registry_ca && access(cf.registry_ca, R_OK) < 0) {
+        fprintf(stderr, "port-layer-server: --registry-ca %s: %s\n", cf.registry_ca,
+                strerror(errno));
+        goto out;
+    }
     if (cf.images_dir == NULL &&
         hv_ds_local_path(hv, "[datastore1] images", &store_dir, &err) < 0) {
         fprintf(stderr, "port-layer-server: image store: %s\n", err->msg);
@@ -107,8 +120,11 @@ int main(int argc, char **argv)
         vic_http_server_stop(srv, 0);
         goto out;
     }
-    vic_log(VIC_LOG_INFO, "event=listening addr=%s port=%u pool=\"%s\" bridge_range=%s", listen,
-            vic_http_server_port(srv), pool, cf.bridge_range);
+    vic_log(VIC_LOG_INFO,
+            "event=listening addr=%s port=%u pool=\"%s\" bridge_range=%s insecure_registries=%zu "
+            "registry_ca=%s",
+            listen, vic_http_server_port(srv), pool, cf.bridge_range, cf.n_insecure,
+            cf.registry_ca ? cf.registry_ca : "none");
     printf("port-layer-server serving http://%.*s:%u/ (pool %s)\n", (int)strcspn(listen, ":"),
            listen, vic_http_server_port(srv), pool);
     fflush(stdout);

@@ -6,12 +6,19 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/crypto.h"
@@ -75,6 +82,7 @@ static int layer_type_ok(const char *t, vic_err **err)
 {
     static const char *const ok[] = {
         "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.docker.image.rootfs.diff.tar", /* uncompressed, as docker load keeps */
         "application/vnd.oci.image.layer.v1.tar",
         "application/vnd.oci.image.layer.v1.tar+gzip",
         "application/vnd.oci.image.layer.v1.tar+zstd",
@@ -434,6 +442,7 @@ int pl_registry_new(pl_registry **out, const pl_registry_options *opts, vic_err 
     r->o.os = xstrdup(opts->os ? opts->os : "linux");
     r->o.arch = xstrdup(opts->arch ? opts->arch : "amd64");
     r->o.user_agent = xstrdup(opts->user_agent ? opts->user_agent : "vic-portlayer");
+    r->o.ca_file = dup_or_null(opts->ca_file);
     if (!r->o.max_manifest)
         r->o.max_manifest = DEFAULT_MAX_MANIFEST;
     if (!r->o.parallel)
@@ -477,6 +486,7 @@ void pl_registry_free(pl_registry *r)
     free((char *)r->o.os);
     free((char *)r->o.arch);
     free((char *)r->o.user_agent);
+    free((char *)r->o.ca_file);
     free(r);
 }
 
@@ -497,6 +507,14 @@ const char *pl_progress_state_name(pl_progress_state s)
         return "Pull complete";
     case PL_PROGRESS_EXISTS:
         return "Already exists";
+    case PL_PROGRESS_PREPARING:
+        return "Preparing";
+    case PL_PROGRESS_PUSHING:
+        return "Pushing";
+    case PL_PROGRESS_PUSHED:
+        return "Pushed";
+    case PL_PROGRESS_LAYER_EXISTS:
+        return "Layer already exists";
     }
     return "?";
 }
@@ -510,7 +528,10 @@ typedef struct session {
     char *auth;  /* "Authorization: ..." header line, a secret */
     char *realm; /* Bearer challenge from the ping */
     char *service;
-    char *repo;
+    char *repo;       /* NULL for a login: no repository's scope */
+    const char *user; /* the credentials: the request's (X-Registry-Auth) or the host's */
+    const char *pass;
+    const char *action; /* "pull", or "pull,push" */
     int insecure;
     int token_tried;
     CURL *easy; /* reused for the sequential requests (keeps the connection) */
@@ -527,6 +548,7 @@ typedef struct xfer {
     char *content_type;
     char *digest_hdr;
     char *www_auth;
+    char *location; /* an upload's Location */
     int64_t content_length;
     vic_buf body; /* non-2xx bodies, and whole 200 bodies when w == NULL */
     size_t max;   /* limit of a 200 body kept in memory */
@@ -544,7 +566,8 @@ static void xfer_reset_headers(xfer *x)
     free(x->content_type);
     free(x->digest_hdr);
     free(x->www_auth);
-    x->content_type = x->digest_hdr = x->www_auth = NULL;
+    free(x->location);
+    x->content_type = x->digest_hdr = x->www_auth = x->location = NULL;
     x->content_length = -1;
 }
 
@@ -592,6 +615,9 @@ static size_t on_header(char *buf, size_t size, size_t n, void *payload)
         while (x->content_type[0] &&
                isspace((unsigned char)x->content_type[strlen(x->content_type) - 1]))
             x->content_type[strlen(x->content_type) - 1] = '\0';
+    } else if (HDR_IS("Location")) {
+        free(x->location);
+        x->location = xstrndup(v, vlen);
     } else if (HDR_IS("Docker-Content-Digest")) {
         free(x->digest_hdr);
         x->digest_hdr = xstrndup(v, vlen);
@@ -665,6 +691,27 @@ static size_t on_body(char *buf, size_t size, size_t n, void *payload)
     return len;
 }
 
+/* CURLOPT_SSL_CTX_FUNCTION: adds the certificates of the PEM file payload to the
+ * connection's trust store, beside the system's. A file that holds none fails the transfer. */
+static CURLcode add_trusted(CURL *e, void *ssl_ctx, void *payload)
+{
+    (void)e;
+    X509_STORE *store = SSL_CTX_get_cert_store((SSL_CTX *)ssl_ctx);
+    BIO *bio = BIO_new_file((const char *)payload, "r");
+    if (bio == NULL)
+        return CURLE_SSL_CACERT_BADFILE;
+    int added = 0;
+    X509 *cert;
+    while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (X509_STORE_add_cert(store, cert) == 1)
+            added++;
+        X509_free(cert);
+    }
+    ERR_clear_error(); /* the end of the file reads as an error */
+    BIO_free(bio);
+    return added ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
+}
+
 /* Sets up x->e for url with the session's TLS, proxy, limits and auth. */
 static void xfer_setup(xfer *x, const char *url, const char *accept, int whole_timeout)
 {
@@ -704,8 +751,12 @@ static void xfer_setup(xfer *x, const char *url, const char *accept, int whole_t
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (s->host && s->host->ca_file)
+    if (s->host && s->host->ca_file) {
         curl_easy_setopt(e, CURLOPT_CAINFO, s->host->ca_file);
+    } else if (r->o.ca_file) {
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, add_trusted);
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, (void *)r->o.ca_file);
+    }
 }
 
 /* Turns a finished transfer's curl result into a vic_err (0 when the exchange completed). */
@@ -756,9 +807,9 @@ static char *error_message(const xfer *x)
     return xstrdup("no details");
 }
 
-static int basic_auth_header(char **out, const pl_registry_host *h)
+static int basic_auth_header(char **out, const session *s)
 {
-    cleanup_secret char *cred = xasprintf("%s:%s", h->username, h->password ? h->password : "");
+    cleanup_secret char *cred = xasprintf("%s:%s", s->user, s->pass ? s->pass : "");
     cleanup_secret char *b64 = vic_base64_encode(cred, strlen(cred));
     *out = xasprintf("Authorization: Basic %s", b64);
     return 0;
@@ -766,7 +817,7 @@ static int basic_auth_header(char **out, const pl_registry_host *h)
 
 static int has_creds(const session *s)
 {
-    return s->host && s->host->username;
+    return s->user != NULL;
 }
 
 /* Asks the token service of a Bearer challenge for a pull token of the session's repository
@@ -777,19 +828,27 @@ static int fetch_token(session *s, const char *realm, const char *service, const
     s->token_tried = 1;
     if (strncmp(realm, "https://", 8) != 0 && !(s->insecure && strncmp(realm, "http://", 7) == 0))
         return vic_err_set(err, VIC_EAUTH, "token realm %.200s is not an https URL", realm);
-    cleanup_free char *own_scope = xasprintf("repository:%s:pull", s->repo);
+    cleanup_free char *own_scope =
+        s->repo ? xasprintf("repository:%s:%s", s->repo, s->action ? s->action : "pull") : NULL;
+    if (scope == NULL || s->action) /* a push asks for more than the challenge's pull */
+        scope = own_scope;
     char *esc_service = curl_easy_escape(s->easy, service ? service : "", 0);
-    char *esc_scope = curl_easy_escape(s->easy, scope ? scope : own_scope, 0);
-    cleanup_free char *url = xasprintf("%s%sservice=%s&scope=%s", realm,
-                                       strchr(realm, '?') ? "&" : "?", esc_service, esc_scope);
+    char *esc_scope = scope ? curl_easy_escape(s->easy, scope, 0) : NULL;
+    char *esc_account = has_creds(s) ? curl_easy_escape(s->easy, s->user, 0) : NULL;
+    /* a login asks for no repository's scope, as docker login does */
+    cleanup_free char *url =
+        xasprintf("%s%sservice=%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?", esc_service,
+                  esc_scope ? "&scope=" : "", esc_scope ? esc_scope : "",
+                  esc_account ? "&account=" : "", esc_account ? esc_account : "");
     curl_free(esc_service);
     curl_free(esc_scope);
+    curl_free(esc_account);
     xfer x = {.s = s, .e = s->easy, .max = MAX_TOKEN_BODY, .expect_size = -1};
     curl_easy_reset(s->easy);
     char *keep = s->auth;
     s->auth = NULL;
     if (has_creds(s))
-        basic_auth_header(&s->auth, s->host);
+        basic_auth_header(&s->auth, s);
     xfer_setup(&x, url, "application/json", 1);
     CURLcode cc = curl_easy_perform(s->easy);
     vic_free_secret(s->auth);
@@ -839,8 +898,13 @@ static int answer_challenge(session *s, const char *www_auth, vic_err **err)
     if (strcmp(scheme, "basic") == 0 && has_creds(s)) {
         s->token_tried = 1;
         vic_free_secret(s->auth);
-        return basic_auth_header(&s->auth, s->host);
+        return basic_auth_header(&s->auth, s);
     }
+    if (strcmp(scheme, "basic") == 0) /* Docker Engine's words, which users search for */
+        return vic_err_set(err, VIC_EAUTH,
+                           "registry %s requires authentication: no basic auth credentials (log "
+                           "in with docker login)",
+                           s->host_name);
     return vic_err_set(err, VIC_EAUTH, "registry %s requires authentication (%s)", s->host_name,
                        scheme);
 }
@@ -878,10 +942,15 @@ static int get_small(xfer *x, session *s, const char *url, const char *accept, c
     }
 }
 
-static int is_loopback(const char *host)
+int pl_registry_default_insecure(const char *host)
 {
-    return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
-           strncmp(host, "[::1]", 5) == 0;
+    static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(host, names[i], n) == 0 && (host[n] == '\0' || host[n] == ':'))
+            return 1;
+    }
+    return 0;
 }
 
 /* Finds the registry's API root: https, or http when the registry is insecure and https
@@ -1128,6 +1197,96 @@ static void remove_blob(pl_imagestore *store, const char *digest)
 int pl_registry_pull(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
                      pl_progress_fn progress, void *payload, vic_err **err)
 {
+    return pl_registry_pull_as(out, r, store, reference, NULL, progress, payload, err);
+}
+
+/* Fills the session's credentials: the request's when it brings any, else the host's. */
+static void session_creds(session *s, const pl_registry_creds *creds)
+{
+    if (creds && creds->username && *creds->username) {
+        s->user = creds->username;
+        s->pass = creds->password;
+    } else if (s->host && s->host->username) {
+        s->user = s->host->username;
+        s->pass = s->host->password;
+    }
+}
+
+/* "127.0.0.1:5000" of a docker login's server address ("https://127.0.0.1:5000/v1/",
+ * "127.0.0.1:5000"); Docker Hub's index is its registry's host. NULL when it names none. */
+static char *login_host(const char *server)
+{
+    if (server == NULL || *server == '\0')
+        server = "registry-1.docker.io";
+    if (strncmp(server, "https://", 8) == 0)
+        server += 8;
+    else if (strncmp(server, "http://", 7) == 0)
+        server += 7;
+    size_t n = strcspn(server, "/");
+    if (n == 0 || n > 255)
+        return NULL;
+    char *host = xstrndup(server, n);
+    for (char *p = host; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]") != n) {
+        free(host);
+        return NULL;
+    }
+    if (strcmp(host, "index.docker.io") == 0 || strcmp(host, "docker.io") == 0) {
+        free(host);
+        host = xstrdup("registry-1.docker.io");
+    }
+    return host;
+}
+
+int pl_registry_login(pl_registry *r, const char *server, const pl_registry_creds *creds,
+                      vic_err **err)
+{
+    cleanup_free char *host = login_host(server);
+    if (host == NULL)
+        return vic_err_set(err, VIC_EINVAL, "serveraddress: \"%.100s\" names no registry", server);
+    if (creds == NULL || creds->username == NULL || *creds->username == '\0')
+        return vic_err_set(err, VIC_EINVAL, "username: is required");
+    session s = {.r = r, .host_name = host};
+    for (size_t i = 0; i < r->n_hosts; i++)
+        if (r->hosts[i].host && strcmp(r->hosts[i].host, host) == 0)
+            s.host = &r->hosts[i];
+    session_creds(&s, creds);
+    s.insecure = (s.host && s.host->insecure) ||
+                 (r->o.loopback_insecure && pl_registry_default_insecure(host));
+    s.easy = curl_easy_init();
+    if (s.easy == NULL)
+        abort();
+    int rc = ping(&s, err);
+    if (rc == 0 && s.auth && strncmp(s.auth, "Authorization: Basic ", 21) == 0) {
+        /* basic auth: the registry judges the credentials on the next request */
+        cleanup_free char *url = xasprintf("%s/v2/", s.base);
+        xfer x = {.s = &s, .e = s.easy, .max = MAX_ERROR_BODY, .expect_size = -1};
+        curl_easy_reset(s.easy);
+        xfer_setup(&x, url, NULL, 1);
+        CURLcode cc = curl_easy_perform(s.easy);
+        rc = xfer_result(&x, cc, "login", err);
+        long status = rc == 0 ? xfer_status(&x) : 0;
+        if (rc == 0 && status != 200)
+            rc = vic_err_set(err, status == 401 || status == 403 ? VIC_EAUTH : VIC_EUPSTREAM,
+                             "login attempt to %s failed with status: %ld %s", url, status,
+                             status == 401   ? "Unauthorized"
+                             : status == 403 ? "Forbidden"
+                                             : "");
+        xfer_clear(&x);
+    }
+    vic_free_secret(s.auth);
+    free(s.base);
+    free(s.realm);
+    free(s.service);
+    curl_easy_cleanup(s.easy);
+    return rc;
+}
+
+int pl_registry_pull_as(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
+                        const pl_registry_creds *creds, pl_progress_fn progress, void *payload,
+                        vic_err **err)
+{
     if (out)
         *out = NULL;
     pl_ref *ref = NULL;
@@ -1140,8 +1299,9 @@ int pl_registry_pull(json_t **out, pl_registry *r, pl_imagestore *store, const c
                  .repo = ref->repository,
                  .progress = progress,
                  .payload = payload};
-    s.insecure =
-        (s.host && s.host->insecure) || (r->o.loopback_insecure && is_loopback(s.host_name));
+    s.insecure = (s.host && s.host->insecure) ||
+                 (r->o.loopback_insecure && pl_registry_default_insecure(s.host_name));
+    session_creds(&s, creds);
     s.easy = curl_easy_init();
     if (s.easy == NULL)
         abort();
@@ -1306,4 +1466,269 @@ done:
     curl_easy_cleanup(s.easy);
     pl_ref_free(ref);
     return rc;
+}
+
+/* ---- push ---- */
+
+/* The body of an upload: a blob file (fd) or bytes in memory, read from the start on every
+ * attempt. */
+typedef struct upload {
+    xfer *x;
+    int fd;
+    const char *mem;
+    int64_t size, off;
+    const char *id; /* a layer's short id: progress is reported */
+    const char *digest;
+    uint64_t reported;
+} upload;
+
+static size_t on_read(char *buf, size_t size, size_t n, void *payload)
+{
+    upload *u = payload;
+    size_t want = size * n;
+    if ((int64_t)want > u->size - u->off)
+        want = (size_t)(u->size - u->off);
+    if (want == 0)
+        return 0;
+    ssize_t got;
+    if (u->mem) {
+        memcpy(buf, u->mem + u->off, want);
+        got = (ssize_t)want;
+    } else if ((got = pread(u->fd, buf, want, u->off)) <= 0) {
+        return CURL_READFUNC_ABORT;
+    }
+    u->off += got;
+    session *s = u->x->s;
+    if (u->id && s->progress &&
+        ((uint64_t)u->off - u->reported >= PROGRESS_STEP || u->off == u->size)) {
+        u->reported = (uint64_t)u->off;
+        pl_progress p = {.id = u->id,
+                         .digest = u->digest,
+                         .state = PL_PROGRESS_PUSHING,
+                         .done = (uint64_t)u->off,
+                         .total = (uint64_t)u->size};
+        s->progress(&p, s->payload);
+    }
+    return (size_t)got;
+}
+
+/* One request of a push (HEAD, POST or PUT with an upload); answers a 401 challenge once.
+ * On return x holds the answer (status, headers, a bounded body). */
+static int push_request(xfer *x, session *s, const char *method, const char *url,
+                        const char *content_type, upload *u, const char *what, vic_err **err)
+{
+    for (;;) {
+        xfer_clear(x);
+        /* a HEAD's Content-Length is the blob's, which no body follows */
+        *x = (xfer){.s = s,
+                    .e = s->easy,
+                    .max = strcmp(method, "HEAD") == 0 ? SIZE_MAX : MAX_ERROR_BODY,
+                    .expect_size = -1};
+        curl_easy_reset(s->easy);
+        if (content_type) {
+            cleanup_free char *h = xasprintf("Content-Type: %s", content_type);
+            x->hdrs = curl_slist_append(x->hdrs, h);
+        }
+        xfer_setup(x, url, NULL, u == NULL || u->size < (1 << 20));
+        curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 0L);
+        if (strcmp(method, "HEAD") == 0) {
+            curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
+        } else if (u) {
+            u->off = 0;
+            u->reported = 0;
+            u->x = x;
+            curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(s->easy, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(s->easy, CURLOPT_READDATA, u);
+            curl_easy_setopt(s->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u->size);
+            curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, method);
+        } else {
+            curl_easy_setopt(s->easy, CURLOPT_POST, 1L);
+            curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, 0L);
+            curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, "");
+        }
+        CURLcode cc = curl_easy_perform(s->easy);
+        int rc = xfer_result(x, cc, what, err);
+        if (rc < 0)
+            return rc;
+        if (xfer_status(x) != 401)
+            return 0;
+        cleanup_free char *ch = x->www_auth ? xstrdup(x->www_auth) : NULL;
+        if ((rc = answer_challenge(s, ch, err)) < 0)
+            return rc;
+    }
+}
+
+/* The registry's refusal of a push step, with its own words. */
+static int push_refused(const xfer *x, const char *what, vic_err **err)
+{
+    long status = xfer_status((xfer *)x);
+    cleanup_free char *msg = error_message(x);
+    int code = status == 401 || status == 403 ? VIC_EAUTH
+               : status == 404                ? VIC_ENOTFOUND
+                                              : VIC_EUPSTREAM;
+    return vic_err_set(err, code, "%s: HTTP %ld (%s)", what, status, msg);
+}
+
+/* The manifest stored with image record rec (one of its blobs: an image manifest whose
+ * config is the image's), its bytes and media type (caller frees). VIC_ENOTFOUND without. */
+static int image_manifest(char **out, size_t *len, char **media, pl_imagestore *store,
+                          const json_t *rec, size_t max, vic_err **err)
+{
+    const char *id = vic_json_str(rec, "id");
+    json_t *blobs cleanup_json = NULL;
+    int rc = pl_imagestore_image_blobs(&blobs, store, id, err);
+    if (rc < 0)
+        return rc;
+    size_t i;
+    json_t *b;
+    json_array_foreach(blobs, i, b)
+    {
+        const char *d = json_string_value(b);
+        if (d == NULL || strcmp(d, id) == 0)
+            continue;
+        cleanup_free char *body = NULL;
+        size_t blen = 0;
+        json_t *m cleanup_json = NULL;
+        vic_err *e cleanup_err = NULL;
+        /* layers are larger than a manifest may be: those are passed over unread */
+        if (pl_imagestore_read_blob(&body, &blen, store, d, max, &e) < 0 ||
+            pl_manifest_parse(&m, body, blen, NULL, &e) < 0 ||
+            strcmp(vic_json_str(m, "kind"), "manifest") != 0 ||
+            strcmp(vic_json_str(json_object_get(m, "config"), "digest") ?: "", id) != 0)
+            continue;
+        *media = xstrdup(vic_json_str(m, "media_type"));
+        *len = blen;
+        *out = steal_ptr(body);
+        return 0;
+    }
+    return vic_err_set(err, VIC_ENOTFOUND, "image %s has no manifest stored to push", id);
+}
+
+/* Pushes one blob unless the repository has it; id: a layer's short id for progress. */
+static int push_blob(session *s, pl_imagestore *store, const char *digest, const char *id,
+                     vic_err **err)
+{
+    cleanup_free char *url = xasprintf("%s/v2/%s/blobs/%s", s->base, s->repo, digest);
+    xfer x = {0};
+    int rc = push_request(&x, s, "HEAD", url, NULL, NULL, "blob check", err);
+    long status = rc == 0 ? xfer_status(&x) : 0;
+    if (rc == 0 && status == 200) {
+        xfer_clear(&x);
+        if (id && s->progress)
+            s->progress(
+                &(pl_progress){.id = id, .digest = digest, .state = PL_PROGRESS_LAYER_EXISTS},
+                s->payload);
+        return 0;
+    }
+    if (rc == 0 && status != 404)
+        rc = push_refused(&x, "blob check", err);
+    cleanup_free char *start = xasprintf("%s/v2/%s/blobs/uploads/", s->base, s->repo);
+    if (rc == 0)
+        rc = push_request(&x, s, "POST", start, NULL, NULL, "upload start", err);
+    if (rc == 0 && (xfer_status(&x) != 202 || x.location == NULL))
+        rc = x.location ? push_refused(&x, "upload start", err)
+                        : vic_err_set(err, VIC_EUPSTREAM, "upload start: no Location");
+    cleanup_free char *put = NULL;
+    if (rc == 0) {
+        char *esc = curl_easy_escape(s->easy, digest, 0);
+        put = xasprintf("%s%s%sdigest=%s", x.location[0] == '/' ? s->base : "", x.location,
+                        strchr(x.location, '?') ? "&" : "?", esc);
+        curl_free(esc);
+        if (strncmp(put, "https://", 8) != 0 && !(s->insecure && strncmp(put, "http://", 7) == 0))
+            rc = vic_err_set(err, VIC_EUPSTREAM, "upload location %.200s is not https", put);
+    }
+    cleanup_free char *path = NULL;
+    int fd cleanup_close = -1;
+    struct stat st;
+    if (rc == 0 && (rc = pl_imagestore_blob_path(&path, store, digest, err)) == 0 &&
+        ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0))
+        rc = vic_err_sys(err, VIC_ENOTFOUND, errno, "blob %s", digest);
+    if (rc == 0) {
+        upload u = {.fd = fd, .size = st.st_size, .id = id, .digest = digest};
+        rc = push_request(&x, s, "PUT", put, "application/octet-stream", &u, "upload", err);
+        if (rc == 0 && xfer_status(&x) != 201)
+            rc = push_refused(&x, "upload", err);
+    }
+    xfer_clear(&x);
+    if (rc == 0 && id && s->progress)
+        s->progress(&(pl_progress){.id = id, .digest = digest, .state = PL_PROGRESS_PUSHED},
+                    s->payload);
+    return rc;
+}
+
+int pl_registry_push(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
+                     const pl_registry_creds *creds, pl_progress_fn progress, void *payload,
+                     vic_err **err)
+{
+    *out = NULL;
+    pl_ref *ref = NULL;
+    int rc = pl_ref_parse(&ref, reference, err);
+    if (rc < 0)
+        return rc;
+    if (ref->digest) {
+        pl_ref_free(ref);
+        return vic_err_set(err, VIC_EINVAL, "cannot push a digest reference: %s", reference);
+    }
+    json_t *rec cleanup_json = NULL;
+    cleanup_free char *name = pl_ref_string(ref);
+    if ((rc = pl_imagestore_inspect(&rec, store, name, err)) < 0) {
+        pl_ref_free(ref);
+        if (rc == VIC_ENOTFOUND)
+            return vic_err_set(err, VIC_ENOTFOUND,
+                               "An image does not exist locally with the tag: %s", reference);
+        return rc;
+    }
+    session s = {.r = r,
+                 .host = find_host(r, ref),
+                 .host_name = pl_ref_registry_host(ref),
+                 .repo = ref->repository,
+                 .action = "pull,push",
+                 .progress = progress,
+                 .payload = payload};
+    s.insecure = (s.host && s.host->insecure) ||
+                 (r->o.loopback_insecure && pl_registry_default_insecure(s.host_name));
+    session_creds(&s, creds);
+    s.easy = curl_easy_init();
+    if (s.easy == NULL)
+        abort();
+    cleanup_free char *mbody = NULL, *media = NULL;
+    size_t mlen = 0;
+    rc = image_manifest(&mbody, &mlen, &media, store, rec, r->o.max_manifest, err);
+    const json_t *layers = json_object_get(rec, "layers");
+    size_t n = json_array_size(layers);
+    char(*ids)[13] = xcalloc(n ? n : 1, sizeof(*ids));
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *d = vic_json_str(json_array_get(layers, i), "diff_id");
+        snprintf(ids[i], sizeof(ids[i]), "%.12s", d && strlen(d) > 7 ? d + 7 : "?");
+        if (progress)
+            progress(&(pl_progress){.id = ids[i], .state = PL_PROGRESS_PREPARING}, payload);
+    }
+    if (rc == 0)
+        rc = ping(&s, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = push_blob(&s, store, vic_json_str(json_array_get(layers, i), "digest"), ids[i], err);
+    if (rc == 0)
+        rc = push_blob(&s, store, vic_json_str(rec, "id"), NULL, err);
+    if (rc == 0) {
+        cleanup_free char *url = xasprintf("%s/v2/%s/manifests/%s", s.base, s.repo, ref->tag);
+        upload u = {.fd = -1, .mem = mbody, .size = (int64_t)mlen};
+        xfer x = {0};
+        rc = push_request(&x, &s, "PUT", url, media, &u, "manifest", err);
+        if (rc == 0 && xfer_status(&x) != 201)
+            rc = push_refused(&x, "manifest", err);
+        xfer_clear(&x);
+    }
+    if (rc == 0) {
+        char digest[72];
+        sha256_digest(digest, mbody, mlen);
+        *out = json_pack("{s:s, s:s, s:I}", "tag", ref->tag, "digest", digest, "size",
+                         (json_int_t)mlen);
+    }
+    free(ids);
+    free(s.base);
+    vic_free_secret(s.auth);
+    curl_easy_cleanup(s.easy);
+    pl_ref_free(ref);
+    return rc < 0 ? vic_err_wrap(err, rc, "push %s", reference) : 0;
 }

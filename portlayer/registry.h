@@ -89,7 +89,11 @@ typedef struct pl_registry_options {
     long connect_timeout_ms; /* 0: 10 s */
     long stall_timeout_ms;   /* no byte received for this long fails; 0: 30 s */
     long request_timeout_ms; /* whole manifest, config or token request; 0: 60 s */
-    int loopback_insecure;   /* 1: 127.0.0.0/8 and localhost are insecure, as in docker */
+    int loopback_insecure;   /* 1: 127.0.0.1, localhost and [::1] are insecure (pl_registry_
+                              * default_insecure); other loopback addresses, a VCH's own among
+                              * them, stand for other hosts and need TLS unless listed */
+    const char *ca_file;     /* PEM certificates trusted for every registry besides the
+                              * system's (a VCH's --registry-ca bundle), or NULL */
     const char *user_agent;  /* default "vic-portlayer" */
 } pl_registry_options;
 
@@ -99,6 +103,10 @@ typedef struct pl_registry_options {
     }
 
 typedef struct pl_registry pl_registry;
+
+/* Whether host ("127.0.0.1:5000") is one the client treats as insecure by default, with
+ * loopback_insecure: 127.0.0.1, localhost or [::1], any port. */
+int pl_registry_default_insecure(const char *host);
 
 /* Creates a client; options are copied (may be NULL for the defaults). VIC_EINVAL on a bad
  * version. Free with pl_registry_free. Safe to use from one thread at a time; create one per
@@ -110,13 +118,17 @@ void pl_registry_free(pl_registry *r);
 
 /* What a layer is doing, in the words the docker CLI prints (pl_progress_state_name). */
 typedef enum pl_progress_state {
-    PL_PROGRESS_WAITING,     /* "Waiting" */
-    PL_PROGRESS_DOWNLOADING, /* "Downloading" (done/total bytes) */
-    PL_PROGRESS_VERIFYING,   /* "Verifying Checksum" */
-    PL_PROGRESS_DOWNLOADED,  /* "Download complete" */
-    PL_PROGRESS_EXTRACTING,  /* "Extracting" */
-    PL_PROGRESS_COMPLETE,    /* "Pull complete" */
-    PL_PROGRESS_EXISTS,      /* "Already exists" */
+    PL_PROGRESS_WAITING,      /* "Waiting" */
+    PL_PROGRESS_DOWNLOADING,  /* "Downloading" (done/total bytes) */
+    PL_PROGRESS_VERIFYING,    /* "Verifying Checksum" */
+    PL_PROGRESS_DOWNLOADED,   /* "Download complete" */
+    PL_PROGRESS_EXTRACTING,   /* "Extracting" */
+    PL_PROGRESS_COMPLETE,     /* "Pull complete" */
+    PL_PROGRESS_EXISTS,       /* "Already exists" */
+    PL_PROGRESS_PREPARING,    /* "Preparing" (a push) */
+    PL_PROGRESS_PUSHING,      /* "Pushing" (done/total bytes) */
+    PL_PROGRESS_PUSHED,       /* "Pushed" */
+    PL_PROGRESS_LAYER_EXISTS, /* "Layer already exists" (the registry has it) */
 } pl_progress_state;
 
 typedef struct pl_progress {
@@ -133,6 +145,23 @@ typedef void (*pl_progress_fn)(const pl_progress *p, void *payload);
 /* "Waiting", "Downloading", ... */
 const char *pl_progress_state_name(pl_progress_state s);
 
+/* Credentials a request brings (X-Registry-Auth, docker login): borrowed strings; they
+ * take the place of the host's configured ones. */
+typedef struct pl_registry_creds {
+    const char *username;
+    const char *password;
+} pl_registry_creds;
+
+/* Checks creds against the registry server names ("127.0.0.1:5000",
+ * "https://index.docker.io/v1/"), as docker login does: pings /v2/ and answers its challenge
+ * (a Bearer token asked for with the credentials, no repository scope; or Basic, checked
+ * with a second /v2/ request). Nothing is kept. VIC_EAUTH with the registry's reason
+ * ("login attempt to URL failed with status: 401 Unauthorized", "token service refused the
+ * credentials"); VIC_EINVAL for a server that names no registry or no username; the
+ * transport errors of a pull otherwise. */
+int pl_registry_login(pl_registry *r, const char *server, const pl_registry_creds *creds,
+                      vic_err **err);
+
 /* Pulls reference into store and records it (tag and repo digest). *out (may be NULL) is the
  * stored image record (see pl_imagestore_add_image). progress may be NULL. Errors:
  * VIC_EINVAL (bad reference), VIC_ENOTFOUND (unknown repository, tag or platform),
@@ -142,5 +171,21 @@ const char *pl_progress_state_name(pl_progress_state s);
  * another digest algorithm), VIC_EIO (local storage). */
 int pl_registry_pull(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
                      pl_progress_fn progress, void *payload, vic_err **err);
+
+/* Pushes the image reference (a tag) names from store to its registry, as docker push does:
+ * each layer blob and the config unless the repository has them (HEAD, then a monolithic
+ * POST + PUT upload), then the image's manifest as it was pulled (or made at load) under the
+ * tag, with a token asked for pull,push. progress gets Preparing, Pushing, Pushed and Layer
+ * already exists per layer (ids: 12 hex of the diff_id). *out is {"tag", "digest", "size"} of
+ * the manifest. VIC_ENOTFOUND "An image does not exist locally with the tag: ...";
+ * VIC_EINVAL for a digest reference; VIC_EAUTH, VIC_EUPSTREAM with the registry's words. */
+int pl_registry_push(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
+                     const pl_registry_creds *creds, pl_progress_fn progress, void *payload,
+                     vic_err **err);
+
+/* pl_registry_pull with the request's credentials (NULL: the host's, if any). */
+int pl_registry_pull_as(json_t **out, pl_registry *r, pl_imagestore *store, const char *reference,
+                        const pl_registry_creds *creds, pl_progress_fn progress, void *payload,
+                        vic_err **err);
 
 #endif

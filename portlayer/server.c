@@ -7,6 +7,7 @@
 #include "portlayer/dns.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,6 +31,8 @@
 #include "portlayer/archive.h"
 #include "portlayer/changes.h"
 #include "portlayer/commit.h"
+#include "portlayer/imagearchive.h"
+#include "portlayer/regauth.h"
 
 int pl_server_auth(vic_http_req *req, const vic_http_route *route, void *payload, vic_err **err)
 {
@@ -1597,6 +1600,7 @@ static int image_remove(pl_server_ctx *c, vic_http_req *req, json_t **out, vic_e
 typedef struct pull_job {
     pl_server_ctx *c;
     char *ref;
+    pl_regauth auth; /* the client's X-Registry-Auth credentials, if any */
     vic_http_stream *s;
     int downloaded; /* any layer fetched, rather than all already there */
 } pull_job;
@@ -1640,7 +1644,9 @@ static void *pull_thread(void *arg)
         rc = pl_registry_new(&reg, &j->c->registry, &err);
     }
     if (rc == 0)
-        rc = pl_registry_pull(&image, reg, j->c->images, j->ref, on_progress, j, &err);
+        rc = pl_registry_pull_as(&image, reg, j->c->images, j->ref,
+                                 &(pl_registry_creds){j->auth.username, j->auth.password},
+                                 on_progress, j, &err);
     if (rc == 0) {
         json_t *digests = json_object_get(image, "repo_digests");
         const char *rd = json_string_value(json_array_get(digests, 0));
@@ -1664,6 +1670,7 @@ static void *pull_thread(void *arg)
     vic_http_stream_close(j->s);
     vic_http_stream_release(j->s);
     free(j->ref);
+    pl_regauth_clear(&j->auth);
     free(j);
     return NULL;
 }
@@ -1681,19 +1688,302 @@ static int pull_handler(vic_http_req *req, vic_http_resp *resp, void *payload, v
     if ((rc = pl_ref_parse(&parsed, ref, err)) < 0)
         return rc;
     pl_ref_free(parsed);
+    pl_regauth auth;
+    if ((rc = pl_regauth_parse(&auth, vic_http_req_header(req, "X-Registry-Auth"), err)) < 0) {
+        pl_regauth_clear(&auth);
+        return rc;
+    }
     pull_job *j = xzalloc(sizeof(*j));
     j->c = c;
     j->ref = xstrdup(ref);
+    j->auth = auth;
     j->s = vic_http_resp_stream(resp, 200, "application/json");
     pthread_t th;
     if (pthread_create(&th, NULL, pull_thread, j) != 0) {
         vic_http_stream_close(j->s);
         vic_http_stream_release(j->s);
         free(j->ref);
+        pl_regauth_clear(&j->auth);
         free(j);
         return vic_err_set(err, VIC_EINTERNAL, "cannot start a pull");
     }
     pthread_detach(th);
+    return 0;
+}
+
+/* ---- docker push ---- */
+
+typedef struct push_job {
+    pl_server_ctx *c;
+    char **refs; /* the tags to push */
+    size_t n;
+    char *repo; /* what docker shows: "127.0.0.1:5000/busybox" */
+    pl_regauth auth;
+    vic_http_stream *s;
+} push_job;
+
+/* Docker's push progress lines. */
+static void on_push_progress(const pl_progress *p, void *payload)
+{
+    push_job *j = payload;
+    if (p->state == PL_PROGRESS_PUSHING)
+        emit(j->s,
+             json_pack("{s:s, s:{s:I, s:I}, s:s}", "status", "Pushing", "progressDetail", "current",
+                       (json_int_t)p->done, "total", (json_int_t)p->total, "id", p->id));
+    else
+        emit(j->s, json_pack("{s:s, s:{}, s:s}", "status", pl_progress_state_name(p->state),
+                             "progressDetail", "id", p->id));
+}
+
+static void *push_thread(void *arg)
+{
+    push_job *j = arg;
+    vic_err *err = NULL;
+    pl_registry *reg = NULL;
+    emit(j->s, json_pack("{s:s++}", "status", "The push refers to repository [", j->repo, "]"));
+    int rc = pl_registry_new(&reg, &j->c->registry, &err);
+    for (size_t i = 0; rc == 0 && i < j->n; i++) {
+        json_t *out = NULL;
+        rc = pl_registry_push(&out, reg, j->c->images, j->refs[i],
+                              &(pl_registry_creds){j->auth.username, j->auth.password},
+                              on_push_progress, j, &err);
+        if (rc == 0) {
+            cleanup_free char *line = xasprintf(
+                "%s: digest: %s size: %lld", vic_json_str(out, "tag"), vic_json_str(out, "digest"),
+                (long long)json_integer_value(json_object_get(out, "size")));
+            emit(j->s, json_pack("{s:s}", "status", line));
+            emit(j->s,
+                 json_pack("{s:{}, s:{s:O, s:O, s:O}}", "progressDetail", "aux", "Tag",
+                           json_object_get(out, "tag"), "Digest", json_object_get(out, "digest"),
+                           "Size", json_object_get(out, "size")));
+            vic_log(VIC_LOG_INFO, "event=image_pushed ref=\"%s\" digest=%s", j->refs[i],
+                    vic_json_str(out, "digest"));
+        }
+        json_decref(out);
+    }
+    if (rc < 0)
+        emit(j->s,
+             json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg));
+    vic_err_free(&err);
+    pl_registry_free(reg);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    for (size_t i = 0; i < j->n; i++)
+        free(j->refs[i]);
+    free(j->refs);
+    free(j->repo);
+    pl_regauth_clear(&j->auth);
+    free(j);
+    return NULL;
+}
+
+/* docker push: ref= the repository or a tag of it, tag= a tag (empty: ref's own, or every
+ * local tag of the repository). A push of nothing is a 404 before the stream starts. */
+static int push_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    const char *name = vic_http_req_query(req, "ref"), *tag = vic_http_req_query(req, "tag");
+    int rc = need_images(c, err);
+    if (rc < 0)
+        return rc;
+    if (name == NULL || *name == '\0')
+        return vic_err_set(err, VIC_EINVAL, "ref: is required");
+    pl_ref *ref = NULL;
+    cleanup_free char *full = tag && *tag ? xasprintf("%s:%s", name, tag) : xstrdup(name);
+    if ((rc = pl_ref_parse(&ref, full, err)) < 0)
+        return rc;
+    cleanup_free char *repo = pl_ref_name(ref);
+    /* without a tag in name or tag=: every local tag of the repository */
+    const char *colon = strrchr(name, ':'), *slash = strrchr(name, '/');
+    int all = !(tag && *tag) && !(colon && (!slash || colon > slash)) && !ref->digest;
+    json_t *refs cleanup_json = json_array();
+    if (!all) {
+        cleanup_free char *one = pl_ref_string(ref);
+        json_array_append_new(refs, json_string(one));
+    } else {
+        json_t *list cleanup_json = NULL;
+        if ((rc = pl_imagestore_list(&list, c->images, err)) < 0) {
+            pl_ref_free(ref);
+            return rc;
+        }
+        size_t i, k;
+        json_t *im, *t;
+        json_array_foreach(list, i, im)
+        {
+            json_array_foreach(json_object_get(im, "repo_tags"), k, t)
+            {
+                const char *ts = json_string_value(t);
+                size_t rl = strlen(repo);
+                if (ts && strncmp(ts, repo, rl) == 0 && ts[rl] == ':')
+                    json_array_append(refs, t);
+            }
+        }
+    }
+    pl_ref_free(ref);
+    if (json_array_size(refs) == 0)
+        return vic_err_set(err, VIC_ENOTFOUND, "An image does not exist locally with the tag: %s",
+                           name);
+    pl_regauth auth;
+    if ((rc = pl_regauth_parse(&auth, vic_http_req_header(req, "X-Registry-Auth"), err)) < 0) {
+        pl_regauth_clear(&auth);
+        return rc;
+    }
+    push_job *j = xzalloc(sizeof(*j));
+    j->c = c;
+    j->n = json_array_size(refs);
+    j->refs = xcalloc(j->n, sizeof(char *));
+    for (size_t i = 0; i < j->n; i++)
+        j->refs[i] = xstrdup(json_string_value(json_array_get(refs, i)));
+    char *fam = repo;
+    if (strncmp(fam, "docker.io/library/", 18) == 0)
+        fam += 18;
+    else if (strncmp(fam, "docker.io/", 10) == 0)
+        fam += 10;
+    j->repo = xstrdup(fam);
+    j->auth = auth;
+    j->s = vic_http_resp_stream(resp, 200, "application/json");
+    pthread_t th;
+    if (pthread_create(&th, NULL, push_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        for (size_t i = 0; i < j->n; i++)
+            free(j->refs[i]);
+        free(j->refs);
+        free(j->repo);
+        pl_regauth_clear(&j->auth);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start a push");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
+/* ---- docker save and load ---- */
+
+typedef struct save_job {
+    pl_server_ctx *c;
+    char **names;
+    size_t n;
+    vic_http_stream *s;
+} save_job;
+
+static int save_to_stream(const void *data, size_t len, void *payload)
+{
+    save_job *j = payload;
+    return vic_http_stream_write_wait(j->s, data, len, ARCHIVE_STALL_MS, NULL) < 0 ? -1 : 0;
+}
+
+static void *save_thread(void *arg)
+{
+    save_job *j = arg;
+    vic_err *err = NULL;
+    if (pl_image_save(j->c->images, (const char *const *)j->names, j->n, save_to_stream, j, &err) <
+            0 &&
+        err->code != VIC_EUNAVAIL)
+        /* the answer's status is sent already: the client sees a cut archive */
+        vic_log(VIC_LOG_WARN, "event=save_failed err=\"%s\"", err->msg);
+    vic_err_free(&err);
+    vic_http_stream_close(j->s);
+    vic_http_stream_release(j->s);
+    for (size_t i = 0; i < j->n; i++)
+        free(j->names[i]);
+    free(j->names);
+    free(j);
+    return NULL;
+}
+
+/* docker save: the images of every ref= as one docker-archive tar, streamed; a missing one is
+ * a 404 before anything is sent. */
+static int save_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int rc = need_images(c, err);
+    if (rc < 0)
+        return rc;
+    size_t n = 0;
+    while (vic_http_req_query_nth(req, "ref", n))
+        n++;
+    if (n == 0)
+        return vic_err_set(err, VIC_EINVAL, "ref: is required");
+    for (size_t i = 0; i < n; i++) {
+        const char *name = vic_http_req_query_nth(req, "ref", i);
+        json_t *rec cleanup_json = NULL;
+        if ((rc = pl_imagestore_inspect(&rec, c->images, name, err)) == VIC_ENOTFOUND)
+            return vic_err_set(err, VIC_ENOTFOUND, "No such image: %s", name);
+        if (rc < 0)
+            return rc;
+    }
+    save_job *j = xzalloc(sizeof(*j));
+    j->c = c;
+    j->n = n;
+    j->names = xcalloc(n, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        j->names[i] = xstrdup(vic_http_req_query_nth(req, "ref", i));
+    j->s = vic_http_resp_stream(resp, 200, "application/x-tar");
+    pthread_t th;
+    if (pthread_create(&th, NULL, save_thread, j) != 0) {
+        vic_http_stream_close(j->s);
+        vic_http_stream_release(j->s);
+        for (size_t i = 0; i < n; i++)
+            free(j->names[i]);
+        free(j->names);
+        free(j);
+        return vic_err_set(err, VIC_EINTERNAL, "cannot start the archive");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
+/* docker load: the docker-archive tar of the body into the store; {"loaded": [lines]}. */
+static int load_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    int rc = need_images(c, err);
+    if (rc < 0)
+        return rc;
+    int fd = vic_http_req_body_fd(req), own cleanup_close = -1;
+    if (fd < 0) { /* a body kept in memory: give the reader a file */
+        size_t len = 0;
+        const char *body = vic_http_req_body(req, &len);
+        own = fd = memfd_create("load", MFD_CLOEXEC);
+        if (fd < 0 || (len && write(fd, body, len) != (ssize_t)len) || lseek(fd, 0, SEEK_SET))
+            return vic_err_sys(err, VIC_EIO, errno, "keep the archive");
+    }
+    json_t *loaded = NULL;
+    if ((rc = pl_image_load(&loaded, c->images, fd, err)) < 0)
+        return rc;
+    vic_log(VIC_LOG_INFO, "event=images_loaded count=%zu", json_array_size(loaded));
+    vic_http_resp_json(resp, 200, json_pack("{s:o}", "loaded", loaded));
+    return 0;
+}
+
+/* docker login: checks {"username", "password", "serveraddress"} against the registry;
+ * nothing is kept, the client sends its credentials with each pull and push. */
+static int login_handler(vic_http_req *req, vic_http_resp *resp, void *payload, vic_err **err)
+{
+    pl_server_ctx *c = payload;
+    size_t len = 0;
+    const char *body = vic_http_req_body(req, &len);
+    json_t *b cleanup_json = NULL;
+    int rc = vic_json_parse(&b, body, len, 0, err);
+    if (rc < 0)
+        return rc;
+    const char *user = vic_json_str(b, "username"), *pass = vic_json_str(b, "password"),
+               *server = vic_json_str(b, "serveraddress");
+    pl_registry *reg = NULL;
+    if ((rc = pl_registry_new(&reg, &c->registry, err)) == 0)
+        rc = pl_registry_login(reg, server, &(pl_registry_creds){user, pass}, err);
+    pl_registry_free(reg);
+    if (pass)
+        OPENSSL_cleanse((char *)pass, strlen(pass));
+    OPENSSL_cleanse((char *)body, len);
+    vic_log(rc == 0 ? VIC_LOG_INFO : VIC_LOG_WARN,
+            "event=registry_login server=\"%.100s\" result=%s", server ? server : "",
+            rc == 0 ? "ok" : vic_err_code_name(rc));
+    if (rc < 0)
+        return rc;
+    vic_http_resp_json(resp, 200,
+                       json_pack("{s:s, s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
     return 0;
 }
 
@@ -1927,6 +2217,14 @@ const vic_http_route pl_routes[] = {
     {"POST", "/images/tag", image_tag_handler, 0, "tag an image"},
     {"DELETE", "/images", call_handler, 0, "remove an image"},
     {"POST", "/images/pull", pull_handler, 0, "pull an image (progress as JSON lines)"},
+    {"POST", "/images/push", push_handler, 0,
+     "push an image to its registry (progress as JSON lines)"},
+    {"GET", "/images/save", save_handler, 0,
+     "docker save: the images of each ref= as a docker-archive tar (streamed)"},
+    {"POST", "/images/load", load_handler, 0,
+     "docker load: a docker-archive tar (application/x-tar) into the image store"},
+    {"POST", "/registry/login", login_handler, VIC_ROUTE_JSON,
+     "check credentials against a registry (docker login)"},
     {"GET", "/events", events_handler, 0,
      "container events as JSON lines (since, until: Unix timestamps; {} is a heartbeat)"},
     {"GET", "/volumes", call_handler, 0, "list volumes"},

@@ -79,6 +79,13 @@ int vch_configure(vch_engine *e, const char *id, const json_t *changes, json_t *
     json_t *ec cleanup_json =
         json_pack("{s:s, s:o}", K_SPEC, spec_s, K_DEBUG,
                   json_sprintf("%lld", debug ? (long long)json_integer_value(debug) : 0LL));
+    if (json_object_get(changes, "registry")) {
+        /* the appliance's port layer reads these when it next starts */
+        vch_registry_config(ec, spec);
+        cleanup_free char *ds = vch_appliance_ds(spec);
+        if ((rc = vch_registry_ca_upload(e, spec, ds, appliance_key(vm, K_NAME), err)) < 0)
+            return rc;
+    }
     hv_ref ref;
     ref_of(vm, &ref);
     hv_vm_change ch = {.extra_config = ec};

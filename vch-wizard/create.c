@@ -360,6 +360,64 @@ static int ds_mkdir_p(hv_conn *hv, const char *ds_path, vic_err **err)
     return hv_ds_mkdir(hv, ds_path, err);
 }
 
+/* "a,b" of the host[:port] strings of a spec list (others are left out: validation refuses
+ * them); caller frees. */
+static char *host_list(const json_t *list)
+{
+    vic_buf b = VIC_BUF_INIT;
+    size_t i;
+    json_t *reg;
+    json_array_foreach(list, i, reg)
+    {
+        const char *host = json_string_value(reg);
+        if (host && *host && strspn(host, VCH_REGISTRY_CHARS) == strlen(host))
+            vic_buf_appendf(&b, "%s%s", b.len ? "," : "", host);
+    }
+    return b.data ? vic_buf_steal(&b) : xstrdup("");
+}
+
+void vch_registry_config(json_t *ec, const json_t *spec)
+{
+    const json_t *reg = json_object_get(spec, "registry");
+    cleanup_free char *insecure = host_list(json_object_get(reg, "insecure"));
+    cleanup_free char *whitelist = host_list(json_object_get(reg, "whitelist"));
+    cleanup_free char *all =
+        xasprintf("%s%s%s", insecure, *insecure && *whitelist ? "," : "", whitelist);
+    json_object_set_new(ec, K_REGISTRIES, json_string(all));
+    json_object_set_new(ec, K_INSECURE, json_string(insecure));
+    json_object_set_new(ec, K_REG_CA,
+                        json_string(json_array_size(json_object_get(reg, "certificate_authorities"))
+                                        ? REGISTRY_CA_FILE
+                                        : ""));
+}
+
+int vch_registry_ca_upload(vch_engine *e, const json_t *spec, const char *ds, const char *name,
+                           vic_err **err)
+{
+    const json_t *cas =
+        json_object_get(json_object_get(spec, "registry"), "certificate_authorities");
+    if (json_array_size(cas) == 0)
+        return 0;
+    vic_buf pem = VIC_BUF_INIT;
+    size_t i;
+    json_t *ca;
+    json_array_foreach(cas, i, ca)
+    {
+        const char *text = str_at(ca, "pem");
+        if (text)
+            vic_buf_appendf(&pem, "%s%s", text,
+                            *text && text[strlen(text) - 1] == '\n' ? "" : "\n");
+    }
+    cleanup_free char *dir = cert_dir(e, name);
+    cleanup_free char *from = xasprintf("%s/%s", dir, REGISTRY_CA_FILE);
+    cleanup_free char *to = xasprintf("[%s] %s/%s", ds, name, REGISTRY_CA_FILE);
+    int rc = vic_file_write_atomic(from, pem.data ? pem.data : "", pem.len, 0644, err);
+    vic_buf_free(&pem);
+    if (rc == 0)
+        rc = hv_ds_upload(e->hv, to, from, err);
+    return rc < 0 ? vic_err_wrap(err, rc, "registry certificate authorities") : 0;
+}
+
 static int step_vm(vch_run_ctx *r, vic_err **err)
 {
     const json_t *spec = r->t->spec;
@@ -409,23 +467,7 @@ static int step_vm(vch_run_ctx *r, vic_err **err)
     int no_verify = json_is_true(
         json_object_get(json_object_get(json_object_get(spec, "auth"), "client"), "no_tls_verify"));
     json_object_set_new(ec, K_TLS_VERIFY, json_string(no_verify ? "false" : "true"));
-    /* the registries the VCH is told about, for the admin portal's reachability checks */
-    vic_buf regs = VIC_BUF_INIT;
-    static const char *const lists[] = {"insecure", "whitelist"};
-    for (size_t l = 0; l < 2; l++) {
-        size_t i;
-        json_t *reg;
-        json_array_foreach(json_object_get(json_object_get(spec, "registry"), lists[l]), i, reg)
-        {
-            const char *host = json_string_value(reg);
-            if (host && *host &&
-                strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                             "0123456789.-:[]") == strlen(host))
-                vic_buf_appendf(&regs, "%s%s", regs.len ? "," : "", host);
-        }
-    }
-    json_object_set_new(ec, K_REGISTRIES, json_string(regs.data ? regs.data : ""));
-    vic_buf_free(&regs);
+    vch_registry_config(ec, spec);
     json_object_set_new(ec, K_DEBUG,
                         json_sprintf("%lld", debug ? (long long)json_integer_value(debug) : 0LL));
     json_object_set_new(ec, K_SPEC, json_string(spec_s));
@@ -488,6 +530,8 @@ static int step_vm(vch_run_ctx *r, vic_err **err)
         cleanup_free char *to = xasprintf("[%s] %s/%s", ds, r->t->name, files[i]);
         rc = hv_ds_upload(r->e->hv, to, from, err);
     }
+    if (rc == 0)
+        rc = vch_registry_ca_upload(r->e, spec, ds, r->t->name, err);
     return rc;
 }
 

@@ -1,6 +1,9 @@
 #include "vch-wizard/spec.h"
 
 #include <math.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,6 +143,22 @@ static const vic_schema_field container_fields[] = {
 };
 static const vic_schema container_schema = VIC_SCHEMA(container_fields);
 
+static const vic_schema_field regca_fields[] = {
+    {.name = "pem", .type = VIC_JSON_STRING, .min = 1, .max = 1 << 16},
+};
+static const vic_schema regca_schema = VIC_SCHEMA(regca_fields);
+
+static const vic_schema_field registry_fields[] = {
+    {.name = "insecure", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
+    {.name = "whitelist", .type = VIC_JSON_ARRAY, .items = VIC_JSON_STRING, .max = 64},
+    {.name = "certificate_authorities",
+     .type = VIC_JSON_ARRAY,
+     .items = VIC_JSON_OBJECT,
+     .object = &regca_schema,
+     .max = 16},
+};
+static const vic_schema registry_schema = VIC_SCHEMA(registry_fields);
+
 static const vic_schema_field vch_fields[] = {
     {.name = "version", .type = VIC_JSON_ANY},
     {.name = "name", .type = VIC_JSON_STRING, .min = 1, .max = MAX_NAME},
@@ -150,7 +169,7 @@ static const vic_schema_field vch_fields[] = {
     {.name = "storage", .type = VIC_JSON_OBJECT, .object = &storage_schema},
     {.name = "auth", .type = VIC_JSON_OBJECT, .object = &auth_schema},
     {.name = "endpoint", .type = VIC_JSON_OBJECT, .object = &endpoint_schema},
-    {.name = "registry", .type = VIC_JSON_OBJECT},
+    {.name = "registry", .type = VIC_JSON_OBJECT, .object = &registry_schema},
     {.name = "container", .type = VIC_JSON_OBJECT, .object = &container_schema},
 };
 static const vic_schema vch_schema = VIC_SCHEMA(vch_fields);
@@ -659,6 +678,49 @@ static void check_networks(check *c, json_t *spec)
     }
 }
 
+/* The number of X.509 certificates in a PEM text (0 when none can be read). */
+static int pem_certificates(const char *pem)
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    int n = 0;
+    X509 *cert;
+    while (bio && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        n++;
+        X509_free(cert);
+    }
+    ERR_clear_error();
+    BIO_free(bio);
+    return n;
+}
+
+/* registry: each insecure or whitelisted registry a host[:port], each certificate authority
+ * PEM text holding at least one certificate. */
+static void check_registry(check *c, const json_t *spec)
+{
+    static const char *const lists[] = {"insecure", "whitelist"};
+    const json_t *reg = json_object_get(spec, "registry");
+    for (size_t l = 0; l < 2; l++) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(reg, lists[l]), i, e)
+        {
+            const char *h = json_string_value(e);
+            if (h && (*h == '\0' || strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789.-:[]") != strlen(h)))
+                bad(c, "registry.%s[%zu]: \"%.80s\" is not a registry's HOST[:PORT]", lists[l], i,
+                    h);
+        }
+    }
+    size_t i;
+    json_t *ca;
+    json_array_foreach(json_object_get(reg, "certificate_authorities"), i, ca)
+    {
+        const char *pem = json_string_value(json_object_get(ca, "pem"));
+        if (pem && pem_certificates(pem) == 0)
+            bad(c, "registry.certificate_authorities[%zu].pem: no PEM certificate in it", i);
+    }
+}
+
 static void check_auth(check *c, json_t *spec)
 {
     json_t *auth = json_object_get(spec, "auth");
@@ -787,6 +849,7 @@ int vch_spec_check(json_t **out, json_t **problems, const vch_spec_inventory *in
     check_storage(&c, s);
     check_networks(&c, s);
     check_auth(&c, s);
+    check_registry(&c, s);
     check_endpoint(&c, s, mem_limit);
     check_containers(&c, s);
     if (json_array_size(invalid) || json_array_size(forbidden))

@@ -29,6 +29,8 @@
 #define K_TLS        K_CFG "tls"
 #define K_TLS_VERIFY K_CFG "tls_verify"
 #define K_REGISTRIES K_CFG "registries"
+#define K_INSECURE   K_CFG "insecure_registries"
+#define K_REG_CA     K_CFG "registry_ca"
 #define K_DEBUG      K_CFG "debug"
 #define K_SPEC       K_CFG "spec"
 #define K_VERSION    K_CFG "version"
@@ -49,6 +51,12 @@
 /* vch_stop's mark: the VCH stays off until vch_start, also when its host restarts */
 #define K_STOPPED  "vch.stopped"
 #define K_DELETING "vch.deleting"
+
+/* The characters of a registry's host[:port] (IPv6 addresses in brackets). */
+#define VCH_REGISTRY_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]"
+
+/* The registries' CA bundle in the appliance's folder (vic-init hands it to the port layer). */
+#define REGISTRY_CA_FILE "registry-ca.pem"
 
 #define APPLIANCE_MAGIC  "vic-local-appliance 1\n"
 #define READY_TIMEOUT_MS 60000
@@ -78,6 +86,17 @@ static inline const char *appliance_key(const json_t *vm, const char *key)
 {
     return str_at(json_object_get(vm, "extra_config"), key);
 }
+
+/* Sets the appliance's registry keys in ec from spec's registry section: K_REGISTRIES (the
+ * portal's reachability checks), K_INSECURE and K_REG_CA (REGISTRY_CA_FILE when the spec has
+ * certificate authorities, else ""). */
+void vch_registry_config(json_t *ec, const json_t *spec);
+
+/* Writes spec's registry certificate authorities (PEM) to REGISTRY_CA_FILE in the VCH's
+ * certificate folder and uploads it to the appliance's folder [ds] name/; nothing when there
+ * are none. */
+int vch_registry_ca_upload(vch_engine *e, const json_t *spec, const char *ds, const char *name,
+                           vic_err **err);
 
 /* The spec an appliance carries (a new reference; an empty object when unreadable). */
 static inline json_t *spec_of(const json_t *vm)

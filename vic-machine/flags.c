@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "lib/cleanup.h"
+#include "lib/file.h"
 #include "lib/mem.h"
 
 /* Long-only options every command takes (beyond the single-letter codes). */
@@ -387,10 +388,24 @@ static int endpoint_flag(vm_common *c, json_t *spec, int o, const char *arg)
     case 'I':
         json_array_append_new(arr(obj(spec, "registry"), "insecure"), json_string(arg));
         return 0;
-    case 'A':
+    case 'A': {
+        /* the CA goes to the VCH by content: the file is on this machine only */
+        cleanup_free char *pem = NULL;
+        size_t len = 0;
+        vic_err *err cleanup_err = NULL;
+        if (vic_file_read(&pem, &len, arg, 1 << 16, &err) < 0) {
+            fprintf(c->err, "vic-machine create: --registry-ca %s: %s\n", arg, err->msg);
+            return VM_EXIT_USAGE;
+        }
+        json_t *text = json_stringn(pem, len);
+        if (text == NULL) {
+            fprintf(c->err, "vic-machine create: --registry-ca %s: not a PEM text\n", arg);
+            return VM_EXIT_USAGE;
+        }
         json_array_append_new(arr(obj(spec, "registry"), "certificate_authorities"),
-                              json_string(arg));
+                              json_pack("{s:o}", "pem", text));
         return 0;
+    }
     case 's':
         json_object_set_new(spec, "syslog_addr", json_string(arg));
         return 0;

@@ -193,6 +193,25 @@ static void test_bad_log_level_and_unknown(void **state)
     free(usage);
 }
 
+/* --insecure-registry (repeatable, HOST[:PORT] only) and --registry-ca */
+static void test_registries(void **state)
+{
+    (void)state;
+    run r;
+    parse(&r, CLI_ARGS("--token-file", "/tok", "--insecure-registry", "127.0.0.9:5000",
+                       "--insecure-registry", "[::2]:5000", "--registry-ca", "/etc/ca.pem"));
+    assert_int_equal(r.rc, VIC_SRVOPT_RUN);
+    assert_int_equal(r.c.n_insecure, 2);
+    assert_string_equal(r.c.insecure[0], "127.0.0.9:5000");
+    assert_string_equal(r.c.insecure[1], "[::2]:5000");
+    assert_string_equal(r.c.registry_ca, "/etc/ca.pem");
+    done(&r);
+    parse(&r, CLI_ARGS("--token-file", "/tok", "--insecure-registry", "http://r:5000/x"));
+    assert_int_equal(r.rc, 2);
+    assert_non_null(strstr(r.err, "--insecure-registry: \"http://r:5000/x\" is not HOST[:PORT]"));
+    done(&r);
+}
+
 static void test_publish_ip(void **state)
 {
     (void)state;
@@ -224,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_too_many_volume_stores),
         cmocka_unit_test(test_bad_log_level_and_unknown),
         cmocka_unit_test(test_publish_ip),
+        cmocka_unit_test(test_registries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

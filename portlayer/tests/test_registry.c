@@ -239,6 +239,21 @@ static void test_registry_config_parse(void **state)
     assert_non_null(strstr(err->msg, "Healthcheck.Test"));
 }
 
+/* Insecure by default: 127.0.0.1, localhost and [::1] only; another loopback address (a
+ * VCH's own, a test host's) needs listing, as a remote registry does. */
+static void test_registry_default_insecure(void **state)
+{
+    (void)state;
+    assert_true(pl_registry_default_insecure("127.0.0.1"));
+    assert_true(pl_registry_default_insecure("127.0.0.1:5000"));
+    assert_true(pl_registry_default_insecure("localhost:5000"));
+    assert_true(pl_registry_default_insecure("[::1]:5000"));
+    assert_false(pl_registry_default_insecure("127.0.0.10:5000"));
+    assert_false(pl_registry_default_insecure("127.77.0.2:5000"));
+    assert_false(pl_registry_default_insecure("localhost.example.com"));
+    assert_false(pl_registry_default_insecure("registry-1.docker.io"));
+}
+
 static void test_registry_challenge_parse(void **state)
 {
     (void)state;
@@ -655,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_registry_manifest_parse),
         cmocka_unit_test(test_registry_config_parse),
         cmocka_unit_test(test_registry_challenge_parse),
+        cmocka_unit_test(test_registry_default_insecure),
         cmocka_unit_test(test_registry_unreachable),
     };
     const struct CMUnitTest fake[] = {

@@ -1126,3 +1126,184 @@ def test_hostname_in_environment(engine):
     lines = ok(r).splitlines()
     actual = [x for x in lines if x.startswith("hostname=")][0].split("=", 1)[1]
     assert actual and "HOSTNAME=" + actual in lines, r.stdout
+
+
+# ---- registries ----
+
+def test_login_and_logout(engine):
+    # the suite's registry asks for no credentials: Docker's login answers "Login Succeeded"
+    # for any, and the CLI keeps them (in its own config) until logout
+    reg = engine.image.split("/")[0]
+    r = engine.docker("login", reg, "-u", "compat-user", "--password-stdin", input="pw\n")
+    assert "Login Succeeded" in ok(r)
+    assert reg in json.loads((engine.tmp / "cli" / "config.json").read_text())["auths"]
+    ok(engine.docker("pull", engine.image, timeout=120))
+    ok(engine.docker("logout", reg))
+    assert reg not in json.loads((engine.tmp / "cli" / "config.json").read_text()).get("auths", {})
+    # the API's answer, as SDKs read it
+    out = engine.client.login("compat-user", "pw", registry=reg, reauth=True)
+    assert out["Status"] == "Login Succeeded"
+    # a malformed body is the client's error
+    r = engine.client.api.post(engine.client.api._url("/auth"), data="{not json",
+                               headers={"Content-Type": "application/json"})
+    assert r.status_code in (400, 500) and r.status_code != 404, r.text
+
+
+def test_rmi_of_an_image_a_container_uses(engine, s):
+    # layered:latest (the suite's registry seeds it) has one tag: its last reference
+    image = engine.image.split("/")[0] + "/layered:latest"
+    ok(engine.docker("pull", image, timeout=120))
+    img_id = inspect(engine, image, "image")["Id"]
+    try:
+        stopped = s.name("stopped")
+        cid = ok(engine.docker("create", "--name", stopped, image, "true")).strip()
+        err = refused(engine.docker("rmi", image), "conflict")
+        assert ('conflict: unable to remove repository reference "%s" (must force) - container '
+                '%s is using its referenced image %s' % (image, cid[:12], img_id[7:19])) in err, err
+        err = refused(engine.docker("rmi", img_id[7:19]), "conflict")
+        assert "conflict: unable to delete %s (must be forced) - image is being used by " \
+            "stopped container %s" % (img_id[7:19], cid[:12]) in err, err
+        running = s.name("running")
+        rid = ok(engine.docker("run", "-d", "--name", running, image, "sleep", "600")).strip()
+        err = refused(engine.docker("rmi", "-f", img_id), "conflict")
+        assert "conflict: unable to delete %s (cannot be forced) - image is being used by " \
+            "running container %s" % (img_id[7:19], rid[:12]) in err, err
+        # nothing changed: the image is still there, tag and all
+        assert image in inspect(engine, image, "image")["RepoTags"]
+        ok(engine.docker("rm", "-f", stopped, running, timeout=120))
+        out = ok(engine.docker("rmi", image))
+        assert "Untagged: %s" % image in out and "Deleted: %s" % img_id in out, out
+    finally:
+        engine.docker("rm", "-f", *s.containers, timeout=120)
+        engine.docker("rmi", "-f", image)
+
+
+# ---- prune and disk usage ----
+
+def test_container_prune(engine, s):
+    label = "prune-" + s.tag
+    stopped = s.name("stopped")
+    sid = ok(engine.docker("create", "--name", stopped, "--label", label + "=1", engine.image,
+                           "true")).strip()
+    other = s.name("other")
+    oid = ok(engine.docker("create", "--name", other, engine.image, "true")).strip()
+    running = sleeper(engine, s, "running", "--label", label + "=1")
+    # nothing is older than 2000, and a bad until or an unknown filter is refused
+    out = ok(engine.docker("container", "prune", "-f", "--filter", "label=" + label,
+                           "--filter", "until=2000-01-01T00:00:00Z"))
+    assert sid not in out
+    refused(engine.docker("container", "prune", "-f", "--filter", "until=bogus"),
+            'failed to parse value as time or duration: "bogus"')
+    refused(engine.docker("container", "prune", "-f", "--filter", "colour=red"),
+            "invalid filter 'colour'")
+    out = ok(engine.docker("container", "prune", "-f", "--filter", "label=%s=1" % label))
+    assert "Deleted Containers:" in out and sid in out, out
+    assert oid not in out
+    names = ok(engine.docker("ps", "-a", "--format", "{{.Names}}")).split()
+    assert stopped not in names and other in names and running in names
+    # the API's shape, as SDKs read it
+    r = engine.client.containers.prune(filters={"label": label + "=nothing"})
+    assert r["ContainersDeleted"] is None and r["SpaceReclaimed"] == 0
+
+
+def test_image_prune(engine, s):
+    reg = engine.image.split("/")[0]
+    five = reg + "/five:latest"
+    ok(engine.docker("pull", five, timeout=300))
+    five_id = inspect(engine, five, "image")["Id"]
+    user = s.name("user")
+    ok(engine.docker("create", "--name", user, five, "true"))
+    try:
+        # dangling only by default: tagged images stay
+        out = ok(engine.docker("image", "prune", "-f"))
+        assert "Total reclaimed space" in out
+        assert five in ok(engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}"))
+        # -a: unused ones, but a container's image stays
+        sel = ("--filter", "label=org.vic-c.fixture=five")
+        out = ok(engine.docker("image", "prune", "-a", "-f", *sel))
+        assert five_id not in out
+        ok(engine.docker("rm", user))
+        out = ok(engine.docker("image", "prune", "-a", "-f", *sel))
+        assert "untagged: %s" % five in out and "deleted: %s" % five_id in out, out
+        assert engine.docker("image", "inspect", five).returncode != 0
+        # the suite's own image had another label: still there
+        inspect(engine, engine.image, "image")
+        refused(engine.docker("image", "prune", "-f", "--filter", "dangling=maybe"),
+                "invalid filter 'dangling=maybe'")
+    finally:
+        engine.docker("rm", "-f", user)
+        engine.docker("rmi", "-f", five)
+
+
+def test_system_df_and_prune(engine, s):
+    label = "sysprune-" + s.tag
+    c = s.name()
+    cid = ok(engine.docker("create", "--name", c, "--label", label, engine.image, "true")).strip()
+    rows = [json.loads(x) for x in
+            ok(engine.docker("system", "df", "--format", "{{json .}}")).splitlines()]
+    types = [r["Type"] for r in rows]
+    assert types == ["Images", "Containers", "Local Volumes", "Build Cache"], types
+    assert int(rows[0]["TotalCount"]) >= 1 and int(rows[1]["TotalCount"]) >= 1
+    verbose = ok(engine.docker("system", "df", "-v"))
+    assert c in verbose and engine.image.rsplit(":", 1)[0] in verbose, verbose
+    df = engine.client.df()
+    assert isinstance(df["LayersSize"], int) and df["LayersSize"] > 0
+    mine = [x for x in df["Images"] if engine.image in (x["RepoTags"] or [])]
+    assert mine and mine[0]["Containers"] >= 1, df["Images"]
+    assert any(x["Id"] == cid for x in df["Containers"])
+    out = ok(engine.docker("system", "prune", "-f", "--filter", "label=" + label, timeout=120))
+    assert cid in out, out
+    assert c not in ok(engine.docker("ps", "-a", "--format", "{{.Names}}")).split()
+    inspect(engine, engine.image, "image")
+
+
+# ---- save and load ----
+
+def test_save_and_load(engine, s):
+    import tarfile
+    reg = engine.image.split("/")[0]
+    image = reg + "/layered:latest"
+    ok(engine.docker("pull", image, timeout=120))
+    img_id = inspect(engine, image, "image")["Id"]
+    archive = engine.tmp / ("%s.tar" % s.tag)
+    try:
+        ok(engine.docker("save", "-o", str(archive), image, timeout=120))
+        with tarfile.open(archive) as t:
+            manifest = json.load(t.extractfile("manifest.json"))
+            assert manifest[0]["RepoTags"] == [image]
+            assert len(manifest[0]["Layers"]) == 4
+        refused(engine.docker("save", "-o", str(archive) + ".x", reg + "/nosuch:1"),
+                "no such image", "reference does not exist")
+        ok(engine.docker("rmi", image))
+        out = ok(engine.docker("load", "-i", str(archive), timeout=120))
+        assert "Loaded image: %s" % image in out, out
+        assert inspect(engine, image, "image")["Id"] == img_id
+        r = engine.docker("run", "--rm", image, "cat", "/data/new")
+        assert ok(r) == "new\n"
+        refused(engine.docker("load", input="not a tar\n" * 50), "tar", "invalid", "unexpected EOF")
+    finally:
+        engine.docker("rmi", "-f", image)
+        if archive.exists():
+            archive.unlink()
+
+
+def test_push(engine, s):
+    reg = engine.image.split("/")[0]
+    target = "%s/compat-%s/busybox:1" % (reg, s.tag)
+    ok(engine.docker("tag", engine.image, target))
+    try:
+        out = ok(engine.docker("push", target, timeout=120))
+        assert "The push refers to repository [%s]" % target.rsplit(":", 1)[0] in out, out
+        m = re.search(r"1: digest: (sha256:[0-9a-f]{64}) size: \d+", out)
+        assert m, out
+        # pushed again: the registry has the layer
+        out = ok(engine.docker("push", target, timeout=120))
+        assert "Layer already exists" in out and m.group(1) in out, out
+        image_id = inspect(engine, engine.image, "image")["Id"]
+        ok(engine.docker("rmi", target))
+        ok(engine.docker("pull", target, timeout=120))
+        assert inspect(engine, target, "image")["Id"] == image_id
+        refused(engine.docker("push", "%s/compat-%s/nosuch:1" % (reg, s.tag)),
+                "does not exist locally")
+    finally:
+        engine.docker("rmi", target)

@@ -148,6 +148,25 @@ static void test_vic_init_command_lines(void **state)
     assert_non_null(strstr(err->msg, "not a volume store"));
     json_object_del(kv, K("volume_stores|bad=label"));
     init_config_clear(&c);
+
+    /* insecure registries and the registries' CA bundle reach the port layer */
+    json_object_set_new(kv, K("insecure_registries"), json_string("127.0.0.9:5000,r.example"));
+    json_object_set_new(kv, K("registry_ca"), json_string("registry-ca.pem"));
+    assert_int_equal(init_config_parse(&c, kv, NULL), 0);
+    argv = init_component_argv(&c, INIT_PORT_LAYER_ID);
+    s = joined(argv);
+    assert_non_null(strstr(s, " --insecure-registry 127.0.0.9:5000 --insecure-registry r.example "
+                              "--registry-ca registry-ca.pem"));
+    free(s);
+    init_argv_free(argv);
+    init_config_clear(&c);
+    json_object_set_new(kv, K("registry_ca"), json_string("../etc/ca.pem"));
+    vic_err_free(&err);
+    assert_int_equal(init_config_parse(&c, kv, &err), VIC_EINVAL);
+    assert_non_null(strstr(err->msg, "registry_ca"));
+    init_config_clear(&c);
+    json_object_del(kv, K("registry_ca"));
+    json_object_del(kv, K("insecure_registries"));
     assert_int_equal(init_config_parse(&c, kv, NULL), 0);
 
     argv = init_component_argv(&c, INIT_DOCKER_ID);

@@ -81,6 +81,17 @@ int init_config_parse(init_config *out, const json_t *kv, vic_err **err)
     out->bridge_pg = bpg && *bpg ? xstrdup(bpg) : NULL;
     const char *regs = config_str(kv, "registries");
     out->registries = xstrdup(regs ? regs : "");
+    const char *insecure = config_str(kv, "insecure_registries");
+    out->insecure = xstrdup(insecure ? insecure : "");
+    const char *ca = config_str(kv, "registry_ca");
+    if (ca && *ca) {
+        if (strchr(ca, '/') || ca[0] == '.')
+            return vic_err_set(err, VIC_EINVAL,
+                               INIT_CONFIG_PREFIX "registry_ca: \"%.64s\" is not a file name in "
+                                                  "the appliance's folder",
+                               ca);
+        out->registry_ca = xstrdup(ca);
+    }
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)kv, k, v)
@@ -116,6 +127,8 @@ void init_config_clear(init_config *c)
     free(c->bin_dir);
     free(c->image_dir);
     free(c->registries);
+    free(c->insecure);
+    free(c->registry_ca);
     free(c->bridge_range);
     free(c->bridge_pg);
     free(c->network_dir);
@@ -147,6 +160,19 @@ static void argv_add(argv_buf *a, char *s)
     }
     a->v[a->n++] = s;
     a->v[a->n] = NULL;
+}
+
+/* flag ITEM for each item of a comma-separated list. */
+static void argv_add_list(argv_buf *a, const char *flag, const char *list)
+{
+    for (const char *r = list; r && *r;) {
+        size_t n = strcspn(r, ",");
+        if (n) {
+            argv_add(a, xstrdup(flag));
+            argv_add(a, xstrndup(r, n));
+        }
+        r += n + (r[n] == ',');
+    }
 }
 
 char **init_component_argv(const init_config *c, init_component_id id)
@@ -184,6 +210,11 @@ char **init_component_argv(const init_config *c, init_component_id id)
             argv_add(&a, xstrdup("--volume-store"));
             argv_add(&a, xstrdup(c->volume_stores[i]));
         }
+        argv_add_list(&a, "--insecure-registry", c->insecure);
+        if (c->registry_ca) {
+            argv_add(&a, xstrdup("--registry-ca"));
+            argv_add(&a, xstrdup(c->registry_ca));
+        }
     } else if (id == INIT_VICADMIN_ID) {
         argv_add(&a, xasprintf("%s/vicadmin", c->bin_dir));
         argv_add(&a, xstrdup("--listen"));
@@ -214,14 +245,7 @@ char **init_component_argv(const init_config *c, init_component_id id)
         argv_add(&a, xstrdup(INIT_PASSWD));
         argv_add(&a, xstrdup("--ui-dir"));
         argv_add(&a, xasprintf("%s/ui", c->bin_dir));
-        for (const char *r = c->registries; r && *r;) {
-            size_t n = strcspn(r, ",");
-            if (n) {
-                argv_add(&a, xstrdup("--registry"));
-                argv_add(&a, xstrndup(r, n));
-            }
-            r += n + (r[n] == ',');
-        }
+        argv_add_list(&a, "--registry", c->registries);
     } else {
         argv_add(&a, xasprintf("%s/docker-engine-server", c->bin_dir));
         argv_add(&a, xstrdup("--listen"));

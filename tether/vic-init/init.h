@@ -59,6 +59,10 @@ typedef struct init_config {
     bool tls_verify;    /* tls_verify: "true" (default with tls): client certificates required */
     int debug;          /* debug: "0".."3" (default 0); >= 1 runs the components at debug level */
     char *registries;   /* registries: "host[:port],..." the portal checks (may be empty) */
+    char *insecure;     /* insecure_registries: "host[:port],..." the port layer may reach
+                         * over plain HTTP (may be empty) */
+    char *registry_ca;  /* registry_ca: the name of a PEM file in the appliance's folder with
+                         * the CAs trusted for registries, or NULL */
     char *bridge_range; /* bridge_range: the containers' networks' range, or NULL (default) */
     char *bridge_pg;    /* bridge_port_group: the containers' NICs' port group, or NULL */
     char *network_dir;  /* where the port layer records networks: the VM folder's networks/ */

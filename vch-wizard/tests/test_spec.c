@@ -8,10 +8,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "lib/certs.h"
 #include "lib/cleanup.h"
+#include "lib/file.h"
 #include "lib/mem.h"
 #include "vch-wizard/spec.h"
 
@@ -77,6 +80,58 @@ static const char *str_at(const json_t *o, const char *a, const char *b, const c
     if (c)
         o = json_object_get(o, c);
     return json_string_value(o);
+}
+
+/* registry: hosts must be HOST[:PORT] and each CA PEM text with a certificate; a good
+ * section passes as given. */
+static void test_spec_registry(void **state)
+{
+    (void)state;
+    vch_spec_limits lim = VCH_SPEC_NO_LIMITS("vc");
+    json_t *spec cleanup_json =
+        json_loads("{\"name\":\"v\",\"registry\":{\"insecure\":[\"ok:5000\",\"bad/path\"],"
+                   "\"certificate_authorities\":[{\"pem\":\"no certificate\"}],\"mirror\":[]}}",
+                   0, NULL);
+    json_t *out = NULL;
+    json_t *problems cleanup_json = NULL;
+    vic_err *err cleanup_err = NULL;
+    assert_int_equal(vch_spec_check(&out, &problems, &inv, &lim, spec, NULL, &err), VIC_EINVAL);
+    assert_null(out);
+    assert_non_null(strstr(err->msg, "mirror"));
+    json_object_del(json_object_get(spec, "registry"), "mirror");
+    vic_err_free(&err);
+    json_decref(problems);
+    problems = NULL;
+    assert_int_equal(vch_spec_check(&out, &problems, &inv, &lim, spec, NULL, &err), VIC_EINVAL);
+    assert_int_equal(json_array_size(problems), 2);
+    assert_non_null(strstr(err->msg, "registry.insecure[1]: \"bad/path\" is not a registry's"));
+    assert_non_null(
+        strstr(err->msg, "registry.certificate_authorities[0].pem: no PEM certificate in it"));
+    /* a real certificate (the VCH's own CA would do; any self-signed one here) */
+    vic_cert *ca = NULL;
+    vic_cert_opts o = {.cn = "test-ca", .ec = 1};
+    assert_int_equal(vic_cert_ca_new(&ca, &o, NULL), 0);
+    char path[] = "/tmp/test_spec_ca.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    cleanup_free char *key = xasprintf("%s.key", path);
+    assert_int_equal(vic_cert_write_pem(ca, path, key, NULL), 0);
+    vic_cert_free(ca);
+    cleanup_free char *pem = NULL;
+    size_t len = 0;
+    assert_int_equal(vic_file_read(&pem, &len, path, 1 << 16, NULL), 0);
+    unlink(path);
+    unlink(key);
+    json_t *reg = json_object_get(spec, "registry");
+    json_object_set_new(reg, "insecure", json_pack("[s]", "127.0.0.9:5000"));
+    json_object_set_new(reg, "certificate_authorities", json_pack("[{s:s}]", "pem", pem));
+    vic_err_free(&err);
+    json_decref(problems);
+    problems = NULL;
+    assert_int_equal(vch_spec_check(&out, &problems, &inv, &lim, spec, NULL, &err), 0);
+    assert_true(json_equal(json_object_get(out, "registry"), reg));
+    json_decref(out);
 }
 
 static void test_spec_defaults(void **state)
@@ -255,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_spec_problems_at_once),
         cmocka_unit_test(test_spec_unknown_target),
         cmocka_unit_test(test_spec_datastore_urls),
+        cmocka_unit_test(test_spec_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,34 @@ static void expect_spec(const char *expected, ...)
     cli_free(&x);
 }
 
+/* --registry-ca FILE carries the file's PEM text in the spec; an unreadable file is a usage
+ * error naming it. */
+static void test_create_registry_ca(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_flags_ca.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char pem[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    assert_int_equal(write(fd, pem, sizeof(pem) - 1), (ssize_t)(sizeof(pem) - 1));
+    close(fd);
+    json_t *want = json_pack("{s:s, s:{s:[s], s:[{s:s}]}}", "name", "v", "registry", "insecure",
+                             "127.0.0.9:5000", "certificate_authorities", "pem", pem);
+    cleanup_free char *want_s = json_dumps(want, JSON_COMPACT);
+    json_decref(want);
+    expect_spec(want_s, "--name", "v", "--insecure-registry", "127.0.0.9:5000", "--registry-ca",
+                path, NULL);
+    unlink(path);
+    cli x;
+    cli_init(&x, "create", "--name", "v", "--registry-ca", path, NULL);
+    json_t *spec cleanup_json = NULL;
+    assert_int_equal(vm_create_flags(x.argc, x.argv, &x.c, &spec), VM_EXIT_USAGE);
+    cli_done(&x);
+    assert_non_null(strstr(x.err_text, "--registry-ca"));
+    assert_non_null(strstr(x.err_text, path));
+    cli_free(&x);
+}
+
 static void test_create_defaults(void **state)
 {
     (void)state;
@@ -123,17 +151,16 @@ static void test_create_places(void **state)
 static void test_create_endpoint_and_tls(void **state)
 {
     (void)state;
-    expect_spec(
-        "{\"name\":\"v\",\"endpoint\":{\"cpu\":{\"sockets\":2},"
-        "\"memory\":{\"value\":1024,\"units\":\"MiB\"}},\"debug\":2,"
-        "\"auth\":{\"server\":{\"generate\":{\"cname\":\"v.example\","
-        "\"organization\":\"Org\",\"size\":4096}},\"client\":{\"no_tls_verify\":true}},"
-        "\"registry\":{\"insecure\":[\"r1:5000\"],\"certificate_authorities\":[\"ca.pem\"]},"
-        "\"syslog_addr\":\"tcp://log:514\"}",
-        "--name", "v", "--endpoint-cpu", "2", "--endpoint-memory", "1GB", "--debug", "2",
-        "--tls-cname", "v.example", "--organization", "Org", "--certificate-key-size", "4096",
-        "--no-tlsverify", "--insecure-registry", "r1:5000", "--registry-ca", "ca.pem",
-        "--syslog-address", "tcp://log:514", NULL);
+    expect_spec("{\"name\":\"v\",\"endpoint\":{\"cpu\":{\"sockets\":2},"
+                "\"memory\":{\"value\":1024,\"units\":\"MiB\"}},\"debug\":2,"
+                "\"auth\":{\"server\":{\"generate\":{\"cname\":\"v.example\","
+                "\"organization\":\"Org\",\"size\":4096}},\"client\":{\"no_tls_verify\":true}},"
+                "\"registry\":{\"insecure\":[\"r1:5000\"]},"
+                "\"syslog_addr\":\"tcp://log:514\"}",
+                "--name", "v", "--endpoint-cpu", "2", "--endpoint-memory", "1GB", "--debug", "2",
+                "--tls-cname", "v.example", "--organization", "Org", "--certificate-key-size",
+                "4096", "--no-tlsverify", "--insecure-registry", "r1:5000", "--syslog-address",
+                "tcp://log:514", NULL);
     /* --no-tlsverify alone still gets the generated server certificate */
     expect_spec("{\"name\":\"v\",\"auth\":{\"client\":{\"no_tls_verify\":true},"
                 "\"server\":{\"generate\":{}}}}",
@@ -366,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_create_compute),
         cmocka_unit_test(test_create_places),
         cmocka_unit_test(test_create_endpoint_and_tls),
+        cmocka_unit_test(test_create_registry_ca),
         cmocka_unit_test(test_create_run_options),
         cmocka_unit_test(test_create_bad_flags),
         cmocka_unit_test(test_create_volume_store_default_and_none),
