@@ -105,13 +105,19 @@ typedef struct hv_disk {
     bool create;      /* create an empty disk of size_mb */
 } hv_disk;
 
+/* A port forward's protocol. */
+typedef enum hv_proto { HV_PROTO_TCP = 0, HV_PROTO_UDP = 1 } hv_proto;
+
 /* A NAT port forward of a NIC (as VMware's NAT device offers): connections to
- * host_ip:host_port on the host reach the guest's guest_port. TCP only. The host port is
- * bound at power on: a power on whose port is taken fails, naming it. */
+ * host_ip:host_port on the host reach the guest's guest_port (TCP), or datagrams do (UDP:
+ * each client address is a flow of its own, whose replies go back to it, forgotten once
+ * idle). The host port is bound at power on: a power on whose port is taken fails, naming
+ * it. */
 typedef struct hv_port_forward {
     const char *host_ip; /* an IPv4 address of the host */
     int host_port;       /* 1..65535 */
     int guest_port;      /* 1..65535 */
+    hv_proto proto;      /* TCP unless said */
 } hv_port_forward;
 
 typedef struct hv_nic {

@@ -29,7 +29,7 @@
 #define KEY_CREATING VIC_GI_PREFIX "/vicc/creating"
 /* When the container was created: Unix time in nanoseconds */
 #define KEY_CREATED VIC_GI_PREFIX "/vicc/created"
-/* Published ports, "HOST_IP:HOST_PORT:CONTAINER_PORT/tcp" joined by "," */
+/* Published ports, "HOST_IP:HOST_PORT:CONTAINER_PORT/tcp" (or /udp) joined by "," */
 #define KEY_PORTS VIC_GI_PREFIX "/vicc/ports"
 /* "true" for a container created with Docker's AutoRemove (pl_create_spec.auto_remove) */
 #define KEY_AUTO_REMOVE VIC_GI_PREFIX "/vicc/auto_remove"
@@ -395,27 +395,24 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
     }
     for (size_t i = 0; i < s->n_ports; i++) {
         const pl_port *pp = &s->ports[i];
-        struct in_addr a;
         if (pp->container_port < 1 || pp->container_port > 65535 || pp->host_port < 0 ||
             pp->host_port > 65535)
             return vic_err_set(err, VIC_EINVAL, "ports[%zu]: invalid port %d", i,
                                pp->container_port < 1 || pp->container_port > 65535
                                    ? pp->container_port
                                    : pp->host_port);
-        if (pp->host_ip && inet_pton(AF_INET, pp->host_ip, &a) != 1)
-            return vic_err_set(err, VIC_EINVAL, "ports[%zu]: %s is not an IPv4 address", i,
-                               pp->host_ip);
+        /* a host address other than the VCH's (publish) is refused there, naming both */
     }
     return 0;
 }
 
-/* A free TCP port on ip, as the kernel picks one. */
-static int free_port(const char *ip, vic_err **err)
+/* A free TCP (or UDP) port on ip, as the kernel picks one. */
+static int free_port(const char *ip, bool udp, vic_err **err)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET};
     inet_pton(AF_INET, ip, &sa.sin_addr);
     socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
     int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
              getsockname(fd, (struct sockaddr *)&sa, &len) == 0;
     int e = errno;
@@ -434,27 +431,36 @@ static int publish(pl *p, const pl_create_spec *s, hv_port_forward *fwd, json_t 
         return 0;
     vic_buf rec = VIC_BUF_INIT;
     for (size_t i = 0; i < s->n_ports; i++) {
-        const char *ip = s->ports[i].host_ip ? s->ports[i].host_ip : p->publish_ip;
+        /* the VCH's own address, given or not ("0.0.0.0": every address a VCH has) */
+        const char *ip = s->ports[i].host_ip;
+        if (ip == NULL || strcmp(ip, "0.0.0.0") == 0)
+            ip = p->publish_ip;
         if (strcmp(ip, p->publish_ip) != 0) {
             vic_buf_free(&rec);
             return vic_err_set(err, VIC_EINVAL,
-                               "ports[%zu]: a VCH publishes ports on its own address %s, not %s", i,
-                               p->publish_ip, ip);
+                               "ports[%zu]: a VCH publishes ports on its own address %s, not %.64s",
+                               i, p->publish_ip, ip);
         }
+        bool udp = s->ports[i].udp;
+        hv_proto proto = udp ? HV_PROTO_UDP : HV_PROTO_TCP;
         int port = s->ports[i].host_port;
-        if (port == 0 && (port = free_port(ip, err)) < 0) {
+        if (port == 0 && (port = free_port(ip, udp, err)) < 0) {
             vic_buf_free(&rec);
             return port;
         }
         for (size_t j = 0; j < i; j++)
-            if (fwd[j].host_port == port && strcmp(fwd[j].host_ip, ip) == 0) {
+            if (fwd[j].host_port == port && fwd[j].proto == proto &&
+                strcmp(fwd[j].host_ip, ip) == 0) {
                 vic_buf_free(&rec);
                 return vic_err_set(err, VIC_ECONFLICT,
                                    "Bind for %s:%d failed: port is already allocated", ip, port);
             }
-        fwd[i] = (hv_port_forward){
-            .host_ip = ip, .host_port = port, .guest_port = s->ports[i].container_port};
-        vic_buf_appendf(&rec, "%s%s:%d:%d/tcp", i ? "," : "", ip, port, s->ports[i].container_port);
+        fwd[i] = (hv_port_forward){.host_ip = ip,
+                                   .host_port = port,
+                                   .guest_port = s->ports[i].container_port,
+                                   .proto = proto};
+        vic_buf_appendf(&rec, "%s%s:%d:%d/%s", i ? "," : "", ip, port, s->ports[i].container_port,
+                        udp ? "udp" : "tcp");
     }
     json_object_set_new(extra, KEY_PORTS, json_string(rec.data));
     vic_buf_free(&rec);
@@ -804,12 +810,13 @@ static json_t *describe(const json_t *vm, vic_err **err)
     json_t *ports = json_array();
     const char *rec = vm_key(vm, KEY_PORTS);
     while (rec && *rec) {
-        char ip[64];
-        int hp = 0, cp = 0, used = 0;
-        if (sscanf(rec, "%63[0-9.]:%d:%d/tcp%n", ip, &hp, &cp, &used) == 3 && used > 0)
+        char ip[64], proto[4];
+        int hp = 0, cp = 0;
+        if (sscanf(rec, "%63[0-9.]:%d:%d/%3[a-z]", ip, &hp, &cp, proto) == 4 &&
+            (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0))
             json_array_append_new(ports,
                                   json_pack("{s:s, s:i, s:i, s:s}", "host_ip", ip, "host_port", hp,
-                                            "container_port", cp, "protocol", "tcp"));
+                                            "container_port", cp, "protocol", proto));
         const char *comma = strchr(rec, ',');
         rec = comma ? comma + 1 : NULL;
     }
@@ -1651,15 +1658,20 @@ void pl_restart_unlock(pl *p)
     pthread_mutex_unlock(&p->restart_mu);
 }
 
-/* The port forwards recorded in KEY_PORTS ("IP:HOST:GUEST/tcp,..."); ips holds their
- * addresses. Returns how many. */
+/* The port forwards recorded in KEY_PORTS ("IP:HOST:GUEST/tcp,IP:HOST:GUEST/udp,..."); ips
+ * holds their addresses. Returns how many. */
 static size_t forwards_of(const char *rec, hv_port_forward *fwd, char ips[][16])
 {
     size_t n = 0;
     while (rec && *rec && n < PL_MAX_PORTS) {
-        int hp = 0, cp = 0, used = 0;
-        if (sscanf(rec, "%15[0-9.]:%d:%d/tcp%n", ips[n], &hp, &cp, &used) == 3 && used > 0) {
-            fwd[n] = (hv_port_forward){.host_ip = ips[n], .host_port = hp, .guest_port = cp};
+        int hp = 0, cp = 0;
+        char proto[4];
+        if (sscanf(rec, "%15[0-9.]:%d:%d/%3[a-z]", ips[n], &hp, &cp, proto) == 4 &&
+            (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0)) {
+            fwd[n] = (hv_port_forward){.host_ip = ips[n],
+                                       .host_port = hp,
+                                       .guest_port = cp,
+                                       .proto = proto[0] == 'u' ? HV_PROTO_UDP : HV_PROTO_TCP};
             n++;
         }
         const char *comma = strchr(rec, ',');

@@ -509,14 +509,16 @@ static int nic_keys(hv_conn *c, json_t *kv, const hv_nic *nics, size_t n, bool a
             struct in_addr a;
             if (pf->host_ip == NULL || inet_pton(AF_INET, pf->host_ip, &a) != 1 ||
                 pf->host_port < 1 || pf->host_port > 65535 || pf->guest_port < 1 ||
-                pf->guest_port > 65535)
+                pf->guest_port > 65535 || (pf->proto != HV_PROTO_TCP && pf->proto != HV_PROTO_UDP))
                 return vic_err_set(err, VIC_EINVAL,
                                    "nics[%zu].forwards[%zu]: needs an IPv4 host address and "
                                    "ports 1..65535",
                                    i, f);
             snprintf(key, sizeof(key), "ethernet%zu.portForward.%zu", i, f);
-            json_object_set_new(
-                kv, key, json_sprintf("tcp %s %d %d", pf->host_ip, pf->host_port, pf->guest_port));
+            json_object_set_new(kv, key,
+                                json_sprintf("%s %s %d %d",
+                                             pf->proto == HV_PROTO_UDP ? "udp" : "tcp", pf->host_ip,
+                                             pf->host_port, pf->guest_port));
         }
     }
     return 0;

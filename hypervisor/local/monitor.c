@@ -694,11 +694,13 @@ static int run_guest(monitor *m, int *status)
         }
         if (gx_timeout >= 0 && (timeout < 0 || gx_timeout < timeout))
             timeout = gx_timeout;
+        long pf_timeout = portfwd_timeout_ms(m->pf);
+        if (pf_timeout >= 0 && (timeout < 0 || pf_timeout < timeout))
+            timeout = pf_timeout;
         int n = poll(pf, 5 + n_fwd + n_gx, (int)timeout);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n > 0)
-            portfwd_poll_handle(m->pf, pf + 5, n_fwd);
+        portfwd_poll_handle(m->pf, pf + 5, n > 0 ? n_fwd : 0);
         gexec_poll_handle(m->gx, pf + 5 + n_fwd, n > 0 ? n_gx : 0);
         if (pf[2].revents && m->attach_fd >= 0)
             relay_from_guest(m);

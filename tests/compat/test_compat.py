@@ -366,6 +366,110 @@ def test_default_networks_are_listed(engine):
         assert isinstance(n.id, str) and isinstance(n.name, str)
 
 
+# ---- published ports ----
+
+def engine_address(e):
+    """The address the engine's clients reach it at (DOCKER_HOST's host), or 127.0.0.1 for a
+    local socket: published ports may be bound there on either engine."""
+    m = re.match(r"^tcp://(\d+\.\d+\.\d+\.\d+):\d+$", e.env.get("DOCKER_HOST", ""))
+    return m.group(1) if m else "127.0.0.1"
+
+
+def published_at(e, name, port):
+    """(host, port) where `docker port NAME PORT` says port is published; an unspecified host
+    address (Docker Engine's 0.0.0.0 and ::) is reached at 127.0.0.1."""
+    first = ok(e.docker("port", name, port)).splitlines()[0].strip()
+    host, _, hp = first.rpartition(":")
+    if host in ("0.0.0.0", "[::]", "::"):
+        host = "127.0.0.1"
+    return host, int(hp)
+
+
+def free_udp_port():
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def udp_ask(addr, payload, timeout=30):
+    """Sends payload to addr over UDP until an answer comes (the server may still be
+    starting); returns (data, sender)."""
+    import socket
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        while time.monotonic() < deadline:
+            sock.sendto(payload, addr)
+            try:
+                return sock.recvfrom(65536)
+            except OSError:
+                continue
+    raise AssertionError("no UDP answer from %s:%d" % addr)
+
+
+def udpecho(tmp_path):
+    """tests/fixtures/udpecho.c built statically: the image's busybox has no UDP server."""
+    import subprocess
+    from pathlib import Path
+    out = tmp_path / "udpecho"
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "udpecho.c"
+    r = subprocess.run(["cc", "-static", "-O2", "-o", str(out), str(src)], capture_output=True,
+                       text=True, timeout=120)
+    if r.returncode != 0:
+        pytest.skip("cannot build a static udpecho: " + r.stderr[-300:])
+    return out
+
+
+def test_publish_udp_ports(engine, s, tmp_path):
+    name = s.name()
+    port = free_udp_port()
+    ok(engine.docker("create", "--name", name, "-p", "%d:53/udp" % port, "-p", "54/udp",
+                     engine.image, "/udpecho", "53"))
+    ok(engine.docker("cp", str(udpecho(tmp_path)), name + ":/udpecho"))
+    ok(engine.docker("start", name))
+    host, hp = published_at(engine, name, "53/udp")
+    assert hp == port
+    data, sender = udp_ask((host, hp), b"over udp")
+    assert data == b"over udp" and sender == (host, hp), (data, sender)
+    ports = inspect(engine, name)["NetworkSettings"]["Ports"]
+    assert ports["53/udp"][0]["HostPort"] == str(port), ports
+    chosen = int(ports["54/udp"][0]["HostPort"])
+    assert 0 < chosen < 65536, ports
+    assert "53/udp" in inspect(engine, name)["HostConfig"]["PortBindings"]
+    assert published_at(engine, name, "54/udp")[1] == chosen
+    listed = ok(engine.docker("port", name))
+    assert re.search(r"^53/udp -> \S+:%d$" % port, listed, re.M), listed
+    row = ok(engine.docker("ps", "--filter", "name=" + name, "--format", "{{.Ports}}"))
+    assert ":%d->53/udp" % port in row, row
+    assert ok(engine.docker("ps", "-q", "--filter", "publish=53/udp", "--filter",
+                            "name=" + name)).strip()
+
+
+def test_publish_on_the_engines_own_address(engine, s):
+    import urllib.request
+    name = s.name()
+    addr = engine_address(engine)
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ok(engine.docker("run", "-d", "--name", name, "-p", "%s:%d:80" % (addr, port), "-p",
+                     "%s::81" % addr, engine.image, "sh", "-c",
+                     "mkdir /www && echo here > /www/i && httpd -f -p 80 -h /www"))
+    ports = inspect(engine, name)["NetworkSettings"]["Ports"]
+    assert ports["80/tcp"] == [{"HostIp": addr, "HostPort": str(port)}], ports
+    assert ports["81/tcp"][0]["HostIp"] == addr and int(ports["81/tcp"][0]["HostPort"]) > 0
+    assert ok(engine.docker("port", name, "80")).strip() == "%s:%d" % (addr, port)
+
+    def get():
+        try:
+            return urllib.request.urlopen("http://%s:%d/i" % (addr, port), timeout=5).read()
+        except OSError:
+            return None
+    assert wait_until("the published port answers", get) == b"here\n"
+
+
 # ---- ps ----
 
 def ps_trio(engine, s):

@@ -621,14 +621,94 @@ def test_published_port_answers_on_the_vch_address(vch, registry):
         s.listen(1)
 
 
+def udp_ask(addr, payload, tries=100):
+    """Sends payload to addr (host, port) over UDP until an answer comes; returns it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        for _ in range(tries):
+            s.sendto(payload, addr)
+            try:
+                return s.recvfrom(65536)
+            except OSError:  # nothing yet (the server starting), or its port unreachable
+                continue
+    raise AssertionError("no UDP answer from %s:%d" % addr)
+
+
+def udpecho(tmp_path):
+    """tests/fixtures/udpecho.c built statically (the image's busybox has no UDP server)."""
+    out = tmp_path / "udpecho"
+    src = os.path.join(os.path.dirname(FIXTURE), "udpecho.c")
+    r = subprocess.run(["cc", "-static", "-O2", "-o", str(out), src], capture_output=True,
+                       text=True, timeout=120)
+    if r.returncode != 0:
+        pytest.skip("cannot build a static udpecho: " + r.stderr[-300:])
+    return out
+
+
+def test_published_udp_port_relays_datagrams_both_ways(vch, registry, tmp_path):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    port = free_port()
+    # a UDP echo server on 53, published on a host port chosen and on one the kernel picks
+    r = docker(vch, "create", "--name", "dns", "-p", "%d:53/udp" % port, "-p", "54/udp",
+               "-p", "%d:53" % port, image, "/udpecho", "53")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = docker(vch, "cp", str(udpecho(tmp_path)), "dns:/udpecho")
+        assert r.returncode == 0, r.stderr
+        assert docker(vch, "start", "dns").returncode == 0
+        data, frm = udp_ask(("127.0.0.1", port), b"hello over udp\n")
+        assert data == b"hello over udp\n" and frm == ("127.0.0.1", port), (data, frm)
+        # a datagram as large as UDP carries over loopback crosses whole
+        big = bytes(range(256)) * 200
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(10)
+            s.sendto(big, ("127.0.0.1", port))
+            assert s.recv(65536) == big
+        insp = docker(vch, "inspect", "-f", "{{json .NetworkSettings.Ports}}", "dns")
+        ports = json.loads(insp.stdout)
+        assert ports["53/udp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}], ports
+        assert ports["53/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}], ports
+        other = int(ports["54/udp"][0]["HostPort"])
+        assert 0 < other < 65536, ports
+        p = docker(vch, "port", "dns", "53/udp")
+        assert p.stdout.strip() == "127.0.0.1:%d" % port, p.stdout + p.stderr
+        p = docker(vch, "port", "dns")
+        assert "53/udp -> 127.0.0.1:%d" % port in p.stdout, p.stdout
+        assert "53/tcp -> 127.0.0.1:%d" % port in p.stdout, p.stdout
+        ps = docker(vch, "ps", "--format", "{{.Names}} {{.Ports}}", "--filter", "publish=53/udp")
+        assert "dns" in ps.stdout and "127.0.0.1:%d->53/udp" % port in ps.stdout, ps.stdout
+        # the udp port is held while the VM runs: a second container cannot have it
+        r = docker(vch, "run", "-d", "--name", "dns2", "-p", "%d:53/udp" % port, image,
+                   "sleep", "5")
+        assert r.returncode != 0 and "port is already allocated" in r.stderr, r.stderr
+        # and the forward survives a restart of the container
+        assert docker(vch, "restart", "-t", "1", "dns").returncode == 0
+        data, _ = udp_ask(("127.0.0.1", port), b"again\n")
+        assert data == b"again\n"
+    finally:
+        docker(vch, "rm", "-f", "dns", "dns2")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", port))  # free again once the container is gone
+
+
 def test_port_refusals(vch, registry):
     image = registry + "/busybox:latest"
     assert docker(vch, "pull", image).returncode == 0
     before = docker(vch, "ps", "-aq").stdout
-    r = docker(vch, "create", "-p", "5353:53/udp", image, "true")
-    assert r.returncode != 0 and "carry TCP" in r.stderr, r.stderr
+    r = docker(vch, "create", "-p", "5353:53/sctp", image, "true")
+    assert r.returncode != 0 and "carry TCP and UDP" in r.stderr, r.stderr
     r = docker(vch, "create", "-p", "10.1.2.3:8080:80", image, "true")
     assert r.returncode != 0 and "publishes ports on its own address" in r.stderr, r.stderr
+    r = docker(vch, "create", "-p", "10.1.2.3::53/udp", image, "true")
+    assert r.returncode != 0 and "publishes ports on its own address" in r.stderr, r.stderr
+    # the API's answer: 400 and the reason, for an address that is not the VCH's
+    for ip in ("10.1.2.3", "::1", "not-an-ip"):
+        got = requests.post(vch["url"] + "/v1.41/containers/create", timeout=30, json={
+            "Image": image, "HostConfig": {"PortBindings": {"80/tcp": [
+                {"HostIp": ip, "HostPort": "8080"}]}}})
+        assert got.status_code == 400, (ip, got.status_code, got.text)
+        assert "publishes ports on its own address 127.0.0.1" in got.json()["message"], got.text
     r = docker(vch, "create", "-p", "8000-8010:80", image, "true")
     assert r.returncode != 0
     assert docker(vch, "ps", "-aq").stdout == before
