@@ -175,8 +175,12 @@ typedef struct hv_vm_info {
 void hv_vm_info_clear(hv_vm_info *info);
 
 /* A change to a VM: extraConfig keys to set (string values) or remove (JSON null), and,
- * with set_nics, its NICs replaced by nics (a powered-off VM only: VIC_ECONFLICT while on;
- * VIC_EUNSUPPORTED where the driver cannot change NICs). */
+ * with set_nics, its NICs replaced by nics (VIC_EUNSUPPORTED where the driver cannot change
+ * NICs). A powered-on VM's NICs change only where hv_caps.nic_hot_plug (VIC_ECONFLICT
+ * elsewhere): NICs that went are hot-removed, new ones hot-added, and those that stay (the
+ * same network, gateway and MAC address) keep their device, renumbered to their new place;
+ * the guest is then told to configure them (VIC_GI_RELOAD_SIGNAL, lib/guestinfo.h). Port
+ * forwards are those the VM powered on with until its next power on. */
 typedef struct hv_vm_change {
     const json_t *extra_config;
     bool set_nics;
@@ -236,6 +240,8 @@ typedef struct hv_caps {
     /* 1: a NIC's MAC address can be chosen (hv_nic.mac); 0: the target assigns it (vSphere
      * takes manual addresses only from VMware's own range). */
     int nic_mac;
+    /* 1: a powered-on VM's NICs can change (hv_vm_change.set_nics). */
+    int nic_hot_plug;
 } hv_caps;
 
 typedef struct hv_driver {

@@ -1687,6 +1687,44 @@ static int vm_on(const json_t *vm)
     return power && strcmp(power, "poweredOn") == 0;
 }
 
+#define NICS_APPLIED_WAIT_MS 10000
+
+/* After a commit that changed a running container's NICs (h's change version now): waits
+ * until its guest says it configured them (VIC_GI_NICS_APPLIED), so that the container uses
+ * its networks as the change returns, as Docker's do. A guest that stops meanwhile, or does
+ * not answer in NICS_APPLIED_WAIT_MS (busy before its session starts, say), gets the change
+ * at its next start and is not waited for; one that could not configure a network says why
+ * (VIC_EIO). */
+static int nics_applied(pl *p, const pl_handle *h, vic_err **err)
+{
+    long long want = atoll(h->change_version) & 0x7fffffff;
+    const char *name = h->cfg.name ? h->cfg.name : h->cfg.id;
+    for (int waited = 0; waited < NICS_APPLIED_WAIT_MS; waited += 20) {
+        hv_vm_info info;
+        vic_err *e cleanup_err = NULL;
+        if (hv_vm_get(p->hv, &h->vm, &info, &e) < 0)
+            return 0; /* gone: nothing to wait for */
+        int on = info.power == HV_POWERED_ON;
+        const char *v = json_string_value(json_object_get(info.extra_config, VIC_GI_NICS_APPLIED));
+        char *end = NULL;
+        long long got = v ? strtoll(v, &end, 10) : -1;
+        int done = v && end != v && got == want;
+        cleanup_free char *why = done && *end == ' ' ? xstrdup(end + 1) : NULL;
+        hv_vm_info_clear(&info);
+        if (why)
+            return vic_err_set(err, VIC_EIO, "container %s: %s", name, why);
+        if (done || !on)
+            return 0;
+        struct timespec ms20 = {0, 20 * 1000000L};
+        nanosleep(&ms20, NULL);
+    }
+    vic_log(VIC_LOG_WARN,
+            "event=nics_not_applied container=%s msg=\"the guest did not configure its "
+            "networks within %d ms\"",
+            name, NICS_APPLIED_WAIT_MS);
+    return 0;
+}
+
 int pl_container_connect(pl *p, const char *ref, const pl_net_attach *a, vic_err **err)
 {
     int rc = check_networks(a, 1, err);
@@ -1701,10 +1739,11 @@ int pl_container_connect(pl *p, const char *ref, const pl_net_attach *a, vic_err
     const json_t *hit = match(vms, ref, err);
     if (hit == NULL)
         return (*err)->code;
-    if (vm_on(hit))
+    int running = vm_on(hit);
+    if (running && !hv_caps_of(p->hv)->nic_hot_plug)
         return vic_err_set(err, VIC_ECONFLICT,
-                           "container %s is running: a VCH changes a containerVM's NICs only "
-                           "while it is stopped (docker stop, then connect)",
+                           "container %s is running: this VCH's hosts change a containerVM's "
+                           "NICs only while it is stopped (docker stop, then connect)",
                            vm_key(hit, KEY_NAME));
     pl_handle *h = NULL;
     if ((rc = pl_handle_get(p, vm_key(hit, KEY_ID), &h, err)) < 0)
@@ -1754,6 +1793,10 @@ int pl_container_connect(pl *p, const char *ref, const pl_net_attach *a, vic_err
     cfg->n_networks = n + 1;
     h->set_nics = 1;
     rc = pl_handle_commit(p, h, err);
+    pthread_mutex_unlock(names); /* the VM holds its address now */
+    names = NULL;
+    if (rc == 0 && running)
+        rc = nics_applied(p, h, err);
     pl_handle_free(h);
     return rc;
 }
@@ -1766,13 +1809,14 @@ int pl_container_disconnect(pl *p, const char *ref, const char *network, vic_err
         return rc;
     vic_exec_config *cfg = &h->cfg;
     hv_vm_info info;
+    int running = 0;
     if ((rc = hv_vm_get(p->hv, &h->vm, &info, err)) == 0) {
-        int on = info.power == HV_POWERED_ON;
+        running = info.power == HV_POWERED_ON;
         hv_vm_info_clear(&info);
-        if (on)
+        if (running && !hv_caps_of(p->hv)->nic_hot_plug)
             rc = vic_err_set(err, VIC_ECONFLICT,
-                             "container %s is running: a VCH changes a containerVM's NICs only "
-                             "while it is stopped (docker stop, then disconnect)",
+                             "container %s is running: this VCH's hosts change a containerVM's "
+                             "NICs only while it is stopped (docker stop, then disconnect)",
                              cfg->name ? cfg->name : ref);
     }
     size_t at = cfg->n_networks;
@@ -1794,14 +1838,24 @@ int pl_container_disconnect(pl *p, const char *ref, const char *network, vic_err
     memmove(&cfg->network_names[at], &cfg->network_names[at + 1],
             (cfg->n_networks - at - 1) * sizeof(char *));
     cfg->n_networks--;
-    for (size_t i = 0; i < cfg->n_networks; i++) {
-        cfg->networks[i].nic = (int64_t)i;
-        cfg->networks[i].is_default = i == 0;
+    /* NICs keep their order (the configuration lists networks by name, not by NIC): each
+     * moves to its rank among those left, and the first is the default network */
+    int64_t nic[PL_MAX_NETWORKS];
+    for (size_t i = 0; i < cfg->n_networks && i < PL_MAX_NETWORKS; i++)
+        nic[i] = cfg->networks[i].nic;
+    for (size_t i = 0; i < cfg->n_networks && i < PL_MAX_NETWORKS; i++) {
+        int64_t rank = 0;
+        for (size_t j = 0; j < cfg->n_networks && j < PL_MAX_NETWORKS; j++)
+            rank += nic[j] < nic[i] || (nic[j] == nic[i] && j < i);
+        cfg->networks[i].nic = rank;
+        cfg->networks[i].is_default = rank == 0;
     }
     vic_gi_free(&vic_exec_network_desc, &gone);
     free(gone_name);
     h->set_nics = 1;
     rc = pl_handle_commit(p, h, err);
+    if (rc == 0 && running)
+        rc = nics_applied(p, h, err);
     pl_handle_free(h);
     return rc;
 }
@@ -1844,11 +1898,23 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
     if (h->set_nics && h->cfg.n_networks == 0 && n_fwd > 0)
         return vic_err_set(err, VIC_EINVAL,
                            "the container publishes ports: it keeps at least one network");
-    for (size_t i = 0; h->set_nics && i < h->cfg.n_networks && i < PL_MAX_NETWORKS; i++) {
-        snprintf(gws[i], sizeof(gws[i]), "%s", h->cfg.networks[i].gateway ?: "");
-        nics[i] = (hv_nic){.network = p->bridge_pg,
-                           .gateway = gws[i],
-                           .mac = hv_caps_of(p->hv)->nic_mac ? h->cfg.networks[i].mac : NULL};
+    /* NIC k is the network whose nic is k (the configuration lists networks by name): the
+     * tether gives ethK that network's address */
+    size_t n_nets = h->cfg.n_networks < PL_MAX_NETWORKS ? h->cfg.n_networks : PL_MAX_NETWORKS;
+    bool by_nic = true, seen[PL_MAX_NETWORKS] = {false};
+    for (size_t i = 0; i < n_nets; i++) {
+        int64_t slot = h->cfg.networks[i].nic;
+        if (slot < 0 || (size_t)slot >= n_nets || seen[slot])
+            by_nic = false;
+        else
+            seen[slot] = true;
+    }
+    for (size_t i = 0; h->set_nics && i < n_nets; i++) {
+        size_t at = by_nic ? (size_t)h->cfg.networks[i].nic : i;
+        snprintf(gws[at], sizeof(gws[at]), "%s", h->cfg.networks[i].gateway ?: "");
+        nics[at] = (hv_nic){.network = p->bridge_pg,
+                            .gateway = gws[at],
+                            .mac = hv_caps_of(p->hv)->nic_mac ? h->cfg.networks[i].mac : NULL};
     }
     if (h->set_nics && n_fwd > 0) {
         nics[0].forwards = fwd;

@@ -888,6 +888,8 @@ static int container_connect(pl_server_ctx *c, vic_http_req *req, json_t **out, 
                          "joining none");
     if (rc == 0)
         rc = pl_container_connect(c->port, vic_http_req_param(req, "id"), &ns.a[0], err);
+    if (rc == 0) /* a running container's new name and aliases answer at once */
+        pl_dns_refresh(c->dns);
     nets_clear(&ns);
     return rc;
 }
@@ -900,6 +902,8 @@ static int container_disconnect(pl_server_ctx *c, vic_http_req *req, json_t **ou
     if (rc == 0)
         rc = pl_container_disconnect(c->port, vic_http_req_param(req, "id"),
                                      vic_json_str(net, "name"), err);
+    if (rc == 0)
+        pl_dns_refresh(c->dns);
     return rc;
 }
 

@@ -359,6 +359,45 @@ def test_network_containers_reach_each_other_by_name(engine, s):
     assert "1 packets received" in r.stdout
 
 
+def ipv4_addrs(e, name):
+    """The running container's IPv4 addresses, loopback aside."""
+    out = ok(e.docker("exec", name, "ip", "-o", "-4", "addr"))
+    return [line.split()[3].split("/")[0] for line in out.splitlines()
+            if line.split()[1] != "lo"]
+
+
+def test_network_connect_disconnect_a_running_container(engine, s):
+    net = s.network()
+    ok(engine.docker("network", "create", net))
+    peer = sleeper(engine, s, "peer", "--network", net)
+    peer_ip = inspect(engine, peer)["NetworkSettings"]["Networks"][net]["IPAddress"]
+    c = sleeper(engine, s, "c")
+    ok(engine.docker("network", "connect", "--alias", "hot-alias", net, c))
+    nets = inspect(engine, c)["NetworkSettings"]["Networks"]
+    assert sorted(nets) == sorted(["bridge", net]), nets
+    ip = nets[net]["IPAddress"]
+    assert re.match(r"^\d+\.\d+\.\d+\.\d+$", ip) and "hot-alias" in nets[net]["Aliases"], nets
+    assert inspect(engine, c)["State"]["Running"] is True
+    # the running container has the new address at once, and both ends reach each other
+    assert ip in ipv4_addrs(engine, c)
+    ok(engine.docker("exec", c, "ping", "-c", "1", "-W", "5", peer_ip))
+    r = engine.docker("exec", peer, "ping", "-c", "1", "-W", "5", "hot-alias")
+    assert r.returncode == 0 and ip in r.stdout, r.stdout + r.stderr
+    refused(engine.docker("network", "connect", net, c), "already exists")
+
+    ok(engine.docker("network", "disconnect", net, c))
+    assert list(inspect(engine, c)["NetworkSettings"]["Networks"]) == ["bridge"]
+    assert ip not in ipv4_addrs(engine, c)
+    assert engine.docker("exec", c, "ping", "-c", "1", "-W", "1", peer_ip).returncode != 0
+    refused(engine.docker("network", "disconnect", net, c), "is not connected")
+
+    # connected again while running, it stays connected across a restart
+    ok(engine.docker("network", "connect", net, c))
+    ok(engine.docker("restart", "-t", "1", c))
+    assert sorted(inspect(engine, c)["NetworkSettings"]["Networks"]) == sorted(["bridge", net])
+    ok(engine.docker("exec", c, "ping", "-c", "1", "-W", "5", peer_ip))
+
+
 def test_default_networks_are_listed(engine):
     names = ok(engine.docker("network", "ls", "--format", "{{.Name}} {{.Driver}}")).splitlines()
     assert "bridge bridge" in names
