@@ -105,13 +105,19 @@ typedef struct hv_disk {
     bool create;      /* create an empty disk of size_mb */
 } hv_disk;
 
+/* A port forward's protocol. */
+typedef enum hv_proto { HV_PROTO_TCP = 0, HV_PROTO_UDP = 1 } hv_proto;
+
 /* A NAT port forward of a NIC (as VMware's NAT device offers): connections to
- * host_ip:host_port on the host reach the guest's guest_port. TCP only. The host port is
- * bound at power on: a power on whose port is taken fails, naming it. */
+ * host_ip:host_port on the host reach the guest's guest_port (TCP), or datagrams do (UDP:
+ * each client address is a flow of its own, whose replies go back to it, forgotten once
+ * idle). The host port is bound at power on: a power on whose port is taken fails, naming
+ * it. */
 typedef struct hv_port_forward {
     const char *host_ip; /* an IPv4 address of the host */
     int host_port;       /* 1..65535 */
     int guest_port;      /* 1..65535 */
+    hv_proto proto;      /* TCP unless said */
 } hv_port_forward;
 
 typedef struct hv_nic {
@@ -192,8 +198,12 @@ typedef struct hv_vm_info {
 void hv_vm_info_clear(hv_vm_info *info);
 
 /* A change to a VM: extraConfig keys to set (string values) or remove (JSON null), and,
- * with set_nics, its NICs replaced by nics (a powered-off VM only: VIC_ECONFLICT while on;
- * VIC_EUNSUPPORTED where the driver cannot change NICs). */
+ * with set_nics, its NICs replaced by nics (VIC_EUNSUPPORTED where the driver cannot change
+ * NICs). A powered-on VM's NICs change only where hv_caps.nic_hot_plug (VIC_ECONFLICT
+ * elsewhere): NICs that went are hot-removed, new ones hot-added, and those that stay (the
+ * same network, gateway and MAC address) keep their device, renumbered to their new place;
+ * the guest is then told to configure them (VIC_GI_RELOAD_SIGNAL, lib/guestinfo.h). Port
+ * forwards are those the VM powered on with until its next power on. */
 typedef struct hv_vm_change {
     const json_t *extra_config;
     bool set_nics;
@@ -264,6 +274,8 @@ typedef struct hv_caps {
     /* 1: a NIC's MAC address can be chosen (hv_nic.mac); 0: the target assigns it (vSphere
      * takes manual addresses only from VMware's own range). */
     int nic_mac;
+    /* 1: a powered-on VM's NICs can change (hv_vm_change.set_nics). */
+    int nic_hot_plug;
 } hv_caps;
 
 typedef struct hv_driver {

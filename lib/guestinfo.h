@@ -57,6 +57,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,14 @@
 
 /* The visible prefix of every key the guest can see. */
 #define VIC_GI_PREFIX "guestinfo.vice."
+
+/* A running guest's NICs changed (a container connected to or disconnected from a network):
+ * the host queues VIC_GI_RELOAD_SIGNAL to the guest's PID 1 from outside its pid namespace
+ * (sigqueue: si_code SI_QUEUE, si_pid 0) with the VM's change version as the value. The
+ * tether then configures its networks as guestinfo says and writes that version to
+ * VIC_GI_NICS_APPLIED (read-write), so the host knows when the guest is done. */
+#define VIC_GI_RELOAD_SIGNAL SIGHUP
+#define VIC_GI_NICS_APPLIED  VIC_GI_PREFIX ".nics_applied"
 
 /* Limits on decoded (outside) input. */
 #define VIC_GI_MAX_ARRAY    4096         /* elements in one array or map */

@@ -301,6 +301,28 @@ int vic_nl_link_del(const char *ifname, vic_err **err)
     return 0;
 }
 
+int vic_nl_link_rename(const char *from, const char *to, vic_err **err)
+{
+    if (to == NULL || strlen(to) == 0 || strlen(to) >= IFNAMSIZ)
+        return vic_err_set(err, VIC_EINVAL, "%s is not a network device name", to ? to : "");
+    int idx = ifindex(from, err);
+    if (idx < 0)
+        return idx;
+    /* a device is renamed while down */
+    struct ifinfomsg ifi = {
+        .ifi_family = AF_UNSPEC, .ifi_index = idx, .ifi_flags = 0, .ifi_change = IFF_UP};
+    nl_req r;
+    req_init(&r, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+    int rc = talk(&r);
+    if (rc < 0)
+        return fail(err, rc, "bring down", from);
+    ifi.ifi_change = 0;
+    req_init(&r, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+    attr_str(&r, IFLA_IFNAME, to);
+    rc = talk(&r);
+    return rc < 0 ? fail(err, rc, "rename", from) : 0;
+}
+
 int vic_nl_route_default(const char *ifname, const char *gateway, vic_err **err)
 {
     struct in_addr gw;
@@ -316,11 +338,11 @@ int vic_nl_route_default(const char *ifname, const char *gateway, vic_err **err)
                        .rtm_scope = RT_SCOPE_UNIVERSE,
                        .rtm_type = RTN_UNICAST};
     nl_req r;
-    req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof(rt));
+    req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &rt, sizeof(rt));
     attr(&r, RTA_GATEWAY, &gw.s_addr, sizeof(gw.s_addr));
     attr_u32(&r, RTA_OIF, (uint32_t)idx);
     int rc = talk(&r);
-    if (rc < 0 && rc != -EEXIST)
+    if (rc < 0)
         return fail(err, rc, "add the default route through", gateway);
     return 0;
 }

@@ -50,7 +50,12 @@ int vic_nl_link_up(const char *ifname, vic_err **err);
 /* Deletes ifname; missing is not an error. */
 int vic_nl_link_del(const char *ifname, vic_err **err);
 
-/* Adds the default route through gateway (an IPv4 address) on ifname. */
+/* Renames network device from to to, bringing it down first (the kernel renames only a
+ * device that is down; its routes go with that). */
+int vic_nl_link_rename(const char *from, const char *to, vic_err **err);
+
+/* Makes the default route go through gateway (an IPv4 address) on ifname, in place of any
+ * default route there was. */
 int vic_nl_route_default(const char *ifname, const char *gateway, vic_err **err);
 
 #endif

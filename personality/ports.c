@@ -7,25 +7,32 @@
 #include "lib/json.h"
 #include "lib/mem.h"
 
-/* "80/tcp" or "80" into 80; 0 for anything else, -1 for another protocol. */
-static int container_port(const char *key)
+/* "80/tcp", "80" or "53/udp" into the port (*udp says which); 0 for anything else, -1 for
+ * another protocol (sctp). */
+static int container_port(const char *key, int *udp)
 {
     char *end = NULL;
     long p = strtol(key, &end, 10);
+    *udp = 0;
     if (end == key || p < 1 || p > 65535)
         return 0;
     if (*end == '\0' || strcmp(end, "/tcp") == 0)
         return (int)p;
+    if (strcmp(end, "/udp") == 0) {
+        *udp = 1;
+        return (int)p;
+    }
     return end[0] == '/' ? -1 : 0;
 }
 
 static int add_port(json_t *out, const char *key, const json_t *binding, vic_err **err)
 {
-    int cp = container_port(key);
+    int udp = 0;
+    int cp = container_port(key, &udp);
     if (cp < 0)
         return vic_err_set(err, VIC_EUNSUPPORTED,
                            "publishing %s is not supported by this VCH: its port forwards "
-                           "carry TCP",
+                           "carry TCP and UDP",
                            key);
     if (cp == 0)
         return vic_err_set(err, VIC_EINVAL, "invalid port specification: \"%.32s\"", key);
@@ -39,7 +46,8 @@ static int add_port(json_t *out, const char *key, const json_t *binding, vic_err
             return vic_err_set(err, VIC_EINVAL,
                                "invalid host port %.32s: a VCH publishes single ports 1-65535", hp);
     }
-    json_t *p = json_pack("{s:i, s:I}", "container_port", cp, "host_port", (json_int_t)host_port);
+    json_t *p = json_pack("{s:i, s:I, s:s}", "container_port", cp, "host_port",
+                          (json_int_t)host_port, "protocol", udp ? "udp" : "tcp");
     if (ip && *ip && strcmp(ip, "0.0.0.0") != 0)
         json_object_set_new(p, "host_ip", json_string(ip));
     json_array_append_new(out, p);
@@ -85,6 +93,13 @@ int engine_create_ports(const json_t *body, json_t **out, vic_err **err)
     return 0;
 }
 
+/* A port layer port's protocol, "tcp" or "udp". */
+static const char *proto_of(const json_t *port)
+{
+    const char *proto = vic_json_str(port, "protocol");
+    return proto && strcmp(proto, "udp") == 0 ? "udp" : "tcp";
+}
+
 json_t *engine_port_map(const json_t *pl_container)
 {
     json_t *map = json_object();
@@ -93,8 +108,8 @@ json_t *engine_port_map(const json_t *pl_container)
     json_array_foreach(json_object_get(pl_container, "ports"), i, p)
     {
         char key[32], hp[16];
-        snprintf(key, sizeof(key), "%lld/tcp",
-                 (long long)json_integer_value(json_object_get(p, "container_port")));
+        snprintf(key, sizeof(key), "%lld/%s",
+                 (long long)json_integer_value(json_object_get(p, "container_port")), proto_of(p));
         snprintf(hp, sizeof(hp), "%lld",
                  (long long)json_integer_value(json_object_get(p, "host_port")));
         json_t *list = json_object_get(map, key);
@@ -119,7 +134,7 @@ json_t *engine_port_list(const json_t *pl_container)
             out,
             json_pack("{s:s, s:I, s:I, s:s}", "IP", vic_json_str(p, "host_ip") ?: "", "PrivatePort",
                       json_integer_value(json_object_get(p, "container_port")), "PublicPort",
-                      json_integer_value(json_object_get(p, "host_port")), "Type", "tcp"));
+                      json_integer_value(json_object_get(p, "host_port")), "Type", proto_of(p)));
     }
     return out;
 }

@@ -30,7 +30,7 @@
 #define KEY_CREATING VIC_GI_PREFIX "/vicc/creating"
 /* When the container was created: Unix time in nanoseconds */
 #define KEY_CREATED VIC_GI_PREFIX "/vicc/created"
-/* Published ports, "HOST_IP:HOST_PORT:CONTAINER_PORT/tcp" joined by "," */
+/* Published ports, "HOST_IP:HOST_PORT:CONTAINER_PORT/tcp" (or /udp) joined by "," */
 #define KEY_PORTS VIC_GI_PREFIX "/vicc/ports"
 /* "true" for a container created with Docker's AutoRemove (pl_create_spec.auto_remove) */
 #define KEY_AUTO_REMOVE VIC_GI_PREFIX "/vicc/auto_remove"
@@ -417,27 +417,24 @@ static int check_spec(const pl_create_spec *s, vic_err **err)
         return rc;
     for (size_t i = 0; i < s->n_ports; i++) {
         const pl_port *pp = &s->ports[i];
-        struct in_addr a;
         if (pp->container_port < 1 || pp->container_port > 65535 || pp->host_port < 0 ||
             pp->host_port > 65535)
             return vic_err_set(err, VIC_EINVAL, "ports[%zu]: invalid port %d", i,
                                pp->container_port < 1 || pp->container_port > 65535
                                    ? pp->container_port
                                    : pp->host_port);
-        if (pp->host_ip && inet_pton(AF_INET, pp->host_ip, &a) != 1)
-            return vic_err_set(err, VIC_EINVAL, "ports[%zu]: %s is not an IPv4 address", i,
-                               pp->host_ip);
+        /* a host address other than the VCH's (publish) is refused there, naming both */
     }
     return 0;
 }
 
-/* A free TCP port on ip, as the kernel picks one. */
-static int free_port(const char *ip, vic_err **err)
+/* A free TCP (or UDP) port on ip, as the kernel picks one. */
+static int free_port(const char *ip, bool udp, vic_err **err)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET};
     inet_pton(AF_INET, ip, &sa.sin_addr);
     socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
     int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
              getsockname(fd, (struct sockaddr *)&sa, &len) == 0;
     int e = errno;
@@ -456,27 +453,36 @@ static int publish(pl *p, const pl_create_spec *s, hv_port_forward *fwd, json_t 
         return 0;
     vic_buf rec = VIC_BUF_INIT;
     for (size_t i = 0; i < s->n_ports; i++) {
-        const char *ip = s->ports[i].host_ip ? s->ports[i].host_ip : p->publish_ip;
+        /* the VCH's own address, given or not ("0.0.0.0": every address a VCH has) */
+        const char *ip = s->ports[i].host_ip;
+        if (ip == NULL || strcmp(ip, "0.0.0.0") == 0)
+            ip = p->publish_ip;
         if (strcmp(ip, p->publish_ip) != 0) {
             vic_buf_free(&rec);
             return vic_err_set(err, VIC_EINVAL,
-                               "ports[%zu]: a VCH publishes ports on its own address %s, not %s", i,
-                               p->publish_ip, ip);
+                               "ports[%zu]: a VCH publishes ports on its own address %s, not %.64s",
+                               i, p->publish_ip, ip);
         }
+        bool udp = s->ports[i].udp;
+        hv_proto proto = udp ? HV_PROTO_UDP : HV_PROTO_TCP;
         int port = s->ports[i].host_port;
-        if (port == 0 && (port = free_port(ip, err)) < 0) {
+        if (port == 0 && (port = free_port(ip, udp, err)) < 0) {
             vic_buf_free(&rec);
             return port;
         }
         for (size_t j = 0; j < i; j++)
-            if (fwd[j].host_port == port && strcmp(fwd[j].host_ip, ip) == 0) {
+            if (fwd[j].host_port == port && fwd[j].proto == proto &&
+                strcmp(fwd[j].host_ip, ip) == 0) {
                 vic_buf_free(&rec);
                 return vic_err_set(err, VIC_ECONFLICT,
                                    "Bind for %s:%d failed: port is already allocated", ip, port);
             }
-        fwd[i] = (hv_port_forward){
-            .host_ip = ip, .host_port = port, .guest_port = s->ports[i].container_port};
-        vic_buf_appendf(&rec, "%s%s:%d:%d/tcp", i ? "," : "", ip, port, s->ports[i].container_port);
+        fwd[i] = (hv_port_forward){.host_ip = ip,
+                                   .host_port = port,
+                                   .guest_port = s->ports[i].container_port,
+                                   .proto = proto};
+        vic_buf_appendf(&rec, "%s%s:%d:%d/%s", i ? "," : "", ip, port, s->ports[i].container_port,
+                        udp ? "udp" : "tcp");
     }
     json_object_set_new(extra, KEY_PORTS, json_string(rec.data));
     vic_buf_free(&rec);
@@ -840,12 +846,13 @@ static json_t *describe(const json_t *vm, vic_err **err)
     json_t *ports = json_array();
     const char *rec = vm_key(vm, KEY_PORTS);
     while (rec && *rec) {
-        char ip[64];
-        int hp = 0, cp = 0, used = 0;
-        if (sscanf(rec, "%63[0-9.]:%d:%d/tcp%n", ip, &hp, &cp, &used) == 3 && used > 0)
+        char ip[64], proto[4];
+        int hp = 0, cp = 0;
+        if (sscanf(rec, "%63[0-9.]:%d:%d/%3[a-z]", ip, &hp, &cp, proto) == 4 &&
+            (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0))
             json_array_append_new(ports,
                                   json_pack("{s:s, s:i, s:i, s:s}", "host_ip", ip, "host_port", hp,
-                                            "container_port", cp, "protocol", "tcp"));
+                                            "container_port", cp, "protocol", proto));
         const char *comma = strchr(rec, ',');
         rec = comma ? comma + 1 : NULL;
     }
@@ -1834,15 +1841,20 @@ void pl_restart_unlock(pl *p)
     pthread_mutex_unlock(&p->restart_mu);
 }
 
-/* The port forwards recorded in KEY_PORTS ("IP:HOST:GUEST/tcp,..."); ips holds their
- * addresses. Returns how many. */
+/* The port forwards recorded in KEY_PORTS ("IP:HOST:GUEST/tcp,IP:HOST:GUEST/udp,..."); ips
+ * holds their addresses. Returns how many. */
 static size_t forwards_of(const char *rec, hv_port_forward *fwd, char ips[][16])
 {
     size_t n = 0;
     while (rec && *rec && n < PL_MAX_PORTS) {
-        int hp = 0, cp = 0, used = 0;
-        if (sscanf(rec, "%15[0-9.]:%d:%d/tcp%n", ips[n], &hp, &cp, &used) == 3 && used > 0) {
-            fwd[n] = (hv_port_forward){.host_ip = ips[n], .host_port = hp, .guest_port = cp};
+        int hp = 0, cp = 0;
+        char proto[4];
+        if (sscanf(rec, "%15[0-9.]:%d:%d/%3[a-z]", ips[n], &hp, &cp, proto) == 4 &&
+            (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0)) {
+            fwd[n] = (hv_port_forward){.host_ip = ips[n],
+                                       .host_port = hp,
+                                       .guest_port = cp,
+                                       .proto = proto[0] == 'u' ? HV_PROTO_UDP : HV_PROTO_TCP};
             n++;
         }
         const char *comma = strchr(rec, ',');
@@ -1856,6 +1868,44 @@ static int vm_on(const json_t *vm)
 {
     const char *power = json_string_value(json_object_get(vm, "power"));
     return power && strcmp(power, "poweredOn") == 0;
+}
+
+#define NICS_APPLIED_WAIT_MS 10000
+
+/* After a commit that changed a running container's NICs (h's change version now): waits
+ * until its guest says it configured them (VIC_GI_NICS_APPLIED), so that the container uses
+ * its networks as the change returns, as Docker's do. A guest that stops meanwhile, or does
+ * not answer in NICS_APPLIED_WAIT_MS (busy before its session starts, say), gets the change
+ * at its next start and is not waited for; one that could not configure a network says why
+ * (VIC_EIO). */
+static int nics_applied(pl *p, const pl_handle *h, vic_err **err)
+{
+    long long want = atoll(h->change_version) & 0x7fffffff;
+    const char *name = h->cfg.name ? h->cfg.name : h->cfg.id;
+    for (int waited = 0; waited < NICS_APPLIED_WAIT_MS; waited += 20) {
+        hv_vm_info info;
+        vic_err *e cleanup_err = NULL;
+        if (hv_vm_get(p->hv, &h->vm, &info, &e) < 0)
+            return 0; /* gone: nothing to wait for */
+        int on = info.power == HV_POWERED_ON;
+        const char *v = json_string_value(json_object_get(info.extra_config, VIC_GI_NICS_APPLIED));
+        char *end = NULL;
+        long long got = v ? strtoll(v, &end, 10) : -1;
+        int done = v && end != v && got == want;
+        cleanup_free char *why = done && *end == ' ' ? xstrdup(end + 1) : NULL;
+        hv_vm_info_clear(&info);
+        if (why)
+            return vic_err_set(err, VIC_EIO, "container %s: %s", name, why);
+        if (done || !on)
+            return 0;
+        struct timespec ms20 = {0, 20 * 1000000L};
+        nanosleep(&ms20, NULL);
+    }
+    vic_log(VIC_LOG_WARN,
+            "event=nics_not_applied container=%s msg=\"the guest did not configure its "
+            "networks within %d ms\"",
+            name, NICS_APPLIED_WAIT_MS);
+    return 0;
 }
 
 int pl_container_connect(pl *p, const char *ref, const pl_net_attach *a, vic_err **err)
@@ -1872,10 +1922,11 @@ int pl_container_connect(pl *p, const char *ref, const pl_net_attach *a, vic_err
     const json_t *hit = match(vms, ref, err);
     if (hit == NULL)
         return (*err)->code;
-    if (vm_on(hit))
+    int running = vm_on(hit);
+    if (running && !hv_caps_of(p->hv)->nic_hot_plug)
         return vic_err_set(err, VIC_ECONFLICT,
-                           "container %s is running: a VCH changes a containerVM's NICs only "
-                           "while it is stopped (docker stop, then connect)",
+                           "container %s is running: this VCH's hosts change a containerVM's "
+                           "NICs only while it is stopped (docker stop, then connect)",
                            vm_key(hit, KEY_NAME));
     pl_handle *h = NULL;
     if ((rc = pl_handle_get(p, vm_key(hit, KEY_ID), &h, err)) < 0)
@@ -1925,6 +1976,10 @@ int pl_container_connect(pl *p, const char *ref, const pl_net_attach *a, vic_err
     cfg->n_networks = n + 1;
     h->set_nics = 1;
     rc = pl_handle_commit(p, h, err);
+    pthread_mutex_unlock(names); /* the VM holds its address now */
+    names = NULL;
+    if (rc == 0 && running)
+        rc = nics_applied(p, h, err);
     pl_handle_free(h);
     return rc;
 }
@@ -1937,13 +1992,14 @@ int pl_container_disconnect(pl *p, const char *ref, const char *network, vic_err
         return rc;
     vic_exec_config *cfg = &h->cfg;
     hv_vm_info info;
+    int running = 0;
     if ((rc = hv_vm_get(p->hv, &h->vm, &info, err)) == 0) {
-        int on = info.power == HV_POWERED_ON;
+        running = info.power == HV_POWERED_ON;
         hv_vm_info_clear(&info);
-        if (on)
+        if (running && !hv_caps_of(p->hv)->nic_hot_plug)
             rc = vic_err_set(err, VIC_ECONFLICT,
-                             "container %s is running: a VCH changes a containerVM's NICs only "
-                             "while it is stopped (docker stop, then disconnect)",
+                             "container %s is running: this VCH's hosts change a containerVM's "
+                             "NICs only while it is stopped (docker stop, then disconnect)",
                              cfg->name ? cfg->name : ref);
     }
     size_t at = cfg->n_networks;
@@ -1965,14 +2021,24 @@ int pl_container_disconnect(pl *p, const char *ref, const char *network, vic_err
     memmove(&cfg->network_names[at], &cfg->network_names[at + 1],
             (cfg->n_networks - at - 1) * sizeof(char *));
     cfg->n_networks--;
-    for (size_t i = 0; i < cfg->n_networks; i++) {
-        cfg->networks[i].nic = (int64_t)i;
-        cfg->networks[i].is_default = i == 0;
+    /* NICs keep their order (the configuration lists networks by name, not by NIC): each
+     * moves to its rank among those left, and the first is the default network */
+    int64_t nic[PL_MAX_NETWORKS];
+    for (size_t i = 0; i < cfg->n_networks && i < PL_MAX_NETWORKS; i++)
+        nic[i] = cfg->networks[i].nic;
+    for (size_t i = 0; i < cfg->n_networks && i < PL_MAX_NETWORKS; i++) {
+        int64_t rank = 0;
+        for (size_t j = 0; j < cfg->n_networks && j < PL_MAX_NETWORKS; j++)
+            rank += nic[j] < nic[i] || (nic[j] == nic[i] && j < i);
+        cfg->networks[i].nic = rank;
+        cfg->networks[i].is_default = rank == 0;
     }
     vic_gi_free(&vic_exec_network_desc, &gone);
     free(gone_name);
     h->set_nics = 1;
     rc = pl_handle_commit(p, h, err);
+    if (rc == 0 && running)
+        rc = nics_applied(p, h, err);
     pl_handle_free(h);
     return rc;
 }
@@ -2015,11 +2081,23 @@ int pl_handle_commit(pl *p, pl_handle *h, vic_err **err)
     /* Without a network (docker-compose disconnects a created container from its network to
      * connect it again with its aliases) the published ports stay recorded, and the first
      * NIC of the next connect carries them again. */
-    for (size_t i = 0; h->set_nics && i < h->cfg.n_networks && i < PL_MAX_NETWORKS; i++) {
-        snprintf(gws[i], sizeof(gws[i]), "%s", h->cfg.networks[i].gateway ?: "");
-        nics[i] = (hv_nic){.network = p->bridge_pg,
-                           .gateway = gws[i],
-                           .mac = hv_caps_of(p->hv)->nic_mac ? h->cfg.networks[i].mac : NULL};
+    /* NIC k is the network whose nic is k (the configuration lists networks by name): the
+     * tether gives ethK that network's address */
+    size_t n_nets = h->cfg.n_networks < PL_MAX_NETWORKS ? h->cfg.n_networks : PL_MAX_NETWORKS;
+    bool by_nic = true, seen[PL_MAX_NETWORKS] = {false};
+    for (size_t i = 0; i < n_nets; i++) {
+        int64_t slot = h->cfg.networks[i].nic;
+        if (slot < 0 || (size_t)slot >= n_nets || seen[slot])
+            by_nic = false;
+        else
+            seen[slot] = true;
+    }
+    for (size_t i = 0; h->set_nics && i < n_nets; i++) {
+        size_t at = by_nic ? (size_t)h->cfg.networks[i].nic : i;
+        snprintf(gws[at], sizeof(gws[at]), "%s", h->cfg.networks[i].gateway ?: "");
+        nics[at] = (hv_nic){.network = p->bridge_pg,
+                            .gateway = gws[at],
+                            .mac = hv_caps_of(p->hv)->nic_mac ? h->cfg.networks[i].mac : NULL};
     }
     if (h->set_nics && n_fwd > 0) {
         nics[0].forwards = fwd;

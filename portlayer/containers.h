@@ -74,11 +74,13 @@ typedef struct pl_mount {
 
 #define PL_MAX_MOUNTS 15
 
-/* A published port: connections to host_ip:host_port reach the container's port (TCP). */
+/* A published port: connections (TCP) or datagrams (UDP) to host_ip:host_port reach the
+ * container's port. */
 typedef struct pl_port {
     const char *host_ip; /* NULL: the port layer's publish address (the VCH's) */
     int host_port;       /* 0: a free port, chosen at create */
     int container_port;
+    bool udp;
 } pl_port;
 
 #define PL_MAX_PORTS 32

@@ -224,6 +224,9 @@ static void *serve(void *arg)
                 break;
             sync_socks(d); /* a network was created: serve it before its first container */
             clock_gettime(CLOCK_MONOTONIC, &synced);
+            /* and a container joined or left one: the next answer reads them again */
+            json_decref(d->cache);
+            d->cache = NULL;
             pthread_mutex_lock(&d->lock);
             d->synced_gen++;
             pthread_cond_broadcast(&d->synced);

@@ -23,7 +23,8 @@ typedef struct pl_dns pl_dns;
 int pl_dns_start(pl_dns **out, pl *port, pl_networks *nets, int port_no, vic_err **err);
 void pl_dns_stop(pl_dns *d);
 
-/* Serves the networks as they are now before returning (a network was just created). */
+/* Serves the networks, and answers from the containers, as they are now before returning (a
+ * network was just created, a container joined or left one). */
 void pl_dns_refresh(pl_dns *d);
 
 /* The answer for a query: the addresses (network order) of name on network among containers

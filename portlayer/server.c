@@ -71,10 +71,12 @@ static const vic_schema_field mount_fields[] = {
 };
 static const vic_schema mount_schema = VIC_SCHEMA(mount_fields);
 
+static const char *const port_protocols[] = {"tcp", "udp", NULL};
 static const vic_schema_field port_fields[] = {
-    {.name = "host_ip", .type = VIC_JSON_STRING, .min = 7, .max = 15},
+    {.name = "host_ip", .type = VIC_JSON_STRING, .min = 1, .max = 64},
     {.name = "host_port", .type = VIC_JSON_INT, .min = 0, .max = 65535},
     {.name = "container_port", .type = VIC_JSON_INT, .required = 1, .min = 1, .max = 65535},
+    {.name = "protocol", .type = VIC_JSON_STRING, .choices = port_protocols},
 };
 static const vic_schema port_schema = VIC_SCHEMA(port_fields);
 
@@ -359,7 +361,9 @@ static int create_handler(vic_http_req *req, vic_http_resp *resp, void *payload,
         ports[n_ports++] = (pl_port){
             .host_ip = vic_json_str(pj, "host_ip"),
             .host_port = (int)json_integer_value(json_object_get(pj, "host_port")),
-            .container_port = (int)json_integer_value(json_object_get(pj, "container_port"))};
+            .container_port = (int)json_integer_value(json_object_get(pj, "container_port")),
+            .udp =
+                vic_json_str(pj, "protocol") && strcmp(vic_json_str(pj, "protocol"), "udp") == 0};
     }
     net_set ns;
     if ((rc = nets_prepare(c, json_object_get(body, "networks"), &ns, err)) < 0) {
@@ -965,6 +969,8 @@ static int container_connect(pl_server_ctx *c, vic_http_req *req, json_t **out, 
                          "joining none");
     if (rc == 0)
         rc = pl_container_connect(c->port, vic_http_req_param(req, "id"), &ns.a[0], err);
+    if (rc == 0) /* a running container's new name and aliases answer at once */
+        pl_dns_refresh(c->dns);
     nets_clear(&ns);
     return rc;
 }
@@ -977,6 +983,8 @@ static int container_disconnect(pl_server_ctx *c, vic_http_req *req, json_t **ou
     if (rc == 0)
         rc = pl_container_disconnect(c->port, vic_http_req_param(req, "id"),
                                      vic_json_str(net, "name"), err);
+    if (rc == 0)
+        pl_dns_refresh(c->dns);
     return rc;
 }
 

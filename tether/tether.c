@@ -605,6 +605,34 @@ static void wait_for_holder(running *r)
     }
 }
 
+/* The host changed the guest's NICs (VIC_GI_RELOAD_SIGNAL, version its change version):
+ * configures the networks as guestinfo says now, and reports VIC_GI_NICS_APPLIED as
+ * "VERSION" or "VERSION why" when a network could not be configured. */
+static void reload_networks(int version)
+{
+    vic_err *err cleanup_err = NULL;
+    json_t *kv cleanup_json = NULL;
+    char why[600] = "";
+    vic_exec_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    if (vic_gichan_list(TETHER_GI_FD, VIC_GI_PREFIX, &kv, &err) < 0 ||
+        vic_gi_decode(&cfg, &vic_exec_config_desc, kv, "", NULL, &err) < 0)
+        snprintf(why, sizeof(why), "read configuration: %s", err->msg);
+    char name[65] = "";
+    if (why[0] == '\0') {
+        if (gethostname(name, sizeof(name) - 1) < 0)
+            snprintf(name, sizeof(name), "localhost");
+        if (configure_networks(&cfg, name, why, sizeof(why)) < 0)
+            tlog("tether: change of networks: %s", why);
+    }
+    vic_gi_free(&vic_exec_config_desc, &cfg);
+    char value[700];
+    snprintf(value, sizeof(value), "%d%s%s", version, why[0] ? " " : "", why);
+    vic_err_free(&err);
+    if (vic_gichan_set(TETHER_GI_FD, VIC_GI_NICS_APPLIED, value, &err) < 0)
+        tlog("tether: report the change of networks: %s", err->msg);
+}
+
 /* Supervises the running session until it exits; returns its wait status. */
 static int supervise(running *r)
 {
@@ -666,6 +694,10 @@ static int supervise(running *r)
                         }
                     }
                 }
+            } else if ((int)si.ssi_signo == VIC_GI_RELOAD_SIGNAL && si.ssi_code == SI_QUEUE &&
+                       si.ssi_pid == 0) {
+                /* queued from outside the guest (no process in it has pid 0): the host */
+                reload_networks(si.ssi_int);
             } else if (!exited) {
                 /* a power off asks with SIGTERM: the session gets its own stop signal */
                 int sig = (int)si.ssi_signo == SIGTERM ? r->stop_signal : (int)si.ssi_signo;

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/statvfs.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@
 #include "lib/crypto.h"
 #include "lib/file.h"
 #include "lib/json.h"
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/netlink.h"
 
@@ -509,14 +511,16 @@ static int nic_keys(hv_conn *c, json_t *kv, const hv_nic *nics, size_t n, bool a
             struct in_addr a;
             if (pf->host_ip == NULL || inet_pton(AF_INET, pf->host_ip, &a) != 1 ||
                 pf->host_port < 1 || pf->host_port > 65535 || pf->guest_port < 1 ||
-                pf->guest_port > 65535)
+                pf->guest_port > 65535 || (pf->proto != HV_PROTO_TCP && pf->proto != HV_PROTO_UDP))
                 return vic_err_set(err, VIC_EINVAL,
                                    "nics[%zu].forwards[%zu]: needs an IPv4 host address and "
                                    "ports 1..65535",
                                    i, f);
             snprintf(key, sizeof(key), "ethernet%zu.portForward.%zu", i, f);
-            json_object_set_new(
-                kv, key, json_sprintf("tcp %s %d %d", pf->host_ip, pf->host_port, pf->guest_port));
+            json_object_set_new(kv, key,
+                                json_sprintf("%s %s %d %d",
+                                             pf->proto == HV_PROTO_UDP ? "udp" : "tcp", pf->host_ip,
+                                             pf->host_port, pf->guest_port));
         }
     }
     return 0;
@@ -650,6 +654,56 @@ static int local_vm_create(hv_conn *c, const hv_vm_spec *spec, hv_ref *out, vic_
     return 0;
 }
 
+/* kv with its NIC keys (ethernet*) replaced by those of nics. */
+static void replace_nic_keys(json_t *kv, const json_t *nics)
+{
+    void *iter = json_object_iter(kv);
+    while (iter) {
+        const char *key = json_object_iter_key(iter);
+        iter = json_object_iter_next(kv, iter);
+        if (strncmp(key, "ethernet", 8) == 0)
+            json_object_del(kv, key);
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)nics, k, v)
+    {
+        if (strncmp(k, "ethernet", 8) == 0)
+            json_object_set(kv, k, v);
+    }
+}
+
+static int vm_socket(hv_conn *c, const hv_ref *vm, const char *sock, const char *what, int *fd,
+                     vic_err **err);
+
+/* Asks the running VM's monitor to bring the guest's NICs in line with its configuration
+ * (version: the configuration's change version); waits for its answer. */
+static int monitor_nics(hv_conn *c, const hv_ref *vm, const char *name, long long version,
+                        vic_err **err)
+{
+    int fd cleanup_close = -1;
+    int rc = vm_socket(c, vm, "ctl.sock", "control channel", &fd, err);
+    if (rc < 0)
+        return rc;
+    struct timeval tv = {30, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char line[600];
+    int n = snprintf(line, sizeof(line), "nics %lld\n", version);
+    if (write(fd, line, (size_t)n) != n)
+        return vic_err_sys(err, VIC_EIO, errno, "VM %s: ask its monitor", name);
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof(line) - 1 && (r = read(fd, line + got, sizeof(line) - 1 - got)) > 0)
+        got += (size_t)r;
+    line[got] = '\0';
+    line[strcspn(line, "\n")] = '\0';
+    if (strcmp(line, "ok") == 0)
+        return 0;
+    if (strncmp(line, "error ", 6) == 0)
+        return vic_err_set(err, VIC_EIO, "VM %s: %s", name, line + 6);
+    return vic_err_set(err, VIC_EIO, "VM %s: its monitor did not answer (see monitor.log)", name);
+}
+
 static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change_version,
                                 const hv_vm_change *change, char *new_version, size_t cap,
                                 vic_err **err)
@@ -672,6 +726,7 @@ static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change
     if (lock < 0)
         return vic_err_set(err, VIC_ENOTFOUND, "VM %s not found", name);
     json_t *kv cleanup_json = NULL;
+    json_t *before cleanup_json = NULL; /* the configuration before, when the VM runs */
     rc = vmx_read(&kv, path, err);
     const char *cur = rc == 0 ? json_string_value(json_object_get(kv, VMX_VERSION)) : NULL;
     if (rc == 0 && change_version && (cur == NULL || strcmp(cur, change_version) != 0))
@@ -680,20 +735,14 @@ static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change
                          "expected %s)",
                          name, cur ? cur : "?", change_version);
     if (rc == 0 && change->set_nics) {
-        if (vm_running(dir)) {
-            rc = vic_err_set(err, VIC_ECONFLICT,
-                             "VM %s is powered on: its NICs change only while it is off", name);
-        } else {
-            void *iter = json_object_iter(kv);
-            while (iter) { /* the old NICs go, the new ones come */
-                const char *key = json_object_iter_key(iter);
-                iter = json_object_iter_next(kv, iter);
-                if (strncmp(key, "ethernet", 8) == 0)
-                    json_object_del(kv, key);
-            }
-            rc = nic_keys(c, kv, change->nics, change->n_nics,
-                          json_object_get(kv, VMX_CDROM) != NULL, err);
-        }
+        /* a running VM's NICs are hot-added and removed: its monitor plugs them once the
+         * configuration says so */
+        if (vm_running(dir))
+            before = json_deep_copy(kv);
+        json_t *none cleanup_json = json_object();
+        replace_nic_keys(kv, none); /* the old NICs go, the new ones come */
+        rc = nic_keys(c, kv, change->nics, change->n_nics, json_object_get(kv, VMX_CDROM) != NULL,
+                      err);
     }
     if (rc == 0 && change->set_size) {
         /* a running guest gets its new size at once (its monitor applied the old one) */
@@ -707,6 +756,7 @@ static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change
         else
             local_vm_size_set(kv, change->cpus, change->memory_mb, &change->limits);
     }
+    long long next = 0;
     if (rc == 0) {
         json_object_foreach((json_t *)change->extra_config, k, v)
         {
@@ -715,13 +765,53 @@ static int local_vm_reconfigure(hv_conn *c, const hv_ref *vm, const char *change
             else
                 json_object_set(kv, k, v);
         }
-        long long next = (cur ? atoll(cur) : 0) + 1;
+        next = (cur ? atoll(cur) : 0) + 1;
         json_object_set_new(kv, VMX_VERSION, json_sprintf("%lld", next));
         rc = vmx_write(path, kv, err);
         if (rc == 0 && new_version)
             snprintf(new_version, cap, "%lld", next);
     }
+    /* the monitor is asked with the VM unlocked: it may need the lock for the guest's own
+     * writes meanwhile */
     close(lock);
+    if (rc == 0 && before) {
+        char *token = NULL, *unenforced = NULL;
+        rc = netdev_reserve(lc->home, kv, &token, &unenforced, err);
+        free(unenforced);
+        if (rc == 0) {
+            rc = monitor_nics(c, vm, name, next, err);
+            netdev_release(lc->home, kv, token);
+            if (rc < 0 && !vm_running(dir)) { /* it powered off: the change waits for its next
+                                                 power on, as for any VM that is off */
+                vic_err_free(err);
+                rc = 0;
+            }
+        }
+        if (rc < 0) { /* the change is undone: the NICs the guest still has, and its keys */
+            json_t *back cleanup_json = NULL;
+            vic_err *e2 cleanup_err = NULL;
+            if ((lock = local_vm_lock(dir, &e2)) >= 0) {
+                if (vmx_read(&back, path, &e2) == 0) {
+                    replace_nic_keys(back, before);
+                    json_object_foreach((json_t *)change->extra_config, k, v)
+                    {
+                        json_t *was = json_object_get(before, k);
+                        if (was)
+                            json_object_set(back, k, was);
+                        else
+                            json_object_del(back, k);
+                    }
+                    json_object_set_new(back, VMX_VERSION, json_sprintf("%lld", next + 1));
+                    if (vmx_write(path, back, &e2) == 0 && new_version)
+                        snprintf(new_version, cap, "%lld", next + 1);
+                }
+                close(lock);
+            }
+            if (e2)
+                vic_log(VIC_LOG_WARN, "event=nics_restore_failed vm=%s msg=\"%s\"", name, e2->msg);
+            return rc;
+        }
+    }
     if (rc == 0)
         local_event(lc->home, "reconfigured", name, NULL);
     return rc;
@@ -1472,6 +1562,7 @@ static const hv_caps local_caps = {
     .bridges_usable = netdev_bridges_usable,
     .bridges_isolated = netfw_probe,
     .nic_mac = 1,
+    .nic_hot_plug = 1,
 };
 
 const hv_driver hv_local_driver = {

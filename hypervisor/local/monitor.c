@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,12 +64,14 @@ typedef struct monitor {
     pid_t guest;
     int gi_fd;
     giserve gi;
-    int attach_fd; /* our end of the guest's interactive channel */
-    int listen_fd; /* attach.sock, where a holder connects */
-    int client_fd; /* the current holder, -1 for none */
-    int alive_fd;  /* write end of the guest's sync pipe, kept open while we run */
-    portfwd *pf;   /* the NICs' port forwards, or NULL */
-    gexec *gx;     /* programs started in the guest from outside (exec.sock), or NULL */
+    int attach_fd;  /* our end of the guest's interactive channel */
+    int listen_fd;  /* attach.sock, where a holder connects */
+    int client_fd;  /* the current holder, -1 for none */
+    int alive_fd;   /* write end of the guest's sync pipe, kept open while we run */
+    json_t *kv_now; /* the configuration after a change of NICs while running (owned), or NULL */
+    int ctl_fd;     /* ctl.sock, where the host asks for changes to the running guest */
+    portfwd *pf;    /* the NICs' port forwards, or NULL */
+    gexec *gx;      /* programs started in the guest from outside (exec.sock), or NULL */
     vic_buf to_client;
 } monitor;
 
@@ -651,6 +654,84 @@ static void accept_client(monitor *m)
     m->client_fd = c;
 }
 
+/* ---- changes to the running guest (ctl.sock) ---- */
+
+/* Listens on VMDIR/ctl.sock (0600; through /proc/self/fd as attach.sock). */
+static void ctl_listen(monitor *m)
+{
+    int dfd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/ctl.sock", dfd);
+    unlinkat(dfd, "ctl.sock", 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    mode_t old = umask(0177);
+    if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)) {
+        vic_log(VIC_LOG_WARN, "event=ctl_unavailable vm=%s msg=\"%s\"", m->o->vm, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    umask(old);
+    close(dfd);
+    m->ctl_fd = fd;
+}
+
+/* "nics VERSION": the VM's NICs in its configuration changed (version VERSION): the guest's
+ * devices follow (netdev_replug) and the tether is told to configure them. */
+static int ctl_nics(monitor *m, long long version, vic_err **err)
+{
+    json_t *now = NULL;
+    int rc = vmx_read(&now, m->vmx, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = netdev_replug(m->home, m->o->vm, m->kv, now, m->guest, err)) < 0) {
+        json_decref(now);
+        return rc;
+    }
+    json_decref(m->kv_now);
+    m->kv = m->kv_now = now; /* what power off unplugs from now on */
+    union sigval sv = {.sival_int = (int)(version & 0x7fffffff)};
+    if (sigqueue(m->guest, VIC_GI_RELOAD_SIGNAL, sv) < 0)
+        return vic_err_sys(err, VIC_EIO, errno, "tell the guest");
+    return 0;
+}
+
+/* One request from the host, answered "ok" or "error MESSAGE" (a line each). The host writes
+ * its line at once: a client that does not within a second is dropped. */
+static void ctl_serve(monitor *m)
+{
+    int c cleanup_close = accept4(m->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0)
+        return;
+    struct timeval tv = {1, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    char line[128];
+    size_t got = 0;
+    while (got < sizeof(line) - 1 && (got == 0 || line[got - 1] != '\n')) {
+        ssize_t n = read(c, line + got, sizeof(line) - 1 - got);
+        if (n <= 0)
+            return;
+        got += (size_t)n;
+    }
+    line[got] = '\0';
+    vic_err *err cleanup_err = NULL;
+    long long version = 0;
+    int used = 0, rc;
+    if (sscanf(line, "nics %lld\n%n", &version, &used) == 1 && used == (int)got)
+        rc = ctl_nics(m, version, &err);
+    else
+        rc = vic_err_set(&err, VIC_EINVAL, "unknown request");
+    char reply[600];
+    int n = rc == 0 ? snprintf(reply, sizeof(reply), "ok\n")
+                    : snprintf(reply, sizeof(reply), "error %.500s\n", err->msg);
+    if (rc < 0)
+        vic_log(VIC_LOG_WARN, "event=ctl_failed vm=%s msg=\"%s\"", m->o->vm, err->msg);
+    ssize_t w = write(c, reply, (size_t)n);
+    (void)w;
+}
+
 /* ---- the run ---- */
 
 /* The confinement of the container's main session, for the programs started in it from
@@ -708,15 +789,18 @@ static int run_guest(monitor *m, int *status)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     int killing = 0;
     struct timespec deadline = {0, 0};
-    struct pollfd *pf = xcalloc(5 + portfwd_poll_max(m->pf) + gexec_poll_max(m->gx), sizeof(*pf));
+    enum { FIXED = 6 }; /* signals, guestinfo, attach (3), ctl.sock */
+    struct pollfd *pf =
+        xcalloc(FIXED + portfwd_poll_max(m->pf) + gexec_poll_max(m->gx), sizeof(*pf));
     for (;;) {
         pf[0] = (struct pollfd){sfd, POLLIN, 0};
         pf[1] = (struct pollfd){m->gi_fd, POLLIN, 0};
         pf[2] = (struct pollfd){m->attach_fd, POLLIN, 0};
         pf[3] = (struct pollfd){m->listen_fd, POLLIN, 0};
         pf[4] = (struct pollfd){m->client_fd, POLLIN | (m->to_client.len ? POLLOUT : 0), 0};
-        size_t n_fwd = portfwd_poll_fill(m->pf, pf + 5);
-        size_t n_gx = gexec_poll_fill(m->gx, pf + 5 + n_fwd);
+        pf[5] = (struct pollfd){m->ctl_fd, POLLIN, 0};
+        size_t n_fwd = portfwd_poll_fill(m->pf, pf + FIXED);
+        size_t n_gx = gexec_poll_fill(m->gx, pf + FIXED + n_fwd);
         long timeout = killing == 1 ? ms_until(&deadline) : -1;
         long gx_timeout = gexec_timeout_ms(m->gx);
         if (timeout == 0 || (killing == 1 && timeout < 0)) {
@@ -728,12 +812,16 @@ static int run_guest(monitor *m, int *status)
         }
         if (gx_timeout >= 0 && (timeout < 0 || gx_timeout < timeout))
             timeout = gx_timeout;
-        int n = poll(pf, 5 + n_fwd + n_gx, (int)timeout);
+        long pf_timeout = portfwd_timeout_ms(m->pf);
+        if (pf_timeout >= 0 && (timeout < 0 || pf_timeout < timeout))
+            timeout = pf_timeout;
+        int n = poll(pf, FIXED + n_fwd + n_gx, (int)timeout);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n > 0)
-            portfwd_poll_handle(m->pf, pf + 5, n_fwd);
-        gexec_poll_handle(m->gx, pf + 5 + n_fwd, n > 0 ? n_gx : 0);
+        portfwd_poll_handle(m->pf, pf + FIXED, n > 0 ? n_fwd : 0);
+        gexec_poll_handle(m->gx, pf + FIXED + n_fwd, n > 0 ? n_gx : 0);
+        if (n > 0 && (pf[5].revents & POLLIN) && m->ctl_fd >= 0 && killing == 0)
+            ctl_serve(m);
         if (pf[2].revents && m->attach_fd >= 0)
             relay_from_guest(m);
         if (pf[3].revents && m->listen_fd >= 0)
@@ -807,8 +895,13 @@ static int run_guest(monitor *m, int *status)
 
 int monitor_run(const monitor_opts *o)
 {
-    monitor mon = {
-        .o = o, .gi_fd = -1, .attach_fd = -1, .listen_fd = -1, .client_fd = -1, .alive_fd = -1};
+    monitor mon = {.o = o,
+                   .gi_fd = -1,
+                   .attach_fd = -1,
+                   .listen_fd = -1,
+                   .client_fd = -1,
+                   .alive_fd = -1,
+                   .ctl_fd = -1};
     monitor *m = &mon;
     vic_err *err cleanup_err = NULL;
     int rc = 0, exit_code = 1;
@@ -953,6 +1046,8 @@ int monitor_run(const monitor_opts *o)
             m->appliance ? "appliance" : "containerVM", (long)m->guest,
             m->in_cgroup ? "yes" : "no");
     attach_listen(m);
+    if (!m->appliance)
+        ctl_listen(m);
     report(o, "ok %ld\n", (long)getpid());
     if (o->ready_fd >= 0)
         close(o->ready_fd);
@@ -993,9 +1088,15 @@ out:
         cleanup_free char *sock = xasprintf("%s/attach.sock", m->dir);
         unlink(sock);
     }
+    if (m->ctl_fd >= 0) {
+        close(m->ctl_fd);
+        cleanup_free char *sock = xasprintf("%s/ctl.sock", m->dir);
+        unlink(sock);
+    }
     portfwd_free(m->pf); /* the published ports are free before the VM reads as off */
     if (m->plugged)
         netdev_unplug(m->home, o->vm, m->kv);
+    json_decref(m->kv_now);
     gexec_free(m->gx, m->dir);
     if (lock >= 0)
         close(lock); /* the VM reads as off from here on */

@@ -69,6 +69,14 @@ int netdev_nic_segment(const char *home, const json_t *kv, int i, int record, ch
  * $VIC_HOME. */
 int netdev_plug(const char *home, const char *vm, const json_t *kv, pid_t guest, vic_err **err);
 
+/* While the guest runs, after its NICs changed from was to now (.vmx keys): deletes the
+ * guest's devices of NICs that went, renames those that moved (ethI to ethJ, left down: the
+ * guest brings them up as it configures them), plugs the new ones as netdev_plug does, and
+ * drops the calling monitor's use of segments it no longer has a NIC on. A NIC is the same
+ * in both when its port group, gateway and MAC address are. */
+int netdev_replug(const char *home, const char *vm, const json_t *was, const json_t *now,
+                  pid_t guest, vic_err **err);
+
 /* After the guest ended: drops the calling monitor's use of its segments. Never fails. */
 void netdev_unplug(const char *home, const char *vm, const json_t *kv);
 

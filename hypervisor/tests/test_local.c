@@ -636,6 +636,132 @@ static void test_local_nics_segment_and_sweep(void **state)
     assert_int_equal(hv_vm_destroy(conn, &b, &err), 0);
 }
 
+/* The running VM's configuration with its exec networks changed by edit, as the change to
+ * pass hv_vm_reconfigure (a new reference), and its current change version into version. */
+static json_t *networks_change(const hv_ref *vm, void (*edit)(vic_exec_config *cfg), char *version,
+                               size_t cap)
+{
+    hv_vm_info info;
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_get(conn, vm, &info, &err) < 0)
+        fail_msg("get: %s", err->msg);
+    snprintf(version, cap, "%s", info.change_version);
+    vic_exec_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    if (vic_gi_decode(&cfg, &vic_exec_config_desc, info.extra_config, "", NULL, &err) < 0)
+        fail_msg("decode: %s", err->msg);
+    edit(&cfg);
+    json_t *change = json_object();
+    if (vic_gi_encode(change, &vic_exec_config_desc, &cfg, "", NULL, &err) < 0)
+        fail_msg("encode: %s", err->msg);
+    vic_gi_free(&vic_exec_config_desc, &cfg);
+    /* keys of what went (a network's) go too, as the port layer's commit removes them */
+    const char *k;
+    json_t *v;
+    json_object_foreach(info.extra_config, k, v)
+    {
+        if (json_object_get(change, k) == NULL && strncmp(k, VIC_GI_PREFIX "/", 16) == 0)
+            json_object_set_new(change, k, json_null());
+    }
+    hv_vm_info_clear(&info);
+    return change;
+}
+
+/* + a network "m" on 10.98.0.0/24 as NIC 1 */
+static void add_second_network(vic_exec_config *cfg)
+{
+    size_t n = cfg->n_networks;
+    cfg->network_names = xrealloc(cfg->network_names, (n + 1) * sizeof(char *));
+    cfg->networks = xrealloc(cfg->networks, (n + 1) * sizeof(vic_exec_network));
+    memset(&cfg->networks[n], 0, sizeof(vic_exec_network));
+    cfg->network_names[n] = xstrdup("m");
+    cfg->networks[n].name = xstrdup("m");
+    cfg->networks[n].nic = (int64_t)n;
+    cfg->networks[n].ip = xstrdup("10.98.0.7/24");
+    cfg->networks[n].gateway = xstrdup("10.98.0.1/24");
+    cfg->n_networks = n + 1;
+}
+
+/* - the first network, "n": "m" moves up to NIC 0 and becomes the default */
+static void drop_first_network(vic_exec_config *cfg)
+{
+    size_t at = 0;
+    while (at < cfg->n_networks && strcmp(cfg->network_names[at], "n") != 0)
+        at++;
+    assert_true(at < cfg->n_networks && cfg->n_networks == 2);
+    vic_exec_network gone = cfg->networks[at];
+    char *gone_name = cfg->network_names[at];
+    cfg->networks[at] = cfg->networks[1 - at];
+    cfg->network_names[at] = cfg->network_names[1 - at];
+    cfg->n_networks = 1;
+    cfg->networks[0].nic = 0;
+    cfg->networks[0].is_default = true;
+    vic_gi_free(&vic_exec_network_desc, &gone);
+    free(gone_name);
+}
+
+/* Waits until the guest reports it configured the change to version (VIC_GI_NICS_APPLIED). */
+static void wait_applied(const hv_ref *vm, const char *version)
+{
+    for (int i = 0; i < 1000; i++) {
+        cleanup_free char *v = key_of(vm, VIC_GI_NICS_APPLIED);
+        if (v && strcmp(v, version) == 0)
+            return;
+        if (v && strncmp(v, version, strlen(version)) == 0 && v[strlen(version)] == ' ')
+            fail_msg("the guest could not configure its NICs: %s", v);
+        usleep(10000);
+    }
+    fail_msg("the guest did not report change %s", version);
+}
+
+/* A running VM's NICs change: a new one is hot-added into the guest, configured by the
+ * tether, and reached over its segment; when the first goes, the second moves up to eth0
+ * with the default route; the guest's session runs on throughout. */
+static void test_local_nics_hot_plug(void **state)
+{
+    (void)state;
+    next_ip = "10.99.0.7/24";
+    const char *sleeper[] = {"/bin/sleep", "633"};
+    hv_ref vm = make_vm("hot", sleeper, 2, NULL);
+    vic_err *err cleanup_err = NULL;
+    if (hv_vm_power_on(conn, &vm, &err) < 0)
+        fail_msg("power on: %s", err->msg);
+    pid_t mon = monitor_pid("hot");
+    assert_true(mon > 1);
+    char version[64], next[64];
+    json_t *change cleanup_json =
+        networks_change(&vm, add_second_network, version, sizeof(version));
+    hv_nic two[] = {{.network = "bridge", .gateway = "10.99.0.1/24"},
+                    {.network = "bridge", .gateway = "10.98.0.1/24"}};
+    hv_vm_change c = {.extra_config = change, .set_nics = true, .nics = two, .n_nics = 2};
+    if (hv_vm_reconfigure(conn, &vm, version, &c, next, sizeof(next), &err) < 0)
+        fail_msg("hot add: %s", err->msg);
+    wait_applied(&vm, next);
+    /* the guest (the monitor's child) has both, addressed */
+    sh("g=$(cat /proc/%ld/task/%ld/children | cut -d' ' -f1) && "
+       "nsenter -t $g -n ip -o -4 addr show eth1 | grep -q 'inet 10.98.0.7/24' && "
+       "nsenter -t $g -n ip -o -4 addr show eth0 | grep -q 'inet 10.99.0.7/24'",
+       (long)mon, (long)mon);
+    json_t *change2 cleanup_json =
+        networks_change(&vm, drop_first_network, version, sizeof(version));
+    hv_vm_change c2 = {.extra_config = change2, .set_nics = true, .nics = two + 1, .n_nics = 1};
+    if (hv_vm_reconfigure(conn, &vm, version, &c2, next, sizeof(next), &err) < 0)
+        fail_msg("hot remove: %s", err->msg);
+    wait_applied(&vm, next);
+    sh("g=$(cat /proc/%ld/task/%ld/children | cut -d' ' -f1) && "
+       "nsenter -t $g -n ip -o -4 addr show eth0 | grep -q 'inet 10.98.0.7/24' && "
+       "! nsenter -t $g -n ip link show eth1 >/dev/null 2>&1 && "
+       "nsenter -t $g -n ip route | grep -q '^default via 10.98.0.1 dev eth0'",
+       (long)mon, (long)mon);
+    /* the monitor no longer counts as a user of the segment it left */
+    sh("ls %s/netdevs/*.users/%ld | wc -l | grep -qx 1", home, (long)mon);
+    assert_int_equal(power_of(&vm), HV_POWERED_ON);
+    assert_int_equal(monitor_pid("hot"), mon);
+    assert_int_equal(hv_vm_power_off(conn, &vm, 0, &err), 0);
+    wait_off(&vm, 5000);
+    assert_int_equal(hv_vm_destroy(conn, &vm, &err), 0);
+}
+
 static void test_local_bad_input(void **state)
 {
     (void)state;
@@ -1105,6 +1231,7 @@ int main(void)
         cmocka_unit_test(test_local_power_off_from_outside),
         cmocka_unit_test(test_local_killed_monitor_reads_off),
         cmocka_unit_test(test_local_nics_segment_and_sweep),
+        cmocka_unit_test(test_local_nics_hot_plug),
         cmocka_unit_test(test_local_bad_input),
         cmocka_unit_test(test_local_reconfigure_conflict),
         cmocka_unit_test(test_local_list_follows_each_change),

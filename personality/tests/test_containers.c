@@ -110,7 +110,19 @@ static void test_spec_publishes_ports(void **state)
                 "\"HostConfig\": {\"PortBindings\": {\"80/tcp\": [{\"HostIp\": \"\", \"HostPort\": "
                 "\"8080\"}]}}}",
                 NULL);
-    assert_json(json_object_get(pc, "ports"), "[{\"container_port\": 80, \"host_port\": 8080}]");
+    assert_json(json_object_get(pc, "ports"),
+                "[{\"container_port\": 80, \"host_port\": 8080, \"protocol\": \"tcp\"}]");
+
+    /* UDP: -p 5353:53/udp and -p 53/udp (a host port chosen), beside TCP on the same port */
+    json_t *udp cleanup_json =
+        spec_of("{\"Image\": \"busybox\", \"HostConfig\": {\"PortBindings\": {\"53/udp\": "
+                "[{\"HostPort\": \"5353\"}, {\"HostPort\": \"\"}], \"53/tcp\": [{\"HostPort\": "
+                "\"5353\"}]}}}",
+                NULL);
+    assert_json(json_object_get(udp, "ports"),
+                "[{\"container_port\": 53, \"host_port\": 5353, \"protocol\": \"udp\"}, "
+                "{\"container_port\": 53, \"host_port\": 0, \"protocol\": \"udp\"}, "
+                "{\"container_port\": 53, \"host_port\": 5353, \"protocol\": \"tcp\"}]");
 
     /* -P: every exposed port not bound already, on a port the port layer picks */
     json_t *all cleanup_json =
@@ -120,8 +132,10 @@ static void test_spec_publishes_ports(void **state)
                 NULL);
     json_t *ports = json_object_get(all, "ports");
     assert_int_equal(json_array_size(ports), 2);
-    assert_json(json_array_get(ports, 0), "{\"container_port\": 80, \"host_port\": 8080}");
-    assert_json(json_array_get(ports, 1), "{\"container_port\": 443, \"host_port\": 0}");
+    assert_json(json_array_get(ports, 0),
+                "{\"container_port\": 80, \"host_port\": 8080, \"protocol\": \"tcp\"}");
+    assert_json(json_array_get(ports, 1),
+                "{\"container_port\": 443, \"host_port\": 0, \"protocol\": \"tcp\"}");
 }
 
 static void test_spec_mounts_named_volumes(void **state)
@@ -225,6 +239,11 @@ static void test_spec_refuses_bad_input_with_docker_messages(void **state)
     assert_refused("{\"Image\": \"busybox\", \"HostConfig\": {\"PortBindings\": {\"http\": "
                    "[{\"HostPort\": \"80\"}]}}}",
                    VIC_EINVAL, "invalid port specification: \"http\"");
+    assert_refused("{\"Image\": \"busybox\", \"HostConfig\": {\"PortBindings\": {\"80/sctp\": "
+                   "[{\"HostPort\": \"80\"}]}}}",
+                   VIC_EUNSUPPORTED,
+                   "publishing 80/sctp is not supported by this VCH: its port forwards carry TCP "
+                   "and UDP");
 }
 
 /* ---- docker ps's filters ---- */
@@ -337,7 +356,8 @@ static void test_ps_wanted_needs_every_filter(void **state)
     "\"started_at\": \"2026-12-07T11:55:00Z\", \"finished_at\": \"0001-01-01T00:00:00Z\", "        \
     "\"config\": {\"cmd\": [\"nginx\", \"-g\", \"daemon off;\"], \"env\": [\"A=1\"], "             \
     "\"workdir\": \"/srv\", \"tty\": true, \"hostname\": \"web1\", \"user\": \"www\"}, "           \
-    "\"ports\": [{\"container_port\": 80, \"host_port\": 8080}], "                                 \
+    "\"ports\": [{\"container_port\": 80, \"host_port\": 8080}, {\"container_port\": 53, "         \
+    "\"host_port\": 5353, \"protocol\": \"udp\", \"host_ip\": \"127.0.0.1\"}], "                   \
     "\"mounts\": [{\"volume\": \"data\", \"target\": \"/data\", \"mode\": \"ro\"}], "              \
     "\"networks\": [{\"name\": \"bridge\", \"id\": \"n1\", \"ip\": \"172.16.0.5\", \"gateway\": "  \
     "\"172.16.0.1\", \"prefix\": 16}]}"
@@ -355,7 +375,9 @@ static void test_summary_of_a_record(void **state)
     assert_string_equal(vic_json_str(s, "State"), "running");
     assert_string_equal(vic_json_str(s, "Status"), "Up 5 minutes");
     assert_json(json_object_get(s, "Ports"),
-                "[{\"IP\": \"\", \"PrivatePort\": 80, \"PublicPort\": 8080, \"Type\": \"tcp\"}]");
+                "[{\"IP\": \"\", \"PrivatePort\": 80, \"PublicPort\": 8080, \"Type\": \"tcp\"}, "
+                "{\"IP\": \"127.0.0.1\", \"PrivatePort\": 53, \"PublicPort\": 5353, \"Type\": "
+                "\"udp\"}]");
     assert_json(json_object_get(s, "Labels"), "{}");
     assert_string_equal(vic_json_str(json_object_get(s, "HostConfig"), "NetworkMode"), "default");
     json_t *br = json_object_get(json_object_get(json_object_get(s, "NetworkSettings"), "Networks"),
@@ -401,7 +423,8 @@ static void test_inspect_of_a_record(void **state)
     json_t *host = json_object_get(in, "HostConfig");
     assert_json(json_object_get(host, "Binds"), "[\"data:/data:ro\"]");
     assert_json(json_object_get(host, "PortBindings"),
-                "{\"80/tcp\": [{\"HostIp\": \"\", \"HostPort\": \"8080\"}]}");
+                "{\"80/tcp\": [{\"HostIp\": \"\", \"HostPort\": \"8080\"}], \"53/udp\": "
+                "[{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"5353\"}]}");
     assert_string_equal(vic_json_str(host, "NetworkMode"), "default");
     json_t *m = json_array_get(json_object_get(in, "Mounts"), 0);
     assert_string_equal(vic_json_str(m, "Name"), "data");
@@ -412,7 +435,8 @@ static void test_inspect_of_a_record(void **state)
     assert_string_equal(vic_json_str(ns, "Gateway"), "172.16.0.1");
     assert_int_equal(json_integer_value(json_object_get(ns, "IPPrefixLen")), 16);
     assert_json(json_object_get(ns, "Ports"),
-                "{\"80/tcp\": [{\"HostIp\": \"\", \"HostPort\": \"8080\"}]}");
+                "{\"80/tcp\": [{\"HostIp\": \"\", \"HostPort\": \"8080\"}], \"53/udp\": "
+                "[{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"5353\"}]}");
     assert_non_null(json_object_get(json_object_get(ns, "Networks"), "bridge"));
 }
 

@@ -502,11 +502,152 @@ def test_network_containers_reach_each_other_by_name(engine, s):
     assert "1 packets received" in r.stdout
 
 
+def ipv4_addrs(e, name):
+    """The running container's IPv4 addresses, loopback aside."""
+    out = ok(e.docker("exec", name, "ip", "-o", "-4", "addr"))
+    return [line.split()[3].split("/")[0] for line in out.splitlines()
+            if line.split()[1] != "lo"]
+
+
+def test_network_connect_disconnect_a_running_container(engine, s):
+    net = s.network()
+    ok(engine.docker("network", "create", net))
+    peer = sleeper(engine, s, "peer", "--network", net)
+    peer_ip = inspect(engine, peer)["NetworkSettings"]["Networks"][net]["IPAddress"]
+    c = sleeper(engine, s, "c")
+    ok(engine.docker("network", "connect", "--alias", "hot-alias", net, c))
+    nets = inspect(engine, c)["NetworkSettings"]["Networks"]
+    assert sorted(nets) == sorted(["bridge", net]), nets
+    ip = nets[net]["IPAddress"]
+    assert re.match(r"^\d+\.\d+\.\d+\.\d+$", ip) and "hot-alias" in nets[net]["Aliases"], nets
+    assert inspect(engine, c)["State"]["Running"] is True
+    # the running container has the new address at once, and both ends reach each other
+    assert ip in ipv4_addrs(engine, c)
+    ok(engine.docker("exec", c, "ping", "-c", "1", "-W", "5", peer_ip))
+    r = engine.docker("exec", peer, "ping", "-c", "1", "-W", "5", "hot-alias")
+    assert r.returncode == 0 and ip in r.stdout, r.stdout + r.stderr
+    refused(engine.docker("network", "connect", net, c), "already exists")
+
+    ok(engine.docker("network", "disconnect", net, c))
+    assert list(inspect(engine, c)["NetworkSettings"]["Networks"]) == ["bridge"]
+    assert ip not in ipv4_addrs(engine, c)
+    assert engine.docker("exec", c, "ping", "-c", "1", "-W", "1", peer_ip).returncode != 0
+    refused(engine.docker("network", "disconnect", net, c), "is not connected")
+
+    # connected again while running, it stays connected across a restart
+    ok(engine.docker("network", "connect", net, c))
+    ok(engine.docker("restart", "-t", "1", c))
+    assert sorted(inspect(engine, c)["NetworkSettings"]["Networks"]) == sorted(["bridge", net])
+    ok(engine.docker("exec", c, "ping", "-c", "1", "-W", "5", peer_ip))
+
+
 def test_default_networks_are_listed(engine):
     names = ok(engine.docker("network", "ls", "--format", "{{.Name}} {{.Driver}}")).splitlines()
     assert "bridge bridge" in names
     for n in engine.client.networks.list():
         assert isinstance(n.id, str) and isinstance(n.name, str)
+
+
+# ---- published ports ----
+
+def engine_address(e):
+    """The address the engine's clients reach it at (DOCKER_HOST's host), or 127.0.0.1 for a
+    local socket: published ports may be bound there on either engine."""
+    m = re.match(r"^tcp://(\d+\.\d+\.\d+\.\d+):\d+$", e.env.get("DOCKER_HOST", ""))
+    return m.group(1) if m else "127.0.0.1"
+
+
+def published_at(e, name, port):
+    """(host, port) where `docker port NAME PORT` says port is published; an unspecified host
+    address (Docker Engine's 0.0.0.0 and ::) is reached at 127.0.0.1."""
+    first = ok(e.docker("port", name, port)).splitlines()[0].strip()
+    host, _, hp = first.rpartition(":")
+    if host in ("0.0.0.0", "[::]", "::"):
+        host = "127.0.0.1"
+    return host, int(hp)
+
+
+def free_udp_port():
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def udp_ask(addr, payload, timeout=30):
+    """Sends payload to addr over UDP until an answer comes (the server may still be
+    starting); returns (data, sender)."""
+    import socket
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        while time.monotonic() < deadline:
+            sock.sendto(payload, addr)
+            try:
+                return sock.recvfrom(65536)
+            except OSError:
+                continue
+    raise AssertionError("no UDP answer from %s:%d" % addr)
+
+
+def udpecho(tmp_path):
+    """tests/fixtures/udpecho.c built statically: the image's busybox has no UDP server."""
+    import subprocess
+    from pathlib import Path
+    out = tmp_path / "udpecho"
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "udpecho.c"
+    r = subprocess.run(["cc", "-static", "-O2", "-o", str(out), str(src)], capture_output=True,
+                       text=True, timeout=120)
+    if r.returncode != 0:
+        pytest.skip("cannot build a static udpecho: " + r.stderr[-300:])
+    return out
+
+
+def test_publish_udp_ports(engine, s, tmp_path):
+    name = s.name()
+    port = free_udp_port()
+    ok(engine.docker("create", "--name", name, "-p", "%d:53/udp" % port, "-p", "54/udp",
+                     engine.image, "/udpecho", "53"))
+    ok(engine.docker("cp", str(udpecho(tmp_path)), name + ":/udpecho"))
+    ok(engine.docker("start", name))
+    host, hp = published_at(engine, name, "53/udp")
+    assert hp == port
+    data, sender = udp_ask((host, hp), b"over udp")
+    assert data == b"over udp" and sender == (host, hp), (data, sender)
+    ports = inspect(engine, name)["NetworkSettings"]["Ports"]
+    assert ports["53/udp"][0]["HostPort"] == str(port), ports
+    chosen = int(ports["54/udp"][0]["HostPort"])
+    assert 0 < chosen < 65536, ports
+    assert "53/udp" in inspect(engine, name)["HostConfig"]["PortBindings"]
+    assert published_at(engine, name, "54/udp")[1] == chosen
+    listed = ok(engine.docker("port", name))
+    assert re.search(r"^53/udp -> \S+:%d$" % port, listed, re.M), listed
+    row = ok(engine.docker("ps", "--filter", "name=" + name, "--format", "{{.Ports}}"))
+    assert ":%d->53/udp" % port in row, row
+
+
+def test_publish_on_the_engines_own_address(engine, s):
+    import urllib.request
+    name = s.name()
+    addr = engine_address(engine)
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ok(engine.docker("run", "-d", "--name", name, "-p", "%s:%d:80" % (addr, port), "-p",
+                     "%s::81" % addr, engine.image, "sh", "-c",
+                     "mkdir /www && echo here > /www/i && httpd -f -p 80 -h /www"))
+    ports = inspect(engine, name)["NetworkSettings"]["Ports"]
+    assert ports["80/tcp"] == [{"HostIp": addr, "HostPort": str(port)}], ports
+    assert ports["81/tcp"][0]["HostIp"] == addr and int(ports["81/tcp"][0]["HostPort"]) > 0
+    assert ok(engine.docker("port", name, "80")).strip() == "%s:%d" % (addr, port)
+
+    def get():
+        try:
+            return urllib.request.urlopen("http://%s:%d/i" % (addr, port), timeout=5).read()
+        except OSError:
+            return None
+    assert wait_until("the published port answers", get) == b"here\n"
 
 
 # ---- ps ----

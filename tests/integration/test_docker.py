@@ -620,14 +620,94 @@ def test_published_port_answers_on_the_vch_address(vch, registry):
         s.listen(1)
 
 
+def udp_ask(addr, payload, tries=100):
+    """Sends payload to addr (host, port) over UDP until an answer comes; returns it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        for _ in range(tries):
+            s.sendto(payload, addr)
+            try:
+                return s.recvfrom(65536)
+            except OSError:  # nothing yet (the server starting), or its port unreachable
+                continue
+    raise AssertionError("no UDP answer from %s:%d" % addr)
+
+
+def udpecho(tmp_path):
+    """tests/fixtures/udpecho.c built statically (the image's busybox has no UDP server)."""
+    out = tmp_path / "udpecho"
+    src = os.path.join(os.path.dirname(FIXTURE), "udpecho.c")
+    r = subprocess.run(["cc", "-static", "-O2", "-o", str(out), src], capture_output=True,
+                       text=True, timeout=120)
+    if r.returncode != 0:
+        pytest.skip("cannot build a static udpecho: " + r.stderr[-300:])
+    return out
+
+
+def test_published_udp_port_relays_datagrams_both_ways(vch, registry, tmp_path):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    port = free_port()
+    # a UDP echo server on 53, published on a host port chosen and on one the kernel picks
+    r = docker(vch, "create", "--name", "dns", "-p", "%d:53/udp" % port, "-p", "54/udp",
+               "-p", "%d:53" % port, image, "/udpecho", "53")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = docker(vch, "cp", str(udpecho(tmp_path)), "dns:/udpecho")
+        assert r.returncode == 0, r.stderr
+        assert docker(vch, "start", "dns").returncode == 0
+        data, frm = udp_ask(("127.0.0.1", port), b"hello over udp\n")
+        assert data == b"hello over udp\n" and frm == ("127.0.0.1", port), (data, frm)
+        # a datagram as large as UDP carries over loopback crosses whole
+        big = bytes(range(256)) * 200
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(10)
+            s.sendto(big, ("127.0.0.1", port))
+            assert s.recv(65536) == big
+        insp = docker(vch, "inspect", "-f", "{{json .NetworkSettings.Ports}}", "dns")
+        ports = json.loads(insp.stdout)
+        assert ports["53/udp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}], ports
+        assert ports["53/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}], ports
+        other = int(ports["54/udp"][0]["HostPort"])
+        assert 0 < other < 65536, ports
+        p = docker(vch, "port", "dns", "53/udp")
+        assert p.stdout.strip() == "127.0.0.1:%d" % port, p.stdout + p.stderr
+        p = docker(vch, "port", "dns")
+        assert "53/udp -> 127.0.0.1:%d" % port in p.stdout, p.stdout
+        assert "53/tcp -> 127.0.0.1:%d" % port in p.stdout, p.stdout
+        ps = docker(vch, "ps", "--format", "{{.Names}} {{.Ports}}", "--filter", "publish=53/udp")
+        assert "dns" in ps.stdout and "127.0.0.1:%d->53/udp" % port in ps.stdout, ps.stdout
+        # the udp port is held while the VM runs: a second container cannot have it
+        r = docker(vch, "run", "-d", "--name", "dns2", "-p", "%d:53/udp" % port, image,
+                   "sleep", "5")
+        assert r.returncode != 0 and "port is already allocated" in r.stderr, r.stderr
+        # and the forward survives a restart of the container
+        assert docker(vch, "restart", "-t", "1", "dns").returncode == 0
+        data, _ = udp_ask(("127.0.0.1", port), b"again\n")
+        assert data == b"again\n"
+    finally:
+        docker(vch, "rm", "-f", "dns", "dns2")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", port))  # free again once the container is gone
+
+
 def test_port_refusals(vch, registry):
     image = registry + "/busybox:latest"
     assert docker(vch, "pull", image).returncode == 0
     before = docker(vch, "ps", "-aq").stdout
-    r = docker(vch, "create", "-p", "5353:53/udp", image, "true")
-    assert r.returncode != 0 and "carry TCP" in r.stderr, r.stderr
+    r = docker(vch, "create", "-p", "5353:53/sctp", image, "true")
+    assert r.returncode != 0 and "carry TCP and UDP" in r.stderr, r.stderr
     r = docker(vch, "create", "-p", "10.1.2.3:8080:80", image, "true")
     assert r.returncode != 0 and "publishes ports on its own address" in r.stderr, r.stderr
+    r = docker(vch, "create", "-p", "10.1.2.3::53/udp", image, "true")
+    assert r.returncode != 0 and "publishes ports on its own address" in r.stderr, r.stderr
+    # the API's answer: 400 and the reason, for an address that is not the VCH's
+    for ip in ("10.1.2.3", "::1", "not-an-ip"):
+        got = requests.post(vch["url"] + "/v1.41/containers/create", timeout=30, json={
+            "Image": image, "HostConfig": {"PortBindings": {"80/tcp": [
+                {"HostIp": ip, "HostPort": "8080"}]}}})
+        assert got.status_code == 400, (ip, got.status_code, got.text)
+        assert "publishes ports on its own address 127.0.0.1" in got.json()["message"], got.text
     r = docker(vch, "create", "-p", "8000-8010:80", image, "true")
     assert r.returncode != 0
     assert docker(vch, "ps", "-aq").stdout == before
@@ -1105,16 +1185,108 @@ def test_connect_and_disconnect_a_stopped_container(vch, registry):
         assert "eth0    inet 10.251.16." in r.stdout and "eth1" not in r.stdout, r.stdout
         r = docker(vch, "network", "disconnect", "bridge", "multi")
         assert r.returncode != 0 and "not connected to network bridge" in r.stderr, r.stderr
-        # a running container's NICs do not change: the refusal says so, nothing changes
-        r = docker(vch, "run", "-d", "--name", "live", image, "sleep", "30")
+    finally:
+        docker(vch, "rm", "-f", "multi")
+        docker(vch, "network", "rm", "side")
+
+
+def guest_addrs(vch, name):
+    """{ifname: "addr/prefix"} of the running container's IPv4 addresses (ip -o -4 addr)."""
+    r = docker(vch, "exec", name, "ip", "-o", "-4", "addr")
+    assert r.returncode == 0, r.stderr
+    out = {}
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if f[1] != "lo":
+            out[f[1]] = f[3]
+    return out
+
+
+def test_connect_and_disconnect_a_running_container(vch, registry):
+    image = registry + "/busybox:latest"
+    assert docker(vch, "pull", image).returncode == 0
+    # named to sort before bridge: NICs follow the order they were added in, not the names.
+    # Subnets no other test here uses: a removed network's host adapter may keep its gateway
+    # address until its segment is swept
+    assert docker(vch, "network", "create", "--subnet", "10.251.240.0/24", "aaa-hot").returncode == 0
+    assert docker(vch, "network", "create", "--subnet", "10.251.241.0/24", "zzz-side").returncode == 0
+    try:
+        r = docker(vch, "run", "-d", "--name", "peer", "--network", "aaa-hot", image, "sleep", "600")
         assert r.returncode == 0, r.stderr
-        r = docker(vch, "network", "connect", "side", "live")
-        assert r.returncode != 0 and "only while it is stopped" in r.stderr, r.stderr
+        r = docker(vch, "run", "-d", "--name", "live", image, "sleep", "600")
+        assert r.returncode == 0, r.stderr
+        peer_ip = json.loads(docker(vch, "inspect", "peer").stdout)[0][
+            "NetworkSettings"]["Networks"]["aaa-hot"]["IPAddress"]
+        assert list(guest_addrs(vch, "live")) == ["eth0"]
+
+        # connect: a NIC appears in the running guest, configured, and reachable by alias
+        # (the name server answered a moment ago: it must not answer from what it saw then)
+        docker(vch, "exec", "peer", "nslookup", "lv")
+        r = docker(vch, "network", "connect", "--alias", "lv", "aaa-hot", "live")
+        assert r.returncode == 0, r.stderr
+        nets = json.loads(docker(vch, "inspect", "live").stdout)[0]["NetworkSettings"]["Networks"]
+        assert sorted(nets) == ["aaa-hot", "bridge"] and nets["aaa-hot"]["Aliases"] == ["lv"], nets
+        hot_ip = nets["aaa-hot"]["IPAddress"]
+        assert hot_ip.startswith("10.251.240."), nets
+        addrs = guest_addrs(vch, "live")
+        assert addrs["eth1"] == hot_ip + "/24", addrs
+        r = docker(vch, "exec", "live", "ping", "-c", "1", "-W", "5", peer_ip)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = docker(vch, "exec", "peer", "ping", "-c", "1", "-W", "5", "lv")
+        assert r.returncode == 0 and hot_ip in r.stdout, r.stdout + r.stderr
+        r = docker(vch, "network", "connect", "aaa-hot", "live")
+        assert r.returncode != 0 and "already exists in network aaa-hot" in r.stderr, r.stderr
+        # a third, and away again: every NIC keeps its network and place (the configuration
+        # lists networks by name; bridge stays eth0 with the default route)
+        bridge_ip = nets["bridge"]["IPAddress"]
+        assert docker(vch, "network", "connect", "zzz-side", "live").returncode == 0
+        addrs = guest_addrs(vch, "live")
+        assert addrs["eth0"].startswith(bridge_ip + "/") and addrs["eth1"] == hot_ip + "/24" \
+            and addrs["eth2"].startswith("10.251.241."), addrs
+        assert docker(vch, "exec", "live", "ping", "-c", "1", "-W", "5", peer_ip).returncode == 0
+        assert docker(vch, "network", "disconnect", "zzz-side", "live").returncode == 0
+        addrs = guest_addrs(vch, "live")
+        assert sorted(addrs) == ["eth0", "eth1"] and addrs["eth0"].startswith(bridge_ip + "/"), \
+            addrs
+        r = docker(vch, "exec", "live", "ip", "route")
+        assert "default via %s dev eth0" % nets["bridge"]["Gateway"] in r.stdout, r.stdout
+        assert docker(vch, "exec", "live", "ping", "-c", "1", "-W", "5", peer_ip).returncode == 0
+        # the session never noticed; a signal of the same number still reaches it
+        assert docker(vch, "inspect", "-f", "{{.State.Running}}", "live").stdout.strip() == "true"
+
+        # disconnect: the NIC leaves the running guest
+        r = docker(vch, "network", "disconnect", "aaa-hot", "live")
+        assert r.returncode == 0, r.stderr
         nets = json.loads(docker(vch, "inspect", "live").stdout)[0]["NetworkSettings"]["Networks"]
         assert list(nets) == ["bridge"], nets
+        assert list(guest_addrs(vch, "live")) == ["eth0"]
+        r = docker(vch, "exec", "live", "ping", "-c", "1", "-W", "1", peer_ip)
+        assert r.returncode != 0, r.stdout
+
+        # off the default network while running: aaa-hot's NIC becomes eth0 with the default route
+        assert docker(vch, "network", "connect", "aaa-hot", "live").returncode == 0
+        assert docker(vch, "network", "disconnect", "bridge", "live").returncode == 0
+        addrs = guest_addrs(vch, "live")
+        assert list(addrs) == ["eth0"] and addrs["eth0"].startswith("10.251.240."), addrs
+        r = docker(vch, "exec", "live", "ip", "route")
+        assert "default via 10.251.240.1 dev eth0" in r.stdout, r.stdout
+        assert docker(vch, "exec", "live", "ping", "-c", "1", "-W", "5", peer_ip).returncode == 0
+
+        # the change survives a restart
+        hot_ip = json.loads(docker(vch, "inspect", "live").stdout)[0][
+            "NetworkSettings"]["Networks"]["aaa-hot"]["IPAddress"]
+        assert docker(vch, "restart", "-t", "1", "live").returncode == 0
+        nets = json.loads(docker(vch, "inspect", "live").stdout)[0]["NetworkSettings"]["Networks"]
+        assert list(nets) == ["aaa-hot"] and nets["aaa-hot"]["IPAddress"] == hot_ip, nets
+        assert guest_addrs(vch, "live") == {"eth0": hot_ip + "/24"}
+        assert docker(vch, "exec", "live", "ping", "-c", "1", "-W", "5", peer_ip).returncode == 0
+        r = docker(vch, "network", "disconnect", "bridge", "live")
+        assert r.returncode != 0 and "not connected to network bridge" in r.stderr, r.stderr
+        # each change returned once the guest had configured it, never on the wait's deadline
+        assert "nics_not_applied" not in vch["pl_log"].read_text()
     finally:
-        docker(vch, "rm", "-f", "multi", "live")
-        docker(vch, "network", "rm", "side")
+        docker(vch, "rm", "-f", "live", "peer")
+        docker(vch, "network", "rm", "aaa-hot", "zzz-side")
 
 
 def test_top_lists_the_guests_processes(vch, registry):
