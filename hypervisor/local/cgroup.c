@@ -329,6 +329,9 @@ int cg_vm_apply(const cg_host *h, const char *pool_rel, const char *vm, const cg
         } else {
             snprintf(val, sizeof(val), "%ld", quota);
             e = vm_write(h, CG_CPU, pool_rel, vm, "cpu.cfs_quota_us", val);
+            /* v1 refuses a quota above the pool's own: the pool's, smaller, binds the VM */
+            if (e == -EINVAL && quota > 0)
+                e = vm_write(h, CG_CPU, pool_rel, vm, "cpu.cfs_quota_us", "-1");
         }
         int shares = l->cpu_shares > 0 ? l->cpu_shares : 1024;
         if (e == 0) {

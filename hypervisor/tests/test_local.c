@@ -391,6 +391,26 @@ static void test_local_limits_pause_and_out_of_memory(void **state)
     assert_int_equal(hv_vm_pause(conn, &vm, true, &err), VIC_ECONFLICT);
     vic_err_free(&err);
 
+    /* a pool that allows less CPU time than a VM's vCPUs: the pool's limit binds the VM */
+    hv_ref root;
+    if (hv_find(conn, HV_POOL, POOL, &root, &err) < 0)
+        fail_msg("find %s: %s", POOL, err->msg);
+    hv_pool_spec slow = {.cpu = {.limit = 100}, .memory = {.limit = -1}};
+    if (hv_pool_update(conn, &root, &slow, &err) < 0)
+        fail_msg("pool update: %s", err->msg);
+    size = (hv_vm_change){.set_size = true, .cpus = 2, .memory_mb = 64};
+    if (hv_vm_reconfigure(conn, &vm, NULL, &size, NULL, 0, &err) < 0)
+        fail_msg("size: %s", err->msg);
+    int on = hv_vm_power_on(conn, &vm, &err);
+    hv_pool_spec open_ = {.cpu = {.limit = -1}, .memory = {.limit = -1}};
+    vic_err *e2 = NULL;
+    if (hv_pool_update(conn, &root, &open_, &e2) < 0)
+        fail_msg("pool update: %s", e2->msg);
+    if (on < 0)
+        fail_msg("power on in a slow pool: %s", err->msg);
+    if (hv_vm_power_off(conn, &vm, 0, &err) < 0)
+        fail_msg("power off: %s", err->msg);
+
     /* 64 MiB of buffer in a 16 MiB VM */
     const char *hog[] = {"/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"};
     hv_ref big = make_vm("hog", hog, 5, NULL);
