@@ -47,7 +47,7 @@ services:
       retries: 3
   client:
     image: ${IMAGE}
-    command: ["sh", "-c", "wget -q -O - http://web:8080/ && echo \\"pipe=$$PIPE\\" && sleep 300"]
+    command: ["sh", "-c", "until wget -q -O - http://web:8080/; do sleep 0.2; done && echo \\"pipe=$$PIPE\\" && sleep 300"]
     environment:
       - PIPE=x|y$$z
     depends_on:
